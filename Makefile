@@ -1,0 +1,55 @@
+# ansinh: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN        := bin/ansinh
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -s -w -X github.com/ansinh/ansinh/internal/app.Version=$(VERSION)
+# with-db sources .data/database.env (written by scripts/db.sh) into the command's environment.
+WITH_DB    := scripts/with-db.sh
+GO_PKGS    := ./...
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build bin/ansinh
+	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ansinh
+
+.PHONY: db-up
+db-up: ## start (or reuse) PostgreSQL and write .data/database.env
+	@scripts/db.sh up
+
+.PHONY: db-stop
+db-stop: ## stop the private PostgreSQL cluster
+	@scripts/db.sh stop
+
+.PHONY: migrate
+migrate: build db-up ## apply pending migrations
+	@$(WITH_DB) $(BIN) migrate up
+
+.PHONY: run
+run: build db-up ## bring up PostgreSQL, migrate, load the demo province and serve on :8080
+	@$(WITH_DB) $(BIN) migrate up
+	@$(WITH_DB) $(BIN) seed demo
+	@scripts/banner.sh
+	@$(WITH_DB) $(BIN) serve
+
+.PHONY: test
+test: db-up ## bring up PostgreSQL and run the whole test suite
+	@scripts/db.sh clean-tests
+	@$(WITH_DB) go test -count=1 $(TESTFLAGS) $(GO_PKGS)
+
+.PHONY: lint
+lint: ## go vet and staticcheck
+	go vet $(GO_PKGS)
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(GO_PKGS)
+
+.PHONY: fmt
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: clean
+clean: db-stop ## stop the database and remove build output (keeps .data)
+	rm -rf bin

@@ -1,0 +1,243 @@
+// Package config loads the typed configuration of ansinh: the defaults shipped
+// in configs/ansinh.yaml, an optional file over them, then ANSINH_* environment
+// variables (and DATABASE_URL) over both. Load validates the result and reports
+// every bad value at once.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ansinh/ansinh/configs"
+)
+
+// Environments a deployment can declare.
+const (
+	EnvDevelopment = "development"
+	EnvTest        = "test"
+	EnvProduction  = "production"
+)
+
+// Config is the whole configuration. Field tags name the YAML key and the
+// environment variable that overrides it.
+type Config struct {
+	Env      string   `yaml:"env" env:"ANSINH_ENV"`
+	HTTP     HTTP     `yaml:"http" envPrefix:"ANSINH_HTTP_"`
+	Database Database `yaml:"database"`
+	Log      Log      `yaml:"log" envPrefix:"ANSINH_LOG_"`
+}
+
+// HTTP configures the API server.
+type HTTP struct {
+	Addr              string        `yaml:"addr" env:"ADDR"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" env:"READ_HEADER_TIMEOUT"`
+	ReadTimeout       time.Duration `yaml:"read_timeout" env:"READ_TIMEOUT"`
+	WriteTimeout      time.Duration `yaml:"write_timeout" env:"WRITE_TIMEOUT"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" env:"IDLE_TIMEOUT"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
+}
+
+// Database configures the PostgreSQL connections.
+type Database struct {
+	// URL is what serve connects with: the application role.
+	URL string `yaml:"url" env:"DATABASE_URL"`
+	// MigrateURL is the owner role that runs migrations; empty means URL.
+	MigrateURL      string        `yaml:"migrate_url" env:"ANSINH_DATABASE_MIGRATE_URL"`
+	MaxOpenConns    int           `yaml:"max_open_conns" env:"ANSINH_DATABASE_MAX_OPEN_CONNS"`
+	MaxIdleConns    int           `yaml:"max_idle_conns" env:"ANSINH_DATABASE_MAX_IDLE_CONNS"`
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime" env:"ANSINH_DATABASE_CONN_MAX_LIFETIME"`
+	ReadyTimeout    time.Duration `yaml:"ready_timeout" env:"ANSINH_DATABASE_READY_TIMEOUT"`
+	StartupWait     time.Duration `yaml:"startup_wait" env:"ANSINH_DATABASE_STARTUP_WAIT"`
+}
+
+// MigrationURL is the URL migrations run with.
+func (d Database) MigrationURL() string {
+	if d.MigrateURL != "" {
+		return d.MigrateURL
+	}
+	return d.URL
+}
+
+// Log configures the structured logger.
+type Log struct {
+	Level  string `yaml:"level" env:"LEVEL"`
+	Format string `yaml:"format" env:"FORMAT"`
+}
+
+// IsProduction reports whether the deployment declared itself production.
+func (c *Config) IsProduction() bool { return c.Env == EnvProduction }
+
+// LogFormat is the effective log format: JSON in production unless told otherwise.
+func (c *Config) LogFormat() string {
+	if c.Log.Format != "" {
+		return c.Log.Format
+	}
+	if c.IsProduction() {
+		return "json"
+	}
+	return "text"
+}
+
+// Source says where Load reads from. The zero value reads the shipped defaults
+// and the process environment.
+type Source struct {
+	// File is an optional YAML file layered over the defaults.
+	File string
+	// Environ replaces os.Environ (tests); nil means the process environment.
+	Environ map[string]string
+}
+
+// Load builds and validates the configuration.
+func Load(src Source) (*Config, error) {
+	var c Config
+	if err := decodeYAML(configs.DefaultYAML, &c); err != nil {
+		return nil, fmt.Errorf("config: shipped defaults: %w", err)
+	}
+	if src.File != "" {
+		b, err := os.ReadFile(src.File)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeYAML(b, &c); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", src.File, err)
+		}
+	}
+	opts := env.Options{}
+	if src.Environ != nil {
+		opts.Environment = src.Environ
+	}
+	if err := env.ParseWithOptions(&c, opts); err != nil {
+		return nil, fmt.Errorf("config: environment: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func decodeYAML(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true) // a misspelt key is an error, not a silent default
+	// An empty file decodes to io.EOF: it simply changes nothing.
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// ValidationError lists every bad value found.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Validate checks every value and, in production, refuses development secrets.
+func (c *Config) Validate() error {
+	var p []string
+	bad := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+
+	switch c.Env {
+	case EnvDevelopment, EnvTest, EnvProduction:
+	default:
+		bad("env (ANSINH_ENV) is %q; want development, test or production", c.Env)
+	}
+	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
+		bad("http.addr (ANSINH_HTTP_ADDR) is %q; want host:port or :port, e.g. :8080", c.HTTP.Addr)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"http.read_header_timeout (ANSINH_HTTP_READ_HEADER_TIMEOUT)", c.HTTP.ReadHeaderTimeout},
+		{"http.read_timeout (ANSINH_HTTP_READ_TIMEOUT)", c.HTTP.ReadTimeout},
+		{"http.write_timeout (ANSINH_HTTP_WRITE_TIMEOUT)", c.HTTP.WriteTimeout},
+		{"http.idle_timeout (ANSINH_HTTP_IDLE_TIMEOUT)", c.HTTP.IdleTimeout},
+		{"http.shutdown_timeout (ANSINH_HTTP_SHUTDOWN_TIMEOUT)", c.HTTP.ShutdownTimeout},
+		{"database.ready_timeout (ANSINH_DATABASE_READY_TIMEOUT)", c.Database.ReadyTimeout},
+	} {
+		if d.v <= 0 {
+			bad("%s is %s; want a positive duration such as 5s", d.name, d.v)
+		}
+	}
+	if c.Database.StartupWait < 0 {
+		bad("database.startup_wait (ANSINH_DATABASE_STARTUP_WAIT) is %s; want zero or a positive duration", c.Database.StartupWait)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("http.max_body_bytes (ANSINH_HTTP_MAX_BODY_BYTES) is %d; want at least 1024", c.HTTP.MaxBodyBytes)
+	}
+	checkURL := func(name, raw string, required bool) {
+		if raw == "" {
+			if required {
+				bad("%s is empty; want a postgres:// URL", name)
+			}
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("%s is not a postgres://user:password@host:port/dbname URL", name)
+		}
+	}
+	checkURL("database.url (DATABASE_URL)", c.Database.URL, true)
+	checkURL("database.migrate_url (ANSINH_DATABASE_MIGRATE_URL)", c.Database.MigrateURL, false)
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns (ANSINH_DATABASE_MAX_OPEN_CONNS) is %d; want at least 1", c.Database.MaxOpenConns)
+	}
+	if c.Database.MaxIdleConns < 0 || c.Database.MaxIdleConns > c.Database.MaxOpenConns {
+		bad("database.max_idle_conns (ANSINH_DATABASE_MAX_IDLE_CONNS) is %d; want 0..max_open_conns (%d)", c.Database.MaxIdleConns, c.Database.MaxOpenConns)
+	}
+	if c.Database.ConnMaxLifetime < 0 {
+		bad("database.conn_max_lifetime (ANSINH_DATABASE_CONN_MAX_LIFETIME) is %s; want zero (no limit) or positive", c.Database.ConnMaxLifetime)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level (ANSINH_LOG_LEVEL) is %q; want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "json", "text":
+	default:
+		bad("log.format (ANSINH_LOG_FORMAT) is %q; want json or text", c.Log.Format)
+	}
+	if c.IsProduction() {
+		for _, s := range c.developmentSecretsInUse() {
+			bad("%s uses a development default secret; production refuses it: set your own", s)
+		}
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// developmentPasswords are the documented development defaults (configs/ansinh.yaml,
+// scripts/db.sh). Later secrets (signing keys) join this list.
+var developmentPasswords = []string{"ansinh-dev-app", "ansinh-dev-owner"}
+
+func (c *Config) developmentSecretsInUse() []string {
+	var in []string
+	for _, f := range []struct{ name, raw string }{
+		{"database.url (DATABASE_URL)", c.Database.URL},
+		{"database.migrate_url (ANSINH_DATABASE_MIGRATE_URL)", c.Database.MigrateURL},
+	} {
+		if u, err := url.Parse(f.raw); err == nil && u.User != nil {
+			pw, _ := u.User.Password()
+			if slices.Contains(developmentPasswords, pw) {
+				in = append(in, f.name)
+			}
+		}
+	}
+	return in
+}

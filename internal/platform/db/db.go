@@ -1,0 +1,140 @@
+// Package db opens PostgreSQL through GORM (pgx underneath), owns transactions
+// and maps PostgreSQL errors to apperr kinds. It holds no global state: the
+// *DB is passed to whoever needs it.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Options configure a pool.
+type Options struct {
+	URL             string
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+	// SlowQuery is the threshold over which a query is logged (without its
+	// parameters: they are personal data). Zero means 500ms.
+	SlowQuery time.Duration
+	Logger    *slog.Logger
+}
+
+// DB is a connection pool with transaction helpers.
+type DB struct {
+	gorm *gorm.DB
+	sql  *sql.DB
+	// retries is how many times a transaction is re-run after a serialization
+	// failure or deadlock before the error is returned.
+	retries int
+}
+
+// Open creates the pool without waiting for the server: a database that is
+// down at start makes /readyz fail, not the process.
+func Open(opts Options) (*DB, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SlowQuery == 0 {
+		opts.SlowQuery = 500 * time.Millisecond
+	}
+	g, err := gorm.Open(postgres.New(postgres.Config{DSN: opts.URL}), &gorm.Config{
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+		DisableAutomaticPing:   true,
+		TranslateError:         false, // we map pgconn errors ourselves, with more kinds
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger: logger.NewSlogLogger(opts.Logger, logger.Config{
+			SlowThreshold:             opts.SlowQuery,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: open: %w", err)
+	}
+	s, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("db: pool: %w", err)
+	}
+	if opts.MaxOpenConns > 0 {
+		s.SetMaxOpenConns(opts.MaxOpenConns)
+	}
+	s.SetMaxIdleConns(opts.MaxIdleConns)
+	s.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	return &DB{gorm: g, sql: s, retries: 3}, nil
+}
+
+// Close closes the pool (and its prepared statements).
+func (d *DB) Close() error { return d.sql.Close() }
+
+// SQL is the underlying database/sql pool, for pool statistics and tools that
+// need it (migrations). Domain code uses Conn.
+func (d *DB) SQL() *sql.DB { return d.sql }
+
+// Ping checks the server answers within ctx's deadline.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.sql.PingContext(ctx); err != nil {
+		return MapError(err)
+	}
+	return nil
+}
+
+type txKey struct{}
+
+// Conn is the transaction open in ctx, if any, else the pool, bound to ctx.
+// Stores call it for every query so that they join their caller's transaction.
+func (d *DB) Conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return d.gorm.WithContext(ctx)
+}
+
+// InTx reports whether ctx carries an open transaction.
+func InTx(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	return ok
+}
+
+// WithTx runs fn in a transaction. Called inside another WithTx it joins the
+// outer transaction (one commit, at the outermost level). The outermost call
+// re-runs fn after a serialization failure or deadlock, a bounded number of
+// times, so fn must not have effects outside the database. The error returned
+// is mapped to an apperr kind.
+func (d *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return d.WithTxOptions(ctx, nil, fn)
+}
+
+// WithTxOptions is WithTx with an isolation level or read-only flag. Options
+// are ignored when joining an outer transaction.
+func (d *DB) WithTxOptions(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context) error) error {
+	if InTx(ctx) {
+		return fn(ctx)
+	}
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{}, tx))
+		}, opts)
+		if err == nil || !retryable(err) || attempt >= d.retries {
+			break
+		}
+		// A short, growing pause lets the competing transaction finish.
+		select {
+		case <-ctx.Done():
+			return MapError(errors.Join(err, ctx.Err()))
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
+	return MapError(err)
+}

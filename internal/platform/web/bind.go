@@ -1,0 +1,83 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+)
+
+// BindJSON decodes the request body into dst strictly: the body must be
+// application/json, one JSON value, with no unknown fields. Errors are
+// client-facing (400, 413, 415, 422 with the offending field) and never 500.
+// Domain validation happens after, in the service, which collects every field
+// error at once.
+func BindJSON(c *gin.Context, dst any) error {
+	ct := c.GetHeader("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return newPlumbingError(http.StatusUnsupportedMediaType, codeUnsupportedMedia)
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return apperr.Wrap(err, apperr.Invalid, codeInvalidJSON, "the request body could not be read")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return apperr.New(apperr.Invalid, codeInvalidJSON, "the request body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return apperr.New(apperr.Invalid, codeInvalidJSON, "the request body is empty")
+	case errors.As(err, &syn):
+		return apperr.New(apperr.Invalid, codeInvalidJSON, "the request body is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return apperr.Fields([]apperr.FieldError{{Field: field, Code: "type", Message: fmt.Sprintf("must be %s", jsonKind(typ.Type.Kind().String()))}})
+	}
+	const unknownPrefix = "json: unknown field "
+	if msg := err.Error(); len(msg) > len(unknownPrefix) && msg[:len(unknownPrefix)] == unknownPrefix {
+		var name string
+		_ = json.Unmarshal([]byte(msg[len(unknownPrefix):]), &name)
+		return apperr.Fields([]apperr.FieldError{{Field: name, Code: "unknown", Message: "is not a known field"}})
+	}
+	return apperr.Wrap(err, apperr.Invalid, codeInvalidJSON, "the request body is not valid JSON for this operation")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	default:
+		return "a number"
+	}
+}

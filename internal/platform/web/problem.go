@@ -1,0 +1,160 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/text/language"
+
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/reqinfo"
+)
+
+// Problem is an RFC 9457 problem details document, with ansinh's extensions:
+// a stable machine code, the request id, and per-field errors.
+type Problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitempty"`
+	Instance  string       `json:"instance,omitempty"`
+	Code      string       `json:"code"`
+	RequestID string       `json:"request_id,omitempty"`
+	Errors    []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError is one field's problem in a Problem.
+type FieldError struct {
+	Field  string `json:"field"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// ProblemContentType is the media type of every error response.
+const ProblemContentType = "application/problem+json"
+
+// problemTypeBase prefixes the code to make the problem type URI.
+const problemTypeBase = "urn:ansinh:problem:"
+
+var statusOfKind = map[apperr.Kind]int{
+	apperr.Invalid:            http.StatusUnprocessableEntity,
+	apperr.NotFound:           http.StatusNotFound,
+	apperr.Conflict:           http.StatusConflict,
+	apperr.PreconditionFailed: http.StatusPreconditionFailed,
+	apperr.PreconditionNeeded: http.StatusPreconditionRequired,
+	apperr.Forbidden:          http.StatusForbidden,
+	apperr.Unauthenticated:    http.StatusUnauthorized,
+	apperr.TooManyRequests:    http.StatusTooManyRequests,
+	apperr.Unavailable:        http.StatusServiceUnavailable,
+	apperr.Internal:           http.StatusInternalServerError,
+}
+
+// statusError is a problem the plumbing raises with an explicit status (405,
+// 413, 415, 400) that no domain kind implies.
+type statusError struct {
+	status int
+	code   string
+}
+
+func (e *statusError) Error() string { return e.code }
+
+func newPlumbingError(status int, code string) error { return &statusError{status: status, code: code} }
+
+// classification is what the client is told about an error.
+type classification struct {
+	status   int
+	code     string
+	detailEN string
+	fields   []apperr.FieldError
+}
+
+func classify(err error) classification {
+	var se *statusError
+	if errors.As(err, &se) {
+		return classification{status: se.status, code: se.code}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return classification{status: http.StatusRequestEntityTooLarge, code: codeTooLarge}
+	}
+	e, ok := apperr.As(err)
+	if !ok || e.Kind == apperr.Internal {
+		return classification{status: http.StatusInternalServerError, code: "internal"}
+	}
+	status := statusOfKind[e.Kind]
+	if e.Kind == apperr.Invalid && e.Code == codeInvalidJSON {
+		status = http.StatusBadRequest
+	}
+	return classification{status: status, code: e.CodeOrKind(), detailEN: e.Message, fields: e.Fields}
+}
+
+// StatusOf is the HTTP status an error implies.
+func StatusOf(err error) int { return classify(err).status }
+
+// Vietnamese is chosen when the client prefers it; English otherwise.
+var langMatcher = language.NewMatcher([]language.Tag{language.English, language.Vietnamese})
+
+func wantsVietnamese(r *http.Request) bool {
+	h := r.Header.Get("Accept-Language")
+	if h == "" {
+		return false
+	}
+	tags, _, err := language.ParseAcceptLanguage(h)
+	if err != nil || len(tags) == 0 {
+		return false
+	}
+	_, idx, conf := langMatcher.Match(tags...)
+	return idx == 1 && conf != language.No
+}
+
+// NewProblem builds the problem document for err as the client will see it.
+// Internal errors never expose their cause.
+func NewProblem(r *http.Request, err error) Problem {
+	cl := classify(err)
+	vi := wantsVietnamese(r)
+	p := Problem{
+		Type:      problemTypeBase + cl.code,
+		Title:     title(cl.status, vi),
+		Status:    cl.status,
+		Detail:    detail(cl.code, cl.detailEN, vi),
+		Instance:  r.URL.Path,
+		Code:      cl.code,
+		RequestID: reqinfo.From(r.Context()).RequestID,
+	}
+	for _, f := range cl.fields {
+		p.Errors = append(p.Errors, FieldError{Field: f.Field, Code: f.Code, Detail: fieldDetail(f, vi)})
+	}
+	return p
+}
+
+// WriteProblem writes err as problem+json (unless a response was already
+// started) and aborts the handler chain. Server errors are logged once, here,
+// with their cause; client errors are not (the access log has them).
+func WriteProblem(c *gin.Context, log *slog.Logger, err error) {
+	p := NewProblem(c.Request, err)
+	if p.Status >= 500 && log != nil {
+		log.ErrorContext(c.Request.Context(), "request failed",
+			"request_id", p.RequestID, "route", c.FullPath(), "status", p.Status, "error", err.Error())
+	}
+	_ = c.Error(err)
+	if c.Writer.Written() {
+		c.Abort()
+		return
+	}
+	if p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests {
+		if c.Writer.Header().Get("Retry-After") == "" {
+			c.Header("Retry-After", "5")
+		}
+	}
+	b, mErr := json.Marshal(p)
+	if mErr != nil { // cannot happen for this struct; never leave the client without a status
+		c.AbortWithStatus(p.Status)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(p.Status, ProblemContentType, b)
+	c.Abort()
+}
