@@ -181,6 +181,8 @@ BEGIN
   END IF;
 END
 \$\$;
+-- lets the test harness drop its databases WITH (FORCE) (development only)
+GRANT pg_signal_backend TO $owner_role;
 SQL
   if [ "$(psql_super -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'")" != 1 ]; then
     psql_super -c "CREATE DATABASE $dbname OWNER $owner_role"

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -119,7 +121,7 @@ func Load(src Source) (*Config, error) {
 		opts.Environment = src.Environ
 	}
 	if err := env.ParseWithOptions(&c, opts); err != nil {
-		return nil, fmt.Errorf("config: environment: %w", err)
+		return nil, envError(err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -240,4 +242,39 @@ func (c *Config) developmentSecretsInUse() []string {
 		}
 	}
 	return in
+}
+
+// envError rewrites the environment parser's errors, which name Go fields, to
+// name the variables an operator actually set.
+func envError(err error) error {
+	keys := envKeys(reflect.TypeOf(Config{}), "")
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("config: environment: %w", err)
+	}
+	p := make([]string, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			p = append(p, fmt.Sprintf("%s: %v", keys[pe.Name], pe.Err))
+			continue
+		}
+		p = append(p, e.Error())
+	}
+	return &ValidationError{Problems: p}
+}
+
+// envKeys maps each field name to its environment variable.
+func envKeys(t reflect.Type, prefix string) map[string]string {
+	keys := map[string]string{}
+	for f := range t.Fields() {
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+			maps.Copy(keys, envKeys(f.Type, prefix+f.Tag.Get("envPrefix")))
+			continue
+		}
+		if k := f.Tag.Get("env"); k != "" {
+			keys[f.Name] = prefix + k
+		}
+	}
+	return keys
 }

@@ -241,7 +241,7 @@ func NewDatabase(t testing.TB) Database {
 	}
 	t.Cleanup(func() {
 		defer admin.Close()
-		if _, err := admin.ExecContext(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, name)); err != nil {
+		if err := dropDatabase(admin, name); err != nil {
 			t.Errorf("dbtest: drop %s: %v", name, err)
 		}
 	})
@@ -250,6 +250,25 @@ func NewDatabase(t testing.TB) Database {
 		d.SuperURL = WithDatabase(urls.Super, name)
 	}
 	return d
+}
+
+// dropDatabase drops a test database. A closed pool's server sessions may
+// linger for a moment; FORCE ends them when the owner may signal the
+// application role's backends, else the drop is retried until they are gone.
+func dropDatabase(admin *sql.DB, name string) error {
+	ctx := context.Background()
+	_, err := admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, name))
+	if db.PgCode(err) != "42501" { // insufficient_privilege to terminate
+		return err
+	}
+	for range 100 {
+		_, err = admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q`, name))
+		if db.PgCode(err) != "55006" { // object_in_use
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
 }
 
 // New returns a pool connected as the application role to a fresh database,

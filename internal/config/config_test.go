@@ -1,0 +1,155 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const ownURL = "postgres://ansinh_app:s3cret-of-the-province@db.internal:5432/ansinh?sslmode=require"
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(Source{Environ: map[string]string{}})
+	if err != nil {
+		t.Fatalf("defaults do not load: %v", err)
+	}
+	if c.HTTP.Addr != ":8080" || c.Env != EnvDevelopment || c.HTTP.ReadHeaderTimeout != 5*time.Second {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if c.Database.MigrationURL() != c.Database.URL {
+		t.Fatalf("migration URL should default to the database URL")
+	}
+	if c.LogFormat() != "text" {
+		t.Fatalf("development logs as text, got %q", c.LogFormat())
+	}
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	c, err := Load(Source{Environ: map[string]string{
+		"ANSINH_HTTP_ADDR":               "127.0.0.1:9090",
+		"DATABASE_URL":                   ownURL,
+		"ANSINH_DATABASE_MIGRATE_URL":    "postgres://owner:x@db.internal/ansinh",
+		"ANSINH_HTTP_SHUTDOWN_TIMEOUT":   "3s",
+		"ANSINH_DATABASE_MAX_OPEN_CONNS": "40",
+		"ANSINH_ENV":                     "production",
+	}})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:9090" || c.Database.URL != ownURL || c.HTTP.ShutdownTimeout != 3*time.Second ||
+		c.Database.MaxOpenConns != 40 || c.Database.MigrationURL() != "postgres://owner:x@db.internal/ansinh" {
+		t.Fatalf("overrides not applied: %+v", c)
+	}
+	if c.LogFormat() != "json" {
+		t.Fatalf("production logs JSON by default, got %q", c.LogFormat())
+	}
+}
+
+func TestValidationRejectsBadValues(t *testing.T) {
+	cases := []struct {
+		name, key, value, want string
+	}{
+		{"env", "ANSINH_ENV", "staging", "env (ANSINH_ENV)"},
+		{"addr", "ANSINH_HTTP_ADDR", "8080", "http.addr"},
+		{"zero timeout", "ANSINH_HTTP_READ_TIMEOUT", "0s", "http.read_timeout"},
+		{"negative shutdown", "ANSINH_HTTP_SHUTDOWN_TIMEOUT", "-1s", "http.shutdown_timeout"},
+		{"tiny body", "ANSINH_HTTP_MAX_BODY_BYTES", "10", "http.max_body_bytes"},
+		{"url scheme", "DATABASE_URL", "mysql://x@y/z", "database.url"},
+		{"pool", "ANSINH_DATABASE_MAX_OPEN_CONNS", "0", "database.max_open_conns"},
+		{"log level", "ANSINH_LOG_LEVEL", "verbose", "log.level"},
+		{"log format", "ANSINH_LOG_FORMAT", "xml", "log.format"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(Source{Environ: map[string]string{tc.key: tc.value}})
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("want a ValidationError, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("message should name %q and %s: %v", tc.want, tc.key, err)
+			}
+		})
+	}
+}
+
+func TestUnparsableEnvironmentValue(t *testing.T) {
+	_, err := Load(Source{Environ: map[string]string{"ANSINH_HTTP_READ_TIMEOUT": "soon"}})
+	if err == nil || !strings.Contains(err.Error(), "ANSINH_HTTP_READ_TIMEOUT") {
+		t.Fatalf("want an error naming the variable, got %v", err)
+	}
+}
+
+func TestValidationReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "x", "ANSINH_LOG_LEVEL": "y"}})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 2 {
+		t.Fatalf("want two problems, got %v", err)
+	}
+}
+
+func TestProductionRefusesDevelopmentSecrets(t *testing.T) {
+	_, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production"}})
+	if err == nil || !strings.Contains(err.Error(), "development default secret") || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Fatalf("production must refuse the shipped database password, got %v", err)
+	}
+	_, err = Load(Source{Environ: map[string]string{
+		"ANSINH_ENV":                  "production",
+		"DATABASE_URL":                ownURL,
+		"ANSINH_DATABASE_MIGRATE_URL": "postgres://ansinh_owner:ansinh-dev-owner@db/ansinh",
+	}})
+	if err == nil || !strings.Contains(err.Error(), "ANSINH_DATABASE_MIGRATE_URL") {
+		t.Fatalf("production must refuse the development owner password, got %v", err)
+	}
+	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL}}); err != nil {
+		t.Fatalf("production with its own secrets must start: %v", err)
+	}
+	// Development happily uses the defaults.
+	if _, err := Load(Source{Environ: map[string]string{}}); err != nil {
+		t.Fatalf("development must accept its defaults: %v", err)
+	}
+}
+
+func TestFileOverlay(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("http:\n  addr: \":7000\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(Source{File: good, Environ: map[string]string{}})
+	if err != nil || c.HTTP.Addr != ":7000" || c.HTTP.ReadTimeout != 30*time.Second {
+		t.Fatalf("file overlay: %v %+v", err, c)
+	}
+	// The environment wins over the file.
+	c, err = Load(Source{File: good, Environ: map[string]string{"ANSINH_HTTP_ADDR": ":7001"}})
+	if err != nil || c.HTTP.Addr != ":7001" {
+		t.Fatalf("env over file: %v %+v", err, c)
+	}
+	typo := filepath.Join(dir, "typo.yaml")
+	if err := os.WriteFile(typo, []byte("htp:\n  addr: \":7000\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Source{File: typo, Environ: map[string]string{}}); err == nil || !strings.Contains(err.Error(), "htp") {
+		t.Fatalf("a misspelt key must be refused, got %v", err)
+	}
+	noURL := filepath.Join(dir, "nourl.yaml")
+	if err := os.WriteFile(noURL, []byte("database:\n  url: \"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Source{File: noURL, Environ: map[string]string{}}); err == nil || !strings.Contains(err.Error(), "database.url (DATABASE_URL) is empty") {
+		t.Fatalf("an empty database URL must be refused, got %v", err)
+	}
+	empty := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Source{File: empty, Environ: map[string]string{}}); err != nil {
+		t.Fatalf("an empty file changes nothing: %v", err)
+	}
+	if _, err := Load(Source{File: filepath.Join(dir, "missing.yaml")}); err == nil {
+		t.Fatal("a missing file must be an error")
+	}
+}
