@@ -15,7 +15,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/ansinh
-	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ansinh
+	go build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ansinh
 
 .PHONY: db-up
 db-up: ## start (or reuse) PostgreSQL and write .data/database.env

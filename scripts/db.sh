@@ -62,7 +62,7 @@ install_postgres() {
 pg_user=""
 as_pg() {
   if [ -n "$pg_user" ]; then
-    runuser -u "$pg_user" -- "$@"
+    (cd / && runuser -u "$pg_user" -- "$@")
   else
     "$@"
   fi
@@ -92,6 +92,12 @@ prepare_datadir() {
     local alt
     alt="/var/lib/ansinh-pg/$(printf '%s' "$root" | sha256sum | cut -c1-12)"
     say "$pg_user cannot reach $data; keeping the cluster in $alt"
+    if [ -d "$alt" ] && [ ! -f "$data/superuser.password" ]; then
+      # A cluster left by an earlier checkout at this path, whose password is gone.
+      say "removing the stale cluster in $alt"
+      runuser -u "$pg_user" -- "$(find_bindir)/pg_ctl" -D "$alt" -m immediate stop >/dev/null 2>&1 || true
+      rm -rf "$alt"
+    fi
     mkdir -p "$alt"
     chmod 755 /var/lib/ansinh-pg
     ln -sfn "$alt" "$pgdata"
@@ -101,7 +107,7 @@ prepare_datadir() {
 }
 
 psql_super() {
-  PGPASSWORD="$(cat "$data/superuser.password")" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 \
+  PGOPTIONS="-c client_min_messages=warning" PGPASSWORD="$(cat "$data/superuser.password")" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 \
     -h "$host" -p "$port" -U "$super_role" -d "${PGDB:-postgres}" "$@"
 }
 
@@ -143,6 +149,10 @@ up_private() {
   fi
   choose_pg_user
   prepare_datadir
+  # The cluster's own path: the unprivileged user may not traverse .data.
+  local pgreal log
+  pgreal=$(readlink -f "$pgdata")
+  log="$pgreal.log"
 
   if [ ! -f "$pgdata/PG_VERSION" ]; then
     say "initialising a private cluster in $pgdata (PostgreSQL $version)"
@@ -152,20 +162,19 @@ up_private() {
     chmod 600 "$data/superuser.password"
     cp "$data/superuser.password" "$pwfile"
     [ -z "$pg_user" ] || chown "$pg_user" "$pwfile"
-    as_pg "$bindir/initdb" -D "$pgdata" -U "$super_role" --pwfile="$pwfile" \
+    as_pg "$bindir/initdb" -D "$pgreal" -U "$super_role" --pwfile="$pwfile" \
       --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null ||
       { rm -f "$pwfile"; die "initdb failed"; }
     rm -f "$pwfile"
   fi
 
-  if as_pg "$bindir/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+  if as_pg "$bindir/pg_ctl" -D "$pgreal" status >/dev/null 2>&1; then
     say "reusing the running cluster on $host:$port"
   else
-    local log="$data/postgres.log"
     touch "$log"
     [ -z "$pg_user" ] || chown "$pg_user" "$log"
     say "starting PostgreSQL on $host:$port"
-    as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$log" -w -t 60 \
+    as_pg "$bindir/pg_ctl" -D "$pgreal" -l "$log" -w -t 60 \
       -o "-p $port -c listen_addresses=$host -c unix_socket_directories='' -c max_connections=300 -c shared_buffers=256MB -c fsync=${ANSINH_PG_FSYNC:-on}" \
       start >/dev/null || { tail -20 "$log" >&2; die "PostgreSQL did not start (log: $log); is port $port taken? set ANSINH_PG_PORT"; }
   fi
@@ -200,8 +209,10 @@ cmd_stop() {
   [ -f "$pgdata/PG_VERSION" ] || { say "no private cluster in $pgdata"; return 0; }
   bindir=$(find_bindir) || die "pg_ctl not found"
   choose_pg_user
-  if as_pg "$bindir/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
-    as_pg "$bindir/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null && say "stopped"
+  local pgreal
+  pgreal=$(readlink -f "$pgdata")
+  if as_pg "$bindir/pg_ctl" -D "$pgreal" status >/dev/null 2>&1; then
+    as_pg "$bindir/pg_ctl" -D "$pgreal" -m fast -w stop >/dev/null && say "stopped"
   else
     say "not running"
   fi
@@ -211,7 +222,7 @@ cmd_status() {
   [ -f "$pgdata/PG_VERSION" ] || { say "no private cluster in $pgdata"; return 0; }
   bindir=$(find_bindir) || die "pg_ctl not found"
   choose_pg_user
-  as_pg "$bindir/pg_ctl" -D "$pgdata" status || true
+  as_pg "$bindir/pg_ctl" -D "$(readlink -f "$pgdata")" status || true
 }
 
 # Test databases are named ansinh_t_* and templates ansinh_tmpl_*; a run that was
