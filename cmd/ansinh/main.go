@@ -90,6 +90,8 @@ func rootCmd() *cobra.Command {
 	})
 	root.AddCommand(seed)
 
+	root.AddCommand(auditCmd(load))
+
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
@@ -99,4 +101,69 @@ func rootCmd() *cobra.Command {
 		},
 	})
 	return root
+}
+
+func auditCmd(load func() (*config.Config, error)) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Verify, seal and keep the audit trail"}
+	var checkpoint string
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Recompute every sealed block; exit non-zero naming the first mismatch",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunAuditVerify(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), checkpoint, c.OutOrStdout())
+		},
+	}
+	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "a file written by `ansinh audit checkpoint` that the log must still extend")
+	cmd.AddCommand(verify)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "checkpoint",
+		Short: "Print the newest signed block head, to keep off-site",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunAuditCheckpoint(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), c.OutOrStdout())
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "seal",
+		Short: "Seal pending events now (serve seals continuously)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunAuditSeal(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), c.OutOrStdout())
+		},
+	})
+	var months int
+	partitions := &cobra.Command{
+		Use:   "partitions",
+		Short: "Create the audit tables' monthly partitions ahead (as the owner role)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunAuditPartitions(c.Context(), cfg, months, c.OutOrStdout())
+		},
+	}
+	partitions.Flags().IntVar(&months, "months", 12, "how many months ahead")
+	cmd.AddCommand(partitions)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "keygen",
+		Short: "Print a new Ed25519 seal key",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return app.RunAuditKeygen(c.OutOrStdout()) },
+	})
+	return cmd
 }

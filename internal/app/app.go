@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
@@ -24,43 +27,91 @@ import (
 
 // App is a configured server: its database pool, metrics and router.
 type App struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	db      *db.DB
-	metrics *web.Metrics
-	engine  *gin.Engine
+	cfg      *config.Config
+	log      *slog.Logger
+	db       *db.DB
+	registry *prometheus.Registry
+	metrics  *web.Metrics
+	engine   *gin.Engine
+
+	reads    *audit.AccessLogger
+	verifier *audit.Verifier
+	sealer   *audit.Sealer
+	authz    audit.Authorizer
+
+	extraRoutes []func(*gin.Engine)
 }
 
-// Option adjusts an App as it is built (tests add routes with it).
-type Option func(*App, *gin.Engine)
+// Option adjusts an App before its routes are built (tests use them).
+type Option func(*App)
+
+// WithAuthorizer replaces the authorizer (tests give an explicit scope).
+func WithAuthorizer(authz audit.Authorizer) Option {
+	return func(a *App) { a.authz = authz }
+}
 
 // WithRoutes lets a caller register extra routes on the real router.
 func WithRoutes(register func(e *gin.Engine)) Option {
-	return func(_ *App, e *gin.Engine) { register(e) }
+	return func(a *App) { a.extraRoutes = append(a.extraRoutes, register) }
 }
 
 // New builds the application on an open database pool, which it takes
-// ownership of (Close closes it).
-func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) *App {
+// ownership of (Close closes it). The configuration has been validated, so
+// its keys decode.
+func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(pool.SQL(), "ansinh"),
 	)
-	a := &App{cfg: cfg, log: log, db: pool, metrics: web.NewMetrics(reg)}
+	verifier, err := newVerifier(cfg, pool)
+	if err != nil {
+		return nil, err
+	}
+	key, err := cfg.Audit.SealPrivateKey()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: pool, registry: reg, metrics: web.NewMetrics(reg),
+		reads:    audit.NewAccessLogger(pool, cfg.Audit.AccessFlushInterval, log),
+		verifier: verifier,
+		sealer: audit.NewSealer(pool, audit.SealerOptions{
+			Key: key, MaxEvents: cfg.Audit.SealMaxEvents, Logger: log, Metrics: reg,
+		}),
+		// Until sign-in exists (identity issue), protected routes answer 401.
+		authz: access.NoIdentity{},
+	}
+	for _, o := range opts {
+		o(a)
+	}
 	a.engine = web.NewEngine(web.Options{Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: a.metrics})
 	a.registerOps(a.engine)
 	a.registerAPI(a.engine.Group("/api/v1"))
-	for _, o := range opts {
-		o(a, a.engine)
+	for _, r := range a.extraRoutes {
+		r(a.engine)
 	}
-	return a
+	return a, nil
 }
 
 // registerAPI mounts the domain routes under /api/v1. Each domain issue adds
 // its handlers here.
-func (a *App) registerAPI(_ *gin.RouterGroup) {}
+func (a *App) registerAPI(g *gin.RouterGroup) {
+	audit.NewHandler(audit.NewService(a.db, a.verifier, a.reads), a.authz, a.log).Register(g)
+}
+
+// newVerifier trusts the current seal key and the configured earlier ones.
+func newVerifier(cfg *config.Config, pool *db.DB) (*audit.Verifier, error) {
+	key, err := cfg.Audit.SealPrivateKey()
+	if err != nil {
+		return nil, err
+	}
+	earlier, err := cfg.Audit.VerifyPublicKeys()
+	if err != nil {
+		return nil, err
+	}
+	return audit.NewVerifier(pool, append(earlier, key.Public().(ed25519.PublicKey))...), nil
+}
 
 // Handler is the HTTP handler with every route and middleware.
 func (a *App) Handler() http.Handler { return a.engine }
@@ -68,8 +119,12 @@ func (a *App) Handler() http.Handler { return a.engine }
 // Routes lists the registered routes (method and template), for the contract test.
 func (a *App) Routes() gin.RoutesInfo { return a.engine.Routes() }
 
-// Close releases the database pool.
-func (a *App) Close() error { return a.db.Close() }
+// Close writes the queued read-access entries and releases the pool.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(a.reads.Close(ctx), a.db.Close())
+}
 
 // Serve answers HTTP on ln until ctx is cancelled, then stops accepting
 // connections and lets in-flight requests finish for up to the configured
@@ -152,3 +207,6 @@ func waitForDatabase(ctx context.Context, pool *db.DB, wait time.Duration, log *
 		}
 	}
 }
+
+// Sealer is the audit sealer of this process (its metrics are registered).
+func (a *App) Sealer() *audit.Sealer { return a.sealer }

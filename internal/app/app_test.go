@@ -45,7 +45,10 @@ func newApp(t *testing.T, opts ...app.Option) *app.App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(cfg, slog.New(slog.DiscardHandler), pool, opts...)
+	a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { a.Close() })
 	return a
 }
@@ -107,7 +110,10 @@ func TestReadinessFailsWhenDatabaseIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("opening the pool must not need the database: %v", err)
 	}
-	a := app.New(cfg, slog.New(slog.DiscardHandler), pool)
+	a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer a.Close()
 
 	if w := get(t, a.Handler(), "/healthz"); w.Code != 200 {
@@ -244,4 +250,16 @@ func ginPath(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// Until sign-in exists, the protected routes answer 401, never data.
+func TestProtectedRoutesNeedIdentity(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	for _, path := range []string{"/api/v1/audit/events", "/api/v1/audit/verify", "/api/v1/audit/access?subject_id=01900000-0000-7000-8000-000000000001"} {
+		w := get(t, a.Handler(), path)
+		if w.Code != http.StatusUnauthorized || w.Header().Get("Content-Type") != web.ProblemContentType {
+			t.Errorf("%s: %d %s", path, w.Code, w.Body.String())
+		}
+	}
 }

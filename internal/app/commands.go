@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime/debug"
 
+	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
@@ -47,7 +48,11 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	a := New(cfg, log, pool)
+	a, err := New(cfg, log, pool)
+	if err != nil {
+		pool.Close()
+		return err
+	}
 	defer a.Close()
 	if err := waitForDatabase(ctx, pool, cfg.Database.StartupWait, log); err != nil {
 		return err
@@ -56,12 +61,23 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 	}
+	// The sealer runs in every replica; an advisory lock lets one work at a time.
+	sealCtx, stopSealing := context.WithCancel(ctx)
+	sealed := make(chan struct{})
+	go func() {
+		defer close(sealed)
+		a.Sealer().Run(sealCtx, cfg.Audit.SealInterval)
+	}()
+	defer func() { stopSealing(); <-sealed }()
 	log.Info("ansinh serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", VersionString())
 	return a.Serve(ctx, ln)
 }
 
+// auditPartitionMonths is how far ahead `migrate up` creates audit partitions.
+const auditPartitionMonths = 12
+
 // RunMigrate applies (up), rolls back one (down) or lists (status) migrations,
-// connecting as the owner role.
+// connecting as the owner role. Up also moves the audit partitions' window.
 func RunMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, action string, out io.Writer) error {
 	m, err := db.NewMigrator(cfg.Database.MigrationURL(), log)
 	if err != nil {
@@ -75,6 +91,9 @@ func RunMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, actio
 			return err
 		}
 		fmt.Fprintf(out, "migrations applied: %d\n", n)
+		if err := ensurePartitions(ctx, cfg, auditPartitionMonths); err != nil {
+			return err
+		}
 	case "down":
 		v, err := m.Down(ctx)
 		if err != nil {
@@ -114,4 +133,14 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out 
 	}
 	fmt.Fprintf(out, "demo seed: %d step(s) run\n", len(seeders))
 	return nil
+}
+
+// ensurePartitions creates the audit tables' monthly partitions ahead, as the owner.
+func ensurePartitions(ctx context.Context, cfg *config.Config, months int) error {
+	owner, err := db.Open(db.Options{URL: cfg.Database.MigrationURL(), MaxOpenConns: 1})
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	return audit.EnsurePartitions(ctx, owner, months)
 }

@@ -6,6 +6,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +40,38 @@ type Config struct {
 	HTTP     HTTP     `yaml:"http" envPrefix:"ANSINH_HTTP_"`
 	Database Database `yaml:"database"`
 	Log      Log      `yaml:"log" envPrefix:"ANSINH_LOG_"`
+	Audit    Audit    `yaml:"audit" envPrefix:"ANSINH_AUDIT_"`
+}
+
+// Audit configures the audit trail's sealing and the read-access log.
+type Audit struct {
+	SealKey             string        `yaml:"seal_key" env:"SEAL_KEY"`
+	VerifyKeys          []string      `yaml:"verify_keys" env:"VERIFY_KEYS"`
+	SealInterval        time.Duration `yaml:"seal_interval" env:"SEAL_INTERVAL"`
+	SealMaxEvents       int           `yaml:"seal_max_events" env:"SEAL_MAX_EVENTS"`
+	AccessFlushInterval time.Duration `yaml:"access_flush_interval" env:"ACCESS_FLUSH_INTERVAL"`
+}
+
+// SealPrivateKey decodes the seal key.
+func (a Audit) SealPrivateKey() (ed25519.PrivateKey, error) {
+	seed, err := base64.StdEncoding.DecodeString(a.SealKey)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("audit.seal_key (ANSINH_AUDIT_SEAL_KEY) must be the base64 of a %d-byte Ed25519 seed", ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// VerifyPublicKeys decodes the earlier keys' public halves.
+func (a Audit) VerifyPublicKeys() ([]ed25519.PublicKey, error) {
+	keys := make([]ed25519.PublicKey, 0, len(a.VerifyKeys))
+	for i, k := range a.VerifyKeys {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("audit.verify_keys[%d] (ANSINH_AUDIT_VERIFY_KEYS) must be the base64 of a %d-byte Ed25519 public key", i, ed25519.PublicKeySize)
+		}
+		keys = append(keys, ed25519.PublicKey(b))
+	}
+	return keys, nil
 }
 
 // HTTP configures the API server.
@@ -169,6 +203,8 @@ func (c *Config) Validate() error {
 		{"http.idle_timeout (ANSINH_HTTP_IDLE_TIMEOUT)", c.HTTP.IdleTimeout},
 		{"http.shutdown_timeout (ANSINH_HTTP_SHUTDOWN_TIMEOUT)", c.HTTP.ShutdownTimeout},
 		{"database.ready_timeout (ANSINH_DATABASE_READY_TIMEOUT)", c.Database.ReadyTimeout},
+		{"audit.seal_interval (ANSINH_AUDIT_SEAL_INTERVAL)", c.Audit.SealInterval},
+		{"audit.access_flush_interval (ANSINH_AUDIT_ACCESS_FLUSH_INTERVAL)", c.Audit.AccessFlushInterval},
 	} {
 		if d.v <= 0 {
 			bad("%s is %s; want a positive duration such as 5s", d.name, d.v)
@@ -213,6 +249,15 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format (ANSINH_LOG_FORMAT) is %q; want json or text", c.Log.Format)
 	}
+	if _, err := c.Audit.SealPrivateKey(); err != nil {
+		bad("%v", err)
+	}
+	if _, err := c.Audit.VerifyPublicKeys(); err != nil {
+		bad("%v", err)
+	}
+	if c.Audit.SealMaxEvents < 1 || c.Audit.SealMaxEvents > 100_000 {
+		bad("audit.seal_max_events (ANSINH_AUDIT_SEAL_MAX_EVENTS) is %d; want 1..100000", c.Audit.SealMaxEvents)
+	}
 	if c.IsProduction() {
 		for _, s := range c.developmentSecretsInUse() {
 			bad("%s uses a development default secret; production refuses it: set your own", s)
@@ -228,6 +273,9 @@ func (c *Config) Validate() error {
 // scripts/db.sh). Later secrets (signing keys) join this list.
 var developmentPasswords = []string{"ansinh-dev-app", "ansinh-dev-owner"}
 
+// developmentKeys are the secret keys shipped in configs/ansinh.yaml.
+var developmentKeys = []string{"M3esdoxWsZPWZyradqtfTbFHYtANiM5thkIA1MpcsKo="}
+
 func (c *Config) developmentSecretsInUse() []string {
 	var in []string
 	for _, f := range []struct{ name, raw string }{
@@ -240,6 +288,9 @@ func (c *Config) developmentSecretsInUse() []string {
 				in = append(in, f.name)
 			}
 		}
+	}
+	if slices.Contains(developmentKeys, c.Audit.SealKey) {
+		in = append(in, "audit.seal_key (ANSINH_AUDIT_SEAL_KEY)")
 	}
 	return in
 }

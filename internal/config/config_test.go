@@ -9,6 +9,8 @@ import (
 	"time"
 )
 
+const ownSealKey = "q2Jm7c3cJm1b0ZbW3JtJZr4o9T4bXq0vZ3cJm1b0ZbU="
+
 const ownURL = "postgres://ansinh_app:s3cret-of-the-province@db.internal:5432/ansinh?sslmode=require"
 
 func TestLoadDefaults(t *testing.T) {
@@ -35,6 +37,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"ANSINH_HTTP_SHUTDOWN_TIMEOUT":   "3s",
 		"ANSINH_DATABASE_MAX_OPEN_CONNS": "40",
 		"ANSINH_ENV":                     "production",
+		"ANSINH_AUDIT_SEAL_KEY":          ownSealKey,
+		"ANSINH_AUDIT_VERIFY_KEYS":       "VidysZb+PmGFLZsFt8XblgkpOtAy7oYiEdY/GO1x38I=,VidysZb+PmGFLZsFt8XblgkpOtAy7oYiEdY/GO1x38I=",
 	}})
 	if err != nil {
 		t.Fatalf("load: %v", err)
@@ -52,6 +56,9 @@ func TestValidationRejectsBadValues(t *testing.T) {
 	cases := []struct {
 		name, key, value, want string
 	}{
+		{"seal key", "ANSINH_AUDIT_SEAL_KEY", "c2hvcnQ=", "audit.seal_key"},
+		{"verify key", "ANSINH_AUDIT_VERIFY_KEYS", "not-base64!", "audit.verify_keys[0]"},
+		{"block size", "ANSINH_AUDIT_SEAL_MAX_EVENTS", "0", "audit.seal_max_events"},
 		{"env", "ANSINH_ENV", "staging", "env (ANSINH_ENV)"},
 		{"addr", "ANSINH_HTTP_ADDR", "8080", "http.addr"},
 		{"zero timeout", "ANSINH_HTTP_READ_TIMEOUT", "0s", "http.read_timeout"},
@@ -99,12 +106,17 @@ func TestProductionRefusesDevelopmentSecrets(t *testing.T) {
 	_, err = Load(Source{Environ: map[string]string{
 		"ANSINH_ENV":                  "production",
 		"DATABASE_URL":                ownURL,
+		"ANSINH_AUDIT_SEAL_KEY":       ownSealKey,
 		"ANSINH_DATABASE_MIGRATE_URL": "postgres://ansinh_owner:ansinh-dev-owner@db/ansinh",
 	}})
 	if err == nil || !strings.Contains(err.Error(), "ANSINH_DATABASE_MIGRATE_URL") {
 		t.Fatalf("production must refuse the development owner password, got %v", err)
 	}
-	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL}}); err != nil {
+	_, err = Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL}})
+	if err == nil || !strings.Contains(err.Error(), "ANSINH_AUDIT_SEAL_KEY") {
+		t.Fatalf("production must refuse the development seal key, got %v", err)
+	}
+	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey}}); err != nil {
 		t.Fatalf("production with its own secrets must start: %v", err)
 	}
 	// Development happily uses the defaults.

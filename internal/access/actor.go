@@ -1,0 +1,95 @@
+// Package access knows who is acting (the Actor in a request's context) and
+// where they may act (their Scope: the administrative-area paths of their role
+// assignments). The Casbin enforcer and the role policy live here too once the
+// identity issue lands.
+package access
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Actor kinds.
+const (
+	KindUser   = "user"
+	KindSystem = "system"
+)
+
+// Assignment is one role held at one administrative area.
+type Assignment struct {
+	Role     string `json:"role"`
+	AreaCode string `json:"area"`
+	// AreaPath is the area's ltree path, e.g. 91.914.30791.
+	AreaPath string `json:"area_path"`
+}
+
+// Actor is whoever performs an action: a signed-in user, or a named system
+// job (a CLI command, the sealer) that acts everywhere.
+type Actor struct {
+	Kind        string
+	UserID      uuid.UUID // zero for system actors
+	Username    string    // the user's name, or the system job's name
+	Assignments []Assignment
+}
+
+// System is the actor of a command-line job or background task.
+func System(name string) Actor { return Actor{Kind: KindSystem, Username: "system:" + name} }
+
+// IsSystem reports whether the actor is a system job.
+func (a Actor) IsSystem() bool { return a.Kind == KindSystem }
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying the actor.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom is the actor in ctx, if any.
+func ActorFrom(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok && a.Username != ""
+}
+
+// Scope is the set of area subtrees an actor may act on for one permission.
+// The zero Scope allows nothing; Everywhere allows all (system jobs only).
+type Scope struct {
+	everywhere bool
+	paths      []string
+}
+
+// Everywhere is the unlimited scope of system jobs.
+func Everywhere() Scope { return Scope{everywhere: true} }
+
+// Within is a scope over the subtrees rooted at the given ltree paths.
+func Within(paths ...string) Scope {
+	return Scope{paths: append([]string(nil), paths...)}
+}
+
+// IsEverywhere reports whether the scope is unlimited.
+func (s Scope) IsEverywhere() bool { return s.everywhere }
+
+// Paths are the subtree roots (empty for Everywhere).
+func (s Scope) Paths() []string { return s.paths }
+
+// Empty reports whether the scope allows nothing.
+func (s Scope) Empty() bool { return !s.everywhere && len(s.paths) == 0 }
+
+// Contains reports whether an object at areaPath lies in the scope. An object
+// with no area is only in the unlimited scope.
+func (s Scope) Contains(areaPath string) bool {
+	if s.everywhere {
+		return true
+	}
+	if areaPath == "" {
+		return false
+	}
+	for _, p := range s.paths {
+		if areaPath == p || strings.HasPrefix(areaPath, p+".") {
+			return true
+		}
+	}
+	return false
+}

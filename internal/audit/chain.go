@@ -1,0 +1,79 @@
+package audit
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+// leafSQL computes an event's leaf hash in the database: SHA-256 over a 0x00
+// prefix and the canonical text of every column, a JSON array whose jsonb
+// text form is deterministic. The expression lives in the binary, not in a
+// stored function, so that changing the database cannot change what is hashed.
+const leafSQL = `sha256('\x00'::bytea || convert_to(jsonb_build_array(
+	id, txid::text, (extract(epoch FROM occurred_at) * 1000000)::bigint,
+	actor_kind, actor_id, actor_name, actor_roles, action, entity_type, entity_id,
+	area_path::text, request_id, client_ip::text, user_agent, reason, before, after)::text, 'UTF8'))`
+
+// merkleRoot is the RFC 6962 Merkle tree hash of leaf hashes (already
+// prefixed with 0x00); interior nodes hash 0x01 || left || right.
+func merkleRoot(leaves [][]byte) []byte {
+	switch len(leaves) {
+	case 0:
+		h := sha256.Sum256(nil)
+		return h[:]
+	case 1:
+		return leaves[0]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	l, r := merkleRoot(leaves[:k]), merkleRoot(leaves[k:])
+	h := sha256.New()
+	h.Write([]byte{1})
+	h.Write(l)
+	h.Write(r)
+	return h.Sum(nil)
+}
+
+// header is what a block's hash commits to.
+type header struct {
+	Seq        int64
+	FromXID    uint64
+	ToXID      uint64
+	EventCount int
+	MerkleRoot []byte
+	PrevHash   []byte
+	KeyID      string
+	SealedAt   time.Time
+}
+
+// hash is SHA-256 over a versioned, length-prefixed encoding of the header.
+func (h header) hash() []byte {
+	d := sha256.New()
+	d.Write([]byte("ansinh-audit-block-v1\x00"))
+	var n [8]byte
+	put := func(v uint64) { binary.BigEndian.PutUint64(n[:], v); d.Write(n[:]) }
+	bytes := func(b []byte) { put(uint64(len(b))); d.Write(b) }
+	put(uint64(h.Seq))
+	put(h.FromXID)
+	put(h.ToXID)
+	put(uint64(h.EventCount))
+	bytes(h.MerkleRoot)
+	bytes(h.PrevHash)
+	bytes([]byte(h.KeyID))
+	put(uint64(h.SealedAt.UTC().UnixMicro()))
+	return d.Sum(nil)
+}
+
+// KeyID names a public key: the first 16 hex digits of its SHA-256.
+func KeyID(pub ed25519.PublicKey) string {
+	h := sha256.Sum256(pub)
+	return hex.EncodeToString(h[:8])
+}
+
+// genesisHash is the previous hash of the first block.
+var genesisHash = make([]byte, sha256.Size)

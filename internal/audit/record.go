@@ -1,0 +1,147 @@
+// Package audit is the audit trail: change events written in the caller's
+// transaction (Record), the read-access log (AccessLogger), the sealer that
+// makes events tamper-evident in signed blocks, and verification.
+//
+// The write path is a plain INSERT: no lock, no chain, so writers never wait
+// for each other. Tamper evidence comes later from the sealer (see seal.go).
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/reqinfo"
+)
+
+// Event is one change to record. Before and After are the entity's state
+// (any JSON-marshalable value; nil for none): Before is nil for a creation,
+// After is nil for nothing (records are archived, never deleted).
+type Event struct {
+	Action     string // household.create, enrollment.approve, ...
+	EntityType string // household, member, user, ...
+	EntityID   string
+	// AreaPath is the entity's administrative area (ltree path), so that
+	// auditors are scoped like everyone else. Empty for entities with no area
+	// (then only system-wide auditors see the event).
+	AreaPath string
+	Reason   string // optional, from the client
+	Before   any
+	After    any
+}
+
+var (
+	actionRe     = regexp.MustCompile(`^[a-z][a-z_]*(\.[a-z][a-z_]*)+$`)
+	entityTypeRe = regexp.MustCompile(`^[a-z][a-z_]*$`)
+	areaPathRe   = regexp.MustCompile(`^[0-9A-Za-z_]+(\.[0-9A-Za-z_]+)*$`)
+)
+
+// ErrNotInTransaction is returned when Record is handed a connection that is
+// not a transaction: an event must commit or roll back with its change.
+var ErrNotInTransaction = errors.New("audit: Record needs the caller's transaction")
+
+// ErrNoActor is returned when the context names nobody: every event has an
+// actor, a user or a named system job.
+var ErrNoActor = errors.New("audit: no actor in context")
+
+// Record writes e in tx, the caller's transaction, with the actor and request
+// facts from ctx. Call it after the change, inside the same db.WithTx.
+func Record(ctx context.Context, tx *gorm.DB, e Event) error {
+	if tx == nil {
+		return ErrNotInTransaction
+	}
+	if _, ok := tx.Statement.ConnPool.(gorm.TxCommitter); !ok {
+		return ErrNotInTransaction
+	}
+	actor, ok := access.ActorFrom(ctx)
+	if !ok {
+		return ErrNoActor
+	}
+	if err := e.validate(); err != nil {
+		return err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("audit: event id: %w", err)
+	}
+	before, err := marshalState(e.Before)
+	if err != nil {
+		return fmt.Errorf("audit: before state: %w", err)
+	}
+	after, err := marshalState(e.After)
+	if err != nil {
+		return fmt.Errorf("audit: after state: %w", err)
+	}
+	roles, err := json.Marshal(rolesOf(actor))
+	if err != nil {
+		return fmt.Errorf("audit: actor roles: %w", err)
+	}
+	info := reqinfo.From(ctx)
+	err = tx.WithContext(ctx).Exec(`
+		INSERT INTO audit_events (id, txid, occurred_at, actor_kind, actor_id, actor_name, actor_roles, action, entity_type,
+		                          entity_id, area_path, request_id, client_ip, user_agent, reason, before, after)
+		VALUES (?, pg_current_xact_id(), clock_timestamp(), ?, ?, ?, ?::jsonb, ?, ?, ?, NULLIF(?, '')::ltree, NULLIF(?, ''),
+		        NULLIF(?, '')::inet, NULLIF(?, ''), NULLIF(?, ''), ?::jsonb, ?::jsonb)`,
+		id, actor.Kind, nullUUID(actor.UserID), actor.Username, string(roles), e.Action, e.EntityType, e.EntityID,
+		e.AreaPath, info.RequestID, info.ClientIP, info.UserAgent, e.Reason, before, after).Error
+	if err != nil {
+		return fmt.Errorf("audit: record %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+func (e Event) validate() error {
+	switch {
+	case !actionRe.MatchString(e.Action):
+		return fmt.Errorf("audit: action %q is not of the form entity.verb", e.Action)
+	case !entityTypeRe.MatchString(e.EntityType):
+		return fmt.Errorf("audit: entity type %q is not a lower-case name", e.EntityType)
+	case e.EntityID == "":
+		return fmt.Errorf("audit: %s has no entity id", e.Action)
+	case e.AreaPath != "" && !areaPathRe.MatchString(e.AreaPath):
+		return fmt.Errorf("audit: area path %q is not an ltree path", e.AreaPath)
+	}
+	return nil
+}
+
+// marshalState encodes a state as JSON, or nil (SQL NULL) for none.
+func marshalState(v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if string(b) == "null" {
+		return nil, nil
+	}
+	s := string(b)
+	return &s, nil
+}
+
+type roleAt struct {
+	Role string `json:"role"`
+	Area string `json:"area"`
+}
+
+func rolesOf(a access.Actor) []roleAt {
+	out := make([]roleAt, 0, len(a.Assignments))
+	for _, as := range a.Assignments {
+		out = append(out, roleAt{Role: as.Role, Area: as.AreaCode})
+	}
+	return out
+}
+
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}

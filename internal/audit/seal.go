@@ -1,0 +1,333 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// How sealing avoids a global lock and never skips a late commit:
+//
+// Every event carries the id of the transaction that wrote it (txid, set by a
+// trigger). PostgreSQL's snapshot xmin is the oldest transaction still running:
+// every transaction below it has committed or aborted, so the set of events
+// with txid below xmin can never grow again. A block seals exactly the events
+// with txid in [previous block's to_xid, xmin), whatever order their ids or
+// commits came in. A long-running writing transaction delays sealing (not
+// writing) until it ends.
+//
+// One sealer works at a time across all replicas: each block is written in a
+// transaction that first takes a transaction-level advisory lock; a sealer that
+// cannot take it skips its turn.
+
+// sealLockKey is the advisory lock that serialises sealers.
+const sealLockKey = 7_260_115_302
+
+// Sealer appends signed blocks of events.
+type Sealer struct {
+	db        *db.DB
+	key       ed25519.PrivateKey
+	keyID     string
+	maxEvents int
+	log       *slog.Logger
+	metrics   *sealMetrics
+}
+
+// SealerOptions configure a Sealer.
+type SealerOptions struct {
+	Key       ed25519.PrivateKey
+	MaxEvents int                   // events per block; one transaction's events are never split
+	Logger    *slog.Logger          // nil: discard
+	Metrics   prometheus.Registerer // nil: no metrics
+}
+
+// NewSealer makes a sealer that signs with opts.Key.
+func NewSealer(pool *db.DB, opts SealerOptions) *Sealer {
+	if opts.MaxEvents <= 0 {
+		opts.MaxEvents = 5000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sealer{
+		db: pool, key: opts.Key, keyID: KeyID(opts.Key.Public().(ed25519.PublicKey)),
+		maxEvents: opts.MaxEvents, log: opts.Logger, metrics: newSealMetrics(opts.Metrics),
+	}
+}
+
+// Run seals every interval until ctx ends. Errors are logged and retried at
+// the next tick: sealing is never on a request's path.
+func (s *Sealer) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.SealPending(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("audit sealing failed; retrying", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SealPending seals every event that can be sealed now, in as many blocks as
+// it takes, and returns how many events it sealed.
+func (s *Sealer) SealPending(ctx context.Context) (int, error) {
+	start := time.Now()
+	total := 0
+	for {
+		n, more, err := s.sealBlock(ctx)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if !more {
+			break
+		}
+	}
+	s.metrics.observe(ctx, s.db, total, time.Since(start))
+	return total, nil
+}
+
+type pendingEvent struct {
+	id   uuid.UUID
+	txid uint64
+	leaf []byte
+}
+
+// sealBlock writes at most one block. more reports whether events beyond the
+// block's size limit are waiting.
+func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err error) {
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		conn := s.db.Conn(ctx)
+		var locked bool
+		if err := conn.Raw(`SELECT pg_try_advisory_xact_lock(?)`, sealLockKey).Scan(&locked).Error; err != nil {
+			return err
+		}
+		if !locked {
+			return nil // another sealer is at work
+		}
+		var horizonText string
+		if err := conn.Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&horizonText).Error; err != nil {
+			return err
+		}
+		horizon, err := strconv.ParseUint(horizonText, 10, 64)
+		if err != nil {
+			return fmt.Errorf("snapshot xmin %q: %w", horizonText, err)
+		}
+		prev, err := lastBlock(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		if prev.ToXID >= horizon {
+			return nil
+		}
+		events, err := pendingEvents(ctx, s.db, prev.ToXID, horizon, s.maxEvents+1)
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		to := horizon
+		if len(events) > s.maxEvents {
+			cut := events[s.maxEvents].txid
+			if events[0].txid == cut {
+				// One transaction holds more than a block's worth: keep it whole.
+				events, err = pendingEvents(ctx, s.db, cut, cut+1, 0)
+				if err != nil {
+					return err
+				}
+				to = cut + 1
+			} else {
+				for len(events) > 0 && events[len(events)-1].txid >= cut {
+					events = events[:len(events)-1]
+				}
+				to = cut
+			}
+			more = true
+		}
+		b := newBlock(prev, to, events, s.keyID, s.key)
+		if err := insertBlock(ctx, s.db, b); err != nil {
+			return err
+		}
+		sealed = len(events)
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("audit: seal: %w", err)
+	}
+	return sealed, more, nil
+}
+
+// block is one sealed block as stored.
+type block struct {
+	Seq        int64
+	FromXID    uint64
+	ToXID      uint64
+	EventIDs   []uuid.UUID
+	Leaves     [][]byte
+	MerkleRoot []byte
+	PrevHash   []byte
+	BlockHash  []byte
+	KeyID      string
+	Signature  []byte
+	SealedAt   time.Time
+}
+
+func (b block) header() header {
+	return header{Seq: b.Seq, FromXID: b.FromXID, ToXID: b.ToXID, EventCount: len(b.EventIDs),
+		MerkleRoot: b.MerkleRoot, PrevHash: b.PrevHash, KeyID: b.KeyID, SealedAt: b.SealedAt}
+}
+
+func newBlock(prev block, to uint64, events []pendingEvent, keyID string, key ed25519.PrivateKey) block {
+	b := block{
+		Seq: prev.Seq + 1, FromXID: prev.ToXID, ToXID: to,
+		PrevHash: prev.BlockHash, KeyID: keyID,
+		SealedAt: time.Now().UTC().Truncate(time.Microsecond), // timestamptz keeps microseconds
+	}
+	for _, e := range events {
+		b.EventIDs = append(b.EventIDs, e.id)
+		b.Leaves = append(b.Leaves, e.leaf)
+	}
+	b.MerkleRoot = merkleRoot(b.Leaves)
+	b.BlockHash = b.header().hash()
+	b.Signature = ed25519.Sign(key, b.BlockHash)
+	return b
+}
+
+// lastBlock is the newest block, or the genesis position (seq 0) when none.
+func lastBlock(ctx context.Context, pool *db.DB) (block, error) {
+	var b block
+	var to string
+	err := pool.Conn(ctx).Raw(`SELECT seq, to_xid::text, block_hash FROM audit_blocks ORDER BY seq DESC LIMIT 1`).
+		Row().Scan(&b.Seq, &to, &b.BlockHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return block{Seq: 0, ToXID: 0, BlockHash: genesisHash}, nil
+	}
+	if err != nil {
+		return block{}, err
+	}
+	b.ToXID, err = strconv.ParseUint(to, 10, 64)
+	return b, err
+}
+
+// pendingEvents lists events with txid in [from, to) in block order, with
+// their leaf hashes; limit 0 means all.
+func pendingEvents(ctx context.Context, pool *db.DB, from, to uint64, limit int) ([]pendingEvent, error) {
+	q := `SELECT id, txid::text, ` + leafSQL + ` FROM audit_events
+	      WHERE txid >= ?::text::xid8 AND txid < ?::text::xid8 ORDER BY txid, id`
+	args := []any{strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := pool.Conn(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pendingEvent
+	for rows.Next() {
+		var e pendingEvent
+		var txid string
+		if err := rows.Scan(&e.id, &txid, &e.leaf); err != nil {
+			return nil, err
+		}
+		if e.txid, err = strconv.ParseUint(txid, 10, 64); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func insertBlock(ctx context.Context, pool *db.DB, b block) error {
+	// The lists travel as comma-separated text: GORM would expand a Go slice
+	// into a row constructor.
+	ids := make([]string, len(b.EventIDs))
+	leaves := make([]string, len(b.Leaves))
+	for i := range b.EventIDs {
+		ids[i], leaves[i] = b.EventIDs[i].String(), hex.EncodeToString(b.Leaves[i])
+	}
+	return pool.Conn(ctx).Exec(`
+		INSERT INTO audit_blocks (seq, from_xid, to_xid, event_count, event_ids, leaf_hashes, merkle_root,
+		                          prev_hash, block_hash, key_id, signature, sealed_at)
+		VALUES (?, ?::text::xid8, ?::text::xid8, ?, string_to_array(?, ',')::uuid[],
+		        ARRAY(SELECT decode(h, 'hex') FROM unnest(string_to_array(?, ',')) WITH ORDINALITY AS u(h, n) ORDER BY n),
+		        ?, ?, ?, ?, ?, ?)`,
+		b.Seq, strconv.FormatUint(b.FromXID, 10), strconv.FormatUint(b.ToXID, 10), len(b.EventIDs),
+		strings.Join(ids, ","), strings.Join(leaves, ","), b.MerkleRoot, b.PrevHash, b.BlockHash,
+		b.KeyID, b.Signature, b.SealedAt).Error
+}
+
+// sealMetrics report sealing progress and latency.
+type sealMetrics struct {
+	lag      prometheus.Gauge
+	events   prometheus.Counter
+	duration prometheus.Histogram
+}
+
+func newSealMetrics(reg prometheus.Registerer) *sealMetrics {
+	if reg == nil {
+		return nil
+	}
+	m := &sealMetrics{
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ansinh_audit_seal_lag_seconds",
+			Help: "Age of the oldest committed audit event not yet sealed (0 when all are sealed).",
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ansinh_audit_events_sealed_total",
+			Help: "Audit events sealed into blocks by this process.",
+		}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ansinh_audit_seal_duration_seconds",
+			Help:    "Time of one sealing pass.",
+			Buckets: prometheus.DefBuckets,
+		}),
+	}
+	reg.MustRegister(m.lag, m.events, m.duration)
+	return m
+}
+
+func (m *sealMetrics) observe(ctx context.Context, pool *db.DB, sealed int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.events.Add(float64(sealed))
+	m.duration.Observe(took.Seconds())
+	lag, err := SealLag(ctx, pool)
+	if err == nil {
+		m.lag.Set(lag.Seconds())
+	}
+}
+
+// SealLag is the age of the oldest committed event that no block holds yet.
+func SealLag(ctx context.Context, pool *db.DB) (time.Duration, error) {
+	prev, err := lastBlock(ctx, pool)
+	if err != nil {
+		return 0, err
+	}
+	var oldest sql.NullTime
+	err = pool.Conn(ctx).Raw(`SELECT min(occurred_at) FROM audit_events WHERE txid >= ?::text::xid8`,
+		strconv.FormatUint(prev.ToXID, 10)).Row().Scan(&oldest)
+	if err != nil || !oldest.Valid {
+		return 0, err
+	}
+	return max(0, time.Since(oldest.Time)), nil
+}

@@ -1,0 +1,132 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+)
+
+// Query parses query parameters, collecting every problem so that the client
+// hears about all of them at once (Err returns them as one 422).
+type Query struct {
+	c    *gin.Context
+	errs []apperr.FieldError
+}
+
+// NewQuery starts parsing c's query parameters.
+func NewQuery(c *gin.Context) *Query { return &Query{c: c} }
+
+func (q *Query) bad(name, code, msg string) {
+	q.errs = append(q.errs, apperr.FieldError{Field: name, Code: code, Message: msg})
+}
+
+// String is the parameter as given ("" when absent), limited to max bytes.
+func (q *Query) String(name string, max int) string {
+	v := q.c.Query(name)
+	if len(v) > max {
+		q.bad(name, "too_long", fmt.Sprintf("must be at most %d characters", max))
+		return ""
+	}
+	return v
+}
+
+// UUID is the parameter as a UUID, nil when absent.
+func (q *Query) UUID(name string) *uuid.UUID {
+	v := q.c.Query(name)
+	if v == "" {
+		return nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil {
+		q.bad(name, "invalid", "must be a UUID")
+		return nil
+	}
+	return &id
+}
+
+// Time is the parameter as an RFC 3339 time, nil when absent.
+func (q *Query) Time(name string) *time.Time {
+	v := q.c.Query(name)
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		q.bad(name, "invalid", "must be an RFC 3339 time such as 2026-11-28T09:00:00+07:00")
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// Limit is the page size: def when absent, within 1..max.
+func (q *Query) Limit(def, max int) int {
+	v := q.c.Query("limit")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		q.bad("limit", "invalid", fmt.Sprintf("must be a whole number from 1 to %d", max))
+		return def
+	}
+	return n
+}
+
+// Cursor decodes the opaque ?cursor= into dst; it reports whether one was given.
+func (q *Query) Cursor(dst any) bool {
+	v := q.c.Query("cursor")
+	if v == "" {
+		return false
+	}
+	if err := DecodeCursor(v, dst); err != nil {
+		q.bad("cursor", "invalid", "is not a cursor this server issued")
+		return false
+	}
+	return true
+}
+
+// Require records a problem when the parameter is absent.
+func (q *Query) Require(name string) {
+	if q.c.Query(name) == "" {
+		q.bad(name, "required", "is required")
+	}
+}
+
+// Err is the collected problems as one Invalid error, or nil.
+func (q *Query) Err() error { return apperr.Fields(q.errs) }
+
+// EncodeCursor makes an opaque pagination cursor of a position.
+func EncodeCursor(pos any) string {
+	b, err := json.Marshal(pos)
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor.
+func DecodeCursor(s string, dst any) error {
+	if len(s) > 512 {
+		return fmt.Errorf("cursor too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, dst)
+}
+
+// Page is a list response: the items and, when more follow, the cursor of the
+// next page.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
