@@ -15,55 +15,32 @@ END
 $$;
 -- +goose StatementEnd
 
--- The database, not the client, decides an event's transaction and time: the
--- sealer relies on txid to know when no earlier event can still commit. The
--- INSERT supplies pg_current_xact_id() and clock_timestamp(); this check
--- refuses anything else (it cannot assign them: a BEFORE trigger may not move
--- a row to another partition).
--- +goose StatementBegin
-CREATE FUNCTION audit_check_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.txid IS DISTINCT FROM pg_current_xact_id() THEN
-    RAISE EXCEPTION 'audit: txid must be the inserting transaction''s id' USING ERRCODE = 'check_violation';
-  END IF;
-  IF NEW.occurred_at < now() OR NEW.occurred_at > clock_timestamp() THEN
-    RAISE EXCEPTION 'audit: occurred_at must be the time of the insert' USING ERRCODE = 'check_violation';
-  END IF;
-  RETURN NEW;
-END
-$$;
--- +goose StatementEnd
-
+-- An event is one JSON document, stored as the exact text that was written
+-- (json, not jsonb), beside the few columns that queries filter on. The seal
+-- hashes the document's text and those columns (see internal/audit/chain.go),
+-- so neither can change unnoticed, and hashing costs no re-serialisation.
 CREATE TABLE audit_events (
   id           uuid        NOT NULL,
-  txid         xid8        NOT NULL,
-  occurred_at  timestamptz NOT NULL,
-  actor_kind   text        NOT NULL CHECK (actor_kind IN ('user', 'system')),
-  actor_id     uuid,
-  actor_name   text        NOT NULL CHECK (actor_name <> ''),
-  -- the actor's role assignments at that moment: [{"role": ..., "area": ...}]
-  actor_roles  jsonb       NOT NULL DEFAULT '[]',
+  -- The database, not the writer, sets these two: the application role may
+  -- not insert them (column privileges below). The sealer relies on txid to
+  -- know when no earlier event can still commit.
+  txid         xid8        NOT NULL DEFAULT pg_current_xact_id(),
+  occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   action       text        NOT NULL CHECK (action ~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$'),
   entity_type  text        NOT NULL CHECK (entity_type ~ '^[a-z][a-z_]*$'),
   entity_id    text        NOT NULL CHECK (entity_id <> ''),
+  actor_id     uuid,
   area_path    ltree,
-  request_id   text,
-  client_ip    inet,
-  user_agent   text,
-  reason       text,
-  before       jsonb,
-  after        jsonb,
+  doc          json        NOT NULL,
   PRIMARY KEY (id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
 
+-- Newest first is id order: ids are UUIDv7, minted when the event is written.
 CREATE INDEX audit_events_txid ON audit_events (txid, id);
-CREATE INDEX audit_events_entity ON audit_events (entity_type, entity_id, occurred_at DESC);
-CREATE INDEX audit_events_actor ON audit_events (actor_id, occurred_at DESC);
-CREATE INDEX audit_events_time ON audit_events (occurred_at DESC, id DESC);
+CREATE INDEX audit_events_entity ON audit_events (entity_type, entity_id, id);
+CREATE INDEX audit_events_actor ON audit_events (actor_id, id);
 CREATE INDEX audit_events_area ON audit_events USING gist (area_path);
 
-CREATE TRIGGER audit_events_stamp BEFORE INSERT ON audit_events
-  FOR EACH ROW EXECUTE FUNCTION audit_check_stamp();
 CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
   FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
@@ -159,12 +136,13 @@ CREATE TRIGGER audit_blocks_no_truncate BEFORE TRUNCATE ON audit_blocks
 -- The application role may add and read audit rows, nothing else.
 REVOKE ALL ON audit_events, audit_access, audit_blocks, audit_events_default, audit_access_default FROM ansinh_app;
 REVOKE ALL ON FUNCTION audit_add_month(date) FROM PUBLIC;
-GRANT SELECT, INSERT ON audit_events, audit_access, audit_blocks TO ansinh_app;
+GRANT SELECT ON audit_events TO ansinh_app;
+GRANT INSERT (id, action, entity_type, entity_id, actor_id, area_path, doc) ON audit_events TO ansinh_app;
+GRANT SELECT, INSERT ON audit_access, audit_blocks TO ansinh_app;
 
 -- +goose Down
 DROP TABLE IF EXISTS audit_blocks;
 DROP TABLE IF EXISTS audit_access;
 DROP TABLE IF EXISTS audit_events;
 DROP FUNCTION IF EXISTS audit_add_month(date);
-DROP FUNCTION IF EXISTS audit_check_stamp();
 DROP FUNCTION IF EXISTS audit_append_only();

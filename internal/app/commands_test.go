@@ -3,11 +3,19 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
 )
@@ -59,5 +67,97 @@ func TestSeedDemoRefusesProduction(t *testing.T) {
 	}
 	if err := app.RunSeedDemo(context.Background(), cfg, slog.New(slog.DiscardHandler), &bytes.Buffer{}); err == nil {
 		t.Fatal("seed demo must refuse production")
+	}
+}
+
+func TestAuditCommands(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	if d.SuperURL == "" {
+		t.Fatal("needs ANSINH_DATABASE_SUPERUSER_URL")
+	}
+	cfg, err := config.Load(config.Source{Environ: map[string]string{
+		"DATABASE_URL": d.AppURL, "ANSINH_DATABASE_MIGRATE_URL": d.OwnerURL,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
+	var out bytes.Buffer
+	if err := app.RunAuditCheckpoint(ctx, cfg, log, &out); err == nil {
+		t.Fatal("no checkpoint before anything is sealed")
+	}
+	if err := app.RunAuditPartitions(ctx, cfg, 24, &out); err != nil {
+		t.Fatal(err)
+	}
+
+	// Write events through the application role, as serve would.
+	pool, err := app.OpenDB(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	actx := access.WithActor(ctx, access.System("test"))
+	for i := range 4 {
+		err := pool.WithTx(actx, func(c context.Context) error {
+			return audit.Record(c, pool.Conn(c), audit.Event{Action: "thing.create", EntityType: "thing", EntityID: fmt.Sprint(i)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out.Reset()
+		if err := app.RunAuditSeal(ctx, cfg, log, &out); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		if err := app.RunAuditVerify(ctx, cfg, log, "", &out); err != nil {
+			t.Fatalf("a clean trail verifies: %v\n%s", err, out.String())
+		}
+		if strings.Contains(out.String(), `"events_unsealed": 0`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not sealed: %s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out.Reset()
+	if err := app.RunAuditCheckpoint(ctx, cfg, log, &out); err != nil {
+		t.Fatal(err)
+	}
+	cpFile := filepath.Join(t.TempDir(), "checkpoint.json")
+	if err := os.WriteFile(cpFile, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.RunAuditVerify(ctx, cfg, log, cpFile, &bytes.Buffer{}); err != nil {
+		t.Fatalf("the log extends its own checkpoint: %v", err)
+	}
+
+	// A superuser alters an event behind the triggers' back.
+	super, err := sql.Open("pgx", d.SuperURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close()
+	conn, _ := super.Conn(ctx)
+	defer conn.Close()
+	conn.ExecContext(ctx, `SET session_replication_role = replica`)
+	var victim string
+	conn.QueryRowContext(ctx, `SELECT id::text FROM audit_events WHERE entity_id = '2'`).Scan(&victim)
+	if _, err := conn.ExecContext(ctx, `UPDATE audit_events SET doc = replace(doc::text, '"entity_id":"2"', '"entity_id":"20"')::json WHERE id = $1`, victim); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = app.RunAuditVerify(ctx, cfg, log, cpFile, &out)
+	if !errors.Is(err, app.ErrVerifyFailed) || !strings.Contains(err.Error(), victim) {
+		t.Fatalf("verify must fail naming event %s: %v", victim, err)
+	}
+
+	out.Reset()
+	if err := app.RunAuditKeygen(&out); err != nil || !strings.HasPrefix(out.String(), "ANSINH_AUDIT_SEAL_KEY=") {
+		t.Fatalf("keygen: %v %s", err, out.String())
 	}
 }

@@ -113,8 +113,10 @@ func TestChangeAndEventCommitOrRollBackTogether(t *testing.T) {
 	var ev struct {
 		ActorName, ActorKind, Action, EntityID, AreaPath, RequestID, ClientIP, UserAgent, After, ActorRoles string
 	}
-	err = e.pool.Conn(ctx).Raw(`SELECT actor_name, actor_kind, action, entity_id, area_path::text AS area_path, request_id,
-		host(client_ip) AS client_ip, user_agent, after::text AS after, actor_roles::text AS actor_roles FROM audit_events`).Scan(&ev).Error
+	err = e.pool.Conn(ctx).Raw(`SELECT doc->'actor'->>'name' AS actor_name, doc->'actor'->>'kind' AS actor_kind, action,
+		entity_id, area_path::text AS area_path, doc->>'request_id' AS request_id, doc->>'client_ip' AS client_ip,
+		doc->>'user_agent' AS user_agent, doc->>'after' AS after, doc->'actor'->>'roles' AS actor_roles,
+		actor_id FROM audit_events`).Scan(&ev).Error
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +125,9 @@ func TestChangeAndEventCommitOrRollBackTogether(t *testing.T) {
 		ev.UserAgent != "ansinh-mobile/1.0" || !strings.Contains(ev.After, "Nguyễn Văn A") ||
 		!strings.Contains(ev.ActorRoles, `"commune_worker"`) || ev.ActorKind != "user" {
 		t.Fatalf("event not recorded as expected: %+v", ev)
+	}
+	if n := countRows(t, e.pool, `SELECT count(*) FROM audit_events WHERE actor_id = ?`, worker.UserID); n != 1 {
+		t.Fatalf("the actor_id column: %d", n)
 	}
 
 	if _, err := createThing(ctx, e.pool, "rolled back", true); err == nil {
@@ -176,10 +181,15 @@ func TestApplicationRoleCannotChangeAuditRows(t *testing.T) {
 	}
 	sealAll(t, audit.NewSealer(e.pool, audit.SealerOptions{Key: testKey}), e.pool)
 	for _, q := range []string{
-		`UPDATE audit_events SET reason = 'edited'`,
+		`UPDATE audit_events SET doc = '{}'`,
 		`DELETE FROM audit_events`,
 		`TRUNCATE audit_events`,
-		`UPDATE audit_events_default SET reason = 'edited'`,
+		`UPDATE audit_events_default SET doc = '{}'`,
+		// Backdating, or choosing the transaction id, is not the writer's to do.
+		`INSERT INTO audit_events (id, occurred_at, action, entity_type, entity_id, doc)
+		 VALUES (gen_random_uuid(), '2020-01-01', 'thing.create', 'thing', 'x', '{}')`,
+		`INSERT INTO audit_events (id, txid, action, entity_type, entity_id, doc)
+		 VALUES (gen_random_uuid(), '5', 'thing.create', 'thing', 'x', '{}')`,
 		`UPDATE audit_blocks SET key_id = 'x'`,
 		`DELETE FROM audit_blocks`,
 		`TRUNCATE audit_blocks`,
@@ -192,10 +202,10 @@ func TestApplicationRoleCannotChangeAuditRows(t *testing.T) {
 	}
 	// Triggers stop the owner too: append-only for everyone.
 	for _, q := range []string{
-		`UPDATE audit_events SET reason = 'edited'`,
+		`UPDATE audit_events SET doc = '{}'`,
 		`DELETE FROM audit_events`,
 		`TRUNCATE audit_events`,
-		`TRUNCATE audit_events_202611`,
+		`TRUNCATE audit_events_` + time.Now().UTC().Format("200601"),
 		`DELETE FROM audit_blocks`,
 		`TRUNCATE audit_blocks`,
 	} {
@@ -296,7 +306,7 @@ func TestVerifyDetectsAlteredEvent(t *testing.T) {
 	conn, _ := s.Conn(context.Background())
 	defer conn.Close()
 	conn.ExecContext(context.Background(), `SET session_replication_role = replica`)
-	if _, err := conn.ExecContext(context.Background(), `UPDATE audit_events SET after = '{"name":"forged"}' WHERE id = $1`, ids[3]); err != nil {
+	if _, err := conn.ExecContext(context.Background(), `UPDATE audit_events SET doc = replace(doc::text, '"name":"', '"name":"forged ')::json WHERE id = $1`, ids[3]); err != nil {
 		t.Fatal(err)
 	}
 	r := verify(t, e.pool, nil)
@@ -378,8 +388,10 @@ func TestVerifyDetectsInsertedEventAndBlock(t *testing.T) {
 	defer conn.Close()
 	// An event slipped into a sealed range (its transaction id rewritten).
 	conn.ExecContext(ctx, `SET session_replication_role = replica`)
-	_, err := conn.ExecContext(ctx, `INSERT INTO audit_events (id, txid, occurred_at, actor_kind, actor_name, action, entity_type, entity_id)
-		SELECT $1, txid, occurred_at, 'system', 'system:forger', 'thing.create', 'thing', 'x' FROM audit_events LIMIT 1`, uuid.Must(uuid.NewV7()))
+	_, err := conn.ExecContext(ctx, `INSERT INTO audit_events (id, txid, occurred_at, action, entity_type, entity_id, doc)
+		SELECT $1, txid, occurred_at, 'thing.create', 'thing', 'x',
+		       '{"actor":{"kind":"system","name":"system:forger","roles":[]},"action":"thing.create","entity_type":"thing","entity_id":"x"}'
+		FROM audit_events LIMIT 1`, uuid.Must(uuid.NewV7()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,5 +575,24 @@ func TestLargeTransactionIsNotSplit(t *testing.T) {
 	assertEachEventSealedOnce(t, e.pool, 8)
 	if r := verify(t, e.pool, nil); !r.OK {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// The filter columns are sealed too: moving an event to another area (to hide
+// it from that area's auditors) is caught.
+func TestVerifyDetectsAlteredColumn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := seedSealed(t, e, 3)
+	conn, _ := e.super(t).Conn(context.Background())
+	defer conn.Close()
+	ctx := context.Background()
+	conn.ExecContext(ctx, `SET session_replication_role = replica`)
+	if _, err := conn.ExecContext(ctx, `UPDATE audit_events SET area_path = '79' WHERE id = $1`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	r := verify(t, e.pool, nil)
+	if r.OK || r.BadEvent != ids[0].String() || !strings.Contains(r.Problem, "altered") {
+		t.Fatalf("a moved event must be named: %+v", r)
 	}
 }

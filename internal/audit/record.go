@@ -70,30 +70,58 @@ func Record(ctx context.Context, tx *gorm.DB, e Event) error {
 	if err != nil {
 		return fmt.Errorf("audit: event id: %w", err)
 	}
-	before, err := marshalState(e.Before)
+	doc, err := newDoc(actor, reqinfo.From(ctx), e)
 	if err != nil {
-		return fmt.Errorf("audit: before state: %w", err)
+		return err
 	}
-	after, err := marshalState(e.After)
-	if err != nil {
-		return fmt.Errorf("audit: after state: %w", err)
-	}
-	roles, err := json.Marshal(rolesOf(actor))
-	if err != nil {
-		return fmt.Errorf("audit: actor roles: %w", err)
-	}
-	info := reqinfo.From(ctx)
-	err = tx.WithContext(ctx).Exec(`
-		INSERT INTO audit_events (id, txid, occurred_at, actor_kind, actor_id, actor_name, actor_roles, action, entity_type,
-		                          entity_id, area_path, request_id, client_ip, user_agent, reason, before, after)
-		VALUES (?, pg_current_xact_id(), clock_timestamp(), ?, ?, ?, ?::jsonb, ?, ?, ?, NULLIF(?, '')::ltree, NULLIF(?, ''),
-		        NULLIF(?, '')::inet, NULLIF(?, ''), NULLIF(?, ''), ?::jsonb, ?::jsonb)`,
-		id, actor.Kind, nullUUID(actor.UserID), actor.Username, string(roles), e.Action, e.EntityType, e.EntityID,
-		e.AreaPath, info.RequestID, info.ClientIP, info.UserAgent, e.Reason, before, after).Error
+	// txid and occurred_at are the database's defaults: the transaction's id
+	// and the insert's time (the application role may not set them).
+	err = tx.WithContext(ctx).Exec(`INSERT INTO audit_events (id, action, entity_type, entity_id, actor_id, area_path, doc)
+		VALUES (?, ?, ?, ?, ?, NULLIF(?, '')::ltree, ?::json)`,
+		id, e.Action, e.EntityType, e.EntityID, nullUUID(actor.UserID), e.AreaPath, string(doc)).Error
 	if err != nil {
 		return fmt.Errorf("audit: record %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// eventDoc is an event as stored: one JSON document (see the migration).
+type eventDoc struct {
+	Actor      docActor        `json:"actor"`
+	Action     string          `json:"action"`
+	EntityType string          `json:"entity_type"`
+	EntityID   string          `json:"entity_id"`
+	AreaPath   string          `json:"area_path,omitempty"`
+	RequestID  string          `json:"request_id,omitempty"`
+	ClientIP   string          `json:"client_ip,omitempty"`
+	UserAgent  string          `json:"user_agent,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Before     json.RawMessage `json:"before,omitempty"`
+	After      json.RawMessage `json:"after,omitempty"`
+}
+
+type docActor struct {
+	Kind  string     `json:"kind"`
+	ID    *uuid.UUID `json:"id,omitempty"`
+	Name  string     `json:"name"`
+	Roles []roleAt   `json:"roles"`
+}
+
+func newDoc(actor access.Actor, info reqinfo.Info, e Event) ([]byte, error) {
+	before, err := marshalState(e.Before)
+	if err != nil {
+		return nil, fmt.Errorf("audit: before state: %w", err)
+	}
+	after, err := marshalState(e.After)
+	if err != nil {
+		return nil, fmt.Errorf("audit: after state: %w", err)
+	}
+	return json.Marshal(eventDoc{
+		Actor:  docActor{Kind: actor.Kind, ID: nullUUID(actor.UserID), Name: actor.Username, Roles: rolesOf(actor)},
+		Action: e.Action, EntityType: e.EntityType, EntityID: e.EntityID, AreaPath: e.AreaPath,
+		RequestID: info.RequestID, ClientIP: info.ClientIP, UserAgent: info.UserAgent, Reason: e.Reason,
+		Before: before, After: after,
+	})
 }
 
 func (e Event) validate() error {
@@ -110,20 +138,16 @@ func (e Event) validate() error {
 	return nil
 }
 
-// marshalState encodes a state as JSON, or nil (SQL NULL) for none.
-func marshalState(v any) (*string, error) {
+// marshalState encodes a state as JSON, or nil for none.
+func marshalState(v any) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
 	b, err := json.Marshal(v)
-	if err != nil {
+	if err != nil || string(b) == "null" {
 		return nil, err
 	}
-	if string(b) == "null" {
-		return nil, nil
-	}
-	s := string(b)
-	return &s, nil
+	return b, nil
 }
 
 type roleAt struct {

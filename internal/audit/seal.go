@@ -177,6 +177,7 @@ func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err erro
 // block is one sealed block as stored.
 type block struct {
 	Seq        int64
+	EventCount int
 	FromXID    uint64
 	ToXID      uint64
 	EventIDs   []uuid.UUID
@@ -187,10 +188,14 @@ type block struct {
 	KeyID      string
 	Signature  []byte
 	SealedAt   time.Time
+
+	// Verification only: the sealed leaves and those recomputed from the
+	// events, each concatenated.
+	sealedLeaves, actualLeaves []byte
 }
 
 func (b block) header() header {
-	return header{Seq: b.Seq, FromXID: b.FromXID, ToXID: b.ToXID, EventCount: len(b.EventIDs),
+	return header{Seq: b.Seq, FromXID: b.FromXID, ToXID: b.ToXID, EventCount: b.EventCount,
 		MerkleRoot: b.MerkleRoot, PrevHash: b.PrevHash, KeyID: b.KeyID, SealedAt: b.SealedAt}
 }
 
@@ -204,6 +209,7 @@ func newBlock(prev block, to uint64, events []pendingEvent, keyID string, key ed
 		b.EventIDs = append(b.EventIDs, e.id)
 		b.Leaves = append(b.Leaves, e.leaf)
 	}
+	b.EventCount = len(events)
 	b.MerkleRoot = merkleRoot(b.Leaves)
 	b.BlockHash = b.header().hash()
 	b.Signature = ed25519.Sign(key, b.BlockHash)
@@ -229,8 +235,10 @@ func lastBlock(ctx context.Context, pool *db.DB) (block, error) {
 // pendingEvents lists events with txid in [from, to) in block order, with
 // their leaf hashes; limit 0 means all.
 func pendingEvents(ctx context.Context, pool *db.DB, from, to uint64, limit int) ([]pendingEvent, error) {
-	q := `SELECT id, txid::text, ` + leafSQL + ` FROM audit_events
-	      WHERE txid >= ?::text::xid8 AND txid < ?::text::xid8 ORDER BY txid, id`
+	// ORDER BY names the table's columns: the output column txid_text is text
+	// and would sort 10 before 9.
+	q := `SELECT id, txid::text AS txid_text, ` + leafSQL + ` FROM audit_events
+	      WHERE txid >= ?::text::xid8 AND txid < ?::text::xid8 ORDER BY audit_events.txid, audit_events.id`
 	args := []any{strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)}
 	if limit > 0 {
 		q += ` LIMIT ?`

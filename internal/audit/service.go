@@ -40,9 +40,9 @@ type EventFilter struct {
 	From, To   *time.Time
 }
 
-// Position is where a page ends, for the next page's cursor.
+// Position is where a page ends, for the next page's cursor. Lists run newest
+// first in id order: ids are UUIDv7, minted as the row is written.
 type Position struct {
-	At time.Time `json:"t"`
 	ID uuid.UUID `json:"i"`
 }
 
@@ -66,25 +66,25 @@ type EventRecord struct {
 	After      json.RawMessage
 }
 
-const eventColumns = `id, occurred_at, actor_kind, actor_id, actor_name, actor_roles::text, action, entity_type, entity_id,
-	coalesce(area_path::text, ''), coalesce(request_id, ''), coalesce(host(client_ip), ''), coalesce(user_agent, ''),
-	coalesce(reason, ''), before::text, after::text`
+const eventColumns = `id, occurred_at, doc::text`
 
 func scanEvent(rows interface{ Scan(...any) error }) (EventRecord, error) {
 	var e EventRecord
-	var roles string
-	var before, after sql.NullString
-	err := rows.Scan(&e.ID, &e.OccurredAt, &e.ActorKind, &e.ActorID, &e.ActorName, &roles, &e.Action, &e.EntityType,
-		&e.EntityID, &e.AreaPath, &e.RequestID, &e.ClientIP, &e.UserAgent, &e.Reason, &before, &after)
+	var doc string
+	if err := rows.Scan(&e.ID, &e.OccurredAt, &doc); err != nil {
+		return e, err
+	}
+	var d eventDoc
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return e, fmt.Errorf("audit event %s: %w", e.ID, err)
+	}
+	roles, _ := json.Marshal(d.Actor.Roles)
 	e.OccurredAt = e.OccurredAt.UTC()
-	e.ActorRoles = json.RawMessage(roles)
-	if before.Valid {
-		e.Before = json.RawMessage(before.String)
-	}
-	if after.Valid {
-		e.After = json.RawMessage(after.String)
-	}
-	return e, err
+	e.ActorKind, e.ActorID, e.ActorName, e.ActorRoles = d.Actor.Kind, d.Actor.ID, d.Actor.Name, roles
+	e.Action, e.EntityType, e.EntityID, e.AreaPath = d.Action, d.EntityType, d.EntityID, d.AreaPath
+	e.RequestID, e.ClientIP, e.UserAgent, e.Reason = d.RequestID, d.ClientIP, d.UserAgent, d.Reason
+	e.Before, e.After = d.Before, d.After
+	return e, nil
 }
 
 // inScope limits q to rows whose area_path lies in scope. The paths are
@@ -135,9 +135,9 @@ func (s *Service) ListEvents(ctx context.Context, scope access.Scope, f EventFil
 		return nil, nil, err
 	}
 	if after != nil {
-		q = q.Where("(occurred_at, id) < (?, ?)", after.At, after.ID)
+		q = q.Where("id < ?", after.ID)
 	}
-	rows, err := q.Select(eventColumns).Order("occurred_at DESC, id DESC").Limit(limit + 1).Rows()
+	rows, err := q.Select(eventColumns).Order("id DESC").Limit(limit + 1).Rows()
 	if err != nil {
 		return nil, nil, db.MapError(err)
 	}
@@ -157,7 +157,7 @@ func (s *Service) ListEvents(ctx context.Context, scope access.Scope, f EventFil
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = &Position{At: last.OccurredAt, ID: last.ID}
+		next = &Position{ID: last.ID}
 	}
 	s.noteReads(ctx, out)
 	return out, next, nil
@@ -181,7 +181,7 @@ func (s *Service) ExportEvents(ctx context.Context, scope access.Scope, f EventF
 		return apperr.New(apperr.Invalid, "export_too_large",
 			"the filter matches %d events; narrow it (from, to, area) to at most %d", n, MaxExport)
 	}
-	rows, err := q.Select(eventColumns).Order("occurred_at DESC, id DESC").Rows()
+	rows, err := q.Select(eventColumns).Order("id DESC").Rows()
 	if err != nil {
 		return db.MapError(err)
 	}
@@ -272,11 +272,11 @@ func (s *Service) ListAccess(ctx context.Context, scope access.Scope, subject uu
 		q = inScope(q, scope)
 	}
 	if after != nil {
-		q = q.Where("(occurred_at, id) < (?, ?)", after.At, after.ID)
+		q = q.Where("id < ?", after.ID)
 	}
 	rows, err := q.Select(`id, occurred_at, actor_kind, actor_id, actor_name, actor_roles::text, route,
 		coalesce(request_id, ''), coalesce(host(client_ip), ''), subject_type, coalesce(area_path::text, '')`).
-		Order("occurred_at DESC, id DESC").Limit(limit + 1).Rows()
+		Order("id DESC").Limit(limit + 1).Rows()
 	if err != nil {
 		return nil, nil, db.MapError(err)
 	}
@@ -299,7 +299,7 @@ func (s *Service) ListAccess(ctx context.Context, scope access.Scope, subject uu
 	var next *Position
 	if len(out) > limit {
 		out = out[:limit]
-		next = &Position{At: out[limit-1].OccurredAt, ID: out[limit-1].ID}
+		next = &Position{ID: out[limit-1].ID}
 	}
 	return out, next, nil
 }

@@ -20,7 +20,7 @@ import (
 type Options struct {
 	URL             string
 	MaxOpenConns    int
-	MaxIdleConns    int
+	MaxIdleConns    int // 0: as many as MaxOpenConns
 	ConnMaxLifetime time.Duration
 	// SlowQuery is the threshold over which a query is logged (without its
 	// parameters: they are personal data). Zero means 500ms.
@@ -68,6 +68,11 @@ func Open(opts Options) (*DB, error) {
 	}
 	if opts.MaxOpenConns > 0 {
 		s.SetMaxOpenConns(opts.MaxOpenConns)
+	}
+	// Zero idle connections would open (and authenticate) a connection for
+	// every transaction; unset means keep as many as may be open.
+	if opts.MaxIdleConns == 0 {
+		opts.MaxIdleConns = max(2, opts.MaxOpenConns)
 	}
 	s.SetMaxIdleConns(opts.MaxIdleConns)
 	s.SetConnMaxLifetime(opts.ConnMaxLifetime)
