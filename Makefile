@@ -41,6 +41,10 @@ test: db-up ## bring up PostgreSQL and run the whole test suite
 	@scripts/db.sh clean-tests
 	@$(WITH_DB) go test -count=1 $(TESTFLAGS) $(GO_PKGS)
 
+.PHONY: bench
+bench: db-up ## run the Go benchmarks (audit write overhead, verification speed)
+	@$(WITH_DB) go test -run '^$$' -bench . -benchtime 4s $(GO_PKGS)
+
 .PHONY: lint
 lint: ## go vet and staticcheck
 	go vet $(GO_PKGS)
