@@ -69,6 +69,10 @@ var details = map[string]text{
 	"concurrent_update":     {"The record was changed concurrently; retry.", "Bản ghi vừa bị thay đổi đồng thời; vui lòng thử lại."},
 	"precondition_failed":   {"The record has changed since you read it.", "Bản ghi đã thay đổi kể từ lần bạn đọc."},
 	"precondition_required": {"This update requires an If-Match header.", "Thao tác cập nhật này cần tiêu đề If-Match."},
+	"unauthenticated":       {"Sign in to use this route.", "Vui lòng đăng nhập để sử dụng chức năng này."},
+	"forbidden":             {"Your role does not allow this.", "Vai trò của bạn không được phép thực hiện thao tác này."},
+	"audit_event_not_found": {"No such audit event.", "Không có sự kiện nhật ký này."},
+	"export_too_large":      {"", "Bộ lọc khớp quá nhiều bản ghi để xuất; hãy thu hẹp (thời gian, địa bàn)."},
 }
 
 func detail(code, en string, vi bool) string {
