@@ -8,3 +8,13 @@ import _ "embed"
 //
 //go:embed ansinh.yaml
 var DefaultYAML []byte
+
+// CasbinModel is the access-control model (configs/casbin_model.conf).
+//
+//go:embed casbin_model.conf
+var CasbinModel string
+
+// CasbinPolicy is the role policy (configs/casbin_policy.csv).
+//
+//go:embed casbin_policy.csv
+var CasbinPolicy string

@@ -10,8 +10,15 @@ cat <<MSG
     health / readiness     http://localhost:${port}/healthz  /readyz
     metrics                http://localhost:${port}/metrics
 
-  Logging in: user accounts and the demo logins (demo-admin, demo-worker, ...)
-  arrive with the identity issue; until then the API has no login.
+  Demo logins (password ansinh-demo; development only):
+    demo-admin     system_admin      province 91 Kiên Giang
+    demo-worker    commune_worker    commune 30791 Vĩnh Phú (Giang Thành)
+    demo-worker2   commune_worker    commune 31036 Đông Hưng A (An Minh)
+    demo-approver  district_approver district 914 Giang Thành
+    demo-auditor   province_auditor  province 91
+    demo-manager   program_manager   province 91
+  Sign in:
+    curl -s localhost:${port}/api/v1/auth/login -H 'Content-Type: application/json' -d '{"username":"demo-worker","password":"ansinh-demo"}'
   Stop with Ctrl-C; the database keeps running (make db-stop stops it).
 
 MSG

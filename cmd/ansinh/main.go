@@ -91,6 +91,7 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(seed)
 
 	root.AddCommand(auditCmd(load))
+	root.AddCommand(userCmd(load))
 
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
@@ -165,5 +166,34 @@ func auditCmd(load func() (*config.Config, error)) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return app.RunAuditKeygen(c.OutOrStdout()) },
 	})
+	return cmd
+}
+
+func userCmd(load func() (*config.Config, error)) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
+	var username, fullName, role, area string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a user with a role at an area (the first system_admin, say)",
+		Long: "Create a user with a role at an area. The password comes from ANSINH_USER_PASSWORD;\n" +
+			"without it one is generated, printed once, and must be changed at first sign-in.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunUserCreate(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), username, fullName, role, area,
+				os.Getenv("ANSINH_USER_PASSWORD"), c.OutOrStdout())
+		},
+	}
+	create.Flags().StringVar(&username, "username", "", "login name (a-z, 0-9, . _ -)")
+	create.Flags().StringVar(&fullName, "full-name", "", "the person's name")
+	create.Flags().StringVar(&role, "role", "", "commune_worker, district_approver, province_auditor, program_manager or system_admin")
+	create.Flags().StringVar(&area, "area", "", "GSO code of the area the role applies to, e.g. 91")
+	for _, f := range []string{"username", "role", "area"} {
+		_ = create.MarkFlagRequired(f)
+	}
+	cmd.AddCommand(create)
 	return cmd
 }

@@ -18,8 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/ansinh/ansinh/configs"
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/audit"
+	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
@@ -37,18 +40,15 @@ type App struct {
 	reads    *audit.AccessLogger
 	verifier *audit.Verifier
 	sealer   *audit.Sealer
-	authz    audit.Authorizer
+	authz    *access.Authorizer
+	auth     *auth.Service
+	routes   *access.Routes
 
 	extraRoutes []func(*gin.Engine)
 }
 
 // Option adjusts an App before its routes are built (tests use them).
 type Option func(*App)
-
-// WithAuthorizer replaces the authorizer (tests give an explicit scope).
-func WithAuthorizer(authz audit.Authorizer) Option {
-	return func(a *App) { a.authz = authz }
-}
 
 // WithRoutes lets a caller register extra routes on the real router.
 func WithRoutes(register func(e *gin.Engine)) Option {
@@ -73,21 +73,35 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	if err != nil {
 		return nil, err
 	}
+	signing, err := cfg.Auth.SigningPrivateKeys()
+	if err != nil {
+		return nil, err
+	}
+	authz, err := access.NewAuthorizer(configs.CasbinModel, configs.CasbinPolicy)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, db: pool, registry: reg, metrics: web.NewMetrics(reg),
 		reads:    audit.NewAccessLogger(pool, cfg.Audit.AccessFlushInterval, log),
 		verifier: verifier,
 		sealer: audit.NewSealer(pool, audit.SealerOptions{
 			Key: key, MaxEvents: cfg.Audit.SealMaxEvents, Logger: log, Metrics: reg,
 		}),
-		// Until sign-in exists (identity issue), protected routes answer 401.
-		authz: access.NoIdentity{},
+		authz: authz,
+		auth: auth.NewService(pool, auth.NewTokens(signing, cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTTL),
+			auth.Options{RefreshTTL: cfg.Auth.RefreshTTL, SessionCacheTTL: cfg.Auth.SessionCacheTTL, Logger: log}),
 	}
 	for _, o := range opts {
 		o(a)
 	}
 	a.engine = web.NewEngine(web.Options{Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: a.metrics})
 	a.registerOps(a.engine)
-	a.registerAPI(a.engine.Group("/api/v1"))
+	authHandler := auth.NewHandler(a.auth, a.authz, log)
+	authHandler.RegisterJWKS(a.engine)
+	api := a.engine.Group("/api/v1", authHandler.Middleware())
+	a.routes = access.NewRoutes(api, a.authz, log)
+	authHandler.Register(a.routes)
+	a.registerAPI(a.routes)
 	for _, r := range a.extraRoutes {
 		r(a.engine)
 	}
@@ -96,9 +110,16 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 
 // registerAPI mounts the domain routes under /api/v1. Each domain issue adds
 // its handlers here.
-func (a *App) registerAPI(g *gin.RouterGroup) {
-	audit.NewHandler(audit.NewService(a.db, a.verifier, a.reads), a.authz, a.log).Register(g)
+func (a *App) registerAPI(r *access.Routes) {
+	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
+	audit.NewHandler(audit.NewService(a.db, a.verifier, a.reads), a.log).Register(r)
 }
+
+// APIRoutes lists the /api/v1 routes with the permission each requires.
+func (a *App) APIRoutes() []access.RouteInfo { return a.routes.List() }
+
+// Auth is the identity service (CLI commands and tests create users with it).
+func (a *App) Auth() *auth.Service { return a.auth }
 
 // newVerifier trusts the current seal key and the configured earlier ones.
 func newVerifier(cfg *config.Config, pool *db.DB) (*audit.Verifier, error) {

@@ -2,14 +2,19 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"runtime/debug"
 
+	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
+	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
@@ -118,21 +123,95 @@ func RunMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, actio
 	return nil
 }
 
-// RunSeedDemo loads the demo province's data. The seeders arrive with the
-// domains that own the data (areas and demo users with identity, households
-// with the registry); until then there is nothing to load.
+// DemoPassword is the password of every demo account (development only).
+const DemoPassword = "ansinh-demo"
+
+// DemoUsers are the demo accounts: one of each role in Kiên Giang (91).
+var DemoUsers = []struct{ Username, FullName, Role, Area string }{
+	{"demo-admin", "Quản trị Demo", "system_admin", "91"},
+	{"demo-worker", "Cán bộ xã Vĩnh Phú", "commune_worker", "30791"},
+	{"demo-worker2", "Cán bộ xã Đông Hưng A", "commune_worker", "31036"},
+	{"demo-approver", "Phê duyệt huyện Giang Thành", "district_approver", "914"},
+	{"demo-auditor", "Kiểm tra tỉnh Kiên Giang", "province_auditor", "91"},
+	{"demo-manager", "Quản lý chương trình tỉnh", "program_manager", "91"},
+}
+
+// RunSeedDemo loads the demo province's data: the demo accounts (areas come
+// with the migrations). It is idempotent and refused in production.
 func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	if cfg.IsProduction() {
 		return fmt.Errorf("seed demo refuses to run with env: production")
 	}
-	var seeders []func(context.Context) error // filled as domains land
-	for _, s := range seeders {
-		if err := s(ctx); err != nil {
-			return err
+	a, err := openApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx = access.WithActor(ctx, access.System("seed-demo"))
+	created := 0
+	for _, u := range DemoUsers {
+		_, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: u.Username, FullName: u.FullName, Password: DemoPassword,
+			Assignments: []auth.Grant{{Role: u.Role, AreaCode: u.Area}}})
+		switch {
+		case err == nil:
+			created++
+		case apperr.Is(err, apperr.Conflict): // already there
+		default:
+			return fmt.Errorf("demo user %s: %w", u.Username, err)
 		}
 	}
-	fmt.Fprintf(out, "demo seed: %d step(s) run\n", len(seeders))
+	fmt.Fprintf(out, "demo seed: %d demo account(s) created, %d already present\n", created, len(DemoUsers)-created)
 	return nil
+}
+
+// RunUserCreate creates a user with one role at one area, e.g. the first
+// system_admin. With no password given, one is generated and printed, and
+// the user must change it at first sign-in.
+func RunUserCreate(ctx context.Context, cfg *config.Config, log *slog.Logger, username, fullName, role, area, password string, out io.Writer) error {
+	a, err := openApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	generated := password == ""
+	if generated {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		password = base64.RawURLEncoding.EncodeToString(b)
+	}
+	if fullName == "" {
+		fullName = username
+	}
+	id, err := a.Auth().CreateUser(access.WithActor(ctx, access.System("user-create")), auth.NewUser{
+		Username: username, FullName: fullName, Password: password, MustChangePassword: generated,
+		Assignments: []auth.Grant{{Role: role, AreaCode: area}}})
+	if err != nil {
+		if e, ok := apperr.As(err); ok && len(e.Fields) > 0 {
+			return fmt.Errorf("%s: %s %s", e.Message, e.Fields[0].Field, e.Fields[0].Message)
+		}
+		return err
+	}
+	fmt.Fprintf(out, "user %s created (id %s) as %s at area %s\n", username, id, role, area)
+	if generated {
+		fmt.Fprintf(out, "one-time password: %s (to be changed at first sign-in)\n", password)
+	}
+	return nil
+}
+
+// openApp builds the application for a command (no HTTP serving).
+func openApp(cfg *config.Config, log *slog.Logger) (*App, error) {
+	pool, err := OpenDB(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a, err := New(cfg, log, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 // ensurePartitions creates the audit tables' monthly partitions ahead, as the owner.

@@ -60,7 +60,8 @@ func TestSeedDemoRefusesProduction(t *testing.T) {
 	t.Parallel()
 	cfg, err := config.Load(config.Source{Environ: map[string]string{
 		"ANSINH_ENV": "production", "DATABASE_URL": "postgres://a:own-secret@db/ansinh",
-		"ANSINH_AUDIT_SEAL_KEY": "q2Jm7c3cJm1b0ZbW3JtJZr4o9T4bXq0vZ3cJm1b0ZbU=",
+		"ANSINH_AUDIT_SEAL_KEY":    "q2Jm7c3cJm1b0ZbW3JtJZr4o9T4bXq0vZ3cJm1b0ZbU=",
+		"ANSINH_AUTH_SIGNING_KEYS": "q2Jm7c3cJm1b0ZbW3JtJZr4o9T4bXq0vZ3cJm1b0ZbU=",
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -14,40 +14,37 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/ansinh/ansinh/configs"
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
-	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
-// scopeAuthz grants audit permissions within a fixed scope: the explicit scope
-// the identity issue will later derive from role assignments.
-type scopeAuthz struct{ scope access.Scope }
-
-func (a scopeAuthz) Scope(ctx context.Context, resource, action string) (access.Scope, error) {
-	if _, ok := access.ActorFrom(ctx); !ok {
-		return access.Scope{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "sign in")
-	}
-	if resource != "audit" || a.scope.Empty() {
-		return access.Scope{}, apperr.New(apperr.Forbidden, "forbidden", "not allowed")
-	}
-	return a.scope, nil
-}
-
 var auditor = access.Actor{Kind: access.KindUser, UserID: uuid.MustParse("01900000-0000-7000-8000-0000000000a1"),
 	Username: "demo-auditor", Assignments: []access.Assignment{{Role: "province_auditor", AreaCode: "91", AreaPath: "91"}}}
 
-func newAPI(t *testing.T, pool *db.DB, scope access.Scope, reads *audit.AccessLogger) http.Handler {
+// newAPI is the auditor API on the real engine with the real role policy;
+// a test header stands in for sign-in (the identity issue's tokens).
+func newAPI(t *testing.T, pool *db.DB, auditorScope string, reads *audit.AccessLogger) http.Handler {
 	t.Helper()
+	authz, err := access.NewAuthorizer(configs.CasbinModel, configs.CasbinPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := web.NewEngine(web.Options{MaxBodyBytes: 1 << 20})
-	e.Use(func(c *gin.Context) { // stands in for authentication
-		if c.GetHeader("X-Test-Actor") == "auditor" {
-			c.Request = c.Request.WithContext(access.WithActor(c.Request.Context(), auditor))
+	e.Use(func(c *gin.Context) {
+		switch c.GetHeader("X-Test-Actor") {
+		case "auditor":
+			a := auditor
+			a.Assignments = []access.Assignment{{Role: "province_auditor", AreaCode: auditorScope, AreaPath: auditorScope}}
+			c.Request = c.Request.WithContext(access.WithActor(c.Request.Context(), a))
+		case "worker":
+			c.Request = c.Request.WithContext(access.WithActor(c.Request.Context(), worker))
 		}
 	})
 	v := audit.NewVerifier(pool, testKey.Public().(ed25519.PublicKey))
-	audit.NewHandler(audit.NewService(pool, v, reads), scopeAuthz{scope}, nil).Register(e.Group("/api/v1"))
+	audit.NewHandler(audit.NewService(pool, v, reads), nil).Register(access.NewRoutes(e.Group("/api/v1"), authz, nil))
 	return e
 }
 
@@ -86,7 +83,7 @@ func TestAuditorAPIIsScoped(t *testing.T) {
 	recordAt(t, e.pool, "79.760.26734", "household.create", outside)
 	reads := audit.NewAccessLogger(e.pool, time.Hour, nil)
 	defer reads.Close(context.Background())
-	api := newAPI(t, e.pool, access.Within("91"), reads)
+	api := newAPI(t, e.pool, "91", reads)
 
 	// Pages of 2, newest first, never reaching outside the scope.
 	var seen []string
@@ -156,16 +153,15 @@ func TestAuditorAPIIsScoped(t *testing.T) {
 func TestAuditorAPIRefusals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	api := newAPI(t, e.pool, access.Within("91"), nil)
+	api := newAPI(t, e.pool, "91", nil)
 	req := httptest.NewRequest("GET", "/api/v1/audit/events", nil)
 	w := httptest.NewRecorder()
 	api.ServeHTTP(w, req)
 	if w.Code != 401 {
 		t.Fatalf("anonymous: %d", w.Code)
 	}
-	noScope := newAPI(t, e.pool, access.Scope{}, nil)
-	if w := call(noScope, "/api/v1/audit/events"); w.Code != 403 {
-		t.Fatalf("without the permission: %d", w.Code)
+	if w := call(api, "/api/v1/audit/events", "X-Test-Actor", "worker"); w.Code != 403 {
+		t.Fatalf("a commune worker has no audit permission: %d", w.Code)
 	}
 	for path, field := range map[string]string{
 		"/api/v1/audit/events?limit=0":             "limit",
@@ -190,7 +186,7 @@ func TestAuditCSVExport(t *testing.T) {
 	id := uuid.Must(uuid.NewV7())
 	recordAt(t, e.pool, "91.914.30791", "household.create", id)
 	recordAt(t, e.pool, "91.914.30791", "household.update", id)
-	api := newAPI(t, e.pool, access.Within("91.914"), nil)
+	api := newAPI(t, e.pool, "91.914", nil)
 	w := call(api, "/api/v1/audit/events?entity_id="+id.String(), "Accept", "text/csv")
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %v", w.Code, w.Header())
@@ -213,7 +209,7 @@ func TestAuditVerifyEndpoint(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	seedSealed(t, e, 3)
-	api := newAPI(t, e.pool, access.Within("91"), nil)
+	api := newAPI(t, e.pool, "91", nil)
 	w := call(api, "/api/v1/audit/verify")
 	var r audit.Report
 	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || w.Code != 200 || !r.OK || r.EventsVerified != 3 {

@@ -41,6 +41,33 @@ type Config struct {
 	Database Database `yaml:"database"`
 	Log      Log      `yaml:"log" envPrefix:"ANSINH_LOG_"`
 	Audit    Audit    `yaml:"audit" envPrefix:"ANSINH_AUDIT_"`
+	Auth     Auth     `yaml:"auth" envPrefix:"ANSINH_AUTH_"`
+}
+
+// Auth configures sign-in and tokens.
+type Auth struct {
+	SigningKeys     []string      `yaml:"signing_keys" env:"SIGNING_KEYS"`
+	Issuer          string        `yaml:"issuer" env:"ISSUER"`
+	Audience        string        `yaml:"audience" env:"AUDIENCE"`
+	AccessTTL       time.Duration `yaml:"access_ttl" env:"ACCESS_TTL"`
+	RefreshTTL      time.Duration `yaml:"refresh_ttl" env:"REFRESH_TTL"`
+	SessionCacheTTL time.Duration `yaml:"session_cache_ttl" env:"SESSION_CACHE_TTL"`
+}
+
+// SigningPrivateKeys decodes the signing keys, the active one first.
+func (a Auth) SigningPrivateKeys() ([]ed25519.PrivateKey, error) {
+	if len(a.SigningKeys) == 0 {
+		return nil, fmt.Errorf("auth.signing_keys (ANSINH_AUTH_SIGNING_KEYS) is empty; want at least one base64 Ed25519 seed")
+	}
+	keys := make([]ed25519.PrivateKey, 0, len(a.SigningKeys))
+	for i, k := range a.SigningKeys {
+		seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return nil, fmt.Errorf("auth.signing_keys[%d] (ANSINH_AUTH_SIGNING_KEYS) must be the base64 of a %d-byte Ed25519 seed", i, ed25519.SeedSize)
+		}
+		keys = append(keys, ed25519.NewKeyFromSeed(seed))
+	}
+	return keys, nil
 }
 
 // Audit configures the audit trail's sealing and the read-access log.
@@ -205,6 +232,9 @@ func (c *Config) Validate() error {
 		{"database.ready_timeout (ANSINH_DATABASE_READY_TIMEOUT)", c.Database.ReadyTimeout},
 		{"audit.seal_interval (ANSINH_AUDIT_SEAL_INTERVAL)", c.Audit.SealInterval},
 		{"audit.access_flush_interval (ANSINH_AUDIT_ACCESS_FLUSH_INTERVAL)", c.Audit.AccessFlushInterval},
+		{"auth.access_ttl (ANSINH_AUTH_ACCESS_TTL)", c.Auth.AccessTTL},
+		{"auth.refresh_ttl (ANSINH_AUTH_REFRESH_TTL)", c.Auth.RefreshTTL},
+		{"auth.session_cache_ttl (ANSINH_AUTH_SESSION_CACHE_TTL)", c.Auth.SessionCacheTTL},
 	} {
 		if d.v <= 0 {
 			bad("%s is %s; want a positive duration such as 5s", d.name, d.v)
@@ -255,6 +285,12 @@ func (c *Config) Validate() error {
 	if _, err := c.Audit.VerifyPublicKeys(); err != nil {
 		bad("%v", err)
 	}
+	if _, err := c.Auth.SigningPrivateKeys(); err != nil {
+		bad("%v", err)
+	}
+	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
+		bad("auth.issuer and auth.audience (ANSINH_AUTH_ISSUER, ANSINH_AUTH_AUDIENCE) must not be empty")
+	}
 	if c.Audit.SealMaxEvents < 1 || c.Audit.SealMaxEvents > 100_000 {
 		bad("audit.seal_max_events (ANSINH_AUDIT_SEAL_MAX_EVENTS) is %d; want 1..100000", c.Audit.SealMaxEvents)
 	}
@@ -274,7 +310,7 @@ func (c *Config) Validate() error {
 var developmentPasswords = []string{"ansinh-dev-app", "ansinh-dev-owner"}
 
 // developmentKeys are the secret keys shipped in configs/ansinh.yaml.
-var developmentKeys = []string{"M3esdoxWsZPWZyradqtfTbFHYtANiM5thkIA1MpcsKo="}
+var developmentKeys = []string{"M3esdoxWsZPWZyradqtfTbFHYtANiM5thkIA1MpcsKo=", "hnyvPxZulHUSb170Llh9Xux/oaxFrAl9mwt+pDDdzdk="}
 
 func (c *Config) developmentSecretsInUse() []string {
 	var in []string
@@ -291,6 +327,12 @@ func (c *Config) developmentSecretsInUse() []string {
 	}
 	if slices.Contains(developmentKeys, c.Audit.SealKey) {
 		in = append(in, "audit.seal_key (ANSINH_AUDIT_SEAL_KEY)")
+	}
+	for _, k := range c.Auth.SigningKeys {
+		if slices.Contains(developmentKeys, strings.TrimSpace(k)) {
+			in = append(in, "auth.signing_keys (ANSINH_AUTH_SIGNING_KEYS)")
+			break
+		}
 	}
 	return in
 }

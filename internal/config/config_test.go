@@ -38,6 +38,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"ANSINH_DATABASE_MAX_OPEN_CONNS": "40",
 		"ANSINH_ENV":                     "production",
 		"ANSINH_AUDIT_SEAL_KEY":          ownSealKey,
+		"ANSINH_AUTH_SIGNING_KEYS":       ownSealKey,
 		"ANSINH_AUDIT_VERIFY_KEYS":       "VidysZb+PmGFLZsFt8XblgkpOtAy7oYiEdY/GO1x38I=,VidysZb+PmGFLZsFt8XblgkpOtAy7oYiEdY/GO1x38I=",
 	}})
 	if err != nil {
@@ -57,6 +58,8 @@ func TestValidationRejectsBadValues(t *testing.T) {
 		name, key, value, want string
 	}{
 		{"seal key", "ANSINH_AUDIT_SEAL_KEY", "c2hvcnQ=", "audit.seal_key"},
+		{"signing key", "ANSINH_AUTH_SIGNING_KEYS", "c2hvcnQ=", "auth.signing_keys[0]"},
+		{"access ttl", "ANSINH_AUTH_ACCESS_TTL", "0s", "auth.access_ttl"},
 		{"verify key", "ANSINH_AUDIT_VERIFY_KEYS", "not-base64!", "audit.verify_keys[0]"},
 		{"block size", "ANSINH_AUDIT_SEAL_MAX_EVENTS", "0", "audit.seal_max_events"},
 		{"env", "ANSINH_ENV", "staging", "env (ANSINH_ENV)"},
@@ -116,7 +119,11 @@ func TestProductionRefusesDevelopmentSecrets(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ANSINH_AUDIT_SEAL_KEY") {
 		t.Fatalf("production must refuse the development seal key, got %v", err)
 	}
-	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey}}); err != nil {
+	_, err = Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey}})
+	if err == nil || !strings.Contains(err.Error(), "ANSINH_AUTH_SIGNING_KEYS") {
+		t.Fatalf("production must refuse the development signing key, got %v", err)
+	}
+	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey, "ANSINH_AUTH_SIGNING_KEYS": ownSealKey}}); err != nil {
 		t.Fatalf("production with its own secrets must start: %v", err)
 	}
 	// Development happily uses the defaults.

@@ -1,0 +1,95 @@
+// Package area serves Vietnam's administrative units (provinces, districts,
+// communes) with their GSO codes and ltree paths, searchable without
+// diacritics. The units are loaded by migration from the edition shipped in
+// internal/area/data.
+package area
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// Area is one administrative unit.
+type Area struct {
+	Code       string
+	Level      string
+	ParentCode string
+	Name       string
+	FullName   string
+	NameEN     string
+	UnitType   string
+	Path       string
+}
+
+// Filter narrows a listing.
+type Filter struct {
+	Parent string // direct children of this code
+	Level  string // province, district, commune
+	Query  string // name, with or without diacritics
+}
+
+// Store reads areas.
+type Store struct{ db *db.DB }
+
+// NewStore makes the store.
+func NewStore(pool *db.DB) *Store { return &Store{db: pool} }
+
+const columns = `code, level, coalesce(parent_code, ''), name, full_name, name_en, unit_type, path::text`
+
+func scan(row interface{ Scan(...any) error }) (Area, error) {
+	var a Area
+	err := row.Scan(&a.Code, &a.Level, &a.ParentCode, &a.Name, &a.FullName, &a.NameEN, &a.UnitType, &a.Path)
+	return a, err
+}
+
+// Get is one area by code.
+func (s *Store) Get(ctx context.Context, code string) (Area, error) {
+	a, err := scan(s.db.Conn(ctx).Raw(`SELECT `+columns+` FROM areas WHERE code = ?`, code).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return Area{}, apperr.New(apperr.NotFound, "area_not_found", "no administrative area %s", code)
+	}
+	return a, db.MapError(err)
+}
+
+// List returns areas in code order after the given code; with a query, the
+// best name matches first (no cursor then: the page is the answer).
+func (s *Store) List(ctx context.Context, f Filter, after string, limit int) ([]Area, error) {
+	q := s.db.Conn(ctx).Table("areas").Select(columns)
+	if f.Parent != "" {
+		q = q.Where("parent_code = ?", f.Parent)
+	}
+	if f.Level != "" {
+		q = q.Where("level = ?", f.Level)
+	}
+	if f.Query != "" {
+		// Substring matches first (best whole-word similarity among them),
+		// then near misses (typos, missing words).
+		key := strings.TrimSpace(f.Query)
+		q = q.Where("search_key LIKE '%' || f_search_key(?) || '%' OR f_search_key(?) <% search_key", key, key).
+			Order(db.Expr("(search_key LIKE '%' || f_search_key(?) || '%') DESC, word_similarity(f_search_key(?), search_key) DESC, level DESC, code", key, key))
+	} else {
+		if after != "" {
+			q = q.Where("code > ?", after)
+		}
+		q = q.Order("code")
+	}
+	rows, err := q.Limit(limit).Rows()
+	if err != nil {
+		return nil, db.MapError(err)
+	}
+	defer rows.Close()
+	var out []Area
+	for rows.Next() {
+		a, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, db.MapError(rows.Err())
+}

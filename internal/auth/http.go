@@ -1,0 +1,230 @@
+package auth
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/web"
+)
+
+// Handler serves sign-in, tokens and the signed-in user's own profile.
+type Handler struct {
+	svc   *Service
+	authz *access.Authorizer
+	log   *slog.Logger
+}
+
+// NewHandler makes the handlers.
+func NewHandler(svc *Service, authz *access.Authorizer, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, authz: authz, log: log}
+}
+
+// Register mounts the routes.
+func (h *Handler) Register(r *access.Routes) {
+	r.Public(http.MethodPost, "/auth/login", h.login)
+	r.Public(http.MethodPost, "/auth/refresh", h.refresh)
+	r.Public(http.MethodPost, "/auth/logout", h.logout)
+	r.SignedIn(http.MethodGet, "/me", h.me)
+	r.SignedIn(http.MethodPost, "/me/password", h.changePassword)
+}
+
+// RegisterJWKS serves the public keys at /.well-known/jwks.json.
+func (h *Handler) RegisterJWKS(e *gin.Engine) {
+	e.GET("/.well-known/jwks.json", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.JSON(http.StatusOK, gin.H{"keys": h.svc.Tokens().JWKS()})
+	})
+}
+
+// Middleware authenticates a bearer token when one is sent and puts the actor
+// in the request context; a bad token answers 401 at once. Requests without a
+// token go on anonymous: the routes' guards refuse them where needed.
+func (h *Handler) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		hdr := c.GetHeader("Authorization")
+		if hdr == "" {
+			c.Next()
+			return
+		}
+		scheme, token, ok := strings.Cut(hdr, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			web.WriteProblem(c, h.log, apperr.New(apperr.Unauthenticated, "invalid_token", "use Authorization: Bearer <access token>"))
+			return
+		}
+		actor, mustChange, err := h.svc.Authenticate(c.Request.Context(), token)
+		if err != nil {
+			c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+			web.WriteProblem(c, h.log, err)
+			return
+		}
+		ctx := access.WithActor(c.Request.Context(), actor)
+		if mustChange {
+			ctx = access.WithPasswordChangeRequired(ctx)
+		}
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type tokenResponse struct {
+	AccessToken        string `json:"access_token"`
+	TokenType          string `json:"token_type"`
+	ExpiresIn          int    `json:"expires_in"`
+	RefreshToken       string `json:"refresh_token"`
+	RefreshExpiresIn   int    `json:"refresh_expires_in"`
+	MustChangePassword bool   `json:"must_change_password"`
+}
+
+func sessionResponse(s Session) tokenResponse {
+	return tokenResponse{AccessToken: s.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int(time.Until(s.AccessExpires).Seconds()), RefreshToken: s.RefreshToken,
+		RefreshExpiresIn: int(time.Until(s.RefreshExpires).Seconds()), MustChangePassword: s.MustChangePassword}
+}
+
+func (h *Handler) login(c *gin.Context) {
+	var in loginRequest
+	if err := web.BindJSON(c, &in); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	var fe []apperr.FieldError
+	if strings.TrimSpace(in.Username) == "" || len(in.Username) > 64 {
+		fe = append(fe, apperr.FieldError{Field: "username", Code: "required", Message: "is required (at most 64 characters)"})
+	}
+	if in.Password == "" || len(in.Password) > 256 {
+		fe = append(fe, apperr.FieldError{Field: "password", Code: "required", Message: "is required (at most 256 characters)"})
+	}
+	if err := apperr.Fields(fe); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	s, err := h.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP())
+	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Kind == apperr.TooManyRequests {
+			c.Header("Retry-After", "60")
+		}
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, sessionResponse(s))
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (h *Handler) bindRefresh(c *gin.Context) (string, bool) {
+	var in refreshRequest
+	err := web.BindJSON(c, &in)
+	if err == nil && (in.RefreshToken == "" || len(in.RefreshToken) > 128) {
+		err = apperr.Fields([]apperr.FieldError{{Field: "refresh_token", Code: "required", Message: "is required"}})
+	}
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return "", false
+	}
+	return in.RefreshToken, true
+}
+
+func (h *Handler) refresh(c *gin.Context) {
+	token, ok := h.bindRefresh(c)
+	if !ok {
+		return
+	}
+	s, err := h.svc.Refresh(c.Request.Context(), token)
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, sessionResponse(s))
+}
+
+func (h *Handler) logout(c *gin.Context) {
+	token, ok := h.bindRefresh(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	if _, signedIn := access.ActorFrom(ctx); !signedIn {
+		ctx = access.WithActor(ctx, systemAuth)
+	}
+	if err := h.svc.Logout(ctx, token); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type assignmentDTO struct {
+	Role     string `json:"role"`
+	AreaCode string `json:"area_code"`
+	AreaPath string `json:"area_path"`
+}
+
+type meResponse struct {
+	ID                 uuid.UUID       `json:"id"`
+	Username           string          `json:"username"`
+	FullName           string          `json:"full_name"`
+	Phone              string          `json:"phone,omitempty"`
+	Email              string          `json:"email,omitempty"`
+	MustChangePassword bool            `json:"must_change_password"`
+	LastLoginAt        *time.Time      `json:"last_login_at,omitempty"`
+	Assignments        []assignmentDTO `json:"assignments"`
+	Permissions        []string        `json:"permissions"`
+}
+
+func (h *Handler) me(c *gin.Context) {
+	actor, _ := access.ActorFrom(c.Request.Context())
+	u, found, err := h.svc.store.userBy(c.Request.Context(), "id", actor.UserID)
+	if err != nil || !found {
+		web.WriteProblem(c, h.log, apperr.Wrap(err, apperr.Unauthenticated, "session_ended", "the session has ended; sign in again"))
+		return
+	}
+	out := meResponse{ID: u.ID, Username: u.Username, FullName: u.FullName, Phone: u.Phone, Email: u.Email,
+		MustChangePassword: u.MustChangePassword, LastLoginAt: u.LastLoginAt, Assignments: []assignmentDTO{}}
+	var roles []string
+	for _, a := range actor.Assignments {
+		out.Assignments = append(out.Assignments, assignmentDTO{Role: a.Role, AreaCode: a.AreaCode, AreaPath: a.AreaPath})
+		roles = append(roles, a.Role)
+	}
+	out.Permissions = h.authz.Permissions(roles...)
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+}
+
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (h *Handler) changePassword(c *gin.Context) {
+	var in passwordRequest
+	if err := web.BindJSON(c, &in); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	if len(in.NewPassword) > 256 || len(in.CurrentPassword) > 256 {
+		web.WriteProblem(c, h.log, apperr.Fields([]apperr.FieldError{{Field: "new_password", Code: "too_long", Message: "must be at most 256 characters"}}))
+		return
+	}
+	actor, _ := access.ActorFrom(c.Request.Context())
+	if err := h.svc.ChangePassword(c.Request.Context(), actor.UserID, in.CurrentPassword, in.NewPassword); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
