@@ -231,3 +231,6 @@ func waitForDatabase(ctx context.Context, pool *db.DB, wait time.Duration, log *
 
 // Sealer is the audit sealer of this process (its metrics are registered).
 func (a *App) Sealer() *audit.Sealer { return a.sealer }
+
+// DB is the application's pool (tests inspect the database through it).
+func (a *App) DB() *db.DB { return a.db }

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -19,12 +21,15 @@ type throttle struct{ db *db.DB }
 
 // lockedFor is how long the key stays locked (0 when not locked).
 func (t throttle) lockedFor(ctx context.Context, key string) (time.Duration, error) {
-	var until *time.Time
-	res := t.db.Conn(ctx).Raw(`SELECT locked_until FROM login_throttle WHERE key = ?`, key).Scan(&until)
-	if res.Error != nil || until == nil {
-		return 0, res.Error
+	var until sql.NullTime
+	err := t.db.Conn(ctx).Raw(`SELECT locked_until FROM login_throttle WHERE key = ?`, key).Row().Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !until.Valid) {
+		return 0, nil
 	}
-	return max(0, time.Until(*until)), nil
+	if err != nil {
+		return 0, err
+	}
+	return max(0, time.Until(until.Time)), nil
 }
 
 // fail counts a failure and sets the lock.
