@@ -1,0 +1,114 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/audit"
+)
+
+// The authorization matrix: every /api/v1 route the router has, for every
+// role inside and outside the data's area and for an anonymous caller, answers
+// the expected status. The routes come from the router itself, so a new route
+// without an entry here fails the test.
+//
+// The data lies in commune 30791 (path 91.914.30791). "Inside" users hold
+// their role at the commune (worker), its district 914 (approver) or its
+// province 91 (the rest); "outside" users hold the same role in province 79.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+
+	roles := []string{"commune_worker", "district_approver", "province_auditor", "program_manager", "system_admin"}
+	insideArea := map[string]string{"commune_worker": "30791", "district_approver": "914", "province_auditor": "91",
+		"program_manager": "91", "system_admin": "91"}
+	tokens := map[string]string{"anonymous": ""}
+	for _, r := range roles {
+		for where, area := range map[string]string{"inside": insideArea[r], "outside": "79"} {
+			name := fmt.Sprintf("%s-%s", strings.ReplaceAll(r, "_", "-"), where)
+			createUser(t, a, name, r, area, false)
+			tokens[r+"/"+where] = login(t, h, name, testPassword).AccessToken
+		}
+	}
+	// An audited change about a household in the commune.
+	subject := uuid.Must(uuid.NewV7())
+	ctx := access.WithActor(context.Background(), access.System("test"))
+	err := a.DB().WithTx(ctx, func(ctx context.Context) error {
+		return audit.Record(ctx, a.DB().Conn(ctx), audit.Event{Action: "household.create", EntityType: "household",
+			EntityID: subject.String(), AreaPath: "91.914.30791", After: map[string]any{"head": "Lê Thị C"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eventID string
+	a.DB().Conn(ctx).Raw(`SELECT id::text FROM audit_events WHERE entity_id = ?`, subject.String()).Scan(&eventID)
+
+	type request struct {
+		method, path string
+		body         any
+	}
+	// expect gives, per caller, the status; "*" is every signed-in caller.
+	type entry struct {
+		req    request
+		expect map[string]int
+	}
+	auditorsOnly := func(inside, outside int) map[string]int {
+		m := map[string]int{"anonymous": 401, "*": 403}
+		m["province_auditor/inside"], m["province_auditor/outside"] = inside, outside
+		return m
+	}
+	matrix := map[string]entry{
+		"POST /api/v1/auth/login": {request{"POST", "/api/v1/auth/login", map[string]string{}},
+			map[string]int{"anonymous": 422, "*": 422}},
+		"POST /api/v1/auth/refresh": {request{"POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": "x"}},
+			map[string]int{"anonymous": 401, "*": 401}},
+		"POST /api/v1/auth/logout": {request{"POST", "/api/v1/auth/logout", map[string]string{"refresh_token": "x"}},
+			map[string]int{"anonymous": 204, "*": 204}},
+		"GET /api/v1/me": {request{"GET", "/api/v1/me", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"POST /api/v1/me/password": {request{"POST", "/api/v1/me/password", map[string]string{"current_password": "wrong", "new_password": "long enough password"}},
+			map[string]int{"anonymous": 401, "*": 422}},
+		"GET /api/v1/areas":       {request{"GET", "/api/v1/areas?parent=914", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/areas/:code": {request{"GET", "/api/v1/areas/30791", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		// Outside auditors get an answer, with none of the province's rows in it (checked below).
+		"GET /api/v1/audit/events":     {request{"GET", "/api/v1/audit/events", nil}, auditorsOnly(200, 200)},
+		"GET /api/v1/audit/events/:id": {request{"GET", "/api/v1/audit/events/" + eventID, nil}, auditorsOnly(200, 404)},
+		"GET /api/v1/audit/access":     {request{"GET", "/api/v1/audit/access?subject_id=" + subject.String(), nil}, auditorsOnly(200, 200)},
+		"GET /api/v1/audit/verify": {request{"GET", "/api/v1/audit/verify", nil}, func() map[string]int {
+			m := auditorsOnly(200, 200)
+			m["system_admin/inside"], m["system_admin/outside"] = 200, 200
+			return m
+		}()},
+	}
+
+	for _, route := range a.APIRoutes() {
+		key := route.Method + " " + route.Path
+		e, ok := matrix[key]
+		if !ok {
+			t.Errorf("route %s has no entry in the authorization matrix", key)
+			continue
+		}
+		delete(matrix, key)
+		for caller, token := range tokens {
+			want, ok := e.expect[caller]
+			if !ok {
+				want = e.expect["*"]
+			}
+			w := send(t, h, e.req.method, e.req.path, token, e.req.body)
+			if w.Code != want {
+				t.Errorf("%s as %s: got %d, want %d: %s", key, caller, w.Code, want, w.Body.String())
+			}
+			if caller == "province_auditor/outside" && w.Code == 200 && strings.Contains(w.Body.String(), subject.String()) {
+				t.Errorf("%s as %s leaks data from outside the caller's area", key, caller)
+			}
+		}
+	}
+	for key := range matrix {
+		t.Errorf("matrix entry %s matches no route", key)
+	}
+}
