@@ -101,6 +101,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	api := a.engine.Group("/api/v1", authHandler.Middleware())
 	a.routes = access.NewRoutes(api, a.authz, log)
 	authHandler.Register(a.routes)
+	authHandler.RegisterAdmin(a.routes)
 	a.registerAPI(a.routes)
 	for _, r := range a.extraRoutes {
 		r(a.engine)

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -175,11 +173,7 @@ func RunUserCreate(ctx context.Context, cfg *config.Config, log *slog.Logger, us
 	defer a.Close()
 	generated := password == ""
 	if generated {
-		b := make([]byte, 12)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		password = base64.RawURLEncoding.EncodeToString(b)
+		password = auth.OneTimePassword()
 	}
 	if fullName == "" {
 		fullName = username

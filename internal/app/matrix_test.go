@@ -36,6 +36,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 			tokens[r+"/"+where] = login(t, h, name, testPassword).AccessToken
 		}
 	}
+	// A user in the commune for the administrators to manage.
+	victim := createUser(t, a, "victim", "commune_worker", "30791", false)
+	var victimAssignment string
+	a.DB().Conn(context.Background()).Raw(`SELECT id::text FROM role_assignments WHERE user_id = ?`, victim).Scan(&victimAssignment)
+	users := "/api/v1/users/" + victim.String()
+
 	// An audited change about a household in the commune.
 	subject := uuid.Must(uuid.NewV7())
 	ctx := access.WithActor(context.Background(), access.System("test"))
@@ -63,7 +69,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 		m["province_auditor/inside"], m["province_auditor/outside"] = inside, outside
 		return m
 	}
+	adminsOnly := func(inside, outside int) map[string]int {
+		m := map[string]int{"anonymous": 401, "*": 403}
+		m["system_admin/inside"], m["system_admin/outside"] = inside, outside
+		return m
+	}
 	matrix := map[string]entry{
+		"GET /api/v1/users": {request{"GET", "/api/v1/users", nil}, adminsOnly(200, 200)},
+		"POST /api/v1/users": {request{"POST", "/api/v1/users", map[string]any{"username": "new-worker", "full_name": "Nguyễn Văn Mới",
+			"assignments": []map[string]string{{"role": "commune_worker", "area_code": "30791"}}}}, adminsOnly(201, 403)},
+		"GET /api/v1/users/:id":   {request{"GET", users, nil}, adminsOnly(200, 404)},
+		"PATCH /api/v1/users/:id": {request{"PATCH", users, map[string]string{"phone": "0912345678"}}, adminsOnly(428, 428)},
+		"POST /api/v1/users/:id/disable": {request{"POST", users + "/disable", map[string]string{"reason": "left the commune office"}},
+			adminsOnly(200, 404)},
+		"POST /api/v1/users/:id/enable":         {request{"POST", users + "/enable", nil}, adminsOnly(200, 404)},
+		"POST /api/v1/users/:id/reset-password": {request{"POST", users + "/reset-password", nil}, adminsOnly(200, 404)},
+		"POST /api/v1/users/:id/assignments": {request{"POST", users + "/assignments", map[string]string{"role": "commune_worker", "area_code": "30793"}},
+			adminsOnly(201, 403)},
+		"DELETE /api/v1/users/:id/assignments/:assignment": {request{"DELETE", users + "/assignments/" + victimAssignment, nil},
+			adminsOnly(200, 404)},
 		"POST /api/v1/auth/login": {request{"POST", "/api/v1/auth/login", map[string]string{}},
 			map[string]int{"anonymous": 422, "*": 422}},
 		"POST /api/v1/auth/refresh": {request{"POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": "x"}},

@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -227,4 +230,274 @@ func (h *Handler) changePassword(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// RegisterAdmin mounts the user administration routes (system_admin).
+func (h *Handler) RegisterAdmin(r *access.Routes) {
+	r.Handle(http.MethodGet, "/users", "user", "read", h.listUsers)
+	r.Handle(http.MethodPost, "/users", "user", "write", h.createUser)
+	r.Handle(http.MethodGet, "/users/:id", "user", "read", h.getUser)
+	r.Handle(http.MethodPatch, "/users/:id", "user", "write", h.updateUser)
+	r.Handle(http.MethodPost, "/users/:id/disable", "user", "write", h.setStatus(true))
+	r.Handle(http.MethodPost, "/users/:id/enable", "user", "write", h.setStatus(false))
+	r.Handle(http.MethodPost, "/users/:id/reset-password", "user", "write", h.resetPassword)
+	r.Handle(http.MethodPost, "/users/:id/assignments", "user", "write", h.grant)
+	r.Handle(http.MethodDelete, "/users/:id/assignments/:assignment", "user", "write", h.revoke)
+}
+
+type userDTO struct {
+	ID                 uuid.UUID       `json:"id"`
+	Username           string          `json:"username"`
+	FullName           string          `json:"full_name"`
+	Phone              string          `json:"phone,omitempty"`
+	Email              string          `json:"email,omitempty"`
+	Status             string          `json:"status"`
+	MustChangePassword bool            `json:"must_change_password"`
+	LastLoginAt        *time.Time      `json:"last_login_at,omitempty"`
+	Version            int             `json:"version"`
+	Assignments        []assignmentOut `json:"assignments"`
+}
+
+type assignmentOut struct {
+	ID       uuid.UUID `json:"id"`
+	Role     string    `json:"role"`
+	AreaCode string    `json:"area_code"`
+	AreaPath string    `json:"area_path"`
+}
+
+func userOut(v UserView) userDTO {
+	out := userDTO{ID: v.ID, Username: v.Username, FullName: v.FullName, Phone: v.Phone, Email: v.Email, Status: v.Status,
+		MustChangePassword: v.MustChangePassword, LastLoginAt: v.LastLoginAt, Version: v.Version, Assignments: []assignmentOut{}}
+	for _, a := range v.Assignments {
+		out.Assignments = append(out.Assignments, assignmentOut{ID: a.ID, Role: a.Role, AreaCode: a.AreaCode, AreaPath: a.AreaPath})
+	}
+	return out
+}
+
+func (h *Handler) writeUser(c *gin.Context, status int, v UserView) {
+	c.Header("ETag", fmt.Sprintf(`"%d"`, v.Version))
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, userOut(v))
+}
+
+// userID parses :id; a malformed one is simply not found.
+func (h *Handler) userID(c *gin.Context) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		web.WriteProblem(c, h.log, errUserNotFound)
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (h *Handler) listUsers(c *gin.Context) {
+	q := web.NewQuery(c)
+	limit := q.Limit(50, 200)
+	var after string
+	q.Cursor(&after)
+	if err := q.Err(); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	users, err := h.svc.ListUsers(c.Request.Context(), access.ScopeFrom(c.Request.Context()), after, limit+1)
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	page := web.Page[userDTO]{Items: []userDTO{}}
+	for i, u := range users {
+		if i == limit {
+			page.NextCursor = web.EncodeCursor(users[limit-1].Username)
+			break
+		}
+		page.Items = append(page.Items, userOut(u))
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, page)
+}
+
+type grantDTO struct {
+	Role     string `json:"role"`
+	AreaCode string `json:"area_code"`
+}
+
+type createUserRequest struct {
+	Username    string     `json:"username"`
+	FullName    string     `json:"full_name"`
+	Phone       string     `json:"phone"`
+	Email       string     `json:"email"`
+	Password    string     `json:"password"`
+	Assignments []grantDTO `json:"assignments"`
+}
+
+func (h *Handler) createUser(c *gin.Context) {
+	var in createUserRequest
+	if err := web.BindJSON(c, &in); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	temp := in.Password
+	if temp == "" {
+		temp = OneTimePassword()
+	}
+	n := NewUser{Username: in.Username, FullName: in.FullName, Phone: in.Phone, Email: in.Email, Password: temp,
+		MustChangePassword: true}
+	for _, g := range in.Assignments {
+		n.Assignments = append(n.Assignments, Grant(g))
+	}
+	v, err := h.svc.CreateUserIn(c.Request.Context(), access.ScopeFrom(c.Request.Context()), n)
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	c.Header("Location", "/api/v1/users/"+v.ID.String())
+	c.Header("Cache-Control", "no-store")
+	out := gin.H{"user": userOut(v)}
+	if in.Password == "" {
+		out["temporary_password"] = temp
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+func (h *Handler) getUser(c *gin.Context) {
+	id, ok := h.userID(c)
+	if !ok {
+		return
+	}
+	v, err := h.svc.GetUser(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id)
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	h.writeUser(c, http.StatusOK, v)
+}
+
+type updateUserRequest struct {
+	FullName *string `json:"full_name"`
+	Phone    *string `json:"phone"`
+	Email    *string `json:"email"`
+}
+
+func (h *Handler) updateUser(c *gin.Context) {
+	id, ok := h.userID(c)
+	if !ok {
+		return
+	}
+	version, err := ifMatchVersion(c)
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	var in updateUserRequest
+	if err := web.BindJSON(c, &in); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	v, err := h.svc.UpdateUser(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, version,
+		UserPatch{FullName: in.FullName, Phone: in.Phone, Email: in.Email})
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	h.writeUser(c, http.StatusOK, v)
+}
+
+// ifMatchVersion reads If-Match: "<version>" (required on updates).
+func ifMatchVersion(c *gin.Context) (int, error) {
+	raw := strings.TrimPrefix(strings.TrimSpace(c.GetHeader("If-Match")), "W/")
+	if raw == "" {
+		return 0, apperr.New(apperr.PreconditionNeeded, "precondition_required", "send If-Match with the ETag you read")
+	}
+	var v int
+	if _, err := fmt.Sscanf(strings.Trim(raw, `"`), "%d", &v); err != nil {
+		return 0, apperr.New(apperr.PreconditionFailed, "precondition_failed", "If-Match is not an ETag this server issued")
+	}
+	return v, nil
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) setStatus(disable bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := h.userID(c)
+		if !ok {
+			return
+		}
+		var in reasonRequest
+		if c.Request.ContentLength != 0 {
+			if err := web.BindJSON(c, &in); err != nil {
+				web.WriteProblem(c, h.log, err)
+				return
+			}
+		}
+		if disable && strings.TrimSpace(in.Reason) == "" {
+			web.WriteProblem(c, h.log, apperr.Fields([]apperr.FieldError{{Field: "reason", Code: "required", Message: "say why the account is disabled"}}))
+			return
+		}
+		v, err := h.svc.SetStatus(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, disable, in.Reason)
+		if err != nil {
+			web.WriteProblem(c, h.log, err)
+			return
+		}
+		h.writeUser(c, http.StatusOK, v)
+	}
+}
+
+func (h *Handler) resetPassword(c *gin.Context) {
+	id, ok := h.userID(c)
+	if !ok {
+		return
+	}
+	temp, err := h.svc.ResetPassword(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id)
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"temporary_password": temp, "must_change_password": true})
+}
+
+func (h *Handler) grant(c *gin.Context) {
+	id, ok := h.userID(c)
+	if !ok {
+		return
+	}
+	var in grantDTO
+	if err := web.BindJSON(c, &in); err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	v, err := h.svc.Grant(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, Grant(in))
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	h.writeUser(c, http.StatusCreated, v)
+}
+
+func (h *Handler) revoke(c *gin.Context) {
+	id, ok := h.userID(c)
+	if !ok {
+		return
+	}
+	assignment, err := uuid.Parse(c.Param("assignment"))
+	if err != nil {
+		web.WriteProblem(c, h.log, apperr.New(apperr.NotFound, "assignment_not_found", "no such active assignment"))
+		return
+	}
+	v, err := h.svc.Revoke(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, assignment)
+	if err != nil {
+		web.WriteProblem(c, h.log, err)
+		return
+	}
+	h.writeUser(c, http.StatusOK, v)
+}
+
+// OneTimePassword is a random password for a first or reset sign-in.
+func OneTimePassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

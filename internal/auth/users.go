@@ -17,6 +17,7 @@ import (
 type NewUser struct {
 	Username           string
 	FullName           string
+	Phone, Email       string
 	Password           string
 	MustChangePassword bool
 	Assignments        []Grant
@@ -42,6 +43,12 @@ func (n *NewUser) validate() error {
 	}
 	if n.FullName == "" {
 		fe = append(fe, apperr.FieldError{Field: "full_name", Code: "required", Message: "is required"})
+	}
+	if n.Phone != "" && !phoneRe.MatchString(n.Phone) {
+		fe = append(fe, apperr.FieldError{Field: "phone", Code: "invalid", Message: "must be a Vietnamese phone number such as 0912345678"})
+	}
+	if n.Email != "" && (!strings.Contains(n.Email, "@") || len(n.Email) > 254) {
+		fe = append(fe, apperr.FieldError{Field: "email", Code: "invalid", Message: "must be an email address"})
 	}
 	if len([]rune(n.Password)) < MinPasswordLength {
 		fe = append(fe, apperr.FieldError{Field: "password", Code: "too_short", Message: fmt.Sprintf("must be at least %d characters", MinPasswordLength)})
@@ -71,8 +78,9 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (uuid.UUID, error) 
 	id := uuid.Must(uuid.NewV7())
 	err = s.db.WithTx(ctx, func(ctx context.Context) error {
 		conn := s.db.Conn(ctx)
-		if err := conn.Exec(`INSERT INTO users (id, username, full_name, password_hash, must_change_password) VALUES (?, ?, ?, ?, ?)`,
-			id, n.Username, n.FullName, hash, n.MustChangePassword).Error; err != nil {
+		if err := conn.Exec(`INSERT INTO users (id, username, full_name, phone, email, password_hash, must_change_password)
+			VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, ?)`,
+			id, n.Username, n.FullName, n.Phone, n.Email, hash, n.MustChangePassword).Error; err != nil {
 			return err
 		}
 		grants := []map[string]string{}

@@ -1,0 +1,150 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestUserAdministration(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "admin-914", "system_admin", "914", false) // a district's administrator
+	admin := login(t, h, "admin-914", testPassword).AccessToken
+
+	// Create: a one-time password comes back and must be changed.
+	w := send(t, h, "POST", "/api/v1/users", admin, map[string]any{"username": "lan.nguyen", "full_name": "  Nguyễn Thị Lan ",
+		"phone": "0912345678", "assignments": []map[string]string{{"role": "commune_worker", "area_code": "30791"}}})
+	if w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body.String())
+	}
+	var created struct {
+		User struct {
+			ID          string `json:"id"`
+			FullName    string `json:"full_name"`
+			Version     int    `json:"version"`
+			Assignments []struct {
+				ID string `json:"id"`
+			} `json:"assignments"`
+		} `json:"user"`
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &created)
+	if created.User.FullName != "Nguyễn Thị Lan" || created.TemporaryPassword == "" {
+		t.Fatalf("created: %s", w.Body.String())
+	}
+	if p := login(t, h, "lan.nguyen", created.TemporaryPassword); !p.MustChangePassword {
+		t.Fatal("an admin-made password must be changed")
+	}
+	user := "/api/v1/users/" + created.User.ID
+
+	// No granting above one's own area; no duplicate username.
+	for name, body := range map[string]map[string]string{
+		"province":         {"role": "province_auditor", "area_code": "91"},
+		"another district": {"role": "commune_worker", "area_code": "31036"},
+	} {
+		if w := send(t, h, "POST", user+"/assignments", admin, body); w.Code != 403 || !strings.Contains(w.Body.String(), "grant_outside_scope") {
+			t.Errorf("grant at %s: %d %s", name, w.Code, w.Body.String())
+		}
+	}
+	if w := send(t, h, "POST", "/api/v1/users", admin, map[string]any{"username": "lan.nguyen", "full_name": "X",
+		"assignments": []map[string]string{{"role": "commune_worker", "area_code": "30791"}}}); w.Code != 409 {
+		t.Errorf("duplicate username: %d", w.Code)
+	}
+	if w := send(t, h, "POST", "/api/v1/users", admin, map[string]any{"username": "x", "full_name": "",
+		"phone": "12345", "assignments": []map[string]string{{"role": "king", "area_code": "30791"}}}); w.Code != 422 ||
+		!strings.Contains(w.Body.String(), `"username"`) || !strings.Contains(w.Body.String(), `"phone"`) || !strings.Contains(w.Body.String(), `"assignments[0].role"`) {
+		t.Errorf("invalid user: %d %s", w.Code, w.Body.String())
+	}
+
+	// Update with If-Match.
+	w = send(t, h, "GET", user, admin, nil)
+	etag := w.Header().Get("ETag")
+	if w.Code != 200 || etag != fmt.Sprintf(`"%d"`, created.User.Version) {
+		t.Fatalf("get: %d etag %q", w.Code, etag)
+	}
+	patch := func(ifMatch string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("PATCH", user, strings.NewReader(`{"email":"lan@example.vn"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
+		if ifMatch != "" {
+			req.Header.Set("If-Match", ifMatch)
+		}
+		rw := httptest.NewRecorder()
+		h.ServeHTTP(rw, req)
+		return rw
+	}
+	if w := patch(""); w.Code != 428 {
+		t.Errorf("without If-Match: %d", w.Code)
+	}
+	if w := patch(etag); w.Code != 200 || !strings.Contains(w.Body.String(), "lan@example.vn") {
+		t.Errorf("with If-Match: %d %s", w.Code, w.Body.String())
+	}
+	if w := patch(etag); w.Code != 412 {
+		t.Errorf("stale If-Match: %d", w.Code)
+	}
+
+	// Disable ends the user's session at once (this replica forgets its cache).
+	lan := login(t, h, "lan.nguyen", created.TemporaryPassword).AccessToken
+	if w := send(t, h, "POST", user+"/disable", admin, map[string]string{"reason": "chuyển công tác"}); w.Code != 200 {
+		t.Fatalf("disable: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "GET", "/api/v1/me", lan, nil); w.Code != 401 {
+		t.Errorf("a disabled user's token: %d", w.Code)
+	}
+	var doc string
+	a.DB().Conn(t.Context()).Raw(`SELECT doc::text FROM audit_events WHERE action = 'user.disable'`).Scan(&doc)
+	if !strings.Contains(doc, `"reason":"chuyển công tác"`) || !strings.Contains(doc, `"status":"disabled"`) ||
+		!strings.Contains(doc, `"status":"active"`) || strings.Contains(doc, "argon2") {
+		t.Errorf("the disable event: %s", doc)
+	}
+	if w := send(t, h, "POST", user+"/enable", admin, nil); w.Code != 200 {
+		t.Errorf("enable: %d", w.Code)
+	}
+
+	// Grant inside the district, revoke, and a revoked assignment stays in history.
+	w = send(t, h, "POST", user+"/assignments", admin, map[string]string{"role": "commune_worker", "area_code": "30793"})
+	if w.Code != 201 || strings.Count(w.Body.String(), `"role":"commune_worker"`) != 2 {
+		t.Fatalf("grant: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "DELETE", user+"/assignments/"+created.User.Assignments[0].ID, admin, nil); w.Code != 200 ||
+		strings.Contains(w.Body.String(), `"area_code":"30791"`) {
+		t.Fatalf("revoke: %d %s", w.Code, w.Body.String())
+	}
+	var kept int
+	a.DB().Conn(t.Context()).Raw(`SELECT count(*) FROM role_assignments WHERE revoked_at IS NOT NULL`).Scan(&kept)
+	if kept != 1 {
+		t.Errorf("a revoked assignment is kept: %d", kept)
+	}
+
+	// A user outside the admin's district is not found; the admin cannot disable themself.
+	other := createUser(t, a, "worker-elsewhere", "commune_worker", "31036", false)
+	if w := send(t, h, "GET", "/api/v1/users/"+other.String(), admin, nil); w.Code != 404 {
+		t.Errorf("out-of-scope user: %d", w.Code)
+	}
+	w = send(t, h, "GET", "/api/v1/users", admin, nil)
+	if strings.Contains(w.Body.String(), "worker-elsewhere") || !strings.Contains(w.Body.String(), "lan.nguyen") {
+		t.Errorf("list must be scoped: %s", w.Body.String())
+	}
+	var me struct{ ID string }
+	json.Unmarshal(send(t, h, "GET", "/api/v1/me", admin, nil).Body.Bytes(), &me)
+	if w := send(t, h, "POST", "/api/v1/users/"+me.ID+"/disable", admin, map[string]string{"reason": "x"}); w.Code != 409 {
+		t.Errorf("self-disable: %d", w.Code)
+	}
+
+	// Reset password: old sessions end, the one-time password must be changed.
+	w = send(t, h, "POST", user+"/reset-password", admin, nil)
+	var reset struct {
+		TemporaryPassword string `json:"temporary_password"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &reset)
+	if w.Code != 200 || reset.TemporaryPassword == "" {
+		t.Fatalf("reset: %d", w.Code)
+	}
+	if p := login(t, h, "lan.nguyen", reset.TemporaryPassword); !p.MustChangePassword {
+		t.Error("a reset password must be changed")
+	}
+}
