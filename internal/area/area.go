@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strings"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
@@ -71,7 +73,11 @@ func (s *Store) List(ctx context.Context, f Filter, after string, limit int) ([]
 		// then near misses (typos, missing words).
 		key := strings.TrimSpace(f.Query)
 		q = q.Where("search_key LIKE '%' || f_search_key(?) || '%' OR f_search_key(?) <% search_key", key, key).
-			Order(db.Expr("(search_key LIKE '%' || f_search_key(?) || '%') DESC, word_similarity(f_search_key(?), search_key) DESC, level DESC, code", key, key))
+			Clauses(clause.OrderBy{Expression: clause.Expr{
+				SQL:                "(search_key LIKE '%' || f_search_key(?) || '%') DESC, word_similarity(f_search_key(?), search_key) DESC, level DESC, code",
+				Vars:               []any{key, key},
+				WithoutParentheses: true,
+			}})
 	} else {
 		if after != "" {
 			q = q.Where("code > ?", after)

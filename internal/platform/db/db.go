@@ -13,7 +13,6 @@ import (
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -148,6 +147,3 @@ func (d *DB) WithTxOptions(ctx context.Context, opts *sql.TxOptions, fn func(ctx
 	}
 	return MapError(err)
 }
-
-// Expr is a SQL expression with parameters, for ORDER BY and the like.
-func Expr(sql string, args ...any) clause.Expr { return gorm.Expr(sql, args...) }

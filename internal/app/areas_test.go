@@ -1,0 +1,68 @@
+package app_test
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestAreasAPI(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "worker-areas", "commune_worker", "30791", false)
+	tok := login(t, h, "worker-areas", testPassword).AccessToken
+	type page struct {
+		Items []struct {
+			Code, Name, Level, Path string
+		} `json:"items"`
+		NextCursor string `json:"next_cursor"`
+	}
+	get := func(path string) (int, page) {
+		w := send(t, h, "GET", path, tok, nil)
+		var p page
+		json.Unmarshal(w.Body.Bytes(), &p)
+		return w.Code, p
+	}
+	// Kiên Giang's districts, in pages.
+	code, p := get("/api/v1/areas?parent=91&limit=10")
+	if code != 200 || len(p.Items) != 10 || p.Items[0].Code != "899" || p.NextCursor == "" {
+		t.Fatalf("districts page 1: %d %+v", code, p)
+	}
+	_, p2 := get("/api/v1/areas?parent=91&limit=10&cursor=" + p.NextCursor)
+	if len(p2.Items) != 5 || p2.NextCursor != "" || p2.Items[4].Code != "914" {
+		t.Fatalf("districts page 2: %+v", p2)
+	}
+	// Names without diacritics find the commune.
+	_, p = get("/api/v1/areas?q=dong%20hung%20a&level=commune&limit=5")
+	if len(p.Items) == 0 || p.Items[0].Name != "Đông Hưng A" || p.Items[0].Path != "91.909.31036" {
+		t.Fatalf("search: %+v", p)
+	}
+	_, p = get("/api/v1/areas?q=vinh%20phu&level=commune")
+	found := false
+	for _, it := range p.Items {
+		found = found || it.Code == "30791"
+	}
+	if !found {
+		t.Fatalf("Vĩnh Phú not found: %+v", p)
+	}
+	if w := send(t, h, "GET", "/api/v1/areas/30791", tok, nil); w.Code != 200 {
+		t.Fatalf("get: %d", w.Code)
+	}
+	for path, want := range map[string]int{
+		"/api/v1/areas/99999":        404,
+		"/api/v1/areas/abc":          404,
+		"/api/v1/areas?level=hamlet": 422,
+		"/api/v1/areas?parent=9x":    422,
+		"/api/v1/areas?limit=501":    422,
+	} {
+		if code, _ := get(path); code != want {
+			t.Errorf("%s: %d, want %d", path, code, want)
+		}
+	}
+	// The 2025-03 edition is loaded whole.
+	var n int
+	a.DB().Conn(t.Context()).Raw(`SELECT count(*) FROM areas`).Scan(&n)
+	if n != 10794 {
+		t.Errorf("areas loaded: %d, want 10794", n)
+	}
+}
