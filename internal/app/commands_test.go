@@ -162,3 +162,50 @@ func TestAuditCommands(t *testing.T) {
 		t.Fatalf("keygen: %v %s", err, out.String())
 	}
 }
+
+func TestSeedDemoAndUserCreate(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	cfg, err := config.Load(config.Source{Environ: map[string]string{"DATABASE_URL": d.AppURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
+	var out bytes.Buffer
+	if err := app.RunSeedDemo(ctx, cfg, log, &out); err != nil || !strings.Contains(out.String(), "6 demo account(s) created") {
+		t.Fatalf("seed: %v %s", err, out.String())
+	}
+	out.Reset()
+	if err := app.RunSeedDemo(ctx, cfg, log, &out); err != nil || !strings.Contains(out.String(), "0 demo account(s) created, 6 already present") {
+		t.Fatalf("a second seed changes nothing: %v %s", err, out.String())
+	}
+	out.Reset()
+	if err := app.RunUserCreate(ctx, cfg, log, "first-admin", "", "system_admin", "91", "", &out); err != nil ||
+		!strings.Contains(out.String(), "one-time password: ") {
+		t.Fatalf("user create: %v %s", err, out.String())
+	}
+	if err := app.RunUserCreate(ctx, cfg, log, "bad", "", "emperor", "91", "", &bytes.Buffer{}); err == nil {
+		t.Fatal("an unknown role must be refused")
+	}
+	if err := app.RunUserCreate(ctx, cfg, log, "nowhere", "", "system_admin", "99999", "", &bytes.Buffer{}); err == nil {
+		t.Fatal("an unknown area must be refused")
+	}
+
+	// The demo logins work, each with its role and area.
+	pool, err := app.OpenDB(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(cfg, log, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for _, u := range app.DemoUsers {
+		p := login(t, a.Handler(), u.Username, app.DemoPassword)
+		w := send(t, a.Handler(), "GET", "/api/v1/me", p.AccessToken, nil)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_code":"`+u.Area+`"`) {
+			t.Errorf("%s: %d %s", u.Username, w.Code, w.Body.String())
+		}
+	}
+}
