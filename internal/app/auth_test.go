@@ -154,7 +154,21 @@ func TestAccessTokenRejections(t *testing.T) {
 	payload, _ := json.Marshal(claims(func(c *jwt.RegisteredClaims) { c.Subject = uuid.NewString() }))
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + parts[2]
 
+	// The server's own key (the development default), for well-signed tokens
+	// with bad claims.
+	cfg := testConfig(t, "postgres://unused@localhost/x")
+	keys, err := cfg.Auth.SigningPrivateKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string]string{
+		"expired": signEd(claims(func(c *jwt.RegisteredClaims) {
+			c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour))
+			c.IssuedAt = jwt.NewNumericDate(now.Add(-2 * time.Hour))
+		}), keys[0], kid),
+		"wrong issuer":              signEd(claims(func(c *jwt.RegisteredClaims) { c.Issuer = "evil" }), keys[0], kid),
+		"wrong audience":            signEd(claims(func(c *jwt.RegisteredClaims) { c.Audience = jwt.ClaimStrings{"other-api"} }), keys[0], kid),
+		"not yet valid":             signEd(claims(func(c *jwt.RegisteredClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Hour)) }), keys[0], kid),
 		"alg none":                  noneToken,
 		"HS256 with the public key": hsToken,
 		"missing exp":               signEd(claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = nil }), otherKey, kid),
@@ -162,6 +176,9 @@ func TestAccessTokenRejections(t *testing.T) {
 		"unknown kid":               signEd(claims(nil), otherKey, "0000000000000000"),
 		"another key, real kid":     signEd(claims(nil), otherKey, kid),
 		"garbage":                   "not.a.jwt",
+	}
+	if w := send(t, h, "GET", "/api/v1/me", signEd(claims(nil), keys[0], kid), nil); w.Code != 200 {
+		t.Fatalf("a well-formed token signed with the server key must pass (the cases below differ in one claim): %d", w.Code)
 	}
 	before := countEvents(t, a, "auth.token_rejected")
 	for name, tok := range cases {
