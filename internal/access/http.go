@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,11 +22,17 @@ type RouteInfo struct {
 // route declares its resource and action (never a URL-keyed policy) and the
 // authorization matrix test can enumerate them.
 type Routes struct {
-	group *gin.RouterGroup
-	authz *Authorizer
-	log   *slog.Logger
-	list  *[]RouteInfo
+	group  *gin.RouterGroup
+	authz  *Authorizer
+	log    *slog.Logger
+	list   *[]RouteInfo
+	writes []gin.HandlerFunc
 }
+
+// OnWrites adds middleware that runs, after the permission check, on every
+// guarded route that changes something (POST, PUT, PATCH, DELETE): the
+// Idempotency-Key handling.
+func (r *Routes) OnWrites(mw ...gin.HandlerFunc) { r.writes = append(r.writes, mw...) }
 
 // NewRoutes registers on group.
 func NewRoutes(group *gin.RouterGroup, authz *Authorizer, log *slog.Logger) *Routes {
@@ -44,7 +51,17 @@ func (r *Routes) add(info RouteInfo, handlers ...gin.HandlerFunc) {
 // Handle registers a route that requires the permission resource:action; the
 // handler finds the actor's scope for it with ScopeFrom.
 func (r *Routes) Handle(method, path, resource, action string, h gin.HandlerFunc) {
-	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, r.guard(resource, action), h)
+	chain := []gin.HandlerFunc{r.guard(resource, action)}
+	if method != http.MethodGet && method != http.MethodHead {
+		chain = append(chain, r.writes...)
+	}
+	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, append(chain, h)...)
+}
+
+// Owner names the actor in ctx for per-caller records (idempotency keys).
+func Owner(ctx context.Context) string {
+	a, _ := ActorFrom(ctx)
+	return a.Kind + ":" + a.Username
 }
 
 // SignedIn registers a route any signed-in user may call (their own profile),

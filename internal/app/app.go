@@ -100,6 +100,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	authHandler.RegisterJWKS(a.engine)
 	api := a.engine.Group("/api/v1", authHandler.Middleware())
 	a.routes = access.NewRoutes(api, a.authz, log)
+	a.routes.OnWrites(web.Idempotency(a.db, access.Owner, log))
 	authHandler.Register(a.routes)
 	authHandler.RegisterAdmin(a.routes)
 	a.registerAPI(a.routes)

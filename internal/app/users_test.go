@@ -148,3 +148,46 @@ func TestUserAdministration(t *testing.T) {
 		t.Error("a reset password must be changed")
 	}
 }
+
+// A retried write with the same Idempotency-Key is answered from the first
+// response and changes nothing again.
+func TestIdempotentWrites(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "admin-idem", "system_admin", "91", false)
+	admin := login(t, h, "admin-idem", testPassword).AccessToken
+	body := `{"username":"retry.user","full_name":"Trần Văn Thử","password":"a long enough pw","assignments":[{"role":"commune_worker","area_code":"30791"}]}`
+	post := func(key, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/api/v1/users", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	first := post("create-retry-user-1", body)
+	if first.Code != 201 {
+		t.Fatalf("first: %d %s", first.Code, first.Body.String())
+	}
+	again := post("create-retry-user-1", body)
+	if again.Code != 201 || again.Body.String() != first.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the retry must replay the first answer: %d %s", again.Code, again.Body.String())
+	}
+	if n := countEvents(t, a, "user.create"); n != 2 { // admin-idem and retry.user, once
+		t.Fatalf("user.create events: %d", n)
+	}
+	if w := post("create-retry-user-1", strings.Replace(body, "retry.user", "other.user", 1)); w.Code != 422 ||
+		!strings.Contains(w.Body.String(), "idempotency_key_reused") {
+		t.Fatalf("the key on another request: %d %s", w.Code, w.Body.String())
+	}
+	if w := post("bad key with spaces", body); w.Code != 422 {
+		t.Fatalf("a malformed key: %d", w.Code)
+	}
+	if w := post("", body); w.Code != 409 {
+		t.Fatalf("without a key the duplicate is a conflict: %d", w.Code)
+	}
+}
