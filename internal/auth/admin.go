@@ -5,17 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
-	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // User administration for system_admin. A user is in an admin's scope when
@@ -156,12 +155,15 @@ type UserPatch struct {
 func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id uuid.UUID, version int, p UserPatch) (UserView, error) {
 	var fe []apperr.FieldError
 	if p.FullName != nil {
-		*p.FullName = norm.NFC.String(strings.TrimSpace(*p.FullName))
+		*p.FullName = vn.NormalizeName(*p.FullName)
 		if *p.FullName == "" || len(*p.FullName) > 200 {
 			fe = append(fe, apperr.FieldError{Field: "full_name", Code: "invalid", Message: "must be 1-200 characters"})
 		}
 	}
-	if p.Phone != nil && *p.Phone != "" && !phoneRe.MatchString(*p.Phone) {
+	if p.Phone != nil {
+		*p.Phone = vn.NormalizePhone(*p.Phone)
+	}
+	if p.Phone != nil && *p.Phone != "" && !vn.ValidPhone(*p.Phone) {
 		fe = append(fe, apperr.FieldError{Field: "phone", Code: "invalid", Message: "must be a Vietnamese phone number such as 0912345678"})
 	}
 	if p.Email != nil && *p.Email != "" && (!strings.Contains(*p.Email, "@") || len(*p.Email) > 254) {
@@ -332,7 +334,3 @@ func redact(v UserView) map[string]any {
 	return map[string]any{"username": v.Username, "full_name": v.FullName, "phone": v.Phone, "email": v.Email,
 		"status": v.Status, "must_change_password": v.MustChangePassword, "assignments": roles, "version": v.Version}
 }
-
-// phoneRe accepts Vietnamese mobile (03x, 05x, 07x, 08x, 09x) and landline
-// (02x) numbers, with 0 or +84.
-var phoneRe = regexp.MustCompile(`^(\+84|0)(2[0-9]{9}|[35789][0-9]{8})$`)

@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // NewUser is a user to create.
@@ -36,7 +36,8 @@ var Roles = []string{"commune_worker", "district_approver", "province_auditor", 
 
 func (n *NewUser) validate() error {
 	n.Username = strings.ToLower(strings.TrimSpace(n.Username))
-	n.FullName = norm.NFC.String(strings.TrimSpace(n.FullName))
+	n.FullName = vn.NormalizeName(n.FullName)
+	n.Phone = vn.NormalizePhone(n.Phone)
 	var fe []apperr.FieldError
 	if !usernameRe.MatchString(n.Username) {
 		fe = append(fe, apperr.FieldError{Field: "username", Code: "invalid", Message: "must be 3-64 of a-z, 0-9, '.', '_' or '-'"})
@@ -44,7 +45,7 @@ func (n *NewUser) validate() error {
 	if n.FullName == "" {
 		fe = append(fe, apperr.FieldError{Field: "full_name", Code: "required", Message: "is required"})
 	}
-	if n.Phone != "" && !phoneRe.MatchString(n.Phone) {
+	if n.Phone != "" && !vn.ValidPhone(n.Phone) {
 		fe = append(fe, apperr.FieldError{Field: "phone", Code: "invalid", Message: "must be a Vietnamese phone number such as 0912345678"})
 	}
 	if n.Email != "" && (!strings.Contains(n.Email, "@") || len(n.Email) > 254) {

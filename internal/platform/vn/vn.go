@@ -1,0 +1,29 @@
+// Package vn holds Vietnamese formats shared by domains: phone numbers and
+// personal names. It knows no domain.
+package vn
+
+import (
+	"regexp"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// phoneRe accepts mobile (03x, 05x, 07x, 08x, 09x: 10 digits) and landline
+// (02x: 11 digits) numbers, written with a leading 0 or +84.
+var phoneRe = regexp.MustCompile(`^(\+84|0)(2[0-9]{9}|[35789][0-9]{8})$`)
+
+// NormalizePhone removes spaces, dots and dashes people type in numbers.
+func NormalizePhone(s string) string {
+	return strings.NewReplacer(" ", "", ".", "", "-", "", "(", "", ")", "").Replace(strings.TrimSpace(s))
+}
+
+// ValidPhone reports whether s (normalised) is a Vietnamese phone number.
+func ValidPhone(s string) bool { return phoneRe.MatchString(s) }
+
+// NormalizeName trims a personal name, collapses runs of spaces and puts it in
+// Unicode NFC, so that the same name typed on two keyboards compares equal.
+// It never changes case or strips diacritics: "Nguyễn Thị Ánh" stays so.
+func NormalizeName(s string) string {
+	return norm.NFC.String(strings.Join(strings.Fields(s), " "))
+}
