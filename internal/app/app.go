@@ -24,6 +24,7 @@ import (
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
@@ -43,6 +44,7 @@ type App struct {
 	authz    *access.Authorizer
 	auth     *auth.Service
 	routes   *access.Routes
+	protect  *household.IDProtector
 
 	extraRoutes []func(*gin.Engine)
 }
@@ -81,7 +83,15 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: pool, registry: reg, metrics: web.NewMetrics(reg),
+	idKey, err := cfg.Registry.IDKeyBytes()
+	if err != nil {
+		return nil, err
+	}
+	protect, err := household.NewIDProtector(idKey)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: pool, registry: reg, metrics: web.NewMetrics(reg), protect: protect,
 		reads:    audit.NewAccessLogger(pool, cfg.Audit.AccessFlushInterval, log),
 		verifier: verifier,
 		sealer: audit.NewSealer(pool, audit.SealerOptions{
@@ -114,6 +124,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 // its handlers here.
 func (a *App) registerAPI(r *access.Routes) {
 	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
+	household.NewHandler(household.NewService(a.db, a.protect, a.reads), a.authz, a.log).Register(r)
 	audit.NewHandler(audit.NewService(a.db, a.verifier, a.reads), a.log).Register(r)
 }
 

@@ -62,6 +62,7 @@ func TestSeedDemoRefusesProduction(t *testing.T) {
 		"ANSINH_ENV": "production", "DATABASE_URL": "postgres://a:own-secret@db/ansinh",
 		"ANSINH_AUDIT_SEAL_KEY":    "q2Jm7c3cJm1b0ZbW3JtJZr4o9T4bXq0vZ3cJm1b0ZbU=",
 		"ANSINH_AUTH_SIGNING_KEYS": "q2Jm7c3cJm1b0ZbW3JtJZr4o9T4bXq0vZ3cJm1b0ZbU=",
+		"ANSINH_REGISTRY_ID_KEY":   "q2Jm7c3cJm1b0ZbW3JtJZr4o9T4bXq0vZ3cJm1b0ZbU=",
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -42,6 +43,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	a.DB().Conn(context.Background()).Raw(`SELECT id::text FROM role_assignments WHERE user_id = ?`, victim).Scan(&victimAssignment)
 	users := "/api/v1/users/" + victim.String()
 
+	// A household in the commune, registered by the inside worker.
+	hw := send(t, h, "POST", "/api/v1/households", tokens["commune_worker/inside"], householdBody("MX-1", "30791", ""))
+	if hw.Code != 201 {
+		t.Fatalf("seed household: %d %s", hw.Code, hw.Body.String())
+	}
+	var seeded struct{ ID string }
+	json.Unmarshal(hw.Body.Bytes(), &seeded)
+	hh := "/api/v1/households/" + seeded.ID
+
 	// An audited change about a household in the commune.
 	subject := uuid.Must(uuid.NewV7())
 	ctx := access.WithActor(context.Background(), access.System("test"))
@@ -74,8 +84,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 		m["system_admin/inside"], m["system_admin/outside"] = inside, outside
 		return m
 	}
+	readers := func(inside, outside int) map[string]int {
+		m := map[string]int{"anonymous": 401, "*": 403}
+		for _, r := range []string{"commune_worker", "district_approver", "province_auditor"} {
+			m[r+"/inside"], m[r+"/outside"] = inside, outside
+		}
+		return m
+	}
+	workers := func(inside, outside int) map[string]int {
+		m := map[string]int{"anonymous": 401, "*": 403}
+		m["commune_worker/inside"], m["commune_worker/outside"] = inside, outside
+		return m
+	}
 	matrix := map[string]entry{
-		"GET /api/v1/users": {request{"GET", "/api/v1/users", nil}, adminsOnly(200, 200)},
+		"POST /api/v1/households":             {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
+		"GET /api/v1/households":              {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
+		"GET /api/v1/households/:id":          {request{"GET", hh, nil}, readers(200, 404)},
+		"PATCH /api/v1/households/:id":        {request{"PATCH", hh, map[string]string{"village": "Ấp Mới"}}, workers(428, 428)},
+		"POST /api/v1/households/:id/archive": {request{"POST", hh + "/archive", map[string]string{"reason": "x"}}, workers(428, 428)},
+		"POST /api/v1/households/:id/members": {request{"POST", hh + "/members", map[string]string{"full_name": "x"}}, workers(428, 428)},
+		"GET /api/v1/users":                   {request{"GET", "/api/v1/users", nil}, adminsOnly(200, 200)},
 		"POST /api/v1/users": {request{"POST", "/api/v1/users", map[string]any{"username": "new-worker", "full_name": "Nguyễn Văn Mới",
 			"assignments": []map[string]string{{"role": "commune_worker", "area_code": "30791"}}}}, adminsOnly(201, 403)},
 		"GET /api/v1/users/:id":   {request{"GET", users, nil}, adminsOnly(200, 404)},

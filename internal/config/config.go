@@ -42,6 +42,21 @@ type Config struct {
 	Log      Log      `yaml:"log" envPrefix:"ANSINH_LOG_"`
 	Audit    Audit    `yaml:"audit" envPrefix:"ANSINH_AUDIT_"`
 	Auth     Auth     `yaml:"auth" envPrefix:"ANSINH_AUTH_"`
+	Registry Registry `yaml:"registry" envPrefix:"ANSINH_REGISTRY_"`
+}
+
+// Registry configures the household registry.
+type Registry struct {
+	IDKey string `yaml:"id_key" env:"ID_KEY"`
+}
+
+// IDKeyBytes decodes the ID-number key.
+func (r Registry) IDKeyBytes() ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(r.IDKey)
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("registry.id_key (ANSINH_REGISTRY_ID_KEY) must be the base64 of 32 random bytes")
+	}
+	return b, nil
 }
 
 // Auth configures sign-in and tokens.
@@ -285,6 +300,9 @@ func (c *Config) Validate() error {
 	if _, err := c.Audit.VerifyPublicKeys(); err != nil {
 		bad("%v", err)
 	}
+	if _, err := c.Registry.IDKeyBytes(); err != nil {
+		bad("%v", err)
+	}
 	if _, err := c.Auth.SigningPrivateKeys(); err != nil {
 		bad("%v", err)
 	}
@@ -310,7 +328,7 @@ func (c *Config) Validate() error {
 var developmentPasswords = []string{"ansinh-dev-app", "ansinh-dev-owner"}
 
 // developmentKeys are the secret keys shipped in configs/ansinh.yaml.
-var developmentKeys = []string{"M3esdoxWsZPWZyradqtfTbFHYtANiM5thkIA1MpcsKo=", "hnyvPxZulHUSb170Llh9Xux/oaxFrAl9mwt+pDDdzdk="}
+var developmentKeys = []string{"M3esdoxWsZPWZyradqtfTbFHYtANiM5thkIA1MpcsKo=", "t02juisaeGrW7LtiEfH+1mzAgK/zksdu3vGKh+oGQD0=", "hnyvPxZulHUSb170Llh9Xux/oaxFrAl9mwt+pDDdzdk="}
 
 func (c *Config) developmentSecretsInUse() []string {
 	var in []string
@@ -327,6 +345,9 @@ func (c *Config) developmentSecretsInUse() []string {
 	}
 	if slices.Contains(developmentKeys, c.Audit.SealKey) {
 		in = append(in, "audit.seal_key (ANSINH_AUDIT_SEAL_KEY)")
+	}
+	if slices.Contains(developmentKeys, c.Registry.IDKey) {
+		in = append(in, "registry.id_key (ANSINH_REGISTRY_ID_KEY)")
 	}
 	for _, k := range c.Auth.SigningKeys {
 		if slices.Contains(developmentKeys, strings.TrimSpace(k)) {

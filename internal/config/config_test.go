@@ -39,6 +39,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"ANSINH_ENV":                     "production",
 		"ANSINH_AUDIT_SEAL_KEY":          ownSealKey,
 		"ANSINH_AUTH_SIGNING_KEYS":       ownSealKey,
+		"ANSINH_REGISTRY_ID_KEY":         ownSealKey,
 		"ANSINH_AUDIT_VERIFY_KEYS":       "VidysZb+PmGFLZsFt8XblgkpOtAy7oYiEdY/GO1x38I=,VidysZb+PmGFLZsFt8XblgkpOtAy7oYiEdY/GO1x38I=",
 	}})
 	if err != nil {
@@ -123,7 +124,7 @@ func TestProductionRefusesDevelopmentSecrets(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ANSINH_AUTH_SIGNING_KEYS") {
 		t.Fatalf("production must refuse the development signing key, got %v", err)
 	}
-	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey, "ANSINH_AUTH_SIGNING_KEYS": ownSealKey}}); err != nil {
+	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey, "ANSINH_AUTH_SIGNING_KEYS": ownSealKey, "ANSINH_REGISTRY_ID_KEY": ownSealKey}}); err != nil {
 		t.Fatalf("production with its own secrets must start: %v", err)
 	}
 	// Development happily uses the defaults.

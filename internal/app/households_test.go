@@ -1,0 +1,324 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// householdBody is a household of four in a commune; headID is the head's ID
+// number ("" for none).
+func householdBody(code, commune, headID string) map[string]any {
+	head := map[string]any{"full_name": "Nguyễn Văn An", "birth_date": "1978", "sex": "male", "relationship": "head", "ethnicity_code": 1}
+	if headID != "" {
+		head["id_number"] = headID
+	}
+	return map[string]any{
+		"code": code, "commune_code": commune, "village": "Ấp Tà Teng", "address": "tổ 3", "area_type": "rural",
+		"phone": "0912 345 678",
+		"members": []map[string]any{
+			head,
+			{"full_name": "Trần Thị Bích", "birth_date": "1981-03-04", "sex": "female", "relationship": "spouse"},
+			{"full_name": "Nguyễn Văn Cường", "birth_date": "2008-05-02", "sex": "male", "relationship": "child", "student": true},
+			{"full_name": "Nguyễn Thị Diệu", "birth_date": "2014", "sex": "female", "relationship": "child", "student": true},
+		},
+	}
+}
+
+type householdOut struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+	Village string `json:"village"`
+	Status  string `json:"status"`
+	Members []struct {
+		ID        string `json:"id"`
+		FullName  string `json:"full_name"`
+		BirthDate string `json:"birth_date"`
+		IDNumber  string `json:"id_number"`
+	} `json:"members"`
+}
+
+func decodeHousehold(t *testing.T, w *httptest.ResponseRecorder) householdOut {
+	t.Helper()
+	var h householdOut
+	if err := json.Unmarshal(w.Body.Bytes(), &h); err != nil {
+		t.Fatalf("%v: %s", err, w.Body.String())
+	}
+	return h
+}
+
+func sendWith(t *testing.T, h http.Handler, method, path, token string, body any, headers map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req := httptest.NewRequest(method, path, strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+func TestHouseholdRegistration(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "hh-worker", "commune_worker", "30791", false)
+	createUser(t, a, "hh-worker2", "commune_worker", "31036", false)
+	createUser(t, a, "hh-auditor", "province_auditor", "91", false)
+	worker := login(t, h, "hh-worker", testPassword).AccessToken
+	worker2 := login(t, h, "hh-worker2", testPassword).AccessToken
+	auditor := login(t, h, "hh-auditor", testPassword).AccessToken
+
+	w := send(t, h, "POST", "/api/v1/households", worker, householdBody("VP-0001", "30791", "091078001234"))
+	if w.Code != 201 || w.Header().Get("ETag") != `"1"` {
+		t.Fatalf("create: %d %s", w.Code, w.Body.String())
+	}
+	hh := decodeHousehold(t, w)
+	if len(hh.Members) != 4 || hh.Members[0].IDNumber != "0*********34" || hh.Members[3].BirthDate != "2014" {
+		t.Fatalf("created: %s", w.Body.String())
+	}
+	path := "/api/v1/households/" + hh.ID
+
+	// The ID number is encrypted at rest: the database never holds it in clear.
+	var clear int
+	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM members WHERE position('091078001234' in encode(id_sealed, 'escape')) > 0`).Scan(&clear)
+	var inAudit int
+	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE doc::text LIKE '%091078001234%'`).Scan(&inAudit)
+	if clear != 0 || inAudit != 0 {
+		t.Fatal("a full ID number reached the database or the audit trail")
+	}
+
+	// The same ID number again: a pointer for a caller who may see it, no details for one who may not.
+	w = send(t, h, "POST", "/api/v1/households", worker, householdBody("VP-0002", "30791", "091078001234"))
+	if w.Code != 409 || !strings.Contains(w.Body.String(), hh.ID) || !strings.Contains(w.Body.String(), `"members[0].id_number"`) {
+		t.Fatalf("duplicate ID in scope: %d %s", w.Code, w.Body.String())
+	}
+	w = send(t, h, "POST", "/api/v1/households", worker2, householdBody("DHA-0001", "31036", "091078001234"))
+	if w.Code != 409 || strings.Contains(w.Body.String(), hh.ID) || !strings.Contains(w.Body.String(), "id_registered_elsewhere") {
+		t.Fatalf("duplicate ID out of scope: %d %s", w.Code, w.Body.String())
+	}
+	// The same code in the same commune.
+	if w := send(t, h, "POST", "/api/v1/households", worker, householdBody("VP-0001", "30791", "")); w.Code != 409 {
+		t.Fatalf("duplicate code: %d", w.Code)
+	}
+
+	// Reveal: the worker may, the auditor may not; masked by default.
+	if w := send(t, h, "GET", path+"?reveal=id_number", worker, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"091078001234"`) {
+		t.Fatalf("reveal as worker: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "GET", path+"?reveal=id_number", auditor, nil); w.Code != 403 {
+		t.Fatalf("reveal as auditor: %d", w.Code)
+	}
+	if w := send(t, h, "GET", path, auditor, nil); w.Code != 200 || strings.Contains(w.Body.String(), "091078001234") {
+		t.Fatalf("auditor read: %d", w.Code)
+	}
+
+	// Every read is in the access log.
+	var flushErr error
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w = send(t, h, "GET", "/api/v1/audit/access?subject_id="+hh.ID, auditor, nil)
+		if strings.Count(w.Body.String(), `"subject_type":"household"`) >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(w.Body.String(), `"hh-worker"`) || !strings.Contains(w.Body.String(), `"hh-auditor"`) {
+		t.Fatalf("access log: %v %s", flushErr, w.Body.String())
+	}
+
+	// Updates need If-Match; a stale one loses nothing.
+	if w := send(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Mới"}); w.Code != 428 {
+		t.Fatalf("without If-Match: %d", w.Code)
+	}
+	w = sendWith(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Mới"}, map[string]string{"If-Match": `"1"`})
+	if w.Code != 200 || decodeHousehold(t, w).Village != "Ấp Mới" || w.Header().Get("ETag") != `"2"` {
+		t.Fatalf("update: %d %s", w.Code, w.Body.String())
+	}
+	w = sendWith(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Cũ"}, map[string]string{"If-Match": `"1"`})
+	if w.Code != 412 {
+		t.Fatalf("stale If-Match: %d", w.Code)
+	}
+	if got := decodeHousehold(t, send(t, h, "GET", path, worker, nil)); got.Village != "Ấp Mới" || got.Version != 2 {
+		t.Fatalf("after a stale update: %+v", got)
+	}
+
+	// A newborn joins; a second head is refused.
+	w = sendWith(t, h, "POST", path+"/members", worker, map[string]any{"full_name": "Nguyễn Văn Em", "birth_date": time.Now().Format("2006-01-02"),
+		"sex": "male", "relationship": "grandchild"}, map[string]string{"If-Match": `"2"`})
+	if w.Code != 201 || len(decodeHousehold(t, w).Members) != 5 {
+		t.Fatalf("add member: %d %s", w.Code, w.Body.String())
+	}
+	w = sendWith(t, h, "POST", path+"/members", worker, map[string]any{"full_name": "Lê Văn Khác", "birth_date": "1970",
+		"sex": "male", "relationship": "head"}, map[string]string{"If-Match": `"3"`})
+	if w.Code != 422 || !strings.Contains(w.Body.String(), `"relationship"`) {
+		t.Fatalf("second head: %d %s", w.Code, w.Body.String())
+	}
+
+	// Archive with a reason; an archived household takes no more changes.
+	w = sendWith(t, h, "POST", path+"/archive", worker, map[string]string{"reason": "cả hộ chuyển đi nơi khác"}, map[string]string{"If-Match": `"3"`})
+	if w.Code != 200 || decodeHousehold(t, w).Status != "archived" {
+		t.Fatalf("archive: %d %s", w.Code, w.Body.String())
+	}
+	if w := sendWith(t, h, "PATCH", path, worker, map[string]string{"village": "x"}, map[string]string{"If-Match": `"4"`}); w.Code != 409 {
+		t.Fatalf("change after archive: %d", w.Code)
+	}
+	// Out of scope is not found.
+	if w := send(t, h, "GET", path, worker2, nil); w.Code != 404 {
+		t.Fatalf("other commune's worker: %d", w.Code)
+	}
+}
+
+func TestHouseholdValidation(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "val-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "val-worker", testPassword).AccessToken
+	future := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
+	cases := []struct {
+		name  string
+		edit  func(b map[string]any)
+		field string
+		code  string
+	}{
+		{"no code", func(b map[string]any) { b["code"] = "" }, "code", "invalid"},
+		{"no village", func(b map[string]any) { b["village"] = "  " }, "village", "required"},
+		{"area type", func(b map[string]any) { b["area_type"] = "suburban" }, "area_type", "invalid"},
+		{"phone", func(b map[string]any) { b["phone"] = "12345" }, "phone", "invalid"},
+		{"name", func(b map[string]any) { member(b, 1)["full_name"] = " " }, "members[1].full_name", "required"},
+		{"sex", func(b map[string]any) { member(b, 1)["sex"] = "x" }, "members[1].sex", "invalid"},
+		{"birth format", func(b map[string]any) { member(b, 2)["birth_date"] = "02/05/2008" }, "members[2].birth_date", "invalid"},
+		{"birth in future", func(b map[string]any) { member(b, 2)["birth_date"] = future }, "members[2].birth_date", "future"},
+		{"relationship", func(b map[string]any) { member(b, 2)["relationship"] = "cousin" }, "members[2].relationship", "invalid"},
+		{"ethnicity", func(b map[string]any) { member(b, 0)["ethnicity_code"] = 55 }, "members[0].ethnicity_code", "invalid"},
+		{"id format", func(b map[string]any) { member(b, 0)["id_number"] = "12345" }, "members[0].id_number", "format"},
+		{"id sex digit", func(b map[string]any) { member(b, 0)["id_number"] = "091178001234" }, "members[0].id_number", "century_sex"},
+		{"id birth year", func(b map[string]any) { member(b, 0)["id_number"] = "091079001234" }, "members[0].id_number", "birth_year"},
+		{"no head", func(b map[string]any) { member(b, 0)["relationship"] = "parent" }, "members", "head"},
+		{"two heads", func(b map[string]any) { member(b, 1)["relationship"] = "head" }, "members", "head"},
+		{"commune is a district", func(b map[string]any) { b["commune_code"] = "914" }, "commune_code", "invalid"},
+	}
+	for _, tc := range cases {
+		b := householdBody("V-1", "30791", "")
+		tc.edit(b)
+		w := send(t, h, "POST", "/api/v1/households", worker, b)
+		if w.Code != 422 || !strings.Contains(w.Body.String(), fmt.Sprintf(`"field":"%s","code":"%s"`, tc.field, tc.code)) {
+			t.Errorf("%s: want 422 on %s/%s, got %d %s", tc.name, tc.field, tc.code, w.Code, w.Body.String())
+		}
+	}
+	// Names are kept as typed, only trimmed and normalised (NFC), never uppercased.
+	b := householdBody("V-2", "30791", "")
+	member(b, 1)["full_name"] = "  Tra\u0302\u0300n   Thi\u0323 Bi\u0301ch "
+	w := send(t, h, "POST", "/api/v1/households", worker, b)
+	if w.Code != 201 || decodeHousehold(t, w).Members[1].FullName != "Trần Thị Bích" {
+		t.Fatalf("name normalisation: %d %s", w.Code, w.Body.String())
+	}
+	// Outside the worker's commune.
+	if w := send(t, h, "POST", "/api/v1/households", worker, householdBody("V-3", "31036", "")); w.Code != 403 {
+		t.Fatalf("another commune: %d", w.Code)
+	}
+}
+
+func member(b map[string]any, i int) map[string]any { return b["members"].([]map[string]any)[i] }
+
+// Fifty identical registrations with one Idempotency-Key, all at once, make
+// exactly one household; every caller gets the same answer.
+func TestParallelIdempotentRegistration(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "par-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "par-worker", testPassword).AccessToken
+	body := householdBody("PAR-1", "30791", "091181005678")
+	member(body, 0)["id_number"] = "091078005555"
+	body["id"] = uuid.Must(uuid.NewV7()).String()
+	var wg sync.WaitGroup
+	codes := make([]int, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = sendWith(t, h, "POST", "/api/v1/households", worker, body, map[string]string{"Idempotency-Key": "register-par-1"}).Code
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, c := range codes {
+		switch c {
+		case 201:
+			created++
+		case 409: // the first is still running: the client retries
+		default:
+			t.Fatalf("unexpected status %d in %v", c, codes)
+		}
+	}
+	var n int
+	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM households WHERE code = 'PAR-1'`).Scan(&n)
+	if n != 1 || created < 1 {
+		t.Fatalf("households: %d, 201s: %d (%v)", n, created, codes)
+	}
+	// A retry now replays the first answer.
+	w := sendWith(t, h, "POST", "/api/v1/households", worker, body, map[string]string{"Idempotency-Key": "register-par-1"})
+	if w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %d", w.Code)
+	}
+}
+
+func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "search-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "search-worker", testPassword).AccessToken
+	for i, head := range []string{"Đặng Văn Đức", "Nguyễn Văn An", "Lê Thị Hồng"} {
+		b := householdBody(fmt.Sprintf("S-%d", i), "30791", "")
+		member(b, 0)["full_name"] = head
+		if w := send(t, h, "POST", "/api/v1/households", worker, b); w.Code != 201 {
+			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
+		}
+	}
+	for q, want := range map[string]string{"dang van duc": "Đặng Văn Đức", "DANG VAN DUC": "Đặng Văn Đức", "le thi hong": "Lê Thị Hồng"} {
+		w := send(t, h, "GET", "/api/v1/households?q="+strings.ReplaceAll(q, " ", "%20"), worker, nil)
+		var page struct{ Items []householdOut }
+		json.Unmarshal(w.Body.Bytes(), &page)
+		if w.Code != 200 || len(page.Items) == 0 || page.Items[0].Members[0].FullName != want {
+			t.Errorf("q=%q: %d %s", q, w.Code, w.Body.String())
+		}
+	}
+	// Cursor pages cover every household once.
+	seen := map[string]bool{}
+	cursor := ""
+	for range 5 {
+		w := send(t, h, "GET", "/api/v1/households?limit=2&cursor="+cursor, worker, nil)
+		var page struct {
+			Items      []householdOut
+			NextCursor string `json:"next_cursor"`
+		}
+		json.Unmarshal(w.Body.Bytes(), &page)
+		for _, it := range page.Items {
+			if seen[it.ID] {
+				t.Fatal("a household on two pages")
+			}
+			seen[it.ID] = true
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(seen) != 3 {
+		t.Fatalf("paged through %d households", len(seen))
+	}
+}

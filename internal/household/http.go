@@ -1,0 +1,404 @@
+package household
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/web"
+)
+
+// Handler serves the registry API.
+type Handler struct {
+	svc   *Service
+	authz *access.Authorizer
+	log   *slog.Logger
+}
+
+// NewHandler makes the handlers.
+func NewHandler(svc *Service, authz *access.Authorizer, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, authz: authz, log: log}
+}
+
+// Register mounts the routes.
+func (h *Handler) Register(r *access.Routes) {
+	r.Handle(http.MethodPost, "/households", "household", "write", h.create)
+	r.Handle(http.MethodGet, "/households", "household", "read", h.list)
+	r.Handle(http.MethodGet, "/households/:id", "household", "read", h.get)
+	r.Handle(http.MethodPatch, "/households/:id", "household", "write", h.update)
+	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", h.archive)
+	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", h.addMember)
+}
+
+// MemberIn is a member as a client sends it.
+type MemberIn struct {
+	ID               *uuid.UUID `json:"id"`
+	FullName         string     `json:"full_name"`
+	BirthDate        string     `json:"birth_date"` // YYYY-MM-DD or YYYY
+	Sex              string     `json:"sex"`
+	IDNumber         string     `json:"id_number"`
+	Relationship     string     `json:"relationship"`
+	EthnicityCode    *int       `json:"ethnicity_code"`
+	Disability       bool       `json:"disability"`
+	EducationLevel   string     `json:"education_level"`
+	Occupation       string     `json:"occupation"`
+	EmploymentStatus string     `json:"employment_status"`
+	InsuranceCard    string     `json:"insurance_card"`
+	InsuranceExpiry  string     `json:"insurance_expiry"`
+	Student          bool       `json:"student"`
+	SchoolLevel      string     `json:"school_level"`
+}
+
+// HouseholdIn is a household as a client registers it.
+type HouseholdIn struct {
+	ID             *uuid.UUID `json:"id"` // a mobile client may mint it (UUIDv7)
+	Code           string     `json:"code"`
+	CommuneCode    string     `json:"commune_code"`
+	Village        string     `json:"village"`
+	Address        string     `json:"address"`
+	AreaType       string     `json:"area_type"`
+	Phone          string     `json:"phone"`
+	EthnicMinority bool       `json:"ethnic_minority"`
+	Members        []MemberIn `json:"members"`
+}
+
+// toMember parses what the model keeps typed; format problems are field errors.
+func (in MemberIn) toMember(prefix string, fe *fieldErrors) Member {
+	m := Member{FullName: in.FullName, Sex: Sex(in.Sex), Relationship: in.Relationship, EthnicityCode: in.EthnicityCode,
+		Disability: in.Disability, EducationLevel: strings.TrimSpace(in.EducationLevel), Occupation: strings.TrimSpace(in.Occupation),
+		EmploymentStatus: strings.TrimSpace(in.EmploymentStatus), InsuranceCard: strings.TrimSpace(in.InsuranceCard),
+		Student: in.Student, SchoolLevel: strings.TrimSpace(in.SchoolLevel)}
+	if in.ID != nil {
+		m.ID = *in.ID
+	}
+	date, year, err := ParseBirth(in.BirthDate)
+	if err != nil {
+		fe.add(prefix+"birth_date", "invalid", "%s", err.Error())
+		year = time.Now().Year() // keep validating the rest
+	}
+	m.BirthDate, m.BirthYear = date, year
+	if in.IDNumber != "" {
+		id, err := ParseID(in.IDNumber)
+		if err != nil {
+			fe.add(prefix+"id_number", "format", "%s", err.Error())
+		} else {
+			m.IDNumber = &id
+		}
+	}
+	if in.InsuranceExpiry != "" {
+		t, err := time.Parse(time.DateOnly, in.InsuranceExpiry)
+		if err != nil {
+			fe.add(prefix+"insurance_expiry", "invalid", "must be YYYY-MM-DD")
+		} else {
+			m.InsuranceExpiry = &t
+		}
+	}
+	return m
+}
+
+// MemberOut is a member as the API shows it: the ID number masked unless the
+// caller asked to reveal it and may.
+type MemberOut struct {
+	ID               uuid.UUID `json:"id"`
+	FullName         string    `json:"full_name"`
+	BirthDate        string    `json:"birth_date"`
+	Sex              string    `json:"sex"`
+	IDNumber         string    `json:"id_number,omitempty"`
+	IDKind           string    `json:"id_kind,omitempty"`
+	Relationship     string    `json:"relationship"`
+	EthnicityCode    *int      `json:"ethnicity_code,omitempty"`
+	Disability       bool      `json:"disability,omitempty"`
+	EducationLevel   string    `json:"education_level,omitempty"`
+	Occupation       string    `json:"occupation,omitempty"`
+	EmploymentStatus string    `json:"employment_status,omitempty"`
+	InsuranceCard    string    `json:"insurance_card,omitempty"`
+	InsuranceExpiry  string    `json:"insurance_expiry,omitempty"`
+	Student          bool      `json:"student,omitempty"`
+	SchoolLevel      string    `json:"school_level,omitempty"`
+	Status           string    `json:"status"`
+}
+
+// HouseholdOut is a household as the API shows it.
+type HouseholdOut struct {
+	ID                     uuid.UUID   `json:"id"`
+	Code                   string      `json:"code"`
+	CommuneCode            string      `json:"commune_code"`
+	AreaPath               string      `json:"area_path"`
+	Village                string      `json:"village"`
+	Address                string      `json:"address,omitempty"`
+	AreaType               string      `json:"area_type"`
+	Phone                  string      `json:"phone,omitempty"`
+	EthnicMinority         bool        `json:"ethnic_minority"`
+	Classification         string      `json:"classification"`
+	ClassificationDecision string      `json:"classification_decision,omitempty"`
+	Status                 string      `json:"status"`
+	ArchiveReason          string      `json:"archive_reason,omitempty"`
+	Version                int         `json:"version"`
+	CreatedAt              time.Time   `json:"created_at"`
+	UpdatedAt              time.Time   `json:"updated_at"`
+	Members                []MemberOut `json:"members"`
+}
+
+func dateString(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+func householdOut(hh Household, reveal bool) HouseholdOut {
+	out := HouseholdOut{ID: hh.ID, Code: hh.Code, CommuneCode: hh.CommuneCode, AreaPath: hh.AreaPath, Village: hh.Village,
+		Address: hh.Address, AreaType: hh.AreaType, Phone: hh.Phone, EthnicMinority: hh.EthnicMinority,
+		Classification: hh.Classification, ClassificationDecision: hh.ClassificationDecision, Status: hh.Status,
+		ArchiveReason: hh.ArchiveReason, Version: hh.Version, CreatedAt: hh.CreatedAt.UTC(), UpdatedAt: hh.UpdatedAt.UTC(),
+		Members: make([]MemberOut, 0, len(hh.Members))}
+	for _, m := range hh.Members {
+		birth := dateString(m.BirthDate)
+		if birth == "" {
+			birth = fmt.Sprintf("%04d", m.BirthYear)
+		}
+		mo := MemberOut{ID: m.ID, FullName: m.FullName, BirthDate: birth, Sex: string(m.Sex), Relationship: m.Relationship,
+			EthnicityCode: m.EthnicityCode, Disability: m.Disability, EducationLevel: m.EducationLevel, Occupation: m.Occupation,
+			EmploymentStatus: m.EmploymentStatus, InsuranceCard: m.InsuranceCard, InsuranceExpiry: dateString(m.InsuranceExpiry),
+			Student: m.Student, SchoolLevel: m.SchoolLevel, Status: m.Status}
+		if m.IDNumber != nil {
+			mo.IDKind = string(m.IDNumber.Kind)
+			mo.IDNumber = m.IDNumber.Masked()
+			if reveal {
+				mo.IDNumber = m.IDNumber.Digits
+			}
+		}
+		out.Members = append(out.Members, mo)
+	}
+	return out
+}
+
+func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
+
+func (h *Handler) write(c *gin.Context, status int, hh Household, reveal bool) {
+	c.Header("ETag", fmt.Sprintf(`"%d"`, hh.Version))
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, householdOut(hh, reveal))
+}
+
+func (h *Handler) create(c *gin.Context) {
+	var in HouseholdIn
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	var fe fieldErrors
+	hh := Household{Code: in.Code, CommuneCode: in.CommuneCode, Village: in.Village, Address: in.Address, AreaType: in.AreaType,
+		Phone: in.Phone, EthnicMinority: in.EthnicMinority}
+	if in.ID != nil {
+		hh.ID = *in.ID
+	}
+	if len(in.Members) > 50 {
+		fe.add("members", "too_many", "at most 50 members")
+	}
+	for i, m := range in.Members {
+		hh.Members = append(hh.Members, m.toMember(fmt.Sprintf("members[%d].", i), &fe))
+	}
+	if err := apperr.Fields(fe); err != nil {
+		// Report format problems together with the rules' own.
+		if verr := validateHousehold(&hh, true, h.svc.now()); verr != nil {
+			if e, ok := apperr.As(verr); ok {
+				fe = append(fe, e.Fields...)
+			}
+		}
+		h.fail(c, apperr.Fields(dedupe(fe)))
+		return
+	}
+	created, err := h.svc.Create(c.Request.Context(), access.ScopeFrom(c.Request.Context()), hh)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/households/"+created.ID.String())
+	h.write(c, http.StatusCreated, created, false)
+}
+
+// dedupe keeps the first problem reported for each field.
+func dedupe(fe fieldErrors) fieldErrors {
+	seen := map[string]bool{}
+	var out fieldErrors
+	for _, f := range fe {
+		if !seen[f.Field] {
+			seen[f.Field] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (h *Handler) householdID(c *gin.Context) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		h.fail(c, errHouseholdNotFound)
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (h *Handler) get(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	hh, err := h.svc.Get(ctx, access.ScopeFrom(ctx), id)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	reveal := false
+	if c.Query("reveal") == "id_number" {
+		scope, err := h.authz.Scope(ctx, "member_id", "reveal")
+		if err != nil || !scope.Contains(hh.AreaPath) {
+			h.fail(c, apperr.New(apperr.Forbidden, "reveal_not_allowed", "your role may not see full ID numbers here"))
+			return
+		}
+		reveal = true // the read itself is in the access log (Get)
+	}
+	h.write(c, http.StatusOK, hh, reveal)
+}
+
+func (h *Handler) list(c *gin.Context) {
+	q := web.NewQuery(c)
+	f := Filter{CommuneCode: q.String("commune", 6), Village: q.String("village", 100),
+		Classification: q.String("classification", 16), Status: q.String("status", 16), Query: q.String("q", 100)}
+	limit := q.Limit(50, 200)
+	var after uuid.UUID
+	q.Cursor(&after)
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	list, err := h.svc.List(ctx, access.ScopeFrom(ctx), f, after, limit+1)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	page := web.Page[HouseholdOut]{Items: []HouseholdOut{}}
+	for i, hh := range list {
+		if i == limit {
+			if f.Query == "" {
+				page.NextCursor = web.EncodeCursor(list[limit-1].ID)
+			}
+			break
+		}
+		page.Items = append(page.Items, householdOut(hh, false))
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, page)
+}
+
+// ifMatch reads the required If-Match version.
+func ifMatch(c *gin.Context) (int, error) {
+	raw := strings.Trim(strings.TrimPrefix(strings.TrimSpace(c.GetHeader("If-Match")), "W/"), `"`)
+	if raw == "" {
+		return 0, apperr.New(apperr.PreconditionNeeded, "precondition_required", "send If-Match with the ETag you read")
+	}
+	var v int
+	if _, err := fmt.Sscanf(raw, "%d", &v); err != nil {
+		return 0, apperr.New(apperr.PreconditionFailed, "precondition_failed", "If-Match is not an ETag this server issued")
+	}
+	return v, nil
+}
+
+type patchIn struct {
+	Village        *string `json:"village"`
+	Address        *string `json:"address"`
+	AreaType       *string `json:"area_type"`
+	Phone          *string `json:"phone"`
+	EthnicMinority *bool   `json:"ethnic_minority"`
+}
+
+func (h *Handler) update(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	version, err := ifMatch(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in patchIn
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	hh, err := h.svc.Update(ctx, access.ScopeFrom(ctx), id, version, Patch{Village: in.Village, Address: in.Address,
+		AreaType: in.AreaType, Phone: in.Phone, EthnicMinority: in.EthnicMinority})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, hh, false)
+}
+
+func (h *Handler) archive(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	version, err := ifMatch(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	hh, err := h.svc.Archive(ctx, access.ScopeFrom(ctx), id, version, in.Reason)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, hh, false)
+}
+
+func (h *Handler) addMember(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	version, err := ifMatch(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in MemberIn
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	var fe fieldErrors
+	m := in.toMember("", &fe)
+	if err := apperr.Fields(fe); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	hh, err := h.svc.AddMember(ctx, access.ScopeFrom(ctx), id, version, m)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusCreated, hh, false)
+}

@@ -1,0 +1,324 @@
+package household
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/audit"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// readLogger records reads of personal data (the audit access log).
+type readLogger interface {
+	Read(ctx context.Context, subjectType, areaPath string, ids ...uuid.UUID)
+}
+
+// Service applies the registry's rules, in transactions with their audit events.
+type Service struct {
+	db    *db.DB
+	store store
+	reads readLogger
+	now   func() time.Time
+}
+
+// NewService makes the registry service.
+func NewService(pool *db.DB, protect *IDProtector, reads readLogger) *Service {
+	return &Service{db: pool, store: store{db: pool, protect: protect}, reads: reads, now: time.Now}
+}
+
+// Create registers a household with its members (exactly one present head).
+func (s *Service) Create(ctx context.Context, scope access.Scope, h Household) (Household, error) {
+	if err := validateHousehold(&h, true, s.now()); err != nil {
+		return Household{}, err
+	}
+	if h.ID == uuid.Nil {
+		h.ID = uuid.Must(uuid.NewV7())
+	}
+	var created Household
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		var level, path string
+		if err := s.db.Conn(ctx).Raw(`SELECT level, path::text FROM areas WHERE code = ?`, h.CommuneCode).Row().Scan(&level, &path); err != nil || level != "commune" {
+			return errNotCommune
+		}
+		if !scope.Contains(path) {
+			return errCommuneOutside
+		}
+		if err := s.checkIDs(ctx, scope, h.Members); err != nil {
+			return err
+		}
+		actor := actorID(ctx)
+		err := s.db.Conn(ctx).Exec(`INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
+			ethnic_minority, created_by, updated_by) VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?)`,
+			h.ID, h.Code, h.CommuneCode, path, h.Village, h.Address, h.AreaType, nullable(h.Phone), h.EthnicMinority, actor, actor).Error
+		if apperr.Is(db.MapError(err), apperr.Conflict) {
+			return apperr.New(apperr.Conflict, "household_exists", "a household with this id, or with code %s in commune %s, exists", h.Code, h.CommuneCode)
+		}
+		if err != nil {
+			return err
+		}
+		for i := range h.Members {
+			m := &h.Members[i]
+			if m.ID == uuid.Nil {
+				m.ID = uuid.Must(uuid.NewV7())
+			}
+			m.HouseholdID = h.ID
+			if err := s.store.insertMember(ctx, *m); err != nil {
+				if apperr.Is(db.MapError(err), apperr.Conflict) { // a concurrent registration of the same ID or member id
+					return idRegistered(fmt.Sprintf("members[%d].id_number", i), false, "", "")
+				}
+				return err
+			}
+		}
+		if created, err = s.store.household(ctx, access.Everywhere(), h.ID, false); err != nil {
+			return err
+		}
+		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "household.create", EntityType: "household",
+			EntityID: h.ID.String(), AreaPath: created.AreaPath, After: auditState(created)})
+	})
+	return created, err
+}
+
+// checkIDs refuses ID numbers another present person holds.
+func (s *Service) checkIDs(ctx context.Context, scope access.Scope, members []Member) error {
+	seen := map[string]int{}
+	for i, m := range members {
+		if m.IDNumber == nil {
+			continue
+		}
+		field := fmt.Sprintf("members[%d].id_number", i)
+		if j, dup := seen[m.IDNumber.Digits]; dup {
+			return apperr.Fields([]apperr.FieldError{{Field: field, Code: "duplicate", Message: fmt.Sprintf("is the same as members[%d]", j)}})
+		}
+		seen[m.IDNumber.Digits] = i
+		memberID, householdID, area, found, err := s.store.holder(ctx, *m.IDNumber)
+		if err != nil {
+			return err
+		}
+		if found && memberID != m.ID {
+			return idRegistered(field, scope.Contains(area), householdID.String(), memberID.String())
+		}
+	}
+	return nil
+}
+
+// Get reads a household in scope and logs the read of its people's data.
+func (s *Service) Get(ctx context.Context, scope access.Scope, id uuid.UUID) (Household, error) {
+	h, err := s.store.household(ctx, scope, id, false)
+	if err != nil {
+		return Household{}, db.MapError(err)
+	}
+	s.noteRead(ctx, h)
+	return h, nil
+}
+
+func (s *Service) noteRead(ctx context.Context, hs ...Household) {
+	for _, h := range hs {
+		s.reads.Read(ctx, "household", h.AreaPath, h.ID)
+		ids := make([]uuid.UUID, 0, len(h.Members))
+		for _, m := range h.Members {
+			ids = append(ids, m.ID)
+		}
+		s.reads.Read(ctx, "member", h.AreaPath, ids...)
+	}
+}
+
+// Filter narrows a household list.
+type Filter struct {
+	CommuneCode    string
+	Village        string
+	Classification string
+	Status         string
+	Query          string // a member's name, diacritics optional
+}
+
+// List is a page of households in scope: in id order after the cursor, or,
+// with a name query, the best matches first.
+func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Household, error) {
+	q := inScope(s.db.Conn(ctx).Table("households"), scope).Select(householdColumns)
+	if f.CommuneCode != "" {
+		q = q.Where("households.commune_code = ?", f.CommuneCode)
+	}
+	if f.Village != "" {
+		q = q.Where("f_search_key(households.village) = f_search_key(?)", f.Village)
+	}
+	if f.Classification != "" {
+		q = q.Where("households.classification = ?", f.Classification)
+	}
+	if f.Status != "" {
+		q = q.Where("households.status = ?", f.Status)
+	}
+	if key := strings.TrimSpace(f.Query); key != "" {
+		// The best-matching member per household, by trigram similarity on
+		// the folded name; the GIN index serves the % operator.
+		q = q.Joins(`JOIN LATERAL (SELECT max(similarity(m.name_key, f_search_key(?))) AS score FROM members m
+			WHERE m.household_id = households.id AND m.name_key % f_search_key(?)) best ON best.score IS NOT NULL`, key, key).
+			Order("best.score DESC, households.id")
+	} else {
+		if after != uuid.Nil {
+			q = q.Where("households.id > ?", after)
+		}
+		q = q.Order("households.id")
+	}
+	rows, err := q.Limit(limit).Rows()
+	if err != nil {
+		return nil, db.MapError(err)
+	}
+	var out []Household
+	for rows.Next() {
+		h, err := scanHousehold(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Members, err = s.store.members(ctx, out[i].ID); err != nil {
+			return nil, db.MapError(err)
+		}
+	}
+	s.noteRead(ctx, out...)
+	return out, nil
+}
+
+// Patch changes a household's own fields; nil leaves a field alone.
+type Patch struct {
+	Village, Address, AreaType, Phone *string
+	EthnicMinority                    *bool
+}
+
+// Update changes a household if it is still at version.
+func (s *Service) Update(ctx context.Context, scope access.Scope, id uuid.UUID, version int, p Patch) (Household, error) {
+	return s.change(ctx, scope, id, version, "household.update", "", func(ctx context.Context, h *Household) error {
+		if p.Village != nil {
+			h.Village = *p.Village
+		}
+		if p.Address != nil {
+			h.Address = *p.Address
+		}
+		if p.AreaType != nil {
+			h.AreaType = *p.AreaType
+		}
+		if p.Phone != nil {
+			h.Phone = *p.Phone
+		}
+		if p.EthnicMinority != nil {
+			h.EthnicMinority = *p.EthnicMinority
+		}
+		if err := validateHousehold(h, false, s.now()); err != nil {
+			return err
+		}
+		return s.db.Conn(ctx).Exec(`UPDATE households SET village = ?, address = ?, area_type = ?, phone = ?, ethnic_minority = ?,
+			version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
+			h.Village, h.Address, h.AreaType, nullable(h.Phone), h.EthnicMinority, actorID(ctx), h.ID).Error
+	})
+}
+
+// Archive retires a household with a reason (nothing is deleted).
+func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID, version int, reason string) (Household, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 500 {
+		return Household{}, apperr.Fields([]apperr.FieldError{{Field: "reason", Code: "required", Message: "say why (at most 500 characters)"}})
+	}
+	return s.change(ctx, scope, id, version, "household.archive", reason, func(ctx context.Context, h *Household) error {
+		return s.db.Conn(ctx).Exec(`UPDATE households SET status = 'archived', archive_reason = ?, version = version + 1,
+			updated_by = ?, updated_at = now() WHERE id = ?`, reason, actorID(ctx), h.ID).Error
+	})
+}
+
+// AddMember adds a person to a household (a birth or someone moving in).
+func (s *Service) AddMember(ctx context.Context, scope access.Scope, id uuid.UUID, version int, m Member) (Household, error) {
+	var fe fieldErrors
+	validateMember(&m, "", s.now(), &fe)
+	if err := apperr.Fields(fe); err != nil {
+		return Household{}, err
+	}
+	return s.change(ctx, scope, id, version, "household.add_member", "", func(ctx context.Context, h *Household) error {
+		if m.Relationship == "head" {
+			if _, has := h.Head(); has {
+				return apperr.Fields([]apperr.FieldError{{Field: "relationship", Code: "head", Message: "the household already has a head"}})
+			}
+		}
+		if err := s.checkIDs(ctx, scope, []Member{m}); err != nil {
+			if e, ok := apperr.As(err); ok {
+				for i := range e.Fields {
+					e.Fields[i].Field = "id_number"
+				}
+			}
+			return err
+		}
+		if m.ID == uuid.Nil {
+			m.ID = uuid.Must(uuid.NewV7())
+		}
+		m.HouseholdID = h.ID
+		if err := s.store.insertMember(ctx, m); err != nil {
+			return err
+		}
+		return s.db.Conn(ctx).Exec(`UPDATE households SET version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
+			actorID(ctx), h.ID).Error
+	})
+}
+
+// change is the read-modify-write of one household in scope: lock, check the
+// version, apply, record the event with the state before and after. apply
+// gets the transaction's context: it must use that one, not its caller's.
+func (s *Service) change(ctx context.Context, scope access.Scope, id uuid.UUID, version int, action, reason string,
+	apply func(ctx context.Context, h *Household) error) (Household, error) {
+	var after Household
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		before, err := s.store.household(ctx, scope, id, true)
+		if err != nil {
+			return err
+		}
+		if before.Version != version {
+			return apperr.New(apperr.PreconditionFailed, "precondition_failed",
+				"the household was changed since you read it (version %d, now %d): read it again", version, before.Version)
+		}
+		if before.Status == "archived" {
+			return errArchived
+		}
+		h := before
+		h.Members = append([]Member(nil), before.Members...)
+		if err := apply(ctx, &h); err != nil {
+			return err
+		}
+		if after, err = s.store.household(ctx, access.Everywhere(), id, false); err != nil {
+			return err
+		}
+		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: action, EntityType: "household", EntityID: id.String(),
+			AreaPath: after.AreaPath, Reason: reason, Before: auditState(before), After: auditState(after)})
+	})
+	return after, db.MapError(err)
+}
+
+// auditState is a household as the audit trail keeps it: ID numbers masked
+// (the trail is read by auditors; the full numbers stay encrypted).
+func auditState(h Household) map[string]any {
+	members := make([]map[string]any, 0, len(h.Members))
+	for _, m := range h.Members {
+		mm := map[string]any{"id": m.ID, "full_name": m.FullName, "birth_year": m.BirthYear, "sex": m.Sex,
+			"relationship": m.Relationship, "status": m.Status}
+		if m.IDNumber != nil {
+			mm["id_number"] = m.IDNumber.Masked()
+		}
+		members = append(members, mm)
+	}
+	return map[string]any{"code": h.Code, "commune": h.CommuneCode, "village": h.Village, "address": h.Address,
+		"area_type": h.AreaType, "phone": h.Phone, "ethnic_minority": h.EthnicMinority, "classification": h.Classification,
+		"status": h.Status, "archive_reason": h.ArchiveReason, "version": h.Version, "members": members}
+}
+
+func actorID(ctx context.Context) *uuid.UUID {
+	a, _ := access.ActorFrom(ctx)
+	if a.UserID == uuid.Nil {
+		return nil
+	}
+	return &a.UserID
+}
