@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
@@ -159,6 +161,45 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out 
 		}
 	}
 	fmt.Fprintf(out, "demo seed: %d demo account(s) created, %d already present\n", created, len(DemoUsers)-created)
+	return seedDemoHouseholds(ctx, a, out)
+}
+
+// demoHouseholds is how many synthetic households the demo province gets.
+const demoHouseholds = 2000
+
+// seedDemoHouseholds registers synthetic households across Kiên Giang's
+// communes, once (a province that has households is left alone).
+func seedDemoHouseholds(ctx context.Context, a *App, out io.Writer) error {
+	var existing int64
+	if err := a.db.Conn(ctx).Raw(`SELECT count(*) FROM households WHERE area_path <@ '91'`).Scan(&existing).Error; err != nil {
+		return err
+	}
+	if existing > 0 {
+		fmt.Fprintf(out, "demo seed: %d households already in province 91\n", existing)
+		return nil
+	}
+	rows, err := a.db.Conn(ctx).Raw(`SELECT code, unit_type = 'ward' OR unit_type = 'commune_level_town' FROM areas
+		WHERE level = 'commune' AND path <@ '91' ORDER BY code`).Rows()
+	if err != nil {
+		return err
+	}
+	var communes []household.Commune
+	for rows.Next() {
+		var c household.Commune
+		if err := rows.Scan(&c.Code, &c.Urban); err != nil {
+			rows.Close()
+			return err
+		}
+		communes = append(communes, c)
+	}
+	rows.Close()
+	start := time.Now()
+	svc := household.NewService(a.db, a.protect, a.reads)
+	n, err := svc.SeedDemo(ctx, communes, demoHouseholds, 91)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo seed: %d households registered across %d communes in %s\n", n, len(communes), time.Since(start).Round(time.Second))
 	return nil
 }
 

@@ -173,11 +173,13 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	}
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	var out bytes.Buffer
-	if err := app.RunSeedDemo(ctx, cfg, log, &out); err != nil || !strings.Contains(out.String(), "6 demo account(s) created") {
+	if err := app.RunSeedDemo(ctx, cfg, log, &out); err != nil || !strings.Contains(out.String(), "6 demo account(s) created") ||
+		!strings.Contains(out.String(), "households registered across 143 communes") {
 		t.Fatalf("seed: %v %s", err, out.String())
 	}
 	out.Reset()
-	if err := app.RunSeedDemo(ctx, cfg, log, &out); err != nil || !strings.Contains(out.String(), "0 demo account(s) created, 6 already present") {
+	if err := app.RunSeedDemo(ctx, cfg, log, &out); err != nil || !strings.Contains(out.String(), "0 demo account(s) created, 6 already present") ||
+		!strings.Contains(out.String(), "households already in province 91") {
 		t.Fatalf("a second seed changes nothing: %v %s", err, out.String())
 	}
 	out.Reset()
@@ -208,5 +210,26 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_code":"`+u.Area+`"`) {
 			t.Errorf("%s: %d %s", u.Username, w.Code, w.Body.String())
 		}
+	}
+}
+
+// The demo households are realistic enough to pass the registry's own rules,
+// and their ID numbers agree with their holders (checked on registration).
+func TestDemoHouseholdsAreConsistent(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	cfg, _ := config.Load(config.Source{Environ: map[string]string{"DATABASE_URL": d.AppURL}})
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
+	if err := app.RunSeedDemo(ctx, cfg, log, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	pool, _ := app.OpenDB(cfg, log)
+	defer pool.Close()
+	var households, members, withID, heads, khmer int
+	pool.Conn(ctx).Raw(`SELECT count(*) FROM households`).Scan(&households)
+	pool.Conn(ctx).Raw(`SELECT count(*), count(id_sealed), count(*) FILTER (WHERE relationship = 'head'),
+		count(*) FILTER (WHERE ethnicity_code = 5) FROM members`).Row().Scan(&members, &withID, &heads, &khmer)
+	if households < 1900 || heads != households || members < 2*households || withID == 0 || khmer == 0 {
+		t.Fatalf("households %d, members %d, with ID %d, heads %d, Khmer %d", households, members, withID, heads, khmer)
 	}
 }

@@ -56,12 +56,16 @@ func Open(opts Options) (*DB, error) {
 		DisableAutomaticPing: true,
 		TranslateError:       false, // we map pgconn errors ourselves, with more kinds
 		NowFunc:              func() time.Time { return time.Now().UTC() },
-		Logger: logger.NewSlogLogger(opts.Logger, logger.Config{
+		// GORM would log every failed statement, including the unique
+		// violations the services expect and turn into 409s: errors are
+		// reported once, by the caller. Slow statements are logged
+		// (PostgreSQL's log_min_duration_statement is the other place).
+		Logger: slowOnly{logger.NewSlogLogger(opts.Logger, logger.Config{
 			SlowThreshold:             opts.SlowQuery,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,
 			ParameterizedQueries:      true,
-		}),
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: open: %w", err)
@@ -146,4 +150,16 @@ func (d *DB) WithTxOptions(ctx context.Context, opts *sql.TxOptions, fn func(ctx
 		}
 	}
 	return MapError(err)
+}
+
+// slowOnly passes GORM's statement traces on without their errors, so that
+// only slow statements are logged.
+type slowOnly struct{ logger.Interface }
+
+func (l slowOnly) LogMode(level logger.LogLevel) logger.Interface {
+	return slowOnly{l.Interface.LogMode(level)}
+}
+
+func (l slowOnly) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), _ error) {
+	l.Interface.Trace(ctx, begin, fc, nil)
 }
