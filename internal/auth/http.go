@@ -3,7 +3,6 @@ package auth
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -275,7 +274,7 @@ func userOut(v UserView) userDTO {
 }
 
 func (h *Handler) writeUser(c *gin.Context, status int, v UserView) {
-	c.Header("ETag", fmt.Sprintf(`"%d"`, v.Version))
+	web.SetVersionETag(c, v.Version)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(status, userOut(v))
 }
@@ -383,7 +382,7 @@ func (h *Handler) updateUser(c *gin.Context) {
 	if !ok {
 		return
 	}
-	version, err := ifMatchVersion(c)
+	version, err := web.IfMatchVersion(c)
 	if err != nil {
 		web.WriteProblem(c, h.log, err)
 		return
@@ -400,19 +399,6 @@ func (h *Handler) updateUser(c *gin.Context) {
 		return
 	}
 	h.writeUser(c, http.StatusOK, v)
-}
-
-// ifMatchVersion reads If-Match: "<version>" (required on updates).
-func ifMatchVersion(c *gin.Context) (int, error) {
-	raw := strings.TrimPrefix(strings.TrimSpace(c.GetHeader("If-Match")), "W/")
-	if raw == "" {
-		return 0, apperr.New(apperr.PreconditionNeeded, "precondition_required", "send If-Match with the ETag you read")
-	}
-	var v int
-	if _, err := fmt.Sscanf(strings.Trim(raw, `"`), "%d", &v); err != nil {
-		return 0, apperr.New(apperr.PreconditionFailed, "precondition_failed", "If-Match is not an ETag this server issued")
-	}
-	return v, nil
 }
 
 type reasonRequest struct {

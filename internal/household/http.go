@@ -183,7 +183,7 @@ func householdOut(hh Household, reveal bool) HouseholdOut {
 func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
 
 func (h *Handler) write(c *gin.Context, status int, hh Household, reveal bool) {
-	c.Header("ETag", fmt.Sprintf(`"%d"`, hh.Version))
+	web.SetVersionETag(c, hh.Version)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(status, householdOut(hh, reveal))
 }
@@ -301,19 +301,6 @@ func (h *Handler) list(c *gin.Context) {
 	c.JSON(http.StatusOK, page)
 }
 
-// ifMatch reads the required If-Match version.
-func ifMatch(c *gin.Context) (int, error) {
-	raw := strings.Trim(strings.TrimPrefix(strings.TrimSpace(c.GetHeader("If-Match")), "W/"), `"`)
-	if raw == "" {
-		return 0, apperr.New(apperr.PreconditionNeeded, "precondition_required", "send If-Match with the ETag you read")
-	}
-	var v int
-	if _, err := fmt.Sscanf(raw, "%d", &v); err != nil {
-		return 0, apperr.New(apperr.PreconditionFailed, "precondition_failed", "If-Match is not an ETag this server issued")
-	}
-	return v, nil
-}
-
 type patchIn struct {
 	Village        *string `json:"village"`
 	Address        *string `json:"address"`
@@ -327,7 +314,7 @@ func (h *Handler) update(c *gin.Context) {
 	if !ok {
 		return
 	}
-	version, err := ifMatch(c)
+	version, err := web.IfMatchVersion(c)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -352,7 +339,7 @@ func (h *Handler) archive(c *gin.Context) {
 	if !ok {
 		return
 	}
-	version, err := ifMatch(c)
+	version, err := web.IfMatchVersion(c)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -378,7 +365,7 @@ func (h *Handler) addMember(c *gin.Context) {
 	if !ok {
 		return
 	}
-	version, err := ifMatch(c)
+	version, err := web.IfMatchVersion(c)
 	if err != nil {
 		h.fail(c, err)
 		return

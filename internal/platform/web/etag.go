@@ -1,0 +1,30 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+)
+
+// SetVersionETag sends a versioned object's ETag ("3").
+func SetVersionETag(c *gin.Context, version int) {
+	c.Header("ETag", fmt.Sprintf(`"%d"`, version))
+}
+
+// IfMatchVersion reads the If-Match an update requires: 428 without it, 412
+// when it is not an ETag this server issued. The caller compares the version
+// with the stored one (412 when stale).
+func IfMatchVersion(c *gin.Context) (int, error) {
+	raw := strings.Trim(strings.TrimPrefix(strings.TrimSpace(c.GetHeader("If-Match")), "W/"), `"`)
+	if raw == "" {
+		return 0, apperr.New(apperr.PreconditionNeeded, "precondition_required", "send If-Match with the ETag you read")
+	}
+	var v int
+	if _, err := fmt.Sscanf(raw, "%d", &v); err != nil {
+		return 0, apperr.New(apperr.PreconditionFailed, "precondition_failed", "If-Match is not an ETag this server issued")
+	}
+	return v, nil
+}
