@@ -99,6 +99,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	matrix := map[string]entry{
 		"POST /api/v1/households":             {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
 		"GET /api/v1/households":              {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
+		"GET /api/v1/sync/changes":            {request{"GET", "/api/v1/sync/changes", nil}, readers(200, 200)},
 		"GET /api/v1/households/:id":          {request{"GET", hh, nil}, readers(200, 404)},
 		"PATCH /api/v1/households/:id":        {request{"PATCH", hh, map[string]string{"village": "Ấp Mới"}}, workers(428, 428)},
 		"POST /api/v1/households/:id/archive": {request{"POST", hh + "/archive", map[string]string{"reason": "x"}}, workers(428, 428)},

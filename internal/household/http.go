@@ -35,6 +35,52 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPatch, "/households/:id", "household", "write", h.update)
 	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", h.archive)
 	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", h.addMember)
+	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
+}
+
+// ChangeOut is one entry of the sync feed.
+type ChangeOut struct {
+	Type      string        `json:"type"` // household (members travel inside it)
+	ID        uuid.UUID     `json:"id"`
+	Op        string        `json:"op"` // upsert, or archive: drop the local copy
+	Household *HouseholdOut `json:"household,omitempty"`
+}
+
+func (h *Handler) changes(c *gin.Context) {
+	q := web.NewQuery(c)
+	limit := q.Limit(100, 500)
+	var pos SyncPosition
+	if raw := c.Query("cursor"); raw != "" {
+		if err := web.DecodeCursor(raw, &pos); err != nil {
+			h.fail(c, ErrSyncCursorExpired)
+			return
+		}
+	}
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	changes, next, more, err := h.svc.Changes(ctx, access.ScopeFrom(ctx), pos, limit)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	out := struct {
+		Changes    []ChangeOut `json:"changes"`
+		NextCursor string      `json:"next_cursor"`
+		HasMore    bool        `json:"has_more"`
+	}{Changes: []ChangeOut{}, NextCursor: web.EncodeCursor(next), HasMore: more}
+	for _, ch := range changes {
+		co := ChangeOut{Type: "household", ID: ch.HouseholdID, Op: ch.Op}
+		if ch.Household != nil {
+			ho := householdOut(*ch.Household, false)
+			co.Household = &ho
+		}
+		out.Changes = append(out.Changes, co)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
 }
 
 // MemberIn is a member as a client sends it.

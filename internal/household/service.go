@@ -78,6 +78,9 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, h Household) (
 		if created, err = s.store.household(ctx, access.Everywhere(), h.ID, false); err != nil {
 			return err
 		}
+		if err := s.noteChange(ctx, created, "upsert"); err != nil {
+			return err
+		}
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "household.create", EntityType: "household",
 			EntityID: h.ID.String(), AreaPath: created.AreaPath, After: auditState(created)})
 	})
@@ -290,6 +293,13 @@ func (s *Service) change(ctx context.Context, scope access.Scope, id uuid.UUID, 
 			return err
 		}
 		if after, err = s.store.household(ctx, access.Everywhere(), id, false); err != nil {
+			return err
+		}
+		op := "upsert"
+		if after.Status == "archived" {
+			op = "archive"
+		}
+		if err := s.noteChange(ctx, after, op); err != nil {
 			return err
 		}
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: action, EntityType: "household", EntityID: id.String(),

@@ -24,6 +24,7 @@ const (
 	Unauthenticated         // no or bad credentials
 	TooManyRequests         // throttled
 	Unavailable             // a dependency is down; retry later
+	Gone                    // what the client refers to is no longer kept (start over)
 )
 
 func (k Kind) String() string {
@@ -46,6 +47,8 @@ func (k Kind) String() string {
 		return "too_many_requests"
 	case Unavailable:
 		return "unavailable"
+	case Gone:
+		return "gone"
 	default:
 		return "internal"
 	}

@@ -49,6 +49,7 @@ var statusOfKind = map[apperr.Kind]int{
 	apperr.Unauthenticated:    http.StatusUnauthorized,
 	apperr.TooManyRequests:    http.StatusTooManyRequests,
 	apperr.Unavailable:        http.StatusServiceUnavailable,
+	apperr.Gone:               http.StatusGone,
 	apperr.Internal:           http.StatusInternalServerError,
 }
 

@@ -1,0 +1,130 @@
+package household
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// noteChange appends to the sync feed, in the change's transaction.
+func (s *Service) noteChange(ctx context.Context, h Household, op string) error {
+	return s.db.Conn(ctx).Exec(`INSERT INTO registry_changes (household_id, area_path, op) VALUES (?, ?::ltree, ?)`,
+		h.ID, h.AreaPath, op).Error
+}
+
+// SyncPosition is where a client's feed stands: after (TxID, Seq).
+type SyncPosition struct {
+	TxID uint64 `json:"x"`
+	Seq  int64  `json:"s"`
+}
+
+// Change is one entry of the feed: a household's current state, or a
+// tombstone (Household nil) when it was archived.
+type Change struct {
+	HouseholdID uuid.UUID
+	Op          string
+	Household   *Household
+}
+
+// ErrSyncCursorExpired asks the client to sync from scratch.
+var ErrSyncCursorExpired = apperr.New(apperr.Gone, "sync_cursor_expired",
+	"the sync position is unknown or too old: discard local data and sync from the start (no cursor)")
+
+// Changes returns the caller's scope's changes after pos, oldest first, at
+// most limit households (the latest state of each), and the next position.
+// Only changes below the snapshot xmin are served: everything before them is
+// final, so nothing that commits later can land behind the cursor.
+func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) ([]Change, SyncPosition, bool, error) {
+	var horizonText string
+	if err := s.db.Conn(ctx).Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Row().Scan(&horizonText); err != nil {
+		return nil, pos, false, db.MapError(err)
+	}
+	horizon, err := strconv.ParseUint(horizonText, 10, 64)
+	if err != nil {
+		return nil, pos, false, err
+	}
+	if pos.TxID >= horizon && pos.TxID != 0 {
+		return nil, pos, false, ErrSyncCursorExpired // issued positions lie below the horizon: not one of ours
+	}
+	q := s.db.Conn(ctx).Table("registry_changes").
+		Select("txid::text, seq, household_id, op").
+		Where("(txid, seq) > (?::text::xid8, ?) AND txid < ?::text::xid8", strconv.FormatUint(pos.TxID, 10), pos.Seq, horizonText)
+	if !scope.IsEverywhere() {
+		if scope.Empty() {
+			return nil, pos, false, nil
+		}
+		q = q.Where("area_path <@ ?::ltree[]", "{"+strings.Join(scope.Paths(), ",")+"}")
+	}
+	rows, err := q.Order("txid, seq").Limit(limit + 1).Rows()
+	if err != nil {
+		return nil, pos, false, db.MapError(err)
+	}
+	type entry struct {
+		pos SyncPosition
+		id  uuid.UUID
+		op  string
+	}
+	var entries []entry
+	for rows.Next() {
+		var e entry
+		var tx string
+		if err := rows.Scan(&tx, &e.pos.Seq, &e.id, &e.op); err != nil {
+			rows.Close()
+			return nil, pos, false, err
+		}
+		if e.pos.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			rows.Close()
+			return nil, pos, false, fmt.Errorf("sync: txid %q: %w", tx, err)
+		}
+		entries = append(entries, e)
+	}
+	rows.Close()
+	more := len(entries) > limit
+	if more {
+		entries = entries[:limit]
+	}
+	// The latest entry of each household wins; its current state is sent.
+	var out []Change
+	index := map[uuid.UUID]int{}
+	for _, e := range entries {
+		if i, seen := index[e.id]; seen {
+			out[i].Op = e.op
+			continue
+		}
+		index[e.id] = len(out)
+		out = append(out, Change{HouseholdID: e.id, Op: e.op})
+	}
+	var shown []Household
+	for i := range out {
+		if out[i].Op == "archive" {
+			continue // a tombstone: the client drops its copy
+		}
+		h, err := s.store.household(ctx, scope, out[i].HouseholdID, false)
+		if err != nil {
+			if apperr.Is(err, apperr.NotFound) { // left the caller's scope since: a tombstone too
+				out[i].Op = "archive"
+				continue
+			}
+			return nil, pos, false, db.MapError(err)
+		}
+		if h.Status == "archived" {
+			out[i].Op = "archive"
+			continue
+		}
+		out[i].Household = &h
+		shown = append(shown, h)
+	}
+	s.noteRead(ctx, shown...)
+	next := pos
+	if len(entries) > 0 {
+		next = entries[len(entries)-1].pos
+	}
+	return out, next, more, nil
+}
