@@ -124,8 +124,9 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 // its handlers here.
 func (a *App) registerAPI(r *access.Routes) {
 	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
-	household.NewHandler(household.NewService(a.db, a.protect, a.reads), a.authz, a.log).Register(r)
-	audit.NewHandler(audit.NewService(a.db, a.verifier, a.reads), a.log).Register(r)
+	auditSvc := audit.NewService(a.db, a.verifier, a.reads)
+	household.NewHandler(household.NewService(a.db, a.protect, a.reads), a.authz, auditSvc, a.log).Register(r)
+	audit.NewHandler(auditSvc, a.log).Register(r)
 }
 
 // APIRoutes lists the /api/v1 routes with the permission each requires.

@@ -322,3 +322,65 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 		t.Fatalf("paged through %d households", len(seen))
 	}
 }
+
+func TestHouseholdLifecycle(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "life-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "life-worker", testPassword).AccessToken
+	w := send(t, h, "POST", "/api/v1/households", worker, householdBody("LC-1", "30791", "091078001111"))
+	hh := decodeHousehold(t, w)
+	path := "/api/v1/households/" + hh.ID
+	head, spouse := hh.Members[0].ID, hh.Members[1].ID
+	im := func(v int) map[string]string { return map[string]string{"If-Match": fmt.Sprintf(`"%d"`, v)} }
+
+	// The head cannot leave first.
+	w = sendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2026-01-15"}, im(1))
+	if w.Code != 409 || !strings.Contains(w.Body.String(), "head_must_change_first") {
+		t.Fatalf("head leaves: %d %s", w.Code, w.Body.String())
+	}
+	// Change of head, then the old head dies: his ID number is free again.
+	if w := sendWith(t, h, "POST", path+"/head", worker, map[string]string{"member_id": spouse}, im(1)); w.Code != 200 {
+		t.Fatalf("change head: %d %s", w.Code, w.Body.String())
+	}
+	if w := sendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2099-01-01"}, im(2)); w.Code != 422 {
+		t.Fatalf("a death in the future: %d", w.Code)
+	}
+	w = sendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2026-01-15"}, im(2))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"deceased"`) {
+		t.Fatalf("death: %d %s", w.Code, w.Body.String())
+	}
+	// A child moves out.
+	child := hh.Members[2].ID
+	if w := sendWith(t, h, "POST", path+"/members/"+child+"/status", worker,
+		map[string]string{"status": "moved_out", "date": "2026-06-01", "destination": "TP. Hồ Chí Minh"}, im(3)); w.Code != 200 {
+		t.Fatalf("move out: %d", w.Code)
+	}
+	// History: every change with its state before and after, newest first.
+	w = send(t, h, "GET", path+"/history", worker, nil)
+	var hist struct {
+		Items []struct {
+			Action string          `json:"action"`
+			Reason string          `json:"reason"`
+			Before json.RawMessage `json:"before"`
+		} `json:"items"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &hist)
+	actions := []string{}
+	for _, it := range hist.Items {
+		actions = append(actions, it.Action)
+	}
+	want := []string{"member.move_out", "member.death", "household.change_head", "household.create"}
+	if w.Code != 200 || strings.Join(actions, ",") != strings.Join(want, ",") || hist.Items[0].Reason != "TP. Hồ Chí Minh" ||
+		!strings.Contains(string(hist.Items[1].Before), `"relationship":"other"`) {
+		t.Fatalf("history: %d %v %s", w.Code, actions, w.Body.String())
+	}
+	if strings.Contains(w.Body.String(), "091078001111") {
+		t.Fatal("history must not show full ID numbers")
+	}
+	// The dead man's number may be registered to someone else now (a correction, say).
+	if w := send(t, h, "POST", "/api/v1/households", worker, householdBody("LC-2", "30791", "091078001111")); w.Code != 201 {
+		t.Fatalf("a released ID number: %d %s", w.Code, w.Body.String())
+	}
+}

@@ -70,6 +70,9 @@ type AccessDTO struct {
 	SubjectType string    `json:"subject_type"`
 }
 
+// ToEventDTO shows an event as the API does (also in a household's history).
+func ToEventDTO(e EventRecord) EventDTO { return eventDTO(e) }
+
 func eventDTO(e EventRecord) EventDTO {
 	return EventDTO{ID: e.ID, OccurredAt: e.OccurredAt,
 		Actor:  ActorDTO{Kind: e.ActorKind, ID: e.ActorID, Name: e.ActorName, Roles: e.ActorRoles},

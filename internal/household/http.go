@@ -11,20 +11,22 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
 // Handler serves the registry API.
 type Handler struct {
-	svc   *Service
-	authz *access.Authorizer
-	log   *slog.Logger
+	svc     *Service
+	authz   *access.Authorizer
+	history *audit.Service
+	log     *slog.Logger
 }
 
-// NewHandler makes the handlers.
-func NewHandler(svc *Service, authz *access.Authorizer, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, authz: authz, log: log}
+// NewHandler makes the handlers; a household's history comes from the audit trail.
+func NewHandler(svc *Service, authz *access.Authorizer, history *audit.Service, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, authz: authz, history: history, log: log}
 }
 
 // Register mounts the routes.
@@ -35,7 +37,101 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPatch, "/households/:id", "household", "write", h.update)
 	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", h.archive)
 	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", h.addMember)
+	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", h.memberEvent)
+	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", h.changeHead)
+	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
 	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
+}
+
+func (h *Handler) memberEvent(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	member, err := uuid.Parse(c.Param("member"))
+	if err != nil {
+		h.fail(c, apperr.New(apperr.NotFound, "member_not_found", "no such member"))
+		return
+	}
+	version, err := web.IfMatchVersion(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in struct {
+		Status      string `json:"status"`
+		Date        string `json:"date"`
+		Destination string `json:"destination"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	date, err := time.Parse(time.DateOnly, in.Date)
+	if err != nil {
+		h.fail(c, apperr.Fields([]apperr.FieldError{{Field: "date", Code: "invalid", Message: "must be YYYY-MM-DD"}}))
+		return
+	}
+	ctx := c.Request.Context()
+	hh, err := h.svc.RecordMemberEvent(ctx, access.ScopeFrom(ctx), id, version, member,
+		MemberEvent{Status: in.Status, Date: date, Destination: in.Destination})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, hh, false)
+}
+
+func (h *Handler) changeHead(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	version, err := web.IfMatchVersion(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in struct {
+		MemberID uuid.UUID `json:"member_id"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	hh, err := h.svc.ChangeHead(ctx, access.ScopeFrom(ctx), id, version, in.MemberID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, hh, false)
+}
+
+// historyOf lists the household's earlier states from the audit trail,
+// newest first (each change with the state before and after).
+func (h *Handler) historyOf(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	if _, err := h.svc.Get(ctx, access.ScopeFrom(ctx), id); err != nil { // scope check (and the read is logged)
+		h.fail(c, err)
+		return
+	}
+	events, _, err := h.history.ListEvents(ctx, access.Everywhere(),
+		audit.EventFilter{EntityType: "household", EntityID: id.String()}, nil, 200)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	page := web.Page[audit.EventDTO]{Items: make([]audit.EventDTO, 0, len(events))}
+	for _, e := range events {
+		page.Items = append(page.Items, audit.ToEventDTO(e))
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, page)
 }
 
 // ChangeOut is one entry of the sync feed.

@@ -264,8 +264,7 @@ func (s *Service) AddMember(ctx context.Context, scope access.Scope, id uuid.UUI
 		if err := s.store.insertMember(ctx, m); err != nil {
 			return err
 		}
-		return s.db.Conn(ctx).Exec(`UPDATE households SET version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
-			actorID(ctx), h.ID).Error
+		return s.bump(ctx, h.ID)
 	})
 }
 
@@ -331,4 +330,95 @@ func actorID(ctx context.Context) *uuid.UUID {
 		return nil
 	}
 	return &a.UserID
+}
+
+// MemberEvent is a death or a move out, with its date (and destination).
+type MemberEvent struct {
+	Status      string // deceased, moved_out
+	Date        time.Time
+	Destination string
+}
+
+// RecordMemberEvent marks a present member deceased or moved out. The head
+// cannot leave this way while others remain: change the head first.
+func (s *Service) RecordMemberEvent(ctx context.Context, scope access.Scope, id uuid.UUID, version int, memberID uuid.UUID, ev MemberEvent) (Household, error) {
+	var fe fieldErrors
+	if ev.Status != "deceased" && ev.Status != "moved_out" {
+		fe.add("status", "invalid", "must be deceased or moved_out")
+	}
+	if ev.Date.IsZero() || ev.Date.After(today(s.now())) {
+		fe.add("date", "invalid", "is required and must not be in the future")
+	}
+	if len(ev.Destination) > 300 {
+		fe.add("destination", "too_long", "must be at most 300 characters")
+	}
+	if err := apperr.Fields(fe); err != nil {
+		return Household{}, err
+	}
+	action := "member.death"
+	if ev.Status == "moved_out" {
+		action = "member.move_out"
+	}
+	return s.change(ctx, scope, id, version, action, strings.TrimSpace(ev.Destination), func(ctx context.Context, h *Household) error {
+		m, ok := presentMember(*h, memberID)
+		if !ok {
+			return apperr.New(apperr.NotFound, "member_not_found", "no present member %s in this household", memberID)
+		}
+		present := 0
+		for _, o := range h.Members {
+			if o.Status == "present" {
+				present++
+			}
+		}
+		if m.Relationship == "head" && present > 1 {
+			return apperr.New(apperr.Conflict, "head_must_change_first", "choose a new head before the head leaves the household")
+		}
+		if m.BirthDate != nil && ev.Date.Before(*m.BirthDate) || ev.Date.Year() < m.BirthYear {
+			return apperr.Fields([]apperr.FieldError{{Field: "date", Code: "invalid", Message: "is before the member's birth"}})
+		}
+		if err := s.db.Conn(ctx).Exec(`UPDATE members SET status = ?, status_date = ?, version = version + 1, updated_at = now()
+			WHERE id = ?`, ev.Status, ev.Date, memberID).Error; err != nil {
+			return err
+		}
+		return s.bump(ctx, h.ID)
+	})
+}
+
+// ChangeHead makes another present member the head; the old head becomes
+// relationship "other" (the worker then corrects relationships as needed).
+func (s *Service) ChangeHead(ctx context.Context, scope access.Scope, id uuid.UUID, version int, memberID uuid.UUID) (Household, error) {
+	return s.change(ctx, scope, id, version, "household.change_head", "", func(ctx context.Context, h *Household) error {
+		next, ok := presentMember(*h, memberID)
+		if !ok {
+			return apperr.New(apperr.NotFound, "member_not_found", "no present member %s in this household", memberID)
+		}
+		if next.Relationship == "head" {
+			return apperr.New(apperr.Conflict, "already_head", "this member is already the head")
+		}
+		conn := s.db.Conn(ctx)
+		if err := conn.Exec(`UPDATE members SET relationship = 'other', version = version + 1, updated_at = now()
+			WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, h.ID).Error; err != nil {
+			return err
+		}
+		if err := conn.Exec(`UPDATE members SET relationship = 'head', version = version + 1, updated_at = now() WHERE id = ?`,
+			memberID).Error; err != nil {
+			return err
+		}
+		return s.bump(ctx, h.ID)
+	})
+}
+
+func presentMember(h Household, id uuid.UUID) (Member, bool) {
+	for _, m := range h.Members {
+		if m.ID == id && m.Status == "present" {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// bump moves a household to its next version after a change to its members.
+func (s *Service) bump(ctx context.Context, id uuid.UUID) error {
+	return s.db.Conn(ctx).Exec(`UPDATE households SET version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
+		actorID(ctx), id).Error
 }
