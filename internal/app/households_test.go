@@ -384,3 +384,43 @@ func TestHouseholdLifecycle(t *testing.T) {
 		t.Fatalf("a released ID number: %d %s", w.Code, w.Body.String())
 	}
 }
+
+func TestTransferAndMerge(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "tr-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "tr-worker", testPassword).AccessToken
+	src := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("TR-1", "30791", "")))
+	dst := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("TR-2", "30791", "")))
+	im := func(v int) map[string]string { return map[string]string{"If-Match": fmt.Sprintf(`"%d"`, v)} }
+	srcPath := "/api/v1/households/" + src.ID
+
+	// A child moves in with relatives: same member id, new household.
+	child := src.Members[2].ID
+	w := sendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID, "member_ids": []string{child}}, im(1))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), child) || len(decodeHousehold(t, w).Members) != 5 {
+		t.Fatalf("transfer: %d %s", w.Code, w.Body.String())
+	}
+	// The head cannot leave a household that keeps members.
+	if w := sendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID,
+		"member_ids": []string{src.Members[0].ID}}, im(2)); w.Code != 409 {
+		t.Fatalf("head leaves: %d", w.Code)
+	}
+	// Everyone else: a merge; the source is archived with the reason.
+	rest := []string{src.Members[0].ID, src.Members[1].ID, src.Members[3].ID}
+	w = sendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID, "member_ids": rest}, im(2))
+	merged := decodeHousehold(t, w)
+	if w.Code != 200 || len(merged.Members) != 8 {
+		t.Fatalf("merge: %d %s", w.Code, w.Body.String())
+	}
+	var heads int
+	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM members WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, dst.ID).Scan(&heads)
+	got := decodeHousehold(t, send(t, h, "GET", srcPath, worker, nil))
+	if heads != 1 || got.Status != "archived" {
+		t.Fatalf("after the merge: heads %d, source %s", heads, got.Status)
+	}
+	if w := send(t, h, "GET", srcPath+"/history", worker, nil); !strings.Contains(w.Body.String(), "household.merge") {
+		t.Fatalf("merge in history: %s", w.Body.String())
+	}
+}

@@ -39,6 +39,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", h.addMember)
 	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", h.memberEvent)
 	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", h.changeHead)
+	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", h.transfer)
 	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
 	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
 }
@@ -106,6 +107,38 @@ func (h *Handler) changeHead(c *gin.Context) {
 		return
 	}
 	h.write(c, http.StatusOK, hh, false)
+}
+
+// transfer moves members to another household (all of them: a merge).
+func (h *Handler) transfer(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	version, err := web.IfMatchVersion(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in struct {
+		ToHouseholdID uuid.UUID   `json:"to_household_id"`
+		MemberIDs     []uuid.UUID `json:"member_ids"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	if len(in.MemberIDs) > 50 {
+		h.fail(c, apperr.Fields([]apperr.FieldError{{Field: "member_ids", Code: "too_many", Message: "at most 50"}}))
+		return
+	}
+	ctx := c.Request.Context()
+	to, err := h.svc.Transfer(ctx, access.ScopeFrom(ctx), id, version, in.ToHouseholdID, in.MemberIDs)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, to, false)
 }
 
 // historyOf lists the household's earlier states from the audit trail,

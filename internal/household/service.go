@@ -422,3 +422,113 @@ func (s *Service) bump(ctx context.Context, id uuid.UUID) error {
 	return s.db.Conn(ctx).Exec(`UPDATE households SET version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
 		actorID(ctx), id).Error
 }
+
+// Transfer moves present members from one household to another in the
+// caller's scope, keeping each person's identity and history (a move in from
+// the receiving side). With all members moved, the source is archived: that
+// is a merge. Both households are locked in id order, so two transfers in
+// opposite directions cannot deadlock.
+func (s *Service) Transfer(ctx context.Context, scope access.Scope, fromID uuid.UUID, fromVersion int, toID uuid.UUID, memberIDs []uuid.UUID) (Household, error) {
+	if fromID == toID {
+		return Household{}, apperr.Fields([]apperr.FieldError{{Field: "to_household_id", Code: "invalid", Message: "must be another household"}})
+	}
+	if len(memberIDs) == 0 {
+		return Household{}, apperr.Fields([]apperr.FieldError{{Field: "member_ids", Code: "required", Message: "name at least one member"}})
+	}
+	var result Household
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		first, second := fromID, toID
+		if second.String() < first.String() {
+			first, second = second, first
+		}
+		for _, id := range []uuid.UUID{first, second} {
+			if err := s.db.Conn(ctx).Exec(`SELECT 1 FROM households WHERE id = ? FOR UPDATE`, id).Error; err != nil {
+				return err
+			}
+		}
+		from, err := s.store.household(ctx, scope, fromID, false)
+		if err != nil {
+			return err
+		}
+		to, err := s.store.household(ctx, scope, toID, false)
+		if err != nil {
+			return apperr.Fields([]apperr.FieldError{{Field: "to_household_id", Code: "not_found", Message: "no such household in your area"}})
+		}
+		if from.Version != fromVersion {
+			return apperr.New(apperr.PreconditionFailed, "precondition_failed", "the household was changed since you read it (version %d, now %d)", fromVersion, from.Version)
+		}
+		if from.Status == "archived" || to.Status == "archived" {
+			return errArchived
+		}
+		moving := map[uuid.UUID]bool{}
+		for _, id := range memberIDs {
+			m, ok := presentMember(from, id)
+			if !ok {
+				return apperr.New(apperr.NotFound, "member_not_found", "no present member %s in this household", id)
+			}
+			moving[m.ID] = true
+		}
+		remaining := 0
+		headMoves := false
+		for _, m := range from.Members {
+			if m.Status != "present" {
+				continue
+			}
+			if moving[m.ID] {
+				headMoves = headMoves || m.Relationship == "head"
+			} else {
+				remaining++
+			}
+		}
+		if headMoves && remaining > 0 {
+			return apperr.New(apperr.Conflict, "head_must_change_first", "choose a new head before the head leaves the household")
+		}
+		// In the receiving household the newcomers are not its head.
+		for id := range moving {
+			if err := s.db.Conn(ctx).Exec(`UPDATE members SET household_id = ?, relationship = CASE WHEN relationship = 'head'
+				THEN 'other' ELSE relationship END, version = version + 1, updated_at = now() WHERE id = ?`, toID, id).Error; err != nil {
+				return err
+			}
+		}
+		for _, id := range []uuid.UUID{fromID, toID} {
+			if err := s.bump(ctx, id); err != nil {
+				return err
+			}
+		}
+		if remaining == 0 {
+			if err := s.db.Conn(ctx).Exec(`UPDATE households SET status = 'archived', archive_reason = ? WHERE id = ?`,
+				"merged into household "+toID.String(), fromID).Error; err != nil {
+				return err
+			}
+		}
+		fromAfter, err := s.store.household(ctx, access.Everywhere(), fromID, false)
+		if err != nil {
+			return err
+		}
+		if result, err = s.store.household(ctx, access.Everywhere(), toID, false); err != nil {
+			return err
+		}
+		action := "household.transfer_out"
+		if remaining == 0 {
+			action = "household.merge"
+		}
+		for _, ev := range []struct {
+			action        string
+			before, after Household
+		}{{action, from, fromAfter}, {"household.transfer_in", to, result}} {
+			op := "upsert"
+			if ev.after.Status == "archived" {
+				op = "archive"
+			}
+			if err := s.noteChange(ctx, ev.after, op); err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: ev.action, EntityType: "household",
+				EntityID: ev.after.ID.String(), AreaPath: ev.after.AreaPath, Before: auditState(ev.before), After: auditState(ev.after)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return result, db.MapError(err)
+}
