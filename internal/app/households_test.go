@@ -424,3 +424,33 @@ func TestTransferAndMerge(t *testing.T) {
 		t.Fatalf("merge in history: %s", w.Body.String())
 	}
 }
+
+func TestSplit(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "sp-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "sp-worker", testPassword).AccessToken
+	src := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("SP-1", "30791", "")))
+	path := "/api/v1/households/" + src.ID
+	son, daughter := src.Members[2].ID, src.Members[3].ID
+	body := map[string]any{"code": "SP-2", "village": "Ấp 5", "area_type": "rural", "member_ids": []string{son, daughter}, "head_member_id": son}
+	if w := sendWith(t, h, "POST", path+"/split", worker, map[string]any{"code": "SP-3", "village": "Ấp 5", "area_type": "rural",
+		"member_ids": []string{src.Members[0].ID}, "head_member_id": src.Members[0].ID}, map[string]string{"If-Match": `"1"`}); w.Code != 409 {
+		t.Fatalf("splitting off the head: %d", w.Code)
+	}
+	w := sendWith(t, h, "POST", path+"/split", worker, body, map[string]string{"If-Match": `"1"`})
+	if w.Code != 201 {
+		t.Fatalf("split: %d %s", w.Code, w.Body.String())
+	}
+	created := decodeHousehold(t, w)
+	if len(created.Members) != 2 || created.Members[0].ID != son {
+		t.Fatalf("new household: %s", w.Body.String())
+	}
+	if left := decodeHousehold(t, send(t, h, "GET", path, worker, nil)); len(left.Members) != 2 || left.Version != 2 {
+		t.Fatalf("the source after the split: %+v", left)
+	}
+	if w := sendWith(t, h, "POST", path+"/split", worker, body, map[string]string{"If-Match": `"1"`}); w.Code != 412 {
+		t.Fatalf("a stale split: %d", w.Code)
+	}
+}

@@ -99,6 +99,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	matrix := map[string]entry{
 		"POST /api/v1/households":              {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
 		"GET /api/v1/households":               {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
+		"POST /api/v1/households/:id/split":    {request{"POST", hh + "/split", map[string]any{}}, workers(428, 428)},
 		"POST /api/v1/households/:id/transfer": {request{"POST", hh + "/transfer", map[string]any{}}, workers(428, 428)},
 		"GET /api/v1/households/:id/history":   {request{"GET", hh + "/history", nil}, readers(200, 404)},
 		"POST /api/v1/households/:id/head":     {request{"POST", hh + "/head", map[string]string{"member_id": "x"}}, workers(428, 428)},

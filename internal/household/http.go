@@ -40,6 +40,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", h.memberEvent)
 	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", h.changeHead)
 	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", h.transfer)
+	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", h.split)
 	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
 	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
 }
@@ -139,6 +140,42 @@ func (h *Handler) transfer(c *gin.Context) {
 		return
 	}
 	h.write(c, http.StatusOK, to, false)
+}
+
+// split makes a new household from some members.
+func (h *Handler) split(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	version, err := web.IfMatchVersion(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in struct {
+		Code         string      `json:"code"`
+		Village      string      `json:"village"`
+		Address      string      `json:"address"`
+		AreaType     string      `json:"area_type"`
+		Phone        string      `json:"phone"`
+		MemberIDs    []uuid.UUID `json:"member_ids"`
+		HeadMemberID uuid.UUID   `json:"head_member_id"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	created, err := h.svc.Split(ctx, access.ScopeFrom(ctx), id, version,
+		Household{Code: in.Code, Village: in.Village, Address: in.Address, AreaType: in.AreaType, Phone: in.Phone},
+		in.MemberIDs, in.HeadMemberID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/households/"+created.ID.String())
+	h.write(c, http.StatusCreated, created, false)
 }
 
 // historyOf lists the household's earlier states from the audit trail,

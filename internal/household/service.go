@@ -3,6 +3,7 @@ package household
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -531,4 +532,98 @@ func (s *Service) Transfer(ctx context.Context, scope access.Scope, fromID uuid.
 		return nil
 	})
 	return result, db.MapError(err)
+}
+
+// Split makes a new household in the same commune from some members of an
+// existing one (a grown child's family setting up its own home). The members
+// keep their identity and history; headID, one of them, heads the new one.
+// The old head stays with the old household.
+func (s *Service) Split(ctx context.Context, scope access.Scope, fromID uuid.UUID, version int, nh Household, memberIDs []uuid.UUID, headID uuid.UUID) (Household, error) {
+	var fe fieldErrors
+	if len(memberIDs) == 0 || len(memberIDs) > 50 {
+		fe.add("member_ids", "required", "name 1-50 members")
+	}
+	if !slices.Contains(memberIDs, headID) {
+		fe.add("head_member_id", "invalid", "must be one of member_ids")
+	}
+	if err := apperr.Fields(fe); err != nil {
+		return Household{}, err
+	}
+	var created Household
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		from, err := s.store.household(ctx, scope, fromID, true)
+		if err != nil {
+			return err
+		}
+		if from.Version != version {
+			return apperr.New(apperr.PreconditionFailed, "precondition_failed", "the household was changed since you read it (version %d, now %d)", version, from.Version)
+		}
+		if from.Status == "archived" {
+			return errArchived
+		}
+		for _, id := range memberIDs {
+			m, ok := presentMember(from, id)
+			if !ok {
+				return apperr.New(apperr.NotFound, "member_not_found", "no present member %s in this household", id)
+			}
+			if m.Relationship == "head" {
+				return apperr.New(apperr.Conflict, "head_stays", "the household's head stays; split off other members")
+			}
+		}
+		nh.CommuneCode, nh.AreaPath = from.CommuneCode, from.AreaPath
+		if err := validateHousehold(&nh, false, s.now()); err != nil {
+			return err
+		}
+		nh.ID = uuid.Must(uuid.NewV7())
+		actor := actorID(ctx)
+		err = s.db.Conn(ctx).Exec(`INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
+			ethnic_minority, created_by, updated_by) VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?)`,
+			nh.ID, nh.Code, nh.CommuneCode, nh.AreaPath, nh.Village, nh.Address, nh.AreaType, nullable(nh.Phone), nh.EthnicMinority,
+			actor, actor).Error
+		if apperr.Is(db.MapError(err), apperr.Conflict) {
+			return apperr.New(apperr.Conflict, "household_exists", "a household with code %s exists in commune %s", nh.Code, nh.CommuneCode)
+		}
+		if err != nil {
+			return err
+		}
+		for _, id := range memberIDs {
+			rel := "other"
+			if id == headID {
+				rel = "head"
+			}
+			if err := s.db.Conn(ctx).Exec(`UPDATE members SET household_id = ?, relationship = ?, version = version + 1,
+				updated_at = now() WHERE id = ?`, nh.ID, rel, id).Error; err != nil {
+				return err
+			}
+		}
+		if err := s.bump(ctx, fromID); err != nil {
+			return err
+		}
+		fromAfter, err := s.store.household(ctx, access.Everywhere(), fromID, false)
+		if err != nil {
+			return err
+		}
+		if created, err = s.store.household(ctx, access.Everywhere(), nh.ID, false); err != nil {
+			return err
+		}
+		for _, ev := range []struct {
+			action        string
+			before, after Household
+		}{{"household.split", from, fromAfter}, {"household.create", Household{}, created}} {
+			if err := s.noteChange(ctx, ev.after, "upsert"); err != nil {
+				return err
+			}
+			var before any
+			if ev.before.ID != uuid.Nil {
+				before = auditState(ev.before)
+			}
+			if err := audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: ev.action, EntityType: "household",
+				EntityID: ev.after.ID.String(), AreaPath: ev.after.AreaPath, Reason: "split from " + fromID.String(),
+				Before: before, After: auditState(ev.after)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return created, db.MapError(err)
 }
