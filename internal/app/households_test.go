@@ -454,3 +454,79 @@ func TestSplit(t *testing.T) {
 		t.Fatalf("a stale split: %d", w.Code)
 	}
 }
+
+func TestDuplicateCandidates(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "dup-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "dup-worker", testPassword).AccessToken
+	first := householdBody("DU-1", "30791", "")
+	member(first, 0)["full_name"] = "Phạm Văn Tuấn"
+	member(first, 0)["birth_date"] = "1970-02-03"
+	one := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, first))
+	// The same man registered again elsewhere in the commune, without diacritics and with another ID status.
+	second := householdBody("DU-2", "30791", "")
+	member(second, 1)["full_name"] = "Pham Van Tuan"
+	member(second, 1)["birth_date"] = "1970-02-03"
+	member(second, 1)["sex"] = "male"
+	member(second, 1)["relationship"] = "sibling"
+	two := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, second))
+
+	type pair struct {
+		ID     string `json:"id"`
+		Reason string `json:"reason"`
+		A, B   struct {
+			MemberID string `json:"member_id"`
+		}
+	}
+	list := func() []pair {
+		var page struct{ Items []pair }
+		json.Unmarshal(send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page)
+		return page.Items
+	}
+	var found *pair
+	for _, p := range list() {
+		ids := p.A.MemberID + p.B.MemberID
+		if strings.Contains(ids, one.Members[0].ID) && strings.Contains(ids, two.Members[1].ID) {
+			found = &p
+		}
+	}
+	if found == nil || found.Reason != "same_name_and_birth_date" {
+		t.Fatalf("the pair was not proposed: %+v", list())
+	}
+	// Same person: the sibling record retires into the head's.
+	if w := send(t, h, "POST", "/api/v1/duplicates/"+found.ID+"/resolve", worker, map[string]string{"resolution": "same", "keep_member_id": one.Members[0].ID}); w.Code != 204 {
+		t.Fatalf("resolve same: %d %s", w.Code, w.Body.String())
+	}
+	var status, mergedInto string
+	a.DB().Conn(context.Background()).Raw(`SELECT status, merged_into::text FROM members WHERE id = ?`, two.Members[1].ID).Row().Scan(&status, &mergedInto)
+	if status != "merged" || mergedInto != one.Members[0].ID {
+		t.Fatalf("after merging: %s into %s", status, mergedInto)
+	}
+	if w := send(t, h, "POST", "/api/v1/duplicates/"+found.ID+"/resolve", worker, map[string]string{"resolution": "different"}); w.Code != 409 {
+		t.Fatalf("resolving twice: %d", w.Code)
+	}
+	// Different people: dismissed for good, even when the member is written again.
+	third := householdBody("DU-3", "30791", "")
+	member(third, 0)["full_name"] = "Phạm Văn Tuấn"
+	member(third, 0)["birth_date"] = "1970-02-03"
+	decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, third))
+	for _, p := range list() {
+		if p.Reason == "same_name_and_birth_date" {
+			if w := send(t, h, "POST", "/api/v1/duplicates/"+p.ID+"/resolve", worker, map[string]string{"resolution": "different"}); w.Code != 204 {
+				t.Fatalf("dismiss: %d", w.Code)
+			}
+		}
+	}
+	for _, p := range list() {
+		if p.Reason == "same_name_and_birth_date" {
+			t.Fatalf("a dismissed pair is proposed again: %+v", p)
+		}
+	}
+	var audited int
+	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE action = 'duplicate.resolve'`).Scan(&audited)
+	if audited < 2 {
+		t.Fatalf("resolutions are audited: %d", audited)
+	}
+}

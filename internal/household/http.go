@@ -43,6 +43,75 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", h.split)
 	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
 	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
+	r.Handle(http.MethodGet, "/duplicates", "household", "read", h.duplicates)
+	r.Handle(http.MethodPost, "/duplicates/:id/resolve", "household", "write", h.resolve)
+}
+
+type candidateSide struct {
+	MemberID      uuid.UUID  `json:"member_id"`
+	HouseholdID   *uuid.UUID `json:"household_id,omitempty"`
+	HouseholdCode string     `json:"household_code,omitempty"`
+	FullName      string     `json:"full_name"`
+	BirthYear     int        `json:"birth_year,omitempty"`
+}
+
+func side(m CandidateMember) candidateSide {
+	out := candidateSide{MemberID: m.MemberID, FullName: m.FullName, BirthYear: m.BirthYear, HouseholdCode: m.HouseholdCode}
+	if m.HouseholdID != uuid.Nil {
+		id := m.HouseholdID
+		out.HouseholdID = &id
+	}
+	return out
+}
+
+func (h *Handler) duplicates(c *gin.Context) {
+	q := web.NewQuery(c)
+	limit := q.Limit(50, 200)
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	list, err := h.svc.Duplicates(ctx, access.ScopeFrom(ctx), limit)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	type item struct {
+		ID        uuid.UUID     `json:"id"`
+		Reason    string        `json:"reason"`
+		A         candidateSide `json:"a"`
+		B         candidateSide `json:"b"`
+		CreatedAt time.Time     `json:"created_at"`
+	}
+	page := web.Page[item]{Items: []item{}}
+	for _, d := range list {
+		page.Items = append(page.Items, item{ID: d.ID, Reason: d.Reason, A: side(d.A), B: side(d.B), CreatedAt: d.CreatedAt.UTC()})
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *Handler) resolve(c *gin.Context) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		h.fail(c, apperr.New(apperr.NotFound, "candidate_not_found", "no such duplicate candidate"))
+		return
+	}
+	var in struct {
+		Resolution   string    `json:"resolution"`
+		KeepMemberID uuid.UUID `json:"keep_member_id"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	if err := h.svc.Resolve(ctx, access.ScopeFrom(ctx), id, in.Resolution, in.KeepMemberID); err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }
 
 func (h *Handler) memberEvent(c *gin.Context) {

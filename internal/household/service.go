@@ -75,6 +75,9 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, h Household) (
 				}
 				return err
 			}
+			if err := s.findDuplicates(ctx, m.ID); err != nil {
+				return err
+			}
 		}
 		if created, err = s.store.household(ctx, access.Everywhere(), h.ID, false); err != nil {
 			return err
@@ -263,6 +266,9 @@ func (s *Service) AddMember(ctx context.Context, scope access.Scope, id uuid.UUI
 		}
 		m.HouseholdID = h.ID
 		if err := s.store.insertMember(ctx, m); err != nil {
+			return err
+		}
+		if err := s.findDuplicates(ctx, m.ID); err != nil {
 			return err
 		}
 		return s.bump(ctx, h.ID)
