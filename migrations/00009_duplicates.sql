@@ -8,6 +8,8 @@ ALTER TABLE members DROP CONSTRAINT members_status_check;
 ALTER TABLE members ADD CONSTRAINT members_status_check CHECK (status IN ('present', 'moved_out', 'deceased', 'merged'));
 ALTER TABLE members ADD CONSTRAINT members_merged_check CHECK ((status = 'merged') = (merged_into IS NOT NULL));
 
+CREATE INDEX members_name_birth ON members (name_key, birth_date);
+
 CREATE TABLE duplicate_candidates (
   id           uuid        PRIMARY KEY,
   member_a     uuid        NOT NULL REFERENCES members (id),
@@ -25,6 +27,7 @@ CREATE INDEX duplicate_candidates_open ON duplicate_candidates USING gist (area_
 
 -- +goose Down
 DROP TABLE duplicate_candidates;
+DROP INDEX members_name_birth;
 ALTER TABLE members DROP CONSTRAINT members_merged_check;
 ALTER TABLE members DROP CONSTRAINT members_status_check;
 ALTER TABLE members ADD CONSTRAINT members_status_check CHECK (status IN ('present', 'moved_out', 'deceased'));

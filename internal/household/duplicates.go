@@ -20,18 +20,24 @@ import (
 // with the same birth year in the same commune. A pair once dismissed is not
 // proposed again (the unique pair keeps its resolution).
 func (s *Service) findDuplicates(ctx context.Context, memberID uuid.UUID) error {
+	// Two index-friendly branches: an exact match by (name_key, birth_date),
+	// and within the commune (households by commune, members by household)
+	// the same birth year with a close name (similarity >= 0.6).
 	return s.db.Conn(ctx).Exec(`
 		WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, h.commune_code, h.area_path
 			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = ?
 		), found AS (
-			SELECT o.id AS other, CASE WHEN o.name_key = me.name_key AND o.birth_date = me.birth_date
-			                           THEN 'same_name_and_birth_date' ELSE 'similar_name_same_year_and_commune' END AS reason
-			FROM me JOIN members o ON o.id <> me.id AND o.status = 'present'
-			JOIN households oh ON oh.id = o.household_id
-			WHERE (o.name_key = me.name_key AND o.birth_date = me.birth_date)
-			   OR (o.name_key % me.name_key AND o.birth_year = me.birth_year AND oh.commune_code = me.commune_code)
-			LIMIT 20
+			SELECT DISTINCT ON (other) other, reason FROM (
+				SELECT o.id AS other, 'same_name_and_birth_date' AS reason
+				FROM me JOIN members o ON o.name_key = me.name_key AND o.birth_date = me.birth_date
+				WHERE o.id <> me.id AND o.status = 'present'
+				UNION ALL
+				SELECT o.id, 'similar_name_same_year_and_commune'
+				FROM me JOIN households oh ON oh.commune_code = me.commune_code
+				JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
+				WHERE o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
+			) c ORDER BY other, reason LIMIT 20
 		)
 		INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)
 		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
