@@ -530,3 +530,40 @@ func TestDuplicateCandidates(t *testing.T) {
 		t.Fatalf("resolutions are audited: %d", audited)
 	}
 }
+
+func TestHouseholdFilters(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "flt-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "flt-worker", testPassword).AccessToken
+	young := householdBody("F-1", "30791", "") // children born 2008 and 2014
+	old := householdBody("F-2", "30791", "")
+	old["ethnic_minority"] = true
+	old["members"] = []map[string]any{{"full_name": "Thạch Thị Sa", "birth_date": "1940", "sex": "female", "relationship": "head", "ethnicity_code": 5}}
+	y := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, young))
+	o := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, old))
+	ids := func(path string) string {
+		w := send(t, h, "GET", path, worker, nil)
+		var page struct{ Items []householdOut }
+		json.Unmarshal(w.Body.Bytes(), &page)
+		out := []string{}
+		for _, it := range page.Items {
+			out = append(out, it.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids("/api/v1/households?ethnic_minority=true"); got != o.ID {
+		t.Errorf("ethnic minority: %s", got)
+	}
+	if got := ids("/api/v1/households?member_age_min=80"); got != o.ID {
+		t.Errorf("a member aged 80+: %s", got)
+	}
+	if got := ids("/api/v1/households?member_age_max=15"); got != y.ID {
+		t.Errorf("a member aged 15 or less: %s", got)
+	}
+	if w := send(t, h, "GET", "/api/v1/households?member_age_min=-3&ethnic_minority=maybe", worker, nil); w.Code != 422 ||
+		!strings.Contains(w.Body.String(), "member_age_min") || !strings.Contains(w.Body.String(), "ethnic_minority") {
+		t.Errorf("bad filters: %d %s", w.Code, w.Body.String())
+	}
+}

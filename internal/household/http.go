@@ -554,7 +554,8 @@ func (h *Handler) get(c *gin.Context) {
 func (h *Handler) list(c *gin.Context) {
 	q := web.NewQuery(c)
 	f := Filter{CommuneCode: q.String("commune", 6), Village: q.String("village", 100),
-		Classification: q.String("classification", 16), Status: q.String("status", 16), Query: q.String("q", 100)}
+		Classification: q.String("classification", 16), Status: q.String("status", 16), Query: q.String("q", 100),
+		EthnicMinority: q.Bool("ethnic_minority"), AgeMin: q.Int("member_age_min", 0, 130), AgeMax: q.Int("member_age_max", 0, 130)}
 	limit := q.Limit(50, 200)
 	var after uuid.UUID
 	q.Cursor(&after)

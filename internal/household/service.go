@@ -142,6 +142,10 @@ type Filter struct {
 	Classification string
 	Status         string
 	Query          string // a member's name, diacritics optional
+	EthnicMinority *bool
+	// AgeMin/AgeMax keep households with a present member of that age (years
+	// on today's date in Vietnam, by birth year); -1 for no bound.
+	AgeMin, AgeMax int
 }
 
 // List is a page of households in scope: in id order after the cursor, or,
@@ -159,6 +163,21 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 	}
 	if f.Status != "" {
 		q = q.Where("households.status = ?", f.Status)
+	}
+	if f.EthnicMinority != nil {
+		q = q.Where("households.ethnic_minority = ?", *f.EthnicMinority)
+	}
+	if f.AgeMin >= 0 || f.AgeMax >= 0 {
+		year := today(s.now()).Year()
+		lo, hi := 0, 10000
+		if f.AgeMax >= 0 {
+			lo = year - f.AgeMax
+		}
+		if f.AgeMin >= 0 {
+			hi = year - f.AgeMin
+		}
+		q = q.Where(`EXISTS (SELECT 1 FROM members a WHERE a.household_id = households.id AND a.status = 'present'
+			AND a.birth_year BETWEEN ? AND ?)`, lo, hi)
 	}
 	if key := strings.TrimSpace(f.Query); key != "" {
 		// The best-matching member per household, by trigram similarity on

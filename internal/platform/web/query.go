@@ -66,6 +66,36 @@ func (q *Query) Time(name string) *time.Time {
 	return &t
 }
 
+// Bool is the parameter as true/false, nil when absent.
+func (q *Query) Bool(name string) *bool {
+	switch q.c.Query(name) {
+	case "":
+		return nil
+	case "true", "1":
+		v := true
+		return &v
+	case "false", "0":
+		v := false
+		return &v
+	}
+	q.bad(name, "invalid", "must be true or false")
+	return nil
+}
+
+// Int is the parameter as a whole number within min..max, -1 when absent.
+func (q *Query) Int(name string, min, max int) int {
+	v := q.c.Query(name)
+	if v == "" {
+		return -1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		q.bad(name, "invalid", fmt.Sprintf("must be a whole number from %d to %d", min, max))
+		return -1
+	}
+	return n
+}
+
 // Limit is the page size: def when absent, within 1..max.
 func (q *Query) Limit(def, max int) int {
 	v := q.c.Query("limit")
