@@ -93,3 +93,23 @@ func (s Scope) Contains(areaPath string) bool {
 	}
 	return false
 }
+
+// SQL is a condition limiting column (an ltree path) to the scope, with its
+// arguments: one `column <@ path` per subtree, ORed, so that a GiST index on
+// the column serves each (an ltree[] argument would not use it). Everywhere
+// is TRUE; an empty scope, FALSE.
+func (s Scope) SQL(column string) (string, []any) {
+	if s.everywhere {
+		return "TRUE", nil
+	}
+	if len(s.paths) == 0 {
+		return "FALSE", nil
+	}
+	parts := make([]string, len(s.paths))
+	args := make([]any, len(s.paths))
+	for i, p := range s.paths {
+		parts[i] = column + " <@ ?::ltree"
+		args[i] = p
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -93,10 +92,8 @@ func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
 	if scope.IsEverywhere() {
 		return q
 	}
-	if scope.Empty() {
-		return q.Where("false")
-	}
-	return q.Where("area_path <@ ?::ltree[]", "{"+strings.Join(scope.Paths(), ",")+"}")
+	cond, args := scope.SQL("area_path")
+	return q.Where(cond, args...)
 }
 
 func (s *Service) eventQuery(ctx context.Context, scope access.Scope, f EventFilter) (*gorm.DB, error) {

@@ -42,11 +42,9 @@ func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
 	if scope.IsEverywhere() {
 		return q
 	}
-	if scope.Empty() {
-		return q.Where("false")
-	}
+	cond, args := scope.SQL("a.path")
 	return q.Where(`EXISTS (SELECT 1 FROM role_assignments r JOIN areas a ON a.code = r.area_code
-		WHERE r.user_id = users.id AND r.revoked_at IS NULL AND a.path <@ ?::ltree[])`, "{"+strings.Join(scope.Paths(), ",")+"}")
+		WHERE r.user_id = users.id AND r.revoked_at IS NULL AND `+cond+`)`, args...)
 }
 
 // GetUser is one user in scope.

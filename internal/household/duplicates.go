@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,8 +75,9 @@ func (s *Service) Duplicates(ctx context.Context, scope access.Scope, limit int)
 		if scope.Empty() {
 			return nil, nil
 		}
-		q += ` AND d.area_path <@ ?::ltree[]`
-		args = append(args, "{"+strings.Join(scope.Paths(), ",")+"}")
+		cond, cargs := scope.SQL("d.area_path")
+		q += ` AND ` + cond
+		args = append(args, cargs...)
 	}
 	q += ` ORDER BY d.created_at, d.id LIMIT ?`
 	args = append(args, limit)

@@ -180,11 +180,23 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 			AND a.birth_year BETWEEN ? AND ?)`, lo, hi)
 	}
 	if key := strings.TrimSpace(f.Query); key != "" {
-		// The best-matching member per household, by trigram similarity on
-		// the folded name; the GIN index serves the % operator.
-		q = q.Joins(`JOIN LATERAL (SELECT max(similarity(m.name_key, f_search_key(?))) AS score FROM members m
-			WHERE m.household_id = households.id AND m.name_key % f_search_key(?)) best ON best.score IS NOT NULL`, key, key).
-			Order("best.score DESC, households.id")
+		// Two plans, chosen by the size of the scope (measured at 2 million
+		// members, see docs/registry-search.md): within a commune or a
+		// district, walk its households and score their members; across a
+		// province, start from the trigram index on names and keep the
+		// households in scope.
+		small, err := s.scopeIsSmall(ctx, scope)
+		if err != nil {
+			return nil, err
+		}
+		if small {
+			q = q.Joins(`JOIN LATERAL (SELECT max(similarity(m.name_key, f_search_key(?))) AS score FROM members m
+				WHERE m.household_id = households.id AND m.name_key % f_search_key(?)) best ON best.score IS NOT NULL`, key, key)
+		} else {
+			q = q.Joins(`JOIN (SELECT m.household_id, max(similarity(m.name_key, f_search_key(?))) AS score FROM members m
+				WHERE m.name_key % f_search_key(?) GROUP BY m.household_id) best ON best.household_id = households.id`, key, key)
+		}
+		q = q.Order("best.score DESC, households.id")
 	} else {
 		if after != uuid.Nil {
 			q = q.Where("households.id > ?", after)
@@ -212,6 +224,22 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 	}
 	s.noteRead(ctx, out...)
 	return out, nil
+}
+
+// smallScope is how many households a scope may hold for name search to walk
+// them one by one.
+const smallScope = 20_000
+
+// scopeIsSmall counts the scope's households, stopping at smallScope.
+func (s *Service) scopeIsSmall(ctx context.Context, scope access.Scope) (bool, error) {
+	if scope.IsEverywhere() {
+		return false, nil
+	}
+	cond, args := scope.SQL("area_path")
+	var n int
+	err := s.db.Conn(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM households WHERE `+cond+` LIMIT ?) s`,
+		append(args, smallScope+1)...).Scan(&n).Error
+	return n <= smallScope, db.MapError(err)
 }
 
 // Patch changes a household's own fields; nil leaves a field alone.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -23,10 +22,8 @@ func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
 	if scope.IsEverywhere() {
 		return q
 	}
-	if scope.Empty() {
-		return q.Where("false")
-	}
-	return q.Where("households.area_path <@ ?::ltree[]", "{"+strings.Join(scope.Paths(), ",")+"}")
+	cond, args := scope.SQL("households.area_path")
+	return q.Where(cond, args...)
 }
 
 const householdColumns = `households.id, households.code, households.commune_code, households.area_path::text,

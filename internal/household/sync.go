@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -60,7 +59,8 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 		if scope.Empty() {
 			return nil, pos, false, nil
 		}
-		q = q.Where("area_path <@ ?::ltree[]", "{"+strings.Join(scope.Paths(), ",")+"}")
+		cond, args := scope.SQL("area_path")
+		q = q.Where(cond, args...)
 	}
 	rows, err := q.Order("txid, seq").Limit(limit + 1).Rows()
 	if err != nil {
