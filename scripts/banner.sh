@@ -17,7 +17,7 @@ cat <<MSG
     demo-approver  district_approver district 914 Giang Thành
     demo-auditor   province_auditor  province 91
     demo-manager   program_manager   province 91
-  The demo province (Kiên Giang, 91) has about 2,000 synthetic households.
+  The demo province (Kiên Giang, 91) has about 3,000 synthetic households.
   Sign in:
     curl -s localhost:${port}/api/v1/auth/login -H 'Content-Type: application/json' -d '{"username":"demo-worker","password":"ansinh-demo"}'
   Stop with Ctrl-C; the database keeps running (make db-stop stops it).

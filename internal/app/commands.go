@@ -165,7 +165,7 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out 
 }
 
 // demoHouseholds is how many synthetic households the demo province gets.
-const demoHouseholds = 2000
+const demoHouseholds = 3000
 
 // seedDemoHouseholds registers synthetic households across Kiên Giang's
 // communes, once (a province that has households is left alone).

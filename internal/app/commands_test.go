@@ -229,7 +229,7 @@ func TestDemoHouseholdsAreConsistent(t *testing.T) {
 	pool.Conn(ctx).Raw(`SELECT count(*) FROM households`).Scan(&households)
 	pool.Conn(ctx).Raw(`SELECT count(*), count(id_sealed), count(*) FILTER (WHERE relationship = 'head'),
 		count(*) FILTER (WHERE ethnicity_code = 5) FROM members`).Row().Scan(&members, &withID, &heads, &khmer)
-	if households < 1900 || heads != households || members < 2*households || withID == 0 || khmer == 0 {
+	if households < 2900 || heads != households || members < 2*households || withID == 0 || khmer == 0 {
 		t.Fatalf("households %d, members %d, with ID %d, heads %d, Khmer %d", households, members, withID, heads, khmer)
 	}
 }

@@ -297,6 +297,23 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 			t.Errorf("q=%q: %d %s", q, w.Code, w.Body.String())
 		}
 	}
+	// People, not households: a search finds the person and where they live.
+	w := send(t, h, "GET", "/api/v1/members?q=dang%20van%20duc", worker, nil)
+	var people struct {
+		Items []struct {
+			FullName      string `json:"full_name"`
+			HouseholdCode string `json:"household_code"`
+		}
+	}
+	json.Unmarshal(w.Body.Bytes(), &people)
+	if w.Code != 200 || len(people.Items) == 0 || people.Items[0].FullName != "Đặng Văn Đức" || people.Items[0].HouseholdCode != "S-0" {
+		t.Errorf("member search: %d %s", w.Code, w.Body.String())
+	}
+	w = send(t, h, "GET", "/api/v1/members?age_max=15&sex=female", worker, nil)
+	json.Unmarshal(w.Body.Bytes(), &people)
+	if w.Code != 200 || len(people.Items) != 3 { // Nguyễn Thị Diệu (2014) in each of the three households
+		t.Errorf("girls aged 15 or less: %d %s", w.Code, w.Body.String())
+	}
 	// Cursor pages cover every household once.
 	seen := map[string]bool{}
 	cursor := ""

@@ -99,6 +99,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	matrix := map[string]entry{
 		"POST /api/v1/households": {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
 		"GET /api/v1/households":  {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
+		"GET /api/v1/members":     {request{"GET", "/api/v1/members", nil}, readers(200, 200)},
 		"GET /api/v1/duplicates":  {request{"GET", "/api/v1/duplicates", nil}, readers(200, 200)},
 		"POST /api/v1/duplicates/:id/resolve": {request{"POST", "/api/v1/duplicates/" + uuid.NewString() + "/resolve",
 			map[string]string{"resolution": "different"}}, workers(404, 404)},

@@ -44,7 +44,49 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
 	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
 	r.Handle(http.MethodGet, "/duplicates", "household", "read", h.duplicates)
+	r.Handle(http.MethodGet, "/members", "household", "read", h.members)
 	r.Handle(http.MethodPost, "/duplicates/:id/resolve", "household", "write", h.resolve)
+}
+
+// MemberHitOut is a member found by search, with where they live.
+type MemberHitOut struct {
+	MemberOut
+	HouseholdID   uuid.UUID `json:"household_id"`
+	HouseholdCode string    `json:"household_code"`
+	CommuneCode   string    `json:"commune_code"`
+}
+
+func (h *Handler) members(c *gin.Context) {
+	q := web.NewQuery(c)
+	f := MemberFilter{CommuneCode: q.String("commune", 6), Sex: q.String("sex", 8), Status: q.String("status", 16),
+		Query: q.String("q", 100), AgeMin: q.Int("age_min", 0, 130), AgeMax: q.Int("age_max", 0, 130)}
+	limit := q.Limit(50, 200)
+	var after uuid.UUID
+	q.Cursor(&after)
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	hits, err := h.svc.Members(ctx, access.ScopeFrom(ctx), f, after, limit+1)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	page := web.Page[MemberHitOut]{Items: []MemberHitOut{}}
+	for i, m := range hits {
+		if i == limit {
+			if f.Query == "" {
+				page.NextCursor = web.EncodeCursor(hits[limit-1].ID)
+			}
+			break
+		}
+		one := householdOut(Household{Members: []Member{m.Member}}, false).Members[0]
+		page.Items = append(page.Items, MemberHitOut{MemberOut: one, HouseholdID: m.HouseholdID, HouseholdCode: m.HouseholdCode,
+			CommuneCode: m.CommuneCode})
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, page)
 }
 
 type candidateSide struct {

@@ -680,3 +680,96 @@ func (s *Service) Split(ctx context.Context, scope access.Scope, fromID uuid.UUI
 	})
 	return created, db.MapError(err)
 }
+
+// MemberFilter narrows a member search.
+type MemberFilter struct {
+	CommuneCode    string
+	Sex            string
+	Status         string
+	Query          string
+	AgeMin, AgeMax int // -1: no bound
+}
+
+// MemberHit is a member with where they live.
+type MemberHit struct {
+	Member
+	HouseholdCode string
+	CommuneCode   string
+	AreaPath      string
+}
+
+// Members searches people in scope: by id after the cursor, or the best name
+// matches first with a query (within the scope's households).
+func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilter, after uuid.UUID, limit int) ([]MemberHit, error) {
+	cond, args := scope.SQL("h.area_path")
+	q := `SELECT m.id, m.household_id FROM members m JOIN households h ON h.id = m.household_id WHERE ` + cond
+	if f.CommuneCode != "" {
+		q += ` AND h.commune_code = ?`
+		args = append(args, f.CommuneCode)
+	}
+	if f.Sex != "" {
+		q += ` AND m.sex = ?`
+		args = append(args, f.Sex)
+	}
+	if f.Status != "" {
+		q += ` AND m.status = ?`
+		args = append(args, f.Status)
+	}
+	year := today(s.now()).Year()
+	if f.AgeMax >= 0 {
+		q += ` AND m.birth_year >= ?`
+		args = append(args, year-f.AgeMax)
+	}
+	if f.AgeMin >= 0 {
+		q += ` AND m.birth_year <= ?`
+		args = append(args, year-f.AgeMin)
+	}
+	if key := strings.TrimSpace(f.Query); key != "" {
+		q += ` AND m.name_key % f_search_key(?) ORDER BY similarity(m.name_key, f_search_key(?)) DESC, m.id`
+		args = append(args, key, key)
+	} else {
+		if after != uuid.Nil {
+			q += ` AND m.id > ?`
+			args = append(args, after)
+		}
+		q += ` ORDER BY m.id`
+	}
+	q += ` LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.Conn(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, db.MapError(err)
+	}
+	type ref struct{ member, household uuid.UUID }
+	var refs []ref
+	for rows.Next() {
+		var r ref
+		if err := rows.Scan(&r.member, &r.household); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		refs = append(refs, r)
+	}
+	rows.Close()
+	// Read each household once (members are decrypted there), keep the order.
+	out := make([]MemberHit, 0, len(refs))
+	households := map[uuid.UUID]Household{}
+	for _, r := range refs {
+		id, hid := r.member, r.household
+		h, ok := households[hid]
+		if !ok {
+			var err error
+			if h, err = s.store.household(ctx, scope, hid, false); err != nil {
+				return nil, db.MapError(err)
+			}
+			households[hid] = h
+		}
+		for _, m := range h.Members {
+			if m.ID == id {
+				out = append(out, MemberHit{Member: m, HouseholdCode: h.Code, CommuneCode: h.CommuneCode, AreaPath: h.AreaPath})
+				s.reads.Read(ctx, "member", h.AreaPath, m.ID)
+			}
+		}
+	}
+	return out, nil
+}
