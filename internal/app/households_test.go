@@ -584,3 +584,37 @@ func TestHouseholdFilters(t *testing.T) {
 		t.Errorf("bad filters: %d %s", w.Code, w.Body.String())
 	}
 }
+
+func TestUpdateMemberAndPhoneDuplicates(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "um-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "um-worker", testPassword).AccessToken
+	one := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("UM-1", "30791", "091078002222")))
+	path := "/api/v1/households/" + one.ID + "/members/" + one.Members[1].ID
+	im := func(v int) map[string]string { return map[string]string{"If-Match": fmt.Sprintf(`"%d"`, v)} }
+	// The spouse gets her CCCD recorded; a wrong one is refused field by field.
+	if w := sendWith(t, h, "PATCH", path, worker, map[string]string{"id_number": "091081009999"}, im(1)); w.Code != 422 ||
+		!strings.Contains(w.Body.String(), `"field":"id_number","code":"century_sex"`) {
+		t.Fatalf("a man's number on a woman: %d %s", w.Code, w.Body.String())
+	}
+	w := sendWith(t, h, "PATCH", path, worker, map[string]string{"id_number": "091181009999", "occupation": "làm ruộng"}, im(1))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "0*********99") || !strings.Contains(w.Body.String(), "làm ruộng") {
+		t.Fatalf("update member: %d %s", w.Code, w.Body.String())
+	}
+	if w := sendWith(t, h, "PATCH", path, worker, map[string]string{"relationship": "head"}, im(2)); w.Code != 422 {
+		t.Fatalf("making a head by PATCH: %d", w.Code)
+	}
+	// Two heads whose households share a phone are proposed as the same person.
+	two := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("UM-2", "30791", "")))
+	// The other household's spouse cannot take a number someone present holds.
+	if w := sendWith(t, h, "PATCH", "/api/v1/households/"+two.ID+"/members/"+two.Members[1].ID, worker,
+		map[string]string{"id_number": "091181009999"}, im(1)); w.Code != 409 || !strings.Contains(w.Body.String(), one.ID) {
+		t.Fatalf("a number already held: %d %s", w.Code, w.Body.String())
+	}
+	w = send(t, h, "GET", "/api/v1/duplicates", worker, nil)
+	if !strings.Contains(w.Body.String(), `"reason":"same_phone"`) {
+		t.Fatalf("same phone: %s", w.Body.String())
+	}
+}

@@ -97,10 +97,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return m
 	}
 	matrix := map[string]entry{
-		"POST /api/v1/households": {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
-		"GET /api/v1/households":  {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
-		"GET /api/v1/members":     {request{"GET", "/api/v1/members", nil}, readers(200, 200)},
-		"GET /api/v1/duplicates":  {request{"GET", "/api/v1/duplicates", nil}, readers(200, 200)},
+		"POST /api/v1/households":                      {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
+		"GET /api/v1/households":                       {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
+		"PATCH /api/v1/households/:id/members/:member": {request{"PATCH", hh + "/members/" + uuid.NewString(), map[string]string{}}, workers(428, 428)},
+		"GET /api/v1/members":                          {request{"GET", "/api/v1/members", nil}, readers(200, 200)},
+		"GET /api/v1/duplicates":                       {request{"GET", "/api/v1/duplicates", nil}, readers(200, 200)},
 		"POST /api/v1/duplicates/:id/resolve": {request{"POST", "/api/v1/duplicates/" + uuid.NewString() + "/resolve",
 			map[string]string{"resolution": "different"}}, workers(404, 404)},
 		"POST /api/v1/households/:id/split":    {request{"POST", hh + "/split", map[string]any{}}, workers(428, 428)},

@@ -15,8 +15,9 @@ import (
 )
 
 // findDuplicates records candidate duplicates of a member just written: the
-// same folded name and birth date anywhere, or a very similar name (trigram)
-// with the same birth year in the same commune. A pair once dismissed is not
+// same folded name and birth date anywhere, a very similar name (trigram)
+// with the same birth year in the same commune, or, for a head, another head
+// whose household has the same phone number. A pair once dismissed is not
 // proposed again (the unique pair keeps its resolution).
 func (s *Service) findDuplicates(ctx context.Context, memberID uuid.UUID) error {
 	// Two index-friendly branches: an exact match by (name_key, birth_date),
@@ -24,7 +25,8 @@ func (s *Service) findDuplicates(ctx context.Context, memberID uuid.UUID) error 
 	// the same birth year with a close name (similarity >= 0.6).
 	return s.db.Conn(ctx).Exec(`
 		WITH me AS (
-			SELECT m.id, m.name_key, m.birth_date, m.birth_year, h.commune_code, h.area_path
+			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
+			       h.commune_code, h.area_path
 			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = ?
 		), found AS (
 			SELECT DISTINCT ON (other) other, reason FROM (
@@ -36,6 +38,11 @@ func (s *Service) findDuplicates(ctx context.Context, memberID uuid.UUID) error 
 				FROM me JOIN households oh ON oh.commune_code = me.commune_code
 				JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
 				WHERE o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
+				UNION ALL
+				SELECT o.id, 'same_phone'
+				FROM me JOIN households oh ON oh.phone = me.phone AND oh.id <> me.household_id
+				JOIN members o ON o.household_id = oh.id AND o.relationship = 'head' AND o.status = 'present'
+				WHERE me.relationship = 'head' AND me.phone IS NOT NULL
 			) c ORDER BY other, reason LIMIT 20
 		)
 		INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)

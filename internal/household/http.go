@@ -37,6 +37,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPatch, "/households/:id", "household", "write", h.update)
 	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", h.archive)
 	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", h.addMember)
+	r.Handle(http.MethodPatch, "/households/:id/members/:member", "household", "write", h.updateMember)
 	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", h.memberEvent)
 	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", h.changeHead)
 	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", h.transfer)
@@ -154,6 +155,56 @@ func (h *Handler) resolve(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+type memberPatchIn struct {
+	FullName         *string `json:"full_name"`
+	BirthDate        *string `json:"birth_date"`
+	Sex              *string `json:"sex"`
+	IDNumber         *string `json:"id_number"`
+	Relationship     *string `json:"relationship"`
+	EthnicityCode    *int    `json:"ethnicity_code"`
+	Disability       *bool   `json:"disability"`
+	EducationLevel   *string `json:"education_level"`
+	Occupation       *string `json:"occupation"`
+	EmploymentStatus *string `json:"employment_status"`
+	InsuranceCard    *string `json:"insurance_card"`
+	InsuranceExpiry  *string `json:"insurance_expiry"`
+	Student          *bool   `json:"student"`
+	SchoolLevel      *string `json:"school_level"`
+}
+
+func (h *Handler) updateMember(c *gin.Context) {
+	id, ok := h.householdID(c)
+	if !ok {
+		return
+	}
+	member, err := uuid.Parse(c.Param("member"))
+	if err != nil {
+		h.fail(c, apperr.New(apperr.NotFound, "member_not_found", "no such member"))
+		return
+	}
+	version, err := web.IfMatchVersion(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in memberPatchIn
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	hh, err := h.svc.UpdateMember(ctx, access.ScopeFrom(ctx), id, version, member, MemberPatch{
+		FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber, Relationship: in.Relationship,
+		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
+		InsuranceCard: in.InsuranceCard, SchoolLevel: in.SchoolLevel, InsuranceExpiry: in.InsuranceExpiry,
+		EthnicityCode: in.EthnicityCode, Disability: in.Disability, Student: in.Student})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, hh, false)
 }
 
 func (h *Handler) memberEvent(c *gin.Context) {
@@ -546,19 +597,6 @@ func (h *Handler) create(c *gin.Context) {
 	}
 	c.Header("Location", "/api/v1/households/"+created.ID.String())
 	h.write(c, http.StatusCreated, created, false)
-}
-
-// dedupe keeps the first problem reported for each field.
-func dedupe(fe fieldErrors) fieldErrors {
-	seen := map[string]bool{}
-	var out fieldErrors
-	for _, f := range fe {
-		if !seen[f.Field] {
-			seen[f.Field] = true
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func (h *Handler) householdID(c *gin.Context) (uuid.UUID, bool) {

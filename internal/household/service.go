@@ -773,3 +773,116 @@ func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilte
 	}
 	return out, nil
 }
+
+// MemberPatch changes a member's own fields; nil leaves a field alone.
+// IDNumber "" removes the number.
+type MemberPatch struct {
+	FullName, BirthDate, Sex, IDNumber, Relationship            *string
+	EducationLevel, Occupation, EmploymentStatus, InsuranceCard *string
+	SchoolLevel, InsuranceExpiry                                *string
+	EthnicityCode                                               *int
+	Disability, Student                                         *bool
+}
+
+// UpdateMember corrects a present member's record (household If-Match). The
+// head's relationship changes only through ChangeHead.
+func (s *Service) UpdateMember(ctx context.Context, scope access.Scope, id uuid.UUID, version int, memberID uuid.UUID, p MemberPatch) (Household, error) {
+	return s.change(ctx, scope, id, version, "member.update", "", func(ctx context.Context, h *Household) error {
+		m, ok := presentMember(*h, memberID)
+		if !ok {
+			return apperr.New(apperr.NotFound, "member_not_found", "no present member %s in this household", memberID)
+		}
+		var fe fieldErrors
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = strings.TrimSpace(*v)
+			}
+		}
+		set(&m.FullName, p.FullName)
+		set(&m.EducationLevel, p.EducationLevel)
+		set(&m.Occupation, p.Occupation)
+		set(&m.EmploymentStatus, p.EmploymentStatus)
+		set(&m.InsuranceCard, p.InsuranceCard)
+		set(&m.SchoolLevel, p.SchoolLevel)
+		if p.Sex != nil {
+			m.Sex = Sex(*p.Sex)
+		}
+		if p.Relationship != nil {
+			if (m.Relationship == "head") != (*p.Relationship == "head") {
+				fe.add("relationship", "head", "change the head with POST /households/{id}/head")
+			}
+			m.Relationship = *p.Relationship
+		}
+		if p.BirthDate != nil {
+			d, y, err := ParseBirth(*p.BirthDate)
+			if err != nil {
+				fe.add("birth_date", "invalid", "%s", err.Error())
+			} else {
+				m.BirthDate, m.BirthYear = d, y
+			}
+		}
+		if p.InsuranceExpiry != nil {
+			m.InsuranceExpiry = nil
+			if *p.InsuranceExpiry != "" {
+				t, err := time.Parse(time.DateOnly, *p.InsuranceExpiry)
+				if err != nil {
+					fe.add("insurance_expiry", "invalid", "must be YYYY-MM-DD")
+				} else {
+					m.InsuranceExpiry = &t
+				}
+			}
+		}
+		if p.EthnicityCode != nil {
+			m.EthnicityCode = p.EthnicityCode
+		}
+		if p.Disability != nil {
+			m.Disability = *p.Disability
+		}
+		if p.Student != nil {
+			m.Student = *p.Student
+		}
+		if p.IDNumber != nil {
+			m.IDNumber = nil
+			if *p.IDNumber != "" {
+				idn, err := ParseID(*p.IDNumber)
+				if err != nil {
+					fe.add("id_number", "format", "%s", err.Error())
+				} else {
+					m.IDNumber = &idn
+				}
+			}
+		}
+		validateMember(&m, "", s.now(), &fe)
+		if err := apperr.Fields(dedupe(fe)); err != nil {
+			return err
+		}
+		if err := s.checkIDs(ctx, scope, []Member{m}); err != nil {
+			if e, ok := apperr.As(err); ok {
+				for i := range e.Fields {
+					e.Fields[i].Field = "id_number"
+				}
+			}
+			return err
+		}
+		if err := s.store.updateMember(ctx, m); err != nil {
+			return err
+		}
+		if err := s.findDuplicates(ctx, m.ID); err != nil {
+			return err
+		}
+		return s.bump(ctx, h.ID)
+	})
+}
+
+// dedupe keeps the first problem reported for each field.
+func dedupe(fe fieldErrors) fieldErrors {
+	seen := map[string]bool{}
+	var out fieldErrors
+	for _, f := range fe {
+		if !seen[f.Field] {
+			seen[f.Field] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}

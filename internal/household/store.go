@@ -130,3 +130,21 @@ func (s store) holder(ctx context.Context, id IDNumber) (memberID, householdID u
 	}
 	return memberID, householdID, areaPath, err == nil, err
 }
+
+func (s store) updateMember(ctx context.Context, m Member) error {
+	var kind, sealed, lookup any
+	if m.IDNumber != nil {
+		b, err := s.protect.Seal(*m.IDNumber)
+		if err != nil {
+			return err
+		}
+		kind, sealed, lookup = string(m.IDNumber.Kind), b, s.protect.Lookup(*m.IDNumber)
+	}
+	return s.db.Conn(ctx).Exec(`UPDATE members SET full_name = ?, birth_date = ?, birth_year = ?, sex = ?, id_kind = ?, id_sealed = ?,
+		id_lookup = ?, relationship = ?, ethnicity_code = ?, disability = ?, education_level = ?, occupation = ?,
+		employment_status = ?, insurance_card = ?, insurance_expiry = ?, student = ?, school_level = ?, version = version + 1,
+		updated_at = now() WHERE id = ?`,
+		m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship, m.EthnicityCode, m.Disability,
+		nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus), nullable(m.InsuranceCard),
+		m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.ID).Error
+}
