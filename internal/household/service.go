@@ -124,14 +124,22 @@ func (s *Service) Get(ctx context.Context, scope access.Scope, id uuid.UUID) (Ho
 	return h, nil
 }
 
+// noteRead logs that the caller was shown these households and their people:
+// one entry per area for the households and one for the members.
 func (s *Service) noteRead(ctx context.Context, hs ...Household) {
+	households := map[string][]uuid.UUID{}
+	members := map[string][]uuid.UUID{}
 	for _, h := range hs {
-		s.reads.Read(ctx, "household", h.AreaPath, h.ID)
-		ids := make([]uuid.UUID, 0, len(h.Members))
+		households[h.AreaPath] = append(households[h.AreaPath], h.ID)
 		for _, m := range h.Members {
-			ids = append(ids, m.ID)
+			members[h.AreaPath] = append(members[h.AreaPath], m.ID)
 		}
-		s.reads.Read(ctx, "member", h.AreaPath, ids...)
+	}
+	for area, ids := range households {
+		s.reads.Read(ctx, "household", area, ids...)
+	}
+	for area, ids := range members {
+		s.reads.Read(ctx, "member", area, ids...)
 	}
 }
 
@@ -767,9 +775,15 @@ func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilte
 		for _, m := range h.Members {
 			if m.ID == id {
 				out = append(out, MemberHit{Member: m, HouseholdCode: h.Code, CommuneCode: h.CommuneCode, AreaPath: h.AreaPath})
-				s.reads.Read(ctx, "member", h.AreaPath, m.ID)
 			}
 		}
+	}
+	shown := map[string][]uuid.UUID{}
+	for _, m := range out {
+		shown[m.AreaPath] = append(shown[m.AreaPath], m.ID)
+	}
+	for area, ids := range shown {
+		s.reads.Read(ctx, "member", area, ids...)
 	}
 	return out, nil
 }
