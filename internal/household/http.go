@@ -1,6 +1,7 @@
 package household
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -34,14 +35,14 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPost, "/households", "household", "write", h.create)
 	r.Handle(http.MethodGet, "/households", "household", "read", h.list)
 	r.Handle(http.MethodGet, "/households/:id", "household", "read", h.get)
-	r.Handle(http.MethodPatch, "/households/:id", "household", "write", h.update)
-	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", h.archive)
-	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", h.addMember)
-	r.Handle(http.MethodPatch, "/households/:id/members/:member", "household", "write", h.updateMember)
-	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", h.memberEvent)
-	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", h.changeHead)
-	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", h.transfer)
-	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", h.split)
+	r.Handle(http.MethodPatch, "/households/:id", "household", "write", changeHandler(h, http.StatusOK, h.update))
+	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", changeHandler(h, http.StatusOK, h.archive))
+	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", changeHandler(h, http.StatusCreated, h.addMember))
+	r.Handle(http.MethodPatch, "/households/:id/members/:member", "household", "write", changeHandler(h, http.StatusOK, h.updateMember))
+	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", changeHandler(h, http.StatusOK, h.memberEvent))
+	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", changeHandler(h, http.StatusOK, h.changeHead))
+	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", changeHandler(h, http.StatusOK, h.transfer))
+	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", changeHandler(h, http.StatusCreated, h.split))
 	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
 	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
 	r.Handle(http.MethodGet, "/duplicates", "household", "read", h.duplicates)
@@ -172,172 +173,6 @@ type memberPatchIn struct {
 	InsuranceExpiry  *string `json:"insurance_expiry"`
 	Student          *bool   `json:"student"`
 	SchoolLevel      *string `json:"school_level"`
-}
-
-func (h *Handler) updateMember(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
-	}
-	member, err := uuid.Parse(c.Param("member"))
-	if err != nil {
-		h.fail(c, apperr.New(apperr.NotFound, "member_not_found", "no such member"))
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	var in memberPatchIn
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	hh, err := h.svc.UpdateMember(ctx, access.ScopeFrom(ctx), id, version, member, MemberPatch{
-		FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber, Relationship: in.Relationship,
-		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
-		InsuranceCard: in.InsuranceCard, SchoolLevel: in.SchoolLevel, InsuranceExpiry: in.InsuranceExpiry,
-		EthnicityCode: in.EthnicityCode, Disability: in.Disability, Student: in.Student})
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.write(c, http.StatusOK, hh, false)
-}
-
-func (h *Handler) memberEvent(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
-	}
-	member, err := uuid.Parse(c.Param("member"))
-	if err != nil {
-		h.fail(c, apperr.New(apperr.NotFound, "member_not_found", "no such member"))
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	var in struct {
-		Status      string `json:"status"`
-		Date        string `json:"date"`
-		Destination string `json:"destination"`
-	}
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
-	date, err := time.Parse(time.DateOnly, in.Date)
-	if err != nil {
-		h.fail(c, apperr.Fields([]apperr.FieldError{{Field: "date", Code: "invalid", Message: "must be YYYY-MM-DD"}}))
-		return
-	}
-	ctx := c.Request.Context()
-	hh, err := h.svc.RecordMemberEvent(ctx, access.ScopeFrom(ctx), id, version, member,
-		MemberEvent{Status: in.Status, Date: date, Destination: in.Destination})
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.write(c, http.StatusOK, hh, false)
-}
-
-func (h *Handler) changeHead(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	var in struct {
-		MemberID uuid.UUID `json:"member_id"`
-	}
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	hh, err := h.svc.ChangeHead(ctx, access.ScopeFrom(ctx), id, version, in.MemberID)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.write(c, http.StatusOK, hh, false)
-}
-
-// transfer moves members to another household (all of them: a merge).
-func (h *Handler) transfer(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	var in struct {
-		ToHouseholdID uuid.UUID   `json:"to_household_id"`
-		MemberIDs     []uuid.UUID `json:"member_ids"`
-	}
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
-	if len(in.MemberIDs) > 50 {
-		h.fail(c, apperr.Fields([]apperr.FieldError{{Field: "member_ids", Code: "too_many", Message: "at most 50"}}))
-		return
-	}
-	ctx := c.Request.Context()
-	to, err := h.svc.Transfer(ctx, access.ScopeFrom(ctx), id, version, in.ToHouseholdID, in.MemberIDs)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.write(c, http.StatusOK, to, false)
-}
-
-// split makes a new household from some members.
-func (h *Handler) split(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	var in struct {
-		Code         string      `json:"code"`
-		Village      string      `json:"village"`
-		Address      string      `json:"address"`
-		AreaType     string      `json:"area_type"`
-		Phone        string      `json:"phone"`
-		MemberIDs    []uuid.UUID `json:"member_ids"`
-		HeadMemberID uuid.UUID   `json:"head_member_id"`
-	}
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	created, err := h.svc.Split(ctx, access.ScopeFrom(ctx), id, version,
-		Household{Code: in.Code, Village: in.Village, Address: in.Address, AreaType: in.AreaType, Phone: in.Phone},
-		in.MemberIDs, in.HeadMemberID)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.Header("Location", "/api/v1/households/"+created.ID.String())
-	h.write(c, http.StatusCreated, created, false)
 }
 
 // historyOf lists the household's earlier states from the audit trail,
@@ -671,83 +506,148 @@ type patchIn struct {
 	EthnicMinority *bool   `json:"ethnic_minority"`
 }
 
-func (h *Handler) update(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	var in patchIn
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	hh, err := h.svc.Update(ctx, access.ScopeFrom(ctx), id, version, Patch{Village: in.Village, Address: in.Address,
-		AreaType: in.AreaType, Phone: in.Phone, EthnicMinority: in.EthnicMinority})
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.write(c, http.StatusOK, hh, false)
+// changeReq is what every change to a household starts from: its id from the
+// path, its version from If-Match, the caller's scope and the JSON body.
+type changeReq[T any] struct {
+	ctx     context.Context
+	scope   access.Scope
+	id      uuid.UUID
+	version int
+	in      T
 }
 
-func (h *Handler) archive(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
+// changeHandler reads a changeReq, runs do, and answers with the household do
+// returns (with Location when it was created) and its ETag.
+func changeHandler[T any](h *Handler, status int, do func(c *gin.Context, r changeReq[T]) (Household, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := h.householdID(c)
+		if !ok {
+			return
+		}
+		version, err := web.IfMatchVersion(c)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		var in T
+		if err := web.BindJSON(c, &in); err != nil {
+			h.fail(c, err)
+			return
+		}
+		ctx := c.Request.Context()
+		hh, err := do(c, changeReq[T]{ctx: ctx, scope: access.ScopeFrom(ctx), id: id, version: version, in: in})
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		if status == http.StatusCreated && hh.ID != id { // split: a new household
+			c.Header("Location", "/api/v1/households/"+hh.ID.String())
+		}
+		h.write(c, status, hh, false)
 	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	var in struct {
-		Reason string `json:"reason"`
-	}
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	hh, err := h.svc.Archive(ctx, access.ScopeFrom(ctx), id, version, in.Reason)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.write(c, http.StatusOK, hh, false)
 }
 
-func (h *Handler) addMember(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
-	}
-	version, err := web.IfMatchVersion(c)
+var errNoMember = apperr.New(apperr.NotFound, "member_not_found", "no such member")
+
+// memberParam is the :member path parameter; a malformed one is not found.
+func memberParam(c *gin.Context) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("member"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return uuid.Nil, errNoMember
 	}
-	var in MemberIn
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
-	}
+	return id, nil
+}
+
+func (h *Handler) update(_ *gin.Context, r changeReq[patchIn]) (Household, error) {
+	return h.svc.Update(r.ctx, r.scope, r.id, r.version, Patch{Village: r.in.Village, Address: r.in.Address,
+		AreaType: r.in.AreaType, Phone: r.in.Phone, EthnicMinority: r.in.EthnicMinority})
+}
+
+type reasonIn struct {
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) archive(_ *gin.Context, r changeReq[reasonIn]) (Household, error) {
+	return h.svc.Archive(r.ctx, r.scope, r.id, r.version, r.in.Reason)
+}
+
+func (h *Handler) addMember(_ *gin.Context, r changeReq[MemberIn]) (Household, error) {
 	var fe fieldErrors
-	m := in.toMember("", &fe)
+	m := r.in.toMember("", &fe)
 	if err := apperr.Fields(fe); err != nil {
-		h.fail(c, err)
-		return
+		return Household{}, err
 	}
-	ctx := c.Request.Context()
-	hh, err := h.svc.AddMember(ctx, access.ScopeFrom(ctx), id, version, m)
+	return h.svc.AddMember(r.ctx, r.scope, r.id, r.version, m)
+}
+
+func (h *Handler) updateMember(c *gin.Context, r changeReq[memberPatchIn]) (Household, error) {
+	member, err := memberParam(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return Household{}, err
 	}
-	h.write(c, http.StatusCreated, hh, false)
+	in := r.in
+	return h.svc.UpdateMember(r.ctx, r.scope, r.id, r.version, member, MemberPatch{
+		FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber, Relationship: in.Relationship,
+		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
+		InsuranceCard: in.InsuranceCard, SchoolLevel: in.SchoolLevel, InsuranceExpiry: in.InsuranceExpiry,
+		EthnicityCode: in.EthnicityCode, Disability: in.Disability, Student: in.Student})
+}
+
+type memberEventIn struct {
+	Status      string `json:"status"`
+	Date        string `json:"date"`
+	Destination string `json:"destination"`
+}
+
+func (h *Handler) memberEvent(c *gin.Context, r changeReq[memberEventIn]) (Household, error) {
+	member, err := memberParam(c)
+	if err != nil {
+		return Household{}, err
+	}
+	date, err := time.Parse(time.DateOnly, r.in.Date)
+	if err != nil {
+		return Household{}, apperr.Fields([]apperr.FieldError{{Field: "date", Code: "invalid", Message: "must be YYYY-MM-DD"}})
+	}
+	return h.svc.RecordMemberEvent(r.ctx, r.scope, r.id, r.version, member,
+		MemberEvent{Status: r.in.Status, Date: date, Destination: r.in.Destination})
+}
+
+type changeHeadIn struct {
+	MemberID uuid.UUID `json:"member_id"`
+}
+
+func (h *Handler) changeHead(_ *gin.Context, r changeReq[changeHeadIn]) (Household, error) {
+	return h.svc.ChangeHead(r.ctx, r.scope, r.id, r.version, r.in.MemberID)
+}
+
+type transferIn struct {
+	ToHouseholdID uuid.UUID   `json:"to_household_id"`
+	MemberIDs     []uuid.UUID `json:"member_ids"`
+}
+
+// transfer moves members to another household (all of them: a merge) and
+// answers with the receiving household.
+func (h *Handler) transfer(_ *gin.Context, r changeReq[transferIn]) (Household, error) {
+	if len(r.in.MemberIDs) > 50 {
+		return Household{}, apperr.Fields([]apperr.FieldError{{Field: "member_ids", Code: "too_many", Message: "at most 50"}})
+	}
+	return h.svc.Transfer(r.ctx, r.scope, r.id, r.version, r.in.ToHouseholdID, r.in.MemberIDs)
+}
+
+type splitIn struct {
+	Code         string      `json:"code"`
+	Village      string      `json:"village"`
+	Address      string      `json:"address"`
+	AreaType     string      `json:"area_type"`
+	Phone        string      `json:"phone"`
+	MemberIDs    []uuid.UUID `json:"member_ids"`
+	HeadMemberID uuid.UUID   `json:"head_member_id"`
+}
+
+// split makes a new household from some members and answers with it.
+func (h *Handler) split(_ *gin.Context, r changeReq[splitIn]) (Household, error) {
+	in := r.in
+	return h.svc.Split(r.ctx, r.scope, r.id, r.version,
+		Household{Code: in.Code, Village: in.Village, Address: in.Address, AreaType: in.AreaType, Phone: in.Phone},
+		in.MemberIDs, in.HeadMemberID)
 }
