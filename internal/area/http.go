@@ -78,16 +78,11 @@ func (h *Handler) list(c *gin.Context) {
 		web.WriteProblem(c, h.log, err)
 		return
 	}
-	page := web.Page[DTO]{Items: make([]DTO, 0, len(areas))}
-	for i, a := range areas {
-		if i == limit {
-			if f.Query == "" {
-				page.NextCursor = web.EncodeCursor(areas[limit-1].Code)
-			}
-			break
-		}
-		page.Items = append(page.Items, toDTO(a))
+	var position func(Area) any // ranked name matches have no next page
+	if f.Query == "" {
+		position = func(a Area) any { return a.Code }
 	}
+	page := web.PageOf(areas, limit, toDTO, position)
 	c.Header("Cache-Control", "private, max-age=300")
 	c.JSON(http.StatusOK, page)
 }

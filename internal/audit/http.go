@@ -108,17 +108,12 @@ func (h *Handler) listEvents(c *gin.Context) {
 		return
 	}
 	limit := q.Limit(50, 200)
-	var after Position
-	hasCursor := q.Cursor(&after)
+	after := cursorOf(q)
 	if err := q.Err(); err != nil {
 		h.fail(c, err)
 		return
 	}
-	var afterPtr *Position
-	if hasCursor {
-		afterPtr = &after
-	}
-	events, next, err := h.svc.ListEvents(c.Request.Context(), scope, f, afterPtr, limit)
+	events, next, err := h.svc.ListEvents(c.Request.Context(), scope, f, after, limit)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -208,17 +203,12 @@ func (h *Handler) listAccess(c *gin.Context) {
 	q.Require("subject_id")
 	subject := q.UUID("subject_id")
 	limit := q.Limit(50, 200)
-	var after Position
-	hasCursor := q.Cursor(&after)
+	after := cursorOf(q)
 	if err := q.Err(); err != nil {
 		h.fail(c, err)
 		return
 	}
-	var afterPtr *Position
-	if hasCursor {
-		afterPtr = &after
-	}
-	entries, next, err := h.svc.ListAccess(c.Request.Context(), scope, *subject, afterPtr, limit)
+	entries, next, err := h.svc.ListAccess(c.Request.Context(), scope, *subject, after, limit)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -244,4 +234,13 @@ func (h *Handler) verify(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, r)
+}
+
+// cursorOf is the page position the client sent, nil for the first page.
+func cursorOf(q *web.Query) *Position {
+	var p Position
+	if !q.Cursor(&p) {
+		return nil
+	}
+	return &p
 }

@@ -303,14 +303,7 @@ func (h *Handler) listUsers(c *gin.Context) {
 		web.WriteProblem(c, h.log, err)
 		return
 	}
-	page := web.Page[userDTO]{Items: []userDTO{}}
-	for i, u := range users {
-		if i == limit {
-			page.NextCursor = web.EncodeCursor(users[limit-1].Username)
-			break
-		}
-		page.Items = append(page.Items, userOut(u))
-	}
+	page := web.PageOf(users, limit, userOut, func(u UserView) any { return u.Username })
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
 }

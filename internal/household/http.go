@@ -75,18 +75,14 @@ func (h *Handler) members(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	page := web.Page[MemberHitOut]{Items: []MemberHitOut{}}
-	for i, m := range hits {
-		if i == limit {
-			if f.Query == "" {
-				page.NextCursor = web.EncodeCursor(hits[limit-1].ID)
-			}
-			break
-		}
-		one := householdOut(Household{Members: []Member{m.Member}}, false).Members[0]
-		page.Items = append(page.Items, MemberHitOut{MemberOut: one, HouseholdID: m.HouseholdID, HouseholdCode: m.HouseholdCode,
-			CommuneCode: m.CommuneCode})
+	var position func(MemberHit) any // ranked name matches have no next page
+	if f.Query == "" {
+		position = func(m MemberHit) any { return m.ID }
 	}
+	page := web.PageOf(hits, limit, func(m MemberHit) MemberHitOut {
+		one := householdOut(Household{Members: []Member{m.Member}}, false).Members[0]
+		return MemberHitOut{MemberOut: one, HouseholdID: m.HouseholdID, HouseholdCode: m.HouseholdCode, CommuneCode: m.CommuneCode}
+	}, position)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
 }
@@ -484,16 +480,11 @@ func (h *Handler) list(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	page := web.Page[HouseholdOut]{Items: []HouseholdOut{}}
-	for i, hh := range list {
-		if i == limit {
-			if f.Query == "" {
-				page.NextCursor = web.EncodeCursor(list[limit-1].ID)
-			}
-			break
-		}
-		page.Items = append(page.Items, householdOut(hh, false))
+	var position func(Household) any // ranked name matches have no next page
+	if f.Query == "" {
+		position = func(hh Household) any { return hh.ID }
 	}
+	page := web.PageOf(list, limit, func(hh Household) HouseholdOut { return householdOut(hh, false) }, position)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
 }

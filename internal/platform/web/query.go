@@ -160,3 +160,21 @@ type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
 }
+
+// PageOf builds a page from rows fetched with limit+1: the extra row only says
+// that more follow, and the last kept row's position becomes the cursor. A nil
+// position function means the list has no next page (ranked search results).
+func PageOf[T, U any](rows []T, limit int, toDTO func(T) U, position func(T) any) Page[U] {
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	page := Page[U]{Items: make([]U, 0, len(rows))}
+	for _, r := range rows {
+		page.Items = append(page.Items, toDTO(r))
+	}
+	if more && position != nil {
+		page.NextCursor = EncodeCursor(position(rows[len(rows)-1]))
+	}
+	return page
+}
