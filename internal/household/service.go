@@ -225,10 +225,16 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 		out = append(out, h)
 	}
 	rows.Close()
+	ids := make([]uuid.UUID, len(out))
 	for i := range out {
-		if out[i].Members, err = s.store.members(ctx, out[i].ID); err != nil {
-			return nil, db.MapError(err)
-		}
+		ids[i] = out[i].ID
+	}
+	members, err := s.store.membersOf(ctx, ids)
+	if err != nil {
+		return nil, db.MapError(err)
+	}
+	for i := range out {
+		out[i].Members = members[out[i].ID]
 	}
 	s.noteRead(ctx, out...)
 	return out, nil
@@ -710,7 +716,8 @@ type MemberHit struct {
 // matches first with a query (within the scope's households).
 func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilter, after uuid.UUID, limit int) ([]MemberHit, error) {
 	cond, args := scope.SQL("h.area_path")
-	q := `SELECT m.id, m.household_id FROM members m JOIN households h ON h.id = m.household_id WHERE ` + cond
+	q := `SELECT m.id, m.household_id, h.code, h.commune_code, h.area_path::text
+		FROM members m JOIN households h ON h.id = m.household_id WHERE ` + cond
 	if f.CommuneCode != "" {
 		q += ` AND h.commune_code = ?`
 		args = append(args, f.CommuneCode)
@@ -748,33 +755,34 @@ func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilte
 	if err != nil {
 		return nil, db.MapError(err)
 	}
-	type ref struct{ member, household uuid.UUID }
+	type ref struct {
+		member uuid.UUID
+		hit    MemberHit
+	}
 	var refs []ref
+	var householdIDs []uuid.UUID
 	for rows.Next() {
 		var r ref
-		if err := rows.Scan(&r.member, &r.household); err != nil {
+		if err := rows.Scan(&r.member, &r.hit.HouseholdID, &r.hit.HouseholdCode, &r.hit.CommuneCode, &r.hit.AreaPath); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		refs = append(refs, r)
+		householdIDs = append(householdIDs, r.hit.HouseholdID)
 	}
 	rows.Close()
-	// Read each household once (members are decrypted there), keep the order.
+	// The members themselves (ID numbers decrypted) in one query, in the order found.
+	byHousehold, err := s.store.membersOf(ctx, householdIDs)
+	if err != nil {
+		return nil, db.MapError(err)
+	}
 	out := make([]MemberHit, 0, len(refs))
-	households := map[uuid.UUID]Household{}
 	for _, r := range refs {
-		id, hid := r.member, r.household
-		h, ok := households[hid]
-		if !ok {
-			var err error
-			if h, err = s.store.household(ctx, scope, hid, false); err != nil {
-				return nil, db.MapError(err)
-			}
-			households[hid] = h
-		}
-		for _, m := range h.Members {
-			if m.ID == id {
-				out = append(out, MemberHit{Member: m, HouseholdCode: h.Code, CommuneCode: h.CommuneCode, AreaPath: h.AreaPath})
+		for _, m := range byHousehold[r.hit.HouseholdID] {
+			if m.ID == r.member {
+				hit := r.hit
+				hit.Member = m
+				out = append(out, hit)
 			}
 		}
 	}

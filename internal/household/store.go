@@ -63,13 +63,23 @@ const memberColumns = `id, household_id, full_name, birth_date, birth_year, sex,
 	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version`
 
 func (s store) members(ctx context.Context, householdID uuid.UUID) ([]Member, error) {
-	rows, err := s.db.Conn(ctx).Raw(`SELECT `+memberColumns+` FROM members WHERE household_id = ?
-		ORDER BY (relationship = 'head') DESC, birth_year, id`, householdID).Rows()
+	byHousehold, err := s.membersOf(ctx, []uuid.UUID{householdID})
+	return byHousehold[householdID], err
+}
+
+// membersOf reads the members of several households in one query, the head
+// first in each.
+func (s store) membersOf(ctx context.Context, householdIDs []uuid.UUID) (map[uuid.UUID][]Member, error) {
+	out := map[uuid.UUID][]Member{}
+	if len(householdIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Conn(ctx).Raw(`SELECT `+memberColumns+` FROM members WHERE household_id IN ?
+		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id`, householdIDs).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Member
 	for rows.Next() {
 		var m Member
 		var sex string
@@ -92,7 +102,7 @@ func (s store) members(ctx context.Context, householdID uuid.UUID) ([]Member, er
 			}
 			m.IDNumber = &id
 		}
-		out = append(out, m)
+		out[m.HouseholdID] = append(out[m.HouseholdID], m)
 	}
 	return out, rows.Err()
 }
