@@ -11,7 +11,6 @@ const (
 	codeNotFound         = "route_not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeTooLarge         = "payload_too_large"
-	codeBadRequest       = "bad_request"
 	codeInvalidJSON      = "invalid_json"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeNotReady         = "not_ready"

@@ -92,9 +92,6 @@ func classify(err error) classification {
 	return classification{status: status, code: e.CodeOrKind(), detailEN: e.Message, fields: e.Fields}
 }
 
-// StatusOf is the HTTP status an error implies.
-func StatusOf(err error) int { return classify(err).status }
-
 // Vietnamese is chosen when the client prefers it; English otherwise.
 var langMatcher = language.NewMatcher([]language.Tag{language.English, language.Vietnamese})
 
