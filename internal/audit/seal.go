@@ -121,13 +121,9 @@ func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err erro
 		if !locked {
 			return nil // another sealer is at work
 		}
-		var horizonText string
-		if err := conn.Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&horizonText).Error; err != nil {
-			return err
-		}
-		horizon, err := strconv.ParseUint(horizonText, 10, 64)
+		horizon, err := s.db.Horizon(ctx)
 		if err != nil {
-			return fmt.Errorf("snapshot xmin %q: %w", horizonText, err)
+			return err
 		}
 		prev, err := lastBlock(ctx, s.db)
 		if err != nil {

@@ -41,11 +41,7 @@ var ErrSyncCursorExpired = apperr.New(apperr.Gone, "sync_cursor_expired",
 // Only changes below the snapshot xmin are served: everything before them is
 // final, so nothing that commits later can land behind the cursor.
 func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) ([]Change, SyncPosition, bool, error) {
-	var horizonText string
-	if err := s.db.Conn(ctx).Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Row().Scan(&horizonText); err != nil {
-		return nil, pos, false, db.MapError(err)
-	}
-	horizon, err := strconv.ParseUint(horizonText, 10, 64)
+	horizon, err := s.db.Horizon(ctx)
 	if err != nil {
 		return nil, pos, false, err
 	}
@@ -54,7 +50,8 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 	}
 	q := s.db.Conn(ctx).Table("registry_changes").
 		Select("txid::text, seq, household_id, op").
-		Where("(txid, seq) > (?::text::xid8, ?) AND txid < ?::text::xid8", strconv.FormatUint(pos.TxID, 10), pos.Seq, horizonText)
+		Where("(txid, seq) > (?::text::xid8, ?) AND txid < ?::text::xid8", strconv.FormatUint(pos.TxID, 10), pos.Seq,
+			strconv.FormatUint(horizon, 10))
 	if !scope.IsEverywhere() {
 		if scope.Empty() {
 			return nil, pos, false, nil
