@@ -227,7 +227,7 @@ func (v *Verifier) diagnose(ctx context.Context, b block, fail func(int64, strin
 		Row().Scan(&idList); err != nil {
 		return err
 	}
-	ids, _, err := parseBlockLists(idList, "")
+	ids, err := parseIDList(idList)
 	if err != nil {
 		return fmt.Errorf("block %d: %w", b.Seq, err)
 	}
@@ -345,32 +345,19 @@ func (v *Verifier) blocksBetween(ctx context.Context, lo, hi int64) ([]block, er
 	return out, rows.Err()
 }
 
-// parseBlockLists decodes a block's comma-separated event ids and hex leaf hashes.
-func parseBlockLists(ids, leaves string) ([]uuid.UUID, [][]byte, error) {
-	if ids == "" && leaves == "" {
-		return nil, nil, nil
+// parseIDList decodes a block's comma-separated event ids.
+func parseIDList(ids string) ([]uuid.UUID, error) {
+	if ids == "" {
+		return nil, nil
 	}
-	idParts := strings.Split(ids, ",")
-	var leafParts []string
-	if leaves != "" {
-		leafParts = strings.Split(leaves, ",")
-		if len(idParts) != len(leafParts) {
-			return nil, nil, fmt.Errorf("%d event ids but %d leaf hashes", len(idParts), len(leafParts))
-		}
-	}
-	outIDs := make([]uuid.UUID, len(idParts))
-	outLeaves := make([][]byte, len(leafParts))
-	for i := range idParts {
-		id, err := uuid.Parse(idParts[i])
+	parts := strings.Split(ids, ",")
+	out := make([]uuid.UUID, len(parts))
+	for i, p := range parts {
+		id, err := uuid.Parse(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		outIDs[i] = id
-		if leafParts != nil {
-			if outLeaves[i], err = hex.DecodeString(leafParts[i]); err != nil {
-				return nil, nil, err
-			}
-		}
+		out[i] = id
 	}
-	return outIDs, outLeaves, nil
+	return out, nil
 }
