@@ -199,10 +199,12 @@ func (h *Handler) historyOf(c *gin.Context) {
 
 // ChangeOut is one entry of the sync feed.
 type ChangeOut struct {
-	Type      string        `json:"type"` // household (members travel inside it)
-	ID        uuid.UUID     `json:"id"`
-	Op        string        `json:"op"` // upsert, or archive: drop the local copy
-	Household *HouseholdOut `json:"household,omitempty"`
+	Type        string        `json:"type"` // household (members travel inside it), assessment
+	ID          uuid.UUID     `json:"id"`
+	HouseholdID uuid.UUID     `json:"household_id"`
+	Op          string        `json:"op"` // upsert, or archive: drop the local copy
+	Household   *HouseholdOut `json:"household,omitempty"`
+	Data        any           `json:"data,omitempty"` // the record, for types other than household
 }
 
 func (h *Handler) changes(c *gin.Context) {
@@ -231,7 +233,7 @@ func (h *Handler) changes(c *gin.Context) {
 		HasMore    bool        `json:"has_more"`
 	}{Changes: []ChangeOut{}, NextCursor: web.EncodeCursor(next), HasMore: more}
 	for _, ch := range changes {
-		co := ChangeOut{Type: "household", ID: ch.HouseholdID, Op: ch.Op}
+		co := ChangeOut{Type: ch.Type, ID: ch.ID, HouseholdID: ch.HouseholdID, Op: ch.Op, Data: ch.Data}
 		if ch.Household != nil {
 			ho := householdOut(*ch.Household, false)
 			co.Household = &ho
@@ -275,7 +277,7 @@ type HouseholdIn struct {
 }
 
 // toMember parses what the model keeps typed; format problems are field errors.
-func (in MemberIn) toMember(prefix string, fe *fieldErrors) Member {
+func (in MemberIn) toMember(prefix string, fe *apperr.FieldList) Member {
 	m := Member{FullName: in.FullName, Sex: Sex(in.Sex), Relationship: in.Relationship, EthnicityCode: in.EthnicityCode,
 		Disability: in.Disability, EducationLevel: strings.TrimSpace(in.EducationLevel), Occupation: strings.TrimSpace(in.Occupation),
 		EmploymentStatus: strings.TrimSpace(in.EmploymentStatus), InsuranceCard: strings.TrimSpace(in.InsuranceCard),
@@ -285,14 +287,14 @@ func (in MemberIn) toMember(prefix string, fe *fieldErrors) Member {
 	}
 	date, year, err := ParseBirth(in.BirthDate)
 	if err != nil {
-		fe.add(prefix+"birth_date", "invalid", "%s", err.Error())
+		fe.Add(prefix+"birth_date", "invalid", "%s", err.Error())
 		year = time.Now().Year() // keep validating the rest
 	}
 	m.BirthDate, m.BirthYear = date, year
 	if in.IDNumber != "" {
 		id, err := ParseID(in.IDNumber)
 		if err != nil {
-			fe.add(prefix+"id_number", "format", "%s", err.Error())
+			fe.Add(prefix+"id_number", "format", "%s", err.Error())
 		} else {
 			m.IDNumber = &id
 		}
@@ -300,7 +302,7 @@ func (in MemberIn) toMember(prefix string, fe *fieldErrors) Member {
 	if in.InsuranceExpiry != "" {
 		t, err := time.Parse(time.DateOnly, in.InsuranceExpiry)
 		if err != nil {
-			fe.add(prefix+"insurance_expiry", "invalid", "must be YYYY-MM-DD")
+			fe.Add(prefix+"insurance_expiry", "invalid", "must be YYYY-MM-DD")
 		} else {
 			m.InsuranceExpiry = &t
 		}
@@ -343,6 +345,7 @@ type HouseholdOut struct {
 	EthnicMinority         bool        `json:"ethnic_minority"`
 	Classification         string      `json:"classification"`
 	ClassificationDecision string      `json:"classification_decision,omitempty"`
+	ClassificationSince    string      `json:"classification_effective,omitempty"`
 	Status                 string      `json:"status"`
 	ArchiveReason          string      `json:"archive_reason,omitempty"`
 	Version                int         `json:"version"`
@@ -361,7 +364,8 @@ func dateString(t *time.Time) string {
 func householdOut(hh Household, reveal bool) HouseholdOut {
 	out := HouseholdOut{ID: hh.ID, Code: hh.Code, CommuneCode: hh.CommuneCode, AreaPath: hh.AreaPath, Village: hh.Village,
 		Address: hh.Address, AreaType: hh.AreaType, Phone: hh.Phone, EthnicMinority: hh.EthnicMinority,
-		Classification: hh.Classification, ClassificationDecision: hh.ClassificationDecision, Status: hh.Status,
+		Classification: hh.Classification, ClassificationDecision: hh.ClassificationDecision,
+		ClassificationSince: dateString(hh.ClassificationEffective), Status: hh.Status,
 		ArchiveReason: hh.ArchiveReason, Version: hh.Version, CreatedAt: hh.CreatedAt.UTC(), UpdatedAt: hh.UpdatedAt.UTC(),
 		Members: make([]MemberOut, 0, len(hh.Members))}
 	for _, m := range hh.Members {
@@ -399,14 +403,14 @@ func (h *Handler) create(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	var fe fieldErrors
+	var fe apperr.FieldList
 	hh := Household{Code: in.Code, CommuneCode: in.CommuneCode, Village: in.Village, Address: in.Address, AreaType: in.AreaType,
 		Phone: in.Phone, EthnicMinority: in.EthnicMinority}
 	if in.ID != nil {
 		hh.ID = *in.ID
 	}
 	if len(in.Members) > 50 {
-		fe.add("members", "too_many", "at most 50 members")
+		fe.Add("members", "too_many", "at most 50 members")
 	}
 	for i, m := range in.Members {
 		hh.Members = append(hh.Members, m.toMember(fmt.Sprintf("members[%d].", i), &fe))
@@ -563,7 +567,7 @@ func (h *Handler) archive(_ *gin.Context, r changeReq[reasonIn]) (Household, err
 }
 
 func (h *Handler) addMember(_ *gin.Context, r changeReq[MemberIn]) (Household, error) {
-	var fe fieldErrors
+	var fe apperr.FieldList
 	m := r.in.toMember("", &fe)
 	if err := apperr.Fields(fe); err != nil {
 		return Household{}, err

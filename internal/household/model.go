@@ -19,11 +19,14 @@ type Household struct {
 	EthnicMinority         bool
 	Classification         string // none, poor, near_poor, average
 	ClassificationDecision string
-	Status                 string // active, archived
-	ArchiveReason          string
-	Version                int
-	CreatedAt, UpdatedAt   time.Time
-	Members                []Member
+	// ClassificationEffective is the date the recognized classification
+	// took effect (nil before any recognition).
+	ClassificationEffective *time.Time
+	Status                  string // active, archived
+	ArchiveReason           string
+	Version                 int
+	CreatedAt, UpdatedAt    time.Time
+	Members                 []Member
 }
 
 // Member is one person in a household.

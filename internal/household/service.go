@@ -2,6 +2,7 @@ package household
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,11 +27,13 @@ type Service struct {
 	store store
 	reads readLogger
 	now   func() time.Time
+	feeds map[string]FeedLoader
 }
 
 // NewService makes the registry service.
 func NewService(pool *db.DB, protect *IDProtector, reads readLogger) *Service {
-	return &Service{db: pool, store: store{db: pool, protect: protect}, reads: reads, now: time.Now}
+	return &Service{db: pool, store: store{db: pool, protect: protect}, reads: reads, now: time.Now,
+		feeds: map[string]FeedLoader{}}
 }
 
 // Create registers a household with its members (exactly one present head).
@@ -303,7 +306,7 @@ func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID,
 
 // AddMember adds a person to a household (a birth or someone moving in).
 func (s *Service) AddMember(ctx context.Context, scope access.Scope, id uuid.UUID, version int, m Member) (Household, error) {
-	var fe fieldErrors
+	var fe apperr.FieldList
 	validateMember(&m, "", s.now(), &fe)
 	if err := apperr.Fields(fe); err != nil {
 		return Household{}, err
@@ -337,7 +340,8 @@ func (s *Service) AddMember(ctx context.Context, scope access.Scope, id uuid.UUI
 }
 
 // change is the read-modify-write of one household in scope: lock, check the
-// version, apply, record the event with the state before and after. apply
+// version (a negative version skips the check, for system changes such as a
+// recognized classification), apply, record the event with the state before and after. apply
 // gets the transaction's context: it must use that one, not its caller's.
 func (s *Service) change(ctx context.Context, scope access.Scope, id uuid.UUID, version int, action, reason string,
 	apply func(ctx context.Context, h *Household) error) (Household, error) {
@@ -347,7 +351,7 @@ func (s *Service) change(ctx context.Context, scope access.Scope, id uuid.UUID, 
 		if err != nil {
 			return err
 		}
-		if before.Version != version {
+		if version >= 0 && before.Version != version {
 			return apperr.New(apperr.PreconditionFailed, "precondition_failed",
 				"the household was changed since you read it (version %d, now %d): read it again", version, before.Version)
 		}
@@ -410,15 +414,15 @@ type MemberEvent struct {
 // RecordMemberEvent marks a present member deceased or moved out. The head
 // cannot leave this way while others remain: change the head first.
 func (s *Service) RecordMemberEvent(ctx context.Context, scope access.Scope, id uuid.UUID, version int, memberID uuid.UUID, ev MemberEvent) (Household, error) {
-	var fe fieldErrors
+	var fe apperr.FieldList
 	if ev.Status != "deceased" && ev.Status != "moved_out" {
-		fe.add("status", "invalid", "must be deceased or moved_out")
+		fe.Add("status", "invalid", "must be deceased or moved_out")
 	}
 	if ev.Date.IsZero() || ev.Date.After(today(s.now())) {
-		fe.add("date", "invalid", "is required and must not be in the future")
+		fe.Add("date", "invalid", "is required and must not be in the future")
 	}
 	if len(ev.Destination) > 300 {
-		fe.add("destination", "too_long", "must be at most 300 characters")
+		fe.Add("destination", "too_long", "must be at most 300 characters")
 	}
 	if err := apperr.Fields(fe); err != nil {
 		return Household{}, err
@@ -606,12 +610,12 @@ func (s *Service) Transfer(ctx context.Context, scope access.Scope, fromID uuid.
 // keep their identity and history; headID, one of them, heads the new one.
 // The old head stays with the old household.
 func (s *Service) Split(ctx context.Context, scope access.Scope, fromID uuid.UUID, version int, nh Household, memberIDs []uuid.UUID, headID uuid.UUID) (Household, error) {
-	var fe fieldErrors
+	var fe apperr.FieldList
 	if len(memberIDs) == 0 || len(memberIDs) > 50 {
-		fe.add("member_ids", "required", "name 1-50 members")
+		fe.Add("member_ids", "required", "name 1-50 members")
 	}
 	if !slices.Contains(memberIDs, headID) {
-		fe.add("head_member_id", "invalid", "must be one of member_ids")
+		fe.Add("head_member_id", "invalid", "must be one of member_ids")
 	}
 	if err := apperr.Fields(fe); err != nil {
 		return Household{}, err
@@ -814,7 +818,7 @@ func (s *Service) UpdateMember(ctx context.Context, scope access.Scope, id uuid.
 		if !ok {
 			return apperr.New(apperr.NotFound, "member_not_found", "no present member %s in this household", memberID)
 		}
-		var fe fieldErrors
+		var fe apperr.FieldList
 		set := func(dst *string, v *string) {
 			if v != nil {
 				*dst = strings.TrimSpace(*v)
@@ -831,14 +835,14 @@ func (s *Service) UpdateMember(ctx context.Context, scope access.Scope, id uuid.
 		}
 		if p.Relationship != nil {
 			if (m.Relationship == "head") != (*p.Relationship == "head") {
-				fe.add("relationship", "head", "change the head with POST /households/{id}/head")
+				fe.Add("relationship", "head", "change the head with POST /households/{id}/head")
 			}
 			m.Relationship = *p.Relationship
 		}
 		if p.BirthDate != nil {
 			d, y, err := ParseBirth(*p.BirthDate)
 			if err != nil {
-				fe.add("birth_date", "invalid", "%s", err.Error())
+				fe.Add("birth_date", "invalid", "%s", err.Error())
 			} else {
 				m.BirthDate, m.BirthYear = d, y
 			}
@@ -848,7 +852,7 @@ func (s *Service) UpdateMember(ctx context.Context, scope access.Scope, id uuid.
 			if *p.InsuranceExpiry != "" {
 				t, err := time.Parse(time.DateOnly, *p.InsuranceExpiry)
 				if err != nil {
-					fe.add("insurance_expiry", "invalid", "must be YYYY-MM-DD")
+					fe.Add("insurance_expiry", "invalid", "must be YYYY-MM-DD")
 				} else {
 					m.InsuranceExpiry = &t
 				}
@@ -868,7 +872,7 @@ func (s *Service) UpdateMember(ctx context.Context, scope access.Scope, id uuid.
 			if *p.IDNumber != "" {
 				idn, err := ParseID(*p.IDNumber)
 				if err != nil {
-					fe.add("id_number", "format", "%s", err.Error())
+					fe.Add("id_number", "format", "%s", err.Error())
 				} else {
 					m.IDNumber = &idn
 				}
@@ -897,9 +901,9 @@ func (s *Service) UpdateMember(ctx context.Context, scope access.Scope, id uuid.
 }
 
 // dedupe keeps the first problem reported for each field.
-func dedupe(fe fieldErrors) fieldErrors {
+func dedupe(fe apperr.FieldList) apperr.FieldList {
 	seen := map[string]bool{}
-	var out fieldErrors
+	var out apperr.FieldList
 	for _, f := range fe {
 		if !seen[f.Field] {
 			seen[f.Field] = true
@@ -908,3 +912,26 @@ func dedupe(fe fieldErrors) fieldErrors {
 	}
 	return out
 }
+
+// Classify sets a household's classification from a recognized decision,
+// effective on a date, in the caller's transaction; it reports the
+// classification before. An archived household is left alone (changed false).
+func (s *Service) Classify(ctx context.Context, id uuid.UUID, to, decision string, effective time.Time) (from string, changed bool, err error) {
+	_, err = s.change(ctx, access.Everywhere(), id, -1, "household.classify", decision, func(ctx context.Context, h *Household) error {
+		from = h.Classification
+		if from == to {
+			return errUnchanged
+		}
+		changed = true
+		return s.db.Conn(ctx).Exec(`UPDATE households SET classification = ?, classification_decision = ?,
+			classification_effective = ?, version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
+			to, decision, effective, actorID(ctx), h.ID).Error
+	})
+	if errors.Is(err, errUnchanged) || errors.Is(err, errArchived) {
+		return from, false, nil
+	}
+	return from, changed, err
+}
+
+// errUnchanged ends a change that has nothing to do, before it writes anything.
+var errUnchanged = errors.New("household: unchanged")

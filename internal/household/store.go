@@ -28,13 +28,13 @@ func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
 
 const householdColumns = `households.id, households.code, households.commune_code, households.area_path::text,
 	households.village, households.address, households.area_type, coalesce(households.phone, ''), households.ethnic_minority,
-	households.classification, coalesce(households.classification_decision, ''), households.status,
+	households.classification, coalesce(households.classification_decision, ''), households.classification_effective, households.status,
 	coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at`
 
 func scanHousehold(row interface{ Scan(...any) error }) (Household, error) {
 	var h Household
 	err := row.Scan(&h.ID, &h.Code, &h.CommuneCode, &h.AreaPath, &h.Village, &h.Address, &h.AreaType, &h.Phone,
-		&h.EthnicMinority, &h.Classification, &h.ClassificationDecision, &h.Status, &h.ArchiveReason, &h.Version,
+		&h.EthnicMinority, &h.Classification, &h.ClassificationDecision, &h.ClassificationEffective, &h.Status, &h.ArchiveReason, &h.Version,
 		&h.CreatedAt, &h.UpdatedAt)
 	return h, err
 }

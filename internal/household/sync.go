@@ -18,6 +18,23 @@ func (s *Service) noteChange(ctx context.Context, h Household, op string) error 
 		h.ID, h.AreaPath, op).Error
 }
 
+// NoteChange appends a change of another record about a household (an
+// assessment) to the sync feed, in the caller's transaction. The feed serves
+// it through the loader registered for its type with Feed.
+func (s *Service) NoteChange(ctx context.Context, entityType string, entityID, householdID uuid.UUID, areaPath string) error {
+	return s.db.Conn(ctx).Exec(`INSERT INTO registry_changes (household_id, area_path, op, entity_type, entity_id)
+		VALUES (?, ?::ltree, 'upsert', ?, ?)`, householdID, areaPath, entityType, entityID).Error
+}
+
+// FeedLoader reads the current state of records of one type for the sync
+// feed, as the client will see them; records not found in scope are left
+// out of the map (the client is told to drop them).
+type FeedLoader func(ctx context.Context, scope access.Scope, ids []uuid.UUID) (map[uuid.UUID]any, error)
+
+// Feed registers the loader of a record type that NoteChange writes. Call it
+// while wiring, before serving.
+func (s *Service) Feed(entityType string, load FeedLoader) { s.feeds[entityType] = load }
+
 // SyncPosition is where a client's feed stands: after (TxID, Seq).
 type SyncPosition struct {
 	TxID uint64 `json:"x"`
@@ -25,11 +42,15 @@ type SyncPosition struct {
 }
 
 // Change is one entry of the feed: a household's current state, or a
-// tombstone (Household nil) when it was archived.
+// tombstone (Household nil) when it was archived; or, for another type, that
+// record as its loader shows it.
 type Change struct {
+	Type        string // household, or a type registered with Feed
+	ID          uuid.UUID
 	HouseholdID uuid.UUID
 	Op          string
 	Household   *Household
+	Data        any
 }
 
 // ErrSyncCursorExpired asks the client to sync from scratch.
@@ -49,7 +70,7 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 		return nil, pos, false, ErrSyncCursorExpired // issued positions lie below the horizon: not one of ours
 	}
 	q := s.db.Conn(ctx).Table("registry_changes").
-		Select("txid::text, seq, household_id, op").
+		Select("txid::text, seq, household_id, entity_type, coalesce(entity_id, household_id), op").
 		Where("(txid, seq) > (?::text::xid8, ?) AND txid < ?::text::xid8", strconv.FormatUint(pos.TxID, 10), pos.Seq,
 			strconv.FormatUint(horizon, 10))
 	if !scope.IsEverywhere() {
@@ -64,15 +85,17 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 		return nil, pos, false, db.MapError(err)
 	}
 	type entry struct {
-		pos SyncPosition
-		id  uuid.UUID
-		op  string
+		pos       SyncPosition
+		household uuid.UUID
+		typ       string
+		id        uuid.UUID
+		op        string
 	}
 	var entries []entry
 	for rows.Next() {
 		var e entry
 		var tx string
-		if err := rows.Scan(&tx, &e.pos.Seq, &e.id, &e.op); err != nil {
+		if err := rows.Scan(&tx, &e.pos.Seq, &e.household, &e.typ, &e.id, &e.op); err != nil {
 			rows.Close()
 			return nil, pos, false, err
 		}
@@ -87,23 +110,54 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 	if more {
 		entries = entries[:limit]
 	}
-	// The latest entry of each household wins; its current state is sent.
+	// The latest entry of each record wins; its current state is sent.
+	type key struct {
+		typ string
+		id  uuid.UUID
+	}
 	var out []Change
-	index := map[uuid.UUID]int{}
+	index := map[key]int{}
+	others := map[string][]uuid.UUID{}
 	for _, e := range entries {
-		if i, seen := index[e.id]; seen {
+		k := key{e.typ, e.id}
+		if i, seen := index[k]; seen {
 			out[i].Op = e.op
 			continue
 		}
-		index[e.id] = len(out)
-		out = append(out, Change{HouseholdID: e.id, Op: e.op})
+		index[k] = len(out)
+		out = append(out, Change{Type: e.typ, ID: e.id, HouseholdID: e.household, Op: e.op})
+		if e.typ != "household" {
+			others[e.typ] = append(others[e.typ], e.id)
+		}
+	}
+	loaded := map[key]any{}
+	for typ, ids := range others {
+		load := s.feeds[typ]
+		if load == nil {
+			return nil, pos, false, fmt.Errorf("sync: no feed loader for %q", typ)
+		}
+		got, err := load(ctx, scope, ids)
+		if err != nil {
+			return nil, pos, false, err
+		}
+		for id, v := range got {
+			loaded[key{typ, id}] = v
+		}
 	}
 	var shown []Household
 	for i := range out {
+		if out[i].Type != "household" {
+			if v, ok := loaded[key{out[i].Type, out[i].ID}]; ok {
+				out[i].Data = v
+			} else {
+				out[i].Op = "archive" // no longer in the caller's scope
+			}
+			continue
+		}
 		if out[i].Op == "archive" {
 			continue // a tombstone: the client drops its copy
 		}
-		h, err := s.store.household(ctx, scope, out[i].HouseholdID, false)
+		h, err := s.store.household(ctx, scope, out[i].ID, false)
 		if err != nil {
 			if apperr.Is(err, apperr.NotFound) { // left the caller's scope since: a tombstone too
 				out[i].Op = "archive"

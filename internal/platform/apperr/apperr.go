@@ -69,7 +69,10 @@ type Error struct {
 	Code    string // stable machine code, e.g. "household_not_found"; defaults to the kind
 	Message string // English, safe for the client
 	Fields  []FieldError
-	Err     error // the cause, never shown to the client
+	// State is the object's current state, told with a Conflict so that a
+	// client that lost a race sees where things stand.
+	State string
+	Err   error // the cause, never shown to the client
 }
 
 func (e *Error) Error() string {
@@ -102,6 +105,17 @@ func New(kind Kind, code, format string, args ...any) *Error {
 func Wrap(err error, kind Kind, code, message string) *Error {
 	return &Error{Kind: kind, Code: code, Message: message, Err: err}
 }
+
+// FieldList collects field errors, to return together with Err.
+type FieldList []FieldError
+
+// Add notes a problem with a field.
+func (f *FieldList) Add(field, code, format string, args ...any) {
+	*f = append(*f, FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err is the Invalid error of the collected problems, nil when there are none.
+func (f FieldList) Err() error { return Fields(f) }
 
 // Fields is an Invalid error carrying field errors, or nil when there are none.
 // Collect every field error first, then return them together.

@@ -5,6 +5,7 @@ package vn
 import (
 	"regexp"
 	"strings"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -26,4 +27,20 @@ func ValidPhone(s string) bool { return phoneRe.MatchString(s) }
 // It never changes case or strips diacritics: "Nguyễn Thị Ánh" stays so.
 func NormalizeName(s string) string {
 	return norm.NFC.String(strings.Join(strings.Fields(s), " "))
+}
+
+// Zone is the zone dates are judged in ("today", "not in the future").
+var Zone = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		return time.FixedZone("ICT", 7*3600) // no tzdata on the host: Vietnam has no DST
+	}
+	return loc
+}()
+
+// Today is the calendar date in Vietnam at now, as midnight UTC (how dates
+// are compared throughout).
+func Today(now time.Time) time.Time {
+	y, m, d := now.In(Zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

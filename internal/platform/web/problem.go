@@ -24,6 +24,8 @@ type Problem struct {
 	Code      string       `json:"code"`
 	RequestID string       `json:"request_id,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty"`
+	// CurrentState is the object's state when a conflict refused a change.
+	CurrentState string `json:"current_state,omitempty"`
 }
 
 // FieldError is one field's problem in a Problem.
@@ -70,6 +72,7 @@ type classification struct {
 	code     string
 	detailEN string
 	fields   []apperr.FieldError
+	state    string
 }
 
 func classify(err error) classification {
@@ -89,7 +92,7 @@ func classify(err error) classification {
 	if e.Kind == apperr.Invalid && e.Code == codeInvalidJSON {
 		status = http.StatusBadRequest
 	}
-	return classification{status: status, code: e.CodeOrKind(), detailEN: e.Message, fields: e.Fields}
+	return classification{status: status, code: e.CodeOrKind(), detailEN: e.Message, fields: e.Fields, state: e.State}
 }
 
 // Vietnamese is chosen when the client prefers it; English otherwise.
@@ -114,13 +117,14 @@ func NewProblem(r *http.Request, err error) Problem {
 	cl := classify(err)
 	vi := wantsVietnamese(r)
 	p := Problem{
-		Type:      problemTypeBase + cl.code,
-		Title:     title(cl.status, vi),
-		Status:    cl.status,
-		Detail:    detail(cl.code, cl.detailEN, vi),
-		Instance:  r.URL.Path,
-		Code:      cl.code,
-		RequestID: reqinfo.From(r.Context()).RequestID,
+		Type:         problemTypeBase + cl.code,
+		Title:        title(cl.status, vi),
+		Status:       cl.status,
+		Detail:       detail(cl.code, cl.detailEN, vi),
+		Instance:     r.URL.Path,
+		Code:         cl.code,
+		RequestID:    reqinfo.From(r.Context()).RequestID,
+		CurrentState: cl.state,
 	}
 	for _, f := range cl.fields {
 		p.Errors = append(p.Errors, FieldError{Field: f.Field, Code: f.Code, Detail: fieldDetail(f, vi)})
