@@ -20,7 +20,9 @@ import (
 
 	"github.com/ansinh/ansinh/configs"
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/approval"
 	"github.com/ansinh/ansinh/internal/area"
+	"github.com/ansinh/ansinh/internal/assessment"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
@@ -125,7 +127,14 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 func (a *App) registerAPI(r *access.Routes) {
 	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
 	auditSvc := audit.NewService(a.db, a.verifier, a.reads)
-	household.NewHandler(household.NewService(a.db, a.protect, a.reads), a.authz, auditSvc, a.log).Register(r)
+	registry := household.NewService(a.db, a.protect, a.reads)
+	household.NewHandler(registry, a.authz, auditSvc, a.log).Register(r)
+	flow := approval.New(a.db)
+	assessments := assessment.NewService(a.db, registry, flow, a.reads)
+	flow.On(assessment.SubjectType, assessments.Decided)
+	assessmentHandler := assessment.NewHandler(assessments, a.log)
+	registry.Feed("assessment", assessmentHandler.FeedLoader)
+	assessmentHandler.Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -80,4 +81,22 @@ func jsonKind(k string) string {
 	default:
 		return "a number"
 	}
+}
+
+// ParseDate reads a calendar date (YYYY-MM-DD) from a request field, noting
+// a problem in fe when it is malformed, or missing and required. It returns
+// nil when the field is empty or bad.
+func ParseDate(fe *apperr.FieldList, field, s string, required bool) *time.Time {
+	if s == "" {
+		if required {
+			fe.Add(field, "required", "is required (YYYY-MM-DD)")
+		}
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		fe.Add(field, "invalid", "must be a date, YYYY-MM-DD")
+		return nil
+	}
+	return &t
 }

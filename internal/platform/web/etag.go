@@ -28,3 +28,12 @@ func IfMatchVersion(c *gin.Context) (int, error) {
 	}
 	return v, nil
 }
+
+// IfMatchVersionOptional is IfMatchVersion for changes whose state machine
+// already refuses a lost race: -1 when the client sent no If-Match.
+func IfMatchVersionOptional(c *gin.Context) (int, error) {
+	if strings.TrimSpace(c.GetHeader("If-Match")) == "" {
+		return -1, nil
+	}
+	return IfMatchVersion(c)
+}
