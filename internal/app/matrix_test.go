@@ -52,6 +52,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 	json.Unmarshal(hw.Body.Bytes(), &seeded)
 	hh := "/api/v1/households/" + seeded.ID
 
+	// A review of the commune with an assessment of that household.
+	rw := send(t, h, "POST", "/api/v1/reviews", tokens["commune_worker/inside"], map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2026})
+	var review struct{ ID string }
+	json.Unmarshal(rw.Body.Bytes(), &review)
+	aw := send(t, h, "POST", hh+"/assessments", tokens["commune_worker/inside"], map[string]any{"review_id": review.ID,
+		"income_per_person": 1_000_000, "answers": workerAnswers("toilet")})
+	if rw.Code != 201 || aw.Code != 201 {
+		t.Fatalf("seed review: %d %s / %d %s", rw.Code, rw.Body.String(), aw.Code, aw.Body.String())
+	}
+	var assessed struct{ ID string }
+	json.Unmarshal(aw.Body.Bytes(), &assessed)
+	rv := "/api/v1/reviews/" + review.ID
+
 	// An audited change about a household in the commune.
 	subject := uuid.Must(uuid.NewV7())
 	ctx := access.WithActor(context.Background(), access.System("test"))
@@ -96,7 +109,44 @@ func TestAuthorizationMatrix(t *testing.T) {
 		m["commune_worker/inside"], m["commune_worker/outside"] = inside, outside
 		return m
 	}
+	approvers := func(inside, outside int) map[string]int {
+		m := map[string]int{"anonymous": 401, "*": 403}
+		m["district_approver/inside"], m["district_approver/outside"] = inside, outside
+		return m
+	}
+	everyone := map[string]int{"anonymous": 401, "*": 200}
 	matrix := map[string]entry{
+		"GET /api/v1/poverty-standards":       {request{"GET", "/api/v1/poverty-standards", nil}, everyone},
+		"GET /api/v1/poverty-standards/:code": {request{"GET", "/api/v1/poverty-standards/ND07-2021", nil}, everyone},
+		"POST /api/v1/poverty-standards": {request{"POST", "/api/v1/poverty-standards", map[string]any{"code": "KG-2030",
+			"name": "Chuẩn nghèo tỉnh Kiên Giang 2030", "legal_source": "Nghị quyết HĐND tỉnh (thử)", "area_code": "91",
+			"valid_from": "2030-01-01", "valid_to": "2030-12-31", "income_line_rural": 2_400_000, "income_line_urban": 3_000_000,
+			"average_max_rural": 3_600_000, "average_max_urban": 4_500_000}}, func() map[string]int {
+			m := map[string]int{"anonymous": 401, "*": 403}
+			m["program_manager/inside"] = 201
+			return m
+		}()},
+		"POST /api/v1/households/:id/assessments": {request{"POST", hh + "/assessments", map[string]any{"review_id": review.ID,
+			"income_per_person": 1_000_000, "answers": workerAnswers()}}, workers(409, 404)},
+		"GET /api/v1/households/:id/assessments": {request{"GET", hh + "/assessments", nil}, readers(200, 200)},
+		"GET /api/v1/assessments/:id":            {request{"GET", "/api/v1/assessments/" + assessed.ID, nil}, readers(200, 404)},
+		"PATCH /api/v1/assessments/:id":          {request{"PATCH", "/api/v1/assessments/" + assessed.ID, map[string]any{}}, workers(428, 428)},
+		"POST /api/v1/reviews": {request{"POST", "/api/v1/reviews", map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2025}},
+			workers(201, 403)},
+		"GET /api/v1/reviews":                     {request{"GET", "/api/v1/reviews", nil}, readers(200, 200)},
+		"GET /api/v1/reviews/:id":                 {request{"GET", rv, nil}, readers(200, 404)},
+		"GET /api/v1/reviews/:id/assessments":     {request{"GET", rv + "/assessments", nil}, readers(200, 404)},
+		"GET /api/v1/reviews/:id/lists/:kind":     {request{"GET", rv + "/lists/newly_poor", nil}, readers(409, 404)},
+		"POST /api/v1/reviews/:id/record-meeting": {request{"POST", rv + "/record-meeting", map[string]any{}}, workers(422, 422)},
+		"POST /api/v1/reviews/:id/post":           {request{"POST", rv + "/post", map[string]any{}}, workers(422, 422)},
+		"POST /api/v1/reviews/:id/objections":     {request{"POST", rv + "/objections", map[string]any{}}, workers(422, 422)},
+		"POST /api/v1/reviews/:id/objections/:objection/resolve": {request{"POST", rv + "/objections/" + uuid.NewString() + "/resolve",
+			map[string]any{"outcome": "dismissed", "resolution": "x"}}, workers(409, 404)},
+		"POST /api/v1/reviews/:id/submit": {request{"POST", rv + "/submit", nil}, workers(409, 404)},
+		"POST /api/v1/reviews/:id/reopen": {request{"POST", rv + "/reopen", map[string]any{"reason": "x"}}, workers(409, 404)},
+		"POST /api/v1/reviews/:id/recognize": {request{"POST", rv + "/recognize", map[string]any{"decision_number": "1/QĐ-UBND",
+			"decision_date": "2026-11-01", "signer": "x"}}, approvers(409, 404)},
+		"POST /api/v1/reviews/:id/return":              {request{"POST", rv + "/return", map[string]any{"reason": "x"}}, approvers(409, 404)},
 		"POST /api/v1/households":                      {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
 		"GET /api/v1/households":                       {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
 		"PATCH /api/v1/households/:id/members/:member": {request{"PATCH", hh + "/members/" + uuid.NewString(), map[string]string{}}, workers(428, 428)},
