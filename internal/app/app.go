@@ -48,6 +48,10 @@ type App struct {
 	routes   *access.Routes
 	protect  *household.IDProtector
 
+	households  *household.Service
+	approvals   *approval.Flow
+	assessments *assessment.Service
+
 	extraRoutes []func(*gin.Engine)
 }
 
@@ -103,6 +107,10 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		auth: auth.NewService(pool, auth.NewTokens(signing, cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTTL),
 			auth.Options{RefreshTTL: cfg.Auth.RefreshTTL, SessionCacheTTL: cfg.Auth.SessionCacheTTL, Logger: log}),
 	}
+	a.households = household.NewService(pool, protect, a.reads)
+	a.approvals = approval.New(pool)
+	a.assessments = assessment.NewService(pool, a.households, a.approvals, a.reads)
+	a.approvals.On(assessment.SubjectType, a.assessments.Decided)
 	for _, o := range opts {
 		o(a)
 	}
@@ -127,13 +135,9 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 func (a *App) registerAPI(r *access.Routes) {
 	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
 	auditSvc := audit.NewService(a.db, a.verifier, a.reads)
-	registry := household.NewService(a.db, a.protect, a.reads)
-	household.NewHandler(registry, a.authz, auditSvc, a.log).Register(r)
-	flow := approval.New(a.db)
-	assessments := assessment.NewService(a.db, registry, flow, a.reads)
-	flow.On(assessment.SubjectType, assessments.Decided)
-	assessmentHandler := assessment.NewHandler(assessments, a.log)
-	registry.Feed("assessment", assessmentHandler.FeedLoader)
+	household.NewHandler(a.households, a.authz, auditSvc, a.log).Register(r)
+	assessmentHandler := assessment.NewHandler(a.assessments, a.log)
+	a.households.Feed("assessment", assessmentHandler.FeedLoader)
 	assessmentHandler.Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
@@ -161,7 +162,58 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out 
 		}
 	}
 	fmt.Fprintf(out, "demo seed: %d demo account(s) created, %d already present\n", created, len(DemoUsers)-created)
-	return seedDemoHouseholds(ctx, a, out)
+	if err := seedDemoHouseholds(ctx, a, out); err != nil {
+		return err
+	}
+	return seedDemoReviews(ctx, a, out)
+}
+
+// demoReviewYear is the year of the demo province's recognized review.
+const demoReviewYear = 2025
+
+// demoPovertyRates are Kiên Giang's district poverty rates at the start of
+// 2021 as reported (../shared/domain: 1.69% for the province; Giang Thành
+// 7.96%, U Minh Thượng 6.32%, An Minh 5.04%; Phú Quốc, Kiên Hải and Rạch Giá
+// under 1%), which the demo review aims for.
+var demoPovertyRates = map[string]float64{"Giang Thành": 0.0796, "U Minh Thượng": 0.0632, "An Minh": 0.0504,
+	"Phú Quốc": 0.008, "Kiên Hải": 0.008, "Rạch Giá": 0.008}
+
+// seedDemoReviews runs the demo province's periodic review of demoReviewYear
+// to recognition in every commune that has households, once.
+func seedDemoReviews(ctx context.Context, a *App, out io.Writer) error {
+	rows, err := a.db.Conn(ctx).Raw(`SELECT path::text, name FROM areas WHERE level = 'district' AND path <@ '91'`).Rows()
+	if err != nil {
+		return err
+	}
+	rates := map[string]float64{}
+	for rows.Next() {
+		var path, name string
+		if err := rows.Scan(&path, &name); err != nil {
+			rows.Close()
+			return err
+		}
+		rates[path] = 0.0169
+		for district, rate := range demoPovertyRates {
+			if strings.HasSuffix(name, district) {
+				rates[path] = rate
+			}
+		}
+	}
+	rows.Close()
+	rateOf := func(path string) float64 {
+		parts := strings.SplitN(path, ".", 3)
+		if len(parts) < 2 {
+			return 0.0169
+		}
+		return rates[parts[0]+"."+parts[1]]
+	}
+	start := time.Now()
+	n, err := a.assessments.SeedDemoReviews(ctx, "91", demoReviewYear, rateOf, 2025)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo seed: %d communes' %d reviews recognized in %s\n", n, demoReviewYear, time.Since(start).Round(time.Second))
+	return nil
 }
 
 // demoHouseholds is how many synthetic households the demo province gets.
@@ -194,8 +246,7 @@ func seedDemoHouseholds(ctx context.Context, a *App, out io.Writer) error {
 	}
 	rows.Close()
 	start := time.Now()
-	svc := household.NewService(a.db, a.protect, a.reads)
-	n, err := svc.SeedDemo(ctx, communes, demoHouseholds, 91)
+	n, err := a.households.SeedDemo(ctx, communes, demoHouseholds, 91)
 	if err != nil {
 		return err
 	}

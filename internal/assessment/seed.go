@@ -1,0 +1,135 @@
+package assessment
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+)
+
+// DemoRates gives the share of poor households to aim for in an area (by its
+// ltree path), for demo data.
+type DemoRates func(areaPath string) float64
+
+// SeedDemoReviews runs the periodic review of year through to recognition in
+// every commune of the area that has households and no review of that year
+// yet, with synthetic incomes and answers drawn to approach the given poverty
+// rates. The commune submits as one system actor and the district
+// recognizes as another. It returns how many reviews it recognized.
+func (s *Service) SeedDemoReviews(ctx context.Context, areaPath string, year int, rates DemoRates, seed uint64) (int, error) {
+	type hh struct {
+		id       uuid.UUID
+		commune  string
+		path     string
+		areaType string
+	}
+	rows, err := s.db.Conn(ctx).Raw(`SELECT h.id, h.commune_code, h.area_path::text, h.area_type FROM households h
+		WHERE h.status = 'active' AND h.area_path <@ ?::ltree
+		AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.commune_code = h.commune_code AND r.kind = 'periodic' AND r.year = ?)
+		ORDER BY h.commune_code, h.id`, areaPath, year).Rows()
+	if err != nil {
+		return 0, err
+	}
+	var communes [][]hh
+	for rows.Next() {
+		var h hh
+		if err := rows.Scan(&h.id, &h.commune, &h.path, &h.areaType); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if n := len(communes); n == 0 || communes[n-1][0].commune != h.commune {
+			communes = append(communes, nil)
+		}
+		communes[len(communes)-1] = append(communes[len(communes)-1], h)
+	}
+	rows.Close()
+	standards, err := s.store.standards(ctx)
+	if err != nil {
+		return 0, err
+	}
+	r := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
+	commune := access.WithActor(ctx, access.System("seed-demo-commune"))
+	everywhere := access.Everywhere()
+	meeting := time.Date(year, time.November, 20, 0, 0, 0, 0, time.UTC)
+	decided := time.Date(year, time.December, 10, 0, 0, 0, 0, time.UTC)
+	recognized := 0
+	for _, households := range communes {
+		first := households[0]
+		std, ok := Choose(standards, first.path, time.Date(year, time.September, 1, 0, 0, 0, 0, time.UTC))
+		if !ok {
+			return recognized, fmt.Errorf("seed reviews: no standard in force in %d", year)
+		}
+		err := s.db.WithTx(commune, func(ctx context.Context) error {
+			review, err := s.CreateReview(ctx, everywhere, ReviewInput{Kind: Periodic, CommuneCode: first.commune, Year: year})
+			if err != nil {
+				return err
+			}
+			var votes []Vote
+			for _, h := range households {
+				in := demoAnswers(r, std, h.areaType, rates(h.path))
+				in.ReviewID = review.ID
+				if _, err := s.CreateAssessment(ctx, everywhere, h.id, in); err != nil {
+					return fmt.Errorf("household %s: %w", h.id, err)
+				}
+				votes = append(votes, Vote{HouseholdID: h.id, Agree: 25 + r.IntN(10)})
+			}
+			if _, err := s.RecordMeeting(ctx, everywhere, review.ID, -1, Meeting{Date: meeting, Chair: "Trưởng ấp (demo)", Attendees: 40, Votes: votes}); err != nil {
+				return err
+			}
+			if _, err := s.Post(ctx, everywhere, review.ID, -1, meeting.AddDate(0, 0, 1), meeting.AddDate(0, 0, 8)); err != nil {
+				return err
+			}
+			_, err = s.Submit(ctx, everywhere, review.ID, -1, "Kết quả rà soát (dữ liệu demo)")
+			if err != nil {
+				return err
+			}
+			// The district decides in its own name, in the same transaction.
+			_, err = s.Recognize(access.WithActor(ctx, access.System("seed-demo-district")), everywhere, review.ID, -1,
+				DecisionInput{Number: fmt.Sprintf("%s/QĐ-UBND", first.commune), Date: decided, Signer: "Chủ tịch UBND (demo)"})
+			return err
+		})
+		if err != nil {
+			return recognized, fmt.Errorf("seed review of commune %s: %w", first.commune, err)
+		}
+		recognized++
+	}
+	return recognized, nil
+}
+
+// demoAnswers draws an income and answers for a household: poor with about
+// the given rate, near-poor a little more often, average living standard for
+// about one household in eight. Every indicator is answered explicitly; a
+// worker's answer that contradicts the registry's prefill carries a note.
+func demoAnswers(r *rand.Rand, std Standard, areaType string, poorRate float64) AssessmentInput {
+	line, top := std.Line(areaType), std.AverageMax(areaType)
+	var income int64
+	deprivations := 0
+	switch x := r.Float64(); {
+	case x < poorRate:
+		income, deprivations = line-int64(r.IntN(600))*1000, 3+r.IntN(4)
+	case x < poorRate*2.2:
+		income, deprivations = line-int64(r.IntN(400))*1000, r.IntN(3)
+	case x < poorRate*2.2+0.12:
+		income, deprivations = line+1000+int64(r.IntN(int((top-line)/1000)))*1000, r.IntN(3)
+	default:
+		income, deprivations = top+1000+int64(r.IntN(4000))*1000, r.IntN(2)
+	}
+	deprived := map[string]bool{}
+	for _, i := range r.Perm(len(std.Indicators))[:deprivations] {
+		deprived[std.Indicators[i].Code] = true
+	}
+	in := AssessmentInput{IncomePerPerson: &income}
+	for _, ind := range std.Indicators {
+		d := deprived[ind.Code]
+		a := AnswerInput{Indicator: ind.Code, Deprived: &d}
+		if ind.Prefill != "" {
+			a.Note = "Đối chiếu tại hộ (dữ liệu demo)"
+		}
+		in.Answers = append(in.Answers, a)
+	}
+	return in
+}
