@@ -17,6 +17,7 @@ import (
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
 )
 
@@ -177,9 +178,14 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 		!strings.Contains(out.String(), "households registered across 143 communes") {
 		t.Fatalf("seed: %v %s", err, out.String())
 	}
+	pool, err := app.OpenDB(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDemoData(t, pool)
 	out.Reset()
 	if err := app.RunSeedDemo(ctx, cfg, log, &out); err != nil || !strings.Contains(out.String(), "0 demo account(s) created, 6 already present") ||
-		!strings.Contains(out.String(), "households already in province 91") {
+		!strings.Contains(out.String(), "households already in province 91") || !strings.Contains(out.String(), "0 communes' 2025 reviews") {
 		t.Fatalf("a second seed changes nothing: %v %s", err, out.String())
 	}
 	out.Reset()
@@ -195,10 +201,6 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	}
 
 	// The demo logins work, each with its role and area.
-	pool, err := app.OpenDB(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	a, err := app.New(cfg, log, pool)
 	if err != nil {
 		t.Fatal(err)
@@ -213,23 +215,41 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	}
 }
 
-// The demo households are realistic enough to pass the registry's own rules,
-// and their ID numbers agree with their holders (checked on registration).
-func TestDemoHouseholdsAreConsistent(t *testing.T) {
-	t.Parallel()
-	d := dbtest.NewDatabase(t)
-	cfg, _ := config.Load(config.Source{Environ: map[string]string{"DATABASE_URL": d.AppURL}})
-	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
-	if err := app.RunSeedDemo(ctx, cfg, log, &bytes.Buffer{}); err != nil {
-		t.Fatal(err)
-	}
-	pool, _ := app.OpenDB(cfg, log)
-	defer pool.Close()
+// checkDemoData: the demo households are realistic enough to pass the
+// registry's own rules (their ID numbers agree with their holders, checked on
+// registration), and every commune with households has a recognized 2025
+// review whose district poverty rates follow the reported ones.
+func checkDemoData(t *testing.T, pool *db.DB) {
+	t.Helper()
+	ctx := context.Background()
 	var households, members, withID, heads, khmer int
 	pool.Conn(ctx).Raw(`SELECT count(*) FROM households`).Scan(&households)
 	pool.Conn(ctx).Raw(`SELECT count(*), count(id_sealed), count(*) FILTER (WHERE relationship = 'head'),
 		count(*) FILTER (WHERE ethnicity_code = 5) FROM members`).Row().Scan(&members, &withID, &heads, &khmer)
 	if households < 2900 || heads != households || members < 2*households || withID == 0 || khmer == 0 {
 		t.Fatalf("households %d, members %d, with ID %d, heads %d, Khmer %d", households, members, withID, heads, khmer)
+	}
+	var communes, recognized, unassessed int
+	pool.Conn(ctx).Raw(`SELECT (SELECT count(DISTINCT commune_code) FROM households),
+		(SELECT count(*) FROM reviews WHERE year = 2025 AND state = 'recognized'),
+		(SELECT count(*) FROM households h WHERE NOT EXISTS (SELECT 1 FROM assessments a WHERE a.household_id = h.id AND a.state = 'recognized'))`).
+		Row().Scan(&communes, &recognized, &unassessed)
+	if communes != recognized || unassessed != 0 {
+		t.Fatalf("%d communes with households, %d recognized reviews, %d households without a recognized assessment", communes, recognized, unassessed)
+	}
+	// Poverty rates by district: Giang Thành (914) well above the province, Phú Quốc (911) below it.
+	rate := func(path string) float64 {
+		var r float64
+		pool.Conn(ctx).Raw(`SELECT avg((classification = 'poor')::int) FROM households WHERE area_path <@ ?::ltree`, path).Scan(&r)
+		return r
+	}
+	province, giangThanh, phuQuoc := rate("91"), rate("91.914"), rate("91.911")
+	if province <= 0 || giangThanh <= 2*province || phuQuoc >= province {
+		t.Fatalf("poverty rates: province %.4f, Giang Thành %.4f, Phú Quốc %.4f", province, giangThanh, phuQuoc)
+	}
+	var changes int
+	pool.Conn(ctx).Raw(`SELECT count(*) FROM classification_changes WHERE 'newly_poor' = ANY (lists)`).Scan(&changes)
+	if changes == 0 {
+		t.Fatal("the demo review put nobody on the newly-poor list")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ansinh/ansinh/internal/access"
 )
@@ -51,53 +52,72 @@ func (s *Service) SeedDemoReviews(ctx context.Context, areaPath string, year int
 	if err != nil {
 		return 0, err
 	}
+	// Draw everything first, in order, so the data depends only on the seed;
+	// then run the communes' reviews side by side (each is its own transaction).
 	r := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
-	commune := access.WithActor(ctx, access.System("seed-demo-commune"))
+	type job struct {
+		commune string
+		inputs  []AssessmentInput
+		ids     []uuid.UUID
+		votes   []Vote
+	}
+	jobs := make([]job, 0, len(communes))
+	for _, households := range communes {
+		std, ok := Choose(standards, households[0].path, time.Date(year, time.September, 1, 0, 0, 0, 0, time.UTC))
+		if !ok {
+			return 0, fmt.Errorf("seed reviews: no standard in force in %d", year)
+		}
+		j := job{commune: households[0].commune}
+		for _, h := range households {
+			j.inputs = append(j.inputs, demoAnswers(r, std, h.areaType, rates(h.path)))
+			j.ids = append(j.ids, h.id)
+			j.votes = append(j.votes, Vote{HouseholdID: h.id, Agree: 25 + r.IntN(10)})
+		}
+		jobs = append(jobs, j)
+	}
 	everywhere := access.Everywhere()
 	meeting := time.Date(year, time.November, 20, 0, 0, 0, 0, time.UTC)
 	decided := time.Date(year, time.December, 10, 0, 0, 0, 0, time.UTC)
-	recognized := 0
-	for _, households := range communes {
-		first := households[0]
-		std, ok := Choose(standards, first.path, time.Date(year, time.September, 1, 0, 0, 0, 0, time.UTC))
-		if !ok {
-			return recognized, fmt.Errorf("seed reviews: no standard in force in %d", year)
-		}
-		err := s.db.WithTx(commune, func(ctx context.Context) error {
-			review, err := s.CreateReview(ctx, everywhere, ReviewInput{Kind: Periodic, CommuneCode: first.commune, Year: year})
-			if err != nil {
-				return err
-			}
-			var votes []Vote
-			for _, h := range households {
-				in := demoAnswers(r, std, h.areaType, rates(h.path))
-				in.ReviewID = review.ID
-				if _, err := s.CreateAssessment(ctx, everywhere, h.id, in); err != nil {
-					return fmt.Errorf("household %s: %w", h.id, err)
+	g, gctx := errgroup.WithContext(access.WithActor(ctx, access.System("seed-demo-commune")))
+	g.SetLimit(4)
+	for _, j := range jobs {
+		g.Go(func() error {
+			err := s.db.WithTx(gctx, func(ctx context.Context) error {
+				review, err := s.CreateReview(ctx, everywhere, ReviewInput{Kind: Periodic, CommuneCode: j.commune, Year: year})
+				if err != nil {
+					return err
 				}
-				votes = append(votes, Vote{HouseholdID: h.id, Agree: 25 + r.IntN(10)})
-			}
-			if _, err := s.RecordMeeting(ctx, everywhere, review.ID, -1, Meeting{Date: meeting, Chair: "Trưởng ấp (demo)", Attendees: 40, Votes: votes}); err != nil {
+				for i, in := range j.inputs {
+					in.ReviewID = review.ID
+					if _, err := s.CreateAssessment(ctx, everywhere, j.ids[i], in); err != nil {
+						return fmt.Errorf("household %s: %w", j.ids[i], err)
+					}
+				}
+				if _, err := s.RecordMeeting(ctx, everywhere, review.ID, -1, Meeting{Date: meeting, Chair: "Trưởng ấp (demo)",
+					Attendees: 40, Votes: j.votes}); err != nil {
+					return err
+				}
+				if _, err := s.Post(ctx, everywhere, review.ID, -1, meeting.AddDate(0, 0, 1), meeting.AddDate(0, 0, 8)); err != nil {
+					return err
+				}
+				if _, err := s.Submit(ctx, everywhere, review.ID, -1, "Kết quả rà soát (dữ liệu demo)"); err != nil {
+					return err
+				}
+				// The district decides in its own name, in the same transaction.
+				_, err = s.Recognize(access.WithActor(ctx, access.System("seed-demo-district")), everywhere, review.ID, -1,
+					DecisionInput{Number: j.commune + "/QĐ-UBND", Date: decided, Signer: "Chủ tịch UBND (demo)"})
 				return err
-			}
-			if _, err := s.Post(ctx, everywhere, review.ID, -1, meeting.AddDate(0, 0, 1), meeting.AddDate(0, 0, 8)); err != nil {
-				return err
-			}
-			_, err = s.Submit(ctx, everywhere, review.ID, -1, "Kết quả rà soát (dữ liệu demo)")
+			})
 			if err != nil {
-				return err
+				return fmt.Errorf("seed review of commune %s: %w", j.commune, err)
 			}
-			// The district decides in its own name, in the same transaction.
-			_, err = s.Recognize(access.WithActor(ctx, access.System("seed-demo-district")), everywhere, review.ID, -1,
-				DecisionInput{Number: fmt.Sprintf("%s/QĐ-UBND", first.commune), Date: decided, Signer: "Chủ tịch UBND (demo)"})
-			return err
+			return nil
 		})
-		if err != nil {
-			return recognized, fmt.Errorf("seed review of commune %s: %w", first.commune, err)
-		}
-		recognized++
 	}
-	return recognized, nil
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
+	return len(jobs), nil
 }
 
 // demoAnswers draws an income and answers for a household: poor with about
