@@ -391,3 +391,112 @@ func TestReviewOutsideTheApproversArea(t *testing.T) {
 		t.Fatalf("an approver of another district returned the review: %d", w.Code)
 	}
 }
+
+// Standards are data: the two national ones are seeded, a province adds its
+// own higher one, and an assessment takes the standard in force on its
+// reference date, the province's own where it has one.
+func TestPovertyStandards(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "std-manager", "program_manager", "91", false)
+	createUser(t, a, "std-manager-hcm", "program_manager", "79", false)
+	createUser(t, a, "std-worker", "commune_worker", "30791", false)
+	manager := login(t, h, "std-manager", testPassword).AccessToken
+	outsider := login(t, h, "std-manager-hcm", testPassword).AccessToken
+	worker := login(t, h, "std-worker", testPassword).AccessToken
+
+	type standard struct {
+		Code       string `json:"code"`
+		IncomeLine struct {
+			Rural int64 `json:"rural"`
+			Urban int64 `json:"urban"`
+		} `json:"income_line"`
+		Indicators []struct {
+			Code    string `json:"code"`
+			Prefill string `json:"prefill"`
+		} `json:"indicators"`
+	}
+	all := decode[struct{ Items []standard }](t, send(t, h, "GET", "/api/v1/poverty-standards", worker, nil), 200)
+	if len(all.Items) != 2 || all.Items[0].Code != "ND07-2021" || len(all.Items[0].Indicators) != 12 ||
+		all.Items[1].Code != "ND351-2025" || all.Items[1].IncomeLine.Rural != 2_200_000 || all.Items[1].IncomeLine.Urban != 2_800_000 ||
+		len(all.Items[1].Indicators) != 13 || all.Items[0].Indicators[3].Prefill != "health_insurance" {
+		t.Fatalf("standards: %+v", all)
+	}
+	in2027 := decode[struct{ Items []standard }](t, send(t, h, "GET", "/api/v1/poverty-standards?in_force_on=2027-01-01", worker, nil), 200)
+	if len(in2027.Items) != 1 || in2027.Items[0].Code != "ND351-2025" {
+		t.Fatalf("in force on 2027-01-01: %+v", in2027)
+	}
+	if w := send(t, h, "GET", "/api/v1/poverty-standards/ND99", worker, nil); w.Code != 404 {
+		t.Fatalf("unknown standard: %d", w.Code)
+	}
+
+	local := map[string]any{"code": "KG-2026", "name": "Chuẩn nghèo tỉnh Kiên Giang năm 2026", "legal_source": "Nghị quyết HĐND tỉnh (thử)",
+		"area_code": "91", "valid_from": "2026-01-01", "valid_to": "2026-12-31", "income_line_rural": 1_700_000, "income_line_urban": 2_200_000,
+		"average_max_rural": 2_550_000, "average_max_urban": 3_300_000}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for kk, vv := range local {
+			m[kk] = vv
+		}
+		m[k] = v
+		return m
+	}
+	for name, c := range map[string]struct {
+		token string
+		body  map[string]any
+		want  int
+	}{
+		"below the national line":    {manager, with("income_line_rural", 1_400_000), 422},
+		"a district, not a province": {manager, with("area_code", "914"), 422},
+		"another province":           {outsider, local, 403},
+		"a worker":                   {worker, local, 403},
+		"a period without order":     {manager, with("valid_to", "2025-12-31"), 422},
+	} {
+		if w := send(t, h, "POST", "/api/v1/poverty-standards", c.token, c.body); w.Code != c.want {
+			t.Errorf("%s: %d, want %d: %s", name, w.Code, c.want, w.Body.String())
+		}
+	}
+	created := decode[standard](t, send(t, h, "POST", "/api/v1/poverty-standards", manager, local), 201)
+	if len(created.Indicators) != 12 {
+		t.Fatalf("the local standard takes the national indicators: %+v", created)
+	}
+	if w := send(t, h, "POST", "/api/v1/poverty-standards", manager, with("code", "KG-2026B")); w.Code != 409 {
+		t.Fatalf("an overlapping local standard: %d %s", w.Code, w.Body.String())
+	}
+
+	// Assessments choose by reference date: the province's 2026 line, then the 2027–2030 one.
+	var ids []string
+	for _, code := range []string{"ST-1", "ST-2", "ST-3"} {
+		ids = append(ids, decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody(code, "30791", ""))).ID)
+	}
+	review := decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic",
+		"commune_code": "30791", "year": 2026, "reference_date": "2027-01-01"}), 201)
+	if review.ReferenceDate != "2027-01-01" {
+		t.Fatalf("review reference date: %+v", review)
+	}
+	assess := func(id string, ref string, income int) *httptest.ResponseRecorder {
+		body := map[string]any{"review_id": review.ID, "income_per_person": income, "answers": workerAnswers("toilet", "telecom")}
+		if ref != "" {
+			body["reference_date"] = ref
+		}
+		return send(t, h, "POST", "/api/v1/households/"+id+"/assessments", worker, body)
+	}
+	// 1,600,000 is above the national 2026 line but under the province's: poor (toilet, telecom and health insurance).
+	if got := decode[assessmentOut](t, assess(ids[0], "2026-10-01", 1_600_000), 201); got.StandardCode != "KG-2026" || got.Classification != "poor" {
+		t.Fatalf("under the local standard: %+v", got)
+	}
+	// The review's own reference date, 2027-01-01: the new national standard (the indicator list changed, so answer it).
+	body := map[string]any{"review_id": review.ID, "income_per_person": 2_100_000, "answers": append(workerAnswers("toilet", "telecom")[:8],
+		map[string]any{"indicator": "digital_services", "deprived": false}, map[string]any{"indicator": "waste_treatment", "deprived": false})}
+	w := send(t, h, "POST", "/api/v1/households/"+ids[1]+"/assessments", worker, body)
+	if got := decode[assessmentOut](t, w, 201); got.StandardCode != "ND351-2025" || got.Classification != "poor" || len(got.Answers) != 13 {
+		t.Fatalf("under the 2027–2030 standard: %s", w.Body.String())
+	}
+	if w := assess(ids[2], "2021-06-01", 1_000_000); w.Code != 422 || !strings.Contains(w.Body.String(), "no_standard") {
+		t.Fatalf("no standard in force: %d %s", w.Code, w.Body.String())
+	}
+	if n := countEvents(t, a, "poverty_standard.create"); n != 1 {
+		t.Fatalf("%d poverty_standard.create events", n)
+	}
+}

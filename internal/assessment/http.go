@@ -116,7 +116,7 @@ func standardOut(s Standard) StandardOut {
 
 func (h *Handler) standards(c *gin.Context) {
 	q := web.NewQuery(c)
-	on := q.Time("in_force_on")
+	on := q.Date("in_force_on")
 	area := q.String("area", 10)
 	if err := q.Err(); err != nil {
 		h.fail(c, err)

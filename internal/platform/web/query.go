@@ -66,6 +66,20 @@ func (q *Query) Time(name string) *time.Time {
 	return &t
 }
 
+// Date is the parameter as a calendar date (YYYY-MM-DD), nil when absent.
+func (q *Query) Date(name string) *time.Time {
+	v := q.c.Query(name)
+	if v == "" {
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		q.bad(name, "invalid", "must be a date such as 2026-11-28")
+		return nil
+	}
+	return &t
+}
+
 // Bool is the parameter as true/false, nil when absent.
 func (q *Query) Bool(name string) *bool {
 	switch q.c.Query(name) {
