@@ -396,21 +396,9 @@ func (h *Handler) assessment(c *gin.Context) {
 func (h *Handler) listAssessments(c *gin.Context, f AssessmentFilter) {
 	q := web.NewQuery(c)
 	f.State, f.Result = q.String("state", 16), q.String("classification", 16)
-	limit := q.Limit(50, 500)
-	var after uuid.UUID
-	q.Cursor(&after)
-	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	list, err := h.svc.Assessments(ctx, access.ScopeFrom(ctx), f, after, limit+1)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, web.PageOf(list, limit, assessmentOut, func(a Assessment) any { return a.ID }))
+	web.ServeIDPage(c, h.log, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Assessment, error) {
+		return h.svc.Assessments(ctx, access.ScopeFrom(ctx), f, after, limit)
+	}, assessmentOut, func(a Assessment) uuid.UUID { return a.ID })
 }
 
 func (h *Handler) householdAssessments(c *gin.Context) {
@@ -585,26 +573,11 @@ func (h *Handler) createReview(c *gin.Context) {
 
 func (h *Handler) reviews(c *gin.Context) {
 	q := web.NewQuery(c)
-	f := ReviewFilter{AreaCode: q.String("area", 10), Year: q.Int("year", 2000, 2100), State: q.String("state", 20),
+	f := ReviewFilter{AreaCode: q.String("area", 10), Year: max(q.Int("year", 2000, 2100), 0), State: q.String("state", 20),
 		Kind: q.String("kind", 10)}
-	if f.Year < 0 {
-		f.Year = 0
-	}
-	limit := q.Limit(50, 200)
-	var after uuid.UUID
-	q.Cursor(&after)
-	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	list, err := h.svc.Reviews(ctx, access.ScopeFrom(ctx), f, after, limit+1)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, web.PageOf(list, limit, reviewOut, func(r Review) any { return r.ID }))
+	web.ServeIDPage(c, h.log, q, 50, 200, func(ctx context.Context, after uuid.UUID, limit int) ([]Review, error) {
+		return h.svc.Reviews(ctx, access.ScopeFrom(ctx), f, after, limit)
+	}, reviewOut, func(r Review) uuid.UUID { return r.ID })
 }
 
 func (h *Handler) review(c *gin.Context) {

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -191,4 +194,26 @@ func PageOf[T, U any](rows []T, limit int, toDTO func(T) U, position func(T) any
 		page.NextCursor = EncodeCursor(position(rows[len(rows)-1]))
 	}
 	return page
+}
+
+// ServeIDPage answers one page of a list kept in id order: it reads limit
+// (default def, at most max) and the cursor, reports any bad parameter of q,
+// fetches limit+1 rows after the cursor's id, and writes the page, or the
+// problem, uncached (lists hold personal data).
+func ServeIDPage[T, U any](c *gin.Context, log *slog.Logger, q *Query, def, max int,
+	fetch func(ctx context.Context, after uuid.UUID, limit int) ([]T, error), toDTO func(T) U, id func(T) uuid.UUID) {
+	limit := q.Limit(def, max)
+	var after uuid.UUID
+	q.Cursor(&after)
+	if err := q.Err(); err != nil {
+		WriteProblem(c, log, err)
+		return
+	}
+	rows, err := fetch(c.Request.Context(), after, limit+1)
+	if err != nil {
+		WriteProblem(c, log, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, PageOf(rows, limit, toDTO, func(r T) any { return id(r) }))
 }
