@@ -227,6 +227,10 @@ CREATE TABLE approval_steps (
 );
 CREATE INDEX approval_steps_subject ON approval_steps (subject_type, subject_id, at);
 
+-- History is written once: the application may add to it, never rewrite it.
+REVOKE UPDATE ON classification_changes, approval_steps, review_objections FROM ansinh_app;
+GRANT UPDATE (outcome, resolution, resolved_by, resolved_at) ON review_objections TO ansinh_app;
+
 -- The sync feed carries assessments beside households.
 ALTER TABLE registry_changes ADD COLUMN entity_type text NOT NULL DEFAULT 'household'
   CHECK (entity_type IN ('household', 'assessment'));

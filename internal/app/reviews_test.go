@@ -179,8 +179,10 @@ func TestPeriodicReviewThroughTheAPI(t *testing.T) {
 	if w := send(t, h, "PATCH", "/api/v1/assessments/"+aB.ID, worker, patch); w.Code != 428 {
 		t.Fatalf("patch without If-Match: %d", w.Code)
 	}
-	if w := sendWith(t, h, "PATCH", "/api/v1/assessments/"+aB.ID, worker, patch, map[string]string{"If-Match": `"9"`}); w.Code != 412 {
-		t.Fatalf("patch with a stale If-Match: %d", w.Code)
+	for _, stale := range []string{`"9"`, `"-1"`, `"0"`, `"1x"`} {
+		if w := sendWith(t, h, "PATCH", "/api/v1/assessments/"+aB.ID, worker, patch, map[string]string{"If-Match": stale}); w.Code != 412 {
+			t.Fatalf("patch with If-Match %s: %d", stale, w.Code)
+		}
 	}
 	w = sendWith(t, h, "PATCH", "/api/v1/assessments/"+aB.ID, worker, patch, map[string]string{"If-Match": `"1"`})
 	if b := decode[assessmentOut](t, w, 200); b.Version != 2 || b.Classification != "near_poor" || w.Header().Get("ETag") != `"2"` {
@@ -253,14 +255,16 @@ func TestPeriodicReviewThroughTheAPI(t *testing.T) {
 	}
 	decode[reviewOut](t, send(t, h, "POST", rv+"/submit", worker, map[string]any{"note": "Đã bổ sung biên bản"}), 200)
 
-	// Two approvers decide at once: exactly one succeeds, the other is told the state.
+	// Two approvers who read the same version decide at once: exactly one
+	// succeeds, the other is told the state it is now in.
+	etag := send(t, h, "GET", rv, approver, nil).Header().Get("ETag")
 	var wg sync.WaitGroup
 	codes := make([]*httptest.ResponseRecorder, 2)
 	for i, tok := range []string{approver, chair} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = send(t, h, "POST", rv+"/recognize", tok, decision)
+			codes[i] = sendWith(t, h, "POST", rv+"/recognize", tok, decision, map[string]string{"If-Match": etag})
 		}()
 	}
 	wg.Wait()

@@ -222,6 +222,16 @@ func TestPrefill(t *testing.T) {
 		{"dependents: exactly half is not more than half", RuleDependents, []household.Member{member("1980", nil), member("2015", nil)}, false},
 		{"dependents: two of three", RuleDependents, []household.Member{member("1980", nil), member("2015", nil), member("1950", nil)}, true},
 		{"dependents: disability counts", RuleDependents, []household.Member{member("1980", func(m *household.Member) { m.Disability = true })}, true},
+		{"dependents: a baby born after the reference date is not yet a member", RuleDependents,
+			[]household.Member{member("1980", nil), member("2026-10-01", nil), member("2026-10-02", nil)}, false},
+		{"dependents: a grandparent who died after the reference date still counted then", RuleDependents,
+			[]household.Member{member("1980", nil), member("2015", nil), member("1940", func(m *household.Member) {
+				m.Status, m.StatusDate = "deceased", ptr(day("2026-10-01"))
+			})}, true},
+		{"dependents: one who died before the reference date did not", RuleDependents,
+			[]household.Member{member("1980", nil), member("2015", nil), member("1940", func(m *household.Member) {
+				m.Status, m.StatusDate = "deceased", ptr(day("2026-08-01"))
+			})}, false},
 	}
 	for _, tt := range tests {
 		p, ok := prefill(tt.rule, household.Household{Members: tt.members}, ref)
@@ -282,3 +292,5 @@ func TestBuildAnswers(t *testing.T) {
 		t.Fatalf("patch: %v %+v", fe, again)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -34,9 +34,13 @@ func ageOn(m household.Member, date time.Time) int {
 // prefill judges an indicator from the registry's record of the household as
 // of the reference date; false when the rule is unknown.
 func prefill(rule string, h household.Household, ref time.Time) (Prefill, bool) {
+	// The household as it was on the reference date: born by then, and not
+	// yet gone (a death or a move after it does not count).
 	var present []household.Member
 	for _, m := range h.Members {
-		if m.Status == "present" {
+		born := m.BirthDate == nil && m.BirthYear <= ref.Year() || m.BirthDate != nil && !m.BirthDate.After(ref)
+		there := m.Status == "present" || (m.Status == "deceased" || m.Status == "moved_out") && m.StatusDate != nil && m.StatusDate.After(ref)
+		if born && there {
 			present = append(present, m)
 		}
 	}

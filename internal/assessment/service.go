@@ -365,6 +365,15 @@ func (s *Service) CreateAssessment(ctx context.Context, scope access.Scope, hous
 		if r.State != StateOpen && r.State != StateSurveying {
 			return wrongState("take new assessments", r.State)
 		}
+		var other *uuid.UUID
+		if err := s.db.Conn(ctx).Raw(`SELECT r.id FROM assessments a JOIN reviews r ON r.id = a.review_id
+			WHERE a.household_id = ? AND r.id <> ? AND r.state <> 'recognized' LIMIT 1`, h.ID, r.ID).Scan(&other).Error; err != nil {
+			return err
+		}
+		if other != nil {
+			return apperr.New(apperr.Conflict, "household_in_open_review",
+				"the household is being assessed in review %s, which is not decided yet", other)
+		}
 		a := Assessment{ID: in.ID, HouseholdID: h.ID, ReviewID: r.ID, AreaPath: h.AreaPath, ReferenceDate: r.ReferenceDate}
 		if a.ID == uuid.Nil {
 			a.ID = uuid.Must(uuid.NewV7())
@@ -402,6 +411,23 @@ func (s *Service) saved(ctx context.Context, id uuid.UUID) (Assessment, error) {
 	return a, s.registry.NoteChange(ctx, "assessment", a.ID, a.HouseholdID, a.AreaPath)
 }
 
+// moved records an assessment's change of state made by a review action
+// (a vote, a send-back, an agreement, a recognition): it puts the assessment
+// on the sync feed and records its event with the state before and after.
+func (s *Service) moved(ctx context.Context, before Assessment, action string) error {
+	after, err := s.saved(ctx, before.ID)
+	if err != nil {
+		return err
+	}
+	return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "assessment." + action, EntityType: "assessment",
+		EntityID: before.ID.String(), AreaPath: before.AreaPath, Before: assessmentState(before), After: assessmentState(after)})
+}
+
+// reviewAssessments are a review's assessments (in one state, or all).
+func (s *Service) reviewAssessments(ctx context.Context, reviewID uuid.UUID, state string) ([]Assessment, error) {
+	return s.store.assessments(ctx, access.Everywhere(), AssessmentFilter{ReviewID: &reviewID, State: state}, uuid.Nil, 0)
+}
+
 func (s *Service) setState(ctx context.Context, reviewID uuid.UUID, state string) error {
 	return s.db.Conn(ctx).Exec(`UPDATE reviews SET state = ?, version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
 		state, actorID(ctx), reviewID).Error
@@ -420,6 +446,15 @@ func assessmentState(a Assessment) map[string]any {
 func (s *Service) UpdateAssessment(ctx context.Context, scope access.Scope, id uuid.UUID, version int, in AssessmentInput) (Assessment, error) {
 	var out Assessment
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		// Lock the review before the assessment, in the order review actions do.
+		peek, err := s.store.assessment(ctx, scope, id, false)
+		if err != nil {
+			return err
+		}
+		r, err := s.store.review(ctx, access.Everywhere(), peek.ReviewID, true)
+		if err != nil {
+			return err
+		}
 		before, err := s.store.assessment(ctx, scope, id, true)
 		if err != nil {
 			return err
@@ -430,10 +465,6 @@ func (s *Service) UpdateAssessment(ctx context.Context, scope access.Scope, id u
 		}
 		if before.State != Draft {
 			return errNotDraft
-		}
-		r, err := s.store.review(ctx, access.Everywhere(), before.ReviewID, true)
-		if err != nil {
-			return err
 		}
 		if r.State != StateSurveying && r.State != StateOpen {
 			return wrongState("change assessments", r.State)
@@ -542,8 +573,8 @@ func (s *Service) CreateReview(ctx context.Context, scope access.Scope, in Revie
 		if in.HouseholdID != nil || in.RequestedOn != nil {
 			fe.Add("household_id", "not_allowed", "a periodic review covers the commune, not one household")
 		}
-		if in.Year < 2021 || in.Year > today.Year()+1 {
-			fe.Add("year", "invalid", "must be from 2021 to next year")
+		if in.Year < 2022 || in.Year > today.Year()+1 {
+			fe.Add("year", "invalid", "must be from 2022 (the first year of a multidimensional standard kept here) to next year")
 		}
 		// The periodic review runs 1 September to 14 December; its survey
 		// refers to its start unless the province says otherwise.
@@ -655,10 +686,11 @@ func (s *Service) Reviews(ctx context.Context, scope access.Scope, f ReviewFilte
 	return out, db.MapError(err)
 }
 
-// transition is the read-modify-write of a review in scope: lock it, check
-// If-Match when given (version < 0: not given; the state check then guards
-// against a lost race), apply, and record the event with the state before
-// and after. apply must use the context it is given.
+// transition is the read-modify-write of a review in scope: lock it, apply
+// (which checks the state), check If-Match when given (version < 0: not
+// given; the state check then guards against a lost race), and record the
+// event with the state before and after. apply must use the context it is
+// given; an error undoes everything.
 func (s *Service) transition(ctx context.Context, scope access.Scope, id uuid.UUID, version int, action, reason string,
 	apply func(ctx context.Context, r *Review) error) (ReviewDetail, error) {
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
@@ -666,13 +698,15 @@ func (s *Service) transition(ctx context.Context, scope access.Scope, id uuid.UU
 		if err != nil {
 			return err
 		}
-		if version >= 0 && before.Version != version {
-			return &apperr.Error{Kind: apperr.PreconditionFailed, Code: "precondition_failed", State: before.State,
-				Message: fmt.Sprintf("the review was changed since you read it (version %d, now %d): read it again", version, before.Version)}
-		}
+		// The action's own state check comes first: a client that lost a race
+		// is told the state the winner left (409), not only that it is stale.
 		r := before
 		if err := apply(ctx, &r); err != nil {
 			return err
+		}
+		if version >= 0 && before.Version != version {
+			return &apperr.Error{Kind: apperr.PreconditionFailed, Code: "precondition_failed", State: before.State,
+				Message: fmt.Sprintf("the review was changed since you read it (version %d, now %d): read it again", version, before.Version)}
 		}
 		if err := s.db.Conn(ctx).Exec(`UPDATE reviews SET version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
 			actorID(ctx), id).Error; err != nil {
@@ -735,7 +769,7 @@ func (s *Service) RecordMeeting(ctx context.Context, scope access.Scope, id uuid
 		if r.State != StateSurveying {
 			return wrongState("record a village meeting", r.State)
 		}
-		drafts, err := s.store.assessments(ctx, access.Everywhere(), AssessmentFilter{ReviewID: &r.ID, State: Draft}, uuid.Nil, 0)
+		drafts, err := s.reviewAssessments(ctx, r.ID, Draft)
 		if err != nil {
 			return err
 		}
@@ -783,7 +817,7 @@ func (s *Service) RecordMeeting(ctx context.Context, scope access.Scope, id uuid
 				actorID(ctx), a.ID).Error; err != nil {
 				return err
 			}
-			if _, err := s.saved(ctx, a.ID); err != nil {
+			if err := s.moved(ctx, a, "vote"); err != nil {
 				return err
 			}
 		}
@@ -894,13 +928,21 @@ func (s *Service) ResolveObjection(ctx context.Context, scope access.Scope, id u
 		if outcome != "upheld" || householdID == nil {
 			return nil
 		}
-		var assessmentID uuid.UUID
-		if err := conn.Raw(`UPDATE assessments SET state = 'draft', sent_back = true, version = version + 1, updated_at = now()
-			WHERE review_id = ? AND household_id = ? RETURNING id`, r.ID, *householdID).Scan(&assessmentID).Error; err != nil {
+		all, err := s.reviewAssessments(ctx, r.ID, "")
+		if err != nil {
 			return err
 		}
-		if _, err := s.saved(ctx, assessmentID); err != nil {
-			return err
+		for _, a := range all {
+			if a.HouseholdID != *householdID {
+				continue
+			}
+			if err := conn.Exec(`UPDATE assessments SET state = 'draft', sent_back = true, version = version + 1, updated_at = now()
+				WHERE id = ?`, a.ID).Error; err != nil {
+				return err
+			}
+			if err := s.moved(ctx, a, "send_back"); err != nil {
+				return err
+			}
 		}
 		return s.setState(ctx, r.ID, StateSurveying)
 	})
@@ -916,14 +958,23 @@ func (s *Service) Submit(ctx context.Context, scope access.Scope, id uuid.UUID, 
 		switch {
 		case r.State == StateReturned:
 		case r.Kind == Periodic && r.State == StatePosted:
-			if r.PostingEnd != nil && r.PostingEnd.After(s.today()) {
+			if r.PostingEnd != nil && !r.PostingEnd.Before(s.today()) {
 				return apperr.New(apperr.Conflict, "posting_not_over", "the list is posted until %s: submit after that", r.PostingEnd.Format(time.DateOnly))
 			}
 		case r.Kind == Regular && r.State == StateSurveying:
 			// The household's request is decided on its assessment: no meeting.
-			if err := conn.Exec(`UPDATE assessments SET state = 'agreed', version = version + 1, updated_at = now()
-				WHERE review_id = ? AND state = 'draft'`, r.ID).Error; err != nil {
+			drafts, err := s.reviewAssessments(ctx, r.ID, Draft)
+			if err != nil {
 				return err
+			}
+			for _, a := range drafts {
+				if err := conn.Exec(`UPDATE assessments SET state = 'agreed', version = version + 1, updated_at = now() WHERE id = ?`,
+					a.ID).Error; err != nil {
+					return err
+				}
+				if err := s.moved(ctx, a, "agree"); err != nil {
+					return err
+				}
 			}
 		default:
 			return wrongState("be submitted", r.State)
@@ -958,28 +1009,22 @@ func (s *Service) Reopen(ctx context.Context, scope access.Scope, id uuid.UUID, 
 		if r.State != StateReturned {
 			return wrongState("be reopened", r.State)
 		}
-		ids, err := s.reviewAssessmentIDs(ctx, r.ID)
+		all, err := s.reviewAssessments(ctx, r.ID, "")
 		if err != nil {
 			return err
 		}
-		if err := s.db.Conn(ctx).Exec(`UPDATE assessments SET state = 'draft', sent_back = true, version = version + 1,
-			updated_at = now() WHERE review_id = ?`, r.ID).Error; err != nil {
-			return err
-		}
-		for _, a := range ids {
-			if _, err := s.saved(ctx, a); err != nil {
+		for _, a := range all {
+			if err := s.db.Conn(ctx).Exec(`UPDATE assessments SET state = 'draft', sent_back = true, version = version + 1,
+				updated_at = now() WHERE id = ?`, a.ID).Error; err != nil {
+				return err
+			}
+			if err := s.moved(ctx, a, "send_back"); err != nil {
 				return err
 			}
 		}
 		return s.db.Conn(ctx).Exec(`UPDATE reviews SET state = ?, posting_start = NULL, posting_end = NULL WHERE id = ?`,
 			StateSurveying, r.ID).Error
 	})
-}
-
-func (s *Service) reviewAssessmentIDs(ctx context.Context, reviewID uuid.UUID) ([]uuid.UUID, error) {
-	var ids []uuid.UUID
-	err := s.db.Conn(ctx).Raw(`SELECT id FROM assessments WHERE review_id = ? ORDER BY id`, reviewID).Scan(&ids).Error
-	return ids, err
 }
 
 // DecisionInput is the recognition decision of a review.
@@ -1061,7 +1106,7 @@ func (s *Service) Decided(ctx context.Context, d approval.Decision) error {
 	if err != nil {
 		return err
 	}
-	assessments, err := s.store.assessments(ctx, access.Everywhere(), AssessmentFilter{ReviewID: &r.ID, State: Agreed}, uuid.Nil, 0)
+	assessments, err := s.reviewAssessments(ctx, r.ID, Agreed)
 	if err != nil {
 		return err
 	}
@@ -1093,7 +1138,7 @@ func (s *Service) Decided(ctx context.Context, d approval.Decision) error {
 			a.ID).Error; err != nil {
 			return err
 		}
-		if _, err := s.saved(ctx, a.ID); err != nil {
+		if err := s.moved(ctx, a, "recognize"); err != nil {
 			return err
 		}
 	}

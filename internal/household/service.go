@@ -393,6 +393,7 @@ func auditState(h Household) map[string]any {
 	}
 	return map[string]any{"code": h.Code, "commune": h.CommuneCode, "village": h.Village, "address": h.Address,
 		"area_type": h.AreaType, "phone": h.Phone, "ethnic_minority": h.EthnicMinority, "classification": h.Classification,
+		"classification_decision": h.ClassificationDecision, "classification_effective": h.ClassificationEffective,
 		"status": h.Status, "archive_reason": h.ArchiveReason, "version": h.Version, "members": members}
 }
 
@@ -919,7 +920,8 @@ func dedupe(fe apperr.FieldList) apperr.FieldList {
 func (s *Service) Classify(ctx context.Context, id uuid.UUID, to, decision string, effective time.Time) (from string, changed bool, err error) {
 	_, err = s.change(ctx, access.Everywhere(), id, -1, "household.classify", decision, func(ctx context.Context, h *Household) error {
 		from = h.Classification
-		if from == to {
+		// A decision older than the one in force does not override it.
+		if from == to || h.ClassificationEffective != nil && effective.Before(*h.ClassificationEffective) {
 			return errUnchanged
 		}
 		changed = true

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,8 +23,8 @@ func IfMatchVersion(c *gin.Context) (int, error) {
 	if raw == "" {
 		return 0, apperr.New(apperr.PreconditionNeeded, "precondition_required", "send If-Match with the ETag you read")
 	}
-	var v int
-	if _, err := fmt.Sscanf(raw, "%d", &v); err != nil {
+	v, err := strconv.Atoi(raw)
+	if err != nil || v < 1 { // versions start at 1
 		return 0, apperr.New(apperr.PreconditionFailed, "precondition_failed", "If-Match is not an ETag this server issued")
 	}
 	return v, nil
