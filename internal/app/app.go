@@ -29,6 +29,7 @@ import (
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
+	"github.com/ansinh/ansinh/internal/program"
 )
 
 // App is a configured server: its database pool, metrics and router.
@@ -51,6 +52,7 @@ type App struct {
 	households  *household.Service
 	approvals   *approval.Flow
 	assessments *assessment.Service
+	programs    *program.Service
 
 	extraRoutes []func(*gin.Engine)
 }
@@ -111,6 +113,9 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	a.approvals = approval.New(pool)
 	a.assessments = assessment.NewService(pool, a.households, a.approvals, a.reads)
 	a.approvals.On(assessment.SubjectType, a.assessments.Decided)
+	a.programs = program.NewService(pool, a.households, a.approvals)
+	a.approvals.On(program.SubjectType, a.programs.Decided)
+	a.assessments.OnReclassified(a.programs.Reclassified)
 	for _, o := range opts {
 		o(a)
 	}
@@ -139,6 +144,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	assessmentHandler := assessment.NewHandler(a.assessments, a.log)
 	a.households.Feed("assessment", assessmentHandler.FeedLoader)
 	assessmentHandler.Register(r)
+	program.NewHandler(a.programs, a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 }
 

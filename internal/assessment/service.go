@@ -50,7 +50,19 @@ type Service struct {
 	approvals approvals
 	reads     readLogger
 	now       func() time.Time
+	// reclassified are told of each household whose classification a
+	// recognition changed, in the recognition's transaction.
+	reclassified []Reclassified
 }
+
+// Reclassified is told that a household's classification changed, effective
+// on a date, in the recognizing transaction; an error undoes the recognition.
+type Reclassified func(ctx context.Context, householdID uuid.UUID, effective time.Time) error
+
+// OnReclassified registers what must follow a household's new
+// classification (the programs flag the enrollments it affects). Call it
+// while wiring, before serving.
+func (s *Service) OnReclassified(fn Reclassified) { s.reclassified = append(s.reclassified, fn) }
 
 // NewService makes the service. Register its Decided with the approval flow
 // for SubjectType.
@@ -1132,6 +1144,12 @@ func (s *Service) Decided(ctx context.Context, d approval.Decision) error {
 				VALUES (?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?, ?::text[])`, uuid.Must(uuid.NewV7()), a.HouseholdID, a.AreaPath, r.ID, a.ID,
 				a.StandardCode, from, to, *r.DecisionDate, r.DecisionNumber, pgArray(Lists(from, to, escaped))).Error; err != nil {
 				return err
+			}
+			// After the change is on record, so that "years since escaping" sees it.
+			for _, fn := range s.reclassified {
+				if err := fn(ctx, a.HouseholdID, *r.DecisionDate); err != nil {
+					return err
+				}
 			}
 		}
 		if err := conn.Exec(`UPDATE assessments SET state = 'recognized', version = version + 1, updated_at = now() WHERE id = ?`,
