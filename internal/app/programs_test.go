@@ -1,0 +1,290 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/auth"
+	"github.com/ansinh/ansinh/internal/platform/vn"
+)
+
+type enrollmentOut struct {
+	ID         string         `json:"id"`
+	State      string         `json:"state"`
+	Amount     int64          `json:"amount"`
+	Reason     string         `json:"reason"`
+	Benefit    map[string]any `json:"benefit"`
+	FlaggedOn  string         `json:"flagged_on"`
+	FlagReason string         `json:"flag_reason"`
+	Version    int            `json:"version"`
+}
+
+// The programs through the API with the demo accounts: eligibility with its
+// reasons, the gap list, proposals and decisions (no self-approval), the
+// budget refusal, delivery records, and the flags a new classification
+// raises on exactly the enrollments that depended on the old one.
+func TestProgramsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	for _, u := range app.DemoUsers {
+		createUser(t, a, u.Username, u.Role, u.Area, false)
+	}
+	ctx := access.WithActor(context.Background(), access.System("test"))
+	if _, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: "pho-chu-tich", FullName: "Phó chủ tịch xã", Password: testPassword,
+		Assignments: []auth.Grant{{Role: "commune_worker", AreaCode: "30791"}, {Role: "district_approver", AreaCode: "914"}}}); err != nil {
+		t.Fatal(err)
+	}
+	worker := login(t, h, "demo-worker", testPassword).AccessToken
+	approver := login(t, h, "demo-approver", testPassword).AccessToken
+	manager := login(t, h, "demo-manager", testPassword).AccessToken
+	auditor := login(t, h, "demo-auditor", testPassword).AccessToken
+	dual := login(t, h, "pho-chu-tich", testPassword).AccessToken
+	today := vn.Today(time.Now())
+	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
+
+	// Two poor households of commune 30791.
+	var hh []householdOut
+	for _, code := range []string{"PG-1", "PG-2"} {
+		hh = append(hh, decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody(code, "30791", ""))))
+	}
+	a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code IN ('PG-1', 'PG-2')`)
+	head, child := hh[0].Members[0].ID, hh[0].Members[3].ID // Nguyễn Thị Diệu, born 2014, a pupil
+
+	// Eligibility, with reasons in words.
+	type eligibility struct {
+		Items []struct {
+			ProgramCode string `json:"program_code"`
+			Eligible    bool   `json:"eligible"`
+			Verdicts    []struct {
+				MemberID string `json:"member_id"`
+				Eligible bool   `json:"eligible"`
+				ReasonEN string `json:"reason_en"`
+			} `json:"verdicts"`
+		} `json:"items"`
+	}
+	elig := decode[eligibility](t, send(t, h, "GET", "/api/v1/households/"+hh[0].ID+"/eligibility", worker, nil), 200)
+	got := map[string]bool{}
+	reasons := map[string]string{}
+	for _, p := range elig.Items {
+		got[p.ProgramCode] = p.Eligible
+		for _, v := range p.Verdicts {
+			if v.MemberID == child || v.MemberID == "" {
+				reasons[p.ProgramCode] = v.ReasonEN
+			}
+		}
+	}
+	age := today.Year() - 2014
+	for code, want := range map[string]bool{"bhyt_poor": true, "bhyt_near_poor": false, "study_cost": true, "tuition_exemption": true,
+		"housing_new": true, "legal_aid": true, "vocational_training": true, "vbsp_loan": true} {
+		if got[code] != want {
+			t.Errorf("eligible for %s: %v, want %v", code, got[code], want)
+		}
+	}
+	if want := fmt.Sprintf("member Nguyễn Thị Diệu, %d: is in a poor household; is a pupil", age); reasons["study_cost"] != want {
+		t.Errorf("study-cost reason %q, want %q", reasons["study_cost"], want)
+	}
+	if reasons["bhyt_near_poor"] != fmt.Sprintf("member Nguyễn Thị Diệu, %d: not so: is in a near-poor household", age) {
+		t.Errorf("refusal reason: %q", reasons["bhyt_near_poor"])
+	}
+	if w := send(t, h, "GET", "/api/v1/households/"+hh[0].ID+"/eligibility", login(t, h, "demo-worker2", testPassword).AccessToken, nil); w.Code != 404 {
+		t.Errorf("a worker of another commune saw the eligibility: %d", w.Code)
+	}
+
+	// The gap list: everyone of the two households lacks a card.
+	gaps := decode[struct {
+		Items []struct{ HouseholdID string } `json:"items"`
+	}](t, send(t, h, "GET", "/api/v1/programs/bhyt_poor/gaps?area=914", approver, nil), 200)
+	if len(gaps.Items) != 8 {
+		t.Fatalf("gaps: %d entries, want 8", len(gaps.Items))
+	}
+
+	// Proposals.
+	propose := func(token, program, household, member string) *httptest.ResponseRecorder {
+		body := map[string]any{"program_code": program, "household_id": household, "starts_on": day(0), "evidence": "Sổ hộ nghèo"}
+		if member != "" {
+			body["member_id"] = member
+		}
+		return send(t, h, "POST", "/api/v1/enrollments", token, body)
+	}
+	if w := propose(worker, "bhyt_poor", hh[0].ID, ""); w.Code != 422 || !strings.Contains(w.Body.String(), "member_id") {
+		t.Fatalf("a member program without a member: %d %s", w.Code, w.Body.String())
+	}
+	if w := propose(worker, "bhyt_near_poor", hh[0].ID, head); w.Code != 422 || !strings.Contains(w.Body.String(), "not_eligible") {
+		t.Fatalf("an ineligible proposal: %d %s", w.Code, w.Body.String())
+	}
+	card := decode[enrollmentOut](t, propose(worker, "bhyt_poor", hh[0].ID, head), 201)
+	if card.State != "proposed" || card.Benefit["state_share_pct"] != float64(100) || card.Reason == "" {
+		t.Fatalf("proposal: %+v", card)
+	}
+	if w := propose(worker, "bhyt_poor", hh[0].ID, head); w.Code != 409 {
+		t.Fatalf("a second live enrollment: %d", w.Code)
+	}
+	tuition := decode[enrollmentOut](t, propose(worker, "tuition_exemption", hh[0].ID, child), 201)
+	aid := decode[enrollmentOut](t, propose(worker, "legal_aid", hh[0].ID, ""), 201)
+	house := decode[enrollmentOut](t, propose(dual, "housing_new", hh[0].ID, ""), 201)
+	if house.Amount != 40_000_000 {
+		t.Fatalf("housing amount: %+v", house)
+	}
+	if w := send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/approve", dual, map[string]any{}); w.Code != 403 || !strings.Contains(w.Body.String(), "own_submission") {
+		t.Fatalf("self-approval: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/approve", worker, nil); w.Code != 403 {
+		t.Fatalf("a worker approved: %d", w.Code)
+	}
+
+	// Budgets: 50 million for new houses in the district this year.
+	year := fmt.Sprint(today.Year())
+	if w := send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, worker, map[string]any{"amount": 50_000_000}); w.Code != 403 {
+		t.Fatalf("a worker set a budget: %d", w.Code)
+	}
+	decode[map[string]any](t, send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000}), 200)
+	for _, id := range []string{card.ID, tuition.ID, aid.ID, house.ID} {
+		if e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+id+"/approve", approver, nil), 200); e.State != "approved" {
+			t.Fatalf("approve %s: %+v", id, e)
+		}
+	}
+	second := decode[enrollmentOut](t, propose(worker, "housing_new", hh[1].ID, ""), 201)
+	w := send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/approve", approver, nil)
+	if w.Code != 409 || !strings.Contains(w.Body.String(), "budget_exceeded") || !strings.Contains(w.Body.String(), "10,000,000 VND left") {
+		t.Fatalf("over budget: %d %s", w.Code, w.Body.String())
+	}
+	budgets := decode[struct {
+		Items []struct {
+			Committed int64 `json:"committed"`
+			Remaining int64 `json:"remaining"`
+		} `json:"items"`
+	}](t, send(t, h, "GET", "/api/v1/programs/housing_new/budgets?year="+year, auditor, nil), 200)
+	if len(budgets.Items) != 1 || budgets.Items[0].Committed != 40_000_000 || budgets.Items[0].Remaining != 10_000_000 {
+		t.Fatalf("budgets: %+v", budgets)
+	}
+	if e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/return", approver,
+		map[string]any{"reason": "Hết ngân sách năm nay; đề xuất lại sang năm"}), 200); e.State != "returned" {
+		t.Fatalf("return: %+v", e)
+	}
+	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/resubmit", worker, map[string]any{"evidence": "Biên bản khảo sát nhà"}), 200)
+	if e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/reject", approver,
+		map[string]any{"reason": "Nhà còn kiên cố"}), 200); e.State != "rejected" {
+		t.Fatalf("reject: %+v", e)
+	}
+
+	// Delivery records, typed by kind.
+	if w := send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+		"card_number": "HN4919120000001", "valid_from": day(0), "valid_to": day(20), "issued_at": "BHXH huyện Giang Thành", "roof": 1}}); w.Code != 422 {
+		t.Fatalf("a card record with a housing field: %d %s", w.Code, w.Body.String())
+	}
+	decode[map[string]any](t, send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+		"card_number": "HN4919120000001", "valid_from": day(0), "valid_to": day(20), "issued_at": "BHXH huyện Giang Thành", "premium": 1_105_650}}), 201)
+	decode[map[string]any](t, send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+		"milestone": "started", "date": day(0), "budget": 60_000_000,
+		"contributions": map[string]int64{"state": 40_000_000, "fatherland_front": 10_000_000, "household": 10_000_000}}}), 201)
+	if w := send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+		"milestone": "roof", "date": day(0), "final_cost": 61_000_000}}); w.Code != 422 {
+		t.Fatalf("a final cost before completion: %d", w.Code)
+	}
+	expiring := func(days int) int {
+		p := decode[struct{ Items []any }](t, send(t, h, "GET", fmt.Sprintf("/api/v1/deliveries/expiring-cards?within_days=%d", days), worker, nil), 200)
+		return len(p.Items)
+	}
+	if expiring(30) != 1 || expiring(10) != 0 {
+		t.Fatalf("expiring cards: %d within 30 days, %d within 10", expiring(30), expiring(10))
+	}
+
+	// A regular review finds the household near-poor: the enrollments that
+	// needed it poor are flagged from the decision's date, the others not.
+	review := decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "regular", "commune_code": "30791",
+		"household_id": hh[0].ID}), 201)
+	decode[assessmentOut](t, send(t, h, "POST", "/api/v1/households/"+hh[0].ID+"/assessments", worker, map[string]any{
+		"review_id": review.ID, "income_per_person": 1_400_000, "answers": workerAnswers()}), 201)
+	decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews/"+review.ID+"/submit", worker, nil), 200)
+	decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews/"+review.ID+"/recognize", approver, map[string]any{
+		"decision_number": "77/QĐ-UBND", "decision_date": day(0), "signer": "Chủ tịch UBND xã"}), 200)
+	flagged := decode[struct{ Items []enrollmentOut }](t, send(t, h, "GET", "/api/v1/enrollments?flagged=true", approver, nil), 200)
+	ids := map[string]enrollmentOut{}
+	for _, e := range flagged.Items {
+		ids[e.ID] = e
+	}
+	if len(ids) != 3 || ids[card.ID].FlaggedOn != day(0) || ids[tuition.ID].ID == "" || ids[aid.ID].ID == "" || !strings.Contains(ids[card.ID].FlagReason, "hộ nghèo") {
+		t.Fatalf("flagged: %+v", flagged.Items)
+	}
+	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+house.ID, worker, nil), 200); e.FlaggedOn != "" || e.State != "approved" {
+		t.Fatalf("the house still qualifies (near-poor): %+v", e)
+	}
+	// Flagging ends nothing; ending is a decision.
+	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+card.ID, worker, nil), 200); e.State != "approved" {
+		t.Fatalf("a flag ended the card: %+v", e)
+	}
+	ended := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/end", approver, map[string]any{
+		"date": day(0), "reason": "Hộ thoát nghèo, chuyển sang hỗ trợ BHYT cận nghèo"}), 200)
+	if ended.State != "ended" || ended.FlaggedOn != "" {
+		t.Fatalf("end: %+v", ended)
+	}
+
+	for action, n := range map[string]int{"enrollment.propose": 5, "enrollment.approve": 4, "enrollment.return": 1, "enrollment.resubmit": 1,
+		"enrollment.reject": 1, "enrollment.flag": 3, "enrollment.end": 1, "delivery.record": 2, "budget.set": 1} {
+		if got := countEvents(t, a, action); got != n {
+			t.Errorf("%d %s events, want %d", got, action, n)
+		}
+	}
+}
+
+// Local programs: a province's manager creates and edits its own; national
+// programs change only with the law; a bad rule is refused with the reason.
+func TestLocalPrograms(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "kg-manager", "program_manager", "91", false)
+	createUser(t, a, "hcm-manager", "program_manager", "79", false)
+	manager := login(t, h, "kg-manager", testPassword).AccessToken
+	other := login(t, h, "hcm-manager", testPassword).AccessToken
+	program := map[string]any{"code": "kg_tet_gift", "name_vi": "Quà Tết tỉnh Kiên Giang", "name_en": "Kiên Giang Tết gift",
+		"legal_basis": "Kế hoạch của UBND tỉnh (thử)", "kind": "gift", "level": "household", "area_code": "91",
+		"rule": []map[string]string{{"when": `household.classification == "poor" || household.ethnic_minority`,
+			"because_vi": "hộ nghèo hoặc dân tộc thiểu số", "because_en": "poor or ethnic minority"}},
+		"amount": "500000", "funding": []string{"province"}}
+	bad := map[string]any{}
+	for k, v := range program {
+		bad[k] = v
+	}
+	bad["rule"] = []map[string]string{{"when": `household.income < 1000000`, "because_vi": "x", "because_en": "x"}}
+	if w := send(t, h, "POST", "/api/v1/programs", manager, bad); w.Code != 422 || !strings.Contains(w.Body.String(), `"field":"rule"`) {
+		t.Fatalf("a bad rule: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "POST", "/api/v1/programs", other, program); w.Code != 403 {
+		t.Fatalf("another province's manager: %d", w.Code)
+	}
+	w := send(t, h, "POST", "/api/v1/programs", manager, program)
+	if w.Code != 201 || w.Header().Get("ETag") != `"1"` {
+		t.Fatalf("create: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "PATCH", "/api/v1/programs/kg_tet_gift", manager, map[string]any{"amount": "700000"}); w.Code != 428 {
+		t.Fatalf("edit without If-Match: %d", w.Code)
+	}
+	w = sendWith(t, h, "PATCH", "/api/v1/programs/kg_tet_gift", manager, map[string]any{"amount": "700000"}, map[string]string{"If-Match": `"1"`})
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"amount":"700000"`) || w.Header().Get("ETag") != `"2"` {
+		t.Fatalf("edit: %d %s", w.Code, w.Body.String())
+	}
+	if w := sendWith(t, h, "PATCH", "/api/v1/programs/bhyt_poor", manager, map[string]any{"status": "closed"}, map[string]string{"If-Match": `"1"`}); w.Code != 403 ||
+		!strings.Contains(w.Body.String(), "national_program") {
+		t.Fatalf("edit a national program: %d %s", w.Code, w.Body.String())
+	}
+	w = send(t, h, "POST", "/api/v1/programs/kg_tet_gift/campaigns", manager, map[string]any{"name": "Tết Bính Ngọ 2026", "area_code": "91",
+		"starts_on": "2026-01-20", "ends_on": "2026-02-15", "package_amount": 700_000})
+	if w.Code != 201 {
+		t.Fatalf("campaign: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "POST", "/api/v1/programs/housing_new/campaigns", manager, map[string]any{"name": "x", "area_code": "91",
+		"starts_on": "2026-01-20", "ends_on": "2026-02-15", "package_amount": 700_000}); w.Code != 409 {
+		t.Fatalf("a campaign of a housing program: %d", w.Code)
+	}
+	if n := countEvents(t, a, "program.update"); n != 1 {
+		t.Fatalf("%d program.update events", n)
+	}
+}
