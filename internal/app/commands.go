@@ -165,7 +165,17 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out 
 	if err := seedDemoHouseholds(ctx, a, out); err != nil {
 		return err
 	}
-	return seedDemoReviews(ctx, a, out)
+	if err := seedDemoReviews(ctx, a, out); err != nil {
+		return err
+	}
+	start := time.Now()
+	support, err := a.programs.SeedDemo(ctx, "91", demoReviewYear+1, 2026)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo seed: %d enrollments with %d delivery records in %d (%d Tết gift packages, %d VND) in %s\n",
+		support.Enrollments, support.Deliveries, demoReviewYear+1, support.Packages, support.GiftAmount, time.Since(start).Round(time.Second))
+	return nil
 }
 
 // demoReviewYear is the year of the demo province's recognized review.

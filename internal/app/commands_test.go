@@ -252,4 +252,19 @@ func checkDemoData(t *testing.T, pool *db.DB) {
 	if changes == 0 {
 		t.Fatal("the demo review put nobody on the newly-poor list")
 	}
+	// Support: every member of a poor household has a card, delivered; the
+	// gift campaign reached every poor, near-poor and ethnic-minority household.
+	var uncovered, cards, packages, giftHouseholds, programs int
+	pool.Conn(ctx).Raw(`SELECT
+		(SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id WHERE h.classification = 'poor' AND m.status = 'present'
+		 AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.member_id = m.id AND e.program_code = 'bhyt_poor' AND e.state = 'approved')),
+		(SELECT count(*) FROM deliveries WHERE kind = 'health_insurance'),
+		(SELECT count(*) FROM deliveries WHERE campaign_id IS NOT NULL),
+		(SELECT count(*) FROM households WHERE classification IN ('poor', 'near_poor') OR ethnic_minority),
+		(SELECT count(DISTINCT program_code) FROM enrollments WHERE state = 'approved')`).
+		Row().Scan(&uncovered, &cards, &packages, &giftHouseholds, &programs)
+	if uncovered != 0 || cards == 0 || packages != giftHouseholds || programs < 7 {
+		t.Fatalf("demo support: %d poor members without a card, %d cards, %d packages for %d households, %d programs",
+			uncovered, cards, packages, giftHouseholds, programs)
+	}
 }

@@ -65,6 +65,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 	json.Unmarshal(aw.Body.Bytes(), &assessed)
 	rv := "/api/v1/reviews/" + review.ID
 
+	// A proposal to enroll the (poor) household in legal aid.
+	a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code = 'MX-1'`)
+	ew := send(t, h, "POST", "/api/v1/enrollments", tokens["commune_worker/inside"], map[string]any{"program_code": "legal_aid",
+		"household_id": seeded.ID, "starts_on": "2026-01-01"})
+	if ew.Code != 201 {
+		t.Fatalf("seed enrollment: %d %s", ew.Code, ew.Body.String())
+	}
+	var enrolled struct{ ID string }
+	json.Unmarshal(ew.Body.Bytes(), &enrolled)
+	en := "/api/v1/enrollments/" + enrolled.ID
+	nobody := "/api/v1/enrollments/" + uuid.NewString()
+
 	// An audited change about a household in the commune.
 	subject := uuid.Must(uuid.NewV7())
 	ctx := access.WithActor(context.Background(), access.System("test"))
@@ -115,9 +127,52 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return m
 	}
 	everyone := map[string]int{"anonymous": 401, "*": 200}
+	// withManager adds the program manager (held at the province) to a reader map.
+	withManager := func(m map[string]int, inside, outside int) map[string]int {
+		m["program_manager/inside"], m["program_manager/outside"] = inside, outside
+		return m
+	}
+	managers := func(inside, outside int) map[string]int {
+		return withManager(map[string]int{"anonymous": 401, "*": 403}, inside, outside)
+	}
+	budgetReaders := func(inside, outside int) map[string]int {
+		m := withManager(readers(inside, outside), inside, outside)
+		m["commune_worker/inside"], m["commune_worker/outside"] = 403, 403
+		return m
+	}
 	matrix := map[string]entry{
-		"GET /api/v1/poverty-standards":       {request{"GET", "/api/v1/poverty-standards", nil}, everyone},
-		"GET /api/v1/poverty-standards/:code": {request{"GET", "/api/v1/poverty-standards/ND07-2021", nil}, everyone},
+		"GET /api/v1/programs": {request{"GET", "/api/v1/programs", nil}, withManager(readers(200, 200), 200, 200)},
+		"POST /api/v1/programs": {request{"POST", "/api/v1/programs", map[string]any{"code": "mx_gift", "name_vi": "Quà", "name_en": "Gift",
+			"legal_basis": "Kế hoạch tỉnh", "kind": "gift", "level": "household", "area_code": "91", "rule": []map[string]string{
+				{"when": `household.classification == "poor"`, "because_vi": "hộ nghèo", "because_en": "poor"}}}}, managers(201, 403)},
+		"GET /api/v1/programs/:code":   {request{"GET", "/api/v1/programs/bhyt_poor", nil}, withManager(readers(200, 200), 200, 200)},
+		"PATCH /api/v1/programs/:code": {request{"PATCH", "/api/v1/programs/mx_gift", map[string]any{}}, managers(428, 428)},
+		"GET /api/v1/programs/:code/campaigns": {request{"GET", "/api/v1/programs/holiday_gift/campaigns", nil},
+			withManager(readers(200, 200), 200, 200)},
+		"POST /api/v1/programs/:code/campaigns": {request{"POST", "/api/v1/programs/holiday_gift/campaigns", map[string]any{"name": "Tết",
+			"area_code": "91", "starts_on": "2026-01-20", "ends_on": "2026-02-15", "package_amount": 700000}}, managers(201, 403)},
+		"GET /api/v1/programs/:code/budgets": {request{"GET", "/api/v1/programs/housing_new/budgets", nil}, budgetReaders(200, 200)},
+		"PUT /api/v1/programs/:code/budgets/:area/:year": {request{"PUT", "/api/v1/programs/housing_new/budgets/91/2026",
+			map[string]any{"amount": 1_000_000_000}}, managers(200, 403)},
+		"GET /api/v1/programs/:code/gaps": {request{"GET", "/api/v1/programs/bhyt_poor/gaps?area=30791", nil},
+			withManager(readers(200, 404), 200, 404)},
+		"GET /api/v1/households/:id/eligibility": {request{"GET", hh + "/eligibility", nil}, withManager(readers(200, 404), 200, 404)},
+		"POST /api/v1/enrollments": {request{"POST", "/api/v1/enrollments", map[string]any{"program_code": "electricity",
+			"household_id": seeded.ID, "starts_on": "2026-01-01"}}, workers(201, 404)},
+		"GET /api/v1/enrollments":               {request{"GET", "/api/v1/enrollments", nil}, withManager(readers(200, 200), 200, 200)},
+		"GET /api/v1/enrollments/:id":           {request{"GET", en, nil}, withManager(readers(200, 404), 200, 404)},
+		"POST /api/v1/enrollments/:id/resubmit": {request{"POST", en + "/resubmit", nil}, workers(409, 404)},
+		"POST /api/v1/enrollments/:id/approve":  {request{"POST", nobody + "/approve", nil}, approvers(404, 404)},
+		"POST /api/v1/enrollments/:id/return":   {request{"POST", nobody + "/return", map[string]any{"reason": "x"}}, approvers(404, 404)},
+		"POST /api/v1/enrollments/:id/reject":   {request{"POST", nobody + "/reject", map[string]any{"reason": "x"}}, approvers(404, 404)},
+		"POST /api/v1/enrollments/:id/end": {request{"POST", en + "/end", map[string]any{"date": "2026-06-01", "reason": "x"}},
+			approvers(409, 404)},
+		"POST /api/v1/enrollments/:id/deliveries": {request{"POST", en + "/deliveries", map[string]any{"record": map[string]any{}}},
+			workers(409, 404)},
+		"GET /api/v1/enrollments/:id/deliveries": {request{"GET", en + "/deliveries", nil}, withManager(readers(200, 404), 200, 404)},
+		"GET /api/v1/deliveries/expiring-cards":  {request{"GET", "/api/v1/deliveries/expiring-cards", nil}, withManager(readers(200, 200), 200, 200)},
+		"GET /api/v1/poverty-standards":          {request{"GET", "/api/v1/poverty-standards", nil}, everyone},
+		"GET /api/v1/poverty-standards/:code":    {request{"GET", "/api/v1/poverty-standards/ND07-2021", nil}, everyone},
 		"POST /api/v1/poverty-standards": {request{"POST", "/api/v1/poverty-standards", map[string]any{"code": "KG-2030",
 			"name": "Chuẩn nghèo tỉnh Kiên Giang 2030", "legal_source": "Nghị quyết HĐND tỉnh (thử)", "area_code": "91",
 			"valid_from": "2030-01-01", "valid_to": "2030-12-31", "income_line_rural": 2_400_000, "income_line_urban": 3_000_000,
