@@ -41,8 +41,11 @@ CREATE TABLE program_campaigns (
   starts_on       date        NOT NULL,
   ends_on         date        NOT NULL CHECK (ends_on >= starts_on),
   package_amount  bigint      NOT NULL CHECK (package_amount > 0),
+  version         integer     NOT NULL DEFAULT 1,
   created_by      uuid,
-  created_at      timestamptz NOT NULL DEFAULT now()
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_by      uuid,
+  updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX program_campaigns_program ON program_campaigns (program_code, starts_on);
 

@@ -151,6 +151,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			withManager(readers(200, 200), 200, 200)},
 		"POST /api/v1/programs/:code/campaigns": {request{"POST", "/api/v1/programs/holiday_gift/campaigns", map[string]any{"name": "Tết",
 			"area_code": "91", "starts_on": "2026-01-20", "ends_on": "2026-02-15", "package_amount": 700000}}, managers(201, 403)},
+		"PATCH /api/v1/programs/:code/campaigns/:id": {request{"PATCH", "/api/v1/programs/holiday_gift/campaigns/" + uuid.NewString(),
+			map[string]any{}}, managers(428, 428)},
 		"GET /api/v1/programs/:code/budgets": {request{"GET", "/api/v1/programs/housing_new/budgets", nil}, budgetReaders(200, 200)},
 		"PUT /api/v1/programs/:code/budgets/:area/:year": {request{"PUT", "/api/v1/programs/housing_new/budgets/91/2026",
 			map[string]any{"amount": 1_000_000_000}}, managers(200, 403)},

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -174,6 +175,16 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 		t.Fatalf("reject: %+v", e)
 	}
 
+	// Last school year's study-cost support ran its term: it does not block this year's.
+	last := send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "study_cost", "household_id": hh[0].ID,
+		"member_id": child, "starts_on": day(-400), "ends_on": day(-100)})
+	lastYear := decode[enrollmentOut](t, last, 201)
+	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+lastYear.ID+"/approve", approver, nil), 200)
+	decode[enrollmentOut](t, propose(worker, "study_cost", hh[0].ID, child), 201)
+	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+lastYear.ID, worker, nil), 200); e.State != "ended" {
+		t.Fatalf("last year's enrollment: %+v", e)
+	}
+
 	// Delivery records, typed by kind.
 	if w := send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
 		"card_number": "HN4919120000001", "valid_from": day(0), "valid_to": day(20), "issued_at": "BHXH huyện Giang Thành", "roof": 1}}); w.Code != 422 {
@@ -226,7 +237,7 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 		t.Fatalf("end: %+v", ended)
 	}
 
-	for action, n := range map[string]int{"enrollment.propose": 5, "enrollment.approve": 4, "enrollment.return": 1, "enrollment.resubmit": 1,
+	for action, n := range map[string]int{"enrollment.propose": 7, "enrollment.approve": 5, "enrollment.expire": 1, "enrollment.return": 1, "enrollment.resubmit": 1,
 		"enrollment.reject": 1, "enrollment.flag": 3, "enrollment.end": 1, "delivery.record": 2, "budget.set": 1} {
 		if got := countEvents(t, a, action); got != n {
 			t.Errorf("%d %s events, want %d", got, action, n)
@@ -280,11 +291,24 @@ func TestLocalPrograms(t *testing.T) {
 	if w.Code != 201 {
 		t.Fatalf("campaign: %d %s", w.Code, w.Body.String())
 	}
+	var campaign struct{ ID string }
+	json.Unmarshal(w.Body.Bytes(), &campaign)
+	cp := "/api/v1/programs/kg_tet_gift/campaigns/" + campaign.ID
+	if w := sendWith(t, h, "PATCH", cp, other, map[string]any{"package_amount": 750_000}, map[string]string{"If-Match": `"1"`}); w.Code != 404 {
+		t.Fatalf("another province edited the campaign: %d", w.Code)
+	}
+	w = sendWith(t, h, "PATCH", cp, manager, map[string]any{"package_amount": 750_000}, map[string]string{"If-Match": `"1"`})
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"package_amount":750000`) || w.Header().Get("ETag") != `"2"` {
+		t.Fatalf("edit the campaign: %d %s", w.Code, w.Body.String())
+	}
+	if w := sendWith(t, h, "PATCH", cp, manager, map[string]any{"ends_on": "2025-01-01"}, map[string]string{"If-Match": `"2"`}); w.Code != 422 {
+		t.Fatalf("a campaign ending before it starts: %d", w.Code)
+	}
 	if w := send(t, h, "POST", "/api/v1/programs/housing_new/campaigns", manager, map[string]any{"name": "x", "area_code": "91",
 		"starts_on": "2026-01-20", "ends_on": "2026-02-15", "package_amount": 700_000}); w.Code != 409 {
 		t.Fatalf("a campaign of a housing program: %d", w.Code)
 	}
-	if n := countEvents(t, a, "program.update"); n != 1 {
-		t.Fatalf("%d program.update events", n)
+	if n, m := countEvents(t, a, "program.update"), countEvents(t, a, "campaign.update"); n != 1 || m != 1 {
+		t.Fatalf("%d program.update and %d campaign.update events", n, m)
 	}
 }

@@ -5,6 +5,7 @@ import "github.com/ansinh/ansinh/internal/platform/apperr"
 var (
 	errProgramNotFound    = apperr.New(apperr.NotFound, "program_not_found", "no such program")
 	errEnrollmentNotFound = apperr.New(apperr.NotFound, "enrollment_not_found", "no such enrollment")
+	errCampaignNotFound   = apperr.New(apperr.NotFound, "campaign_not_found", "no such campaign")
 	errNationalProgram    = apperr.New(apperr.Forbidden, "national_program",
 		"a national program changes with the law (a migration), not through the API; create a local program instead")
 )

@@ -34,6 +34,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPatch, "/programs/:code", "program", "write", h.updateProgram)
 	r.Handle(http.MethodGet, "/programs/:code/campaigns", "program", "read", h.campaigns)
 	r.Handle(http.MethodPost, "/programs/:code/campaigns", "program", "write", h.addCampaign)
+	r.Handle(http.MethodPatch, "/programs/:code/campaigns/:id", "program", "write", h.updateCampaign)
 	r.Handle(http.MethodGet, "/programs/:code/budgets", "budget", "read", h.budgets)
 	r.Handle(http.MethodPut, "/programs/:code/budgets/:area/:year", "budget", "write", h.setBudget)
 	r.Handle(http.MethodGet, "/programs/:code/gaps", "enrollment", "read", h.gaps)
@@ -193,11 +194,51 @@ type CampaignOut struct {
 	StartsOn      string    `json:"starts_on"`
 	EndsOn        string    `json:"ends_on"`
 	PackageAmount int64     `json:"package_amount"`
+	Version       int       `json:"version"`
 }
 
 func campaignOut(x Campaign) CampaignOut {
 	return CampaignOut{ID: x.ID, ProgramCode: x.ProgramCode, Name: x.Name, AreaCode: x.AreaCode,
-		StartsOn: x.StartsOn.Format(time.DateOnly), EndsOn: x.EndsOn.Format(time.DateOnly), PackageAmount: x.PackageAmount}
+		StartsOn: x.StartsOn.Format(time.DateOnly), EndsOn: x.EndsOn.Format(time.DateOnly), PackageAmount: x.PackageAmount,
+		Version: x.Version}
+}
+
+func (h *Handler) updateCampaign(c *gin.Context) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		h.fail(c, errCampaignNotFound)
+		return
+	}
+	version, err := web.IfMatchVersion(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in struct {
+		Name          *string `json:"name"`
+		EndsOn        *string `json:"ends_on"`
+		PackageAmount *int64  `json:"package_amount"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	p := CampaignPatch{Name: in.Name, PackageAmount: in.PackageAmount}
+	if in.EndsOn != nil {
+		var fe apperr.FieldList
+		if p.EndsOn = web.ParseDate(&fe, "ends_on", *in.EndsOn, true); p.EndsOn == nil {
+			h.fail(c, fe.Err())
+			return
+		}
+	}
+	ctx := c.Request.Context()
+	x, err := h.svc.UpdateCampaign(ctx, access.ScopeFrom(ctx), c.Param("code"), id, version, p)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	web.SetVersionETag(c, x.Version)
+	c.JSON(http.StatusOK, campaignOut(x))
 }
 
 func (h *Handler) campaigns(c *gin.Context) {
@@ -241,6 +282,7 @@ func (h *Handler) addCampaign(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	web.SetVersionETag(c, x.Version)
 	c.JSON(http.StatusCreated, campaignOut(x))
 }
 

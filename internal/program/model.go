@@ -76,6 +76,7 @@ type Campaign struct {
 	StartsOn      time.Time
 	EndsOn        time.Time
 	PackageAmount int64
+	Version       int
 }
 
 // Budget is what an area may commit to a program in a year, and what its

@@ -293,8 +293,7 @@ func (s *Service) UpdateProgram(ctx context.Context, scope access.Scope, code st
 	return s.Program(ctx, code)
 }
 
-// AddCampaign opens a gift or relief campaign of a program in an area.
-func (s *Service) AddCampaign(ctx context.Context, scope access.Scope, code string, c Campaign) (Campaign, error) {
+func validateCampaign(c *Campaign) error {
 	var fe apperr.FieldList
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" || len(c.Name) > 300 {
@@ -306,7 +305,65 @@ func (s *Service) AddCampaign(ctx context.Context, scope access.Scope, code stri
 	if c.PackageAmount <= 0 || c.PackageAmount > 100_000_000 {
 		fe.Add("package_amount", "invalid", "a package is worth 1 to 100,000,000 VND")
 	}
-	if err := fe.Err(); err != nil {
+	return fe.Err()
+}
+
+func campaignState(c Campaign) map[string]any {
+	return map[string]any{"program": c.ProgramCode, "name": c.Name, "area": c.AreaCode, "starts_on": c.StartsOn.Format(time.DateOnly),
+		"ends_on": c.EndsOn.Format(time.DateOnly), "package_amount": c.PackageAmount, "version": c.Version}
+}
+
+// CampaignPatch changes a campaign; nil leaves a field alone.
+type CampaignPatch struct {
+	Name          *string
+	EndsOn        *time.Time
+	PackageAmount *int64
+}
+
+// UpdateCampaign edits a campaign in scope at version: its name, its end,
+// the value of its package (packages already handed over keep theirs).
+func (s *Service) UpdateCampaign(ctx context.Context, scope access.Scope, code string, id uuid.UUID, version int, p CampaignPatch) (Campaign, error) {
+	var out Campaign
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		before, err := s.store.campaign(ctx, code, id)
+		if err != nil {
+			return err
+		}
+		if !scope.Contains(before.AreaPath) {
+			return errCampaignNotFound
+		}
+		if before.Version != version {
+			return apperr.New(apperr.PreconditionFailed, "precondition_failed",
+				"the campaign was changed since you read it (version %d, now %d): read it again", version, before.Version)
+		}
+		c := before
+		if p.Name != nil {
+			c.Name = *p.Name
+		}
+		if p.EndsOn != nil {
+			c.EndsOn = *p.EndsOn
+		}
+		if p.PackageAmount != nil {
+			c.PackageAmount = *p.PackageAmount
+		}
+		if err := validateCampaign(&c); err != nil {
+			return err
+		}
+		if err := s.db.Conn(ctx).Exec(`UPDATE program_campaigns SET name = ?, ends_on = ?, package_amount = ?, version = version + 1,
+			updated_by = ?, updated_at = now() WHERE id = ?`, c.Name, c.EndsOn, c.PackageAmount, actorID(ctx), id).Error; err != nil {
+			return err
+		}
+		c.Version++
+		out = c
+		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "campaign.update", EntityType: "campaign", EntityID: id.String(),
+			AreaPath: c.AreaPath, Before: campaignState(before), After: campaignState(c)})
+	})
+	return out, db.MapError(err)
+}
+
+// AddCampaign opens a gift or relief campaign of a program in an area.
+func (s *Service) AddCampaign(ctx context.Context, scope access.Scope, code string, c Campaign) (Campaign, error) {
+	if err := validateCampaign(&c); err != nil {
 		return Campaign{}, err
 	}
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
@@ -320,15 +377,14 @@ func (s *Service) AddCampaign(ctx context.Context, scope access.Scope, code stri
 		if c.AreaPath, err = s.areaInScope(ctx, scope, c.AreaCode, "area_code"); err != nil {
 			return err
 		}
-		c.ID, c.ProgramCode = uuid.Must(uuid.NewV7()), code
+		c.ID, c.ProgramCode, c.Version = uuid.Must(uuid.NewV7()), code, 1
 		if err := s.db.Conn(ctx).Exec(`INSERT INTO program_campaigns (id, program_code, name, area_code, area_path, starts_on, ends_on,
 			package_amount, created_by) VALUES (?, ?, ?, ?, ?::ltree, ?, ?, ?, ?)`, c.ID, code, c.Name, c.AreaCode, c.AreaPath,
 			c.StartsOn, c.EndsOn, c.PackageAmount, actorID(ctx)).Error; err != nil {
 			return err
 		}
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "campaign.create", EntityType: "campaign", EntityID: c.ID.String(),
-			AreaPath: c.AreaPath, After: map[string]any{"program": code, "name": c.Name, "area": c.AreaCode,
-				"starts_on": c.StartsOn.Format(time.DateOnly), "ends_on": c.EndsOn.Format(time.DateOnly), "package_amount": c.PackageAmount}})
+			AreaPath: c.AreaPath, After: campaignState(c)})
 	})
 	return c, db.MapError(err)
 }
@@ -770,6 +826,9 @@ func (s *Service) Propose(ctx context.Context, scope access.Scope, in Proposal) 
 		if err != nil {
 			return err
 		}
+		if err := s.expirePast(ctx, p.Code, h.ID, in.MemberID, in.StartsOn); err != nil {
+			return err
+		}
 		err = s.db.Conn(ctx).Exec(`INSERT INTO enrollments (id, program_code, household_id, member_id, area_path, state, starts_on, ends_on,
 			amount, benefit, reason, evidence, created_by, updated_by) VALUES (?, ?, ?, ?, ?::ltree, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.ID, p.Code, h.ID, in.MemberID, h.AreaPath, in.StartsOn, in.EndsOn, amount, string(b), chosen.ReasonVI, in.Evidence,
@@ -834,6 +893,26 @@ func (s *Service) change(ctx context.Context, scope access.Scope, id uuid.UUID, 
 			EntityID: id.String(), AreaPath: after.AreaPath, Reason: reason, Before: enrollmentState(before), After: enrollmentState(after)})
 	})
 	return after, db.MapError(err)
+}
+
+// expirePast ends, as of their end date, the approved enrollments of the
+// same program and person whose end date has passed by a new start: one that
+// ran its term does not block the next year's.
+func (s *Service) expirePast(ctx context.Context, code string, householdID uuid.UUID, memberID *uuid.UUID, start time.Time) error {
+	var ids []uuid.UUID
+	if err := s.db.Conn(ctx).Raw(`SELECT id FROM enrollments WHERE program_code = ? AND household_id = ?
+		AND member_id IS NOT DISTINCT FROM ? AND state = 'approved' AND ends_on < ?`, code, householdID, memberID, start).Scan(&ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := s.change(ctx, access.Everywhere(), id, -1, "expire", "the end date passed", func(ctx context.Context, e *Enrollment) error {
+			return s.db.Conn(ctx).Exec(`UPDATE enrollments SET state = 'ended', ended_on = ends_on, end_reason = 'the end date passed',
+				flagged_on = NULL, flag_reason = NULL WHERE id = ?`, e.ID).Error
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Resubmit puts a returned proposal to a decision again, with more evidence.

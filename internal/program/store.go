@@ -297,19 +297,36 @@ func (s store) budgets(ctx context.Context, scope access.Scope, code string, yea
 }
 
 func (s store) campaigns(ctx context.Context, code string) ([]Campaign, error) {
-	rows, err := s.db.Conn(ctx).Raw(`SELECT id, program_code, name, area_code, area_path::text, starts_on, ends_on, package_amount
-		FROM program_campaigns WHERE program_code = ? ORDER BY starts_on, id`, code).Rows()
+	rows, err := s.db.Conn(ctx).Raw(`SELECT `+campaignColumns+` FROM program_campaigns WHERE program_code = ? ORDER BY starts_on, id`,
+		code).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []Campaign
 	for rows.Next() {
-		var c Campaign
-		if err := rows.Scan(&c.ID, &c.ProgramCode, &c.Name, &c.AreaCode, &c.AreaPath, &c.StartsOn, &c.EndsOn, &c.PackageAmount); err != nil {
+		c, err := scanCampaign(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+const campaignColumns = `id, program_code, name, area_code, area_path::text, starts_on, ends_on, package_amount, version`
+
+func scanCampaign(row interface{ Scan(...any) error }) (Campaign, error) {
+	var c Campaign
+	err := row.Scan(&c.ID, &c.ProgramCode, &c.Name, &c.AreaCode, &c.AreaPath, &c.StartsOn, &c.EndsOn, &c.PackageAmount, &c.Version)
+	return c, err
+}
+
+func (s store) campaign(ctx context.Context, code string, id uuid.UUID) (Campaign, error) {
+	c, err := scanCampaign(s.db.Conn(ctx).Raw(`SELECT `+campaignColumns+` FROM program_campaigns WHERE program_code = ? AND id = ?
+		FOR UPDATE`, code, id).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return Campaign{}, errCampaignNotFound
+	}
+	return c, err
 }
