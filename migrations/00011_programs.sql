@@ -114,6 +114,10 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_enrollment ON deliveries (enrollment_id, occurred_on);
 CREATE INDEX deliveries_expiring ON deliveries (expires_on) WHERE expires_on IS NOT NULL;
 CREATE INDEX deliveries_area ON deliveries USING gist (area_path);
+-- One package of a campaign per enrollment.
+CREATE UNIQUE INDEX deliveries_one_package ON deliveries (enrollment_id, campaign_id) WHERE campaign_id IS NOT NULL;
+-- What was delivered is written once.
+REVOKE UPDATE ON deliveries FROM ansinh_app;
 
 -- The seeded national programs.
 INSERT INTO programs (code, name_vi, name_en, legal_basis, kind, level, rule, params, amount, funding) VALUES

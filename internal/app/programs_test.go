@@ -145,14 +145,22 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 	if w := send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, worker, map[string]any{"amount": 50_000_000}); w.Code != 403 {
 		t.Fatalf("a worker set a budget: %d", w.Code)
 	}
-	decode[map[string]any](t, send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000}), 200)
+	w := send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 60_000_000})
+	if w.Code != 200 || w.Header().Get("ETag") != `"1"` {
+		t.Fatalf("set a budget: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000}); w.Code != 428 {
+		t.Fatalf("change a budget without If-Match: %d", w.Code)
+	}
+	decode[map[string]any](t, sendWith(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000},
+		map[string]string{"If-Match": `"1"`}), 200)
 	for _, id := range []string{card.ID, tuition.ID, aid.ID, house.ID} {
 		if e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+id+"/approve", approver, nil), 200); e.State != "approved" {
 			t.Fatalf("approve %s: %+v", id, e)
 		}
 	}
 	second := decode[enrollmentOut](t, propose(worker, "housing_new", hh[1].ID, ""), 201)
-	w := send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/approve", approver, nil)
+	w = send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/approve", approver, nil)
 	if w.Code != 409 || !strings.Contains(w.Body.String(), "budget_exceeded") || !strings.Contains(w.Body.String(), "10,000,000 VND left") {
 		t.Fatalf("over budget: %d %s", w.Code, w.Body.String())
 	}
@@ -207,6 +215,16 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 		t.Fatalf("expiring cards: %d within 30 days, %d within 10", expiring(30), expiring(10))
 	}
 
+	// A proposal the dual-role official made, returned and resubmitted by
+	// someone else, is still theirs: they may not approve it.
+	power := decode[enrollmentOut](t, propose(dual, "electricity", hh[1].ID, ""), 201)
+	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/return", approver, map[string]any{"reason": "Thiếu hóa đơn điện"}), 200)
+	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/resubmit", worker, map[string]any{"evidence": "Hóa đơn tháng 10"}), 200)
+	if w := send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/approve", dual, nil); w.Code != 403 {
+		t.Fatalf("self-approval after another's resubmission: %d %s", w.Code, w.Body.String())
+	}
+	spouseCard := decode[enrollmentOut](t, propose(worker, "bhyt_poor", hh[0].ID, hh[0].Members[1].ID), 201)
+
 	// A regular review finds the household near-poor: the enrollments that
 	// needed it poor are flagged from the decision's date, the others not.
 	review := decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "regular", "commune_code": "30791",
@@ -227,6 +245,11 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+house.ID, worker, nil), 200); e.FlaggedOn != "" || e.State != "approved" {
 		t.Fatalf("the house still qualifies (near-poor): %+v", e)
 	}
+	// A proposal made while the household was poor is no longer approvable.
+	if w := send(t, h, "POST", "/api/v1/enrollments/"+spouseCard.ID+"/approve", approver, nil); w.Code != 409 ||
+		!strings.Contains(w.Body.String(), "not_eligible") {
+		t.Fatalf("approving a proposal the facts no longer support: %d %s", w.Code, w.Body.String())
+	}
 	// Flagging ends nothing; ending is a decision.
 	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+card.ID, worker, nil), 200); e.State != "approved" {
 		t.Fatalf("a flag ended the card: %+v", e)
@@ -237,8 +260,8 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 		t.Fatalf("end: %+v", ended)
 	}
 
-	for action, n := range map[string]int{"enrollment.propose": 7, "enrollment.approve": 5, "enrollment.expire": 1, "enrollment.return": 1, "enrollment.resubmit": 1,
-		"enrollment.reject": 1, "enrollment.flag": 3, "enrollment.end": 1, "delivery.record": 2, "budget.set": 1} {
+	for action, n := range map[string]int{"enrollment.propose": 9, "enrollment.approve": 5, "enrollment.expire": 1, "enrollment.return": 2, "enrollment.resubmit": 2,
+		"enrollment.reject": 1, "enrollment.flag": 3, "enrollment.end": 1, "delivery.record": 2, "budget.set": 2} {
 		if got := countEvents(t, a, action); got != n {
 			t.Errorf("%d %s events, want %d", got, action, n)
 		}

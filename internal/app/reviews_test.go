@@ -254,13 +254,19 @@ func TestPeriodicReviewThroughTheAPI(t *testing.T) {
 		t.Fatalf("returned: %+v", review)
 	}
 	decode[reviewOut](t, send(t, h, "POST", rv+"/submit", worker, map[string]any{"note": "Đã bổ sung biên bản"}), 200)
+	// Someone else resubmitted, but the chair submitted the first round: still theirs.
+	if w := send(t, h, "POST", rv+"/recognize", chair, decision); w.Code != 403 || !strings.Contains(w.Body.String(), "own_submission") {
+		t.Fatalf("the first round's submitter approved: %d %s", w.Code, w.Body.String())
+	}
+	createUser(t, a, "pho-phong", "district_approver", "914", false)
+	approver2 := login(t, h, "pho-phong", testPassword).AccessToken
 
 	// Two approvers who read the same version decide at once: exactly one
 	// succeeds, the other is told the state it is now in.
 	etag := send(t, h, "GET", rv, approver, nil).Header().Get("ETag")
 	var wg sync.WaitGroup
 	codes := make([]*httptest.ResponseRecorder, 2)
-	for i, tok := range []string{approver, chair} {
+	for i, tok := range []string{approver, approver2} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -174,7 +174,14 @@ func (f *Flow) Decide(ctx context.Context, scope access.Scope, s Subject, action
 		if state != Pending {
 			return notPending(state)
 		}
-		if submitter == actor {
+		// Nobody decides what they submitted, in this round or an earlier one
+		// (a return and someone else's resubmission change nothing).
+		var submittedBefore bool
+		if err := conn.Raw(`SELECT EXISTS (SELECT 1 FROM approval_steps WHERE subject_type = ? AND subject_id = ?
+			AND action = 'submit' AND actor = ?)`, s.Type, s.ID, actor).Scan(&submittedBefore).Error; err != nil {
+			return err
+		}
+		if submitter == actor || submittedBefore {
 			return ErrOwnSubmission
 		}
 		now := f.now()

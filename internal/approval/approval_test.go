@@ -65,8 +65,11 @@ func TestSubmitDecideAndHistory(t *testing.T) {
 	if err != nil || d.Submitter == "" || d.Subject.AreaPath != "91.914.30791" {
 		t.Fatalf("return: %+v %v", d, err)
 	}
-	if err := flow.Submit(as("worker"), s, "with minutes"); err != nil {
+	if err := flow.Submit(as("worker2"), s, "with minutes"); err != nil {
 		t.Fatalf("resubmission after a return: %v", err)
+	}
+	if _, err := flow.Decide(as("worker"), district, s, approval.Approve, ""); !errors.Is(err, approval.ErrOwnSubmission) {
+		t.Fatalf("the first submitter decided after someone else resubmitted: %v", err)
 	}
 	if _, err := flow.Decide(as("approver"), district, s, approval.Approve, ""); err != nil {
 		t.Fatal(err)

@@ -330,17 +330,23 @@ func (h *Handler) setBudget(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	version, err := web.IfMatchVersionOptional(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	year, err := strconv.Atoi(c.Param("year"))
 	if err != nil || in.Amount == nil {
 		h.fail(c, apperr.Fields([]apperr.FieldError{{Field: "amount", Code: "required", Message: "give the amount, for a year in the path"}}))
 		return
 	}
 	ctx := c.Request.Context()
-	b, err := h.svc.SetBudget(ctx, access.ScopeFrom(ctx), c.Param("code"), c.Param("area"), year, *in.Amount)
+	b, err := h.svc.SetBudget(ctx, access.ScopeFrom(ctx), c.Param("code"), c.Param("area"), year, version, *in.Amount)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
+	web.SetVersionETag(c, b.Version)
 	c.JSON(http.StatusOK, budgetOut(b))
 }
 

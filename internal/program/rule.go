@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -58,7 +59,8 @@ const (
 )
 
 func compileOptions(kind reflect.Kind) []expr.Option {
-	opts := []expr.Option{expr.Env(Facts{}), expr.MaxNodes(maxRuleNodes), expr.DisableBuiltin("repeat")}
+	// Unoptimized, so the checked tree is the one written.
+	opts := []expr.Option{expr.Env(Facts{}), expr.MaxNodes(maxRuleNodes), expr.Optimize(false)}
 	switch kind {
 	case reflect.Bool:
 		opts = append(opts, expr.AsBool())
@@ -83,7 +85,52 @@ func compile(code string, kind reflect.Kind) (*vm.Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("does not compile: %s", firstLine(err.Error()))
 	}
+	node := p.Node()
+	var c costCheck
+	ast.Walk(&node, &c)
+	if c.err != nil {
+		return nil, c.err
+	}
 	return p, nil
+}
+
+// allowedBuiltins are the functions a rule may use: over the facts' short
+// lists and texts, none of them can build large values or loop long.
+var allowedBuiltins = map[string]bool{"len": true, "all": true, "any": true, "none": true, "one": true, "count": true,
+	"filter": true, "abs": true, "min": true, "max": true, "lower": true, "upper": true, "trim": true,
+	"hasPrefix": true, "hasSuffix": true}
+
+// costCheck refuses what could make a rule expensive to run: ranges, variables
+// and sequences (which let a value be reused to grow), joining texts, calls
+// and any builtin outside the allowed set. The memory budget of the run does
+// not count texts, so the bound is enforced here, on the tree.
+type costCheck struct{ err error }
+
+func (c *costCheck) Visit(node *ast.Node) {
+	if c.err != nil {
+		return
+	}
+	switch n := (*node).(type) {
+	case *ast.BinaryNode:
+		if n.Operator == ".." {
+			c.err = fmt.Errorf("may not use ranges (a..b)")
+		}
+		if n.Operator == "+" && n.Type() != nil && n.Type().Kind() == reflect.String {
+			c.err = fmt.Errorf("may not join texts")
+		}
+	case *ast.VariableDeclaratorNode, *ast.SequenceNode:
+		c.err = fmt.Errorf("may not declare variables or chain expressions")
+	case *ast.CallNode:
+		c.err = fmt.Errorf("may not call functions")
+	case *ast.BuiltinNode:
+		if !allowedBuiltins[n.Name] {
+			c.err = fmt.Errorf("may not use %s()", n.Name)
+		}
+	case *ast.ArrayNode:
+		if len(n.Nodes) > 50 {
+			c.err = fmt.Errorf("may not list more than 50 values")
+		}
+	}
 }
 
 func firstLine(s string) string {
@@ -130,9 +177,12 @@ func CompileRule(clauses []Clause) (Rule, error) {
 	return r, nil
 }
 
-// Verdict is an eligibility decision with its reason in words.
+// Verdict is an eligibility decision with its reason in words. Failed: the
+// rule could not be judged on these facts (it is then not eligible, and the
+// reason says why); a person must look.
 type Verdict struct {
 	Eligible bool
+	Failed   bool
 	ReasonVI string
 	ReasonEN string
 }
@@ -144,7 +194,9 @@ func (r Rule) Evaluate(f Facts) (Verdict, error) {
 	for i, p := range r.programs {
 		out, err := run(p, f)
 		if err != nil {
-			return Verdict{}, err
+			msg := firstLine(err.Error())
+			return Verdict{Failed: true, ReasonVI: "không đánh giá được quy tắc: " + msg,
+				ReasonEN: "the rule could not be judged: " + msg}, nil
 		}
 		if ok, _ := out.(bool); !ok {
 			return Verdict{ReasonVI: "không: " + r.clauses[i].BecauseVI, ReasonEN: "not so: " + r.clauses[i].BecauseEN}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -371,6 +372,9 @@ func (s *Service) AddCampaign(ctx context.Context, scope access.Scope, code stri
 		if err != nil {
 			return err
 		}
+		if p.AreaPath != "" && !scope.Contains(p.AreaPath) {
+			return errProgramNotFound // another province's own program
+		}
 		if p.Kind != KindGift && p.Kind != KindRelief {
 			return apperr.New(apperr.Conflict, "not_a_campaign_program", "only gift and relief programs run campaigns")
 		}
@@ -400,7 +404,7 @@ func (s *Service) Campaigns(ctx context.Context, code string) ([]Campaign, error
 
 // SetBudget sets what an area in scope may commit to a program in a year. A
 // budget below what is already committed is refused.
-func (s *Service) SetBudget(ctx context.Context, scope access.Scope, code, areaCode string, year int, amount int64) (Budget, error) {
+func (s *Service) SetBudget(ctx context.Context, scope access.Scope, code, areaCode string, year int, version int, amount int64) (Budget, error) {
 	var fe apperr.FieldList
 	if year < 2000 || year > 2100 {
 		fe.Add("year", "invalid", "must be from 2000 to 2100")
@@ -413,18 +417,34 @@ func (s *Service) SetBudget(ctx context.Context, scope access.Scope, code, areaC
 	}
 	var out Budget
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.program(ctx, code, false); err != nil {
+		p, err := s.store.program(ctx, code, false)
+		if err != nil {
 			return err
+		}
+		if p.AreaPath != "" && !scope.Contains(p.AreaPath) {
+			return errProgramNotFound // another province's own program
 		}
 		path, err := s.areaInScope(ctx, scope, areaCode, "area_code")
 		if err != nil {
 			return err
 		}
 		conn := s.db.Conn(ctx)
-		var before *int64
-		if err := conn.Raw(`SELECT amount FROM program_budgets WHERE program_code = ? AND area_code = ? AND year = ? FOR UPDATE`,
-			code, areaCode, year).Scan(&before).Error; err != nil {
+		var current struct {
+			Amount  *int64
+			Version *int
+		}
+		if err := conn.Raw(`SELECT amount, version FROM program_budgets WHERE program_code = ? AND area_code = ? AND year = ? FOR UPDATE`,
+			code, areaCode, year).Scan(&current).Error; err != nil {
 			return err
+		}
+		before := current.Amount
+		// Changing a budget needs the version read; setting a new one does not.
+		if current.Version != nil && version < 0 {
+			return apperr.New(apperr.PreconditionNeeded, "precondition_required", "this budget exists: send If-Match with the version you read")
+		}
+		if current.Version != nil && *current.Version != version {
+			return apperr.New(apperr.PreconditionFailed, "precondition_failed",
+				"the budget was changed since you read it (version %d, now %d): read it again", version, *current.Version)
 		}
 		if err := conn.Exec(`INSERT INTO program_budgets (program_code, area_code, area_path, year, amount, updated_by)
 			VALUES (?, ?, ?::ltree, ?, ?, ?) ON CONFLICT (program_code, area_code, year)
@@ -526,13 +546,9 @@ func (s *Service) judge(p Program, h household.Household, live map[uuid.UUID][]s
 	if err != nil {
 		return ProgramVerdict{}, err
 	}
-	facts := Facts{Household: factsOf(h, live, escaped, on)}
 	out := ProgramVerdict{Program: p}
 	if p.Level == "household" {
-		v, err := c.rule.Evaluate(facts)
-		if err != nil {
-			return out, fmt.Errorf("program %s: %w", p.Code, err)
-		}
+		v := verdictOf(c, p, h, nil, live, escaped, on)
 		out.Eligible, out.Enrolled = v.Eligible, slices.Contains(live[uuid.Nil], p.Code)
 		out.Verdicts = []MemberVerdict{{Verdict: v}}
 		return out, nil
@@ -541,19 +557,66 @@ func (s *Service) judge(p Program, h household.Household, live map[uuid.UUID][]s
 		if m.Status != "present" {
 			continue
 		}
-		facts.Member = memberFacts(m, live, on)
-		v, err := c.rule.Evaluate(facts)
-		if err != nil {
-			return out, fmt.Errorf("program %s: %w", p.Code, err)
-		}
-		v.ReasonVI = fmt.Sprintf("%s, %d tuổi: %s", m.FullName, facts.Member.Age, v.ReasonVI)
-		v.ReasonEN = fmt.Sprintf("member %s, %d: %s", m.FullName, facts.Member.Age, v.ReasonEN)
 		id := m.ID
+		v := verdictOf(c, p, h, &m, live, escaped, on)
 		out.Verdicts = append(out.Verdicts, MemberVerdict{MemberID: &id, Verdict: v})
 		out.Eligible = out.Eligible || v.Eligible
 		out.Enrolled = out.Enrolled || slices.Contains(live[m.ID], p.Code)
 	}
 	return out, nil
+}
+
+// verdictOf judges one subject: the household (m nil) or one of its members.
+func verdictOf(c compiled, p Program, h household.Household, m *household.Member, live map[uuid.UUID][]string, escaped *time.Time, on time.Time) Verdict {
+	facts := Facts{Household: factsOf(h, live, escaped, on)}
+	if m == nil {
+		v, _ := c.rule.Evaluate(facts)
+		return v
+	}
+	facts.Member = memberFacts(*m, live, on)
+	v, _ := c.rule.Evaluate(facts)
+	v.ReasonVI = fmt.Sprintf("%s, %d tuổi: %s", m.FullName, facts.Member.Age, v.ReasonVI)
+	v.ReasonEN = fmt.Sprintf("member %s, %d: %s", m.FullName, facts.Member.Age, v.ReasonEN)
+	return v
+}
+
+// subjectVerdict judges an enrollment's own subject again, as if it were not
+// enrolled: the enrollment does not count against itself in rules about
+// existing enrollments. A member who is no longer present is not eligible.
+func (s *Service) subjectVerdict(ctx context.Context, p Program, h household.Household, e Enrollment, on time.Time) (Verdict, error) {
+	c, err := s.compiledOf(p)
+	if err != nil {
+		return Verdict{}, err
+	}
+	live, err := s.store.liveEnrollments(ctx, []uuid.UUID{h.ID})
+	if err != nil {
+		return Verdict{}, err
+	}
+	escapes, err := s.store.escapes(ctx, []uuid.UUID{h.ID})
+	if err != nil {
+		return Verdict{}, err
+	}
+	var escaped *time.Time
+	if d, ok := escapes[h.ID]; ok {
+		escaped = &d
+	}
+	own := uuid.Nil
+	if e.MemberID != nil {
+		own = *e.MemberID
+	}
+	mine := live[h.ID]
+	if mine != nil {
+		mine[own] = slices.DeleteFunc(slices.Clone(mine[own]), func(code string) bool { return code == e.ProgramCode })
+	}
+	if e.MemberID == nil {
+		return verdictOf(c, p, h, nil, mine, escaped, on), nil
+	}
+	for _, m := range h.Members {
+		if m.ID == *e.MemberID && m.Status == "present" {
+			return verdictOf(c, p, h, &m, mine, escaped, on), nil
+		}
+	}
+	return Verdict{ReasonVI: "không còn là thành viên của hộ", ReasonEN: "is no longer a present member of the household"}, nil
 }
 
 // Eligibility judges every active program that reaches a household in scope.
@@ -614,6 +677,9 @@ func (s *Service) Gaps(ctx context.Context, scope access.Scope, code, areaCode s
 	p, err := s.Program(ctx, code)
 	if err != nil {
 		return nil, err
+	}
+	if p.Status != "active" {
+		return nil, apperr.New(apperr.Conflict, "program_not_active", "program %s is %s: nobody is enrolled in it now", p.Code, p.Status)
 	}
 	var path string
 	if err := s.db.Conn(ctx).Raw(`SELECT path::text FROM areas WHERE code = ?`, areaCode).Row().Scan(&path); err != nil {
@@ -726,14 +792,20 @@ func (s *Service) benefitOf(p Program, facts Facts, start time.Time) (map[string
 		}
 		for name, prog := range c.computed[i] {
 			v, err := run(prog, facts)
-			if err != nil {
-				return nil, 0, fmt.Errorf("program %s, %s: %w", p.Code, name, err)
+			f, _ := v.(float64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, 0, apperr.New(apperr.Conflict, "benefit_not_computable",
+					"program %s cannot compute %s for this case (%v %v): its manager must correct the program", p.Code, name, v, err)
 			}
 			benefit[name] = v
 		}
 	}
 	amount, err := c.amount.Of(facts)
-	return benefit, amount, err
+	if err != nil {
+		return nil, 0, apperr.New(apperr.Conflict, "benefit_not_computable",
+			"program %s cannot compute the amount for this case (%v): its manager must correct the program", p.Code, err)
+	}
+	return benefit, amount, nil
 }
 
 // Propose records a worker's proposal and submits it for approval. The
@@ -742,8 +814,8 @@ func (s *Service) benefitOf(p Program, facts Facts, start time.Time) (map[string
 func (s *Service) Propose(ctx context.Context, scope access.Scope, in Proposal) (Enrollment, error) {
 	var fe apperr.FieldList
 	in.Evidence = strings.TrimSpace(in.Evidence)
-	if in.StartsOn.IsZero() {
-		fe.Add("starts_on", "required", "is required (YYYY-MM-DD)")
+	if today := s.today(); in.StartsOn.IsZero() || in.StartsOn.Before(today.AddDate(-2, 0, 0)) || in.StartsOn.After(today.AddDate(1, 0, 0)) {
+		fe.Add("starts_on", "invalid", "is required: a date from two years ago to a year from now")
 	}
 	if in.EndsOn != nil && in.EndsOn.Before(in.StartsOn) {
 		fe.Add("ends_on", "invalid", "is before starts_on")
@@ -955,6 +1027,25 @@ func (s *Service) Decided(ctx context.Context, d approval.Decision) error {
 		return err
 	}
 	conn := s.db.Conn(ctx)
+	if d.Action == approval.Approve {
+		// Facts may have changed since the proposal (a recognition in between).
+		p, err := s.store.program(ctx, e.ProgramCode, false)
+		if err != nil {
+			return err
+		}
+		h, err := s.registry.Get(ctx, access.Everywhere(), e.HouseholdID)
+		if err != nil {
+			return err
+		}
+		v, err := s.subjectVerdict(ctx, p, h, e, e.StartsOn)
+		if err != nil {
+			return err
+		}
+		if !v.Eligible || h.Status != "active" || p.Status != "active" {
+			return &apperr.Error{Kind: apperr.Conflict, Code: "not_eligible", State: e.State,
+				Message: "no longer eligible: " + v.ReasonEN + " (return or reject the proposal)"}
+		}
+	}
 	if d.Action == approval.Approve && e.Amount > 0 {
 		type row struct {
 			AreaCode string
@@ -1007,8 +1098,9 @@ func (s *Service) End(ctx context.Context, scope access.Scope, id uuid.UUID, ver
 		if e.State != Approved {
 			return wrongState("be ended", e.State)
 		}
-		if on.Before(e.StartsOn) {
-			return apperr.Fields([]apperr.FieldError{{Field: "date", Code: "invalid", Message: "is before the enrollment started"}})
+		if on.Before(e.StartsOn) || on.After(s.today()) {
+			return apperr.Fields([]apperr.FieldError{{Field: "date", Code: "invalid",
+				Message: "must fall from the enrollment's start to today (a later end is set as ends_on when proposing)"}})
 		}
 		return s.db.Conn(ctx).Exec(`UPDATE enrollments SET state = 'ended', ended_on = ?, end_reason = ?, flagged_on = NULL,
 			flag_reason = NULL WHERE id = ?`, on, reason, e.ID).Error
@@ -1040,18 +1132,6 @@ func (s *Service) Reclassified(ctx context.Context, householdID uuid.UUID, effec
 	if err != nil {
 		return err
 	}
-	live, err := s.store.liveEnrollments(ctx, []uuid.UUID{householdID})
-	if err != nil {
-		return err
-	}
-	escapes, err := s.store.escapes(ctx, []uuid.UUID{householdID})
-	if err != nil {
-		return err
-	}
-	var escaped *time.Time
-	if d, ok := escapes[householdID]; ok {
-		escaped = &d
-	}
 	programs := map[string]Program{}
 	for _, e := range list {
 		p, ok := programs[e.ProgramCode]
@@ -1061,15 +1141,9 @@ func (s *Service) Reclassified(ctx context.Context, householdID uuid.UUID, effec
 			}
 			programs[e.ProgramCode] = p
 		}
-		v, err := s.judge(p, h, live[householdID], escaped, effective)
+		verdict, err := s.subjectVerdict(ctx, p, h, e, effective)
 		if err != nil {
 			return err
-		}
-		verdict := v.Verdicts[0].Verdict
-		for _, mv := range v.Verdicts {
-			if e.MemberID != nil && mv.MemberID != nil && *mv.MemberID == *e.MemberID {
-				verdict = mv.Verdict
-			}
 		}
 		switch {
 		case !verdict.Eligible && e.FlaggedOn == nil:
@@ -1111,19 +1185,30 @@ func (s *Service) AddDelivery(ctx context.Context, scope access.Scope, enrollmen
 		if err != nil {
 			return err
 		}
-		if sum.date.Before(e.StartsOn) || sum.date.After(s.today().AddDate(0, 1, 0)) {
+		last := s.today().AddDate(0, 1, 0)
+		for _, end := range []*time.Time{e.EndedOn, e.EndsOn} {
+			if end != nil && end.Before(last) {
+				last = *end
+			}
+		}
+		if sum.date.Before(e.StartsOn) || sum.date.After(last) {
 			return apperr.Fields([]apperr.FieldError{{Field: "record", Code: "date_out_of_range",
-				Message: "the record's date must fall from the enrollment's start to a month from today"}})
+				Message: fmt.Sprintf("the record's date must fall from the enrollment's start (%s) to %s",
+					e.StartsOn.Format(time.DateOnly), last.Format(time.DateOnly))}})
 		}
 		if sum.campaign != nil {
-			var ok bool
-			if err := s.db.Conn(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM program_campaigns WHERE id = ? AND program_code = ?
-				AND ?::ltree <@ area_path)`, *sum.campaign, p.Code, e.AreaPath).Scan(&ok).Error; err != nil {
-				return err
-			}
-			if !ok {
+			c, err := s.store.campaign(ctx, p.Code, *sum.campaign)
+			if apperr.Is(err, apperr.NotFound) || err == nil && e.AreaPath != c.AreaPath && !strings.HasPrefix(e.AreaPath, c.AreaPath+".") {
 				return apperr.Fields([]apperr.FieldError{{Field: "record.campaign_id", Code: "not_found",
 					Message: "no campaign of this program covers the household's area"}})
+			}
+			if err != nil {
+				return err
+			}
+			if sum.date.Before(c.StartsOn) || sum.date.After(c.EndsOn) || sum.amount > c.PackageAmount {
+				return apperr.Fields([]apperr.FieldError{{Field: "record", Code: "outside_campaign",
+					Message: fmt.Sprintf("a package of this campaign is handed over from %s to %s and is worth at most %s",
+						c.StartsOn.Format(time.DateOnly), c.EndsOn.Format(time.DateOnly), vnd(c.PackageAmount))}})
 			}
 		}
 		b, err := json.Marshal(details)
@@ -1135,6 +1220,9 @@ func (s *Service) AddDelivery(ctx context.Context, scope access.Scope, enrollmen
 		if err := s.db.Conn(ctx).Exec(`INSERT INTO deliveries (id, enrollment_id, kind, area_path, occurred_on, amount, expires_on,
 			campaign_id, details, created_by) VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?)`, out.ID, e.ID, p.Kind, e.AreaPath,
 			out.OccurredOn, out.Amount, out.ExpiresOn, out.CampaignID, string(b), actorID(ctx)).Error; err != nil {
+			if apperr.Is(db.MapError(err), apperr.Conflict) {
+				return apperr.New(apperr.Conflict, "package_delivered", "this enrollment already received its package of this campaign")
+			}
 			return err
 		}
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "delivery.record", EntityType: "delivery", EntityID: out.ID.String(),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 type store struct{ db *db.DB }
@@ -194,7 +195,8 @@ func (s store) liveEnrollments(ctx context.Context, households []uuid.UUID) (map
 		return out, nil
 	}
 	rows, err := s.db.Conn(ctx).Raw(`SELECT household_id, coalesce(member_id, '00000000-0000-0000-0000-000000000000'), program_code
-		FROM enrollments WHERE household_id IN ? AND state IN ('proposed', 'returned', 'approved')`, households).Rows()
+		FROM enrollments WHERE household_id IN ? AND state IN ('proposed', 'returned', 'approved')
+		AND (ends_on IS NULL OR ends_on >= ?)`, households, vn.Today(time.Now())).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -244,9 +246,14 @@ func (s store) deliveries(ctx context.Context, scope access.Scope, enrollmentID 
 		q = q.Where("enrollment_id = ?", *enrollmentID).Order("occurred_on, id")
 	}
 	if expiringBy != nil {
+		// The latest card of a person in a live enrollment, whatever enrollment
+		// issued the later one.
 		q = q.Where("expires_on BETWEEN ? AND ?", from, *expiringBy).
-			Where(`NOT EXISTS (SELECT 1 FROM deliveries later WHERE later.enrollment_id = deliveries.enrollment_id
-				AND later.expires_on > deliveries.expires_on)`).Order("expires_on, id")
+			Where(`EXISTS (SELECT 1 FROM enrollments e WHERE e.id = deliveries.enrollment_id AND e.state = 'approved')`).
+			Where(`NOT EXISTS (SELECT 1 FROM deliveries later JOIN enrollments le ON le.id = later.enrollment_id
+				JOIN enrollments me ON me.id = deliveries.enrollment_id
+				WHERE later.kind = deliveries.kind AND le.household_id = me.household_id
+				AND le.member_id IS NOT DISTINCT FROM me.member_id AND later.expires_on > deliveries.expires_on)`).Order("expires_on, id")
 	}
 	rows, err := q.Limit(limit).Rows()
 	if err != nil {
