@@ -30,6 +30,7 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
 	"github.com/ansinh/ansinh/internal/program"
+	"github.com/ansinh/ansinh/internal/report"
 )
 
 // App is a configured server: its database pool, metrics and router.
@@ -145,6 +146,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	a.households.Feed("assessment", assessmentHandler.FeedLoader)
 	assessmentHandler.Register(r)
 	program.NewHandler(a.programs, a.log).Register(r)
+	report.NewHandler(report.NewService(a.db, a.reads), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 }
 

@@ -1,0 +1,322 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/vn"
+	"github.com/ansinh/ansinh/internal/platform/web"
+)
+
+// Handler serves the reports.
+type Handler struct {
+	svc *Service
+	log *slog.Logger
+}
+
+// NewHandler makes the handlers.
+func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+
+// Register mounts the routes.
+func (h *Handler) Register(r *access.Routes) {
+	r.Handle(http.MethodGet, "/reports/poverty", "report", "read", h.poverty)
+	r.Handle(http.MethodGet, "/reports/support", "report", "read", h.support)
+	r.Handle(http.MethodGet, "/reports/targets", "report", "read", h.targets)
+	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
+	r.Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", h.list)
+}
+
+func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
+
+// XLSXType is the media type of an Excel workbook.
+const XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// format is the representation asked for: ?format= first, then Accept.
+func format(c *gin.Context) (string, error) {
+	switch f := c.Query("format"); f {
+	case "json", "csv", "xlsx":
+		return f, nil
+	case "":
+	default:
+		return "", apperr.Fields([]apperr.FieldError{{Field: "format", Code: "invalid", Message: "must be json, csv or xlsx"}})
+	}
+	accept := c.GetHeader("Accept")
+	switch {
+	case strings.Contains(accept, XLSXType):
+		return "xlsx", nil
+	case strings.Contains(accept, "text/csv"):
+		return "csv", nil
+	}
+	return "json", nil
+}
+
+// onDate reads ?date= or ?year= (31 December of it, or today for this year);
+// today when neither is given.
+func onDate(q *web.Query, now time.Time) time.Time {
+	today := vn.Today(now)
+	if d := q.Date("date"); d != nil {
+		return *d
+	}
+	if y := q.Int("year", 2000, 2100); y > 0 {
+		end := time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC)
+		if end.After(today) {
+			return today
+		}
+		return end
+	}
+	return today
+}
+
+// respond writes a table in the format asked for; files are audited as
+// exports, carry the exporter in their footer and are never cached.
+func (h *Handler) respond(c *gin.Context, what, area string, filter map[string]any, t Table, jsonBody any) {
+	f, err := format(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	if f == "json" {
+		c.JSON(http.StatusOK, jsonBody)
+		return
+	}
+	footer, err := h.svc.Exported(c.Request.Context(), what, area, filter, f, len(t.Rows))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t.Footer = footer
+	name := fmt.Sprintf("%s-%s-%s", what, area, time.Now().In(vn.Zone).Format("20060102-1504"))
+	switch f {
+	case "csv":
+		var buf bytes.Buffer
+		if err := t.WriteCSV(&buf); err != nil {
+			h.fail(c, err)
+			return
+		}
+		c.Header("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+	case "xlsx":
+		b, err := t.XLSX()
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		c.Header("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
+		c.Data(http.StatusOK, XLSXType, b)
+	}
+}
+
+func tableJSON(t Table, a Area, extra map[string]any) map[string]any {
+	cols := make([]map[string]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = map[string]string{"key": c.Key, "header_vi": c.HeaderVI, "header_en": c.HeaderEN, "kind": c.Kind}
+	}
+	out := map[string]any{"title_vi": t.TitleVI, "title_en": t.TitleEN, "area": map[string]string{"code": a.Code, "name": a.Name, "level": a.Level},
+		"columns": cols, "items": t.JSONRows(t.Rows)}
+	if t.Totals != nil {
+		out["totals"] = t.JSONRows([][]any{t.Totals})[0]
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
+}
+
+var povertyColumns = []Column{
+	{"area_code", "Mã địa bàn", "Area", Text}, {"area_name", "Tên địa bàn", "Name", Text},
+	{"households", "Tổng số hộ", "Households", Integer}, {"poor", "Hộ nghèo", "Poor", Integer},
+	{"poor_rate", "Tỷ lệ hộ nghèo (%)", "Poverty rate (%)", Percent}, {"near_poor", "Hộ cận nghèo", "Near-poor", Integer},
+	{"near_poor_rate", "Tỷ lệ hộ cận nghèo (%)", "Near-poverty rate (%)", Percent},
+	{"average", "Hộ có mức sống trung bình", "Average living standard", Integer},
+	{"prev_poor_rate", "Tỷ lệ hộ nghèo năm trước (%)", "Poverty rate a year before (%)", Percent},
+	{"change", "Tăng/giảm (điểm %)", "Change (points)", Percent},
+	{"newly_poor", "Hộ nghèo phát sinh", "Newly poor", Integer}, {"escaped", "Hộ thoát nghèo", "Escaped poverty", Integer},
+	{"re_entered", "Hộ tái nghèo", "Poor again", Integer},
+}
+
+func povertyRow(r PovertyRow) []any {
+	key := r.Key
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		key = key[i+1:]
+	}
+	return []any{key, r.Name, r.Households, r.Poor, r.PoorRate, r.NearPoor, r.NearPoorRate, r.Avg, r.PrevPoorRate, r.Change,
+		r.NewlyPoor, r.Escaped, r.ReEntered}
+}
+
+func (h *Handler) poverty(c *gin.Context) {
+	q := web.NewQuery(c)
+	area := q.String("area", 10)
+	q.Require("area")
+	on := onDate(q, time.Now())
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	a, rows, total, err := h.svc.Poverty(ctx, access.ScopeFrom(ctx), area, on)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t := Table{TitleVI: fmt.Sprintf("Báo cáo kết quả giảm nghèo — %s, ngày %s", a.Name, on.Format("02/01/2006")),
+		TitleEN: fmt.Sprintf("Poverty report — %s, %s", a.Name, on.Format(time.DateOnly)), Columns: povertyColumns}
+	for _, r := range rows {
+		t.Rows = append(t.Rows, povertyRow(r))
+	}
+	t.Totals = povertyRow(total)
+	t.Totals[0], t.Totals[1] = a.Code, "Tổng cộng — "+a.Name
+	h.respond(c, "poverty_report", a.Code, map[string]any{"area": a.Code, "date": on.Format(time.DateOnly)}, t,
+		tableJSON(t, a, map[string]any{"date": on.Format(time.DateOnly)}))
+}
+
+var supportColumns = []Column{
+	{"program", "Chương trình", "Program", Text}, {"area_code", "Mã địa bàn", "Area", Text}, {"area_name", "Tên địa bàn", "Name", Text},
+	{"households", "Số hộ được hỗ trợ", "Households supported", Integer}, {"people", "Số người được hỗ trợ", "People supported", Integer},
+	{"delivered", "Kinh phí đã chi (đồng)", "Delivered (VND)", Money}, {"allocated", "Ngân sách được giao (đồng)", "Budget (VND)", Money},
+	{"committed", "Ngân sách đã sử dụng (đồng)", "Budget used (VND)", Money},
+	{"houses_started", "Nhà khởi công", "Houses started", Integer}, {"houses_completed", "Nhà hoàn thành", "Houses completed", Integer},
+	{"trainees", "Người học nghề", "Trainees", Integer}, {"trainings_completed", "Hoàn thành khóa học", "Completed", Integer},
+	{"loans_disbursed", "Dư nợ giải ngân (đồng)", "Loans disbursed (VND)", Money},
+	{"loans_outstanding", "Dư nợ còn lại (đồng)", "Loans outstanding (VND)", Money},
+}
+
+func (h *Handler) support(c *gin.Context) {
+	q := web.NewQuery(c)
+	area := q.String("area", 10)
+	q.Require("area")
+	today := vn.Today(time.Now())
+	from, to := q.Date("from"), q.Date("to")
+	if to == nil {
+		to = &today
+	}
+	if from == nil {
+		start := time.Date(to.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		from = &start
+	}
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	a, rows, err := h.svc.Support(ctx, access.ScopeFrom(ctx), area, *from, *to)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t := Table{TitleVI: fmt.Sprintf("Báo cáo kết quả hỗ trợ — %s, từ %s đến %s", a.Name, from.Format("02/01/2006"), to.Format("02/01/2006")),
+		TitleEN: fmt.Sprintf("Support report — %s, %s to %s", a.Name, from.Format(time.DateOnly), to.Format(time.DateOnly)),
+		Columns: supportColumns}
+	totals := make([]int64, 11)
+	for _, r := range rows {
+		key := r.Key
+		if i := strings.LastIndexByte(key, '.'); i >= 0 {
+			key = key[i+1:]
+		}
+		vals := []int64{r.Households, r.People, r.Delivered, r.Allocated, r.Committed, r.HousesStarted, r.HousesCompleted,
+			r.Trainees, r.TrainingsCompleted, r.LoansDisbursed, r.LoansOutstanding}
+		row := []any{r.Program, key, r.Name}
+		for i, v := range vals {
+			row = append(row, v)
+			totals[i] += v
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	t.Totals = []any{"Tổng cộng", a.Code, a.Name}
+	for _, v := range totals {
+		t.Totals = append(t.Totals, v)
+	}
+	filter := map[string]any{"area": a.Code, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}
+	h.respond(c, "support_report", a.Code, filter, t, tableJSON(t, a, map[string]any{"from": filter["from"], "to": filter["to"]}))
+}
+
+var targetColumns = []Column{
+	{"year", "Năm", "Year", Integer}, {"metric", "Chỉ tiêu", "Metric", Text}, {"description", "Mô tả", "Description", Text},
+	{"target", "Kế hoạch", "Target", Percent}, {"actual", "Thực hiện", "Actual", Percent}, {"met", "Đạt", "Met", Text},
+}
+
+func (h *Handler) targets(c *gin.Context) {
+	q := web.NewQuery(c)
+	area := q.String("area", 10)
+	q.Require("area")
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	a, list, err := h.svc.Targets(ctx, access.ScopeFrom(ctx), area)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t := Table{TitleVI: "Chỉ tiêu giảm nghèo và kết quả thực hiện — " + a.Name, TitleEN: "Poverty targets and results — " + a.Name,
+		Columns: targetColumns}
+	for _, x := range list {
+		var actual, met any
+		if x.Actual != nil {
+			actual, met = *x.Actual, "Không"
+			if *x.Met {
+				met = "Đạt"
+			}
+		}
+		t.Rows = append(t.Rows, []any{int64(x.Year), x.Metric, x.Description, x.Value, actual, met})
+	}
+	h.respond(c, "targets_report", a.Code, map[string]any{"area": a.Code}, t, tableJSON(t, a, nil))
+}
+
+func (h *Handler) setTarget(c *gin.Context) {
+	var in struct {
+		AreaCode    string  `json:"area_code"`
+		Metric      string  `json:"metric"`
+		Year        int     `json:"year"`
+		Value       float64 `json:"value"`
+		Description string  `json:"description"`
+	}
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	t, err := h.svc.SetTarget(ctx, access.ScopeFrom(ctx), Target{AreaCode: in.AreaCode, Metric: in.Metric, Year: in.Year, Value: in.Value,
+		Description: in.Description})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	web.SetVersionETag(c, t.Version)
+	c.JSON(http.StatusOK, map[string]any{"id": t.ID, "area_code": in.AreaCode, "metric": t.Metric, "year": t.Year, "value": t.Value,
+		"description": t.Description, "version": t.Version})
+}
+
+func (h *Handler) list(c *gin.Context) {
+	q := web.NewQuery(c)
+	area := q.String("area", 10)
+	q.Require("area")
+	program := q.String("program", 41)
+	on := onDate(q, time.Now())
+	if err := q.Err(); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	kind := c.Param("kind")
+	t, err := h.svc.List(ctx, access.ScopeFrom(ctx), kind, area, on, program)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	a, _ := h.svc.area(ctx, access.ScopeFrom(ctx), area)
+	filter := map[string]any{"kind": kind, "area": area, "date": on.Format(time.DateOnly)}
+	if program != "" {
+		filter["program"] = program
+	}
+	h.respond(c, "list", area, filter, t, tableJSON(t, a, map[string]any{"kind": kind, "date": on.Format(time.DateOnly)}))
+}

@@ -1,0 +1,193 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// Column kinds decide how a cell is written: numbers stay numbers in Excel.
+const (
+	Text    = "text"
+	Integer = "integer"
+	Percent = "percent" // a rate in percent, two decimals
+	Money   = "money"   // whole VND
+)
+
+// Column is one column of a table: a key for JSON, headers in both languages.
+type Column struct {
+	Key      string
+	HeaderVI string
+	HeaderEN string
+	Kind     string
+}
+
+// Table is a report or a list as every format renders it.
+type Table struct {
+	TitleVI string
+	TitleEN string
+	Columns []Column
+	Rows    [][]any
+	Totals  []any  // optional: the totals row (nil cells left blank)
+	Footer  string // who exported it and when (files only)
+}
+
+// JSONRows are the rows as objects keyed by column.
+func (t Table) JSONRows(rows [][]any) []map[string]any {
+	out := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		m := make(map[string]any, len(t.Columns))
+		for i, c := range t.Columns {
+			m[c.Key] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func cellText(v any, kind string) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		if kind == Percent {
+			return strconv.FormatFloat(x, 'f', 2, 64)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// WriteCSV writes the table as CSV with Vietnamese headers, a UTF-8 byte
+// order mark (so Excel opens the diacritics right), the totals and the footer.
+func (t Table) WriteCSV(w io.Writer) error {
+	if _, err := w.Write([]byte{0xEF, 0xBB, 0xBF}); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	header := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		header[i] = c.HeaderVI
+	}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	write := func(r []any) error {
+		rec := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			rec[i] = cellText(r[i], c.Kind)
+		}
+		return cw.Write(rec)
+	}
+	for _, r := range t.Rows {
+		if err := write(r); err != nil {
+			return err
+		}
+	}
+	if t.Totals != nil {
+		if err := write(t.Totals); err != nil {
+			return err
+		}
+	}
+	if t.Footer != "" {
+		if err := cw.Write([]string{t.Footer}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// XLSX builds the table as an Excel workbook: a title row, bold Vietnamese
+// headers, numbers as numbers (percent and money formatted), a bold totals
+// row, and the exporter in the page footer and under the table.
+func (t Table) XLSX() ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := "Sheet1"
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return nil, err
+	}
+	pct, err := f.NewStyle(&excelize.Style{NumFmt: 2}) // 0.00
+	if err != nil {
+		return nil, err
+	}
+	money, err := f.NewStyle(&excelize.Style{NumFmt: 3}) // #,##0
+	if err != nil {
+		return nil, err
+	}
+	if err := f.SetCellValue(sheet, "A1", t.TitleVI); err != nil {
+		return nil, err
+	}
+	if err := f.SetCellStyle(sheet, "A1", "A1", bold); err != nil {
+		return nil, err
+	}
+	const headerRow = 3
+	for i, c := range t.Columns {
+		cell, _ := excelize.CoordinatesToCellName(i+1, headerRow)
+		if err := f.SetCellValue(sheet, cell, c.HeaderVI); err != nil {
+			return nil, err
+		}
+		if err := f.SetCellStyle(sheet, cell, cell, bold); err != nil {
+			return nil, err
+		}
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		_ = f.SetColWidth(sheet, col, col, float64(max(10, min(40, len([]rune(c.HeaderVI))+2))))
+	}
+	row := headerRow + 1
+	put := func(r []any, style int) error {
+		for i, c := range t.Columns {
+			cell, _ := excelize.CoordinatesToCellName(i+1, row)
+			if r[i] == nil {
+				continue
+			}
+			if err := f.SetCellValue(sheet, cell, r[i]); err != nil {
+				return err
+			}
+			s := style
+			switch {
+			case c.Kind == Percent:
+				s = pct
+			case c.Kind == Money:
+				s = money
+			}
+			if s != 0 {
+				if err := f.SetCellStyle(sheet, cell, cell, s); err != nil {
+					return err
+				}
+			}
+		}
+		row++
+		return nil
+	}
+	for _, r := range t.Rows {
+		if err := put(r, 0); err != nil {
+			return nil, err
+		}
+	}
+	if t.Totals != nil {
+		if err := put(t.Totals, bold); err != nil {
+			return nil, err
+		}
+	}
+	if t.Footer != "" {
+		cell, _ := excelize.CoordinatesToCellName(1, row+1)
+		if err := f.SetCellValue(sheet, cell, t.Footer); err != nil {
+			return nil, err
+		}
+		if err := f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddFooter: "&L" + t.Footer + "&RTrang &P/&N"}); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
