@@ -41,6 +41,7 @@ CREATE TABLE import_jobs (
   error               text,
   created_at          timestamptz NOT NULL DEFAULT now(),
   started_at          timestamptz,
+  heartbeat_at        timestamptz,
   finished_at         timestamptz
 );
 CREATE INDEX import_jobs_owner ON import_jobs (owner, id);

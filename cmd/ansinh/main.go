@@ -92,6 +92,7 @@ func rootCmd() *cobra.Command {
 
 	root.AddCommand(auditCmd(load))
 	root.AddCommand(userCmd(load))
+	root.AddCommand(importCmd(load))
 
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
@@ -195,5 +196,30 @@ func userCmd(load func() (*config.Config, error)) *cobra.Command {
 		_ = create.MarkFlagRequired(f)
 	}
 	cmd.AddCommand(create)
+	return cmd
+}
+
+func importCmd(load func() (*config.Config, error)) *cobra.Command {
+	cmd := &cobra.Command{Use: "import", Short: "Load records from files"}
+	var mode, area string
+	households := &cobra.Command{
+		Use:   "households FILE",
+		Short: "Import households with their members from a CSV or XLSX file in the template's layout",
+		Long: "Import households with their members (one row per person; the template is GET /api/v1/imports/template.xlsx).\n" +
+			"--mode dry_run checks and writes nothing; all_or_nothing writes everything or nothing; valid_only writes the\n" +
+			"valid households and reports the rest. Households already registered (commune and code) are skipped, so a\n" +
+			"file can be run again. Problems go to standard output; progress to standard error.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunImport(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), args[0], mode, area, c.OutOrStdout(), c.ErrOrStderr())
+		},
+	}
+	households.Flags().StringVar(&mode, "mode", "dry_run", "dry_run, all_or_nothing or valid_only")
+	households.Flags().StringVar(&area, "area", "", "limit the import to this area's households (GSO code); empty: anywhere")
+	cmd.AddCommand(households)
 	return cmd
 }

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,6 +29,7 @@ import (
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/household"
+	"github.com/ansinh/ansinh/internal/importer"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
 	"github.com/ansinh/ansinh/internal/program"
@@ -54,6 +57,9 @@ type App struct {
 	approvals   *approval.Flow
 	assessments *assessment.Service
 	programs    *program.Service
+	imports     *importer.Importer
+	jobs        *importer.Jobs
+	stopJobs    context.CancelFunc
 
 	extraRoutes []func(*gin.Engine)
 }
@@ -117,10 +123,18 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	a.programs = program.NewService(pool, a.households, a.approvals)
 	a.approvals.On(program.SubjectType, a.programs.Decided)
 	a.assessments.OnReclassified(a.programs.Reclassified)
+	a.imports = importer.New(pool, a.households)
+	importDir := cfg.Registry.ImportDir
+	if importDir == "" {
+		importDir = filepath.Join(os.TempDir(), "ansinh-imports")
+	}
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log), stopJobs
 	for _, o := range opts {
 		o(a)
 	}
-	a.engine = web.NewEngine(web.Options{Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: a.metrics})
+	a.engine = web.NewEngine(web.Options{Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: a.metrics,
+		LargeBodies: map[string]int64{importer.UploadPath: importer.MaxFileBytes}})
 	a.registerOps(a.engine)
 	authHandler := auth.NewHandler(a.auth, a.authz, log)
 	authHandler.RegisterJWKS(a.engine)
@@ -147,6 +161,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	assessmentHandler.Register(r)
 	program.NewHandler(a.programs, a.log).Register(r)
 	report.NewHandler(report.NewService(a.db, a.reads), a.log).Register(r)
+	importer.NewHandler(a.jobs, a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 }
 
@@ -175,8 +190,11 @@ func (a *App) Handler() http.Handler { return a.engine }
 // Routes lists the registered routes (method and template), for the contract test.
 func (a *App) Routes() gin.RoutesInfo { return a.engine.Routes() }
 
-// Close writes the queued read-access entries and releases the pool.
+// Close stops running import jobs (each at a batch boundary), writes the
+// queued read-access entries and releases the pool.
 func (a *App) Close() error {
+	a.stopJobs()
+	a.jobs.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(a.reads.Close(ctx), a.db.Close())

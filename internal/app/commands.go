@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/household"
+	"github.com/ansinh/ansinh/internal/importer"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
@@ -75,6 +78,12 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		a.Sealer().Run(sealCtx, cfg.Audit.SealInterval)
 	}()
 	defer func() { stopSealing(); <-sealed }()
+	// Jobs no server has advanced for two minutes were cut off by a stop.
+	if n, err := importer.FailInterrupted(ctx, pool, 2*time.Minute); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
+	}
 	log.Info("ansinh serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", VersionString())
 	return a.Serve(ctx, ln)
 }
@@ -318,4 +327,57 @@ func ensurePartitions(ctx context.Context, cfg *config.Config, months int) error
 	}
 	defer owner.Close()
 	return audit.EnsurePartitions(ctx, owner, months)
+}
+
+// RunImport imports households from a file, showing progress on errOut and
+// listing the problems on out. Within an area (its GSO code) when one is
+// given; as the system actor "import-cli".
+func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, mode, area string, out, errOut io.Writer) error {
+	a, err := openApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	kind := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if kind != "csv" && kind != "xlsx" {
+		return fmt.Errorf("import: %s: the file must end in .csv or .xlsx", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	scope := access.Everywhere()
+	if area != "" {
+		var p string
+		if err := a.db.Conn(ctx).Raw(`SELECT path::text FROM areas WHERE code = ?`, area).Scan(&p).Error; err != nil || p == "" {
+			return fmt.Errorf("import: no area %q", area)
+		}
+		scope = access.Within(p)
+	}
+	ctx = access.WithActor(ctx, access.System("import-cli"))
+	start := time.Now()
+	res, err := a.imports.Run(ctx, scope, mode, kind, "file:"+filepath.Base(path), f, st.Size(), func(p importer.Progress) {
+		secs := time.Since(start).Seconds()
+		fmt.Fprintf(errOut, "\r%d rows, %d households written, %d skipped (already there), %d invalid, %.0f rows/s   ",
+			p.RowsRead, p.HouseholdsCreated, p.HouseholdsExisting, p.HouseholdsInvalid, float64(p.RowsRead)/max(secs, 0.001))
+	})
+	fmt.Fprintln(errOut)
+	for _, p := range res.Problems {
+		fmt.Fprintf(out, "row %d, %s: %s (%s) — %s\n", p.Row, p.Column, p.EN, p.Code, p.VI)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "import (%s): %d rows, %d households valid, %d invalid, %d written with %d members, %d already there, %d problems, in %s\n",
+		mode, res.RowsRead, res.HouseholdsValid, res.HouseholdsInvalid, res.HouseholdsCreated, res.MembersCreated, res.HouseholdsExisting,
+		res.Progress.Problems, time.Since(start).Round(time.Millisecond))
+	if res.HouseholdsInvalid > 0 && mode == importer.AllOrNothing {
+		return fmt.Errorf("import: %d invalid households: nothing was written", res.HouseholdsInvalid)
+	}
+	return nil
 }

@@ -48,6 +48,9 @@ type Config struct {
 // Registry configures the household registry.
 type Registry struct {
 	IDKey string `yaml:"id_key" env:"ID_KEY"`
+	// ImportDir keeps uploaded import files while their jobs run; empty is a
+	// directory under the system's temporary one.
+	ImportDir string `yaml:"import_dir" env:"IMPORT_DIR"`
 }
 
 // IDKeyBytes decodes the ID-number key.

@@ -16,7 +16,10 @@ import (
 type Options struct {
 	Logger       *slog.Logger
 	MaxBodyBytes int64
-	Metrics      *Metrics // nil: no request metrics
+	// LargeBodies lift the body limit for routes (by template) that take
+	// files, such as bulk imports.
+	LargeBodies map[string]int64
+	Metrics     *Metrics // nil: no request metrics
 }
 
 // NewEngine builds a Gin engine in release mode with ansinh's middleware and
@@ -41,7 +44,7 @@ func NewEngine(opts Options) *gin.Engine {
 		AccessLog(opts.Logger),
 		opts.Metrics.Middleware(),
 		Recovery(opts.Logger),
-		BodyLimit(opts.MaxBodyBytes, opts.Logger),
+		BodyLimit(opts.MaxBodyBytes, opts.LargeBodies, opts.Logger),
 		gzip.Gzip(gzip.DefaultCompression, gzip.WithExcludedPaths([]string{"/metrics"})),
 	)
 	e.NoRoute(func(c *gin.Context) {

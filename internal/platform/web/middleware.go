@@ -107,8 +107,12 @@ func Recovery(log *slog.Logger) gin.HandlerFunc {
 // BodyLimit answers 413 when the declared body is too large and caps what a
 // handler can read when the length is not declared (chunked uploads); reading
 // past the cap fails with *http.MaxBytesError, which WriteProblem maps to 413.
-func BodyLimit(max int64, log *slog.Logger) gin.HandlerFunc {
+func BodyLimit(max int64, large map[string]int64, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		max := max
+		if l, ok := large[c.FullPath()]; ok {
+			max = l
+		}
 		if max <= 0 || c.Request.Body == nil {
 			c.Next()
 			return

@@ -1,0 +1,261 @@
+package importer
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/ansinh/ansinh/internal/household"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+)
+
+// Columns of the template, one row per person; a household is the run of
+// consecutive rows with the same commune and household code, its own fields
+// read from its first row.
+var Columns = []struct{ Name, VI, EN string }{
+	{"commune_code", "Mã xã (5 chữ số, mã TCTK)", "Commune code (5 digits, GSO)"},
+	{"household_code", "Mã hộ (duy nhất trong xã)", "Household code (unique in the commune)"},
+	{"village", "Thôn/ấp", "Village"},
+	{"address", "Địa chỉ", "Address"},
+	{"area_type", "Khu vực: rural (nông thôn) hoặc urban (thành thị)", "Area type: rural or urban"},
+	{"phone", "Số điện thoại của hộ", "Household phone"},
+	{"ethnic_minority", "Hộ dân tộc thiểu số (có/không)", "Ethnic-minority household (yes/no)"},
+	{"full_name", "Họ và tên", "Full name"},
+	{"birth_date", "Ngày sinh (YYYY-MM-DD) hoặc năm sinh (YYYY)", "Birth date (YYYY-MM-DD) or year (YYYY)"},
+	{"sex", "Giới tính: male (nam) hoặc female (nữ)", "Sex: male or female"},
+	{"id_number", "Số CCCD (12 số) hoặc CMND (9 số)", "ID number (CCCD 12 digits or CMND 9)"},
+	{"relationship", "Quan hệ với chủ hộ: head, spouse, child, parent, grandchild, grandparent, sibling, in_law, other", "Relationship to the head"},
+	{"ethnicity_code", "Mã dân tộc (1–54)", "Ethnic group code (1–54)"},
+	{"disability", "Người khuyết tật (có/không)", "Disability (yes/no)"},
+	{"student", "Đang đi học (có/không)", "Attends school (yes/no)"},
+	{"school_level", "Cấp học", "School level"},
+	{"education_level", "Trình độ học vấn", "Education level"},
+	{"occupation", "Nghề nghiệp", "Occupation"},
+	{"employment_status", "Tình trạng việc làm", "Employment status"},
+	{"insurance_card", "Số thẻ BHYT", "Health insurance card number"},
+	{"insurance_expiry", "Hạn thẻ BHYT (YYYY-MM-DD)", "Card expiry (YYYY-MM-DD)"},
+}
+
+var requiredColumns = []string{"commune_code", "household_code", "village", "area_type", "full_name", "birth_date", "sex", "relationship"}
+
+// Problem is one thing wrong in the file: a row (1 is the header), a column.
+type Problem struct {
+	Row    int
+	Column string
+	Code   string
+	EN     string
+	VI     string
+}
+
+// problemsVI say the common codes in Vietnamese.
+var problemsVI = map[string]string{
+	"required":      "bắt buộc nhưng đang để trống",
+	"invalid":       "không hợp lệ",
+	"format":        "sai định dạng",
+	"future":        "không được là ngày trong tương lai",
+	"head":          "hộ phải có đúng một chủ hộ đang sinh sống",
+	"too_long":      "quá dài",
+	"registered":    "số định danh đã được đăng ký cho một người đang sinh sống",
+	"duplicate":     "trùng với một hộ khác trong tệp",
+	"outside_scope": "xã nằm ngoài địa bàn bạn phụ trách",
+	"scattered":     "các dòng của một hộ phải liền nhau; hộ này đã xuất hiện ở trên",
+	"unknown":       "cột không có trong mẫu",
+	"boolean":       "phải là có hoặc không",
+}
+
+func problem(row int, column, code, en string) Problem {
+	vi := problemsVI[code]
+	if vi == "" {
+		vi = "không hợp lệ (" + code + ")"
+	}
+	return Problem{Row: row, Column: column, Code: code, EN: en, VI: fmt.Sprintf("Dòng %d, cột %s: %s", row, column, vi)}
+}
+
+// rowReader reads a file's rows one at a time.
+type rowReader interface {
+	Next() ([]string, error) // io.EOF at the end
+	Close() error
+}
+
+type csvRows struct{ r *csv.Reader }
+
+func (c csvRows) Next() ([]string, error) { return c.r.Read() }
+func (c csvRows) Close() error            { return nil }
+
+type xlsxRows struct {
+	f    *excelize.File
+	rows *excelize.Rows
+}
+
+func (x xlsxRows) Next() ([]string, error) {
+	if !x.rows.Next() {
+		if err := x.rows.Error(); err != nil {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+	return x.rows.Columns()
+}
+
+func (x xlsxRows) Close() error {
+	_ = x.rows.Close()
+	return x.f.Close()
+}
+
+// openRows reads CSV (UTF-8, an optional byte order mark) or the first sheet
+// of an XLSX workbook, streaming.
+func openRows(r io.ReaderAt, size int64, kind string) (rowReader, error) {
+	switch kind {
+	case "csv":
+		cr := csv.NewReader(io.NewSectionReader(r, 0, size))
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = false
+		return csvRows{r: cr}, nil
+	case "xlsx":
+		f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipXMLSizeLimit: 1 << 34})
+		if err != nil {
+			return nil, fileProblem("the file is not an Excel workbook: %v", err)
+		}
+		sheets := f.GetSheetList()
+		if len(sheets) == 0 {
+			return nil, fileProblem("the workbook has no sheet")
+		}
+		rows, err := f.Rows(sheets[0])
+		if err != nil {
+			return nil, err
+		}
+		return xlsxRows{f: f, rows: rows}, nil
+	}
+	return nil, fileProblem("the file must be CSV or XLSX")
+}
+
+func fileProblem(format string, args ...any) error {
+	return apperr.New(apperr.Invalid, "import_file", format, args...)
+}
+
+// header maps column names to positions; every required column must be there.
+func header(rec []string) (map[string]int, error) {
+	idx := map[string]int{}
+	for i, name := range rec {
+		name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
+		if name == "" {
+			continue
+		}
+		if !slices.ContainsFunc(Columns, func(c struct{ Name, VI, EN string }) bool { return c.Name == name }) {
+			return nil, fileProblem("column %q is not in the template", name)
+		}
+		idx[name] = i
+	}
+	var missing []string
+	for _, c := range requiredColumns {
+		if _, ok := idx[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fileProblem("the header lacks the column(s) %s (download the template)", strings.Join(missing, ", "))
+	}
+	return idx, nil
+}
+
+// line is one parsed row.
+type line struct {
+	number int
+	get    func(string) string
+}
+
+// parseBool reads có/không, yes/no, true/false, 1/0, x (empty is no).
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "0", "no", "false", "không", "khong", "n":
+		return false, true
+	case "1", "yes", "true", "có", "co", "x", "y":
+		return true, true
+	}
+	return false, false
+}
+
+// build turns a household's rows into a household, with every problem in
+// them (by row and column) and the rows of its members.
+func build(rows []line, now time.Time) (household.Household, []Problem) {
+	first := rows[0]
+	var probs []Problem
+	h := household.Household{CommuneCode: strings.TrimSpace(first.get("commune_code")), Code: strings.TrimSpace(first.get("household_code")),
+		Village: first.get("village"), Address: first.get("address"), AreaType: strings.TrimSpace(first.get("area_type")),
+		Phone: first.get("phone")}
+	var ok bool
+	if h.EthnicMinority, ok = parseBool(first.get("ethnic_minority")); !ok {
+		probs = append(probs, problem(first.number, "ethnic_minority", "boolean", "must be yes or no"))
+	}
+	for _, r := range rows {
+		var fe apperr.FieldList
+		in := household.MemberIn{FullName: r.get("full_name"), BirthDate: strings.TrimSpace(r.get("birth_date")),
+			Sex: strings.TrimSpace(r.get("sex")), IDNumber: strings.TrimSpace(r.get("id_number")),
+			Relationship: strings.TrimSpace(r.get("relationship")), EducationLevel: r.get("education_level"),
+			Occupation: r.get("occupation"), EmploymentStatus: r.get("employment_status"), InsuranceCard: r.get("insurance_card"),
+			InsuranceExpiry: strings.TrimSpace(r.get("insurance_expiry")), SchoolLevel: r.get("school_level")}
+		if e := strings.TrimSpace(r.get("ethnicity_code")); e != "" {
+			n, err := strconv.Atoi(e)
+			if err != nil {
+				probs = append(probs, problem(r.number, "ethnicity_code", "invalid", "must be a number from 1 to 54"))
+			} else {
+				in.EthnicityCode = &n
+			}
+		}
+		for _, b := range []struct {
+			col string
+			dst *bool
+		}{{"disability", &in.Disability}, {"student", &in.Student}} {
+			if *b.dst, ok = parseBool(r.get(b.col)); !ok {
+				probs = append(probs, problem(r.number, b.col, "boolean", "must be yes or no"))
+			}
+		}
+		m := in.ToMember("", &fe)
+		for _, f := range fe {
+			probs = append(probs, problem(r.number, f.Field, f.Code, f.Message))
+		}
+		h.Members = append(h.Members, m)
+	}
+	if err := household.Validate(&h, now); err != nil {
+		if e, ok := apperr.As(err); ok {
+			probs = append(probs, placed(rows, e.Fields)...)
+		}
+	}
+	return h, probs
+}
+
+var memberField = regexp.MustCompile(`^members\[(\d+)\]\.(.+)$`)
+
+// placed puts a household's field errors on their rows and columns.
+func placed(rows []line, fields []apperr.FieldError) []Problem {
+	var out []Problem
+	for _, f := range fields {
+		row, col := rows[0].number, f.Field
+		if m := memberField.FindStringSubmatch(f.Field); m != nil {
+			i, _ := strconv.Atoi(m[1])
+			if i < len(rows) {
+				row = rows[i].number
+			}
+			col = m[2]
+		}
+		switch col {
+		case "code":
+			col = "household_code"
+		case "members":
+			col = "relationship"
+		}
+		out = append(out, problem(row, col, f.Code, f.Message))
+	}
+	return out
+}
+
+// errStop ends reading early (a context cancelled).
+var errStop = errors.New("import stopped")
