@@ -173,8 +173,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 			workers(409, 404)},
 		"GET /api/v1/enrollments/:id/deliveries": {request{"GET", en + "/deliveries", nil}, withManager(readers(200, 404), 200, 404)},
 		"GET /api/v1/deliveries/expiring-cards":  {request{"GET", "/api/v1/deliveries/expiring-cards", nil}, withManager(readers(200, 200), 200, 200)},
-		"GET /api/v1/poverty-standards":          {request{"GET", "/api/v1/poverty-standards", nil}, everyone},
-		"GET /api/v1/poverty-standards/:code":    {request{"GET", "/api/v1/poverty-standards/ND07-2021", nil}, everyone},
+		"GET /api/v1/reports/poverty": {request{"GET", "/api/v1/reports/poverty?area=914", nil},
+			withManager(readers(200, 404), 200, 404)},
+		"GET /api/v1/reports/support": {request{"GET", "/api/v1/reports/support?area=914", nil},
+			withManager(readers(200, 404), 200, 404)},
+		"GET /api/v1/reports/targets": {request{"GET", "/api/v1/reports/targets?area=914", nil},
+			withManager(readers(200, 404), 200, 404)},
+		"POST /api/v1/reports/targets": {request{"POST", "/api/v1/reports/targets", map[string]any{"area_code": "914", "metric": "poverty_rate",
+			"year": 2026, "value": 5}}, func() map[string]int {
+			m := managers(200, 404)
+			m["district_approver/inside"], m["district_approver/outside"] = 200, 404
+			return m
+		}()},
+		"GET /api/v1/reports/lists/:kind": {request{"GET", "/api/v1/reports/lists/poor?area=914", nil},
+			withManager(readers(200, 404), 200, 404)},
+		"POST /api/v1/imports":                {request{"POST", "/api/v1/imports", nil}, workers(422, 422)},
+		"GET /api/v1/imports/template.xlsx":   {request{"GET", "/api/v1/imports/template.xlsx", nil}, workers(200, 200)},
+		"GET /api/v1/imports/:id":             {request{"GET", "/api/v1/imports/" + uuid.NewString(), nil}, workers(404, 404)},
+		"GET /api/v1/imports/:id/problems":    {request{"GET", "/api/v1/imports/" + uuid.NewString() + "/problems", nil}, workers(404, 404)},
+		"GET /api/v1/poverty-standards":       {request{"GET", "/api/v1/poverty-standards", nil}, everyone},
+		"GET /api/v1/poverty-standards/:code": {request{"GET", "/api/v1/poverty-standards/ND07-2021", nil}, everyone},
 		"POST /api/v1/poverty-standards": {request{"POST", "/api/v1/poverty-standards", map[string]any{"code": "KG-2030",
 			"name": "Chuẩn nghèo tỉnh Kiên Giang 2030", "legal_source": "Nghị quyết HĐND tỉnh (thử)", "area_code": "91",
 			"valid_from": "2030-01-01", "valid_to": "2030-12-31", "income_line_rural": 2_400_000, "income_line_urban": 3_000_000,
