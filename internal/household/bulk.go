@@ -73,19 +73,28 @@ func (s *Service) CheckBatch(ctx context.Context, scope access.Scope, hs []House
 	if err != nil {
 		return res, err
 	}
-	var pairs []string
+	var communeCodes, householdCodes []string
 	for _, h := range hs {
-		pairs = append(pairs, h.CommuneCode+"/"+h.Code)
+		communeCodes, householdCodes = append(communeCodes, h.CommuneCode), append(householdCodes, h.Code)
 	}
-	var existing []string
-	if err := s.db.Conn(ctx).Raw(`SELECT commune_code || '/' || code FROM households WHERE commune_code || '/' || code IN ?`,
-		pairs).Scan(&existing).Error; err != nil {
+	// Joined to the arrays, so that the (commune_code, code) index answers.
+	pool := s.db.Conn(ctx).Statement.ConnPool
+	exists := map[string]bool{}
+	rows, err := pool.QueryContext(ctx, `SELECT h.commune_code || '/' || h.code FROM households h
+		JOIN unnest($1::text[], $2::text[]) AS u (commune, code) ON h.commune_code = u.commune AND h.code = u.code`,
+		communeCodes, householdCodes)
+	if err != nil {
 		return res, err
 	}
-	exists := map[string]bool{}
-	for _, e := range existing {
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			rows.Close()
+			return res, err
+		}
 		exists[e] = true
 	}
+	rows.Close()
 	var lookups [][]byte
 	for _, h := range hs {
 		for _, m := range h.Members {
@@ -96,14 +105,20 @@ func (s *Service) CheckBatch(ctx context.Context, scope access.Scope, hs []House
 	}
 	held := map[string]bool{}
 	if len(lookups) > 0 {
-		var found [][]byte
-		if err := s.db.Conn(ctx).Raw(`SELECT id_lookup FROM members WHERE status = 'present' AND id_lookup IN ?`, lookups).
-			Scan(&found).Error; err != nil {
+		rows, err := pool.QueryContext(ctx, `SELECT m.id_lookup FROM members m JOIN unnest($1::bytea[]) AS u (lookup)
+			ON m.id_lookup = u.lookup AND m.status = 'present'`, lookups)
+		if err != nil {
 			return res, err
 		}
-		for _, f := range found {
+		for rows.Next() {
+			var f []byte
+			if err := rows.Scan(&f); err != nil {
+				rows.Close()
+				return res, err
+			}
 			held[string(f)] = true
 		}
+		rows.Close()
 	}
 	seen := map[string]int{}
 	for i, h := range hs {

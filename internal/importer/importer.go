@@ -12,9 +12,11 @@ import (
 	"hash/fnv"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/household"
@@ -57,7 +59,7 @@ type Result struct {
 const MaxProblems = 10_000
 
 // batchSize is how many households are checked and written together.
-const batchSize = 500
+const batchSize = 1000
 
 // Importer runs imports.
 type Importer struct {
@@ -124,6 +126,7 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 		return h.Sum64()
 	}
 
+	var mu sync.Mutex // res, between the reader and the writers
 	write := func(ctx context.Context, batch []pending) error {
 		hs := make([]household.Household, len(batch))
 		for i, p := range batch {
@@ -137,6 +140,8 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 		for _, i := range check.Existing {
 			existing[i] = true
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		var valid []household.Household
 		for i, p := range batch {
 			switch {
@@ -153,16 +158,52 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 		if mode == DryRun || mode == AllOrNothing && res.HouseholdsInvalid > 0 {
 			return nil // nothing is written in a dry run, nor after a failure that dooms the whole
 		}
+		mu.Unlock()
 		ids, members, err := im.registry.InsertBatch(ctx, source, valid)
+		mu.Lock()
 		if err != nil {
 			return err
 		}
 		res.HouseholdsCreated += len(ids)
 		res.MembersCreated += members
+		if progress != nil {
+			progress(res.Progress)
+		}
 		return nil
 	}
 
-	process := func(ctx context.Context) error {
+	// Batches go from the reader to writers: several, each batch its own
+	// transaction, except in an all-or-nothing import (one writer, one
+	// transaction). Reading and checking overlap with writing.
+	writers := 3
+	if mode == AllOrNothing {
+		writers = 1
+	}
+	start := func(ctx context.Context) (chan<- []pending, func() error) {
+		batches := make(chan []pending, writers)
+		g, gctx := errgroup.WithContext(ctx)
+		for range writers {
+			g.Go(func() error {
+				for b := range batches {
+					if err := im.inBatchTx(gctx, func(ctx context.Context) error { return write(ctx, b) }); err != nil {
+						for range batches { // let the reader finish sending
+						}
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		return batches, func() error { close(batches); return g.Wait() }
+	}
+
+	process := func(ctx context.Context) (err error) {
+		batches, wait := start(ctx)
+		defer func() {
+			if werr := wait(); err == nil {
+				err = werr
+			}
+		}()
 		var batch []pending
 		var group []line
 		var groupKey string
@@ -195,20 +236,19 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 			}
 			group = group[:0]
 			if len(probs) > 0 {
+				mu.Lock()
 				res.HouseholdsInvalid++
 				note(probs...)
+				mu.Unlock()
 				return nil
 			}
+			mu.Lock()
 			res.HouseholdsValid++
+			mu.Unlock()
 			batch = append(batch, p)
 			if len(batch) >= batchSize {
-				if err := im.inBatchTx(ctx, func(ctx context.Context) error { return write(ctx, batch) }); err != nil {
-					return err
-				}
-				batch = batch[:0]
-				if progress != nil {
-					progress(res.Progress)
-				}
+				batches <- batch
+				batch = nil
 			}
 			return nil
 		}
@@ -226,7 +266,9 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 			if blank(rec) {
 				continue
 			}
+			mu.Lock()
 			res.RowsRead++
+			mu.Unlock()
 			l := line{number: n, get: getter(rec, cols)}
 			key := strings.TrimSpace(l.get("commune_code")) + "\x00" + strings.TrimSpace(l.get("household_code"))
 			if key != groupKey {
@@ -241,10 +283,12 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 			return err
 		}
 		if len(batch) > 0 {
-			if err := im.inBatchTx(ctx, func(ctx context.Context) error { return write(ctx, batch) }); err != nil {
-				return err
-			}
+			batches <- batch
 		}
+		if err := wait(); err != nil {
+			return err
+		}
+		wait = func() error { return nil }
 		if mode == AllOrNothing && res.HouseholdsInvalid > 0 {
 			return errDoomed
 		}

@@ -92,16 +92,16 @@ func TestImportValidation(t *testing.T) {
 		t.Fatalf("seed: %+v", ok)
 	}
 	rows := head + strings.Join([]string{
-		"30791,V-1,Ấp 1,,rural,,không,Nguyễn Văn A,1978,male,,head,1,không,không",             // 2: valid
-		"99999,V-2,Ấp 1,,rural,,không,Nguyễn Văn B,1978,male,,head,1,không,không",             // 3: not a commune
-		"30791,V-3,Ấp 1,,rural,,không,Nguyễn Văn C,19x8,male,,head,1,không,không",             // 4: birth date
+		"30791,V-1,Ấp 1,,rural,,không,Nguyễn Văn A,1978,male,,head,1,không,không",                                    // 2: valid
+		"99999,V-2,Ấp 1,,rural,,không,Nguyễn Văn B,1978,male,,head,1,không,không",                                    // 3: not a commune
+		"30791,V-3,Ấp 1,,rural,,không,Nguyễn Văn C,19x8,male,,head,1,không,không",                                    // 4: birth date
 		"30791,V-4,Ấp 1,,rural,,không,Nguyễn Văn D," + time.Now().Format("2006") + "-12-31,male,,head,1,không,không", // 5: future
-		"30791,V-5,Ấp 1,,rural,,không,Nguyễn Văn E,1978,man,,head,1,không,không",              // 6: sex
-		"30791,V-6,Ấp 1,,rural,,không,Nguyễn Văn F,1978,male,,boss,1,không,không",             // 7: relationship (and no head)
-		"30791,V-7,Ấp 1,,rural,,không,Nguyễn Văn G,1978,male,,head,1,không,không",             // 8: two heads...
-		"30791,V-7,,,,,,Nguyễn Văn H,1980,male,,head,1,không,không",                           // 9: ...the second
-		"30791,V-8,Ấp 1,,rural,,không,Nguyễn Văn I,1978,male,12345,head,1,không,không",        // 10: ID format
-		"30791,V-9,Ấp 1,,rural,,không,Nguyễn Văn K,1985,male,091078000002,head,1,không,không", // 11: ID vs birth year
+		"30791,V-5,Ấp 1,,rural,,không,Nguyễn Văn E,1978,man,,head,1,không,không",                                     // 6: sex
+		"30791,V-6,Ấp 1,,rural,,không,Nguyễn Văn F,1978,male,,boss,1,không,không",                                    // 7: relationship (and no head)
+		"30791,V-7,Ấp 1,,rural,,không,Nguyễn Văn G,1978,male,,head,1,không,không",                                    // 8: two heads...
+		"30791,V-7,,,,,,Nguyễn Văn H,1980,male,,head,1,không,không",                                                  // 9: ...the second
+		"30791,V-8,Ấp 1,,rural,,không,Nguyễn Văn I,1978,male,12345,head,1,không,không",                               // 10: ID format
+		"30791,V-9,Ấp 1,,rural,,không,Nguyễn Văn K,1985,male,091078000002,head,1,không,không",                        // 11: ID vs birth year
 		"30791,V-10,Ấp 1,,rural,,không,Nguyễn Văn L,1978,male,091078000003,head,1,không,không",
 		"30791,V-11,Ấp 1,,rural,,không,Nguyễn Văn M,1978,male,091078000003,head,1,không,không", // 13: same ID as row 12
 		"30791,V-12,Ấp 1,,rural,,không,Nguyễn Văn N,1978,male,091078000001,head,1,không,không", // 14: ID registered
@@ -171,8 +171,8 @@ func TestImportModesAndRerun(t *testing.T) {
 	if n := count(t, pool, `SELECT count(*) FROM members WHERE id_sealed IS NOT NULL`); n != 2400 {
 		t.Fatalf("%d sealed ID numbers, want 2400", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM audit_events WHERE action = 'household.import'`); n != 3 {
-		t.Fatalf("%d import events, want one per batch of 500 (3)", n)
+	if n := count(t, pool, `SELECT count(*) FROM audit_events WHERE action = 'household.import'`); n != 2 {
+		t.Fatalf("%d import events, want one per batch of 1000 (2)", n)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM registry_changes`); n != 1200 {
 		t.Fatalf("%d sync entries", n)
