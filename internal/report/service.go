@@ -381,6 +381,9 @@ func (s *Service) SetTarget(ctx context.Context, scope access.Scope, t Target) (
 		return Target{}, err
 	}
 	a, err := s.area(ctx, scope, t.AreaCode)
+	if e, ok := apperr.As(err); ok && e.Kind == apperr.Invalid {
+		return Target{}, apperr.Fields([]apperr.FieldError{{Field: "area_code", Code: "invalid", Message: "must be the code of an administrative area"}})
+	}
 	if err != nil {
 		return Target{}, err
 	}

@@ -114,14 +114,12 @@ func (t Table) XLSX() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pct, err := f.NewStyle(&excelize.Style{NumFmt: 2}) // 0.00
-	if err != nil {
-		return nil, err
+	style := func(numFmt int, b bool) int {
+		id, _ := f.NewStyle(&excelize.Style{NumFmt: numFmt, Font: &excelize.Font{Bold: b}})
+		return id
 	}
-	money, err := f.NewStyle(&excelize.Style{NumFmt: 3}) // #,##0
-	if err != nil {
-		return nil, err
-	}
+	// Rates as 0.00 and money as #,##0; bold in the totals row.
+	pct, money := map[bool]int{false: style(2, false), true: style(2, true)}, map[bool]int{false: style(3, false), true: style(3, true)}
 	if err := f.SetCellValue(sheet, "A1", t.TitleVI); err != nil {
 		return nil, err
 	}
@@ -141,7 +139,7 @@ func (t Table) XLSX() ([]byte, error) {
 		_ = f.SetColWidth(sheet, col, col, float64(max(10, min(40, len([]rune(c.HeaderVI))+2))))
 	}
 	row := headerRow + 1
-	put := func(r []any, style int) error {
+	put := func(r []any, totals bool) error {
 		for i, c := range t.Columns {
 			cell, _ := excelize.CoordinatesToCellName(i+1, row)
 			if r[i] == nil {
@@ -150,12 +148,14 @@ func (t Table) XLSX() ([]byte, error) {
 			if err := f.SetCellValue(sheet, cell, r[i]); err != nil {
 				return err
 			}
-			s := style
+			s := 0
 			switch {
 			case c.Kind == Percent:
-				s = pct
+				s = pct[totals]
 			case c.Kind == Money:
-				s = money
+				s = money[totals]
+			case totals:
+				s = bold
 			}
 			if s != 0 {
 				if err := f.SetCellStyle(sheet, cell, cell, s); err != nil {
@@ -167,12 +167,12 @@ func (t Table) XLSX() ([]byte, error) {
 		return nil
 	}
 	for _, r := range t.Rows {
-		if err := put(r, 0); err != nil {
+		if err := put(r, false); err != nil {
 			return nil, err
 		}
 	}
 	if t.Totals != nil {
-		if err := put(t.Totals, bold); err != nil {
+		if err := put(t.Totals, true); err != nil {
 			return nil, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,15 +44,15 @@ func Idempotency(pool *db.DB, owner func(context.Context) string, log *slog.Logg
 				Message: "must be 1-128 characters of letters, digits, '-', '_', '.', ':'"}}))
 			return
 		}
-		body, err := io.ReadAll(c.Request.Body)
+		h := sha256.New()
+		h.Write([]byte(c.Request.Method + " " + c.Request.URL.Path + "\x00"))
+		body, cleanup, err := spool(c.Request.Body, h)
 		if err != nil {
 			WriteProblem(c, log, err) // 413 when over the limit
 			return
 		}
-		c.Request.Body = io.NopCloser(bytes.NewReader(body))
-		h := sha256.New()
-		h.Write([]byte(c.Request.Method + " " + c.Request.URL.Path + "\x00"))
-		h.Write(body)
+		defer cleanup()
+		c.Request.Body = body
 		hash := h.Sum(nil)
 		ctx := c.Request.Context()
 		who := owner(ctx)
@@ -141,4 +142,38 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) WriteString(s string) (int, error) {
 	r.body.WriteString(s)
 	return r.ResponseWriter.WriteString(s)
+}
+
+// inMemoryBody is how much of a body is held in memory; a larger one (a file
+// upload) is spooled to a temporary file, so memory stays bounded.
+const inMemoryBody = 8 << 20
+
+// spool reads a request body through hash and returns it again for the
+// handler, and what to do when the request is over.
+func spool(body io.Reader, hash io.Writer) (io.ReadCloser, func(), error) {
+	head, err := io.ReadAll(io.LimitReader(io.TeeReader(body, hash), inMemoryBody+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(head) <= inMemoryBody {
+		return io.NopCloser(bytes.NewReader(head)), func() {}, nil
+	}
+	f, err := os.CreateTemp("", "ansinh-body-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := f.Write(head); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if _, err := io.Copy(f, io.TeeReader(body, hash)); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return io.NopCloser(f), cleanup, nil
 }
