@@ -360,6 +360,9 @@ func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, 
 		scope = access.Within(p)
 	}
 	ctx = access.WithActor(ctx, access.System("import-cli"))
+	// A soft memory limit: the collector works harder rather than let a
+	// large file's bookkeeping grow the process past it.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(192 << 20))
 	start := time.Now()
 	res, err := a.imports.Run(ctx, scope, mode, kind, "file:"+filepath.Base(path), f, st.Size(), func(p importer.Progress) {
 		secs := time.Since(start).Seconds()

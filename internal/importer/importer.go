@@ -115,8 +115,8 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 	now := im.now()
 	// Households seen in the file, and ID numbers, as 64-bit hashes: the
 	// memory stays small whatever the file's size.
-	seenHouseholds := map[uint64]int{}
-	seenIDs := map[uint64]int{}
+	seenHouseholds := map[uint64]struct{}{}
+	seenIDs := map[uint64]struct{}{}
 	hash := func(parts ...[]byte) uint64 {
 		h := fnv.New64a()
 		for _, p := range parts {
@@ -217,21 +217,21 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 				p.rows = append(p.rows, l.number)
 			}
 			key := hash([]byte(h.CommuneCode), []byte(h.Code))
-			if at, dup := seenHouseholds[key]; dup {
+			if _, dup := seenHouseholds[key]; dup {
 				probs = append(probs, problem(group[0].number, "household_code", "scattered",
-					fmt.Sprintf("household %s of commune %s already appeared at row %d: a household's rows must be together", h.Code, h.CommuneCode, at)))
+					fmt.Sprintf("household %s of commune %s already appeared above: a household's rows must be together", h.Code, h.CommuneCode)))
 			} else {
-				seenHouseholds[key] = group[0].number
+				seenHouseholds[key] = struct{}{}
 			}
 			for i, m := range h.Members {
 				if m.IDNumber == nil {
 					continue
 				}
 				k := hash(im.registry.LookupKey(*m.IDNumber))
-				if at, dup := seenIDs[k]; dup {
-					probs = append(probs, problem(p.rows[i], "id_number", "duplicate", fmt.Sprintf("the same ID number is at row %d", at)))
+				if _, dup := seenIDs[k]; dup {
+					probs = append(probs, problem(p.rows[i], "id_number", "duplicate", "the same ID number is on a row above"))
 				} else {
-					seenIDs[k] = p.rows[i]
+					seenIDs[k] = struct{}{}
 				}
 			}
 			group = group[:0]
