@@ -108,38 +108,51 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, areaCode stri
 	}
 	cond, args := scope.SQL("h.area_path")
 	key := childKey(a)
-	counts := func(date time.Time) (map[string][4]int64, error) {
-		q := `SELECT ` + key + ` AS k, count(*), count(*) FILTER (WHERE cls = 'poor'), count(*) FILTER (WHERE cls = 'near_poor'),
-			count(*) FILTER (WHERE cls = 'average')
-			FROM (SELECT h.*, ` + classAt + ` AS cls FROM households h WHERE h.area_path <@ (@area)::ltree AND ` + activeAt + ` AND ` +
-			namedScope(cond) + `) h GROUP BY 1`
-		rows, err := s.db.Conn(ctx).Raw(q, named(args, map[string]any{"area": a.Path, "date": date, "next": nextDay(date)})).Rows()
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		out := map[string][4]int64{}
-		for rows.Next() {
-			var k string
-			var c [4]int64
-			if err := rows.Scan(&k, &c[0], &c[1], &c[2], &c[3]); err != nil {
-				return nil, err
-			}
-			out[k] = c
-		}
-		return out, rows.Err()
-	}
-	now, err := counts(on)
+	// One pass over the households gives both dates: each household's
+	// classification on a date is its last recognized change by then, else
+	// what it was before its first change, else its current one. The changes
+	// are few beside the households: they are picked once and hash-joined.
+	q := `WITH last_now AS (SELECT DISTINCT ON (household_id) household_id, to_class FROM classification_changes
+			WHERE effective_date <= @date ORDER BY household_id, effective_date DESC, created_at DESC),
+		last_prev AS (SELECT DISTINCT ON (household_id) household_id, to_class FROM classification_changes
+			WHERE effective_date <= @prev ORDER BY household_id, effective_date DESC, created_at DESC),
+		first AS (SELECT DISTINCT ON (household_id) household_id, from_class FROM classification_changes
+			ORDER BY household_id, effective_date, created_at)
+		SELECT k, count(*) FILTER (WHERE now_active), count(*) FILTER (WHERE now_active AND cls_now = 'poor'),
+			count(*) FILTER (WHERE now_active AND cls_now = 'near_poor'), count(*) FILTER (WHERE now_active AND cls_now = 'average'),
+			count(*) FILTER (WHERE prev_active), count(*) FILTER (WHERE prev_active AND cls_prev = 'poor')
+		FROM (SELECT ` + key + ` AS k,
+				h.created_at < @next AND (h.status = 'active' OR h.updated_at >= @next) AS now_active,
+				h.created_at < @pnext AND (h.status = 'active' OR h.updated_at >= @pnext) AS prev_active,
+				coalesce(ln.to_class, f.from_class, h.classification) AS cls_now,
+				coalesce(lp.to_class, f.from_class, h.classification) AS cls_prev
+			FROM households h LEFT JOIN last_now ln ON ln.household_id = h.id LEFT JOIN last_prev lp ON lp.household_id = h.id
+			LEFT JOIN first f ON f.household_id = h.id
+			WHERE h.area_path <@ (@area)::ltree AND h.created_at < @next AND ` + namedScope(cond) + `) x GROUP BY k`
+	prevDate := on.AddDate(-1, 0, 0)
+	rows, err := s.db.Conn(ctx).Raw(q, named(args, map[string]any{"area": a.Path, "date": on, "next": nextDay(on), "prev": prevDate,
+		"pnext": nextDay(prevDate)})).Rows()
 	if err != nil {
 		return a, nil, PovertyRow{}, db.MapError(err)
 	}
-	prev, err := counts(on.AddDate(-1, 0, 0))
-	if err != nil {
-		return a, nil, PovertyRow{}, db.MapError(err)
+	now, prev := map[string][4]int64{}, map[string][4]int64{}
+	for rows.Next() {
+		var k string
+		var c [4]int64
+		var p [2]int64
+		if err := rows.Scan(&k, &c[0], &c[1], &c[2], &c[3], &p[0], &p[1]); err != nil {
+			rows.Close()
+			return a, nil, PovertyRow{}, err
+		}
+		now[k], prev[k] = c, [4]int64{p[0], p[1]}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return a, nil, PovertyRow{}, err
 	}
 	// The year's movements: recognized changes effective in the year up to the date.
 	moves := map[string][3]int64{}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT `+key+` AS k, count(*) FILTER (WHERE 'newly_poor' = ANY (c.lists)),
+	rows, err = s.db.Conn(ctx).Raw(`SELECT `+key+` AS k, count(*) FILTER (WHERE 'newly_poor' = ANY (c.lists)),
 		count(*) FILTER (WHERE 'escaped_poverty' = ANY (c.lists)), count(*) FILTER (WHERE 're_entered_poverty' = ANY (c.lists))
 		FROM classification_changes c JOIN households h ON h.id = c.household_id
 		WHERE h.area_path <@ (@area)::ltree AND c.effective_date BETWEEN @from AND @date AND `+namedScope(cond)+` GROUP BY 1`,
