@@ -38,22 +38,9 @@ type BulkResult struct {
 	Members   int
 }
 
-// communeInfo is a commune's path (empty when the code is not a commune).
+// communes are the paths of the codes that are communes.
 func (s *Service) communes(ctx context.Context, codes []string) (map[string]string, error) {
-	out := map[string]string{}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT code, path::text FROM areas WHERE level = 'commune' AND code IN ?`, codes).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c, p string
-		if err := rows.Scan(&c, &p); err != nil {
-			return nil, err
-		}
-		out[c] = p
-	}
-	return out, rows.Err()
+	return s.db.StringMap(ctx, `SELECT code, path::text FROM areas WHERE level = 'commune' AND code IN ?`, codes)
 }
 
 // CheckBatch finds what the database knows of validated households before

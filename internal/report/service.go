@@ -208,23 +208,10 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, areaCode stri
 // childNames are the names of an area's child areas by their path (villages
 // of a commune are their own names).
 func (s *Service) childNames(ctx context.Context, a Area) (map[string]string, error) {
-	out := map[string]string{}
 	if a.Level == "commune" {
-		return out, nil
+		return map[string]string{}, nil
 	}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT path::text, name FROM areas WHERE parent_code = ?`, a.Code).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p, n string
-		if err := rows.Scan(&p, &n); err != nil {
-			return nil, err
-		}
-		out[p] = n
-	}
-	return out, rows.Err()
+	return s.db.StringMap(ctx, `SELECT path::text, name FROM areas WHERE parent_code = ?`, a.Code)
 }
 
 // SupportRow is one program's support in one child area over a period.

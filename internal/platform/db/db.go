@@ -163,3 +163,22 @@ func (l slowOnly) LogMode(level logger.LogLevel) logger.Interface {
 func (l slowOnly) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), _ error) {
 	l.Interface.Trace(ctx, begin, fc, nil)
 }
+
+// StringMap runs a query of two text columns and returns the first mapped
+// to the second (lookups such as area codes to paths).
+func (d *DB) StringMap(ctx context.Context, query string, args ...any) (map[string]string, error) {
+	rows, err := d.Conn(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return nil, MapError(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
