@@ -109,10 +109,7 @@ func (s *Service) CheckBatch(ctx context.Context, scope access.Scope, hs []House
 	}
 	seen := map[string]int{}
 	for i, h := range hs {
-		if exists[h.CommuneCode+"/"+h.Code] {
-			res.Existing = append(res.Existing, i)
-			continue
-		}
+		// Scope first: whether a household exists elsewhere is not the importer's to learn.
 		var fe apperr.FieldList
 		path, ok := paths[h.CommuneCode]
 		switch {
@@ -120,6 +117,9 @@ func (s *Service) CheckBatch(ctx context.Context, scope access.Scope, hs []House
 			fe.Add("commune_code", "invalid", "must be the code of a commune")
 		case !scope.Contains(path):
 			fe.Add("commune_code", "outside_scope", "commune %s is outside your areas", h.CommuneCode)
+		case exists[h.CommuneCode+"/"+h.Code]:
+			res.Existing = append(res.Existing, i)
+			continue
 		}
 		for j, m := range h.Members {
 			if m.IDNumber == nil {

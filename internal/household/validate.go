@@ -3,6 +3,7 @@ package household
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,13 +34,16 @@ func ParseBirth(s string) (date *time.Time, year int, err error) {
 	return &t, t.Year(), nil
 }
 
+// householdCode is the household code's form (the database checks the same).
+var householdCode = regexp.MustCompile(`^[0-9A-Za-z._/-]{1,32}$`)
+
 // validateHousehold normalises and checks a household and its members,
 // collecting every problem. now is the instant "the future" is judged from.
 func validateHousehold(h *Household, requireHead bool, now time.Time) error {
 	var fe apperr.FieldList
 	h.Code = strings.TrimSpace(h.Code)
-	if h.Code == "" || len(h.Code) > 32 || strings.ContainsAny(h.Code, " \t") {
-		fe.Add("code", "invalid", "is required: 1-32 characters without spaces")
+	if !householdCode.MatchString(h.Code) {
+		fe.Add("code", "invalid", "is required: 1-32 letters, digits, dots, dashes, underscores or slashes")
 	}
 	h.Village = vn.NormalizeName(h.Village)
 	if h.Village == "" || len(h.Village) > 100 {
@@ -90,6 +94,12 @@ func validateMember(m *Member, prefix string, now time.Time, fe *apperr.FieldLis
 	}
 	if m.EthnicityCode != nil && (*m.EthnicityCode < 1 || *m.EthnicityCode > 54) {
 		fe.Add(prefix+"ethnicity_code", "invalid", "must be one of the 54 official groups (1-54)")
+	}
+	for field, v := range map[string]string{"education_level": m.EducationLevel, "occupation": m.Occupation,
+		"employment_status": m.EmploymentStatus, "insurance_card": m.InsuranceCard, "school_level": m.SchoolLevel} {
+		if len(v) > 100 {
+			fe.Add(prefix+field, "too_long", "must be at most 100 characters")
+		}
 	}
 	if m.InsuranceExpiry != nil && m.InsuranceCard == "" {
 		fe.Add(prefix+"insurance_card", "required", "is required when an expiry date is given")

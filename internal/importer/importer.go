@@ -58,6 +58,9 @@ type Result struct {
 // MaxProblems is how many problems an import keeps (the count is complete).
 const MaxProblems = 10_000
 
+// maxMembers is the most members a household may have in a file.
+const maxMembers = 50
+
 // batchSize is how many households are checked and written together.
 const batchSize = 1000
 
@@ -166,10 +169,18 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 		}
 		res.HouseholdsCreated += len(ids)
 		res.MembersCreated += members
-		if progress != nil {
-			progress(res.Progress)
-		}
 		return nil
+	}
+	// report tells progress, outside the lock and any transaction (it may
+	// write the job's row): after each batch, which is also the job's heartbeat.
+	report := func() {
+		if progress == nil {
+			return
+		}
+		mu.Lock()
+		p := res.Progress
+		mu.Unlock()
+		progress(p)
 	}
 
 	// Batches go from the reader to writers: several, each batch its own
@@ -179,26 +190,32 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 	if mode == AllOrNothing {
 		writers = 1
 	}
-	start := func(ctx context.Context) (chan<- []pending, func() error) {
+	start := func(ctx context.Context) (chan<- []pending, context.Context, func() error) {
 		batches := make(chan []pending, writers)
 		g, gctx := errgroup.WithContext(ctx)
 		for range writers {
 			g.Go(func() error {
 				for b := range batches {
-					if err := im.inBatchTx(gctx, func(ctx context.Context) error { return write(ctx, b) }); err != nil {
+					if err := im.db.WithTxOnce(gctx, func(ctx context.Context) error { return write(ctx, b) }); err != nil {
 						for range batches { // let the reader finish sending
 						}
 						return err
 					}
+					report()
 				}
 				return nil
 			})
 		}
-		return batches, func() error { close(batches); return g.Wait() }
+		var once sync.Once
+		var werr error
+		return batches, gctx, func() error {
+			once.Do(func() { close(batches); werr = g.Wait() })
+			return werr
+		}
 	}
 
 	process := func(ctx context.Context) (err error) {
-		batches, wait := start(ctx)
+		batches, gctx, wait := start(ctx)
 		defer func() {
 			if werr := wait(); err == nil {
 				err = werr
@@ -209,6 +226,15 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 		var groupKey string
 		flush := func() error {
 			if len(group) == 0 {
+				return nil
+			}
+			if len(group) > maxMembers {
+				mu.Lock()
+				res.HouseholdsInvalid++
+				note(problem(group[0].number, "household_code", "too_many_members",
+					fmt.Sprintf("a household has at most %d members: check that each household has its own code", maxMembers)))
+				mu.Unlock()
+				group = group[:0]
 				return nil
 			}
 			h, probs := build(group, now)
@@ -247,13 +273,20 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 			mu.Unlock()
 			batch = append(batch, p)
 			if len(batch) >= batchSize {
-				batches <- batch
+				select {
+				case batches <- batch:
+				case <-gctx.Done(): // a writer failed: stop reading
+					return gctx.Err()
+				}
 				batch = nil
 			}
 			return nil
 		}
 		for n := 2; ; n++ {
-			if err := ctx.Err(); err != nil {
+			if err := gctx.Err(); err != nil {
+				if ctx.Err() == nil { // a writer failed; its error is what wait returns
+					return nil
+				}
 				return errors.Join(errStop, err)
 			}
 			rec, err := rows.Next()
@@ -277,18 +310,24 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 				}
 				groupKey = key
 			}
-			group = append(group, l)
+			if len(group) <= maxMembers {
+				group = append(group, l)
+			} else {
+				group = append(group[:maxMembers], l) // keeps the count over the cap without holding the rows
+			}
 		}
 		if err := flush(); err != nil {
 			return err
 		}
 		if len(batch) > 0 {
-			batches <- batch
+			select {
+			case batches <- batch:
+			case <-gctx.Done():
+			}
 		}
 		if err := wait(); err != nil {
 			return err
 		}
-		wait = func() error { return nil }
 		if mode == AllOrNothing && res.HouseholdsInvalid > 0 {
 			return errDoomed
 		}
@@ -296,7 +335,7 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 	}
 
 	if mode == AllOrNothing {
-		err = im.db.WithTx(ctx, process)
+		err = im.db.WithTxOnce(ctx, process) // a stream cannot be read twice: never retried
 	} else {
 		err = process(ctx)
 	}
@@ -312,12 +351,6 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 
 // errDoomed rolls back an all-or-nothing import that found an invalid household.
 var errDoomed = errors.New("import: invalid households: nothing written")
-
-// inBatchTx runs a batch in its own transaction, except in an all-or-nothing
-// import, whose one transaction it joins.
-func (im *Importer) inBatchTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return im.db.WithTx(ctx, fn)
-}
 
 func blank(rec []string) bool {
 	for _, v := range rec {

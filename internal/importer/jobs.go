@@ -39,17 +39,21 @@ type Job struct {
 // Jobs runs imports in the background, one goroutine each, and keeps their
 // files under dir until they finish.
 type Jobs struct {
-	im   *Importer
-	dir  string
-	log  *slog.Logger
-	base context.Context // cancelled when the server stops
-	wg   sync.WaitGroup
+	im    *Importer
+	dir   string
+	log   *slog.Logger
+	base  context.Context // cancelled when the server stops
+	wg    sync.WaitGroup
+	slots chan struct{}
 }
+
+// runningJobs is how many imports a server runs at once (others wait queued).
+const runningJobs = 2
 
 // NewJobs makes the job runner; base is cancelled at shutdown (a job then
 // stops and is marked failed, safe to rerun).
 func NewJobs(base context.Context, im *Importer, dir string, log *slog.Logger) *Jobs {
-	return &Jobs{im: im, dir: dir, log: log, base: base}
+	return &Jobs{im: im, dir: dir, log: log, base: base, slots: make(chan struct{}, runningJobs)}
 }
 
 // Wait waits for running jobs (after base is cancelled, they stop soon).
@@ -110,6 +114,12 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
+		// A few jobs at a time: each holds up to four connections of the pool.
+		select {
+		case j.slots <- struct{}{}:
+			defer func() { <-j.slots }()
+		case <-j.base.Done():
+		}
 		j.run(access.WithActor(j.base, actor), id, scope, mode, kind, path)
 	}()
 	return j.Job(ctx, access.Owner(ctx), id)
@@ -119,8 +129,15 @@ func (j *Jobs) run(ctx context.Context, id uuid.UUID, scope access.Scope, mode, 
 	defer os.Remove(path)
 	quiet := context.WithoutCancel(ctx) // the job's own bookkeeping outlives a shutdown
 	j.im.db.Conn(quiet).Exec(`UPDATE import_jobs SET status = 'running', started_at = now(), heartbeat_at = now() WHERE id = ?`, id)
-	f, err := os.Open(path)
 	var res Result
+	var err error
+	defer func() { // a bug must fail the job, not the server
+		if r := recover(); r != nil {
+			j.log.Error("import job panicked", "job", id, "panic", fmt.Sprint(r))
+			j.im.db.Conn(quiet).Exec(`UPDATE import_jobs SET status = 'failed', error = 'internal error', finished_at = now() WHERE id = ?`, id)
+		}
+	}()
+	f, err := os.Open(path)
 	if err == nil {
 		var st os.FileInfo
 		if st, err = f.Stat(); err == nil {
@@ -211,9 +228,13 @@ func (j *Jobs) Problems(ctx context.Context, owner string, id uuid.UUID, after, 
 // reports progress). Their batches were whole households, and a rerun skips
 // those written. Servers run it when they start.
 func FailInterrupted(ctx context.Context, pool *db.DB, stale time.Duration) (int64, error) {
-	res := pool.Conn(ctx).Exec(`UPDATE import_jobs SET status = 'failed', finished_at = now(),
+	var paths []string
+	err := pool.Conn(ctx).Raw(`UPDATE import_jobs SET status = 'failed', finished_at = now(),
 		error = 'interrupted (the server stopped): households already written are whole; run the file again to finish'
-		WHERE status IN ('queued', 'running') AND coalesce(heartbeat_at, created_at) < now() - ?::interval`,
-		fmt.Sprintf("%d seconds", int(stale.Seconds())))
-	return res.RowsAffected, res.Error
+		WHERE status IN ('queued', 'running') AND coalesce(heartbeat_at, created_at) < now() - ?::interval RETURNING file_path`,
+		fmt.Sprintf("%d seconds", int(stale.Seconds()))).Scan(&paths).Error
+	for _, p := range paths {
+		os.Remove(p) // the upload, if it was on this node
+	}
+	return int64(len(paths)), err
 }

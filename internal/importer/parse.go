@@ -1,15 +1,18 @@
 package importer
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -44,6 +47,9 @@ var Columns = []struct{ Name, VI, EN string }{
 	{"insurance_expiry", "Hạn thẻ BHYT (YYYY-MM-DD)", "Card expiry (YYYY-MM-DD)"},
 }
 
+// maxCell is the longest a cell may be (a name, an address).
+const maxCell = 300
+
 var requiredColumns = []string{"commune_code", "household_code", "village", "area_type", "full_name", "birth_date", "sex", "relationship"}
 
 // Problem is one thing wrong in the file: a row (1 is the header), a column.
@@ -57,18 +63,20 @@ type Problem struct {
 
 // problemsVI say the common codes in Vietnamese.
 var problemsVI = map[string]string{
-	"required":      "bắt buộc nhưng đang để trống",
-	"invalid":       "không hợp lệ",
-	"format":        "sai định dạng",
-	"future":        "không được là ngày trong tương lai",
-	"head":          "hộ phải có đúng một chủ hộ đang sinh sống",
-	"too_long":      "quá dài",
-	"registered":    "số định danh đã được đăng ký cho một người đang sinh sống",
-	"duplicate":     "trùng với một hộ khác trong tệp",
-	"outside_scope": "xã nằm ngoài địa bàn bạn phụ trách",
-	"scattered":     "các dòng của một hộ phải liền nhau; hộ này đã xuất hiện ở trên",
-	"unknown":       "cột không có trong mẫu",
-	"boolean":       "phải là có hoặc không",
+	"required":         "bắt buộc nhưng đang để trống",
+	"invalid":          "không hợp lệ",
+	"format":           "sai định dạng",
+	"future":           "không được là ngày trong tương lai",
+	"head":             "hộ phải có đúng một chủ hộ đang sinh sống",
+	"too_long":         "quá dài",
+	"registered":       "số định danh đã được đăng ký cho một người đang sinh sống",
+	"duplicate":        "trùng với một hộ khác trong tệp",
+	"outside_scope":    "xã nằm ngoài địa bàn bạn phụ trách",
+	"scattered":        "các dòng của một hộ phải liền nhau; hộ này đã xuất hiện ở trên",
+	"unknown":          "cột không có trong mẫu",
+	"encoding":         "không phải văn bản UTF-8 (hãy lưu tệp CSV dạng UTF-8)",
+	"too_many_members": "hộ có quá nhiều thành viên; mỗi hộ cần một mã hộ riêng",
+	"boolean":          "phải là có hoặc không",
 }
 
 func problem(row int, column, code, en string) Problem {
@@ -83,6 +91,31 @@ func problem(row int, column, code, en string) Problem {
 type rowReader interface {
 	Next() ([]string, error) // io.EOF at the end
 	Close() error
+}
+
+// maxLine is the longest a CSV line may be (an unclosed quote otherwise
+// makes one field of the whole file).
+const maxLine = 1 << 20
+
+// lineLimit fails a read once a line runs past max bytes.
+type lineLimit struct {
+	r   *bufio.Reader
+	max int
+	run int
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			l.run = 0
+			continue
+		}
+		if l.run++; l.run > l.max {
+			return 0, fileProblem("a line is longer than %d bytes (an unclosed quote?)", l.max)
+		}
+	}
+	return n, err
 }
 
 type csvRows struct{ r *csv.Reader }
@@ -115,12 +148,21 @@ func (x xlsxRows) Close() error {
 func openRows(r io.ReaderAt, size int64, kind string) (rowReader, error) {
 	switch kind {
 	case "csv":
-		cr := csv.NewReader(io.NewSectionReader(r, 0, size))
+		cr := csv.NewReader(&lineLimit{r: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10), max: maxLine})
 		cr.FieldsPerRecord = -1
 		cr.ReuseRecord = false
 		return csvRows{r: cr}, nil
 	case "xlsx":
-		f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipXMLSizeLimit: 1 << 34})
+		// excelize keeps a large sheet's XML in a temporary file rather than in
+		// memory (its default limit); from a file on disk it reads the zip there.
+		opts := excelize.Options{UnzipSizeLimit: 4 << 30}
+		var f *excelize.File
+		var err error
+		if file, ok := r.(*os.File); ok {
+			f, err = excelize.OpenFile(file.Name(), opts)
+		} else {
+			f, err = excelize.OpenReader(io.NewSectionReader(r, 0, size), opts)
+		}
 		if err != nil {
 			return nil, fileProblem("the file is not an Excel workbook: %v", err)
 		}
@@ -130,6 +172,7 @@ func openRows(r io.ReaderAt, size int64, kind string) (rowReader, error) {
 		}
 		rows, err := f.Rows(sheets[0])
 		if err != nil {
+			f.Close()
 			return nil, err
 		}
 		return xlsxRows{f: f, rows: rows}, nil
@@ -188,6 +231,22 @@ func parseBool(s string) (bool, bool) {
 func build(rows []line, now time.Time) (household.Household, []Problem) {
 	first := rows[0]
 	var probs []Problem
+	for _, r := range rows {
+		for _, c := range Columns {
+			v := r.get(c.Name)
+			switch {
+			case !utf8.ValidString(v):
+				probs = append(probs, problem(r.number, c.Name, "encoding", "is not UTF-8 text: save the CSV file as UTF-8"))
+			case strings.ContainsRune(v, 0):
+				probs = append(probs, problem(r.number, c.Name, "invalid", "contains a NUL character"))
+			case len(v) > maxCell:
+				probs = append(probs, problem(r.number, c.Name, "too_long", fmt.Sprintf("is longer than %d bytes", maxCell)))
+			}
+		}
+	}
+	if len(probs) > 0 { // nothing else can be judged on such text
+		return household.Household{}, probs
+	}
 	h := household.Household{CommuneCode: strings.TrimSpace(first.get("commune_code")), Code: strings.TrimSpace(first.get("household_code")),
 		Village: first.get("village"), Address: first.get("address"), AreaType: strings.TrimSpace(first.get("area_type")),
 		Phone: first.get("phone")}

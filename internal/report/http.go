@@ -230,8 +230,10 @@ func (h *Handler) support(c *gin.Context) {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	t.Totals = []any{"Tổng cộng", a.Code, a.Name}
-	for _, v := range totals {
+	// A household in several programs is one household: its counts do not add
+	// across programs, so the totals row leaves them blank.
+	t.Totals = []any{"Tổng cộng", a.Code, a.Name, nil, nil}
+	for _, v := range totals[2:] {
 		t.Totals = append(t.Totals, v)
 	}
 	filter := map[string]any{"area": a.Code, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}

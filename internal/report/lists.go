@@ -62,7 +62,10 @@ func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode s
 			{"head_name", "Họ tên chủ hộ", "Head of household", Text}, {"village", "Thôn/ấp", "Village", Text},
 			{"commune", "Xã/phường", "Commune", Text}, {"address", "Địa chỉ", "Address", Text}, {"members", "Số nhân khẩu", "Members", Integer},
 			{"decision", "Quyết định công nhận", "Decision", Text}}
-		q = `SELECT h.id, h.code, ` + head + `, h.village, a.name, h.address, ` + size + `, coalesce(h.classification_decision, '')
+		// The decision in force on the date: that of the last change by then.
+		q = `SELECT h.id, h.code, ` + head + `, h.village, a.name, h.address, ` + size + `,
+			coalesce((SELECT c.decision_number FROM classification_changes c WHERE c.household_id = h.id AND c.effective_date <= @date
+				ORDER BY c.effective_date DESC, c.created_at DESC LIMIT 1), '')
 			FROM (SELECT h.*, ` + classAt + ` AS cls FROM households h WHERE h.area_path <@ (@area)::ltree AND ` + activeAt + ` AND ` +
 			namedScope(cond) + `) h JOIN areas a ON a.code = h.commune_code WHERE h.cls = @kind ORDER BY a.name, h.village, h.code`
 	case "enrollees":

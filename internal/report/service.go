@@ -259,15 +259,15 @@ func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode stri
 	}
 	queries := []query{
 		// Enrollments live in the period: households and people.
-		{`SELECT e.program_code, ` + key + `, count(DISTINCT e.household_id),
-			count(DISTINCT e.member_id) + coalesce(sum((SELECT count(*) FROM members m WHERE m.household_id = e.household_id AND m.status = 'present'))
-				FILTER (WHERE e.member_id IS NULL), 0)
+		{`SELECT e.program_code, ` + key + `, count(DISTINCT e.household_id), count(DISTINCT coalesce(e.member_id, m.id))
 			FROM enrollments e JOIN households h ON h.id = e.household_id
+			LEFT JOIN members m ON e.member_id IS NULL AND m.household_id = e.household_id AND m.status = 'present'
 			WHERE h.area_path <@ (@area)::ltree AND e.state IN ('approved', 'ended') AND e.starts_on <= @to
 			AND coalesce(e.ended_on, e.ends_on, @to) >= @from AND ` + namedScope(cond) + ` GROUP BY 1, 2`,
 			func(p, k string, v []int64) { g := get(p, k); g.households, g.people = v[0], v[1] }, 2},
 		// Deliveries in the period, with the kinds' own figures.
-		{`SELECT e.program_code, ` + key + `, coalesce(sum(d.amount), 0),
+		{`SELECT e.program_code, ` + key + `,
+			coalesce(sum(d.amount) FILTER (WHERE d.kind <> 'loan' OR d.details->>'event' = 'disbursement'), 0),
 			count(*) FILTER (WHERE d.kind = 'housing' AND d.details->>'milestone' = 'started'),
 			count(*) FILTER (WHERE d.kind = 'housing' AND d.details->>'milestone' IN ('completed', 'handed_over')
 				AND NOT EXISTS (SELECT 1 FROM deliveries d2 WHERE d2.enrollment_id = d.enrollment_id AND d2.kind = 'housing'
@@ -288,13 +288,15 @@ func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode stri
 				WHERE d.enrollment_id = e.id AND d.kind = 'loan' AND d.occurred_on <= @to ORDER BY d.occurred_on DESC, d.id DESC LIMIT 1) last ON true
 			WHERE h.area_path <@ (@area)::ltree AND ` + namedScope(cond) + ` GROUP BY 1, 2`,
 			func(p, k string, v []int64) { get(p, k).owed = v[0] }, 1},
-		// Budgets allocated to areas inside each child for the period's years, and
-		// what approved enrollments committed (a budget of the report's own
-		// area belongs to no child and is left out).
+		// Budgets of the child areas themselves for the period's years, and what
+		// approved enrollments committed of them. Budgets nest (an enrollment
+		// counts against each budget above it), so only the children's own are
+		// summed: a district report shows its communes' budgets, not those of
+		// villages or of the district itself.
 		{`SELECT b.program_code, ` + strings.ReplaceAll(key, "h.", "b.") + `, sum(b.amount),
 			sum((SELECT coalesce(sum(e.amount), 0) FROM enrollments e WHERE e.program_code = b.program_code AND e.area_path <@ b.area_path
 				AND e.state IN ('approved', 'ended') AND e.starts_on >= make_date(b.year, 1, 1) AND e.starts_on < make_date(b.year + 1, 1, 1)))
-			FROM program_budgets b WHERE b.area_path <@ (@area)::ltree AND nlevel(b.area_path) > nlevel((@area)::ltree)
+			FROM program_budgets b WHERE b.area_path <@ (@area)::ltree AND nlevel(b.area_path) = nlevel((@area)::ltree) + 1
 			AND b.year BETWEEN @y0 AND @y1 AND ` + namedScope(strings.ReplaceAll(cond, "h.", "b.")) + ` GROUP BY 1, 2`,
 			func(p, k string, v []int64) { g := get(p, k); g.allocated, g.used = v[0], v[1] }, 2},
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -53,6 +54,13 @@ func cellText(v any, kind string) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
+	case string:
+		// A text that starts like a formula must not run as one when the CSV is
+		// opened in a spreadsheet.
+		if x != "" && strings.ContainsRune("=+-@\t\r", rune(x[0])) {
+			return "'" + x
+		}
+		return x
 	case float64:
 		if kind == Percent {
 			return strconv.FormatFloat(x, 'f', 2, 64)

@@ -152,6 +152,18 @@ func (d *DB) WithTxOptions(ctx context.Context, opts *sql.TxOptions, fn func(ctx
 	return MapError(err)
 }
 
+// WithTxOnce is WithTx without the retry on a serialization failure or
+// deadlock, for work that cannot be repeated (it consumed a stream); the
+// failure is returned to the caller, mapped.
+func (d *DB) WithTxOnce(ctx context.Context, fn func(ctx context.Context) error) error {
+	if InTx(ctx) {
+		return fn(ctx)
+	}
+	return MapError(d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	}))
+}
+
 // slowOnly passes GORM's statement traces on without their errors, so that
 // only slow statements are logged.
 type slowOnly struct{ logger.Interface }

@@ -45,7 +45,7 @@ func Idempotency(pool *db.DB, owner func(context.Context) string, log *slog.Logg
 			return
 		}
 		h := sha256.New()
-		h.Write([]byte(c.Request.Method + " " + c.Request.URL.Path + "\x00"))
+		h.Write([]byte(c.Request.Method + " " + c.Request.URL.Path + "?" + c.Request.URL.RawQuery + "\x00"))
 		body, cleanup, err := spool(c.Request.Body, h)
 		if err != nil {
 			WriteProblem(c, log, err) // 413 when over the limit
