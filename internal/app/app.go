@@ -256,6 +256,7 @@ func OpenDB(cfg *config.Config, log *slog.Logger) (*db.DB, error) {
 		MaxIdleConns:    cfg.Database.MaxIdleConns,
 		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
 		Logger:          log,
+		ReplicaURLs:     cfg.Database.ReplicaURLs,
 	})
 }
 

@@ -135,7 +135,9 @@ type Database struct {
 	// URL is what serve connects with: the application role.
 	URL string `yaml:"url" env:"DATABASE_URL"`
 	// MigrateURL is the owner role that runs migrations; empty means URL.
-	MigrateURL      string        `yaml:"migrate_url" env:"ANSINH_DATABASE_MIGRATE_URL"`
+	MigrateURL string `yaml:"migrate_url" env:"ANSINH_DATABASE_MIGRATE_URL"`
+	// ReplicaURLs are streaming replicas for reads that tolerate lag.
+	ReplicaURLs     []string      `yaml:"replica_urls" env:"ANSINH_DATABASE_REPLICA_URLS" envSeparator:","`
 	MaxOpenConns    int           `yaml:"max_open_conns" env:"ANSINH_DATABASE_MAX_OPEN_CONNS"`
 	MaxIdleConns    int           `yaml:"max_idle_conns" env:"ANSINH_DATABASE_MAX_IDLE_CONNS"`
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime" env:"ANSINH_DATABASE_CONN_MAX_LIFETIME"`

@@ -162,7 +162,7 @@ type Filter struct {
 // List is a page of households in scope: in id order after the cursor, or,
 // with a name query, the best matches first.
 func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Household, error) {
-	q := inScope(s.db.Conn(ctx).Table("households"), scope).Select(householdColumns)
+	q := inScope(s.db.Read(ctx).Table("households"), scope).Select(householdColumns)
 	if f.CommuneCode != "" {
 		q = q.Where("households.commune_code = ?", f.CommuneCode)
 	}

@@ -91,7 +91,7 @@ func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode s
 			WHERE @kind = ANY (c.lists) AND c.effective_date BETWEEN @from AND @date AND h.area_path <@ (@area)::ltree AND ` +
 			namedScope(cond) + ` ORDER BY a.name, h.village, h.code`
 	}
-	rows, err := s.db.Conn(ctx).Raw(q, params).Rows()
+	rows, err := s.db.Read(ctx).Raw(q, params).Rows()
 	if err != nil {
 		return Table{}, db.MapError(err)
 	}
@@ -132,13 +132,13 @@ func (s *Service) Exported(ctx context.Context, what, areaCode string, filter ma
 	name := actor.Username
 	if actor.UserID != uuid.Nil {
 		var full string
-		if err := s.db.Conn(ctx).Raw(`SELECT full_name FROM users WHERE id = ?`, actor.UserID).Scan(&full).Error; err == nil && full != "" {
+		if err := s.db.Read(ctx).Raw(`SELECT full_name FROM users WHERE id = ?`, actor.UserID).Scan(&full).Error; err == nil && full != "" {
 			name = full + " (" + actor.Username + ")"
 		}
 	}
 	at := s.now().In(vn.Zone)
 	var path string
-	_ = s.db.Conn(ctx).Raw(`SELECT path::text FROM areas WHERE code = ?`, areaCode).Scan(&path).Error
+	_ = s.db.Read(ctx).Raw(`SELECT path::text FROM areas WHERE code = ?`, areaCode).Scan(&path).Error
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "export." + what, EntityType: "export",
 			EntityID: uuid.Must(uuid.NewV7()).String(), AreaPath: path,

@@ -45,7 +45,7 @@ type Area struct {
 // an area above it, the part inside: the report then covers only that).
 func (s *Service) area(ctx context.Context, scope access.Scope, code string) (Area, error) {
 	var a Area
-	err := s.db.Conn(ctx).Raw(`SELECT code, name, level, path::text FROM areas WHERE code = ?`, code).Row().Scan(&a.Code, &a.Name, &a.Level, &a.Path)
+	err := s.db.Read(ctx).Raw(`SELECT code, name, level, path::text FROM areas WHERE code = ?`, code).Row().Scan(&a.Code, &a.Name, &a.Level, &a.Path)
 	if err != nil {
 		return a, apperr.Fields([]apperr.FieldError{{Field: "area", Code: "invalid", Message: "must be the code of an administrative area"}})
 	}
@@ -130,7 +130,7 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, areaCode stri
 			LEFT JOIN first f ON f.household_id = h.id
 			WHERE h.area_path <@ (@area)::ltree AND h.created_at < @next AND ` + namedScope(cond) + `) x GROUP BY k`
 	prevDate := on.AddDate(-1, 0, 0)
-	rows, err := s.db.Conn(ctx).Raw(q, named(args, map[string]any{"area": a.Path, "date": on, "next": nextDay(on), "prev": prevDate,
+	rows, err := s.db.Read(ctx).Raw(q, named(args, map[string]any{"area": a.Path, "date": on, "next": nextDay(on), "prev": prevDate,
 		"pnext": nextDay(prevDate)})).Rows()
 	if err != nil {
 		return a, nil, PovertyRow{}, db.MapError(err)
@@ -152,7 +152,7 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, areaCode stri
 	}
 	// The year's movements: recognized changes effective in the year up to the date.
 	moves := map[string][3]int64{}
-	rows, err = s.db.Conn(ctx).Raw(`SELECT `+key+` AS k, count(*) FILTER (WHERE 'newly_poor' = ANY (c.lists)),
+	rows, err = s.db.Read(ctx).Raw(`SELECT `+key+` AS k, count(*) FILTER (WHERE 'newly_poor' = ANY (c.lists)),
 		count(*) FILTER (WHERE 'escaped_poverty' = ANY (c.lists)), count(*) FILTER (WHERE 're_entered_poverty' = ANY (c.lists))
 		FROM classification_changes c JOIN households h ON h.id = c.household_id
 		WHERE h.area_path <@ (@area)::ltree AND c.effective_date BETWEEN @from AND @date AND `+namedScope(cond)+` GROUP BY 1`,
@@ -304,7 +304,7 @@ func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode stri
 		queries = queries[:3]
 	}
 	for _, q := range queries {
-		rows, err := s.db.Conn(ctx).Raw(q.sql, params).Rows()
+		rows, err := s.db.Read(ctx).Raw(q.sql, params).Rows()
 		if err != nil {
 			return a, nil, db.MapError(err)
 		}
@@ -416,7 +416,7 @@ func (s *Service) Targets(ctx context.Context, scope access.Scope, areaCode stri
 	if err != nil {
 		return a, nil, err
 	}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT id, area_code, metric, year, value::float8, description, version FROM report_targets
+	rows, err := s.db.Read(ctx).Raw(`SELECT id, area_code, metric, year, value::float8, description, version FROM report_targets
 		WHERE area_code = ? ORDER BY year, metric`, a.Code).Rows()
 	if err != nil {
 		return a, nil, db.MapError(err)

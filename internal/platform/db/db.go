@@ -26,6 +26,10 @@ type Options struct {
 	// parameters: they are personal data). Zero means 500ms.
 	SlowQuery time.Duration
 	Logger    *slog.Logger
+	// ReplicaURLs are read replicas for lag-tolerant reads (Read); their
+	// health is checked every ReplicaCheck (default 2s).
+	ReplicaURLs  []string
+	ReplicaCheck time.Duration
 }
 
 // DB is a connection pool with transaction helpers.
@@ -34,7 +38,8 @@ type DB struct {
 	sql  *sql.DB
 	// retries is how many times a transaction is re-run after a serialization
 	// failure or deadlock before the error is returned.
-	retries int
+	retries  int
+	replicas *replicas
 }
 
 // Open creates the pool without waiting for the server: a database that is
@@ -84,11 +89,24 @@ func Open(opts Options) (*DB, error) {
 	}
 	s.SetMaxIdleConns(opts.MaxIdleConns)
 	s.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	return &DB{gorm: g, sql: s, retries: 3}, nil
+	d := &DB{gorm: g, sql: s, retries: 3}
+	if opts.ReplicaCheck == 0 {
+		opts.ReplicaCheck = 2 * time.Second
+	}
+	if err := d.attachReplicas(opts.ReplicaURLs, opts.MaxOpenConns, opts.ReplicaCheck, opts.Logger); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
-// Close closes the pool (and its prepared statements).
-func (d *DB) Close() error { return d.sql.Close() }
+// Close closes the pool (and its prepared statements) and the replicas'.
+func (d *DB) Close() error {
+	if d.replicas != nil {
+		d.replicas.close()
+	}
+	return d.sql.Close()
+}
 
 // SQL is the underlying database/sql pool, for pool statistics and tools that
 // need it (migrations). Domain code uses Conn.

@@ -1,0 +1,183 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// haCluster runs scripts/ha-cluster.sh (a throwaway primary with a streaming
+// replica on ports of its own: restarting it disturbs no other test).
+type haCluster struct {
+	t    *testing.T
+	dir  string
+	urls map[string]string
+}
+
+func (c haCluster) run(args ...string) string {
+	c.t.Helper()
+	script, _ := filepath.Abs("../../scripts/ha-cluster.sh")
+	out, err := exec.Command(script, args...).CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("ha-cluster %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func newHACluster(t *testing.T) haCluster {
+	dir, err := os.MkdirTemp("", "ansinh-ha-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(dir) // the script creates it, owned by the server's user
+	c := haCluster{t: t, dir: dir, urls: map[string]string{}}
+	port := 54360 + os.Getpid()%200
+	sc := bufio.NewScanner(strings.NewReader(c.run("up", dir, fmt.Sprint(port), fmt.Sprint(port+1))))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			c.urls[k] = v
+		}
+	}
+	t.Cleanup(func() { exec.Command("../../scripts/ha-cluster.sh", "down", dir).Run() })
+	return c
+}
+
+// Reads go to the replica and fall back to the primary when it is down;
+// writes answer 503 (never 500) while the primary restarts, no acknowledged
+// write is lost, and the server recovers by itself.
+func TestReplicaAndPrimaryRestart(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
+	c := newHACluster(t)
+	phase("cluster up")
+	m, err := db.NewMigrator(c.urls["PRIMARY_OWNER"], slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	phase("migrated")
+	cfg, err := config.Load(config.Source{Environ: map[string]string{"DATABASE_URL": c.urls["PRIMARY_APP"],
+		"ANSINH_DATABASE_REPLICA_URLS": c.urls["REPLICA_APP"], "ANSINH_ENV": "test", "ANSINH_DATABASE_READY_TIMEOUT": "1s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h := a.Handler()
+	createUser(t, a, "ha-worker", "commune_worker", "30791", false)
+	token := login(t, h, "ha-worker", testPassword).AccessToken
+
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 15 s", what)
+			}
+		}
+	}
+	phase("signed in")
+	// A write on the primary shows in a list read from the replica.
+	w := send(t, h, "POST", "/api/v1/households", token, householdBody("HA-1", "30791", ""))
+	if w.Code != 201 {
+		t.Fatalf("write: %d %s", w.Code, w.Body.String())
+	}
+	eventually("replicas serving", a.DB().ReplicasServing)
+	var standby bool
+	a.DB().Read(context.Background()).Raw(`SELECT pg_is_in_recovery()`).Scan(&standby)
+	if !standby {
+		t.Fatal("a lag-tolerant read did not reach the replica")
+	}
+	eventually("the write replicated", func() bool {
+		return strings.Contains(send(t, h, "GET", "/api/v1/households", token, nil).Body.String(), "HA-1")
+	})
+
+	phase("replica read")
+	// The replica stops: reads fall back to the primary.
+	c.run("stop", "replica", c.dir)
+	eventually("replicas given up", func() bool { return !a.DB().ReplicasServing() })
+	if w := send(t, h, "GET", "/api/v1/households", token, nil); w.Code != 200 || !strings.Contains(w.Body.String(), "HA-1") {
+		t.Fatalf("read without the replica: %d", w.Code)
+	}
+
+	phase("fallback read")
+	// The primary restarts under a light load.
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var acknowledged []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for worker := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code := fmt.Sprintf("HA-L%d-%d", worker, i)
+				w := send(t, h, "POST", "/api/v1/households", token, householdBody(code, "30791", ""))
+				r := send(t, h, "GET", "/api/v1/households?limit=5", token, nil)
+				mu.Lock()
+				statuses[w.Code]++
+				statuses[r.Code]++
+				if w.Code == 201 {
+					acknowledged = append(acknowledged, code)
+				}
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	c.run("stop", "primary", c.dir)
+	time.Sleep(1500 * time.Millisecond)
+	c.run("start", "primary", c.dir)
+	eventually("writes again", func() bool {
+		return send(t, h, "POST", "/api/v1/households", token, householdBody(fmt.Sprintf("HA-after-%d", time.Now().UnixNano()%1e9), "30791", "")).Code == 201
+	})
+	phase("writes again")
+	close(stop)
+	wg.Wait()
+	t.Logf("statuses during the restart: %v; %d acknowledged writes", statuses, len(acknowledged))
+	if statuses[500] > 0 || statuses[503] == 0 {
+		t.Fatalf("statuses during the restart: %v (want 503s and no 500s)", statuses)
+	}
+	for code := range statuses {
+		if code != 200 && code != 201 && code != 503 {
+			t.Errorf("unexpected status %d (%d times)", code, statuses[code])
+		}
+	}
+	var found int
+	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM households WHERE code IN ?`, acknowledged).Scan(&found)
+	if len(acknowledged) == 0 || found != len(acknowledged) {
+		t.Fatalf("%d acknowledged writes, %d found after the restart", len(acknowledged), found)
+	}
+	if w := send(t, h, "GET", "/readyz", "", nil); w.Code != 200 {
+		t.Fatalf("readyz after recovery: %d", w.Code)
+	}
+}
