@@ -93,6 +93,18 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(auditCmd(load))
 	root.AddCommand(userCmd(load))
 	root.AddCommand(importCmd(load))
+	root.AddCommand(&cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the server on this machine answers /healthz (for container health checks)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunHealthcheck(c.Context(), cfg)
+		},
+	})
 
 	root.AddCommand(&cobra.Command{
 		Use:   "version",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -381,6 +382,33 @@ func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, 
 		res.Progress.Problems, time.Since(start).Round(time.Millisecond))
 	if res.HouseholdsInvalid > 0 && mode == importer.AllOrNothing {
 		return fmt.Errorf("import: %d invalid households: nothing was written", res.HouseholdsInvalid)
+	}
+	return nil
+}
+
+// RunHealthcheck asks the server on this machine for /healthz, within 3 s:
+// the container image's health check (distroless has no shell or curl).
+func RunHealthcheck(ctx context.Context, cfg *config.Config) error {
+	host, port, err := net.SplitHostPort(cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: http.addr %q: %w", cfg.HTTP.Addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %d", res.StatusCode)
 	}
 	return nil
 }
