@@ -114,6 +114,9 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 		return strings.Contains(send(t, h, "GET", "/api/v1/households", token, nil).Body.String(), "HA-1")
 	})
 
+	eventually("the sync feed read from the replica", func() bool {
+		return strings.Contains(send(t, h, "GET", "/api/v1/sync/changes", token, nil).Body.String(), "HA-1")
+	})
 	phase("replica read")
 	// The replica stops: reads fall back to the primary.
 	c.run("stop", "replica", c.dir)

@@ -2,6 +2,8 @@ package household
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -61,7 +63,31 @@ var ErrSyncCursorExpired = apperr.New(apperr.Gone, "sync_cursor_expired",
 // most limit households (the latest state of each), and the next position.
 // Only changes below the snapshot xmin are served: everything before them is
 // final, so nothing that commits later can land behind the cursor.
-func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) ([]Change, SyncPosition, bool, error) {
+//
+// The feed reads in one read-only snapshot, from a replica when replicas are
+// serving: the horizon and the page come from the same server. A position a
+// lagging replica has not reached yet is served by the primary.
+func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) (changes []Change, next SyncPosition, more bool, err error) {
+	err = s.db.ReadTx(ctx, func(ctx context.Context, onReplica bool) error {
+		changes, next, more, err = s.changes(ctx, scope, pos, limit)
+		if onReplica && errors.Is(err, ErrSyncCursorExpired) {
+			return errBehind
+		}
+		return err
+	})
+	if errors.Is(err, errBehind) {
+		err = s.db.WithTxOptions(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}, func(ctx context.Context) error {
+			changes, next, more, err = s.changes(ctx, scope, pos, limit)
+			return err
+		})
+	}
+	return changes, next, more, err
+}
+
+// errBehind: the replica has not replayed the client's position yet.
+var errBehind = errors.New("sync: replica behind the position")
+
+func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) ([]Change, SyncPosition, bool, error) {
 	horizon, err := s.db.Horizon(ctx)
 	if err != nil {
 		return nil, pos, false, err

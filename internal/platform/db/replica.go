@@ -106,3 +106,17 @@ func (d *DB) Read(ctx context.Context) *gorm.DB {
 
 // ReplicasServing reports whether reads go to replicas now.
 func (d *DB) ReplicasServing() bool { return d.replicas != nil && d.replicas.healthy.Load() }
+
+// ReadTx runs fn in a read-only, repeatable-read transaction on a replica
+// when replicas are serving (else on the primary), so that several reads see
+// one snapshot of one server. fn is told which: onReplica.
+func (d *DB) ReadTx(ctx context.Context, fn func(ctx context.Context, onReplica bool) error) error {
+	opts := &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	if InTx(ctx) || !d.ReplicasServing() {
+		return d.WithTxOptions(ctx, opts, func(ctx context.Context) error { return fn(ctx, false) })
+	}
+	err := d.gorm.WithContext(ctx).Clauses(dbresolver.Use(replicaKey), dbresolver.Read).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx), true)
+	}, opts)
+	return MapError(err)
+}
