@@ -93,6 +93,13 @@ func TestDeploymentManifests(t *testing.T) {
 			}
 			kind, _ := d["kind"].(string)
 			kinds = append(kinds, kind)
+			if kind == "Job" {
+				for _, e := range dig(d, "spec", "template", "spec", "containers", 0, "env").([]any) {
+					if ref := dig(e, "valueFrom", "secretKeyRef", "name"); ref != nil && !documentedSecrets(t)[ref.(string)] {
+						t.Errorf("the Job's secret %v is not among those the production overlay documents", ref)
+					}
+				}
+			}
 			if kind != "Deployment" {
 				continue
 			}
@@ -114,6 +121,9 @@ func TestDeploymentManifests(t *testing.T) {
 				t.Error("the API must not run as root")
 			}
 			for _, e := range dig(c, "env").([]any) {
+				if ref := dig(e, "valueFrom", "secretKeyRef", "name"); ref != nil && !documentedSecrets(t)[ref.(string)] {
+					t.Errorf("secret %v is not among those the production overlay documents", ref)
+				}
 				if dig(e, "value") != nil {
 					t.Errorf("env %v has a literal value: secrets are referenced, never committed", dig(e, "name"))
 				}
@@ -151,7 +161,7 @@ func TestDeploymentManifests(t *testing.T) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
 	}
-	if m := regexp.MustCompile(`(?m)^FROM golang:(\d+\.\d+)`).FindStringSubmatch(string(df)); m == nil || !strings.Contains(readGoMod(t), "go "+m[1]) {
+	if m := regexp.MustCompile(`(?m)^FROM golang:(\d+\.\d+\.\d+)`).FindStringSubmatch(string(df)); m == nil || !strings.Contains(readGoMod(t), "go "+m[1]+"\n") {
 		t.Errorf("the build image's Go %v is not go.mod's", m)
 	}
 
@@ -209,4 +219,18 @@ func TestHealthcheckCommand(t *testing.T) {
 	if err := app.RunHealthcheck(context.Background(), cfg); err == nil {
 		t.Fatal("healthcheck passed with the server stopped")
 	}
+}
+
+// documentedSecrets are the secret names the production overlay tells the
+// operator to create.
+func documentedSecrets(t *testing.T) map[string]bool {
+	b, err := os.ReadFile(filepath.Join(deployments, "k8s/overlays/production/kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile(`ansinh-[a-z0-9-]+`).FindAllString(string(b), -1) {
+		out[m] = true
+	}
+	return out
 }

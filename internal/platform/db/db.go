@@ -93,7 +93,7 @@ func Open(opts Options) (*DB, error) {
 	if opts.ReplicaCheck == 0 {
 		opts.ReplicaCheck = 2 * time.Second
 	}
-	if err := d.attachReplicas(opts.ReplicaURLs, opts.MaxOpenConns, opts.ReplicaCheck, opts.Logger); err != nil {
+	if err := d.attachReplicas(opts.ReplicaURLs, opts, opts.ReplicaCheck); err != nil {
 		s.Close()
 		return nil, err
 	}
