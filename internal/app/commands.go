@@ -79,12 +79,28 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		a.Sealer().Run(sealCtx, cfg.Audit.SealInterval)
 	}()
 	defer func() { stopSealing(); <-sealed }()
-	// Jobs no server has advanced for two minutes were cut off by a stop.
-	if n, err := importer.FailInterrupted(ctx, pool, 2*time.Minute); err != nil {
-		return err
-	} else if n > 0 {
-		log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
+	// Jobs no server has advanced for two minutes were cut off by a stop (of
+	// this replica or another): checked at start and every minute.
+	failStale := func() {
+		if n, err := importer.FailInterrupted(ctx, pool, 2*time.Minute); err != nil {
+			log.Warn("checking for interrupted import jobs", "error", err.Error())
+		} else if n > 0 {
+			log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
+		}
 	}
+	failStale()
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				failStale()
+			}
+		}
+	}()
 	log.Info("ansinh serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", VersionString())
 	return a.Serve(ctx, ln)
 }

@@ -128,34 +128,33 @@ func (t Table) XLSX() ([]byte, error) {
 	}
 	// Rates as 0.00 and money as #,##0; bold in the totals row.
 	pct, money := map[bool]int{false: style(2, false), true: style(2, true)}, map[bool]int{false: style(3, false), true: style(3, true)}
-	if err := f.SetCellValue(sheet, "A1", t.TitleVI); err != nil {
+	// A stream writer: a province-wide list of hundreds of thousands of rows
+	// goes to a temporary file row by row, not into a workbook in memory.
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
 		return nil, err
 	}
-	if err := f.SetCellStyle(sheet, "A1", "A1", bold); err != nil {
+	for i, c := range t.Columns {
+		if err := sw.SetColWidth(i+1, i+1, float64(max(10, min(40, len([]rune(c.HeaderVI))+2)))); err != nil {
+			return nil, err
+		}
+	}
+	if err := sw.SetRow("A1", []any{excelize.Cell{StyleID: bold, Value: t.TitleVI}}); err != nil {
 		return nil, err
 	}
 	const headerRow = 3
+	header := make([]any, len(t.Columns))
 	for i, c := range t.Columns {
-		cell, _ := excelize.CoordinatesToCellName(i+1, headerRow)
-		if err := f.SetCellValue(sheet, cell, c.HeaderVI); err != nil {
-			return nil, err
-		}
-		if err := f.SetCellStyle(sheet, cell, cell, bold); err != nil {
-			return nil, err
-		}
-		col, _ := excelize.ColumnNumberToName(i + 1)
-		_ = f.SetColWidth(sheet, col, col, float64(max(10, min(40, len([]rune(c.HeaderVI))+2))))
+		header[i] = excelize.Cell{StyleID: bold, Value: c.HeaderVI}
+	}
+	cell, _ := excelize.CoordinatesToCellName(1, headerRow)
+	if err := sw.SetRow(cell, header); err != nil {
+		return nil, err
 	}
 	row := headerRow + 1
 	put := func(r []any, totals bool) error {
+		cells := make([]any, len(t.Columns))
 		for i, c := range t.Columns {
-			cell, _ := excelize.CoordinatesToCellName(i+1, row)
-			if r[i] == nil {
-				continue
-			}
-			if err := f.SetCellValue(sheet, cell, r[i]); err != nil {
-				return err
-			}
 			s := 0
 			switch {
 			case c.Kind == Percent:
@@ -165,14 +164,15 @@ func (t Table) XLSX() ([]byte, error) {
 			case totals:
 				s = bold
 			}
-			if s != 0 {
-				if err := f.SetCellStyle(sheet, cell, cell, s); err != nil {
-					return err
-				}
+			if r[i] == nil {
+				cells[i] = nil
+				continue
 			}
+			cells[i] = excelize.Cell{StyleID: s, Value: r[i]}
 		}
+		cell, _ := excelize.CoordinatesToCellName(1, row)
 		row++
-		return nil
+		return sw.SetRow(cell, cells)
 	}
 	for _, r := range t.Rows {
 		if err := put(r, false); err != nil {
@@ -186,9 +186,14 @@ func (t Table) XLSX() ([]byte, error) {
 	}
 	if t.Footer != "" {
 		cell, _ := excelize.CoordinatesToCellName(1, row+1)
-		if err := f.SetCellValue(sheet, cell, t.Footer); err != nil {
+		if err := sw.SetRow(cell, []any{t.Footer}); err != nil {
 			return nil, err
 		}
+	}
+	if err := sw.Flush(); err != nil {
+		return nil, err
+	}
+	if t.Footer != "" {
 		if err := f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddFooter: "&L" + t.Footer + "&RTrang &P/&N"}); err != nil {
 			return nil, err
 		}
