@@ -42,7 +42,10 @@ test: db-up ## bring up PostgreSQL and run the whole test suite
 	@$(WITH_DB) go test -count=1 $(TESTFLAGS) $(GO_PKGS)
 
 .PHONY: bench
-bench: db-up ## run the Go benchmarks (audit write overhead, verification speed)
+bench: build db-up ## load test the demo province over HTTP (bench/results/latest.md), then the Go benchmarks
+	@$(WITH_DB) $(BIN) migrate up
+	@$(WITH_DB) $(BIN) seed demo
+	@$(WITH_DB) $(BIN) bench --concurrency 8 --duration 10s --report bench/results/latest.md
 	@$(WITH_DB) go test -run '^$$' -bench . -benchtime 4s $(GO_PKGS)
 
 .PHONY: lint

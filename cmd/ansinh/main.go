@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -93,6 +94,7 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(auditCmd(load))
 	root.AddCommand(userCmd(load))
 	root.AddCommand(importCmd(load))
+	root.AddCommand(benchCmd(load))
 	root.AddCommand(&cobra.Command{
 		Use:   "healthcheck",
 		Short: "Exit 0 when the server on this machine answers /healthz (for container health checks)",
@@ -233,5 +235,27 @@ func importCmd(load func() (*config.Config, error)) *cobra.Command {
 	households.Flags().StringVar(&mode, "mode", "dry_run", "dry_run, all_or_nothing or valid_only")
 	households.Flags().StringVar(&area, "area", "", "limit the import to this area's households (GSO code); empty: anywhere")
 	cmd.AddCommand(households)
+	return cmd
+}
+
+func benchCmd(load func() (*config.Config, error)) *cobra.Command {
+	var o app.BenchOptions
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Drive this binary's server on a loopback port with the load generator and print the figures (development only)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return app.RunBench(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), o, c.OutOrStdout())
+		},
+	}
+	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 8, "clients at once")
+	cmd.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "time per scenario")
+	cmd.Flags().IntVar(&o.MaxRequests, "max-requests", 0, "requests per scenario at most (0: no bound)")
+	cmd.Flags().IntVar(&o.Fixture, "fixture", 20, "households each bench user registers before the run")
+	cmd.Flags().StringVar(&o.Report, "report", "", "also write the figures to this markdown file")
 	return cmd
 }

@@ -13,9 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
+	"github.com/ansinh/ansinh/internal/bench"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/importer"
@@ -427,4 +430,95 @@ func RunHealthcheck(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("healthcheck: /healthz answered %d", res.StatusCode)
 	}
 	return nil
+}
+
+// BenchOptions bound a bench run.
+type BenchOptions struct {
+	Concurrency int
+	Duration    time.Duration // per scenario
+	MaxRequests int           // per scenario; 0: no bound
+	Fixture     int           // households per user registered before the run
+	Report      string        // a markdown file to write ("" for none)
+}
+
+// RunBench serves the API on a loopback port of this process and drives it
+// with the load generator as bench users in several communes of the demo
+// province (created once, development only), then prints the figures.
+func RunBench(ctx context.Context, cfg *config.Config, log *slog.Logger, o BenchOptions, out io.Writer) error {
+	if cfg.IsProduction() {
+		return fmt.Errorf("bench refuses to run with env: production")
+	}
+	a, err := openApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	results, err := a.Bench(ctx, o)
+	if err != nil {
+		return err
+	}
+	table := bench.Markdown(results)
+	fmt.Fprint(out, table)
+	if o.Report != "" {
+		doc := fmt.Sprintf("# ansinh bench\n\n- when: %s\n- version: %s\n- concurrency: %d, %s per scenario\n\n%s",
+			time.Now().UTC().Format(time.RFC3339), VersionString(), o.Concurrency, o.Duration, table)
+		if err := os.MkdirAll(filepath.Dir(o.Report), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(o.Report, []byte(doc), 0o644)
+	}
+	return nil
+}
+
+// benchCommunes are where the bench users work (the demo province).
+var benchCommunes = []string{"30791", "31036", "30793", "30796"}
+
+// Bench runs the load generator against this app served on a loopback port.
+func (a *App) Bench(ctx context.Context, o BenchOptions) ([]bench.Result, error) {
+	if o.Concurrency < 1 {
+		o.Concurrency = 8
+	}
+	sys := access.WithActor(ctx, access.System("bench"))
+	password := "bench-" + uuid.NewString()[:8] + "-password"
+	runID := fmt.Sprintf("%x", time.Now().UnixNano()%0xffffff)
+	var names []string
+	for i, c := range benchCommunes {
+		name := fmt.Sprintf("bench-%s-w%d", runID, i)
+		if _, err := a.auth.CreateUser(sys, auth.NewUser{Username: name, FullName: "Bench worker", Password: password,
+			Assignments: []auth.Grant{{Role: "commune_worker", AreaCode: c}}}); err != nil {
+			return nil, fmt.Errorf("bench user: %w", err)
+		}
+		names = append(names, name)
+	}
+	auditor := fmt.Sprintf("bench-%s-auditor", runID)
+	if _, err := a.auth.CreateUser(sys, auth.NewUser{Username: auditor, FullName: "Bench auditor", Password: password,
+		Assignments: []auth.Grant{{Role: "province_auditor", AreaCode: "91"}}}); err != nil {
+		return nil, fmt.Errorf("bench user: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
+	if err != nil {
+		return nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+	c := bench.NewClient("http://"+ln.Addr().String(), o.Concurrency)
+	var users []bench.User
+	for i, n := range names {
+		tok, err := c.Login(ctx, n, password)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, bench.User{Token: tok, Commune: benchCommunes[i]})
+	}
+	auditorToken, err := c.Login(ctx, auditor, password)
+	if err != nil {
+		return nil, err
+	}
+	fixture, err := bench.Prepare(ctx, c, users, auditorToken, "91", max(o.Fixture, 2), runID)
+	if err != nil {
+		return nil, err
+	}
+	return bench.Run(ctx, bench.Scenarios(c, fixture, runID), o.Concurrency, o.Duration, o.MaxRequests), nil
 }
