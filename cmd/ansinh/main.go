@@ -257,5 +257,6 @@ func benchCmd(load func() (*config.Config, error)) *cobra.Command {
 	cmd.Flags().IntVar(&o.MaxRequests, "max-requests", 0, "requests per scenario at most (0: no bound)")
 	cmd.Flags().IntVar(&o.Fixture, "fixture", 20, "households each bench user registers before the run")
 	cmd.Flags().StringVar(&o.Report, "report", "", "also write the figures to this markdown file")
+	cmd.Flags().BoolVar(&o.Baseline, "baseline", true, "also run pgbench with the SQL the API issues for register and read by id")
 	return cmd
 }

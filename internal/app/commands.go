@@ -1,12 +1,15 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -439,6 +442,7 @@ type BenchOptions struct {
 	MaxRequests int           // per scenario; 0: no bound
 	Fixture     int           // households per user registered before the run
 	Report      string        // a markdown file to write ("" for none)
+	Baseline    bool          // also run pgbench with the SQL of register and read by id
 }
 
 // RunBench serves the API on a loopback port of this process and drives it
@@ -520,5 +524,58 @@ func (a *App) Bench(ctx context.Context, o BenchOptions) ([]bench.Result, error)
 	if err != nil {
 		return nil, err
 	}
-	return bench.Run(ctx, bench.Scenarios(c, fixture, runID), o.Concurrency, o.Duration, o.MaxRequests), nil
+	results := bench.Run(ctx, bench.Scenarios(c, fixture, runID), o.Concurrency, o.Duration, o.MaxRequests)
+	if o.Baseline {
+		if err := a.baseline(ctx, results, users[0], fixture.Households[0][0], runID, o); err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// baseline captures the SQL one register and one read-by-id request issue
+// (through the real handler, in this process) and runs it with pgbench at
+// the same concurrency: the API's throughput against PostgreSQL's own.
+func (a *App) baseline(ctx context.Context, results []bench.Result, u bench.User, household, runID string, o BenchOptions) error {
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if len(bins) == 0 {
+		return fmt.Errorf("bench: no pgbench for the baseline (install PostgreSQL's server binaries, or drop --baseline)")
+	}
+	capture := func(method, path string, body any) ([]string, error) {
+		b, _ := json.Marshal(body)
+		cctx, c := db.WithCapture(ctx)
+		req := httptest.NewRequestWithContext(cctx, method, path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+u.Token)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		w := httptest.NewRecorder()
+		a.engine.ServeHTTP(w, req)
+		if w.Code >= 300 {
+			return nil, fmt.Errorf("bench: capture %s %s: %d %s", method, path, w.Code, w.Body.String())
+		}
+		return c.Statements(), nil
+	}
+	code := "BC-" + runID
+	register, err := capture(http.MethodPost, "/api/v1/households", map[string]any{"code": code, "commune_code": u.Commune,
+		"village": "Ấp 1", "address": "tổ 1", "area_type": "rural", "members": []map[string]any{
+			{"full_name": "Nguyễn Văn An", "birth_date": "1978", "sex": "male", "relationship": "head"},
+			{"full_name": "Trần Thị Bích", "birth_date": "1981-03-04", "sex": "female", "relationship": "spouse"},
+			{"full_name": "Nguyễn Văn Cường", "birth_date": "2010-05-02", "sex": "male", "relationship": "child", "student": true},
+			{"full_name": "Nguyễn Thị Diệu", "birth_date": "2014", "sex": "female", "relationship": "child", "student": true}}})
+	if err != nil {
+		return err
+	}
+	read, err := capture(http.MethodGet, "/api/v1/households/"+household, nil)
+	if err != nil {
+		return err
+	}
+	for i, script := range map[int]string{0: bench.Script(register, []string{code}), 1: bench.Script(read, nil)} {
+		tps, err := bench.PgBench(ctx, bins[len(bins)-1], a.cfg.Database.URL, script, o.Concurrency, int(o.Duration.Seconds()))
+		if err != nil {
+			return err
+		}
+		results[i].BaselineTPS = tps
+	}
+	return nil
 }

@@ -95,6 +95,9 @@ type Result struct {
 	FirstError    string
 	Elapsed       time.Duration
 	P50, P95, P99 time.Duration
+	// BaselineTPS is pgbench running the same SQL at the same concurrency
+	// (0 when not measured).
+	BaselineTPS float64
 }
 
 // Throughput is requests per second.
@@ -174,10 +177,16 @@ func runOne(ctx context.Context, s Scenario, concurrency int, duration time.Dura
 // Markdown is the results as a table.
 func Markdown(results []Result) string {
 	var b strings.Builder
-	b.WriteString("| scenario | requests | req/s | p50 | p95 | p99 | errors |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | requests | req/s | p50 | p95 | p99 | errors | pgbench tx/s (same SQL) | API / pgbench |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %d |\n", r.Name, r.Requests, r.Throughput(), ms(r.P50), ms(r.P95), ms(r.P99), r.Errors)
+		base, ratio := "", ""
+		if r.BaselineTPS > 0 {
+			base, ratio = fmt.Sprintf("%.0f", r.BaselineTPS), fmt.Sprintf("%.2f", r.Throughput()/r.BaselineTPS)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %d | %s | %s |\n", r.Name, r.Requests, r.Throughput(), ms(r.P50), ms(r.P95),
+			ms(r.P99), r.Errors, base, ratio)
 	}
 	return b.String()
 }

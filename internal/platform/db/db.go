@@ -75,6 +75,9 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open: %w", err)
 	}
+	if err := registerCapture(g); err != nil {
+		return nil, fmt.Errorf("db: capture: %w", err)
+	}
 	s, err := g.DB()
 	if err != nil {
 		return nil, fmt.Errorf("db: pool: %w", err)
@@ -154,9 +157,15 @@ func (d *DB) WithTxOptions(ctx context.Context, opts *sql.TxOptions, fn func(ctx
 	}
 	var err error
 	for attempt := 0; ; attempt++ {
+		if c, ok := capturing(ctx); ok {
+			c.add("BEGIN")
+		}
 		err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return fn(context.WithValue(ctx, txKey{}, tx))
 		}, opts)
+		if c, ok := capturing(ctx); ok {
+			c.add("COMMIT")
+		}
 		if err == nil || !retryable(err) || attempt >= d.retries {
 			break
 		}

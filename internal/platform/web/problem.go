@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -79,6 +80,11 @@ func classify(err error) classification {
 	var se *statusError
 	if errors.As(err, &se) {
 		return classification{status: se.status, code: se.code}
+	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away (a timeout, a cancelled request): nothing to
+		// answer and nothing the server did wrong (nginx's 499).
+		return classification{status: 499, code: "client_closed_request"}
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

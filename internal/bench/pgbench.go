@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	uuidLiteral = regexp.MustCompile(`'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'`)
+	tpsLine     = regexp.MustCompile(`tps = ([0-9.]+)`)
+)
+
+// Script turns one request's captured statements into a pgbench script that
+// repeats the same SQL: the ids the request minted (UUID literals first seen
+// in a write) become fresh ones per transaction, derived from a random number,
+// and so do the literals given in fresh (such as a household code).
+func Script(stmts []string, fresh []string) string {
+	seenInRead := map[string]bool{}
+	minted := map[string]int{}
+	for _, s := range stmts {
+		up := strings.ToUpper(strings.TrimSpace(s))
+		write := strings.HasPrefix(up, "INSERT") || strings.HasPrefix(up, "UPDATE")
+		for _, u := range uuidLiteral.FindAllString(s, -1) {
+			if !write {
+				seenInRead[u] = true
+			} else if !seenInRead[u] {
+				if _, ok := minted[u]; !ok {
+					minted[u] = len(minted) + 1
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\\set n random(1, 2000000000)\n")
+	b.WriteString("SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ts \\gset\n")
+	for _, s := range stmts {
+		for u, k := range minted {
+			// Time-ordered like the UUIDv7 the API mints (index inserts stay at the end).
+			// (:ts is the transaction's millisecond clock, the same in every statement.)
+			s = strings.ReplaceAll(s, u, fmt.Sprintf("(lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-%d'), 1, 19))::uuid", k))
+		}
+		for i, f := range fresh {
+			s = strings.ReplaceAll(s, "'"+f+"'", fmt.Sprintf("('pgb%d-' || :n::text)", i))
+		}
+		s = strings.TrimSpace(s)
+		if !strings.HasSuffix(s, ";") {
+			s += ";"
+		}
+		b.WriteString(s)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// PgBench runs a script at a concurrency for a duration and returns the
+// transactions per second pgbench measured.
+func PgBench(ctx context.Context, binary, url, script string, concurrency int, seconds int) (float64, error) {
+	dir, err := os.MkdirTemp("", "ansinh-pgbench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "script.sql")
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		return 0, err
+	}
+	// The simple protocol: pgbench's prepared mode would read the ":" inside
+	// the audit documents' JSON literals as parameters. (pgx prepares and
+	// caches its statements, so the API saves the parsing pgbench does here:
+	// the baseline errs on the slow side.)
+	cmd := exec.CommandContext(ctx, binary, "-n", "-f", file, "-c", strconv.Itoa(concurrency), "-j", strconv.Itoa(min(concurrency, 4)),
+		"-T", strconv.Itoa(max(seconds, 1)), url)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v: %s", err, firstError(string(out)))
+	}
+	m := tpsLine.FindStringSubmatch(string(out))
+	if m == nil {
+		return 0, fmt.Errorf("pgbench: no tps in its output: %s", lastLines(string(out), 5))
+	}
+	return strconv.ParseFloat(m[1], 64)
+}
+
+// firstError is pgbench's first error line (the cause), else its last lines.
+func firstError(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "error") || strings.Contains(l, "ERROR") {
+			if len(l) > 400 {
+				l = l[:400] + "..."
+			}
+			return l
+		}
+	}
+	return lastLines(s, 5)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

@@ -1,0 +1,28 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+// A captured request becomes a script whose minted ids and fresh literals
+// change every transaction, while ids read before the writes stay.
+func TestScript(t *testing.T) {
+	user := "'01a223de-2f83-7398-8b9f-1ce4217859bb'"
+	house := "'01a223de-88ac-7a27-803a-28cf43623990'"
+	stmts := []string{
+		"SELECT * FROM users WHERE id = " + user,
+		"BEGIN",
+		"INSERT INTO households (id, code, created_by) VALUES (" + house + ", 'BR-1', " + user + ")",
+		"INSERT INTO members (id, household_id) VALUES ('01a223de-88ac-7a27-803a-28cf43623991', " + house + ")",
+		"COMMIT",
+	}
+	s := Script(stmts, []string{"BR-1"})
+	if !strings.HasPrefix(s, "\\set n random(") || strings.Contains(s, house) || !strings.Contains(s, user) ||
+		strings.Contains(s, "'BR-1'") || !strings.Contains(s, "('pgb0-' || :n::text)") || strings.Count(s, ";") != 5 || !strings.Contains(s, "AS ts \\gset") {
+		t.Fatalf("script:\n%s", s)
+	}
+	if strings.Count(s, "'-1'), 1, 19))::uuid") != 2 || strings.Count(s, "'-2'), 1, 19))::uuid") != 1 {
+		t.Fatalf("the household id must be the same fresh id in both inserts:\n%s", s)
+	}
+}
