@@ -45,7 +45,9 @@ test: db-up ## bring up PostgreSQL and run the whole test suite
 bench: build db-up ## load test the demo province over HTTP (bench/results/latest.md), then the Go benchmarks
 	@$(WITH_DB) $(BIN) migrate up
 	@$(WITH_DB) $(BIN) seed demo
-	@$(WITH_DB) $(BIN) bench --concurrency 8 --duration 10s --report bench/results/latest.md
+	@mkdir -p bench/results
+	@$(WITH_DB) $(BIN) bench --concurrency 8 --duration 10s --report bench/results/latest.md \
+		--cpuprofile bench/results/cpu.pprof --memprofile bench/results/allocs.pprof
 	@$(WITH_DB) go test -run '^$$' -bench . -benchtime 4s $(GO_PKGS)
 
 .PHONY: lint

@@ -258,5 +258,7 @@ func benchCmd(load func() (*config.Config, error)) *cobra.Command {
 	cmd.Flags().IntVar(&o.Fixture, "fixture", 20, "households each bench user registers before the run")
 	cmd.Flags().StringVar(&o.Report, "report", "", "also write the figures to this markdown file")
 	cmd.Flags().BoolVar(&o.Baseline, "baseline", true, "also run pgbench with the SQL the API issues for register and read by id")
+	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the server under load")
+	cmd.Flags().StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile (pprof)")
 	return cmd
 }

@@ -12,7 +12,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -443,6 +445,22 @@ type BenchOptions struct {
 	Fixture     int           // households per user registered before the run
 	Report      string        // a markdown file to write ("" for none)
 	Baseline    bool          // also run pgbench with the SQL of register and read by id
+	CPUProfile  string        // write a CPU profile of the run here
+	MemProfile  string        // write an allocation profile here
+}
+
+// peakRSS is the process's peak resident memory (Linux), or "unknown".
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "unknown"
 }
 
 // RunBench serves the API on a loopback port of this process and drives it
@@ -457,15 +475,43 @@ func RunBench(ctx context.Context, cfg *config.Config, log *slog.Logger, o Bench
 		return err
 	}
 	defer a.Close()
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	results, err := a.Bench(ctx, o)
 	if err != nil {
 		return err
 	}
+	if o.MemProfile != "" {
+		f, err := os.Create(o.MemProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	var households int64
+	a.db.Conn(ctx).Raw(`SELECT count(*) FROM households`).Scan(&households)
 	table := bench.Markdown(results)
+	peak := peakRSS()
 	fmt.Fprint(out, table)
+	fmt.Fprintf(out, "\nserver and load generator in one process: peak RSS %s; %d households in the database\n", peak, households)
 	if o.Report != "" {
-		doc := fmt.Sprintf("# ansinh bench\n\n- when: %s\n- version: %s\n- concurrency: %d, %s per scenario\n\n%s",
-			time.Now().UTC().Format(time.RFC3339), VersionString(), o.Concurrency, o.Duration, table)
+		host, _ := os.Hostname()
+		doc := fmt.Sprintf("# ansinh bench\n\n- when: %s\n- machine: %s, %d CPUs, %s/%s\n- version: %s\n- data: %d households\n"+
+			"- concurrency: %d, %s per scenario\n- peak RSS (server and load generator, one process): %s\n\n%s",
+			time.Now().UTC().Format(time.RFC3339), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, VersionString(), households,
+			o.Concurrency, o.Duration, peak, table)
 		if err := os.MkdirAll(filepath.Dir(o.Report), 0o755); err != nil {
 			return err
 		}
