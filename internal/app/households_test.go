@@ -209,6 +209,8 @@ func TestHouseholdValidation(t *testing.T) {
 		{"no head", func(b map[string]any) { member(b, 0)["relationship"] = "parent" }, "members", "head"},
 		{"two heads", func(b map[string]any) { member(b, 1)["relationship"] = "head" }, "members", "head"},
 		{"commune is a district", func(b map[string]any) { b["commune_code"] = "914" }, "commune_code", "invalid"},
+		{"code the database refuses", func(b map[string]any) { b["code"] = "A#1" }, "code", "invalid"},
+		{"school level", func(b map[string]any) { member(b, 3)["school_level"] = "lớp 5" }, "members[3].school_level", "invalid"},
 	}
 	for _, tc := range cases {
 		b := householdBody("V-1", "30791", "")

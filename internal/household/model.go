@@ -53,6 +53,10 @@ type Member struct {
 	Version          int
 }
 
+// SchoolLevels are the levels of the Vietnamese school system a pupil may be
+// at (program rules test them: tuition support differs by level).
+var SchoolLevels = []string{"preschool", "primary", "lower_secondary", "upper_secondary", "vocational", "university"}
+
 // Relationships to the head a member may have.
 var Relationships = []string{"head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "in_law", "other"}
 

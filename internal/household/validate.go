@@ -101,6 +101,9 @@ func validateMember(m *Member, prefix string, now time.Time, fe *apperr.FieldLis
 			fe.Add(prefix+field, "too_long", "must be at most 100 characters")
 		}
 	}
+	if m.SchoolLevel != "" && !slices.Contains(SchoolLevels, m.SchoolLevel) {
+		fe.Add(prefix+"school_level", "invalid", "must be one of %s", strings.Join(SchoolLevels, ", "))
+	}
 	if m.InsuranceExpiry != nil && m.InsuranceCard == "" {
 		fe.Add(prefix+"insurance_card", "required", "is required when an expiry date is given")
 	}
