@@ -58,6 +58,40 @@ func (s store) household(ctx context.Context, scope access.Scope, id uuid.UUID, 
 	return h, err
 }
 
+// households reads several households in scope with their members, by id
+// (those not found in scope are absent).
+func (s store) households(ctx context.Context, scope access.Scope, ids []uuid.UUID) (map[uuid.UUID]Household, error) {
+	out := map[uuid.UUID]Household{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := inScope(s.db.Conn(ctx).Table("households"), scope).Select(householdColumns).Where("households.id IN ?", ids).Rows()
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		h, err := scanHousehold(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[h.ID] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	members, err := s.membersOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, h := range out {
+		h.Members = members[id]
+		out[id] = h
+	}
+	return out, nil
+}
+
 const memberColumns = `id, household_id, full_name, birth_date, birth_year, sex, id_sealed, relationship, ethnicity_code,
 	disability, coalesce(education_level, ''), coalesce(occupation, ''), coalesce(employment_status, ''),
 	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version`

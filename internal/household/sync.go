@@ -171,6 +171,17 @@ func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosit
 		}
 	}
 	var shown []Household
+	// The page's households and their members in two queries, not two each.
+	var want []uuid.UUID
+	for _, c := range out {
+		if c.Type == "household" && c.Op != "archive" {
+			want = append(want, c.ID)
+		}
+	}
+	current, err := s.store.households(ctx, scope, want)
+	if err != nil {
+		return nil, pos, false, db.MapError(err)
+	}
 	for i := range out {
 		if out[i].Type != "household" {
 			if v, ok := loaded[key{out[i].Type, out[i].ID}]; ok {
@@ -183,13 +194,10 @@ func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosit
 		if out[i].Op == "archive" {
 			continue // a tombstone: the client drops its copy
 		}
-		h, err := s.store.household(ctx, scope, out[i].ID, false)
-		if err != nil {
-			if apperr.Is(err, apperr.NotFound) { // left the caller's scope since: a tombstone too
-				out[i].Op = "archive"
-				continue
-			}
-			return nil, pos, false, db.MapError(err)
+		h, ok := current[out[i].ID]
+		if !ok { // left the caller's scope since: a tombstone too
+			out[i].Op = "archive"
+			continue
 		}
 		if h.Status == "archived" {
 			out[i].Op = "archive"
