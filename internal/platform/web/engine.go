@@ -45,7 +45,8 @@ func NewEngine(opts Options) *gin.Engine {
 		opts.Metrics.Middleware(),
 		Recovery(opts.Logger),
 		BodyLimit(opts.MaxBodyBytes, opts.LargeBodies, opts.Logger),
-		gzip.Gzip(gzip.DefaultCompression, gzip.WithExcludedPaths([]string{"/metrics"})),
+		// BestSpeed: JSON compresses nearly as well, for much less CPU (profiled under load).
+		gzip.Gzip(gzip.BestSpeed, gzip.WithExcludedPaths([]string{"/metrics"})),
 	)
 	e.NoRoute(func(c *gin.Context) {
 		WriteProblem(c, opts.Logger, errNoRoute)
