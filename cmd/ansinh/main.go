@@ -238,14 +238,14 @@ func importCmd(load func() (*config.Config, error)) *cobra.Command {
 	return cmd
 }
 
-func benchCmd(load func() (*config.Config, error)) *cobra.Command {
+func benchCmd(loadCfg func() (*config.Config, error)) *cobra.Command {
 	var o app.BenchOptions
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Drive this binary's server on a loopback port with the load generator and print the figures (development only)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := load()
+			cfg, err := loadCfg()
 			if err != nil {
 				return err
 			}
@@ -260,5 +260,22 @@ func benchCmd(load func() (*config.Config, error)) *cobra.Command {
 	cmd.Flags().BoolVar(&o.Baseline, "baseline", true, "also run pgbench with the SQL the API issues for register and read by id")
 	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the server under load")
 	cmd.Flags().StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile (pprof)")
+	var households int
+	var seed uint64
+	load := &cobra.Command{
+		Use:   "load",
+		Short: "Load a synthetic province by COPY (households, members with CCCDs, audit history) and report the load rate",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := loadCfg()
+			if err != nil {
+				return err
+			}
+			return app.RunBenchLoad(c.Context(), cfg, households, seed, c.OutOrStdout())
+		},
+	}
+	load.Flags().IntVar(&households, "households", 500_000, "how many households (a province: 500000; a scale run: up to 5000000)")
+	load.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed (the same seed, the same people)")
+	cmd.AddCommand(load)
 	return cmd
 }

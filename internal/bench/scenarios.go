@@ -24,7 +24,7 @@ type Fixture struct {
 	Province   string
 }
 
-func household(code, commune string) map[string]any {
+func householdBody(code, commune string) map[string]any {
 	return map[string]any{"code": code, "commune_code": commune, "village": "Ấp 1", "address": "tổ 1", "area_type": "rural",
 		"members": []map[string]any{
 			{"full_name": "Nguyễn Văn An", "birth_date": "1978", "sex": "male", "relationship": "head"},
@@ -55,7 +55,7 @@ func Prepare(ctx context.Context, c *Client, users []User, auditor, province str
 				ID string `json:"id"`
 			}
 			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", user.Token,
-				household(fmt.Sprintf("BF-%s-%d-%d", runID, u, i), user.Commune), nil, &out)
+				householdBody(fmt.Sprintf("BF-%s-%d-%d", runID, u, i), user.Commune), nil, &out)
 			if err := expect(status, err, http.StatusCreated); err != nil {
 				return f, fmt.Errorf("bench: fixture household: %w", err)
 			}
@@ -75,7 +75,7 @@ func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 		{"register a household of 4", func(ctx context.Context, i int) error {
 			u, _ := user(i)
 			code := fmt.Sprintf("BR-%s-%d", runID, registered.Add(1))
-			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", u.Token, household(code, u.Commune), nil, nil)
+			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", u.Token, householdBody(code, u.Commune), nil, nil)
 			return expect(status, err, http.StatusCreated)
 		}},
 		{"read a household by id", func(ctx context.Context, i int) error {
