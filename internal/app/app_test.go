@@ -23,7 +23,7 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
-func testConfig(t *testing.T, databaseURL string) *config.Config {
+func testConfig(t testing.TB, databaseURL string) *config.Config {
 	t.Helper()
 	cfg, err := config.Load(config.Source{Environ: map[string]string{
 		"DATABASE_URL":                  databaseURL,
@@ -37,7 +37,7 @@ func testConfig(t *testing.T, databaseURL string) *config.Config {
 	return cfg
 }
 
-func newApp(t *testing.T, opts ...app.Option) *app.App {
+func newApp(t testing.TB, opts ...app.Option) *app.App {
 	t.Helper()
 	d := dbtest.NewDatabase(t)
 	cfg := testConfig(t, d.AppURL)

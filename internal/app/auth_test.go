@@ -24,7 +24,7 @@ import (
 const testPassword = "correct horse battery"
 
 // createUser makes a user with one role through the identity service.
-func createUser(t *testing.T, a *app.App, username, role, area string, mustChange bool) uuid.UUID {
+func createUser(t testing.TB, a *app.App, username, role, area string, mustChange bool) uuid.UUID {
 	t.Helper()
 	ctx := access.WithActor(context.Background(), access.System("test"))
 	id, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: username, FullName: "Người dùng " + username,
@@ -35,7 +35,7 @@ func createUser(t *testing.T, a *app.App, username, role, area string, mustChang
 	return id
 }
 
-func send(t *testing.T, h http.Handler, method, path, token string, body any) *httptest.ResponseRecorder {
+func send(t testing.TB, h http.Handler, method, path, token string, body any) *httptest.ResponseRecorder {
 	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
@@ -63,7 +63,7 @@ type tokenPair struct {
 	MustChangePassword bool   `json:"must_change_password"`
 }
 
-func login(t *testing.T, h http.Handler, username, password string) tokenPair {
+func login(t testing.TB, h http.Handler, username, password string) tokenPair {
 	t.Helper()
 	w := send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": username, "password": password})
 	if w.Code != 200 {

@@ -46,7 +46,7 @@ type householdOut struct {
 	} `json:"members"`
 }
 
-func decodeHousehold(t *testing.T, w *httptest.ResponseRecorder) householdOut {
+func decodeHousehold(t testing.TB, w *httptest.ResponseRecorder) householdOut {
 	t.Helper()
 	var h householdOut
 	if err := json.Unmarshal(w.Body.Bytes(), &h); err != nil {
