@@ -42,13 +42,8 @@ test: db-up ## bring up PostgreSQL and run the whole test suite
 	@$(WITH_DB) go test -count=1 $(TESTFLAGS) $(GO_PKGS)
 
 .PHONY: bench
-bench: build db-up ## load test the demo province over HTTP (bench/results/latest.md), then the Go benchmarks
-	@$(WITH_DB) $(BIN) migrate up
-	@$(WITH_DB) $(BIN) seed demo
-	@mkdir -p bench/results
-	@$(WITH_DB) $(BIN) bench --concurrency 8 --duration 10s --report bench/results/latest.md \
-		--cpuprofile bench/results/cpu.pprof --memprofile bench/results/allocs.pprof
-	@$(WITH_DB) go test -run '^$$' -bench . -benchtime 4s $(GO_PKGS)
+bench: build db-up ## load test a synthetic province (BENCH_HOUSEHOLDS, default 500000) in a database of its own: bench/results/latest.md
+	@scripts/bench.sh
 
 .PHONY: lint
 lint: ## go vet and staticcheck
