@@ -603,12 +603,7 @@ func (a *App) baseline(ctx context.Context, results []bench.Result, u bench.User
 		return c.Statements(), nil
 	}
 	code := "BC-" + runID
-	register, err := capture(http.MethodPost, "/api/v1/households", map[string]any{"code": code, "commune_code": u.Commune,
-		"village": "Ấp 1", "address": "tổ 1", "area_type": "rural", "members": []map[string]any{
-			{"full_name": "Nguyễn Văn An", "birth_date": "1978", "sex": "male", "relationship": "head"},
-			{"full_name": "Trần Thị Bích", "birth_date": "1981-03-04", "sex": "female", "relationship": "spouse"},
-			{"full_name": "Nguyễn Văn Cường", "birth_date": "2010-05-02", "sex": "male", "relationship": "child", "student": true},
-			{"full_name": "Nguyễn Thị Diệu", "birth_date": "2014", "sex": "female", "relationship": "child", "student": true}}})
+	register, err := capture(http.MethodPost, "/api/v1/households", bench.HouseholdBody(code, u.Commune, 1))
 	if err != nil {
 		return err
 	}

@@ -24,13 +24,23 @@ type Fixture struct {
 	Province   string
 }
 
-func householdBody(code, commune string) map[string]any {
-	return map[string]any{"code": code, "commune_code": commune, "village": "Ấp 1", "address": "tổ 1", "area_type": "rural",
-		"members": []map[string]any{
-			{"full_name": "Nguyễn Văn An", "birth_date": "1978", "sex": "male", "relationship": "head"},
-			{"full_name": "Trần Thị Bích", "birth_date": "1981-03-04", "sex": "female", "relationship": "spouse"},
-			{"full_name": "Nguyễn Văn Cường", "birth_date": "2010-05-02", "sex": "male", "relationship": "child", "student": true},
-			{"full_name": "Nguyễn Thị Diệu", "birth_date": "2014", "sex": "female", "relationship": "child", "student": true},
+// HouseholdBody is a household of four whose people vary with n (names from
+// the generator's lists, birth years): identical people would make every
+// registration a duplicate candidate of every earlier one, which real data
+// does not do.
+func HouseholdBody(code, commune string, n int) map[string]any {
+	family := families[n%len(families)]
+	head := fmt.Sprintf("%s %s %s", family, middlesM[(n/3)%len(middlesM)], givensM[(n/7)%len(givensM)])
+	spouse := fmt.Sprintf("%s %s %s", families[(n/5)%len(families)], middlesF[(n/11)%len(middlesF)], givensF[(n/13)%len(givensF)])
+	year := 1950 + n%50
+	return map[string]any{"code": code, "commune_code": commune, "village": fmt.Sprintf("Ấp %d", 1+n%9), "address": "tổ 1",
+		"area_type": "rural", "members": []map[string]any{
+			{"full_name": head, "birth_date": fmt.Sprint(year), "sex": "male", "relationship": "head"},
+			{"full_name": spouse, "birth_date": fmt.Sprint(year + 2), "sex": "female", "relationship": "spouse"},
+			{"full_name": family + " " + middlesM[(n/17)%len(middlesM)] + " " + givensM[(n/19)%len(givensM)],
+				"birth_date": fmt.Sprint(2008 + n%8), "sex": "male", "relationship": "child", "student": true},
+			{"full_name": family + " " + middlesF[(n/23)%len(middlesF)] + " " + givensF[(n/29)%len(givensF)],
+				"birth_date": fmt.Sprint(2012 + n%8), "sex": "female", "relationship": "child", "student": true},
 		}}
 }
 
@@ -55,7 +65,7 @@ func Prepare(ctx context.Context, c *Client, users []User, auditor, province str
 				ID string `json:"id"`
 			}
 			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", user.Token,
-				householdBody(fmt.Sprintf("BF-%s-%d-%d", runID, u, i), user.Commune), nil, &out)
+				HouseholdBody(fmt.Sprintf("BF-%s-%d-%d", runID, u, i), user.Commune, u*1000+i), nil, &out)
 			if err := expect(status, err, http.StatusCreated); err != nil {
 				return f, fmt.Errorf("bench: fixture household: %w", err)
 			}
@@ -74,8 +84,9 @@ func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 	return []Scenario{
 		{"register a household of 4", func(ctx context.Context, i int) error {
 			u, _ := user(i)
-			code := fmt.Sprintf("BR-%s-%d", runID, registered.Add(1))
-			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", u.Token, householdBody(code, u.Commune), nil, nil)
+			k := int(registered.Add(1))
+			code := fmt.Sprintf("BR-%s-%d", runID, k)
+			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", u.Token, HouseholdBody(code, u.Commune, k*7919), nil, nil)
 			return expect(status, err, http.StatusCreated)
 		}},
 		{"read a household by id", func(ctx context.Context, i int) error {
