@@ -620,3 +620,70 @@ func TestUpdateMemberAndPhoneDuplicates(t *testing.T) {
 		t.Fatalf("same phone: %s", w.Body.String())
 	}
 }
+
+// Name search takes its candidates from the (area, name) index nearest first;
+// the household filters apply to them, widening the candidates when they cut
+// the page short, and the scope is the members' own area path, which follows
+// their household (moves between households, a household's new area).
+func TestNameSearchFiltersScopeAndAreaPath(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "ns-worker", "commune_worker", "30791", false)
+	createUser(t, a, "ns-other", "commune_worker", "30793", false)
+	worker := login(t, h, "ns-worker", testPassword).AccessToken
+	other := login(t, h, "ns-other", testPassword).AccessToken
+	for i := range 20 { // twenty exact matches come before the one wanted
+		if w := send(t, h, "POST", "/api/v1/households", worker, householdBody(fmt.Sprintf("NS-%d", i), "30791", "")); w.Code != 201 {
+			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
+		}
+	}
+	wanted := householdBody("NS-E", "30791", "")
+	wanted["ethnic_minority"] = true
+	member(wanted, 0)["full_name"] = "Nguyễn Văn Ánh"
+	e := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, wanted))
+	elsewhere := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", other, householdBody("NS-X", "30793", "")))
+	page := func(token, path string) []householdOut {
+		t.Helper()
+		w := send(t, h, "GET", path, token, nil)
+		var p struct{ Items []householdOut }
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 200 {
+			t.Fatalf("%s: %d %s", path, w.Code, w.Body.String())
+		}
+		return p.Items
+	}
+	if got := page(worker, "/api/v1/households?q=nguyen%20van%20an&ethnic_minority=true&limit=1"); len(got) != 1 || got[0].ID != e.ID {
+		t.Fatalf("filtered search must widen past the first candidates: %+v", got)
+	}
+	got := page(worker, "/api/v1/households?q=nguyen%20van%20an&limit=50")
+	if len(got) != 21 || got[20].ID != e.ID {
+		t.Fatalf("21 households in scope, the inexact match last: %d", len(got))
+	}
+	for _, x := range got {
+		if x.ID == elsewhere.ID {
+			t.Fatal("a household of another commune in the worker's search")
+		}
+	}
+	// A member moved into a household elsewhere takes its area path.
+	ctx := context.Background()
+	if err := a.DB().Conn(ctx).Exec(`UPDATE members SET household_id = ? WHERE id = ?`, e.ID, elsewhere.Members[3].ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	a.DB().Conn(ctx).Raw(`SELECT area_path::text FROM members WHERE id = ?`, elsewhere.Members[3].ID).Scan(&path)
+	if path != "91.914.30791" {
+		t.Fatalf("a moved member's area path: %q", path)
+	}
+	// A household given a new area takes its members along.
+	if err := a.DB().Conn(ctx).Exec(`UPDATE households SET area_path = '91.914.30793', commune_code = '30793' WHERE id = ?`, e.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	var stale int
+	a.DB().Conn(ctx).Raw(`SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id WHERE m.area_path <> h.area_path`).Scan(&stale)
+	if stale != 0 {
+		t.Fatalf("%d members left behind their household's area", stale)
+	}
+	if got := page(other, "/api/v1/households?q=nguyen%20van%20anh&ethnic_minority=true"); len(got) != 1 || got[0].ID != e.ID {
+		t.Fatalf("the household searched in its new commune: %+v", got)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
@@ -191,29 +193,63 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 			AND a.birth_year BETWEEN ? AND ?)`, lo, hi)
 	}
 	if key := strings.TrimSpace(f.Query); key != "" {
-		// Two plans, chosen by the size of the scope (measured at 2 million
-		// members, see docs/registry-search.md): within a commune or a
-		// district, walk its households and score their members; across a
-		// province, start from the trigram index on names and keep the
-		// households in scope.
-		small, err := s.scopeIsSmall(ctx, scope)
-		if err != nil {
-			return nil, err
-		}
-		if small {
-			q = q.Joins(`JOIN LATERAL (SELECT max(similarity(m.name_key, f_search_key(?))) AS score FROM members m
-				WHERE m.household_id = households.id AND m.name_key % f_search_key(?)) best ON best.score IS NOT NULL`, key, key)
-		} else {
-			q = q.Joins(`JOIN (SELECT m.household_id, max(similarity(m.name_key, f_search_key(?))) AS score FROM members m
-				WHERE m.name_key % f_search_key(?) GROUP BY m.household_id) best ON best.household_id = households.id`, key, key)
-		}
-		q = q.Order("best.score DESC, households.id")
-	} else {
-		if after != uuid.Nil {
-			q = q.Where("households.id > ?", after)
-		}
-		q = q.Order("households.id")
+		return s.searchByName(ctx, scope, f.CommuneCode, key, q, limit)
 	}
+	if after != uuid.Nil {
+		q = q.Where("households.id > ?", after)
+	}
+	return s.listPage(ctx, q.Order("households.id"), limit)
+}
+
+// searchByName is List with a name query: the households whose members'
+// names are nearest the query, best first. Candidates come from the
+// (area path, name trigram) index nearest first, limited; the household
+// filters then apply to their households. Should the filters leave fewer
+// than limit while the candidates were cut off, it asks for more.
+func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune, key string, q *gorm.DB, limit int) ([]Household, error) {
+	cond, args := scope.SQL("m.area_path")
+	if commune != "" {
+		cond += " AND m.area_path <@ (SELECT path FROM areas WHERE code = ?)"
+		args = append(args, commune)
+	}
+	for candidates := limit * 8; ; candidates *= 8 {
+		var hits []struct {
+			HouseholdID uuid.UUID
+			Score       float64
+			Seen        int // candidate members, all households together
+		}
+		err := s.db.Read(ctx).Raw(`SELECT household_id, max(score) AS score, sum(count(*)) OVER () AS seen FROM (
+				SELECT m.household_id, 1 - (m.name_key <-> f_search_key(?)) AS score FROM members m
+				WHERE `+cond+` AND m.name_key % f_search_key(?) ORDER BY m.name_key <-> f_search_key(?) LIMIT ?) hits
+			GROUP BY household_id ORDER BY max(score) DESC, household_id`,
+			append(append([]any{key}, args...), key, key, candidates)...).Scan(&hits).Error
+		if err != nil {
+			return nil, db.MapError(err)
+		}
+		if len(hits) == 0 {
+			return nil, nil
+		}
+		ids := make([]uuid.UUID, len(hits))
+		order := make([]string, len(hits))
+		for i, h := range hits {
+			ids[i], order[i] = h.HouseholdID, h.HouseholdID.String()
+		}
+		// The filters keep the candidates' order (their position in the array).
+		out, err := s.listPage(ctx, q.Session(&gorm.Session{}).Where("households.id IN ?", ids).
+			Order(clause.OrderBy{Expression: clause.Expr{SQL: "array_position(?::uuid[], households.id)",
+				Vars: []any{"{" + strings.Join(order, ",") + "}"}}}), limit)
+		if err != nil || len(out) >= limit || hits[0].Seen < candidates || candidates >= maxNameCandidates {
+			return out, err
+		}
+	}
+}
+
+// maxNameCandidates bounds how many members one name search may weigh.
+const maxNameCandidates = 100_000
+
+// listPage runs a household query and fills in members (one query for all)
+// and the read-access log.
+func (s *Service) listPage(ctx context.Context, q *gorm.DB, limit int) ([]Household, error) {
 	rows, err := q.Limit(limit).Rows()
 	if err != nil {
 		return nil, db.MapError(err)
@@ -241,22 +277,6 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 	}
 	s.noteRead(ctx, out...)
 	return out, nil
-}
-
-// smallScope is how many households a scope may hold for name search to walk
-// them one by one.
-const smallScope = 20_000
-
-// scopeIsSmall counts the scope's households, stopping at smallScope.
-func (s *Service) scopeIsSmall(ctx context.Context, scope access.Scope) (bool, error) {
-	if scope.IsEverywhere() {
-		return false, nil
-	}
-	cond, args := scope.SQL("area_path")
-	var n int
-	err := s.db.Conn(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM households WHERE `+cond+` LIMIT ?) s`,
-		append(args, smallScope+1)...).Scan(&n).Error
-	return n <= smallScope, db.MapError(err)
 }
 
 // Patch changes a household's own fields; nil leaves a field alone.
@@ -720,7 +740,7 @@ type MemberHit struct {
 // Members searches people in scope: by id after the cursor, or the best name
 // matches first with a query (within the scope's households).
 func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilter, after uuid.UUID, limit int) ([]MemberHit, error) {
-	cond, args := scope.SQL("h.area_path")
+	cond, args := scope.SQL("m.area_path")
 	q := `SELECT m.id, m.household_id, h.code, h.commune_code, h.area_path::text
 		FROM members m JOIN households h ON h.id = m.household_id WHERE ` + cond
 	if f.CommuneCode != "" {
@@ -745,7 +765,7 @@ func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilte
 		args = append(args, year-f.AgeMin)
 	}
 	if key := strings.TrimSpace(f.Query); key != "" {
-		q += ` AND m.name_key % f_search_key(?) ORDER BY similarity(m.name_key, f_search_key(?)) DESC, m.id`
+		q += ` AND m.name_key % f_search_key(?) ORDER BY m.name_key <-> f_search_key(?), m.id`
 		args = append(args, key, key)
 	} else {
 		if after != uuid.Nil {
