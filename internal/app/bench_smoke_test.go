@@ -2,27 +2,67 @@ package app_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/bench"
 )
+
+// hasPgBench: the baseline needs PostgreSQL's pgbench, which the server
+// packages (that make test brings up) install.
+func hasPgBench() bool {
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	return len(bins) > 0
+}
 
 // The load generator's smoke run: every scenario sends requests through the
 // real server on a loopback port and none fails (so the harness cannot rot).
 func TestBenchSmoke(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	results, err := a.Bench(context.Background(), app.BenchOptions{Concurrency: 2, Duration: 400 * time.Millisecond, MaxRequests: 40, Fixture: 2})
+	h := a.Handler()
+	// Poor households in a bench commune, for the approval scenario's proposals.
+	createUser(t, a, "smoke-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "smoke-worker", testPassword).AccessToken
+	for _, code := range []string{"SMOKE-1", "SMOKE-2", "SMOKE-3"} {
+		if w := send(t, h, "POST", "/api/v1/households", worker, householdBody(code, "30791", "")); w.Code != 201 {
+			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
+		}
+	}
+	if err := a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code LIKE 'SMOKE-%'`).Error; err != nil {
+		t.Fatal(err)
+	}
+	results, err := a.Bench(context.Background(), app.BenchOptions{Concurrency: 2, Duration: 400 * time.Millisecond, MaxRequests: 40,
+		Fixture: 2, Proposals: 10, Baseline: hasPgBench()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) < 7 {
+	if len(results) != 8 {
 		t.Fatalf("%d scenarios", len(results))
 	}
+	baselines := 0
 	for _, r := range results {
 		if r.Requests == 0 || r.Errors > 0 || r.P50 <= 0 || r.P99 < r.P50 {
 			t.Errorf("%s: %d requests, %d errors (%s), p50 %s p99 %s", r.Name, r.Requests, r.Errors, r.FirstError, r.P50, r.P99)
 		}
+		if r.Name == "approve an enrollment" && r.Requests != 3 {
+			t.Errorf("approvals: %d, want the 3 proposals", r.Requests)
+		}
+		if r.Baseline != nil && hasPgBench() {
+			if r.BaselineTPS <= 0 || r.Statements == 0 {
+				t.Errorf("%s: no baseline (%f tx/s, %d statements)", r.Name, r.BaselineTPS, r.Statements)
+			}
+			baselines++
+		}
+	}
+	if hasPgBench() && baselines != 5 {
+		t.Errorf("%d baselines, want 5 (register, read, search, list, sync)", baselines)
+	}
+	// Only picks scenarios by name.
+	if got := bench.Names(bench.Only(bench.Scenarios(nil, bench.Fixture{Users: []bench.User{{}}, Households: [][]string{{"x"}}}, "x"),
+		"search, report")); got != "name search, poverty report (province)" {
+		t.Errorf("only: %q", got)
 	}
 }

@@ -444,7 +444,9 @@ type BenchOptions struct {
 	MaxRequests int           // per scenario; 0: no bound
 	Fixture     int           // households per user registered before the run
 	Report      string        // a markdown file to write ("" for none)
-	Baseline    bool          // also run pgbench with the SQL of register and read by id
+	Baseline    bool          // also run pgbench with the SQL of the scenarios that have one
+	Only        string        // comma-separated words: run only the scenarios whose names hold one
+	Proposals   int           // enrollments proposed per bench user for the approval scenario
 	CPUProfile  string        // write a CPU profile of the run here
 	MemProfile  string        // write an allocation profile here
 }
@@ -545,6 +547,24 @@ func (a *App) Bench(ctx context.Context, o BenchOptions) ([]bench.Result, error)
 		Assignments: []auth.Grant{{Role: "province_auditor", AreaCode: "91"}}}); err != nil {
 		return nil, fmt.Errorf("bench user: %w", err)
 	}
+	// An approver for each district of the bench communes.
+	approverOf := map[string]string{} // district code -> username
+	userDistrict := make([]string, len(benchCommunes))
+	for i, c := range benchCommunes {
+		if err := a.db.Conn(ctx).Raw(`SELECT parent_code FROM areas WHERE code = ?`, c).Scan(&userDistrict[i]).Error; err != nil {
+			return nil, err
+		}
+		d := userDistrict[i]
+		if _, ok := approverOf[d]; ok {
+			continue
+		}
+		name := fmt.Sprintf("bench-%s-approver-%s", runID, d)
+		if _, err := a.auth.CreateUser(sys, auth.NewUser{Username: name, FullName: "Bench approver", Password: password,
+			Assignments: []auth.Grant{{Role: "district_approver", AreaCode: d}}}); err != nil {
+			return nil, fmt.Errorf("bench user: %w", err)
+		}
+		approverOf[d] = name
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
 	if err != nil {
 		return nil, err
@@ -566,57 +586,72 @@ func (a *App) Bench(ctx context.Context, o BenchOptions) ([]bench.Result, error)
 	if err != nil {
 		return nil, err
 	}
+	approvers := make([]string, len(users))
+	for i, d := range userDistrict {
+		if approvers[i], err = c.Login(ctx, approverOf[d], password); err != nil {
+			return nil, err
+		}
+	}
 	fixture, err := bench.Prepare(ctx, c, users, auditorToken, "91", max(o.Fixture, 2), runID)
 	if err != nil {
 		return nil, err
 	}
-	results := bench.Run(ctx, bench.Scenarios(c, fixture, runID), o.Concurrency, o.Duration, o.MaxRequests)
+	scenarios := bench.Only(bench.Scenarios(c, fixture, runID), o.Only)
+	if bench.Names(bench.Only(scenarios, "approve")) != "" {
+		if err := bench.Propose(ctx, c, &fixture, approvers, max(o.Proposals, 1)); err != nil {
+			return nil, err
+		}
+		scenarios = bench.Only(bench.Scenarios(c, fixture, runID), o.Only)
+	}
+	results := bench.Run(ctx, scenarios, o.Concurrency, o.Duration, o.MaxRequests)
 	if o.Baseline {
-		if err := a.baseline(ctx, results, users[0], fixture.Households[0][0], runID, o); err != nil {
+		if err := a.baseline(ctx, results, o); err != nil {
 			return results, err
 		}
 	}
 	return results, nil
 }
 
-// baseline captures the SQL one register and one read-by-id request issue
-// (through the real handler, in this process) and runs it with pgbench at
-// the same concurrency: the API's throughput against PostgreSQL's own.
-func (a *App) baseline(ctx context.Context, results []bench.Result, u bench.User, household, runID string, o BenchOptions) error {
+// baseline captures the SQL one request of each scenario that has a
+// baseline issues (through the real handler, in this process) and runs it
+// with pgbench at the same concurrency: the API's throughput against
+// PostgreSQL's own with the same statements.
+func (a *App) baseline(ctx context.Context, results []bench.Result, o BenchOptions) error {
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
 	if len(bins) == 0 {
 		return fmt.Errorf("bench: no pgbench for the baseline (install PostgreSQL's server binaries, or drop --baseline)")
 	}
-	capture := func(method, path string, body any) ([]string, error) {
-		b, _ := json.Marshal(body)
-		cctx, c := db.WithCapture(ctx)
-		req := httptest.NewRequestWithContext(cctx, method, path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+u.Token)
-		if body != nil {
+	for i, r := range results {
+		b := r.Baseline
+		if b == nil {
+			continue
+		}
+		var body io.Reader
+		if b.Body != nil {
+			raw, err := json.Marshal(b.Body)
+			if err != nil {
+				return err
+			}
+			body = bytes.NewReader(raw)
+		}
+		cctx, capture := db.WithCapture(ctx)
+		req := httptest.NewRequestWithContext(cctx, b.Method, b.Path, body)
+		req.Header.Set("Authorization", "Bearer "+b.User.Token)
+		if b.Body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		w := httptest.NewRecorder()
 		a.engine.ServeHTTP(w, req)
 		if w.Code >= 300 {
-			return nil, fmt.Errorf("bench: capture %s %s: %d %s", method, path, w.Code, w.Body.String())
+			return fmt.Errorf("bench: capture %s %s: %d %s", b.Method, b.Path, w.Code, w.Body.String())
 		}
-		return c.Statements(), nil
-	}
-	code := "BC-" + runID
-	register, err := capture(http.MethodPost, "/api/v1/households", bench.HouseholdBody(code, u.Commune, 1))
-	if err != nil {
-		return err
-	}
-	read, err := capture(http.MethodGet, "/api/v1/households/"+household, nil)
-	if err != nil {
-		return err
-	}
-	for i, script := range map[int]string{0: bench.Script(register, []string{code}), 1: bench.Script(read, nil)} {
-		tps, err := bench.PgBench(ctx, bins[len(bins)-1], a.cfg.Database.URL, script, o.Concurrency, int(o.Duration.Seconds()))
+		tps, err := bench.PgBench(ctx, bins[len(bins)-1], a.cfg.Database.URL, bench.Script(capture.Statements(), b.Fresh),
+			o.Concurrency, int(o.Duration.Seconds()))
 		if err != nil {
-			return err
+			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
 		}
 		results[i].BaselineTPS = tps
+		results[i].Statements = len(capture.Statements())
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,11 +81,45 @@ func (c *Client) Login(ctx context.Context, username, password string) (string, 
 	return out.AccessToken, nil
 }
 
+// ErrExhausted is what a scenario returns when its fixture is used up (each
+// approval consumes a proposal): the worker stops, and the try is not counted.
+var ErrExhausted = errors.New("bench: the scenario's fixture is used up")
+
 // Scenario is one kind of request; Do sends the i-th one and says whether
 // it succeeded (a status the scenario expects).
 type Scenario struct {
 	Name string
 	Do   func(ctx context.Context, i int) error
+	// Baseline, when set, is one request of the scenario whose SQL pgbench
+	// repeats for the baseline (nil: no baseline for this scenario).
+	Baseline *Request
+}
+
+// Request is one API request as a user sends it. Fresh are literals of the
+// body that must be new in each repetition (such as a household code).
+type Request struct {
+	Method, Path string
+	Body         any
+	User         User
+	Fresh        []string
+}
+
+// Only keeps the scenarios whose name contains one of the comma-separated
+// words ("" keeps all).
+func Only(ss []Scenario, words string) []Scenario {
+	if strings.TrimSpace(words) == "" {
+		return ss
+	}
+	var out []Scenario
+	for _, s := range ss {
+		for _, w := range strings.Split(words, ",") {
+			if w = strings.TrimSpace(w); w != "" && strings.Contains(s.Name, w) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Result is a scenario's figures.
@@ -95,9 +130,11 @@ type Result struct {
 	FirstError    string
 	Elapsed       time.Duration
 	P50, P95, P99 time.Duration
+	Baseline      *Request
 	// BaselineTPS is pgbench running the same SQL at the same concurrency
 	// (0 when not measured).
 	BaselineTPS float64
+	Statements  int // SQL statements the baseline's request issued
 }
 
 // Throughput is requests per second.
@@ -124,7 +161,7 @@ func runOne(ctx context.Context, s Scenario, concurrency int, duration time.Dura
 	var next atomic.Int64
 	var mu sync.Mutex
 	var latencies []time.Duration
-	res := Result{Name: s.Name}
+	res := Result{Name: s.Name, Baseline: s.Baseline}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range concurrency {
@@ -140,7 +177,7 @@ func runOne(ctx context.Context, s Scenario, concurrency int, duration time.Dura
 				}
 				t := time.Now()
 				err := s.Do(ctx, i)
-				if ctx.Err() != nil { // cut off by the time bound: not counted
+				if ctx.Err() != nil || errors.Is(err, ErrExhausted) { // cut off by the time bound, or nothing left to do: not counted
 					break
 				}
 				mine = append(mine, time.Since(t))
@@ -177,16 +214,16 @@ func runOne(ctx context.Context, s Scenario, concurrency int, duration time.Dura
 // Markdown is the results as a table.
 func Markdown(results []Result) string {
 	var b strings.Builder
-	b.WriteString("| scenario | requests | req/s | p50 | p95 | p99 | errors | pgbench tx/s (same SQL) | API / pgbench |\n" +
-		"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | requests | req/s | p50 | p95 | p99 | errors | SQL statements | pgbench tx/s (same SQL) | API / pgbench |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	for _, r := range results {
-		base, ratio := "", ""
+		base, ratio, stmts := "", "", ""
 		if r.BaselineTPS > 0 {
-			base, ratio = fmt.Sprintf("%.0f", r.BaselineTPS), fmt.Sprintf("%.2f", r.Throughput()/r.BaselineTPS)
+			base, ratio, stmts = fmt.Sprintf("%.0f", r.BaselineTPS), fmt.Sprintf("%.2f", r.Throughput()/r.BaselineTPS), fmt.Sprint(r.Statements)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %d | %s | %s |\n", r.Name, r.Requests, r.Throughput(), ms(r.P50), ms(r.P95),
-			ms(r.P99), r.Errors, base, ratio)
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %d | %s | %s | %s |\n", r.Name, r.Requests, r.Throughput(), ms(r.P50), ms(r.P95),
+			ms(r.P99), r.Errors, stmts, base, ratio)
 	}
 	return b.String()
 }

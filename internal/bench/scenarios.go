@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // User is a signed-in bench user working in one commune.
@@ -22,6 +23,49 @@ type Fixture struct {
 	Auditor    string     // a province auditor's token, for reports
 	Households [][]string // per user: household ids in its commune
 	Province   string
+	// Proposals are enrollments proposed before the run, each with the
+	// token of an approver of its district: the approval scenario decides
+	// each once.
+	Proposals []Proposal
+}
+
+// Proposal is an enrollment waiting for approval and who may approve it.
+type Proposal struct {
+	Enrollment, Approver string
+}
+
+// Propose proposes legal aid (a household-level program for poor
+// households) for up to n poor households in each user's commune that have
+// none yet; approvers maps a user's index to an approver of its district.
+func Propose(ctx context.Context, c *Client, f *Fixture, approvers []string, n int) error {
+	start := time.Now().UTC().Format(time.DateOnly)
+	for u, user := range f.Users {
+		var page struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		status, _, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/households?commune=%s&classification=poor&limit=%d", user.Commune, n),
+			user.Token, nil, nil, &page)
+		if err := expect(status, err, http.StatusOK); err != nil {
+			return fmt.Errorf("bench: poor households: %w", err)
+		}
+		for _, h := range page.Items {
+			var out struct {
+				ID string `json:"id"`
+			}
+			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/enrollments", user.Token, map[string]any{"program_code": "legal_aid",
+				"household_id": h.ID, "starts_on": start, "evidence": "bench"}, nil, &out)
+			if status == http.StatusConflict { // enrolled by an earlier run
+				continue
+			}
+			if err := expect(status, err, http.StatusCreated); err != nil {
+				return fmt.Errorf("bench: propose: %w", err)
+			}
+			f.Proposals = append(f.Proposals, Proposal{Enrollment: out.ID, Approver: approvers[u]})
+		}
+	}
+	return nil
 }
 
 // HouseholdBody is a household of four whose people vary with n (names from
@@ -79,33 +123,38 @@ func Prepare(ctx context.Context, c *Client, users []User, auditor, province str
 // id, name search, a commune's list, an update with If-Match, the sync feed
 // and a report. runID keeps registered codes unique across runs.
 func Scenarios(c *Client, f Fixture, runID string) []Scenario {
-	var registered atomic.Int64
+	var registered, approved atomic.Int64
 	user := func(i int) (User, []string) { u := i % len(f.Users); return f.Users[u], f.Households[u] }
+	u0 := f.Users[0]
+	baseCode := "BC-" + runID
 	return []Scenario{
-		{"register a household of 4", func(ctx context.Context, i int) error {
+		{Name: "register a household of 4", Baseline: &Request{Method: http.MethodPost, Path: "/api/v1/households",
+			Body: HouseholdBody(baseCode, u0.Commune, 1), User: u0, Fresh: []string{baseCode}}, Do: func(ctx context.Context, i int) error {
 			u, _ := user(i)
 			k := int(registered.Add(1))
 			code := fmt.Sprintf("BR-%s-%d", runID, k)
 			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", u.Token, HouseholdBody(code, u.Commune, k*7919), nil, nil)
 			return expect(status, err, http.StatusCreated)
 		}},
-		{"read a household by id", func(ctx context.Context, i int) error {
-			u, hs := user(i)
-			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/households/"+hs[i%len(hs)], u.Token, nil, nil, nil)
-			return expect(status, err, http.StatusOK)
-		}},
-		{"name search", func(ctx context.Context, i int) error {
-			u, _ := user(i)
-			q := []string{"nguyen van an", "tran thi bich", "nguyen thi dieu"}[i%3]
-			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/households?limit=20&q="+url.QueryEscape(q), u.Token, nil, nil, nil)
-			return expect(status, err, http.StatusOK)
-		}},
-		{"list a commune's households", func(ctx context.Context, i int) error {
-			u, _ := user(i)
-			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/households?limit=50&commune="+u.Commune, u.Token, nil, nil, nil)
-			return expect(status, err, http.StatusOK)
-		}},
-		{"update with If-Match", func(ctx context.Context, i int) error {
+		{Name: "read a household by id", Baseline: &Request{Method: http.MethodGet, Path: "/api/v1/households/" + f.Households[0][0], User: u0},
+			Do: func(ctx context.Context, i int) error {
+				u, hs := user(i)
+				status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/households/"+hs[i%len(hs)], u.Token, nil, nil, nil)
+				return expect(status, err, http.StatusOK)
+			}},
+		{Name: "name search", Baseline: &Request{Method: http.MethodGet, Path: "/api/v1/households?limit=20&q=" + url.QueryEscape(searches[0]), User: u0},
+			Do: func(ctx context.Context, i int) error {
+				u, _ := user(i)
+				status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/households?limit=20&q="+url.QueryEscape(searches[i%len(searches)]), u.Token, nil, nil, nil)
+				return expect(status, err, http.StatusOK)
+			}},
+		{Name: "list a commune's households", Baseline: &Request{Method: http.MethodGet, Path: "/api/v1/households?limit=50&commune=" + u0.Commune, User: u0},
+			Do: func(ctx context.Context, i int) error {
+				u, _ := user(i)
+				status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/households?limit=50&commune="+u.Commune, u.Token, nil, nil, nil)
+				return expect(status, err, http.StatusOK)
+			}},
+		{Name: "update with If-Match", Do: func(ctx context.Context, i int) error {
 			u, hs := user(i)
 			id := hs[(i/len(f.Users))%len(hs)]
 			var cur struct {
@@ -119,17 +168,30 @@ func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 				map[string]string{"address": fmt.Sprintf("tổ %d", i%12+1)}, map[string]string{"If-Match": fmt.Sprintf(`"%d"`, cur.Version)}, nil)
 			return expect(status, err, http.StatusOK, http.StatusPreconditionFailed) // a concurrent update of the same household: 412 is right
 		}},
-		{"sync feed page", func(ctx context.Context, i int) error {
-			u, _ := user(i)
-			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/sync/changes?limit=100", u.Token, nil, nil, nil)
+		{Name: "sync feed page", Baseline: &Request{Method: http.MethodGet, Path: "/api/v1/sync/changes?limit=100", User: u0},
+			Do: func(ctx context.Context, i int) error {
+				u, _ := user(i)
+				status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/sync/changes?limit=100", u.Token, nil, nil, nil)
+				return expect(status, err, http.StatusOK)
+			}},
+		{Name: "approve an enrollment", Do: func(ctx context.Context, i int) error {
+			k := int(approved.Add(1)) - 1
+			if k >= len(f.Proposals) {
+				return ErrExhausted
+			}
+			p := f.Proposals[k]
+			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/enrollments/"+p.Enrollment+"/approve", p.Approver, nil, nil, nil)
 			return expect(status, err, http.StatusOK)
 		}},
-		{"poverty report (province)", func(ctx context.Context, i int) error {
+		{Name: "poverty report (province)", Do: func(ctx context.Context, i int) error {
 			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/reports/poverty?area="+f.Province, f.Auditor, nil, nil, nil)
 			return expect(status, err, http.StatusOK)
 		}},
 	}
 }
+
+// searches are what the name search scenario types: common names, without diacritics.
+var searches = []string{"nguyen van an", "tran thi bich", "nguyen thi dieu", "le van hung", "danh thi mai"}
 
 // Names are the scenarios' names, in order.
 func Names(ss []Scenario) string {
