@@ -682,7 +682,8 @@ func RunBenchLoad(ctx context.Context, cfg *config.Config, households int, seed 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "bench load: %d households, %d members, %d audit events in %s: %.0f rows/s\n", res.Households, res.Members,
-		res.AuditEvents, res.Elapsed.Round(time.Millisecond), res.RowsPerSecond())
+	fmt.Fprintf(out, "bench load: %d households, %d members, %d reviews, %d assessments, %d enrollments, %d deliveries, %d audit events in %s: %.0f rows/s\n",
+		res.Households, res.Members, res.Reviews, res.Assessments, res.Enrollments, res.Deliveries, res.AuditEvents,
+		res.Elapsed.Round(time.Millisecond), res.RowsPerSecond())
 	return nil
 }

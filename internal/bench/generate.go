@@ -26,6 +26,8 @@ type GenOptions struct {
 // GenResult is what a generation loaded and how fast.
 type GenResult struct {
 	Households, Members, AuditEvents int
+	Reviews, Assessments             int
+	Enrollments, Deliveries          int
 	Elapsed                          time.Duration
 }
 
@@ -34,7 +36,7 @@ func (r GenResult) RowsPerSecond() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
-	return float64(r.Households+r.Members+r.AuditEvents) / r.Elapsed.Seconds()
+	return float64(r.Households+r.Members+r.AuditEvents+r.Reviews+r.Assessments+r.Enrollments+r.Deliveries) / r.Elapsed.Seconds()
 }
 
 var (
@@ -122,7 +124,7 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 				rel  string
 			}{household.Female, headYear + r.IntN(7) - 3, "spouse"})
 		}
-		for range r.IntN(4) {
+		for range r.IntN(5) {
 			sex := household.Male
 			if r.IntN(2) == 0 {
 				sex = household.Female
@@ -132,6 +134,17 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 				year int
 				rel  string
 			}{sex, min(year, headYear+20+r.IntN(20)), "child"})
+		}
+		if r.IntN(4) == 0 { // a grandparent living with them
+			sex := household.Female
+			if r.IntN(3) == 0 {
+				sex = household.Male
+			}
+			people = append(people, struct {
+				sex  household.Sex
+				year int
+				rel  string
+			}{sex, max(headYear-22-r.IntN(10), year-95), "parent"})
 		}
 		for j, p := range people {
 			middle, given := middlesM[r.IntN(len(middlesM))], givensM[r.IntN(len(givensM))]
@@ -145,7 +158,7 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 				if p.sex == household.Female {
 					g++
 				}
-				n := i*8 + j // at most 5 people a household
+				n := i*8 + j // at most 8 people a household
 				idn := household.IDNumber{Kind: household.CCCD, Digits: fmt.Sprintf("%03d%d%02d%06d", 1+n%90, g, p.year%100, (n/90)%1_000_000)}
 				b, err := protect.Seal(idn)
 				if err != nil {
@@ -166,16 +179,10 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 			hRows, mRows = hRows[:0], mRows[:0]
 		}
 	}
-	tag, err := conn.Exec(ctx, `INSERT INTO audit_events (id, action, entity_type, entity_id, area_path, doc)
-		SELECT gen_random_uuid(), 'household.create', 'household', h.id::text, h.area_path,
-			json_build_object('action', 'household.create', 'actor', 'system:bench-generate', 'after',
-				json_build_object('code', h.code, 'commune', h.commune_code, 'classification', h.classification))
-		FROM households h WHERE h.code LIKE $1`, "G-"+o.Tag+"-%")
-	if err != nil {
-		return res, fmt.Errorf("bench: audit history: %w", err)
+	if err := generateHistory(ctx, conn, o, year, &res); err != nil {
+		return res, err
 	}
-	res.AuditEvents = int(tag.RowsAffected())
-	if _, err := conn.Exec(ctx, `ANALYZE households; ANALYZE members`); err != nil && !strings.Contains(err.Error(), "permission") {
+	if _, err := conn.Exec(ctx, `ANALYZE households; ANALYZE members; ANALYZE assessments; ANALYZE enrollments; ANALYZE deliveries`); err != nil && !strings.Contains(err.Error(), "permission") {
 		return res, err
 	}
 	res.Elapsed = time.Since(start)
@@ -190,6 +197,99 @@ func copyBatch(ctx context.Context, conn *pgx.Conn, hRows, mRows [][]any) error 
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"members"}, []string{"id", "household_id", "full_name", "birth_year", "sex",
 		"id_kind", "id_sealed", "id_lookup", "relationship", "student", "status"}, pgx.CopyFromRows(mRows)); err != nil {
 		return fmt.Errorf("bench: copy members: %w", err)
+	}
+	return nil
+}
+
+// uuid7SQL mints a time-ordered id in SQL like the UUIDv7 the API mints
+// (millisecond clock, then random bits), so generated rows keep id order.
+const uuid7SQL = `(lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' ||
+	substr(md5(random()::text), 1, 19))::uuid`
+
+// generateHistory writes, set-based in the database, what a province has
+// behind its households: last year's periodic review of each commune,
+// recognized, with an assessment of every classified household (income and
+// deprivations consistent with its class); this year's health insurance
+// enrollments of the members of poor and near-poor households, approved,
+// each with its card delivered; and the audit events of all of it.
+func generateHistory(ctx context.Context, conn *pgx.Conn, o GenOptions, year int, res *GenResult) error {
+	tag := "G-" + o.Tag + "-%"
+	review := year - 1
+	steps := []struct {
+		sql   string
+		count *int
+	}{
+		{`INSERT INTO reviews (id, kind, commune_code, area_path, year, reference_date, state, meeting_date, meeting_chair,
+			meeting_attendees, posting_start, posting_end, decision_number, decision_date, decision_signer, note)
+		SELECT ` + uuid7SQL + `, 'periodic', c.code, c.path, $2::int, make_date($2::int, 9, 1), 'recognized', make_date($2::int, 11, 20),
+			'Trưởng ấp (bench)', 40, make_date($2::int, 11, 21), make_date($2::int, 11, 28), c.code || '/QĐ-UBND', make_date($2::int, 12, 10),
+			'Chủ tịch UBND (bench)', 'bench'
+		FROM areas c WHERE c.level = 'commune' AND EXISTS (SELECT 1 FROM households h WHERE h.commune_code = c.code AND h.code LIKE $1)
+		ON CONFLICT DO NOTHING`, &res.Reviews},
+		// Incomes under the line for the poor and near-poor (3 to 6
+		// deprivations for the poor, 0 to 2 otherwise), inside the average
+		// band for the average class, drawn from the household's id.
+		{`WITH s AS (SELECT * FROM poverty_standards WHERE area_code IS NULL AND make_date($2::int, 9, 1) BETWEEN valid_from AND valid_to),
+		h AS (SELECT h.id, h.commune_code, h.area_path, h.area_type, h.classification, abs(hashtext(h.id::text)) AS x,
+				CASE WHEN h.area_type = 'urban' THEN s.income_line_urban ELSE s.income_line_rural END AS line,
+				CASE WHEN h.area_type = 'urban' THEN s.average_max_urban ELSE s.average_max_rural END AS top, s.code AS std
+			FROM households h, s WHERE h.code LIKE $1 AND h.classification <> 'none'),
+		a AS (SELECT h.*, CASE h.classification WHEN 'poor' THEN 3 + h.x % 4 ELSE h.x % 3 END AS k,
+				CASE WHEN h.classification = 'average' THEN h.line + 1000 + (h.x % ((h.top - h.line) / 1000 - 1)) * 1000
+					ELSE h.line - (h.x % 600) * 1000 END AS income
+			FROM h)
+		INSERT INTO assessments (id, household_id, review_id, area_path, reference_date, standard_code, area_type, income_per_person,
+			answers, deprivations, result, reasons, state, votes_agree, votes_attendees)
+		SELECT ` + uuid7SQL + `, a.id, r.id, a.area_path, r.reference_date, a.std, a.area_type, a.income,
+			(SELECT jsonb_agg(jsonb_build_object('indicator', i.code, 'deprived', i.position <= a.k, 'source', 'worker') ORDER BY i.position)
+				FROM poverty_indicators i WHERE i.standard_code = a.std),
+			a.k, a.classification,
+			jsonb_build_array(jsonb_build_object('code', a.classification, 'detail', 'bench', 'income', a.income, 'line', a.line)),
+			'recognized', 30 + a.x % 10, 40
+		FROM a JOIN reviews r ON r.commune_code = a.commune_code AND r.kind = 'periodic' AND r.year = $2::int
+		ON CONFLICT DO NOTHING`, &res.Assessments},
+		{`INSERT INTO enrollments (id, program_code, household_id, member_id, area_path, state, starts_on, ends_on, benefit, reason, evidence)
+		SELECT ` + uuid7SQL + `, CASE h.classification WHEN 'poor' THEN 'bhyt_poor' ELSE 'bhyt_near_poor' END, h.id, m.id, h.area_path,
+			'approved', make_date($2::int + 1, 1, 1), make_date($2::int + 1, 12, 31),
+			jsonb_build_object('state_share_pct', CASE h.classification WHEN 'poor' THEN 100 ELSE 70 END),
+			CASE h.classification WHEN 'poor' THEN 'is in a poor household' ELSE 'is in a near-poor household' END, 'bench'
+		FROM households h JOIN members m ON m.household_id = h.id
+		WHERE h.code LIKE $1 AND h.classification IN ('poor', 'near_poor') AND m.status = 'present'
+		ON CONFLICT DO NOTHING`, &res.Enrollments},
+		{`INSERT INTO deliveries (id, enrollment_id, kind, area_path, occurred_on, amount, expires_on, details)
+		SELECT ` + uuid7SQL + `, e.id, 'health_insurance', e.area_path, e.starts_on + 14,
+			(e.benefit->>'state_share_pct')::bigint * 1105650 / 100, e.ends_on,
+			jsonb_build_object('card_number', 'HN491' || lpad((abs(hashtext(e.member_id::text)) % 10000000000)::text, 10, '0'),
+				'valid_from', e.starts_on, 'valid_to', e.ends_on, 'issued_at', 'BHXH huyện (bench)',
+				'premium', (e.benefit->>'state_share_pct')::bigint * 1105650 / 100)
+		FROM enrollments e JOIN households h ON h.id = e.household_id
+		WHERE h.code LIKE $1 AND e.evidence = 'bench' AND e.program_code IN ('bhyt_poor', 'bhyt_near_poor')
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.enrollment_id = e.id)`, &res.Deliveries},
+		// The audit trail: a creation event per household, a recognition per
+		// review and an approval per enrollment.
+		{`INSERT INTO audit_events (id, action, entity_type, entity_id, area_path, doc)
+		SELECT ` + uuid7SQL + `, x.action, x.entity_type, x.entity_id, x.area_path,
+			json_build_object('action', x.action, 'actor', 'system:bench-generate', 'after', x.after)
+		FROM (SELECT 'household.create' AS action, 'household' AS entity_type, h.id::text AS entity_id, h.area_path,
+				jsonb_build_object('code', h.code, 'commune', h.commune_code, 'classification', h.classification) AS after
+			FROM households h WHERE h.code LIKE $1
+			UNION ALL
+			SELECT 'review.recognize', 'review', r.id::text, r.area_path, jsonb_build_object('year', r.year, 'decision', r.decision_number)
+			FROM reviews r WHERE r.note = 'bench' AND r.year = $2::int
+			UNION ALL
+			SELECT 'enrollment.approve', 'enrollment', e.id::text, e.area_path, jsonb_build_object('program', e.program_code, 'member', e.member_id)
+			FROM enrollments e JOIN households h ON h.id = e.household_id WHERE h.code LIKE $1 AND e.evidence = 'bench') x`, &res.AuditEvents},
+	}
+	for _, st := range steps {
+		args := []any{tag}
+		if strings.Contains(st.sql, "$2") {
+			args = append(args, review)
+		}
+		tag, err := conn.Exec(ctx, st.sql, args...)
+		if err != nil {
+			return fmt.Errorf("bench: history: %w", err)
+		}
+		*st.count = int(tag.RowsAffected())
 	}
 	return nil
 }

@@ -38,7 +38,8 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Households != 300 || res.Members < 300 || res.AuditEvents != 300 || res.RowsPerSecond() <= 0 {
+	if res.Households != 300 || res.Members < 3*300 || res.Reviews == 0 || res.Assessments == 0 || res.Enrollments == 0 ||
+		res.Deliveries != res.Enrollments || res.AuditEvents != 300+res.Reviews+res.Enrollments || res.RowsPerSecond() <= 0 {
 		t.Fatalf("result: %+v", res)
 	}
 	pool, err := db.Open(db.Options{URL: d.AppURL, MaxOpenConns: 2, Logger: slog.New(slog.DiscardHandler)})
@@ -71,5 +72,32 @@ func TestGenerate(t *testing.T) {
 		Row().Scan(&poorGT, &allGT)
 	if ids == 0 || allGT == 0 || 2*poorGT < allGT/2 {
 		t.Fatalf("%d ID numbers; Giang Thành %d poor of %d", ids, poorGT, allGT)
+	}
+	// History: every classified household was assessed in its commune's
+	// recognized review, by the standard's rule (income against the line,
+	// three deprivations make the poor), its answers agreeing with the count;
+	// every present member of a poor or near-poor household has an approved
+	// card enrollment with the card delivered.
+	var classified, wrong, unenrolled, cards int
+	pool.Conn(ctx).Raw(`SELECT count(*) FROM households WHERE classification <> 'none'`).Scan(&classified)
+	pool.Conn(ctx).Raw(`SELECT count(*) FROM assessments a JOIN reviews r ON r.id = a.review_id JOIN households h ON h.id = a.household_id
+		JOIN poverty_standards s ON s.code = a.standard_code
+		WHERE r.state <> 'recognized' OR a.result <> h.classification
+			OR (SELECT count(*) FROM jsonb_array_elements(a.answers) x WHERE (x->>'deprived')::boolean) <> a.deprivations
+			OR NOT CASE a.result
+				WHEN 'poor' THEN a.income_per_person <= s.income_line_rural AND a.deprivations >= 3
+				WHEN 'near_poor' THEN a.income_per_person <= s.income_line_rural AND a.deprivations < 3
+				WHEN 'average' THEN a.income_per_person > s.income_line_rural AND a.income_per_person <= s.average_max_rural
+				ELSE false END`).Scan(&wrong)
+	if res.Assessments != classified || wrong != 0 {
+		t.Fatalf("%d assessments of %d classified households, %d inconsistent", res.Assessments, classified, wrong)
+	}
+	pool.Conn(ctx).Raw(`SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id
+		WHERE h.classification IN ('poor', 'near_poor') AND m.status = 'present' AND NOT EXISTS (SELECT 1 FROM enrollments e
+			WHERE e.member_id = m.id AND e.state = 'approved' AND e.program_code = 'bhyt_' || h.classification)`).Scan(&unenrolled)
+	pool.Conn(ctx).Raw(`SELECT count(*) FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id
+		WHERE d.kind = 'health_insurance' AND d.details->>'valid_to' = e.ends_on::text AND d.amount > 0`).Scan(&cards)
+	if unenrolled != 0 || cards != res.Enrollments {
+		t.Fatalf("%d members without their card enrollment; %d cards for %d enrollments", unenrolled, cards, res.Enrollments)
 	}
 }
