@@ -258,6 +258,7 @@ func benchCmd(loadCfg func() (*config.Config, error)) *cobra.Command {
 	cmd.Flags().IntVar(&o.Fixture, "fixture", 20, "households each bench user registers before the run")
 	cmd.Flags().StringVar(&o.Report, "report", "", "also write the figures to this markdown file")
 	cmd.Flags().BoolVar(&o.Baseline, "baseline", true, "also run pgbench with the SQL the API issues (register, reads, search, lists, sync)")
+	cmd.Flags().StringVar(&o.ScriptDir, "scripts", "", "write the baseline's pgbench scripts (the captured SQL) to this directory")
 	cmd.Flags().StringVar(&o.Only, "only", "", "run only the scenarios whose names contain one of these comma-separated words")
 	cmd.Flags().IntVar(&o.Proposals, "proposals", 150, "enrollments each bench user proposes for the approval scenario")
 	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the server under load")

@@ -447,6 +447,7 @@ type BenchOptions struct {
 	Baseline    bool          // also run pgbench with the SQL of the scenarios that have one
 	Only        string        // comma-separated words: run only the scenarios whose names hold one
 	Proposals   int           // enrollments proposed per bench user for the approval scenario
+	ScriptDir   string        // write the baseline's pgbench scripts here ("" for none)
 	CPUProfile  string        // write a CPU profile of the run here
 	MemProfile  string        // write an allocation profile here
 }
@@ -645,8 +646,16 @@ func (a *App) baseline(ctx context.Context, results []bench.Result, o BenchOptio
 		if w.Code >= 300 {
 			return fmt.Errorf("bench: capture %s %s: %d %s", b.Method, b.Path, w.Code, w.Body.String())
 		}
-		tps, err := bench.PgBench(ctx, bins[len(bins)-1], a.cfg.Database.URL, bench.Script(capture.Statements(), b.Fresh),
-			o.Concurrency, int(o.Duration.Seconds()))
+		script := bench.Script(capture.Statements(), b.Fresh)
+		if o.ScriptDir != "" {
+			if err := os.MkdirAll(o.ScriptDir, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(o.ScriptDir, bench.Slug(r.Name)+".sql"), []byte(script), 0o644); err != nil {
+				return err
+			}
+		}
+		tps, err := bench.PgBench(ctx, bins[len(bins)-1], a.cfg.Database.URL, script, o.Concurrency, int(o.Duration.Seconds()))
 		if err != nil {
 			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
 		}

@@ -14,6 +14,7 @@ import (
 var (
 	uuidLiteral = regexp.MustCompile(`'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'`)
 	tpsLine     = regexp.MustCompile(`tps = ([0-9.]+)`)
+	nonWord     = regexp.MustCompile(`[^a-z0-9]+`)
 )
 
 // Script turns one request's captured statements into a pgbench script that
@@ -56,6 +57,12 @@ func Script(stmts []string, fresh []string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// Slug is a scenario's name as a file name: "read a household by id" ->
+// "read-a-household-by-id".
+func Slug(name string) string {
+	return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(name), "-"), "-")
 }
 
 // PgBench runs a script at a concurrency for a duration and returns the

@@ -26,3 +26,12 @@ func TestScript(t *testing.T) {
 		t.Fatalf("the household id must be the same fresh id in both inserts:\n%s", s)
 	}
 }
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{"read a household by id": "read-a-household-by-id",
+		"list a commune's households": "list-a-commune-s-households", "poverty report (province)": "poverty-report-province"} {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -198,57 +198,94 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 	if after != uuid.Nil {
 		q = q.Where("households.id > ?", after)
 	}
-	return s.listPage(ctx, q.Order("households.id"), limit)
+	out, err := s.listPage(ctx, q.Order("households.id"), limit)
+	if err == nil {
+		s.noteRead(ctx, out...)
+	}
+	return out, err
 }
 
 // searchByName is List with a name query: the households whose members'
-// names are nearest the query, best first. Candidates come from the
-// (area path, name trigram) index nearest first, limited; the household
-// filters then apply to their households. Should the filters leave fewer
-// than limit while the candidates were cut off, it asks for more.
+// names are nearest the query, best first, in two tiers. First the people
+// whose given name (the last word, as Vietnamese names are said) begins like
+// the query's, looked up by (commune, given name) and ranked by similarity of
+// the whole name: a search for "nguyen van an" finds the people called An
+// without weighing everyone else. Only when they do not fill the page, the
+// nearest names of all, from the (area path, name trigram) index nearest
+// first. In both, the household filters apply to the candidates; should they
+// leave fewer than limit while the candidates were cut off, it asks for more.
 func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune, key string, q *gorm.DB, limit int) ([]Household, error) {
-	cond, args := scope.SQL("m.area_path")
+	areaCond, areaArgs := scope.SQL("a.path")
+	memberCond, memberArgs := scope.SQL("m.area_path")
 	if commune != "" {
-		cond += " AND m.area_path <@ (SELECT path FROM areas WHERE code = ?)"
-		args = append(args, commune)
+		areaCond += " AND a.code = ?"
+		areaArgs = append(areaArgs, commune)
+		memberCond += " AND m.area_path <@ (SELECT path FROM areas WHERE code = ?)"
+		memberArgs = append(memberArgs, commune)
 	}
-	for candidates := limit * 8; ; candidates *= 8 {
-		var hits []struct {
-			HouseholdID uuid.UUID
-			Score       float64
-			Seen        int // candidate members, all households together
-		}
-		err := s.db.Read(ctx).Raw(`SELECT household_id, max(score) AS score, sum(count(*)) OVER () AS seen FROM (
-				SELECT m.household_id, 1 - (m.name_key <-> f_search_key(?)) AS score FROM members m
-				WHERE `+cond+` AND m.name_key % f_search_key(?) ORDER BY m.name_key <-> f_search_key(?) LIMIT ?) hits
+	given := func(candidates int) (string, []any) {
+		return `WITH q AS (SELECT f_search_key(?) AS key, substring(f_search_key(?) FROM '[^ ]*$') AS given)
+			SELECT household_id, max(score) AS score, sum(count(*)) OVER () AS seen FROM (
+				SELECT m.household_id, similarity(m.name_key, q.key) AS score FROM q, members m
+				WHERE m.area_path IN (SELECT a.path FROM areas a WHERE a.level = 'commune' AND ` + areaCond + `)
+					AND m.given_key ~>=~ q.given AND m.given_key ~<~ (q.given || '~') AND q.given <> '' AND m.name_key % q.key
+				ORDER BY score DESC LIMIT ?) hits
 			GROUP BY household_id ORDER BY max(score) DESC, household_id`,
-			append(append([]any{key}, args...), key, key, candidates)...).Scan(&hits).Error
-		if err != nil {
-			return nil, db.MapError(err)
-		}
-		if len(hits) == 0 {
-			return nil, nil
-		}
-		ids := make([]uuid.UUID, len(hits))
-		order := make([]string, len(hits))
-		for i, h := range hits {
-			ids[i], order[i] = h.HouseholdID, h.HouseholdID.String()
-		}
-		// The filters keep the candidates' order (their position in the array).
-		out, err := s.listPage(ctx, q.Session(&gorm.Session{}).Where("households.id IN ?", ids).
-			Order(clause.OrderBy{Expression: clause.Expr{SQL: "array_position(?::uuid[], households.id)",
-				Vars: []any{"{" + strings.Join(order, ",") + "}"}}}), limit)
-		if err != nil || len(out) >= limit || hits[0].Seen < candidates || candidates >= maxNameCandidates {
-			return out, err
+			append(append([]any{key, key}, areaArgs...), candidates)
+	}
+	nearest := func(candidates int) (string, []any) {
+		return `SELECT household_id, max(score) AS score, sum(count(*)) OVER () AS seen FROM (
+				SELECT m.household_id, 1 - (m.name_key <-> f_search_key(?)) AS score FROM members m
+				WHERE ` + memberCond + ` AND m.name_key % f_search_key(?) ORDER BY m.name_key <-> f_search_key(?) LIMIT ?) hits
+			GROUP BY household_id ORDER BY max(score) DESC, household_id`,
+			append(append([]any{key}, memberArgs...), key, key, candidates)
+	}
+	var out []Household
+	for _, tier := range []func(int) (string, []any){given, nearest} {
+		for candidates := limit * 8; ; candidates *= 8 {
+			var hits []struct {
+				HouseholdID uuid.UUID
+				Score       float64
+				Seen        int // candidate members, all households together
+			}
+			sql, args := tier(candidates)
+			if err := s.db.Read(ctx).Raw(sql, args...).Scan(&hits).Error; err != nil {
+				return nil, db.MapError(err)
+			}
+			if len(hits) == 0 {
+				break
+			}
+			ids := make([]uuid.UUID, len(hits))
+			order := make([]string, len(hits))
+			for i, h := range hits {
+				ids[i], order[i] = h.HouseholdID, h.HouseholdID.String()
+			}
+			// The filters keep the candidates' order (their position in the array).
+			var err error
+			out, err = s.listPage(ctx, q.Session(&gorm.Session{}).Where("households.id IN ?", ids).
+				Order(clause.OrderBy{Expression: clause.Expr{SQL: "array_position(?::uuid[], households.id)",
+					Vars: []any{"{" + strings.Join(order, ",") + "}"}}}), limit)
+			if err != nil {
+				return nil, err
+			}
+			if len(out) >= limit {
+				s.noteRead(ctx, out...)
+				return out, nil
+			}
+			if hits[0].Seen < candidates || candidates >= maxNameCandidates { // this tier has no more
+				break
+			}
 		}
 	}
+	s.noteRead(ctx, out...)
+	return out, nil
 }
 
 // maxNameCandidates bounds how many members one name search may weigh.
 const maxNameCandidates = 100_000
 
-// listPage runs a household query and fills in members (one query for all)
-// and the read-access log.
+// listPage runs a household query and fills in members (one query for all);
+// the caller logs the read of what it finally shows.
 func (s *Service) listPage(ctx context.Context, q *gorm.DB, limit int) ([]Household, error) {
 	rows, err := q.Limit(limit).Rows()
 	if err != nil {
@@ -275,7 +312,6 @@ func (s *Service) listPage(ctx context.Context, q *gorm.DB, limit int) ([]Househ
 	for i := range out {
 		out[i].Members = members[out[i].ID]
 	}
-	s.noteRead(ctx, out...)
 	return out, nil
 }
 
