@@ -63,20 +63,19 @@ func Open(opts Options) (*DB, error) {
 		NowFunc:              func() time.Time { return time.Now().UTC() },
 		// GORM would log every failed statement, including the unique
 		// violations the services expect and turn into 409s: errors are
-		// reported once, by the caller. Slow statements are logged
-		// (PostgreSQL's log_min_duration_statement is the other place).
-		Logger: slowOnly{logger.NewSlogLogger(opts.Logger, logger.Config{
-			SlowThreshold:             opts.SlowQuery,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		})},
+		// reported once, by the caller. Slow statements are logged by
+		// registerSlowLog (PostgreSQL's log_min_duration_statement is the
+		// other place).
+		Logger: logger.Discard,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: open: %w", err)
 	}
 	if err := registerCapture(g); err != nil {
 		return nil, fmt.Errorf("db: capture: %w", err)
+	}
+	if err := registerSlowLog(g, opts.SlowQuery, opts.Logger); err != nil {
+		return nil, fmt.Errorf("db: slow log: %w", err)
 	}
 	s, err := g.DB()
 	if err != nil {
@@ -189,18 +188,6 @@ func (d *DB) WithTxOnce(ctx context.Context, fn func(ctx context.Context) error)
 	return MapError(d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	}))
-}
-
-// slowOnly passes GORM's statement traces on without their errors, so that
-// only slow statements are logged.
-type slowOnly struct{ logger.Interface }
-
-func (l slowOnly) LogMode(level logger.LogLevel) logger.Interface {
-	return slowOnly{l.Interface.LogMode(level)}
-}
-
-func (l slowOnly) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), _ error) {
-	l.Interface.Trace(ctx, begin, fc, nil)
 }
 
 // StringMap runs a query of two text columns and returns the first mapped

@@ -1,12 +1,16 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -300,5 +304,34 @@ func TestTemplateIsolation(t *testing.T) {
 				t.Fatalf("database %s sees rows %v; want only %d", d.Name, ids, id)
 			}
 		})
+	}
+}
+
+// Slow statements are logged with their SQL but never their parameters
+// (names and ID lookups are personal data); fast ones are not logged at all.
+func TestSlowStatementLogHoldsNoParameters(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	for _, c := range []struct {
+		slow   time.Duration
+		logged bool
+	}{{time.Nanosecond, true}, {time.Hour, false}} {
+		var out bytes.Buffer
+		pool, err := db.Open(db.Options{URL: d.AppURL, MaxOpenConns: 1, SlowQuery: c.slow, Logger: slog.New(slog.NewTextHandler(&out, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var name string
+		if err := pool.Conn(context.Background()).Raw(`SELECT ?::text || ''`, "Nguyễn Bí Mật").Scan(&name).Error; err != nil || name != "Nguyễn Bí Mật" {
+			t.Fatalf("query: %q %v", name, err)
+		}
+		pool.Close()
+		log := out.String()
+		if strings.Contains(log, "Bí Mật") {
+			t.Fatalf("a parameter in the log: %s", log)
+		}
+		if got := strings.Contains(log, "SELECT $1::text") && strings.Contains(log, "slow SQL statement"); got != c.logged {
+			t.Fatalf("threshold %s: logged %v, want %v: %s", c.slow, got, c.logged, log)
+		}
 	}
 }
