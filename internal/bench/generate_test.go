@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -99,5 +100,35 @@ func TestGenerate(t *testing.T) {
 		WHERE d.kind = 'health_insurance' AND d.details->>'valid_to' = e.ends_on::text AND d.amount > 0`).Scan(&cards)
 	if unenrolled != 0 || cards != res.Enrollments {
 		t.Fatalf("%d members without their card enrollment; %d cards for %d enrollments", unenrolled, cards, res.Enrollments)
+	}
+}
+
+// As the tables' owner the generator drops the secondary indexes for the
+// COPY and builds every one of them again.
+func TestGenerateAsOwnerRebuildsIndexes(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	protect, err := household.NewIDProtector(bytes.Repeat([]byte{4}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := db.Open(db.Options{URL: d.OwnerURL, MaxOpenConns: 2, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	indexes := func() string {
+		var defs string
+		pool.Conn(context.Background()).Raw(`SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
+			WHERE tablename IN ('households', 'members')`).Scan(&defs)
+		return defs
+	}
+	before := indexes()
+	res, err := Generate(context.Background(), d.OwnerURL, protect, GenOptions{Households: 50, Seed: 2, Province: "91", Tag: "o"})
+	if err != nil || res.Households != 50 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if after := indexes(); after != before || !strings.Contains(after, "members_area_name") {
+		t.Fatalf("indexes before:\n%s\nafter:\n%s", before, after)
 	}
 }
