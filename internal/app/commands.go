@@ -635,6 +635,12 @@ func (a *App) baseline(ctx context.Context, results []bench.Result, o BenchOptio
 			}
 			body = bytes.NewReader(raw)
 		}
+		// A steady request: the caller's session is cached (as it is for
+		// every request of the run but one in a session-cache period), so the
+		// capture holds the request's own statements.
+		if _, _, err := a.auth.Authenticate(ctx, b.User.Token); err != nil {
+			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
+		}
 		cctx, capture := db.WithCapture(ctx)
 		req := httptest.NewRequestWithContext(cctx, b.Method, b.Path, body)
 		req.Header.Set("Authorization", "Bearer "+b.User.Token)
