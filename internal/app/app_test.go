@@ -30,6 +30,7 @@ func testConfig(t testing.TB, databaseURL string) *config.Config {
 		"ANSINH_ENV":                    "test",
 		"ANSINH_DATABASE_READY_TIMEOUT": "1s",
 		"ANSINH_HTTP_SHUTDOWN_TIMEOUT":  "5s",
+		"ANSINH_ATTACHMENTS_DIR":        t.TempDir(),
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -55,10 +55,10 @@ func checkKey(key string) error {
 // FSStorage keeps objects as files under a root directory.
 type FSStorage struct{ root string }
 
-// NewFSStorage stores under root, creating it when missing.
+// NewFSStorage stores under root, which is created with the first object.
 func NewFSStorage(root string) (*FSStorage, error) {
-	if err := os.MkdirAll(root, 0o750); err != nil {
-		return nil, fmt.Errorf("attachment storage: %w", err)
+	if root == "" {
+		return nil, fmt.Errorf("attachment storage: no directory")
 	}
 	return &FSStorage{root: root}, nil
 }
