@@ -99,7 +99,7 @@ func (h *Handler) tus(method string, owned bool) gin.HandlerFunc {
 
 // problemWriter turns tusd's plain-text errors ("ERR_MISMATCHED_OFFSET:
 // mismatched offset") into problem+json with a stable code
-// (upload_mismatched_offset), keeping tusd's status.
+// (upload_mismatched_offset, upload_not_found), keeping tusd's status.
 type problemWriter struct {
 	http.ResponseWriter
 	r      *http.Request
@@ -123,7 +123,10 @@ func (w *problemWriter) Write(b []byte) (int, error) {
 		return w.ResponseWriter.Write(b)
 	}
 	code, msg, _ := strings.Cut(strings.TrimSpace(string(b)), ": ")
-	code = "upload_" + strings.ToLower(strings.TrimPrefix(code, "ERR_"))
+	code = strings.ToLower(strings.TrimPrefix(code, "ERR_"))
+	if !strings.HasPrefix(code, "upload_") {
+		code = "upload_" + code
+	}
 	p := web.NewProblem(w.r, errors.New(msg))
 	p.Type, p.Title, p.Status, p.Code, p.Detail = "urn:ansinh:problem:"+code, http.StatusText(w.status), w.status, code, msg
 	if w.status >= 500 {

@@ -40,15 +40,16 @@ const (
 // outside the caller's areas. Only its creator may resume, query or finish it.
 type Uploads struct {
 	svc     *Service
-	store   filestore.FileStore
-	handler *tusd.UnroutedHandler
-	dir     string
+	store    filestore.FileStore
+	handler  *tusd.UnroutedHandler
+	dir      string
+	basePath string
 }
 
 // NewUploads serves resumable uploads at basePath ("/api/v1/uploads/"),
 // keeping partial files in dir.
 func NewUploads(svc *Service, dir, basePath string, maxSize int64) (*Uploads, error) {
-	u := &Uploads{svc: svc, store: filestore.New(dir), dir: dir}
+	u := &Uploads{svc: svc, store: filestore.New(dir), dir: dir, basePath: basePath}
 	composer := tusd.NewStoreComposer()
 	u.store.UseIn(composer)
 	filelocker.New(dir).UseIn(composer)
@@ -92,8 +93,13 @@ func (u *Uploads) Handler(method string) http.Handler {
 		h = u.handler.DelFile
 	default:
 		h = func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }
+		return u.handler.Middleware(h)
 	}
-	return u.handler.Middleware(h)
+	if method == http.MethodPost {
+		return u.handler.Middleware(h)
+	}
+	// tusd reads the upload's id from the whole path: give it only the id.
+	return u.handler.Middleware(http.StripPrefix(u.basePath, h))
 }
 
 type intentKey struct{}
