@@ -20,7 +20,7 @@ CREATE TABLE attachments (
   file_name       text        NOT NULL CHECK (file_name <> '' AND length(file_name) <= 255),
   size_bytes      bigint      NOT NULL CHECK (size_bytes > 0),
   sha256          text        NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-  content_type    text        NOT NULL CHECK (content_type IN ('image/jpeg', 'image/png', 'image/webp', 'image/heic', 'application/pdf')),
+  content_type    text        NOT NULL CHECK (content_type IN ('image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif', 'application/pdf')),
   storage_key     text        NOT NULL UNIQUE,
   thumbnail_key   text        UNIQUE,
   -- Whether location metadata was removed from the stored bytes.
@@ -46,5 +46,24 @@ CREATE INDEX attachments_area ON attachments USING gist (area_path);
 REVOKE UPDATE ON attachments FROM ansinh_app;
 GRANT UPDATE (caption, status, archive_reason, archived_by, archived_at, version, updated_at) ON attachments TO ansinh_app;
 
+-- A member's attachments (an ID scan) follow the person when they move to
+-- a household of another area (transfer, split): the area decides who may
+-- see them. The function runs as the table's owner, since the application
+-- may not rewrite what was stored.
+-- +goose StatementBegin
+CREATE FUNCTION attachments_follow_member() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  UPDATE attachments SET area_path = (SELECT area_path FROM households WHERE id = NEW.household_id), updated_at = now()
+  WHERE subject_type = 'member' AND subject_id = NEW.id;
+  RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION attachments_follow_member() FROM PUBLIC;
+CREATE TRIGGER members_move_attachments AFTER UPDATE OF household_id ON members
+  FOR EACH ROW WHEN (OLD.household_id IS DISTINCT FROM NEW.household_id) EXECUTE FUNCTION attachments_follow_member();
+
 -- +goose Down
+DROP TRIGGER members_move_attachments ON members;
+DROP FUNCTION attachments_follow_member();
 DROP TABLE attachments;

@@ -23,8 +23,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/attachment/attachmenttest"
+	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
 	"github.com/ansinh/ansinh/internal/platform/web"
@@ -655,5 +657,43 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	}
 	if w := send(t, h, "GET", "/api/v1/attachments?subject_type=member", worker, nil); w.Code != 422 {
 		t.Fatalf("subject_type without subject_id: %d", w.Code)
+	}
+}
+
+// A member's ID scan follows the person to a household of another commune:
+// the new commune sees it, the old one no longer does.
+func TestMemberAttachmentsFollowTheMember(t *testing.T) {
+	t.Parallel()
+	a, _ := newAttachmentApp(t)
+	h := a.Handler()
+	ctx := access.WithActor(context.Background(), access.System("test"))
+	if _, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: "mv-both", FullName: "Cán bộ hai xã", Password: testPassword,
+		Assignments: []auth.Grant{{Role: "commune_worker", AreaCode: "30791"}, {Role: "commune_worker", AreaCode: "31036"}}}); err != nil {
+		t.Fatal(err)
+	}
+	createUser(t, a, "mv-old", "commune_worker", "30791", false)
+	createUser(t, a, "mv-new", "commune_worker", "31036", false)
+	both := login(t, h, "mv-both", testPassword).AccessToken
+	oldWorker := login(t, h, "mv-old", testPassword).AccessToken
+	newWorker := login(t, h, "mv-new", testPassword).AccessToken
+	from := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", both, householdBody("MV-1", "30791", "")))
+	to := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", both, householdBody("MV-2", "31036", "")))
+	child := from.Members[2].ID
+	w := attachFile(t, h, both, map[string]string{"subject_type": "member", "subject_id": child, "kind": "certificate"}, "giay-khai-sinh.pdf",
+		[]byte("%PDF-1.4\n% giấy khai sinh\n%%EOF\n"))
+	if w.Code != 201 {
+		t.Fatalf("attach: %d %s", w.Code, w.Body.String())
+	}
+	cert := "/api/v1/attachments/" + decodeAttachment(t, w).ID
+	if send(t, h, "GET", cert, oldWorker, nil).Code != 200 || send(t, h, "GET", cert, newWorker, nil).Code != 404 {
+		t.Fatal("before the move the old commune sees it, the new one does not")
+	}
+	w = sendWith(t, h, "POST", "/api/v1/households/"+from.ID+"/transfer", both, map[string]any{"to_household_id": to.ID,
+		"member_ids": []string{child}}, map[string]string{"If-Match": strconv.Itoa(from.Version)})
+	if w.Code != 200 {
+		t.Fatalf("transfer: %d %s", w.Code, w.Body.String())
+	}
+	if send(t, h, "GET", cert, oldWorker, nil).Code != 404 || send(t, h, "GET", cert+"/content", newWorker, nil).Code != 200 {
+		t.Fatal("after the move the new commune sees it, the old one does not")
 	}
 }

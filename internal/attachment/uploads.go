@@ -39,7 +39,7 @@ const (
 // byte is stored, when the size is over the kind's limit or the subject is
 // outside the caller's areas. Only its creator may resume, query or finish it.
 type Uploads struct {
-	svc     *Service
+	svc      *Service
 	store    filestore.FileStore
 	handler  *tusd.UnroutedHandler
 	dir      string
