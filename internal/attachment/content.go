@@ -98,12 +98,11 @@ func stripJPEG(dst io.Writer, src io.Reader) error {
 		if n < 2 {
 			return errMalformed
 		}
-		if code == 0xDA { // start of scan: the rest is image data, copied as is
+		if code == 0xDA { // start of scan: image data follows, copied as is up to the end of the image
 			if _, err := dst.Write([]byte{0xFF, code, lenBuf[0], lenBuf[1]}); err != nil {
 				return err
 			}
-			_, err := io.Copy(dst, r)
-			return err
+			return copyToEOI(dst, r)
 		}
 		payload := make([]byte, n-2)
 		if _, err := io.ReadFull(r, payload); err != nil {
@@ -123,6 +122,8 @@ func stripJPEG(dst io.Writer, src io.Reader) error {
 			drop = true
 		case code == 0xED: // Photoshop IRB with IPTC
 			drop = true
+		case code == 0xE2 && bytes.HasPrefix(payload, []byte("MPF\x00")): // the index of the images dropped below
+			drop = true
 		}
 		if drop {
 			continue
@@ -131,6 +132,36 @@ func stripJPEG(dst io.Writer, src io.Reader) error {
 			return err
 		}
 		if _, err := dst.Write(payload); err != nil {
+			return err
+		}
+	}
+}
+
+// copyToEOI copies entropy-coded data and the markers between scans up to
+// and including the end-of-image marker, and drops whatever follows it: the
+// secondary images phones append (MPF previews, HDR gain maps) carry EXIF and
+// a location of their own. In scan data a 0xFF byte is always followed by
+// 0x00 or a restart marker, so the first 0xFF 0xD9 is the image's end.
+func copyToEOI(dst io.Writer, r *bufio.Reader) error {
+	buf := make([]byte, 64<<10)
+	prevFF := false
+	for {
+		n, err := r.Read(buf)
+		chunk := buf[:n]
+		for i, b := range chunk {
+			if prevFF && b == 0xD9 {
+				_, werr := dst.Write(chunk[:i+1])
+				return werr
+			}
+			prevFF = b == 0xFF
+		}
+		if _, werr := dst.Write(chunk); werr != nil {
+			return werr
+		}
+		if errors.Is(err, io.EOF) {
+			return errMalformed // no end of image
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -231,6 +262,11 @@ func stripWebP(dst io.Writer, src io.Reader) error {
 	if len(all) < 12 || string(all[:4]) != "RIFF" || string(all[8:12]) != "WEBP" {
 		return errMalformed
 	}
+	end := len(all)
+	if declared := int64(binary.LittleEndian.Uint32(all[4:8])) + 8; declared < int64(end) {
+		end = int(declared) // anything after the RIFF container is not part of the image
+	}
+	all = all[:end]
 	out := []byte("RIFF\x00\x00\x00\x00WEBP")
 	for p := 12; p < len(all); {
 		if p+8 > len(all) {

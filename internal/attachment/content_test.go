@@ -65,6 +65,16 @@ func TestStripJPEGRemovesLocationKeepsPixelsAndOrientation(t *testing.T) {
 	if err1 != nil || err2 != nil || a.Bounds() != b.Bounds() {
 		t.Fatalf("decode: %v %v", err1, err2)
 	}
+	// A secondary image appended after the end of the first (an MPF preview,
+	// an HDR gain map) carries its own EXIF and location: it goes too.
+	withTrailer := append(append([]byte{}, orig...), attachmenttest.JPEG(1)...)
+	out.Reset()
+	if err := stripJPEG(&out, bytes.NewReader(withTrailer)); err != nil {
+		t.Fatal(err)
+	}
+	if has, _ := attachmenttest.HasLocation(out.Bytes()); has || !bytes.Equal(out.Bytes(), got) {
+		t.Fatal("the appended image must be dropped with its location")
+	}
 	// Upright photos need no EXIF at all.
 	out.Reset()
 	if err := stripJPEG(&out, bytes.NewReader(attachmenttest.JPEG(1))); err != nil {
@@ -73,7 +83,7 @@ func TestStripJPEGRemovesLocationKeepsPixelsAndOrientation(t *testing.T) {
 	if tags, _ := attachmenttest.Tags(out.Bytes()); len(tags) != 0 {
 		t.Fatalf("no EXIF expected, got %v", tags)
 	}
-	for _, bad := range [][]byte{nil, []byte("GIF89a"), orig[:30], {0xFF, 0xD8, 0x00}} {
+	for _, bad := range [][]byte{nil, []byte("GIF89a"), orig[:30], {0xFF, 0xD8, 0x00}, orig[:len(orig)-2]} {
 		if err := stripJPEG(&bytes.Buffer{}, bytes.NewReader(bad)); err == nil {
 			t.Errorf("a damaged JPEG must be refused: % x", bad[:min(len(bad), 8)])
 		}

@@ -258,6 +258,12 @@ func (u *Uploads) Expire(ttl time.Duration) (int, error) {
 	cutoff := time.Now().Add(-ttl)
 	n := 0
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "ansinh-") { // a file being checked when a process died
+			if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+				_ = os.Remove(filepath.Join(u.dir, e.Name()))
+			}
+			continue
+		}
 		id, ok := strings.CutSuffix(e.Name(), ".info")
 		if !ok || !validID(id) {
 			continue
