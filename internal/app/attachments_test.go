@@ -310,6 +310,11 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 		!strings.Contains(w.Body.String(), "200000 bytes") {
 		t.Fatalf("oversized upload: %d %s", w.Code, w.Body.String())
 	}
+	w = tusRequest(t, h, "POST", "/api/v1/uploads", worker, map[string]string{"Upload-Length": "200001", "Upload-Metadata": meta(hh.ID, "id_scan"),
+		"Accept-Language": "vi"}, nil)
+	if !strings.Contains(w.Body.String(), "dung lượng") {
+		t.Fatalf("the problem in Vietnamese: %s", w.Body.String())
+	}
 	// The same size is fine for a house photo (300,000), which shows the limit is per kind.
 	w = tusRequest(t, h, "POST", "/api/v1/uploads", worker, map[string]string{"Upload-Length": "200001", "Upload-Metadata": meta(hh.ID, "house_photo")}, nil)
 	if w.Code != http.StatusCreated {
