@@ -141,6 +141,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		cfg.Attachments.Largest()); err != nil {
 		return nil, err
 	}
+	reg.MustRegister(a.uploads.Collector())
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log), stopJobs
 	go a.expireUploads(jobsCtx)

@@ -90,6 +90,7 @@ func TestOperationsEndpoints(t *testing.T) {
 		`ansinh_http_request_duration_seconds_bucket{method="GET",route="/readyz"`,
 		`go_sql_max_open_connections{db_name="ansinh"}`,
 		"go_goroutines",
+		"tusd_uploads_created",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tus/tusd/v2/pkg/filelocker"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/prometheuscollector"
 	xslog "golang.org/x/exp/slog"
 
 	"github.com/ansinh/ansinh/internal/access"
@@ -69,6 +71,10 @@ func NewUploads(svc *Service, dir, basePath string, maxSize int64) (*Uploads, er
 	u.handler = h
 	return u, nil
 }
+
+// Collector exposes tusd's counters (requests, errors, bytes received,
+// uploads created, finished, terminated) to Prometheus.
+func (u *Uploads) Collector() prometheus.Collector { return prometheuscollector.New(u.handler.Metrics) }
 
 // discard is a handler that drops tusd's own request log (the access log has it).
 type discard struct{}
