@@ -354,6 +354,24 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 		t.Fatalf("abandoned upload left files: %v", infos)
 	}
 
+	// A finished upload whose bytes are refused (text sent as a house photo)
+	// is removed: no retry could attach it.
+	text := []byte("Xin chào, đây không phải là ảnh.")
+	w = tusRequest(t, h, "POST", "/api/v1/uploads", worker, map[string]string{"Upload-Length": strconv.Itoa(len(text)),
+		"Upload-Metadata": meta(hh.ID, "house_photo"), "Content-Type": "application/offset+octet-stream"}, text)
+	if w.Code != http.StatusCreated || w.Header().Get("Upload-Offset") != strconv.Itoa(len(text)) {
+		t.Fatalf("creation with the whole file: %d %v %s", w.Code, w.Header(), w.Body.String())
+	}
+	textLoc := w.Header().Get("Location")
+	textID := textLoc[strings.LastIndex(textLoc, "/")+1:]
+	if w := send(t, h, "POST", "/api/v1/attachments", worker, map[string]any{"upload_id": textID}); w.Code != http.StatusUnsupportedMediaType ||
+		problemCode(t, w) != "attachment_type_not_allowed" {
+		t.Fatalf("text upload attached as a house photo: %d %s", w.Code, w.Body.String())
+	}
+	if w := tusRequest(t, h, "HEAD", "/api/v1/uploads/"+textID, worker, nil, nil); w.Code != http.StatusNotFound {
+		t.Fatalf("a refused upload is removed: %d", w.Code)
+	}
+
 	fields := func(kind string) map[string]string {
 		return map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": kind}
 	}

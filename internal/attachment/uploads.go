@@ -243,6 +243,11 @@ func (u *Uploads) Finish(ctx context.Context, scope access.Scope, id string, ext
 	defer f.Close()
 	a, created, err := u.svc.Attach(ctx, scope, d, f, info.Size)
 	if err != nil {
+		if e, ok := apperr.As(err); ok && (e.Kind == apperr.UnsupportedMedia || e.Kind == apperr.TooLarge || e == errUnreadable) {
+			// The bytes themselves are refused: no retry can attach them, so
+			// they do not wait for the expiry.
+			_ = u.store.AsTerminatableUpload(up).Terminate(context.WithoutCancel(ctx))
+		}
 		return a, created, err
 	}
 	if err := u.store.AsTerminatableUpload(up).Terminate(context.WithoutCancel(ctx)); err != nil {
