@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"mime/multipart"
@@ -22,6 +23,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/app"
@@ -718,5 +722,63 @@ func TestMemberAttachmentsFollowTheMember(t *testing.T) {
 	}
 	if send(t, h, "GET", cert, oldWorker, nil).Code != 404 || send(t, h, "GET", cert+"/content", newWorker, nil).Code != 200 {
 		t.Fatal("after the move the new commune sees it, the old one does not")
+	}
+}
+
+// With storage: s3 the server keeps files in the bucket, through the real S3
+// client, here against an S3 server started by the test.
+func TestAttachmentsOnS3(t *testing.T) {
+	t.Parallel()
+	backend := s3mem.New()
+	s3 := httptest.NewServer(gofakes3.New(backend, gofakes3.WithAutoBucket(true)).Server())
+	t.Cleanup(s3.Close)
+	d := dbtest.NewDatabase(t)
+	dir := t.TempDir()
+	cfg, err := config.Load(config.Source{Environ: map[string]string{
+		"DATABASE_URL": d.AppURL, "ANSINH_ENV": "test", "ANSINH_ATTACHMENTS_DIR": dir,
+		"ANSINH_ATTACHMENTS_STORAGE": "s3", "ANSINH_ATTACHMENTS_S3_ENDPOINT": strings.TrimPrefix(s3.URL, "http://"),
+		"ANSINH_ATTACHMENTS_S3_USE_SSL": "false", "ANSINH_ATTACHMENTS_S3_BUCKET": "evidence",
+		"ANSINH_ATTACHMENTS_S3_ACCESS_KEY": "test", "ANSINH_ATTACHMENTS_S3_SECRET_KEY": "test-secret",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	h := a.Handler()
+	createUser(t, a, "s3-worker", "commune_worker", "30791", false)
+	worker := login(t, h, "s3-worker", testPassword).AccessToken
+	hh := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("S3-1", "30791", "")))
+	photo := attachmenttest.JPEG(1)
+	w := attachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": "house_photo"}, "nha.jpg", photo)
+	if w.Code != 201 {
+		t.Fatalf("attach: %d %s", w.Code, w.Body.String())
+	}
+	att := decodeAttachment(t, w)
+	if got := send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/content", worker, nil); got.Code != 200 || !bytes.Equal(got.Body.Bytes(), photo) {
+		t.Fatalf("download from S3: %d (%d bytes)", got.Code, got.Body.Len())
+	}
+	if got := send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/thumbnail", worker, nil); got.Code != 200 {
+		t.Fatalf("thumbnail from S3: %d", got.Code)
+	}
+	var key string
+	a.DB().Conn(context.Background()).Raw(`SELECT storage_key FROM attachments WHERE id = ?`, att.ID).Scan(&key)
+	obj, err := backend.GetObject("evidence", key, nil)
+	if err != nil {
+		t.Fatalf("the object is in the bucket under its key: %v", err)
+	}
+	defer obj.Contents.Close()
+	if b, _ := io.ReadAll(obj.Contents); !bytes.Equal(b, photo) {
+		t.Fatal("the bucket holds other bytes")
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "objects")); len(entries) != 0 {
+		t.Fatalf("nothing is kept on disk with S3: %v", entries)
 	}
 }
