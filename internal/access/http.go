@@ -58,6 +58,14 @@ func (r *Routes) Handle(method, path, resource, action string, h gin.HandlerFunc
 	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, append(chain, h)...)
 }
 
+// HandleStream registers a guarded route whose protocol makes retries safe
+// by itself (tus uploads resume at the offset the server reports): the write
+// middleware (Idempotency-Key), which would hold a whole body to replay it,
+// does not run on it.
+func (r *Routes) HandleStream(method, path, resource, action string, h gin.HandlerFunc) {
+	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, r.guard(resource, action), h)
+}
+
 // Owner names the actor in ctx for per-caller records (idempotency keys).
 func Owner(ctx context.Context) string {
 	a, _ := ActorFrom(ctx)

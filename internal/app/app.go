@@ -25,6 +25,7 @@ import (
 	"github.com/ansinh/ansinh/internal/approval"
 	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/assessment"
+	"github.com/ansinh/ansinh/internal/attachment"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
@@ -57,6 +58,8 @@ type App struct {
 	approvals   *approval.Flow
 	assessments *assessment.Service
 	programs    *program.Service
+	attachments *attachment.Service
+	uploads     *attachment.Uploads
 	imports     *importer.Importer
 	jobs        *importer.Jobs
 	stopJobs    context.CancelFunc
@@ -128,13 +131,30 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	if importDir == "" {
 		importDir = filepath.Join(os.TempDir(), "ansinh-imports")
 	}
+	storage, err := newStorage(cfg.Attachments)
+	if err != nil {
+		return nil, err
+	}
+	a.attachments = attachment.NewService(pool, storage, a.reads, attachment.Options{MaxBytes: cfg.Attachments.MaxBytesOf,
+		TempDir: cfg.Attachments.UploadPath(), Logger: log})
+	if a.uploads, err = attachment.NewUploads(a.attachments, cfg.Attachments.UploadPath(), attachment.UploadsPath+"/",
+		cfg.Attachments.Largest()); err != nil {
+		return nil, err
+	}
+	reg.MustRegister(a.uploads.Collector())
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log), stopJobs
+	go a.expireUploads(jobsCtx)
 	for _, o := range opts {
 		o(a)
 	}
 	a.engine = web.NewEngine(web.Options{Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: a.metrics,
-		LargeBodies: map[string]int64{importer.UploadPath: importer.MaxFileBytes}})
+		LargeBodies: map[string]int64{importer.UploadPath: importer.MaxFileBytes,
+			// A direct attachment is its file and a few form fields.
+			attachment.AttachPath:  cfg.Attachments.DirectMaxBytes + 64<<10,
+			attachment.UploadsPath: cfg.Attachments.Largest(),
+			attachment.UploadPath:  cfg.Attachments.Largest()},
+		NoCompress: attachment.NoCompress})
 	a.registerOps(a.engine)
 	authHandler := auth.NewHandler(a.auth, a.authz, log)
 	authHandler.RegisterJWKS(a.engine)
@@ -162,7 +182,35 @@ func (a *App) registerAPI(r *access.Routes) {
 	program.NewHandler(a.programs, a.log).Register(r)
 	report.NewHandler(report.NewService(a.db, a.reads), a.log).Register(r)
 	importer.NewHandler(a.jobs, a.log).Register(r)
+	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
+}
+
+// newStorage opens the configured attachment storage.
+func newStorage(c config.Attachments) (attachment.Storage, error) {
+	if c.Storage == "s3" {
+		return attachment.NewS3Storage(attachment.S3Options{Endpoint: c.S3.Endpoint, UseSSL: c.S3.UseSSL, Bucket: c.S3.Bucket,
+			Region: c.S3.Region, AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, PathStyle: c.S3.PathStyle})
+	}
+	return attachment.NewFSStorage(c.ObjectDir())
+}
+
+// expireUploads removes abandoned resumable uploads every hour.
+func (a *App) expireUploads(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := a.uploads.Expire(a.cfg.Attachments.UploadTTL); err != nil {
+			a.log.Warn("expiring abandoned uploads", "error", err.Error())
+		} else if n > 0 {
+			a.log.Info("expired abandoned uploads", "count", n)
+		}
+	}
 }
 
 // APIRoutes lists the /api/v1 routes with the permission each requires.

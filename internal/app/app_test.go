@@ -30,6 +30,7 @@ func testConfig(t testing.TB, databaseURL string) *config.Config {
 		"ANSINH_ENV":                    "test",
 		"ANSINH_DATABASE_READY_TIMEOUT": "1s",
 		"ANSINH_HTTP_SHUTDOWN_TIMEOUT":  "5s",
+		"ANSINH_ATTACHMENTS_DIR":        t.TempDir(),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +90,7 @@ func TestOperationsEndpoints(t *testing.T) {
 		`ansinh_http_request_duration_seconds_bucket{method="GET",route="/readyz"`,
 		`go_sql_max_open_connections{db_name="ansinh"}`,
 		"go_goroutines",
+		"tusd_uploads_created",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/attachment/attachmenttest"
 	"github.com/ansinh/ansinh/internal/audit"
 )
 
@@ -76,6 +77,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 	json.Unmarshal(ew.Body.Bytes(), &enrolled)
 	en := "/api/v1/enrollments/" + enrolled.ID
 	nobody := "/api/v1/enrollments/" + uuid.NewString()
+
+	// A photo of the household's house, attached by the inside worker.
+	pw := attachFile(t, h, tokens["commune_worker/inside"], map[string]string{"subject_type": "household", "subject_id": seeded.ID,
+		"kind": "house_photo"}, "nha.png", attachmenttest.PNG())
+	if pw.Code != 201 {
+		t.Fatalf("seed attachment: %d %s", pw.Code, pw.Body.String())
+	}
+	var photo struct{ ID string }
+	json.Unmarshal(pw.Body.Bytes(), &photo)
+	att := "/api/v1/attachments/" + photo.ID
+	upload := "/api/v1/uploads/" + strings.ReplaceAll(uuid.NewString(), "-", "")
 
 	// An audited change about a household in the commune.
 	subject := uuid.Must(uuid.NewV7())
@@ -187,12 +199,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}()},
 		"GET /api/v1/reports/lists/:kind": {request{"GET", "/api/v1/reports/lists/poor?area=914", nil},
 			withManager(readers(200, 404), 200, 404)},
-		"POST /api/v1/imports":                {request{"POST", "/api/v1/imports", nil}, workers(422, 422)},
-		"GET /api/v1/imports/template.xlsx":   {request{"GET", "/api/v1/imports/template.xlsx", nil}, workers(200, 200)},
-		"GET /api/v1/imports/:id":             {request{"GET", "/api/v1/imports/" + uuid.NewString(), nil}, workers(404, 404)},
-		"GET /api/v1/imports/:id/problems":    {request{"GET", "/api/v1/imports/" + uuid.NewString() + "/problems", nil}, workers(404, 404)},
-		"GET /api/v1/poverty-standards":       {request{"GET", "/api/v1/poverty-standards", nil}, everyone},
-		"GET /api/v1/poverty-standards/:code": {request{"GET", "/api/v1/poverty-standards/ND07-2021", nil}, everyone},
+		"POST /api/v1/imports":              {request{"POST", "/api/v1/imports", nil}, workers(422, 422)},
+		"GET /api/v1/imports/template.xlsx": {request{"GET", "/api/v1/imports/template.xlsx", nil}, workers(200, 200)},
+		"GET /api/v1/imports/:id":           {request{"GET", "/api/v1/imports/" + uuid.NewString(), nil}, workers(404, 404)},
+		"GET /api/v1/imports/:id/problems":  {request{"GET", "/api/v1/imports/" + uuid.NewString() + "/problems", nil}, workers(404, 404)},
+		"GET /api/v1/poverty-standards":     {request{"GET", "/api/v1/poverty-standards", nil}, everyone},
+		// tus discovery describes the protocol to anyone; the rest needs attachment permissions.
+		"OPTIONS /api/v1/uploads": {request{"OPTIONS", "/api/v1/uploads", nil}, map[string]int{"anonymous": 200, "*": 200}},
+		// No Upload-Length: refused before any scope question.
+		"POST /api/v1/uploads":                  {request{"POST", "/api/v1/uploads", nil}, workers(422, 422)},
+		"HEAD /api/v1/uploads/:id":              {request{"HEAD", upload, nil}, workers(404, 404)},
+		"PATCH /api/v1/uploads/:id":             {request{"PATCH", upload, nil}, workers(404, 404)},
+		"DELETE /api/v1/uploads/:id":            {request{"DELETE", upload, nil}, workers(404, 404)},
+		"POST /api/v1/attachments":              {request{"POST", "/api/v1/attachments", map[string]string{"upload_id": "x"}}, workers(404, 404)},
+		"GET /api/v1/attachments":               {request{"GET", "/api/v1/attachments", nil}, readers(200, 200)},
+		"GET /api/v1/attachments/:id":           {request{"GET", att, nil}, readers(200, 404)},
+		"GET /api/v1/attachments/:id/content":   {request{"GET", att + "/content", nil}, readers(200, 404)},
+		"GET /api/v1/attachments/:id/thumbnail": {request{"GET", att + "/thumbnail", nil}, readers(200, 404)},
+		"POST /api/v1/attachments/:id/archive":  {request{"POST", att + "/archive", map[string]string{"reason": "x"}}, workers(428, 428)},
+		"GET /api/v1/poverty-standards/:code":   {request{"GET", "/api/v1/poverty-standards/ND07-2021", nil}, everyone},
 		"POST /api/v1/poverty-standards": {request{"POST", "/api/v1/poverty-standards", map[string]any{"code": "KG-2030",
 			"name": "Chuẩn nghèo tỉnh Kiên Giang 2030", "legal_source": "Nghị quyết HĐND tỉnh (thử)", "area_code": "91",
 			"valid_from": "2030-01-01", "valid_to": "2030-12-31", "income_line_rural": 2_400_000, "income_line_urban": 3_000_000,

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -43,6 +44,70 @@ type Config struct {
 	Audit    Audit    `yaml:"audit" envPrefix:"ANSINH_AUDIT_"`
 	Auth     Auth     `yaml:"auth" envPrefix:"ANSINH_AUTH_"`
 	Registry Registry `yaml:"registry" envPrefix:"ANSINH_REGISTRY_"`
+	// Attachments configures evidence files (internal/attachment).
+	Attachments Attachments `yaml:"attachments" envPrefix:"ANSINH_ATTACHMENTS_"`
+}
+
+// Attachment kinds, as configured per kind.
+var attachmentKinds = []string{"house_photo", "minutes", "decision", "certificate", "id_scan", "other"}
+
+// Attachments configures where evidence files are kept and how large they may be.
+type Attachments struct {
+	// Dir is the data directory of attachments: objects (with the fs storage)
+	// under Dir/objects, resumable uploads in progress under Dir/uploads.
+	Dir string `yaml:"dir" env:"DIR"`
+	// UploadDir overrides where resumable uploads wait (every replica must see
+	// the same directory).
+	UploadDir string `yaml:"upload_dir" env:"UPLOAD_DIR"`
+	// Storage is fs (files under Dir/objects) or s3.
+	Storage string `yaml:"storage" env:"STORAGE"`
+	// MaxBytes is the largest file of each kind; a kind not listed takes other's.
+	MaxBytes map[string]int64 `yaml:"max_bytes" env:"MAX_BYTES"`
+	// DirectMaxBytes is the largest file sent in one request (multipart);
+	// larger ones use resumable uploads.
+	DirectMaxBytes int64 `yaml:"direct_max_bytes" env:"DIRECT_MAX_BYTES"`
+	// UploadTTL is how long an unfinished resumable upload is kept.
+	UploadTTL time.Duration `yaml:"upload_ttl" env:"UPLOAD_TTL"`
+	S3        S3            `yaml:"s3" envPrefix:"S3_"`
+}
+
+// S3 configures S3-compatible object storage.
+type S3 struct {
+	Endpoint  string `yaml:"endpoint" env:"ENDPOINT"` // host:port
+	UseSSL    bool   `yaml:"use_ssl" env:"USE_SSL"`
+	Bucket    string `yaml:"bucket" env:"BUCKET"`
+	Region    string `yaml:"region" env:"REGION"`
+	AccessKey string `yaml:"access_key" env:"ACCESS_KEY"`
+	SecretKey string `yaml:"secret_key" env:"SECRET_KEY"`
+	PathStyle bool   `yaml:"path_style" env:"PATH_STYLE"`
+}
+
+// ObjectDir is where the fs storage keeps objects.
+func (a Attachments) ObjectDir() string { return filepath.Join(a.Dir, "objects") }
+
+// UploadPath is where resumable uploads wait.
+func (a Attachments) UploadPath() string {
+	if a.UploadDir != "" {
+		return a.UploadDir
+	}
+	return filepath.Join(a.Dir, "uploads")
+}
+
+// MaxBytesOf is the largest file of a kind.
+func (a Attachments) MaxBytesOf(kind string) int64 {
+	if n, ok := a.MaxBytes[kind]; ok {
+		return n
+	}
+	return a.MaxBytes["other"]
+}
+
+// Largest is the largest file of any kind.
+func (a Attachments) Largest() int64 {
+	var m int64
+	for _, k := range attachmentKinds {
+		m = max(m, a.MaxBytesOf(k))
+	}
+	return m
 }
 
 // Registry configures the household registry.
@@ -317,6 +382,7 @@ func (c *Config) Validate() error {
 	if c.Audit.SealMaxEvents < 1 || c.Audit.SealMaxEvents > 100_000 {
 		bad("audit.seal_max_events (ANSINH_AUDIT_SEAL_MAX_EVENTS) is %d; want 1..100000", c.Audit.SealMaxEvents)
 	}
+	c.validateAttachments(bad)
 	if c.IsProduction() {
 		for _, s := range c.developmentSecretsInUse() {
 			bad("%s uses a development default secret; production refuses it: set your own", s)
@@ -328,9 +394,50 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// attachmentsMaxFile bounds the configurable file size (4 GiB).
+const attachmentsMaxFile = 4 << 30
+
+func (c *Config) validateAttachments(bad func(string, ...any)) {
+	a := c.Attachments
+	if a.Dir == "" {
+		bad("attachments.dir (ANSINH_ATTACHMENTS_DIR) is empty; want the directory that keeps attachments")
+	}
+	if _, ok := a.MaxBytes["other"]; !ok {
+		bad("attachments.max_bytes (ANSINH_ATTACHMENTS_MAX_BYTES) must give other (the size of kinds not listed)")
+	}
+	for k, n := range a.MaxBytes {
+		if !slices.Contains(attachmentKinds, k) {
+			bad("attachments.max_bytes (ANSINH_ATTACHMENTS_MAX_BYTES) names %q; kinds are %s", k, strings.Join(attachmentKinds, ", "))
+		} else if n < 1024 || n > attachmentsMaxFile {
+			bad("attachments.max_bytes.%s (ANSINH_ATTACHMENTS_MAX_BYTES) is %d; want 1024 to %d", k, n, int64(attachmentsMaxFile))
+		}
+	}
+	if a.DirectMaxBytes < 1024 || a.DirectMaxBytes > 256<<20 {
+		bad("attachments.direct_max_bytes (ANSINH_ATTACHMENTS_DIRECT_MAX_BYTES) is %d; want 1024 to %d", a.DirectMaxBytes, 256<<20)
+	}
+	if a.UploadTTL <= 0 {
+		bad("attachments.upload_ttl (ANSINH_ATTACHMENTS_UPLOAD_TTL) is %s; want a positive duration such as 168h", a.UploadTTL)
+	}
+	switch a.Storage {
+	case "fs":
+	case "s3":
+		if a.S3.Endpoint == "" || strings.Contains(a.S3.Endpoint, "://") {
+			bad("attachments.s3.endpoint (ANSINH_ATTACHMENTS_S3_ENDPOINT) is %q; want host:port without the scheme (use_ssl says https)", a.S3.Endpoint)
+		}
+		if a.S3.Bucket == "" {
+			bad("attachments.s3.bucket (ANSINH_ATTACHMENTS_S3_BUCKET) is empty")
+		}
+		if a.S3.AccessKey == "" || a.S3.SecretKey == "" {
+			bad("attachments.s3.access_key and secret_key (ANSINH_ATTACHMENTS_S3_ACCESS_KEY, ANSINH_ATTACHMENTS_S3_SECRET_KEY) must be set")
+		}
+	default:
+		bad("attachments.storage (ANSINH_ATTACHMENTS_STORAGE) is %q; want fs or s3", a.Storage)
+	}
+}
+
 // developmentPasswords are the documented development defaults (configs/ansinh.yaml,
 // scripts/db.sh). Later secrets (signing keys) join this list.
-var developmentPasswords = []string{"ansinh-dev-app", "ansinh-dev-owner"}
+var developmentPasswords = []string{"ansinh-dev-app", "ansinh-dev-owner", "ansinh-dev-minio-secret"}
 
 // developmentKeys are the secret keys shipped in configs/ansinh.yaml.
 var developmentKeys = []string{"M3esdoxWsZPWZyradqtfTbFHYtANiM5thkIA1MpcsKo=", "t02juisaeGrW7LtiEfH+1mzAgK/zksdu3vGKh+oGQD0=", "hnyvPxZulHUSb170Llh9Xux/oaxFrAl9mwt+pDDdzdk="}
@@ -350,6 +457,9 @@ func (c *Config) developmentSecretsInUse() []string {
 	}
 	if slices.Contains(developmentKeys, c.Audit.SealKey) {
 		in = append(in, "audit.seal_key (ANSINH_AUDIT_SEAL_KEY)")
+	}
+	if c.Attachments.Storage == "s3" && slices.Contains(developmentPasswords, c.Attachments.S3.SecretKey) {
+		in = append(in, "attachments.s3.secret_key (ANSINH_ATTACHMENTS_S3_SECRET_KEY)")
 	}
 	if slices.Contains(developmentKeys, c.Registry.IDKey) {
 		in = append(in, "registry.id_key (ANSINH_REGISTRY_ID_KEY)")

@@ -173,3 +173,55 @@ func TestFileOverlay(t *testing.T) {
 		t.Fatal("a missing file must be an error")
 	}
 }
+
+func TestAttachmentsConfig(t *testing.T) {
+	c, err := Load(Source{Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Attachments
+	if a.Storage != "fs" || a.ObjectDir() != filepath.Join(".data", "attachments", "objects") ||
+		a.UploadPath() != filepath.Join(".data", "attachments", "uploads") || a.MaxBytesOf("id_scan") != 10<<20 ||
+		a.Largest() != 50<<20 || a.DirectMaxBytes != 8<<20 {
+		t.Fatalf("attachment defaults: %+v", a)
+	}
+	// A partial list from the environment: kinds not listed take other's.
+	c, err = Load(Source{Environ: map[string]string{"ANSINH_ATTACHMENTS_MAX_BYTES": "id_scan:5000,other:70000",
+		"ANSINH_ATTACHMENTS_UPLOAD_DIR": "/srv/shared/uploads"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Attachments.MaxBytesOf("id_scan") != 5000 || c.Attachments.MaxBytesOf("minutes") != 70000 || c.Attachments.UploadPath() != "/srv/shared/uploads" {
+		t.Fatalf("overrides: %+v", c.Attachments)
+	}
+	for _, tc := range []struct{ key, value, want string }{
+		{"ANSINH_ATTACHMENTS_MAX_BYTES", "selfie:5000,other:7000", `names "selfie"`},
+		{"ANSINH_ATTACHMENTS_MAX_BYTES", "id_scan:5000", "must give other"},
+		{"ANSINH_ATTACHMENTS_MAX_BYTES", "other:10", "attachments.max_bytes.other"},
+		{"ANSINH_ATTACHMENTS_STORAGE", "ftp", "want fs or s3"},
+		{"ANSINH_ATTACHMENTS_STORAGE", "s3", "ANSINH_ATTACHMENTS_S3_ENDPOINT"},
+		{"ANSINH_ATTACHMENTS_DIRECT_MAX_BYTES", "1", "ANSINH_ATTACHMENTS_DIRECT_MAX_BYTES"},
+		{"ANSINH_ATTACHMENTS_UPLOAD_TTL", "0s", "ANSINH_ATTACHMENTS_UPLOAD_TTL"},
+	} {
+		if _, err := Load(Source{Environ: map[string]string{tc.key: tc.value}}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%s: want an error with %q, got %v", tc.key, tc.value, tc.want, err)
+		}
+	}
+	s3 := map[string]string{"ANSINH_ATTACHMENTS_STORAGE": "s3", "ANSINH_ATTACHMENTS_S3_ENDPOINT": "minio:9000",
+		"ANSINH_ATTACHMENTS_S3_ACCESS_KEY": "ansinh", "ANSINH_ATTACHMENTS_S3_SECRET_KEY": "ansinh-dev-minio-secret"}
+	if _, err := Load(Source{Environ: s3}); err != nil {
+		t.Fatalf("development accepts the development MinIO secret: %v", err)
+	}
+	prod := map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey,
+		"ANSINH_AUTH_SIGNING_KEYS": ownSealKey, "ANSINH_REGISTRY_ID_KEY": ownSealKey}
+	for k, v := range s3 {
+		prod[k] = v
+	}
+	if _, err := Load(Source{Environ: prod}); err == nil || !strings.Contains(err.Error(), "ANSINH_ATTACHMENTS_S3_SECRET_KEY") {
+		t.Fatalf("production must refuse the development MinIO secret: %v", err)
+	}
+	prod["ANSINH_ATTACHMENTS_S3_SECRET_KEY"] = "a-secret-of-the-province"
+	if _, err := Load(Source{Environ: prod}); err != nil {
+		t.Fatalf("production with its own S3 secret: %v", err)
+	}
+}

@@ -25,6 +25,8 @@ const (
 	TooManyRequests         // throttled
 	Unavailable             // a dependency is down; retry later
 	Gone                    // what the client refers to is no longer kept (start over)
+	TooLarge                // the content is larger than allowed: 413
+	UnsupportedMedia        // the content's type is not accepted: 415
 )
 
 func (k Kind) String() string {
@@ -49,6 +51,10 @@ func (k Kind) String() string {
 		return "unavailable"
 	case Gone:
 		return "gone"
+	case TooLarge:
+		return "too_large"
+	case UnsupportedMedia:
+		return "unsupported_media_type"
 	default:
 		return "internal"
 	}

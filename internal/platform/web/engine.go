@@ -20,6 +20,9 @@ type Options struct {
 	// files, such as bulk imports.
 	LargeBodies map[string]int64
 	Metrics     *Metrics // nil: no request metrics
+	// NoCompress are path patterns (regular expressions) answered without
+	// gzip: files that are compressed already, byte ranges, streamed protocols.
+	NoCompress []string
 }
 
 // NewEngine builds a Gin engine in release mode with ansinh's middleware and
@@ -46,7 +49,7 @@ func NewEngine(opts Options) *gin.Engine {
 		Recovery(opts.Logger),
 		BodyLimit(opts.MaxBodyBytes, opts.LargeBodies, opts.Logger),
 		// BestSpeed: JSON compresses nearly as well, for much less CPU (profiled under load).
-		gzip.Gzip(gzip.BestSpeed, gzip.WithExcludedPaths([]string{"/metrics"})),
+		gzip.Gzip(gzip.BestSpeed, gzip.WithExcludedPaths([]string{"/metrics"}), gzip.WithExcludedPathsRegexs(opts.NoCompress)),
 	)
 	e.NoRoute(func(c *gin.Context) {
 		WriteProblem(c, opts.Logger, errNoRoute)

@@ -74,6 +74,18 @@ var details = map[string]text{
 	"forbidden":             {"Your role does not allow this.", "Vai trò của bạn không được phép thực hiện thao tác này."},
 	"audit_event_not_found": {"No such audit event.", "Không có sự kiện nhật ký này."},
 	"export_too_large":      {"", "Bộ lọc khớp quá nhiều bản ghi để xuất; hãy thu hẹp (thời gian, địa bàn)."},
+	// Evidence attachments (internal/attachment): the English detail is the error's own.
+	"attachment_not_found":        {"", "Không có tệp đính kèm này."},
+	"subject_not_found":           {"", "Không có đối tượng này trong địa bàn của bạn."},
+	"attachment_too_large":        {"", "Tệp vượt quá dung lượng cho phép của loại tài liệu này; tệp lớn hãy gửi bằng tải lên tiếp nối (/api/v1/uploads)."},
+	"attachment_type_not_allowed": {"", "Định dạng tệp (xác định từ nội dung) không được chấp nhận cho loại tài liệu này: ảnh JPEG, PNG, WebP, HEIC hoặc tài liệu PDF."},
+	"attachment_unreadable":       {"", "Tệp bị hỏng hoặc không đúng định dạng như nội dung của nó thể hiện."},
+	"attachment_empty":            {"", "Tệp rỗng."},
+	"attachment_archived":         {"", "Tệp đính kèm đã được lưu trữ trước đó."},
+	"thumbnail_not_available":     {"", "Tệp đính kèm này không có ảnh thu nhỏ."},
+	"upload_not_found":            {"", "Không có lượt tải lên này của bạn (lượt đã hoàn tất chỉ đính kèm một lần, lượt dở dang sẽ hết hạn)."},
+	"upload_incomplete":           {"", "Chưa nhận đủ dữ liệu của tệp: hỏi vị trí đã nhận (HEAD) rồi gửi tiếp phần còn lại (PATCH)."},
+	"storage_unavailable":         {"", "Kho lưu trữ tệp tạm thời không phản hồi; vui lòng thử lại."},
 }
 
 func detail(code, en string, vi bool) string {

@@ -53,6 +53,8 @@ var statusOfKind = map[apperr.Kind]int{
 	apperr.TooManyRequests:    http.StatusTooManyRequests,
 	apperr.Unavailable:        http.StatusServiceUnavailable,
 	apperr.Gone:               http.StatusGone,
+	apperr.TooLarge:           http.StatusRequestEntityTooLarge,
+	apperr.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	apperr.Internal:           http.StatusInternalServerError,
 }
 

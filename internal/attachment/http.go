@@ -1,0 +1,494 @@
+package attachment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/web"
+)
+
+// Paths whose bodies are files (their body limits are raised) or streams
+// (answered without gzip).
+const (
+	AttachPath  = "/api/v1/attachments"
+	UploadsPath = "/api/v1/uploads"
+	UploadPath  = "/api/v1/uploads/:id"
+)
+
+// NoCompress are the paths answered without gzip: the tus protocol and file
+// downloads (already compressed, served with byte ranges).
+var NoCompress = []string{`^/api/v1/uploads(/|$)`, `^/api/v1/attachments/[^/]+/(content|thumbnail)$`}
+
+// Handler serves the attachments API and the resumable uploads.
+type Handler struct {
+	svc       *Service
+	uploads   *Uploads
+	directMax int64
+	tempDir   string
+	log       *slog.Logger
+}
+
+// NewHandler makes the handlers; directMax is the largest file sent in one
+// request, tempDir where such a file waits while it is checked.
+func NewHandler(svc *Service, uploads *Uploads, directMax int64, tempDir string, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, uploads: uploads, directMax: directMax, tempDir: tempDir, log: log}
+}
+
+// Register mounts the routes.
+func (h *Handler) Register(r *access.Routes) {
+	r.Public(http.MethodOptions, "/uploads", h.tus(http.MethodOptions, false))
+	r.HandleStream(http.MethodPost, "/uploads", "attachment", "write", h.createUpload)
+	r.HandleStream(http.MethodHead, "/uploads/:id", "attachment", "write", h.tus(http.MethodHead, true))
+	r.HandleStream(http.MethodPatch, "/uploads/:id", "attachment", "write", h.tus(http.MethodPatch, true))
+	r.HandleStream(http.MethodDelete, "/uploads/:id", "attachment", "write", h.tus(http.MethodDelete, true))
+	r.Handle(http.MethodPost, "/attachments", "attachment", "write", h.attach)
+	r.Handle(http.MethodGet, "/attachments", "attachment", "read", h.list)
+	r.Handle(http.MethodGet, "/attachments/:id", "attachment", "read", h.get)
+	r.Handle(http.MethodGet, "/attachments/:id/content", "attachment", "read", h.content(false))
+	r.Handle(http.MethodGet, "/attachments/:id/thumbnail", "attachment", "read", h.content(true))
+	r.Handle(http.MethodPost, "/attachments/:id/archive", "attachment", "archive", h.archive)
+}
+
+func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
+
+// ---- tus ----
+
+// createUpload checks the declared subject, kind and size before tusd
+// creates anything.
+func (h *Handler) createUpload(c *gin.Context) {
+	ctx := c.Request.Context()
+	ctx, err := h.uploads.Prepare(ctx, access.ScopeFrom(ctx), c.Request.Header)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Request = c.Request.WithContext(ctx)
+	h.tus(http.MethodPost, false)(c)
+}
+
+// tus hands the request to tusd, after checking that the upload is the
+// caller's when it names one; tusd's own errors are answered as problems.
+func (h *Handler) tus(method string, owned bool) gin.HandlerFunc {
+	handler := h.uploads.Handler(method)
+	return func(c *gin.Context) {
+		if owned {
+			if err := h.uploads.Owned(c.Request.Context(), c.Param("id")); err != nil {
+				h.fail(c, err)
+				return
+			}
+		}
+		handler.ServeHTTP(&problemWriter{ResponseWriter: c.Writer, r: c.Request}, c.Request)
+		c.Abort()
+	}
+}
+
+// problemWriter turns tusd's plain-text errors ("ERR_MISMATCHED_OFFSET:
+// mismatched offset") into problem+json with a stable code
+// (upload_mismatched_offset, upload_not_found), keeping tusd's status.
+type problemWriter struct {
+	http.ResponseWriter
+	r      *http.Request
+	status int
+}
+
+func (w *problemWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *problemWriter) WriteHeader(status int) {
+	w.status = status
+	if status >= 400 {
+		w.Header().Set("Content-Type", web.ProblemContentType)
+		w.Header().Del("Content-Length")
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *problemWriter) Write(b []byte) (int, error) {
+	if w.status < 400 {
+		return w.ResponseWriter.Write(b)
+	}
+	code, msg, _ := strings.Cut(strings.TrimSpace(string(b)), ": ")
+	code = strings.ToLower(strings.TrimPrefix(code, "ERR_"))
+	if !strings.HasPrefix(code, "upload_") {
+		code = "upload_" + code
+	}
+	p := web.NewProblem(w.r, errors.New(msg))
+	p.Type, p.Title, p.Status, p.Code, p.Detail = "urn:ansinh:problem:"+code, http.StatusText(w.status), w.status, code, msg
+	if w.status >= 500 {
+		p.Detail = "the upload could not be processed; ask its offset (HEAD) and resume"
+	}
+	out, _ := json.Marshal(p)
+	if _, err := w.ResponseWriter.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// ---- attachments ----
+
+// GPSIn is a position in WGS 84 degrees.
+type GPSIn struct {
+	Lat *float64 `json:"lat"`
+	Lon *float64 `json:"lon"`
+}
+
+// FinishIn attaches a finished resumable upload.
+type FinishIn struct {
+	UploadID string  `json:"upload_id"`
+	Caption  string  `json:"caption"`
+	TakenAt  *string `json:"taken_at"`
+	GPS      *GPSIn  `json:"gps"`
+}
+
+// Out is an attachment as the API shows it.
+type Out struct {
+	ID               uuid.UUID  `json:"id"`
+	SubjectType      string     `json:"subject_type"`
+	SubjectID        uuid.UUID  `json:"subject_id"`
+	Kind             string     `json:"kind"`
+	Caption          string     `json:"caption"`
+	TakenAt          *time.Time `json:"taken_at,omitempty"`
+	GPS              *PointOut  `json:"gps,omitempty"`
+	FileName         string     `json:"file_name"`
+	Size             int64      `json:"size"`
+	SHA256           string     `json:"sha256"`
+	ContentType      string     `json:"content_type"`
+	MetadataStripped bool       `json:"metadata_stripped"`
+	HasThumbnail     bool       `json:"has_thumbnail"`
+	Status           string     `json:"status"`
+	ArchiveReason    string     `json:"archive_reason,omitempty"`
+	ArchivedAt       *time.Time `json:"archived_at,omitempty"`
+	UploadedBy       *uuid.UUID `json:"uploaded_by,omitempty"`
+	Version          int        `json:"version"`
+	CreatedAt        time.Time  `json:"created_at"`
+	ContentURL       string     `json:"content_url"`
+	ThumbnailURL     string     `json:"thumbnail_url,omitempty"`
+}
+
+// PointOut is a GPS position.
+type PointOut struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+func out(a Attachment) Out {
+	o := Out{ID: a.ID, SubjectType: a.Subject.Type, SubjectID: a.Subject.ID, Kind: a.Kind, Caption: a.Caption, TakenAt: a.TakenAt,
+		FileName: DownloadName(a), Size: a.Size, SHA256: a.SHA256, ContentType: a.ContentType, MetadataStripped: a.MetadataStripped,
+		HasThumbnail: a.ThumbnailKey != "", Status: a.Status, ArchiveReason: a.ArchiveReason, ArchivedAt: a.ArchivedAt,
+		UploadedBy: a.UploadedBy, Version: a.Version, CreatedAt: a.CreatedAt.UTC(),
+		ContentURL: AttachPath + "/" + a.ID.String() + "/content"}
+	if a.GPS != nil {
+		o.GPS = &PointOut{Lat: a.GPS.Lat, Lon: a.GPS.Lon}
+	}
+	if a.ThumbnailKey != "" {
+		o.ThumbnailURL = AttachPath + "/" + a.ID.String() + "/thumbnail"
+	}
+	return o
+}
+
+func (h *Handler) write(c *gin.Context, status int, a Attachment) {
+	web.SetVersionETag(c, a.Version)
+	c.Header("Cache-Control", "no-store")
+	if status == http.StatusCreated {
+		c.Header("Location", AttachPath+"/"+a.ID.String())
+	}
+	c.JSON(status, out(a))
+}
+
+// parseExtra reads the caption, time and place common to both ways of attaching.
+func parseExtra(fe *apperr.FieldList, caption string, takenAt *string, lat, lon *float64) Details {
+	d := Details{Caption: caption}
+	if takenAt != nil && *takenAt != "" {
+		t, err := time.Parse(time.RFC3339, *takenAt)
+		if err != nil {
+			fe.Add("taken_at", "invalid", "must be an RFC 3339 time such as 2026-11-28T09:00:00+07:00")
+		} else {
+			d.TakenAt = &t
+		}
+	}
+	switch {
+	case lat != nil && lon != nil:
+		d.GPS = &Point{Lat: *lat, Lon: *lon}
+	case lat != nil || lon != nil:
+		fe.Add("gps", "invalid", "give both lat and lon")
+	}
+	return d
+}
+
+// attach takes a finished resumable upload (JSON with upload_id) or a small
+// file in one multipart/form-data request. A file the subject already has
+// answers 200 with the existing attachment instead of 201.
+func (h *Handler) attach(c *gin.Context) {
+	ctx := c.Request.Context()
+	scope := access.ScopeFrom(ctx)
+	mt, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	var a Attachment
+	var created bool
+	var err error
+	switch mt {
+	case "application/json":
+		var in FinishIn
+		if err := web.BindJSON(c, &in); err != nil {
+			h.fail(c, err)
+			return
+		}
+		var fe apperr.FieldList
+		var lat, lon *float64
+		if in.GPS != nil {
+			lat, lon = in.GPS.Lat, in.GPS.Lon
+			if lat == nil || lon == nil {
+				fe.Add("gps", "invalid", "give both lat and lon")
+			}
+		}
+		extra := parseExtra(&fe, in.Caption, in.TakenAt, lat, lon)
+		if in.UploadID == "" {
+			fe.Add("upload_id", "required", "the id of a finished upload (the last part of its Location)")
+		}
+		if err := fe.Err(); err != nil {
+			h.fail(c, err)
+			return
+		}
+		a, created, err = h.uploads.Finish(ctx, scope, in.UploadID, extra)
+	case "multipart/form-data":
+		a, created, err = h.attachForm(c, params["boundary"])
+	default:
+		err = apperr.New(apperr.UnsupportedMedia, "unsupported_media_type",
+			"send application/json with the upload_id of a finished upload, or the file as multipart/form-data")
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h.write(c, status, a)
+}
+
+// attachForm reads a multipart form: the fields subject_type, subject_id,
+// kind, caption, taken_at, gps_lat, gps_lon and one file part named file,
+// spooled to a temporary file (refused past the limit without reading on).
+func (h *Handler) attachForm(c *gin.Context, boundary string) (Attachment, bool, error) {
+	if boundary == "" {
+		return Attachment{}, false, apperr.New(apperr.Invalid, "invalid_form", "the multipart body has no boundary")
+	}
+	mr := multipart.NewReader(c.Request.Body, boundary)
+	fields := map[string]string{}
+	var file *os.File
+	var size int64
+	defer func() {
+		if file != nil {
+			file.Close()
+			os.Remove(file.Name())
+		}
+	}()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return Attachment{}, false, h.tooLargeForDirect()
+			}
+			return Attachment{}, false, apperr.Wrap(err, apperr.Invalid, "invalid_form", "the multipart body could not be read")
+		}
+		name := part.FormName()
+		if name == "file" {
+			if file != nil {
+				return Attachment{}, false, apperr.Fields([]apperr.FieldError{{Field: "file", Code: "invalid", Message: "send one file"}})
+			}
+			if fields["filename"] == "" {
+				fields["filename"] = part.FileName()
+			}
+			if file, err = tempFile(h.tempDir, "ansinh-direct-*"); err != nil {
+				return Attachment{}, false, err
+			}
+			size, err = io.Copy(file, io.LimitReader(part, h.directMax+1))
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return Attachment{}, false, h.tooLargeForDirect()
+				}
+				return Attachment{}, false, apperr.Wrap(err, apperr.Invalid, "invalid_form", "the file part could not be read")
+			}
+			if size > h.directMax {
+				return Attachment{}, false, h.tooLargeForDirect()
+			}
+			continue
+		}
+		v, err := io.ReadAll(io.LimitReader(part, 4096))
+		if err != nil {
+			return Attachment{}, false, apperr.Wrap(err, apperr.Invalid, "invalid_form", "the multipart body could not be read")
+		}
+		fields[name] = string(v)
+	}
+	var fe apperr.FieldList
+	float := func(name string) *float64 {
+		if fields[name] == "" {
+			return nil
+		}
+		v, err := strconv.ParseFloat(fields[name], 64)
+		if err != nil {
+			fe.Add(name, "invalid", "must be a number of degrees")
+			return nil
+		}
+		return &v
+	}
+	takenAt := fields["taken_at"]
+	d := parseExtra(&fe, fields["caption"], &takenAt, float("gps_lat"), float("gps_lon"))
+	d.Subject.Type, d.Kind, d.FileName = fields["subject_type"], fields["kind"], fields["filename"]
+	if id, err := uuid.Parse(fields["subject_id"]); err == nil {
+		d.Subject.ID = id
+	} else {
+		fe.Add("subject_id", "required", "the subject's id (a UUID)")
+	}
+	if file == nil {
+		fe.Add("file", "required", "send the file in a part named file")
+	}
+	if err := fe.Err(); err != nil {
+		return Attachment{}, false, err
+	}
+	ctx := c.Request.Context()
+	return h.svc.Attach(ctx, access.ScopeFrom(ctx), d, file, size)
+}
+
+func (h *Handler) tooLargeForDirect() error {
+	return apperr.New(apperr.TooLarge, "attachment_too_large",
+		"a file sent in one request may be at most %d bytes (%s): send larger files as a resumable upload (%s)", h.directMax,
+		human(h.directMax), UploadsPath)
+}
+
+var errBadID = apperr.New(apperr.NotFound, "attachment_not_found", "no such attachment")
+
+func (h *Handler) id(c *gin.Context) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		h.fail(c, errBadID)
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (h *Handler) get(c *gin.Context) {
+	id, ok := h.id(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	a, err := h.svc.Get(ctx, access.ScopeFrom(ctx), id)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, a)
+}
+
+func (h *Handler) list(c *gin.Context) {
+	q := web.NewQuery(c)
+	var f Filter
+	st, sid := q.String("subject_type", 20), q.UUID("subject_id")
+	switch {
+	case st != "" && sid != nil:
+		f.Subject = &Subject{Type: st, ID: *sid}
+	case st != "" || sid != nil:
+		q.Require("subject_type")
+		q.Require("subject_id")
+	}
+	f.Kind = q.String("kind", 20)
+	if b := q.Bool("include_archived"); b != nil {
+		f.IncludeArchived = *b
+	}
+	scope := access.ScopeFrom(c.Request.Context())
+	web.ServeIDPage(c, h.log, q, 50, 200, func(ctx2 context.Context, after uuid.UUID, limit int) ([]Attachment, error) {
+		return h.svc.List(ctx2, scope, f, after, limit)
+	}, out, func(a Attachment) uuid.UUID { return a.ID })
+}
+
+// content serves the file (or its thumbnail) with its detected type, as a
+// download under a safe name, never to be sniffed or run by a browser.
+func (h *Handler) content(thumb bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := h.id(c)
+		if !ok {
+			return
+		}
+		ctx := c.Request.Context()
+		a, rc, err := h.svc.Open(ctx, access.ScopeFrom(ctx), id, thumb)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		defer rc.Close()
+		ct, name, size := a.ContentType, DownloadName(a), a.Size
+		if thumb {
+			ct, name, size = TypeJPEG, strings.TrimSuffix(name, extensions[a.ContentType])+"-thumbnail.jpg", -1
+		}
+		hd := c.Writer.Header()
+		hd.Set("Content-Type", ct)
+		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		hd.Set("Cache-Control", "private, no-store")
+		if !thumb {
+			hd.Set("ETag", `"`+a.SHA256+`"`)
+		}
+		if rs, ok := rc.(io.ReadSeeker); ok {
+			http.ServeContent(c.Writer, c.Request, "", a.CreatedAt, rs)
+			return
+		}
+		if size >= 0 {
+			hd.Set("Content-Length", strconv.FormatInt(size, 10))
+		}
+		c.Status(http.StatusOK)
+		if _, err := io.Copy(c.Writer, rc); err != nil {
+			h.log.WarnContext(ctx, "attachment download interrupted", "attachment", a.ID.String(), "error", err.Error())
+		}
+	}
+}
+
+// ArchiveIn says why an attachment is archived.
+type ArchiveIn struct {
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) archive(c *gin.Context) {
+	id, ok := h.id(c)
+	if !ok {
+		return
+	}
+	version, err := web.IfMatchVersion(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var in ArchiveIn
+	if err := web.BindJSON(c, &in); err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	a, err := h.svc.Archive(ctx, access.ScopeFrom(ctx), id, version, in.Reason)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.write(c, http.StatusOK, a)
+}

@@ -1,0 +1,395 @@
+package attachment
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/audit"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+var lockForUpdate = clause.Locking{Strength: "UPDATE"}
+
+// accessLog notes who was shown which personal data (audit.AccessLogger).
+type accessLog interface {
+	Read(ctx context.Context, subjectType, areaPath string, ids ...uuid.UUID)
+}
+
+// Options configure the service.
+type Options struct {
+	// MaxBytes is the largest file of a kind.
+	MaxBytes func(kind string) int64
+	// TempDir holds files being cleaned before they are stored ("" is the
+	// system's temporary directory).
+	TempDir string
+	Logger  *slog.Logger
+}
+
+// Service attaches, lists, serves and archives evidence files: each change in
+// one transaction with its audit event, each download access-logged.
+type Service struct {
+	db       *db.DB
+	store    store
+	storage  Storage
+	reads    accessLog
+	maxBytes func(string) int64
+	tempDir  string
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewService makes the service.
+func NewService(pool *db.DB, storage Storage, reads accessLog, o Options) *Service {
+	return &Service{db: pool, store: store{db: pool}, storage: storage, reads: reads, maxBytes: o.MaxBytes, tempDir: o.TempDir,
+		log: o.Logger, now: time.Now}
+}
+
+// MaxBytes is the largest file of a kind.
+func (s *Service) MaxBytes(kind string) int64 { return s.maxBytes(kind) }
+
+func actorID(ctx context.Context) *uuid.UUID {
+	a, _ := access.ActorFrom(ctx)
+	if a.UserID == uuid.Nil {
+		return nil
+	}
+	return &a.UserID
+}
+
+// cleanFileName keeps the last path element of a client's file name, without
+// control characters or quotes, at most 200 bytes; "" when nothing is left.
+func cleanFileName(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '"' || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(strings.Trim(name, "."))
+	for len(name) > 200 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	return name
+}
+
+// Check validates what a client says of a file it is about to send, and
+// that the subject lies in scope, before any byte is stored; it returns the
+// details cleaned and the subject's area. Resumable uploads call it when the
+// upload is created, attaching calls it again.
+func (s *Service) Check(ctx context.Context, scope access.Scope, d Details, size int64) (Details, string, error) {
+	var fe apperr.FieldList
+	if !slices.Contains(SubjectTypes, d.Subject.Type) {
+		fe.Add("subject_type", "invalid", "must be one of %s", strings.Join(SubjectTypes, ", "))
+	}
+	if d.Subject.ID == uuid.Nil {
+		fe.Add("subject_id", "required", "name the subject (a UUID)")
+	}
+	if _, ok := kindRules[d.Kind]; !ok {
+		fe.Add("kind", "invalid", "must be one of %s", strings.Join(Kinds, ", "))
+	}
+	d.FileName = cleanFileName(d.FileName)
+	if d.FileName == "" {
+		d.FileName = "attachment"
+	}
+	d.Caption = strings.TrimSpace(d.Caption)
+	if utf8.RuneCountInString(d.Caption) > 1000 {
+		fe.Add("caption", "too_long", "at most 1000 characters")
+	}
+	if d.TakenAt != nil {
+		t := d.TakenAt.UTC()
+		if t.After(s.now().Add(24*time.Hour)) || t.Year() < 1990 {
+			fe.Add("taken_at", "invalid", "must be a time from 1990 to now")
+		}
+		d.TakenAt = &t
+	}
+	if d.GPS != nil && (math.IsNaN(d.GPS.Lat) || math.IsNaN(d.GPS.Lon) || math.Abs(d.GPS.Lat) > 90 || math.Abs(d.GPS.Lon) > 180) {
+		fe.Add("gps", "invalid", "latitude -90..90 and longitude -180..180 (WGS 84 degrees)")
+	}
+	if err := fe.Err(); err != nil {
+		return d, "", err
+	}
+	if size <= 0 {
+		return d, "", errEmpty
+	}
+	if max := s.maxBytes(d.Kind); size > max {
+		return d, "", errTooLarge(d.Kind, max)
+	}
+	area, err := s.store.subjectArea(ctx, d.Subject)
+	if err != nil {
+		return d, "", db.MapError(err)
+	}
+	if !scope.Contains(area) {
+		return d, "", errSubjectNotFound
+	}
+	return d, area, nil
+}
+
+// Attach stores a file for a subject in scope: its type is read from its
+// bytes and must be one the kind accepts; photos of kinds that do not keep
+// their location have their metadata removed first, so that the stored bytes
+// and their SHA-256 are the cleaned file's. A file the subject already has
+// (same SHA-256) is not stored twice: the existing attachment is returned
+// with created false.
+func (s *Service) Attach(ctx context.Context, scope access.Scope, d Details, src io.ReaderAt, size int64) (Attachment, bool, error) {
+	d, area, err := s.Check(ctx, scope, d, size)
+	if err != nil {
+		return Attachment{}, false, err
+	}
+	head := make([]byte, min(size, sniffLen))
+	if _, err := src.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return Attachment{}, false, err
+	}
+	ct := sniff(head)
+	rule := kindRules[d.Kind]
+	if !slices.Contains(rule.types, ct) {
+		return Attachment{}, false, errTypeNotAllowed(d.Kind, describe(head, ct))
+	}
+
+	// The bytes to store: the file itself, or its cleaned copy.
+	body, bodySize := io.ReaderAt(src), size
+	stripped := false
+	if !rule.keepsLocation && isImage(ct) {
+		strip := stripper(ct)
+		if strip == nil {
+			return Attachment{}, false, errCannotStrip(d.Kind, ct)
+		}
+		tmp, err := tempFile(s.tempDir, "ansinh-attachment-*")
+		if err != nil {
+			return Attachment{}, false, err
+		}
+		defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+		if err := strip(tmp, io.NewSectionReader(src, 0, size)); err != nil {
+			if errors.Is(err, errMalformed) {
+				return Attachment{}, false, errUnreadable
+			}
+			return Attachment{}, false, err
+		}
+		st, err := tmp.Stat()
+		if err != nil {
+			return Attachment{}, false, err
+		}
+		body, bodySize, stripped = tmp, st.Size(), true
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(body, 0, bodySize)); err != nil {
+		return Attachment{}, false, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if existing, ok, err := s.store.activeCopy(ctx, d.Subject, sum); err != nil || ok {
+		return existing, false, db.MapError(err)
+	}
+
+	var thumb []byte
+	if isImage(ct) {
+		orientation := 0
+		if ct == TypeJPEG {
+			first := make([]byte, min(bodySize, 128<<10))
+			if _, err := body.ReadAt(first, 0); err != nil && !errors.Is(err, io.EOF) {
+				return Attachment{}, false, err
+			}
+			orientation = jpegOrientation(first)
+		}
+		thumb, err = thumbnail(ct, io.NewSectionReader(body, 0, bodySize), orientation)
+		switch {
+		case errors.Is(err, errMalformed):
+			return Attachment{}, false, errUnreadable
+		case errors.Is(err, errThumbUnavailable):
+			thumb = nil
+		case err != nil:
+			return Attachment{}, false, err
+		}
+	}
+
+	a := Attachment{ID: uuid.Must(uuid.NewV7()), Subject: d.Subject, AreaPath: area, Kind: d.Kind, Caption: d.Caption,
+		TakenAt: d.TakenAt, GPS: d.GPS, FileName: d.FileName, Size: bodySize, SHA256: sum, ContentType: ct,
+		StorageKey: newKey(), MetadataStripped: stripped, Status: Active, Version: 1, UploadedBy: actorID(ctx)}
+	if err := s.storage.Put(ctx, a.StorageKey, io.NewSectionReader(body, 0, bodySize), bodySize, ct); err != nil {
+		s.forget(a.StorageKey)
+		return Attachment{}, false, apperr.Wrap(err, apperr.Unavailable, "storage_unavailable", "the file store did not take the file; retry")
+	}
+	if thumb != nil {
+		a.ThumbnailKey = a.StorageKey + ".thumb.jpg"
+		if err := s.storage.Put(ctx, a.ThumbnailKey, bytes.NewReader(thumb), int64(len(thumb)), TypeJPEG); err != nil {
+			s.forget(a.StorageKey, a.ThumbnailKey)
+			return Attachment{}, false, apperr.Wrap(err, apperr.Unavailable, "storage_unavailable", "the file store did not take the file; retry")
+		}
+	}
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.store.insert(ctx, a); err != nil {
+			return err
+		}
+		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "attachment.create", EntityType: "attachment",
+			EntityID: a.ID.String(), AreaPath: area, After: state(a)})
+	})
+	if err != nil {
+		// Nothing refers to the stored objects: remove them.
+		s.forget(a.StorageKey, a.ThumbnailKey)
+		if apperr.Is(db.MapError(err), apperr.Conflict) { // the same file attached at the same moment
+			if existing, ok, err2 := s.store.activeCopy(ctx, d.Subject, sum); err2 == nil && ok {
+				return existing, false, nil
+			}
+		}
+		return Attachment{}, false, db.MapError(err)
+	}
+	out, err := s.store.get(ctx, access.Everywhere(), a.ID, false)
+	return out, true, db.MapError(err)
+}
+
+// tempFile makes a temporary file in dir (created when missing; "" is the
+// system's temporary directory).
+func tempFile(dir, pattern string) (*os.File, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+	}
+	return os.CreateTemp(dir, pattern)
+}
+
+// forget removes objects no row refers to, past the request's own end.
+func (s *Service) forget(keys ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, k := range keys {
+		if k != "" {
+			_ = s.storage.Delete(ctx, k)
+		}
+	}
+}
+
+// describe names what a refused file is, for the problem's detail.
+func describe(head []byte, ct string) string {
+	if ct != "" {
+		return ct
+	}
+	m := sniffName(head)
+	if m == "" {
+		return "not a recognised file type"
+	}
+	return m
+}
+
+func state(a Attachment) map[string]any {
+	m := map[string]any{"subject_type": a.Subject.Type, "subject_id": a.Subject.ID, "kind": a.Kind, "caption": a.Caption,
+		"file_name": a.FileName, "size": a.Size, "sha256": a.SHA256, "content_type": a.ContentType,
+		"metadata_stripped": a.MetadataStripped, "status": a.Status, "version": a.Version}
+	if a.TakenAt != nil {
+		m["taken_at"] = a.TakenAt.UTC().Format(time.RFC3339)
+	}
+	if a.GPS != nil {
+		m["gps"] = map[string]float64{"lat": a.GPS.Lat, "lon": a.GPS.Lon}
+	}
+	if a.ArchiveReason != "" {
+		m["archive_reason"] = a.ArchiveReason
+	}
+	return m
+}
+
+// Get reads one attachment in scope (archived ones too).
+func (s *Service) Get(ctx context.Context, scope access.Scope, id uuid.UUID) (Attachment, error) {
+	a, err := s.store.get(ctx, scope, id, false)
+	return a, db.MapError(err)
+}
+
+// List reads attachments in scope in id order after the cursor; archived
+// ones only when the filter asks.
+func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Attachment, error) {
+	if f.Subject != nil && !slices.Contains(SubjectTypes, f.Subject.Type) {
+		return nil, apperr.Fields([]apperr.FieldError{{Field: "subject_type", Code: "invalid",
+			Message: "must be one of " + strings.Join(SubjectTypes, ", ")}})
+	}
+	if f.Kind != "" && !slices.Contains(Kinds, f.Kind) {
+		return nil, apperr.Fields([]apperr.FieldError{{Field: "kind", Code: "invalid", Message: "must be one of " + strings.Join(Kinds, ", ")}})
+	}
+	out, err := s.store.list(ctx, scope, f, after, limit)
+	return out, db.MapError(err)
+}
+
+// Open gives an attachment in scope with its bytes (or its thumbnail's), and
+// notes in the read-access log that the actor saw them: the attachment and
+// the person or household it is evidence about.
+func (s *Service) Open(ctx context.Context, scope access.Scope, id uuid.UUID, thumb bool) (Attachment, io.ReadCloser, error) {
+	a, err := s.store.get(ctx, scope, id, false)
+	if err != nil {
+		return a, nil, db.MapError(err)
+	}
+	key := a.StorageKey
+	if thumb {
+		if a.ThumbnailKey == "" {
+			return a, nil, errNoThumbnail
+		}
+		key = a.ThumbnailKey
+	}
+	rc, err := s.storage.Get(ctx, key)
+	if err != nil {
+		return a, nil, apperr.Wrap(err, apperr.Unavailable, "storage_unavailable", "the file store did not answer; retry")
+	}
+	s.reads.Read(ctx, "attachment", a.AreaPath, a.ID)
+	s.reads.Read(ctx, a.Subject.Type, a.AreaPath, a.Subject.ID)
+	return a, rc, nil
+}
+
+// Archive hides an attachment in scope, at version, for a reason; nothing is
+// deleted.
+func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID, version int, reason string) (Attachment, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
+		return Attachment{}, apperr.Fields([]apperr.FieldError{{Field: "reason", Code: "required", Message: "say why (at most 1000 characters)"}})
+	}
+	var out Attachment
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		before, err := s.store.get(ctx, scope, id, true)
+		if err != nil {
+			return err
+		}
+		if before.Version != version {
+			return &apperr.Error{Kind: apperr.PreconditionFailed, Code: "precondition_failed", State: before.Status,
+				Message: "the attachment was changed since you read it: read it again"}
+		}
+		if before.Status == Archived {
+			return errArchived
+		}
+		if err := s.store.archive(ctx, id, reason, actorID(ctx)); err != nil {
+			return err
+		}
+		if out, err = s.store.get(ctx, access.Everywhere(), id, false); err != nil {
+			return err
+		}
+		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "attachment.archive", EntityType: "attachment",
+			EntityID: id.String(), AreaPath: out.AreaPath, Reason: reason, Before: state(before), After: state(out)})
+	})
+	return out, db.MapError(err)
+}
+
+// DownloadName is the file name a download is offered under: the client's
+// name with the extension of the detected type (never the client's own
+// extension, so a photo named .html stays a photo).
+func DownloadName(a Attachment) string {
+	base := strings.TrimSuffix(a.FileName, filepath.Ext(a.FileName))
+	if base == "" {
+		base = "attachment"
+	}
+	return base + extensions[a.ContentType]
+}

@@ -1,0 +1,122 @@
+package attachment
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3Options configure S3-compatible object storage (MinIO, or a cloud's).
+type S3Options struct {
+	Endpoint  string // host:port, without the scheme
+	UseSSL    bool
+	Bucket    string
+	Region    string
+	AccessKey string
+	SecretKey string
+	PathStyle bool // bucket in the path (MinIO), not in the host name
+	// Transport replaces the HTTP transport (tests); nil is the default.
+	Transport http.RoundTripper
+}
+
+// S3Storage keeps objects in a bucket through the MinIO client.
+type S3Storage struct {
+	client *minio.Client
+	bucket string
+}
+
+// NewS3Storage connects to the bucket (it does not create it).
+func NewS3Storage(o S3Options) (*S3Storage, error) {
+	lookup := minio.BucketLookupAuto
+	if o.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
+	c, err := minio.New(o.Endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
+		Secure:       o.UseSSL,
+		Region:       o.Region,
+		BucketLookup: lookup,
+		Transport:    o.Transport,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attachment storage: s3 client: %w", err)
+	}
+	return &S3Storage{client: c, bucket: o.Bucket}, nil
+}
+
+// Client is the underlying client (tests create their bucket with it).
+func (s *S3Storage) Client() *minio.Client { return s.client }
+
+// Put uploads the object.
+func (s *S3Storage) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	info, err := s.client.PutObject(ctx, s.bucket, key, r, size, minio.PutObjectOptions{ContentType: contentType})
+	if err != nil {
+		return fmt.Errorf("attachment storage: put %s: %w", key, err)
+	}
+	if info.Size != size {
+		return fmt.Errorf("attachment storage: %s: stored %d bytes, want %d", key, info.Size, size)
+	}
+	return nil
+}
+
+func notFound(err error) bool {
+	code := minio.ToErrorResponse(err).Code
+	return code == minio.NoSuchKey || code == "NotFound"
+}
+
+// Get opens the object; it asks for it at once, so that a missing object is
+// told here and not at the first read.
+func (s *S3Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		if notFound(err) {
+			return nil, ErrObjectNotFound
+		}
+		return nil, fmt.Errorf("attachment storage: get %s: %w", key, err)
+	}
+	if _, err := obj.Stat(); err != nil {
+		obj.Close()
+		if notFound(err) {
+			return nil, ErrObjectNotFound
+		}
+		return nil, fmt.Errorf("attachment storage: get %s: %w", key, err)
+	}
+	return obj, nil
+}
+
+// Stat is the object's size.
+func (s *S3Storage) Stat(ctx context.Context, key string) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	info, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		if notFound(err) {
+			return 0, ErrObjectNotFound
+		}
+		return 0, fmt.Errorf("attachment storage: stat %s: %w", key, err)
+	}
+	return info.Size, nil
+}
+
+// Delete removes the object (S3 answers success for a missing key too).
+func (s *S3Storage) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+	if err != nil && !notFound(err) {
+		return fmt.Errorf("attachment storage: delete %s: %w", key, err)
+	}
+	return nil
+}

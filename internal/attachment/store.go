@@ -1,0 +1,139 @@
+package attachment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+type store struct{ db *db.DB }
+
+// subjectAreas find a subject's area, by type: a member lives where its
+// household does; the others carry their area.
+var subjectAreas = map[string]string{
+	SubjectHousehold:  `SELECT area_path::text FROM households WHERE id = ?`,
+	SubjectMember:     `SELECT h.area_path::text FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = ?`,
+	SubjectAssessment: `SELECT area_path::text FROM assessments WHERE id = ?`,
+	SubjectReview:     `SELECT area_path::text FROM reviews WHERE id = ?`,
+	SubjectEnrollment: `SELECT area_path::text FROM enrollments WHERE id = ?`,
+	SubjectDelivery:   `SELECT area_path::text FROM deliveries WHERE id = ?`,
+}
+
+// subjectArea is the area path of a subject; errSubjectNotFound when there is none.
+func (s store) subjectArea(ctx context.Context, sub Subject) (string, error) {
+	q, ok := subjectAreas[sub.Type]
+	if !ok {
+		return "", errSubjectNotFound
+	}
+	var path string
+	err := s.db.Conn(ctx).Raw(q, sub.ID).Row().Scan(&path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errSubjectNotFound
+	}
+	return path, err
+}
+
+const columns = `id, subject_type, subject_id, area_path::text, kind, caption, taken_at, gps_lat, gps_lon, file_name, size_bytes,
+	sha256, content_type, storage_key, coalesce(thumbnail_key, ''), metadata_stripped, status, coalesce(archive_reason, ''),
+	archived_at, version, uploaded_by, created_at, updated_at`
+
+func scan(row interface{ Scan(...any) error }) (Attachment, error) {
+	var a Attachment
+	var lat, lon sql.NullFloat64
+	err := row.Scan(&a.ID, &a.Subject.Type, &a.Subject.ID, &a.AreaPath, &a.Kind, &a.Caption, &a.TakenAt, &lat, &lon, &a.FileName,
+		&a.Size, &a.SHA256, &a.ContentType, &a.StorageKey, &a.ThumbnailKey, &a.MetadataStripped, &a.Status, &a.ArchiveReason,
+		&a.ArchivedAt, &a.Version, &a.UploadedBy, &a.CreatedAt, &a.UpdatedAt)
+	if lat.Valid && lon.Valid {
+		a.GPS = &Point{Lat: lat.Float64, Lon: lon.Float64}
+	}
+	return a, err
+}
+
+func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
+	if scope.IsEverywhere() {
+		return q
+	}
+	cond, args := scope.SQL("area_path")
+	return q.Where(cond, args...)
+}
+
+// get reads one attachment in scope (out of scope is not found).
+func (s store) get(ctx context.Context, scope access.Scope, id uuid.UUID, lock bool) (Attachment, error) {
+	q := inScope(s.db.Conn(ctx).Table("attachments").Select(columns).Where("id = ?", id), scope)
+	if lock {
+		q = q.Clauses(lockForUpdate)
+	}
+	a, err := scan(q.Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return Attachment{}, errNotFound
+	}
+	return a, err
+}
+
+// activeCopy is the active attachment of a subject with these bytes, if any.
+func (s store) activeCopy(ctx context.Context, sub Subject, sha string) (Attachment, bool, error) {
+	a, err := scan(s.db.Conn(ctx).Raw(`SELECT `+columns+` FROM attachments WHERE subject_type = ? AND subject_id = ? AND sha256 = ?
+		AND status = 'active'`, sub.Type, sub.ID, sha).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return Attachment{}, false, nil
+	}
+	return a, err == nil, err
+}
+
+func (s store) insert(ctx context.Context, a Attachment) error {
+	var lat, lon *float64
+	if a.GPS != nil {
+		lat, lon = &a.GPS.Lat, &a.GPS.Lon
+	}
+	var thumb *string
+	if a.ThumbnailKey != "" {
+		thumb = &a.ThumbnailKey
+	}
+	return s.db.Conn(ctx).Exec(`INSERT INTO attachments (id, subject_type, subject_id, area_path, kind, caption, taken_at, gps_lat, gps_lon,
+		file_name, size_bytes, sha256, content_type, storage_key, thumbnail_key, metadata_stripped, uploaded_by)
+		VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Subject.Type, a.Subject.ID, a.AreaPath, a.Kind, a.Caption, a.TakenAt, lat, lon, a.FileName, a.Size, a.SHA256,
+		a.ContentType, a.StorageKey, thumb, a.MetadataStripped, a.UploadedBy).Error
+}
+
+func (s store) archive(ctx context.Context, id uuid.UUID, reason string, by *uuid.UUID) error {
+	return s.db.Conn(ctx).Exec(`UPDATE attachments SET status = 'archived', archive_reason = ?, archived_by = ?, archived_at = now(),
+		version = version + 1, updated_at = now() WHERE id = ?`, reason, by, id).Error
+}
+
+// list reads attachments in scope in id order after the cursor.
+func (s store) list(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Attachment, error) {
+	q := inScope(s.db.Conn(ctx).Table("attachments").Select(columns), scope)
+	if f.Subject != nil {
+		q = q.Where("subject_type = ? AND subject_id = ?", f.Subject.Type, f.Subject.ID)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
+	}
+	if !f.IncludeArchived {
+		q = q.Where("status = 'active'")
+	}
+	if after != uuid.Nil {
+		q = q.Where("id > ?", after)
+	}
+	rows, err := q.Order("id").Limit(limit).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Attachment
+	for rows.Next() {
+		a, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
