@@ -340,6 +340,11 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 			FROM enrollments e JOIN households h ON h.id = e.household_id WHERE h.code LIKE $1 AND e.evidence = 'bench') x`, &res.AuditEvents},
 	}
 	for _, st := range steps {
+		// Statistics of what this transaction wrote so far, or the planner
+		// takes the fresh tables for empty and joins them row by row.
+		if _, err := conn.Exec(ctx, `ANALYZE households, members, reviews, assessments, enrollments, deliveries`); err != nil {
+			return fmt.Errorf("bench: history: %w", err)
+		}
 		args := []any{tag}
 		if strings.Contains(st.sql, "$2") {
 			args = append(args, review)
