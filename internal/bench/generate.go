@@ -29,6 +29,20 @@ type GenResult struct {
 	Reviews, Assessments             int
 	Enrollments, Deliveries          int
 	Elapsed                          time.Duration
+	Phases                           []Phase // where the time went, in order
+}
+
+// Phase is one step of a generation and how long it took.
+type Phase struct {
+	Name    string
+	Elapsed time.Duration
+}
+
+// phase times the steps of a generation.
+func (r *GenResult) phase(name string, since *time.Time) {
+	now := time.Now()
+	r.Phases = append(r.Phases, Phase{name, now.Sub(*since)})
+	*since = now
 }
 
 // RowsPerSecond is the load rate over every row written.
@@ -107,6 +121,7 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 	if err != nil {
 		return res, err
 	}
+	mark := time.Now()
 	r := rand.New(rand.NewPCG(o.Seed, o.Seed^0xda942042e4dd58b5))
 	year := time.Now().Year()
 	var hRows, mRows [][]any
@@ -193,22 +208,34 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 			hRows, mRows = hRows[:0], mRows[:0]
 		}
 	}
+	res.phase("copy households and members", &mark)
 	for _, def := range rebuild {
 		if _, err := tx.Exec(ctx, def); err != nil {
 			return res, fmt.Errorf("bench: rebuild index: %w", err)
 		}
+		res.phase(indexName(def), &mark)
 	}
-	if err := generateHistory(ctx, tx, o, year, &res); err != nil {
+	if err := generateHistory(ctx, tx, o, year, &res, &mark); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return res, err
 	}
+	res.phase("commit", &mark)
 	if _, err := conn.Exec(ctx, `ANALYZE households; ANALYZE members; ANALYZE assessments; ANALYZE enrollments; ANALYZE deliveries`); err != nil && !strings.Contains(err.Error(), "permission") {
 		return res, err
 	}
+	res.phase("analyze", &mark)
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// indexName is the name in a CREATE INDEX statement.
+func indexName(def string) string {
+	if f := strings.Fields(def); len(f) > 2 && f[1] == "INDEX" {
+		return "index " + f[2]
+	}
+	return def
 }
 
 // dropSecondaryIndexes drops the indexes of the tables that enforce nothing
@@ -271,14 +298,15 @@ const uuid7SQL = `(lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 100
 // deprivations consistent with its class); this year's health insurance
 // enrollments of the members of poor and near-poor households, approved,
 // each with its card delivered; and the audit events of all of it.
-func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, res *GenResult) error {
+func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, res *GenResult, mark *time.Time) error {
 	tag := "G-" + o.Tag + "-%"
 	review := year - 1
 	steps := []struct {
+		name  string
 		sql   string
 		count *int
 	}{
-		{`INSERT INTO reviews (id, kind, commune_code, area_path, year, reference_date, state, meeting_date, meeting_chair,
+		{"reviews", `INSERT INTO reviews (id, kind, commune_code, area_path, year, reference_date, state, meeting_date, meeting_chair,
 			meeting_attendees, posting_start, posting_end, decision_number, decision_date, decision_signer, note)
 		SELECT ` + uuid7SQL + `, 'periodic', c.code, c.path, $2::int, make_date($2::int, 9, 1), 'recognized', make_date($2::int, 11, 20),
 			'Trưởng ấp (bench)', 40, make_date($2::int, 11, 21), make_date($2::int, 11, 28), c.code || '/QĐ-UBND', make_date($2::int, 12, 10),
@@ -288,7 +316,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 		// Incomes under the line for the poor and near-poor (3 to 6
 		// deprivations for the poor, 0 to 2 otherwise), inside the average
 		// band for the average class, drawn from the household's id.
-		{`WITH s AS (SELECT * FROM poverty_standards WHERE area_code IS NULL AND make_date($2::int, 9, 1) BETWEEN valid_from AND valid_to),
+		{"assessments", `WITH s AS (SELECT * FROM poverty_standards WHERE area_code IS NULL AND make_date($2::int, 9, 1) BETWEEN valid_from AND valid_to),
 		h AS (SELECT h.id, h.commune_code, h.area_path, h.area_type, h.classification, abs(hashtext(h.id::text)) AS x,
 				CASE WHEN h.area_type = 'urban' THEN s.income_line_urban ELSE s.income_line_rural END AS line,
 				CASE WHEN h.area_type = 'urban' THEN s.average_max_urban ELSE s.average_max_rural END AS top, s.code AS std
@@ -307,7 +335,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 			'recognized', 30 + a.x % 10, 40
 		FROM a JOIN reviews r ON r.commune_code = a.commune_code AND r.kind = 'periodic' AND r.year = $2::int
 		ON CONFLICT DO NOTHING`, &res.Assessments},
-		{`INSERT INTO enrollments (id, program_code, household_id, member_id, area_path, state, starts_on, ends_on, benefit, reason, evidence)
+		{"enrollments", `INSERT INTO enrollments (id, program_code, household_id, member_id, area_path, state, starts_on, ends_on, benefit, reason, evidence)
 		SELECT ` + uuid7SQL + `, CASE h.classification WHEN 'poor' THEN 'bhyt_poor' ELSE 'bhyt_near_poor' END, h.id, m.id, h.area_path,
 			'approved', make_date($2::int + 1, 1, 1), make_date($2::int + 1, 12, 31),
 			jsonb_build_object('state_share_pct', CASE h.classification WHEN 'poor' THEN 100 ELSE 70 END),
@@ -315,7 +343,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 		FROM households h JOIN members m ON m.household_id = h.id
 		WHERE h.code LIKE $1 AND h.classification IN ('poor', 'near_poor') AND m.status = 'present'
 		ON CONFLICT DO NOTHING`, &res.Enrollments},
-		{`INSERT INTO deliveries (id, enrollment_id, kind, area_path, occurred_on, amount, expires_on, details)
+		{"deliveries", `INSERT INTO deliveries (id, enrollment_id, kind, area_path, occurred_on, amount, expires_on, details)
 		SELECT ` + uuid7SQL + `, e.id, 'health_insurance', e.area_path, e.starts_on + 14,
 			(e.benefit->>'state_share_pct')::bigint * 1105650 / 100, e.ends_on,
 			jsonb_build_object('card_number', 'HN491' || lpad((abs(hashtext(e.member_id::text)) % 10000000000)::text, 10, '0'),
@@ -326,7 +354,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.enrollment_id = e.id)`, &res.Deliveries},
 		// The audit trail: a creation event per household, a recognition per
 		// review and an approval per enrollment.
-		{`INSERT INTO audit_events (id, action, entity_type, entity_id, area_path, doc)
+		{"audit events", `INSERT INTO audit_events (id, action, entity_type, entity_id, area_path, doc)
 		SELECT ` + uuid7SQL + `, x.action, x.entity_type, x.entity_id, x.area_path,
 			json_build_object('action', x.action, 'actor', 'system:bench-generate', 'after', x.after)
 		FROM (SELECT 'household.create' AS action, 'household' AS entity_type, h.id::text AS entity_id, h.area_path,
@@ -345,6 +373,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 		if _, err := conn.Exec(ctx, `ANALYZE households, members, reviews, assessments, enrollments, deliveries`); err != nil {
 			return fmt.Errorf("bench: history: %w", err)
 		}
+		res.phase("analyze before "+st.name, mark)
 		args := []any{tag}
 		if strings.Contains(st.sql, "$2") {
 			args = append(args, review)
@@ -354,6 +383,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 			return fmt.Errorf("bench: history: %w", err)
 		}
 		*st.count = int(tag.RowsAffected())
+		res.phase(st.name, mark)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func TestParseAndCheckID(t *testing.T) {
 		{"boy born 2008", "091208012345", Male, 2008, ""},
 		{"girl born 2014", "091314054321", Female, 2014, ""},
 		{"spaces and dots", "091 078.001 234", Male, 1978, ""},
+		{"dashes", " 091-078-001234 ", Male, 1978, ""},
 		{"old 9-digit CMND", "371234567", Female, 1960, ""},
 		{"sex digit disagrees", "091078001234", Female, 1978, "century_sex"},
 		{"century disagrees", "091278001234", Male, 1978, "birth_year"},

@@ -267,15 +267,14 @@ func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune,
 				break
 			}
 			ids := make([]uuid.UUID, len(hits))
-			order := make([]string, len(hits))
 			for i, h := range hits {
-				ids[i], order[i] = h.HouseholdID, h.HouseholdID.String()
+				ids[i] = h.HouseholdID
 			}
 			// The filters keep the candidates' order (their position in the array).
+			arr := db.UUIDArray(ids)
 			var err error
-			out, err = s.listPage(ctx, q.Session(&gorm.Session{}).Where("households.id IN ?", ids).
-				Order(clause.OrderBy{Expression: clause.Expr{SQL: "array_position(?::uuid[], households.id)",
-					Vars: []any{"{" + strings.Join(order, ",") + "}"}}}), limit)
+			out, err = s.listPage(ctx, q.Session(&gorm.Session{}).Where("households.id = ANY(?::uuid[])", arr).
+				Order(clause.OrderBy{Expression: clause.Expr{SQL: "array_position(?::uuid[], households.id)", Vars: []any{arr}}}), limit)
 			if err != nil {
 				return nil, err
 			}

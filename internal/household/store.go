@@ -65,7 +65,7 @@ func (s store) households(ctx context.Context, scope access.Scope, ids []uuid.UU
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := inScope(s.db.Conn(ctx).Table("households"), scope).Select(householdColumns).Where("households.id IN ?", ids).Rows()
+	rows, err := inScope(s.db.Conn(ctx).Table("households"), scope).Select(householdColumns).Where("households.id = ANY(?::uuid[])", db.UUIDArray(ids)).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +108,8 @@ func (s store) membersOf(ctx context.Context, householdIDs []uuid.UUID) (map[uui
 	if len(householdIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT `+memberColumns+` FROM members WHERE household_id IN ?
-		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id`, householdIDs).Rows()
+	rows, err := s.db.Conn(ctx).Raw(`SELECT `+memberColumns+` FROM members WHERE household_id = ANY(?::uuid[])
+		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id`, db.UUIDArray(householdIDs)).Rows()
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,11 @@ func Open(opts Options) (*DB, error) {
 	if opts.SlowQuery == 0 {
 		opts.SlowQuery = 500 * time.Millisecond
 	}
-	g, err := gorm.Open(postgres.New(postgres.Config{DSN: opts.URL}), &gorm.Config{
+	pool, err := openPool(opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: pool}), &gorm.Config{
 		SkipDefaultTransaction: true,
 		// Statements are prepared and cached per connection by pgx itself
 		// (its default cache_statement mode). GORM's own PrepareStmt would
@@ -69,6 +73,7 @@ func Open(opts Options) (*DB, error) {
 		Logger: logger.Discard,
 	})
 	if err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("db: open: %w", err)
 	}
 	if err := registerCapture(g); err != nil {

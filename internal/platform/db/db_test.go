@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
@@ -333,5 +335,41 @@ func TestSlowStatementLogHoldsNoParameters(t *testing.T) {
 		if got := strings.Contains(log, "SELECT $1::text") && strings.Contains(log, "slow SQL statement"); got != c.logged {
 			t.Fatalf("threshold %s: logged %v, want %v: %s", c.slow, got, c.logged, log)
 		}
+	}
+}
+
+// uuid.UUID parameters (value, pointer, null, nil pointer) and the array
+// literal reach PostgreSQL as the same ids, in uuid and text positions alike.
+func TestUUIDParameters(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	pool, err := db.Open(db.Options{URL: d.AppURL, MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	a, b := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	var got struct {
+		Plain, Ptr, AsText, Null string
+		NilPtr                   bool
+		InArray                  int
+	}
+	err = pool.Conn(ctx).Raw(`SELECT ?::uuid::text AS plain, ?::uuid::text AS ptr, ?::text AS as_text,
+			coalesce(?::uuid::text, 'null') AS null, ?::uuid IS NULL AS nil_ptr,
+			(SELECT count(*) FROM unnest(?::uuid[]) x WHERE x = ANY(ARRAY[?::uuid, ?::uuid])) AS in_array`,
+		a, &b, a, uuid.NullUUID{}, (*uuid.UUID)(nil), db.UUIDArray([]uuid.UUID{a, b}), a, b).Scan(&got).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Plain != a.String() || got.Ptr != b.String() || got.AsText != a.String() || got.Null != "null" || !got.NilPtr || got.InArray != 2 {
+		t.Fatalf("got %+v, want %s and %s", got, a, b)
+	}
+	var back struct{ ID uuid.UUID }
+	if err := pool.Conn(ctx).Raw(`SELECT ?::uuid AS id`, a).Scan(&back).Error; err != nil || back.ID != a {
+		t.Fatalf("round trip: %v %v", back.ID, err)
+	}
+	if db.UUIDArray(nil) != "{}" {
+		t.Fatalf("empty array: %q", db.UUIDArray(nil))
 	}
 }

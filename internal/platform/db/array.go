@@ -1,0 +1,25 @@
+package db
+
+import (
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// UUIDArray renders ids as one array literal for `= ANY(?::uuid[])`. GORM
+// spreads a slice into `IN ($1, …, $n)`: a statement of its own for every
+// length, each planned again, where one array parameter keeps one prepared
+// statement however many ids a page holds.
+func UUIDArray(ids []uuid.UUID) string {
+	var b strings.Builder
+	b.Grow(2 + len(ids)*37)
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(id.String())
+	}
+	b.WriteByte('}')
+	return b.String()
+}
