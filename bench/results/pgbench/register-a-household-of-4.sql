@@ -1,44 +1,12 @@
 \set n random(1, 2000000000)
 SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ts \gset
-SELECT id, username, full_name, coalesce(phone, ''), coalesce(email, ''), status, password_hash,
-	must_change_password, valid_after, last_login_at, version FROM users WHERE id = '01a2241b-9b48-7737-b7cf-2e942ead3e9e';
-SELECT r.role, r.area_code, a.path::text FROM role_assignments r
-		JOIN areas a ON a.code = r.area_code WHERE r.user_id = '01a2241b-9b48-7737-b7cf-2e942ead3e9e' AND r.revoked_at IS NULL ORDER BY r.role, r.area_code;
 BEGIN;
 SELECT level, path::text FROM areas WHERE code = '30791';
 INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
-			ethnic_minority, created_by, updated_by) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, ('pgb0-' || :n::text), '30791', '91.914.30791'::ltree, 'Ấp 2', 'tổ 1', 'rural', NULL, false, '01a2241b-9b48-7737-b7cf-2e942ead3e9e', '01a2241b-9b48-7737-b7cf-2e942ead3e9e');
+			ethnic_minority, created_by, updated_by) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, ('pgb0-' || :n::text), '30791', '91.914.30791'::ltree, 'Ấp 2', 'tổ 1', 'rural', NULL, false, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid);
 INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
 		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 1951, 'male', NULL, NULL, NULL, 'head', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present', NULL);
-WITH me AS (
-			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
-			       h.commune_code, h.area_path
-			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid
-		), found AS (
-			SELECT DISTINCT ON (other) other, reason FROM (
-				SELECT o.id AS other, 'same_name_and_birth_date' AS reason
-				FROM me JOIN members o ON o.name_key = me.name_key AND o.birth_date = me.birth_date
-				WHERE o.id <> me.id AND o.status = 'present'
-				UNION ALL
-				SELECT o.id, 'similar_name_same_year_and_commune'
-				FROM me JOIN households oh ON oh.commune_code = me.commune_code
-				JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
-				WHERE o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
-				UNION ALL
-				SELECT o.id, 'same_phone'
-				FROM me JOIN households oh ON oh.phone = me.phone AND oh.id <> me.household_id
-				JOIN members o ON o.household_id = oh.id AND o.relationship = 'head' AND o.status = 'present'
-				WHERE me.relationship = 'head' AND me.phone IS NOT NULL
-			) c ORDER BY other, reason LIMIT 20
-		)
-		INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)
-		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
-		FROM me, found
-		ON CONFLICT (member_a, member_b) DO NOTHING;
-INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-3'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Nguyễn Thị Anh', NULL, 1953, 'female', NULL, NULL, NULL, 'spouse', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present', NULL);
+		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-3'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 1951, 'male', NULL, NULL, NULL, 'head', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present', NULL);
 WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
 			       h.commune_code, h.area_path
@@ -66,7 +34,7 @@ WITH me AS (
 		ON CONFLICT (member_a, member_b) DO NOTHING;
 INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
 		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-4'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 2009, 'male', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present', NULL);
+		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-4'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Nguyễn Thị Anh', NULL, 1953, 'female', NULL, NULL, NULL, 'spouse', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present', NULL);
 WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
 			       h.commune_code, h.area_path
@@ -94,11 +62,39 @@ WITH me AS (
 		ON CONFLICT (member_a, member_b) DO NOTHING;
 INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
 		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-5'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Thị Anh', NULL, 2013, 'female', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present', NULL);
+		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-5'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 2009, 'male', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present', NULL);
 WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
 			       h.commune_code, h.area_path
 			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-5'), 1, 19))::uuid
+		), found AS (
+			SELECT DISTINCT ON (other) other, reason FROM (
+				SELECT o.id AS other, 'same_name_and_birth_date' AS reason
+				FROM me JOIN members o ON o.name_key = me.name_key AND o.birth_date = me.birth_date
+				WHERE o.id <> me.id AND o.status = 'present'
+				UNION ALL
+				SELECT o.id, 'similar_name_same_year_and_commune'
+				FROM me JOIN households oh ON oh.commune_code = me.commune_code
+				JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
+				WHERE o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
+				UNION ALL
+				SELECT o.id, 'same_phone'
+				FROM me JOIN households oh ON oh.phone = me.phone AND oh.id <> me.household_id
+				JOIN members o ON o.household_id = oh.id AND o.relationship = 'head' AND o.status = 'present'
+				WHERE me.relationship = 'head' AND me.phone IS NOT NULL
+			) c ORDER BY other, reason LIMIT 20
+		)
+		INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)
+		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
+		FROM me, found
+		ON CONFLICT (member_a, member_b) DO NOTHING;
+INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
+		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
+		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-6'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Thị Anh', NULL, 2013, 'female', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present', NULL);
+WITH me AS (
+			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
+			       h.commune_code, h.area_path
+			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-6'), 1, 19))::uuid
 		), found AS (
 			SELECT DISTINCT ON (other) other, reason FROM (
 				SELECT o.id AS other, 'same_name_and_birth_date' AS reason
@@ -126,9 +122,9 @@ SELECT households.id, households.code, households.commune_code, households.area_
 	coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at FROM "households" WHERE households.id = (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid;
 SELECT id, household_id, full_name, birth_date, birth_year, sex, id_sealed, relationship, ethnicity_code,
 	disability, coalesce(education_level, ''), coalesce(occupation, ''), coalesce(employment_status, ''),
-	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version FROM members WHERE household_id IN ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid)
+	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version FROM members WHERE household_id = ANY('{01a22450-fc11-7e26-90ee-3d3ec9d1443f}'::uuid[])
 		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id;
 INSERT INTO registry_changes (household_id, area_path, op) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, '91.914.30791'::ltree, 'upsert');
 INSERT INTO audit_events (id, action, entity_type, entity_id, actor_id, area_path, doc)
-		VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-6'), 1, 19))::uuid, 'household.create', 'household', (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, '01a2241b-9b48-7737-b7cf-2e942ead3e9e', NULLIF('91.914.30791', '')::ltree, '{"actor":{"kind":"user","id":"01a2241b-9b48-7737-b7cf-2e942ead3e9e","name":"bench-c76689-w0","roles":[{"role":"commune_worker","area":"30791"}]},"action":"household.create","entity_type":"household","entity_id":"01a2241c-f80e-78e9-98db-38b43ae01db8","area_path":"91.914.30791","request_id":"01a2241c-f75f-7b43-8665-dff06a445f4d","client_ip":"192.0.2.1","after":{"address":"tổ 1","archive_reason":"","area_type":"rural","classification":"none","classification_decision":"","classification_effective":null,"code":"BC-c76689","commune":"30791","ethnic_minority":false,"members":[{"birth_year":1951,"full_name":"Trần Văn An","id":"01a2241c-f826-7474-a265-79ab63abd5b9","relationship":"head","sex":"male","status":"present"},{"birth_year":1953,"full_name":"Nguyễn Thị Anh","id":"01a2241c-f8ca-7699-ac8f-3d4cfdeac733","relationship":"spouse","sex":"female","status":"present"},{"birth_year":2009,"full_name":"Trần Văn An","id":"01a2241c-f8ee-75df-8bcf-437ca211a41a","relationship":"child","sex":"male","status":"present"},{"birth_year":2013,"full_name":"Trần Thị Anh","id":"01a2241c-f910-75b7-af11-d4705c47bf63","relationship":"child","sex":"female","status":"present"}],"phone":"","status":"active","version":1,"village":"Ấp 2"}}'::json);
+		VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-7'), 1, 19))::uuid, 'household.create', 'household', (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid, NULLIF('91.914.30791', '')::ltree, '{"actor":{"kind":"user","id":"01a2244f-a5cf-7695-8c67-d9cbdfe05b43","name":"bench-a49e19-w0","roles":[{"role":"commune_worker","area":"30791"}]},"action":"household.create","entity_type":"household","entity_id":"01a22450-fc11-7e26-90ee-3d3ec9d1443f","area_path":"91.914.30791","request_id":"01a22450-fc11-7b49-bbe6-cbef19d1baf6","client_ip":"192.0.2.1","after":{"address":"tổ 1","archive_reason":"","area_type":"rural","classification":"none","classification_decision":"","classification_effective":null,"code":"BC-a49e19","commune":"30791","ethnic_minority":false,"members":[{"birth_year":1951,"full_name":"Trần Văn An","id":"01a22450-fc1b-78b2-81fc-8b28937d5481","relationship":"head","sex":"male","status":"present"},{"birth_year":1953,"full_name":"Nguyễn Thị Anh","id":"01a22450-fca5-7931-a604-ff5cfc17e4f1","relationship":"spouse","sex":"female","status":"present"},{"birth_year":2009,"full_name":"Trần Văn An","id":"01a22450-fcbf-7106-aa7c-02c707aebe96","relationship":"child","sex":"male","status":"present"},{"birth_year":2013,"full_name":"Trần Thị Anh","id":"01a22450-fcdf-71f7-8e6a-0dcef6cf41e7","relationship":"child","sex":"female","status":"present"}],"phone":"","status":"active","version":1,"village":"Ấp 2"}}'::json);
 COMMIT;
