@@ -687,3 +687,36 @@ func TestNameSearchFiltersScopeAndAreaPath(t *testing.T) {
 		t.Fatalf("the household searched in its new commune: %+v", got)
 	}
 }
+
+// Without filters a name search starts with few candidates (twice the page);
+// when people of the same household take them all, it widens to fill the page.
+func TestNameSearchWidensWhenHouseholdsShareTheName(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	h := a.Handler()
+	createUser(t, a, "nw-worker", "commune_worker", "30796", false)
+	worker := login(t, h, "nw-worker", testPassword).AccessToken
+	var ids []string
+	for i, exact := range []int{4, 4, 0} { // two households of four exact matches, then one near match
+		body := householdBody(fmt.Sprintf("NW-%d", i), "30796", "")
+		for j := range exact {
+			member(body, j)["full_name"] = "Lâm Văn Khải"
+		}
+		if exact == 0 {
+			member(body, 0)["full_name"] = "Lê Văn Khải"
+		}
+		w := send(t, h, "POST", "/api/v1/households", worker, body)
+		if w.Code != 201 {
+			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
+		}
+		ids = append(ids, decodeHousehold(t, w).ID)
+	}
+	w := send(t, h, "GET", "/api/v1/households?q=lam%20van%20khai&limit=3", worker, nil)
+	var p struct{ Items []householdOut }
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 200 {
+		t.Fatalf("search: %d %s", w.Code, w.Body.String())
+	}
+	if len(p.Items) != 3 || p.Items[2].ID != ids[2] {
+		t.Fatalf("the near match must follow the two households of exact matches: %+v", p.Items)
+	}
+}

@@ -161,6 +161,12 @@ type Filter struct {
 	AgeMin, AgeMax int
 }
 
+// narrowsHouseholds says whether the filter drops households beyond the
+// scope and commune (which name search applies to the members already).
+func (f Filter) narrowsHouseholds() bool {
+	return f.Village != "" || f.Classification != "" || f.Status != "" || f.EthnicMinority != nil || f.AgeMin >= 0 || f.AgeMax >= 0
+}
+
 // List is a page of households in scope: in id order after the cursor, or,
 // with a name query, the best matches first.
 func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Household, error) {
@@ -201,7 +207,7 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 			AND a.birth_year BETWEEN ? AND ?)`, lo, hi)
 	}
 	if key := strings.TrimSpace(f.Query); key != "" {
-		return s.searchByName(ctx, scope, f.CommuneCode, key, q, limit)
+		return s.searchByName(ctx, scope, f.CommuneCode, key, q, limit, f.narrowsHouseholds())
 	}
 	if after != uuid.Nil {
 		q = q.Where("households.id > ?", after)
@@ -222,7 +228,7 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 // nearest names of all, from the (area path, name trigram) index nearest
 // first. In both, the household filters apply to the candidates; should they
 // leave fewer than limit while the candidates were cut off, it asks for more.
-func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune, key string, q *gorm.DB, limit int) ([]Household, error) {
+func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune, key string, q *gorm.DB, limit int, filtered bool) ([]Household, error) {
 	areaCond, areaArgs := scope.SQL("a.path")
 	memberCond, memberArgs := scope.SQL("m.area_path")
 	if commune != "" {
@@ -253,7 +259,14 @@ func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune,
 	}
 	var out []Household
 	for _, tier := range []func(int) (string, []any){given, nearest} {
-		for candidates := limit * 8; ; candidates *= 8 {
+		// Without household filters nearly every candidate's household is
+		// on the page (a few share one), so twice the page is enough to
+		// start with; filters may drop most, so they start wider.
+		first := limit * 2
+		if filtered {
+			first = limit * 8
+		}
+		for candidates := first; ; candidates *= 8 {
 			var hits []struct {
 				HouseholdID uuid.UUID
 				Score       float64
