@@ -250,10 +250,7 @@ func (h *Handler) attach(c *gin.Context) {
 		var fe apperr.FieldList
 		var lat, lon *float64
 		if in.GPS != nil {
-			lat, lon = in.GPS.Lat, in.GPS.Lon
-			if lat == nil || lon == nil {
-				fe.Add("gps", "invalid", "give both lat and lon")
-			}
+			lat, lon = in.GPS.Lat, in.GPS.Lon // parseExtra checks both are there
 		}
 		extra := parseExtra(&fe, in.Caption, in.TakenAt, lat, lon)
 		if in.UploadID == "" {
@@ -267,7 +264,7 @@ func (h *Handler) attach(c *gin.Context) {
 	case "multipart/form-data":
 		a, created, err = h.attachForm(c, params["boundary"])
 	default:
-		err = apperr.New(apperr.UnsupportedMedia, "unsupported_media_type",
+		err = apperr.New(apperr.UnsupportedMedia, "attachment_body_type",
 			"send application/json with the upload_id of a finished upload, or the file as multipart/form-data")
 	}
 	if err != nil {
@@ -376,12 +373,10 @@ func (h *Handler) tooLargeForDirect() error {
 		human(h.directMax), UploadsPath)
 }
 
-var errBadID = apperr.New(apperr.NotFound, "attachment_not_found", "no such attachment")
-
 func (h *Handler) id(c *gin.Context) (uuid.UUID, bool) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		h.fail(c, errBadID)
+		h.fail(c, errNotFound)
 		return uuid.Nil, false
 	}
 	return id, true

@@ -355,8 +355,15 @@ func (s *Service) Open(ctx context.Context, scope access.Scope, id uuid.UUID, th
 // deleted.
 func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID, version int, reason string) (Attachment, error) {
 	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
-		return Attachment{}, apperr.Fields([]apperr.FieldError{{Field: "reason", Code: "required", Message: "say why (at most 1000 characters)"}})
+	var fe apperr.FieldList
+	switch {
+	case reason == "":
+		fe.Add("reason", "required", "say why the attachment is archived")
+	case utf8.RuneCountInString(reason) > 1000:
+		fe.Add("reason", "too_long", "at most 1000 characters")
+	}
+	if err := fe.Err(); err != nil {
+		return Attachment{}, err
 	}
 	var out Attachment
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {

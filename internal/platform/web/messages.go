@@ -78,6 +78,7 @@ var details = map[string]text{
 	"attachment_not_found":        {"", "Không có tệp đính kèm này."},
 	"subject_not_found":           {"", "Không có đối tượng này trong địa bàn của bạn."},
 	"attachment_too_large":        {"", "Tệp vượt quá dung lượng cho phép của loại tài liệu này; tệp lớn hãy gửi bằng tải lên tiếp nối (/api/v1/uploads)."},
+	"attachment_body_type":        {"", "Hãy gửi application/json kèm upload_id của một lượt tải lên đã hoàn tất, hoặc gửi tệp dạng multipart/form-data."},
 	"attachment_type_not_allowed": {"", "Định dạng tệp (xác định từ nội dung) không được chấp nhận cho loại tài liệu này: ảnh JPEG, PNG, WebP, HEIC hoặc tài liệu PDF."},
 	"attachment_unreadable":       {"", "Tệp bị hỏng hoặc không đúng định dạng như nội dung của nó thể hiện."},
 	"attachment_empty":            {"", "Tệp rỗng."},
