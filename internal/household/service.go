@@ -161,12 +161,6 @@ type Filter struct {
 	AgeMin, AgeMax int
 }
 
-// narrowsHouseholds says whether the filter drops households beyond the
-// scope and commune (which name search applies to the members already).
-func (f Filter) narrowsHouseholds() bool {
-	return f.Village != "" || f.Classification != "" || f.Status != "" || f.EthnicMinority != nil || f.AgeMin >= 0 || f.AgeMax >= 0
-}
-
 // List is a page of households in scope: in id order after the cursor, or,
 // with a name query, the best matches first.
 func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Household, error) {
@@ -182,17 +176,23 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 	} else {
 		q = inScope(q, scope)
 	}
+	// filtered: a condition beyond the scope and commune (which name search
+	// applies to the members already) may drop candidates' households.
+	filtered := false
+	where := func(cond string, args ...any) {
+		q, filtered = q.Where(cond, args...), true
+	}
 	if f.Village != "" {
-		q = q.Where("f_search_key(households.village) = f_search_key(?)", f.Village)
+		where("f_search_key(households.village) = f_search_key(?)", f.Village)
 	}
 	if f.Classification != "" {
-		q = q.Where("households.classification = ?", f.Classification)
+		where("households.classification = ?", f.Classification)
 	}
 	if f.Status != "" {
-		q = q.Where("households.status = ?", f.Status)
+		where("households.status = ?", f.Status)
 	}
 	if f.EthnicMinority != nil {
-		q = q.Where("households.ethnic_minority = ?", *f.EthnicMinority)
+		where("households.ethnic_minority = ?", *f.EthnicMinority)
 	}
 	if f.AgeMin >= 0 || f.AgeMax >= 0 {
 		year := today(s.now()).Year()
@@ -203,11 +203,11 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, after 
 		if f.AgeMin >= 0 {
 			hi = year - f.AgeMin
 		}
-		q = q.Where(`EXISTS (SELECT 1 FROM members a WHERE a.household_id = households.id AND a.status = 'present'
+		where(`EXISTS (SELECT 1 FROM members a WHERE a.household_id = households.id AND a.status = 'present'
 			AND a.birth_year BETWEEN ? AND ?)`, lo, hi)
 	}
 	if key := strings.TrimSpace(f.Query); key != "" {
-		return s.searchByName(ctx, scope, f.CommuneCode, key, q, limit, f.narrowsHouseholds())
+		return s.searchByName(ctx, scope, f.CommuneCode, key, q, limit, filtered)
 	}
 	if after != uuid.Nil {
 		q = q.Where("households.id > ?", after)
@@ -266,7 +266,7 @@ func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune,
 		if filtered {
 			first = limit * 8
 		}
-		for candidates := first; ; candidates *= 8 {
+		for candidates := first; ; candidates = min(candidates*8, maxNameCandidates) {
 			var hits []struct {
 				HouseholdID uuid.UUID
 				Score       float64
@@ -307,35 +307,11 @@ func (s *Service) searchByName(ctx context.Context, scope access.Scope, commune,
 // maxNameCandidates bounds how many members one name search may weigh.
 const maxNameCandidates = 100_000
 
-// listPage runs a household query and fills in members (one query for all);
-// the caller logs the read of what it finally shows.
+// listPage runs a household read and fills in members (one query for all,
+// on the same server); the caller logs the read of what it finally shows.
 func (s *Service) listPage(ctx context.Context, q *gorm.DB, limit int) ([]Household, error) {
-	rows, err := q.Limit(limit).Rows()
-	if err != nil {
-		return nil, db.MapError(err)
-	}
-	var out []Household
-	for rows.Next() {
-		h, err := scanHousehold(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	rows.Close()
-	ids := make([]uuid.UUID, len(out))
-	for i := range out {
-		ids[i] = out[i].ID
-	}
-	members, err := s.store.membersOf(ctx, ids)
-	if err != nil {
-		return nil, db.MapError(err)
-	}
-	for i := range out {
-		out[i].Members = members[out[i].ID]
-	}
-	return out, nil
+	out, err := s.store.withMembers(q.Limit(limit), s.db.Read(ctx))
+	return out, db.MapError(err)
 }
 
 // Patch changes a household's own fields; nil leaves a field alone.
@@ -856,7 +832,7 @@ func (s *Service) Members(ctx context.Context, scope access.Scope, f MemberFilte
 	}
 	rows.Close()
 	// The members themselves (ID numbers decrypted) in one query, in the order found.
-	byHousehold, err := s.store.membersOf(ctx, householdIDs)
+	byHousehold, err := s.store.membersOf(s.db.Conn(ctx), householdIDs)
 	if err != nil {
 		return nil, db.MapError(err)
 	}

@@ -65,29 +65,46 @@ func (s store) households(ctx context.Context, scope access.Scope, ids []uuid.UU
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := inScope(s.db.Conn(ctx).Table("households"), scope).Select(householdColumns).Where("households.id = ANY(?::uuid[])", db.UUIDArray(ids)).Rows()
+	conn := s.db.Conn(ctx)
+	found, err := s.withMembers(inScope(conn.Table("households"), scope).Select(householdColumns).
+		Where("households.id = ANY(?::uuid[])", db.UUIDArray(ids)), conn)
+	for _, h := range found {
+		out[h.ID] = h
+	}
+	return out, err
+}
+
+// withMembers scans the households q yields, in its order, and fills in
+// their members with one more query on conn (the same server as q: a page
+// read from a replica takes its members from there too).
+func (s store) withMembers(q, conn *gorm.DB) ([]Household, error) {
+	rows, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
+	var out []Household
 	for rows.Next() {
 		h, err := scanHousehold(rows)
 		if err != nil {
 			rows.Close()
 			return nil, err
 		}
-		out[h.ID] = h
+		out = append(out, h)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	members, err := s.membersOf(ctx, ids)
+	ids := make([]uuid.UUID, len(out))
+	for i := range out {
+		ids[i] = out[i].ID
+	}
+	members, err := s.membersOf(conn, ids)
 	if err != nil {
 		return nil, err
 	}
-	for id, h := range out {
-		h.Members = members[id]
-		out[id] = h
+	for i := range out {
+		out[i].Members = members[out[i].ID]
 	}
 	return out, nil
 }
@@ -97,18 +114,18 @@ const memberColumns = `id, household_id, full_name, birth_date, birth_year, sex,
 	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version`
 
 func (s store) members(ctx context.Context, householdID uuid.UUID) ([]Member, error) {
-	byHousehold, err := s.membersOf(ctx, []uuid.UUID{householdID})
+	byHousehold, err := s.membersOf(s.db.Conn(ctx), []uuid.UUID{householdID})
 	return byHousehold[householdID], err
 }
 
-// membersOf reads the members of several households in one query, the head
-// first in each.
-func (s store) membersOf(ctx context.Context, householdIDs []uuid.UUID) (map[uuid.UUID][]Member, error) {
+// membersOf reads on conn the members of several households in one query,
+// the head first in each.
+func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID][]Member, error) {
 	out := map[uuid.UUID][]Member{}
 	if len(householdIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT `+memberColumns+` FROM members WHERE household_id = ANY(?::uuid[])
+	rows, err := conn.Raw(`SELECT `+memberColumns+` FROM members WHERE household_id = ANY(?::uuid[])
 		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id`, db.UUIDArray(householdIDs)).Rows()
 	if err != nil {
 		return nil, err
