@@ -77,15 +77,14 @@ func Open(opts Options) (*DB, error) {
 		return nil, fmt.Errorf("db: open: %w", err)
 	}
 	if err := registerCapture(g); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("db: capture: %w", err)
 	}
 	if err := registerSlowLog(g, opts.SlowQuery, opts.Logger); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("db: slow log: %w", err)
 	}
-	s, err := g.DB()
-	if err != nil {
-		return nil, fmt.Errorf("db: pool: %w", err)
-	}
+	s := pool
 	if opts.MaxOpenConns > 0 {
 		s.SetMaxOpenConns(opts.MaxOpenConns)
 	}

@@ -21,9 +21,12 @@ func registerSlowLog(g *gorm.DB, threshold time.Duration, log *slog.Logger) erro
 	if threshold <= 0 || log == nil {
 		return nil
 	}
-	start := func(tx *gorm.DB) { tx.InstanceSet(slowStartKey, time.Now()) }
+	// The statement's own settings with a fixed key: InstanceSet/Get would
+	// format the statement's address into the key on every call, and start
+	// always runs (and overwrites) before finish reads.
+	start := func(tx *gorm.DB) { tx.Statement.Settings.Store(slowStartKey, time.Now()) }
 	finish := func(tx *gorm.DB) {
-		v, ok := tx.InstanceGet(slowStartKey)
+		v, ok := tx.Statement.Settings.Load(slowStartKey)
 		if !ok {
 			return
 		}

@@ -31,7 +31,8 @@ func openPool(url string) (*sql.DB, error) {
 type uuidCodec struct{ pgtype.UUIDCodec }
 
 func (c uuidCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
-	if _, ok := value.(uuid.UUID); ok {
+	switch value.(type) {
+	case uuid.UUID, *uuid.UUID: // a nil pointer is sent as NULL before any plan
 		if format == pgtype.BinaryFormatCode {
 			return encodeUUIDBinary{}
 		}
@@ -40,15 +41,22 @@ func (c uuidCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any
 	return c.UUIDCodec.PlanEncode(m, oid, format, value)
 }
 
+func uuidOf(value any) uuid.UUID {
+	if p, ok := value.(*uuid.UUID); ok {
+		return *p
+	}
+	return value.(uuid.UUID)
+}
+
 type encodeUUIDBinary struct{}
 
 func (encodeUUIDBinary) Encode(value any, buf []byte) ([]byte, error) {
-	u := value.(uuid.UUID)
+	u := uuidOf(value)
 	return append(buf, u[:]...), nil
 }
 
 type encodeUUIDText struct{}
 
 func (encodeUUIDText) Encode(value any, buf []byte) ([]byte, error) {
-	return append(buf, value.(uuid.UUID).String()...), nil
+	return append(buf, uuidOf(value).String()...), nil
 }
