@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	adminarea "github.com/ansinh/ansinh/internal/area" // a parameter below is called area
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/bench"
@@ -378,11 +379,11 @@ func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, 
 	}
 	scope := access.Everywhere()
 	if area != "" {
-		var p string
-		if err := a.db.Conn(ctx).Raw(`SELECT path::text FROM areas WHERE code = ?`, area).Scan(&p).Error; err != nil || p == "" {
-			return fmt.Errorf("import: no area %q", area)
+		ar, err := adminarea.NewStore(a.db).Get(ctx, area)
+		if err != nil {
+			return fmt.Errorf("import: area %q: %w", area, err)
 		}
-		scope = access.Within(p)
+		scope = access.Within(ar.Path)
 	}
 	ctx = access.WithActor(ctx, access.System("import-cli"))
 	// A soft memory limit: the collector works harder rather than let a
@@ -551,11 +552,14 @@ func (a *App) Bench(ctx context.Context, o BenchOptions) ([]bench.Result, error)
 	// An approver for each district of the bench communes.
 	approverOf := map[string]string{} // district code -> username
 	userDistrict := make([]string, len(benchCommunes))
+	areas := adminarea.NewStore(a.db)
 	for i, c := range benchCommunes {
-		if err := a.db.Conn(ctx).Raw(`SELECT parent_code FROM areas WHERE code = ?`, c).Scan(&userDistrict[i]).Error; err != nil {
-			return nil, err
+		ar, err := areas.Get(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("bench commune %s: %w", c, err)
 		}
-		d := userDistrict[i]
+		d := ar.ParentCode
+		userDistrict[i] = d
 		if _, ok := approverOf[d]; ok {
 			continue
 		}
@@ -694,11 +698,7 @@ func RunBenchLoad(ctx context.Context, cfg *config.Config, households int, seed 
 	}
 	// As the owner when configured: the generator then rebuilds the
 	// secondary indexes once instead of keeping them up to date row by row.
-	url := cfg.Database.URL
-	if cfg.Database.MigrateURL != "" {
-		url = cfg.Database.MigrateURL
-	}
-	res, err := bench.Generate(ctx, url, protect, bench.GenOptions{Households: households, Seed: seed, Province: "91",
+	res, err := bench.Generate(ctx, cfg.Database.MigrationURL(), protect, bench.GenOptions{Households: households, Seed: seed, Province: "91",
 		PoorRate: rate, Tag: fmt.Sprintf("%d-%x", seed, time.Now().UnixNano()%0xffffff)})
 	if err != nil {
 		return err

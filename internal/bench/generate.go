@@ -66,6 +66,13 @@ var (
 
 type commune struct{ code, path, district string }
 
+// person is one generated member before their name and ID are drawn.
+type person struct {
+	sex  household.Sex
+	year int
+	rel  string
+}
+
 // Generate loads a synthetic province by COPY, deterministically for a seed:
 // households per commune with classifications drawn at the district's poverty
 // rate, members with Vietnamese names, ages and CCCDs consistent with their
@@ -146,39 +153,23 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 			fmt.Sprintf("tổ %d", 1+r.IntN(12)), "rural", class})
 		family := families[r.IntN(len(families))]
 		headYear := year - 25 - r.IntN(50)
-		people := []struct {
-			sex  household.Sex
-			year int
-			rel  string
-		}{{household.Male, headYear, "head"}}
+		people := []person{{household.Male, headYear, "head"}}
 		if r.IntN(10) < 8 {
-			people = append(people, struct {
-				sex  household.Sex
-				year int
-				rel  string
-			}{household.Female, headYear + r.IntN(7) - 3, "spouse"})
+			people = append(people, person{household.Female, headYear + r.IntN(7) - 3, "spouse"})
 		}
 		for range r.IntN(5) {
 			sex := household.Male
 			if r.IntN(2) == 0 {
 				sex = household.Female
 			}
-			people = append(people, struct {
-				sex  household.Sex
-				year int
-				rel  string
-			}{sex, min(year, headYear+20+r.IntN(20)), "child"})
+			people = append(people, person{sex, min(year, headYear+20+r.IntN(20)), "child"})
 		}
 		if r.IntN(4) == 0 { // a grandparent living with them
 			sex := household.Female
 			if r.IntN(3) == 0 {
 				sex = household.Male
 			}
-			people = append(people, struct {
-				sex  household.Sex
-				year int
-				rel  string
-			}{sex, max(headYear-22-r.IntN(10), year-95), "parent"})
+			people = append(people, person{sex, max(headYear-22-r.IntN(10), year-95), "parent"})
 		}
 		for j, p := range people {
 			middle, given := middlesM[r.IntN(len(middlesM))], givensM[r.IntN(len(givensM))]
@@ -386,11 +377,11 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 		if strings.Contains(st.sql, "$2") {
 			args = append(args, review)
 		}
-		tag, err := conn.Exec(ctx, st.sql, args...)
+		ct, err := conn.Exec(ctx, st.sql, args...)
 		if err != nil {
 			return fmt.Errorf("bench: history: %w", err)
 		}
-		*st.count = int(tag.RowsAffected())
+		*st.count = int(ct.RowsAffected())
 		res.phase(st.name, mark)
 	}
 	return nil
