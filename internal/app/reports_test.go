@@ -147,6 +147,20 @@ func TestReports(t *testing.T) {
 	if len(lst.Items) != 1 || lst.Items[0]["household_code"] != "RP-A" || lst.Items[0]["head_name"] != "Nguyễn Văn An" {
 		t.Fatalf("poor list: %+v", lst.Items)
 	}
+	// A format the server cannot write is refused before the list is built:
+	// its households are not logged as read.
+	if w := send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791&format=pdf", manager, nil); w.Code != 422 {
+		t.Fatalf("a list as pdf: %d", w.Code)
+	}
+	decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791", manager, nil), 200)
+	var logged int
+	for deadline := time.Now().Add(15 * time.Second); logged == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		a.DB().Conn(context.Background()).Raw(`SELECT coalesce(sum(cardinality(subject_ids)), 0) FROM audit_access
+			WHERE actor_name = 'rp-manager' AND route = 'GET /api/v1/reports/lists/:kind'`).Scan(&logged)
+	}
+	if logged != 1 {
+		t.Fatalf("households logged as read by the manager's lists: %d, want 1 (the list served, not the refused one)", logged)
+	}
 	lst = decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/lists/newly_near_poor?area=914", approver, nil), 200)
 	if len(lst.Items) != 1 || lst.Items[0]["household_code"] != "RP-B" || lst.Items[0]["to"] != "Hộ cận nghèo" {
 		t.Fatalf("newly near-poor list: %+v", lst.Items)

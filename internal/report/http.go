@@ -75,14 +75,25 @@ func onDate(q *web.Query, now time.Time) time.Time {
 	return today
 }
 
-// respond writes a table in the format asked for; files are audited as
-// exports, carry the exporter in their footer and are never cached.
-func (h *Handler) respond(c *gin.Context, what, area string, filter map[string]any, t Table, jsonBody any) {
-	f, err := format(c)
+// checked answers the query's problems, the format's included, before any
+// work is done (a list logs the reads of the households it names) and says
+// which format was asked for.
+func (h *Handler) checked(c *gin.Context, q *web.Query) (string, bool) {
+	err := q.Err()
+	f, ferr := format(c)
+	if err == nil {
+		err = ferr
+	}
 	if err != nil {
 		h.fail(c, err)
-		return
+		return "", false
 	}
+	return f, true
+}
+
+// respond writes a table in format f; files are audited as exports, carry
+// the exporter in their footer and are never cached.
+func (h *Handler) respond(c *gin.Context, f, what, area string, filter map[string]any, t Table, jsonBody any) {
 	c.Header("Cache-Control", "no-store")
 	if f == "json" {
 		c.JSON(http.StatusOK, jsonBody)
@@ -157,8 +168,8 @@ func (h *Handler) poverty(c *gin.Context) {
 	area := q.String("area", 10)
 	q.Require("area")
 	on := onDate(q, time.Now())
-	if err := q.Err(); err != nil {
-		h.fail(c, err)
+	f, ok := h.checked(c, q)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
@@ -174,7 +185,7 @@ func (h *Handler) poverty(c *gin.Context) {
 	}
 	t.Totals = povertyRow(total)
 	t.Totals[0], t.Totals[1] = a.Code, "Tổng cộng — "+a.Name
-	h.respond(c, "poverty_report", a.Code, map[string]any{"area": a.Code, "date": on.Format(time.DateOnly)}, t,
+	h.respond(c, f, "poverty_report", a.Code, map[string]any{"area": a.Code, "date": on.Format(time.DateOnly)}, t,
 		tableJSON(t, a, map[string]any{"date": on.Format(time.DateOnly)}))
 }
 
@@ -202,8 +213,8 @@ func (h *Handler) support(c *gin.Context) {
 		start := time.Date(to.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
 		from = &start
 	}
-	if err := q.Err(); err != nil {
-		h.fail(c, err)
+	f, ok := h.checked(c, q)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
@@ -237,7 +248,7 @@ func (h *Handler) support(c *gin.Context) {
 		t.Totals = append(t.Totals, v)
 	}
 	filter := map[string]any{"area": a.Code, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}
-	h.respond(c, "support_report", a.Code, filter, t, tableJSON(t, a, map[string]any{"from": filter["from"], "to": filter["to"]}))
+	h.respond(c, f, "support_report", a.Code, filter, t, tableJSON(t, a, map[string]any{"from": filter["from"], "to": filter["to"]}))
 }
 
 var targetColumns = []Column{
@@ -249,8 +260,8 @@ func (h *Handler) targets(c *gin.Context) {
 	q := web.NewQuery(c)
 	area := q.String("area", 10)
 	q.Require("area")
-	if err := q.Err(); err != nil {
-		h.fail(c, err)
+	f, ok := h.checked(c, q)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
@@ -271,7 +282,7 @@ func (h *Handler) targets(c *gin.Context) {
 		}
 		t.Rows = append(t.Rows, []any{int64(x.Year), x.Metric, x.Description, x.Value, actual, met})
 	}
-	h.respond(c, "targets_report", a.Code, map[string]any{"area": a.Code}, t, tableJSON(t, a, nil))
+	h.respond(c, f, "targets_report", a.Code, map[string]any{"area": a.Code}, t, tableJSON(t, a, nil))
 }
 
 func (h *Handler) setTarget(c *gin.Context) {
@@ -304,21 +315,20 @@ func (h *Handler) list(c *gin.Context) {
 	q.Require("area")
 	program := q.String("program", 41)
 	on := onDate(q, time.Now())
-	if err := q.Err(); err != nil {
-		h.fail(c, err)
+	f, ok := h.checked(c, q)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
 	kind := c.Param("kind")
-	t, err := h.svc.List(ctx, access.ScopeFrom(ctx), kind, area, on, program)
+	a, t, err := h.svc.List(ctx, access.ScopeFrom(ctx), kind, area, on, program)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	a, _ := h.svc.area(ctx, access.ScopeFrom(ctx), area)
 	filter := map[string]any{"kind": kind, "area": area, "date": on.Format(time.DateOnly)}
 	if program != "" {
 		filter["program"] = program
 	}
-	h.respond(c, "list", area, filter, t, tableJSON(t, a, map[string]any{"kind": kind, "date": on.Format(time.DateOnly)}))
+	h.respond(c, f, "list", a.Code, filter, t, tableJSON(t, a, map[string]any{"kind": kind, "date": on.Format(time.DateOnly)}))
 }

@@ -36,16 +36,16 @@ var classNamesVI = map[string]string{"poor": "Hộ nghèo", "near_poor": "Hộ c
 // List builds an official list of an area (in scope) on a date: for the
 // movements, the recognized changes of the date's year up to it. It returns
 // the households it names, whose reading is logged by the caller's route.
-func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode string, on time.Time, program string) (Table, error) {
+func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode string, on time.Time, program string) (Area, Table, error) {
 	if !slices.Contains(ListKinds, kind) {
-		return Table{}, apperr.New(apperr.NotFound, "list_not_found", "no list %q", kind)
+		return Area{}, Table{}, apperr.New(apperr.NotFound, "list_not_found", "no list %q", kind)
 	}
 	if kind == "enrollees" && program == "" {
-		return Table{}, apperr.Fields([]apperr.FieldError{{Field: "program", Code: "required", Message: "name the program whose enrollees to list"}})
+		return Area{}, Table{}, apperr.Fields([]apperr.FieldError{{Field: "program", Code: "required", Message: "name the program whose enrollees to list"}})
 	}
 	a, err := s.area(ctx, scope, areaCode)
 	if err != nil {
-		return Table{}, err
+		return Area{}, Table{}, err
 	}
 	cond, args := scope.SQL("h.area_path")
 	params := named(args, map[string]any{"area": a.Path, "date": on, "next": nextDay(on),
@@ -93,7 +93,7 @@ func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode s
 	}
 	rows, err := s.db.Read(ctx).Raw(q, params).Rows()
 	if err != nil {
-		return Table{}, db.MapError(err)
+		return Area{}, Table{}, db.MapError(err)
 	}
 	defer rows.Close()
 	var ids []uuid.UUID
@@ -105,7 +105,7 @@ func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode s
 			dest = append(dest, &vals[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return Table{}, err
+			return Area{}, Table{}, err
 		}
 		row := append([]any{int64(len(t.Rows) + 1)}, vals...)
 		for i, c := range t.Columns {
@@ -117,12 +117,12 @@ func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode s
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return Table{}, err
+		return Area{}, Table{}, err
 	}
 	if len(ids) > 0 {
 		s.reads.Read(ctx, "household", a.Path, ids...)
 	}
-	return t, nil
+	return a, t, nil
 }
 
 // Exported records that a file left the system: who, when, what and which

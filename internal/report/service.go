@@ -5,6 +5,8 @@ package report
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -46,8 +48,11 @@ type Area struct {
 func (s *Service) area(ctx context.Context, scope access.Scope, code string) (Area, error) {
 	var a Area
 	err := s.db.Read(ctx).Raw(`SELECT code, name, level, path::text FROM areas WHERE code = ?`, code).Row().Scan(&a.Code, &a.Name, &a.Level, &a.Path)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return a, apperr.Fields([]apperr.FieldError{{Field: "area", Code: "invalid", Message: "must be the code of an administrative area"}})
+	}
+	if err != nil {
+		return a, db.MapError(err) // the database, not the caller's area
 	}
 	if !scope.Contains(a.Path) {
 		inside := false
