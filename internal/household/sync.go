@@ -81,7 +81,19 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 			return err
 		})
 	}
-	return changes, next, more, err
+	if err != nil {
+		return nil, pos, false, err
+	}
+	// Logged once the page is final: a replica attempt given up for the
+	// primary, or a transaction retried, read nothing the client receives.
+	var shown []Household
+	for _, c := range changes {
+		if c.Household != nil {
+			shown = append(shown, *c.Household)
+		}
+	}
+	s.noteRead(ctx, shown...)
+	return changes, next, more, nil
 }
 
 // errBehind: the replica has not replayed the client's position yet.
@@ -170,7 +182,6 @@ func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosit
 			loaded[key{typ, id}] = v
 		}
 	}
-	var shown []Household
 	// The page's households and their members in two queries, not two each.
 	var want []uuid.UUID
 	for _, c := range out {
@@ -204,9 +215,7 @@ func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosit
 			continue
 		}
 		out[i].Household = &h
-		shown = append(shown, h)
 	}
-	s.noteRead(ctx, shown...)
 	next := pos
 	if len(entries) > 0 {
 		next = entries[len(entries)-1].pos
