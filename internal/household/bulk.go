@@ -52,17 +52,13 @@ func (s *Service) CheckBatch(ctx context.Context, scope access.Scope, hs []House
 	if len(hs) == 0 {
 		return res, nil
 	}
-	var codes []string
-	for _, h := range hs {
-		codes = append(codes, h.CommuneCode)
-	}
-	paths, err := s.communes(ctx, codes)
-	if err != nil {
-		return res, err
-	}
 	var communeCodes, householdCodes []string
 	for _, h := range hs {
 		communeCodes, householdCodes = append(communeCodes, h.CommuneCode), append(householdCodes, h.Code)
+	}
+	paths, err := s.communes(ctx, communeCodes)
+	if err != nil {
+		return res, err
 	}
 	// Joined to the arrays, so that the (commune_code, code) index answers.
 	pool := s.db.Conn(ctx).Statement.ConnPool

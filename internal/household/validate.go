@@ -95,10 +95,12 @@ func validateMember(m *Member, prefix string, now time.Time, fe *apperr.FieldLis
 	if m.EthnicityCode != nil && (*m.EthnicityCode < 1 || *m.EthnicityCode > 54) {
 		fe.Add(prefix+"ethnicity_code", "invalid", "must be one of the 54 official groups (1-54)")
 	}
-	for field, v := range map[string]string{"education_level": m.EducationLevel, "occupation": m.Occupation,
-		"employment_status": m.EmploymentStatus, "insurance_card": m.InsuranceCard, "school_level": m.SchoolLevel} {
-		if len(v) > 100 {
-			fe.Add(prefix+field, "too_long", "must be at most 100 characters")
+	// In a fixed order (problems listed the same way every time); school_level
+	// is checked against its list below.
+	for _, f := range []struct{ field, v string }{{"education_level", m.EducationLevel}, {"occupation", m.Occupation},
+		{"employment_status", m.EmploymentStatus}, {"insurance_card", m.InsuranceCard}} {
+		if len(f.v) > 100 {
+			fe.Add(prefix+f.field, "too_long", "must be at most 100 characters")
 		}
 	}
 	if m.SchoolLevel != "" && !slices.Contains(SchoolLevels, m.SchoolLevel) {
