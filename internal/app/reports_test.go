@@ -205,6 +205,11 @@ func TestReports(t *testing.T) {
 	if w := send(t, h, "POST", "/api/v1/reports/targets", worker, map[string]any{"area_code": "914", "metric": "poverty_rate", "year": today.Year(), "value": 20}); w.Code != 403 {
 		t.Fatalf("a worker set a target: %d", w.Code)
 	}
+	// The district's approver sees the province's figures but sets targets only for the district.
+	if w := send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "91", "metric": "poverty_rate",
+		"year": today.Year(), "value": 5}); w.Code != 403 || problemCode(t, w) != "area_outside_scope" {
+		t.Fatalf("a district approver set the province's target: %d %s", w.Code, w.Body.String())
+	}
 	decode[map[string]any](t, send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "914", "metric": "poverty_rate",
 		"year": today.Year(), "value": 20, "description": "Tỷ lệ hộ nghèo dưới 20%"}), 200)
 	decode[map[string]any](t, send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "914",
