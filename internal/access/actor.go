@@ -113,3 +113,13 @@ func (s Scope) SQL(column string) (string, []any) {
 	}
 	return "(" + strings.Join(parts, " OR ") + ")", args
 }
+
+// ActorID is the signed-in user acting in ctx, for created_by and updated_by
+// columns: nil for a system job or without an actor.
+func ActorID(ctx context.Context) *uuid.UUID {
+	a, _ := ActorFrom(ctx)
+	if a.UserID == uuid.Nil {
+		return nil
+	}
+	return &a.UserID
+}

@@ -26,3 +26,15 @@ func TestScopeContains(t *testing.T) {
 		t.Error("the zero scope contains nothing")
 	}
 }
+
+func TestNamedScope(t *testing.T) {
+	params := map[string]any{}
+	got := Within("91.914", "91.909").Named("h.area_path", "scope", params)
+	want := "(h.area_path <@ CAST(@scope_0 AS ltree) OR h.area_path <@ CAST(@scope_1 AS ltree))"
+	if got != want || params["scope_0"] != "91.914" || params["scope_1"] != "91.909" {
+		t.Fatalf("Named = %q %v", got, params)
+	}
+	if Everywhere().Named("x", "s", params) != "TRUE" || (Scope{}).Named("x", "s", params) != "FALSE" {
+		t.Fatal("everywhere is TRUE, the empty scope FALSE")
+	}
+}

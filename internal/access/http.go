@@ -50,20 +50,20 @@ func (r *Routes) add(info RouteInfo, handlers ...gin.HandlerFunc) {
 
 // Handle registers a route that requires the permission resource:action; the
 // handler finds the actor's scope for it with ScopeFrom.
-func (r *Routes) Handle(method, path, resource, action string, h gin.HandlerFunc) {
+func (r *Routes) Handle(method, path, resource, action string, h web.HandlerFunc) {
 	chain := []gin.HandlerFunc{r.guard(resource, action)}
 	if method != http.MethodGet && method != http.MethodHead {
 		chain = append(chain, r.writes...)
 	}
-	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, append(chain, h)...)
+	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, append(chain, web.Adapt(r.log, h))...)
 }
 
 // HandleStream registers a guarded route whose protocol makes retries safe
 // by itself (tus uploads resume at the offset the server reports): the write
 // middleware (Idempotency-Key), which would hold a whole body to replay it,
 // does not run on it.
-func (r *Routes) HandleStream(method, path, resource, action string, h gin.HandlerFunc) {
-	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, r.guard(resource, action), h)
+func (r *Routes) HandleStream(method, path, resource, action string, h web.HandlerFunc) {
+	r.add(RouteInfo{Method: method, Path: path, Resource: resource, Action: action}, r.guard(resource, action), web.Adapt(r.log, h))
 }
 
 // Owner names the actor in ctx for per-caller records (idempotency keys).
@@ -74,19 +74,19 @@ func Owner(ctx context.Context) string {
 
 // SignedIn registers a route any signed-in user may call (their own profile),
 // even one who must change their password first.
-func (r *Routes) SignedIn(method, path string, h gin.HandlerFunc) {
+func (r *Routes) SignedIn(method, path string, h web.HandlerFunc) {
 	r.add(RouteInfo{Method: method, Path: path}, func(c *gin.Context) {
 		if _, ok := ActorFrom(c.Request.Context()); !ok {
 			web.WriteProblem(c, r.log, errUnauthenticated)
 			return
 		}
 		c.Next()
-	}, h)
+	}, web.Adapt(r.log, h))
 }
 
 // Public registers a route that needs no sign-in (signing in itself).
-func (r *Routes) Public(method, path string, h gin.HandlerFunc) {
-	r.add(RouteInfo{Method: method, Path: path, Public: true}, h)
+func (r *Routes) Public(method, path string, h web.HandlerFunc) {
+	r.add(RouteInfo{Method: method, Path: path, Public: true}, web.Adapt(r.log, h))
 }
 
 var errMustChangePassword = apperr.New(apperr.Forbidden, "password_change_required",

@@ -7,84 +7,45 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansinh/ansinh/internal/apptest"
 
 	"github.com/gin-gonic/gin"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ansinh/ansinh/docs"
 	"github.com/ansinh/ansinh/internal/app"
-	"github.com/ansinh/ansinh/internal/config"
-	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
-func testConfig(t testing.TB, databaseURL string) *config.Config {
-	t.Helper()
-	cfg, err := config.Load(config.Source{Environ: map[string]string{
-		"DATABASE_URL":                  databaseURL,
-		"ANSINH_ENV":                    "test",
-		"ANSINH_DATABASE_READY_TIMEOUT": "1s",
-		"ANSINH_HTTP_SHUTDOWN_TIMEOUT":  "5s",
-		"ANSINH_ATTACHMENTS_DIR":        t.TempDir(),
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-func newApp(t testing.TB, opts ...app.Option) *app.App {
-	t.Helper()
-	d := dbtest.NewDatabase(t)
-	cfg := testConfig(t, d.AppURL)
-	pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a
-}
-
-func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
-	t.Helper()
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
-	return w
-}
-
 func TestOperationsEndpoints(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	if w := get(t, h, "/healthz"); w.Code != 200 || !strings.Contains(w.Body.String(), `"ok"`) {
+	if w := apptest.Get(t, h, "/healthz"); w.Code != 200 || !strings.Contains(w.Body.String(), `"ok"`) {
 		t.Fatalf("healthz: %d %s", w.Code, w.Body.String())
 	}
-	if w := get(t, h, "/readyz"); w.Code != 200 || !strings.Contains(w.Body.String(), `"ready"`) {
+	if w := apptest.Get(t, h, "/readyz"); w.Code != 200 || !strings.Contains(w.Body.String(), `"ready"`) {
 		t.Fatalf("readyz with a live database: %d %s", w.Code, w.Body.String())
 	}
-	w := get(t, h, "/openapi.yaml")
+	w := apptest.Get(t, h, "/openapi.yaml")
 	if w.Code != 200 || !strings.HasPrefix(w.Body.String(), "openapi: 3") {
 		t.Fatalf("openapi.yaml: %d", w.Code)
 	}
-	if w := get(t, h, "/docs"); w.Code != http.StatusFound || w.Header().Get("Location") != "/docs/index.html" {
+	if w := apptest.Get(t, h, "/docs"); w.Code != http.StatusFound || w.Header().Get("Location") != "/docs/index.html" {
 		t.Fatalf("/docs: %d %v", w.Code, w.Header())
 	}
-	if w := get(t, h, "/docs/index.html"); w.Code != 200 || !strings.Contains(w.Body.String(), "swagger") {
+	if w := apptest.Get(t, h, "/docs/index.html"); w.Code != 200 || !strings.Contains(w.Body.String(), "swagger") {
 		t.Fatalf("/docs/index.html: %d", w.Code)
 	}
-	if w := get(t, h, "/docs/swagger-ui-bundle.js"); w.Code != 200 {
+	if w := apptest.Get(t, h, "/docs/swagger-ui-bundle.js"); w.Code != 200 {
 		t.Fatalf("Swagger UI assets must come from the binary: %d", w.Code)
 	}
-	m := get(t, h, "/metrics").Body.String()
+	m := apptest.Get(t, h, "/metrics").Body.String()
 	for _, want := range []string{
 		`ansinh_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
 		`ansinh_http_request_duration_seconds_bucket{method="GET",route="/readyz"`,
@@ -107,7 +68,7 @@ func TestReadinessFailsWhenDatabaseIsDown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := testConfig(t, "postgres://ansinh_app:x@"+addr+"/ansinh?sslmode=disable&connect_timeout=1")
+	cfg := apptest.Config(t, "postgres://ansinh_app:x@"+addr+"/ansinh?sslmode=disable&connect_timeout=1")
 	pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("opening the pool must not need the database: %v", err)
@@ -118,10 +79,10 @@ func TestReadinessFailsWhenDatabaseIsDown(t *testing.T) {
 	}
 	defer a.Close()
 
-	if w := get(t, a.Handler(), "/healthz"); w.Code != 200 {
+	if w := apptest.Get(t, a.Handler(), "/healthz"); w.Code != 200 {
 		t.Fatalf("liveness does not depend on the database: %d", w.Code)
 	}
-	w := get(t, a.Handler(), "/readyz")
+	w := apptest.Get(t, a.Handler(), "/readyz")
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Content-Type") != web.ProblemContentType || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("readyz with the database down: %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
@@ -135,7 +96,7 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 	t.Parallel()
 	started := make(chan struct{})
 	release := make(chan struct{})
-	a := newApp(t, app.WithRoutes(func(e *gin.Engine) {
+	a := apptest.New(t, app.WithRoutes(func(e *gin.Engine) {
 		e.GET("/slow", func(c *gin.Context) {
 			close(started)
 			<-release
@@ -201,7 +162,7 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 // missing from either side fails.
 func TestRouterMatchesOpenAPI(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	var spec struct {
 		Paths map[string]map[string]any `yaml:"paths"`
 	}
@@ -257,9 +218,9 @@ func ginPath(p string) string {
 // Until sign-in exists, the protected routes answer 401, never data.
 func TestProtectedRoutesNeedIdentity(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	for _, path := range []string{"/api/v1/audit/events", "/api/v1/audit/verify", "/api/v1/audit/access?subject_id=01900000-0000-7000-8000-000000000001"} {
-		w := get(t, a.Handler(), path)
+		w := apptest.Get(t, a.Handler(), path)
 		if w.Code != http.StatusUnauthorized || w.Header().Get("Content-Type") != web.ProblemContentType {
 			t.Errorf("%s: %d %s", path, w.Code, w.Body.String())
 		}

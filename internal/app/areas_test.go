@@ -3,14 +3,16 @@ package app_test
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/ansinh/ansinh/internal/apptest"
 )
 
 func TestAreasAPI(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "worker-areas", "commune_worker", "30791", false)
-	tok := login(t, h, "worker-areas", testPassword).AccessToken
+	apptest.CreateUser(t, a, "worker-areas", "commune_worker", "30791", false)
+	tok := apptest.Login(t, h, "worker-areas", apptest.Password).AccessToken
 	type page struct {
 		Items []struct {
 			Code, Name, Level, Path string
@@ -18,7 +20,7 @@ func TestAreasAPI(t *testing.T) {
 		NextCursor string `json:"next_cursor"`
 	}
 	get := func(path string) (int, page) {
-		w := send(t, h, "GET", path, tok, nil)
+		w := apptest.Send(t, h, "GET", path, tok, nil)
 		var p page
 		json.Unmarshal(w.Body.Bytes(), &p)
 		return w.Code, p
@@ -45,7 +47,7 @@ func TestAreasAPI(t *testing.T) {
 	if !found {
 		t.Fatalf("Vĩnh Phú not found: %+v", p)
 	}
-	if w := send(t, h, "GET", "/api/v1/areas/30791", tok, nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/areas/30791", tok, nil); w.Code != 200 {
 		t.Fatalf("get: %d", w.Code)
 	}
 	for path, want := range map[string]int{

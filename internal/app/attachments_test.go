@@ -12,17 +12,17 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansinh/ansinh/internal/apptest"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -33,7 +33,6 @@ import (
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
-	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
 type attachmentOut struct {
@@ -67,28 +66,6 @@ func decodeAttachment(t *testing.T, w *httptest.ResponseRecorder) attachmentOut 
 	return a
 }
 
-// attachFile sends a file in one multipart/form-data request.
-func attachFile(t testing.TB, h http.Handler, token string, fields map[string]string, filename string, content []byte) *httptest.ResponseRecorder {
-	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	hdr := textproto.MIMEHeader{}
-	hdr.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename=%q`, filename))
-	hdr.Set("Content-Type", "image/jpeg") // what a client claims; never trusted
-	pw, _ := mw.CreatePart(hdr)
-	pw.Write(content)
-	mw.Close()
-	req := httptest.NewRequest("POST", "/api/v1/attachments", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
-}
-
 // newAttachmentApp is an app with small, test-sized limits; dir is its
 // attachments directory.
 func newAttachmentApp(t *testing.T) (a *app.App, dir string) {
@@ -115,16 +92,6 @@ func newAttachmentApp(t *testing.T) (a *app.App, dir string) {
 	}
 	t.Cleanup(func() { a.Close() })
 	return a, dir
-}
-
-func problemCode(t *testing.T, w *httptest.ResponseRecorder) string {
-	t.Helper()
-	if ct := w.Header().Get("Content-Type"); ct != web.ProblemContentType {
-		t.Fatalf("want problem+json, got %q: %d %s", ct, w.Code, w.Body.String())
-	}
-	var p web.Problem
-	json.Unmarshal(w.Body.Bytes(), &p)
-	return p.Code
 }
 
 func tusMetadata(kv ...string) string {
@@ -164,11 +131,11 @@ func TestResumableUploadSurvivesADroppedConnection(t *testing.T) {
 	h := a.Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	createUser(t, a, "tus-worker", "commune_worker", "30791", false)
-	createUser(t, a, "tus-other", "commune_worker", "30791", false)
-	worker := login(t, h, "tus-worker", testPassword).AccessToken
-	other := login(t, h, "tus-other", testPassword).AccessToken
-	hh := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("TUS-1", "30791", "")))
+	apptest.CreateUser(t, a, "tus-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "tus-other", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "tus-worker", apptest.Password).AccessToken
+	other := apptest.Login(t, h, "tus-other", apptest.Password).AccessToken
+	hh := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("TUS-1", "30791", "")))
 
 	// The signed minutes of a village meeting: a 3 MB scanned PDF.
 	file := append([]byte("%PDF-1.7\n"), make([]byte, 3<<20)...)
@@ -227,17 +194,17 @@ func TestResumableUploadSurvivesADroppedConnection(t *testing.T) {
 		t.Fatalf("another user's HEAD: %d", w.Code)
 	}
 	if w := tusRequest(t, h, "PATCH", path, other, map[string]string{"Upload-Offset": strconv.Itoa(offset),
-		"Content-Type": "application/offset+octet-stream"}, file[offset:]); w.Code != http.StatusNotFound || problemCode(t, w) != "upload_not_found" {
+		"Content-Type": "application/offset+octet-stream"}, file[offset:]); w.Code != http.StatusNotFound || apptest.ProblemCode(t, w) != "upload_not_found" {
 		t.Fatalf("another user's PATCH: %d %s", w.Code, w.Body.String())
 	}
 	// Attaching before the last byte is refused.
-	if w := send(t, h, "POST", "/api/v1/attachments", worker, map[string]any{"upload_id": id}); w.Code != http.StatusConflict ||
-		problemCode(t, w) != "upload_incomplete" {
+	if w := apptest.Send(t, h, "POST", "/api/v1/attachments", worker, map[string]any{"upload_id": id}); w.Code != http.StatusConflict ||
+		apptest.ProblemCode(t, w) != "upload_incomplete" {
 		t.Fatalf("attach of a half upload: %d %s", w.Code, w.Body.String())
 	}
 	// A resume from a wrong offset is a problem too.
 	if w := tusRequest(t, h, "PATCH", path, worker, map[string]string{"Upload-Offset": "0",
-		"Content-Type": "application/offset+octet-stream"}, file[:10]); w.Code != http.StatusConflict || problemCode(t, w) != "upload_mismatched_offset" {
+		"Content-Type": "application/offset+octet-stream"}, file[:10]); w.Code != http.StatusConflict || apptest.ProblemCode(t, w) != "upload_mismatched_offset" {
 		t.Fatalf("PATCH at a stale offset: %d %s", w.Code, w.Body.String())
 	}
 
@@ -257,7 +224,7 @@ func TestResumableUploadSurvivesADroppedConnection(t *testing.T) {
 	}
 
 	// Attach it: the stored file's hash is the original's.
-	w = send(t, h, "POST", "/api/v1/attachments", worker, map[string]any{"upload_id": id, "caption": "Biên bản bình xét hộ nghèo",
+	w = apptest.Send(t, h, "POST", "/api/v1/attachments", worker, map[string]any{"upload_id": id, "caption": "Biên bản bình xét hộ nghèo",
 		"taken_at": "2026-11-20T09:30:00+07:00", "gps": map[string]float64{"lat": 10.0251, "lon": 105.0875}})
 	if w.Code != http.StatusCreated {
 		t.Fatalf("attach: %d %s", w.Code, w.Body.String())
@@ -268,10 +235,10 @@ func TestResumableUploadSurvivesADroppedConnection(t *testing.T) {
 		att.GPS.Lat != 10.0251 {
 		t.Fatalf("attached: %+v", att)
 	}
-	if n := countEvents(t, a, "attachment.create"); n != 1 {
+	if n := apptest.CountEvents(t, a, "attachment.create"); n != 1 {
 		t.Fatalf("attachment.create events: %d", n)
 	}
-	w = send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/content", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/content", worker, nil)
 	if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), file) || w.Header().Get("Content-Type") != "application/pdf" ||
 		w.Header().Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(w.Header().Get("Content-Disposition"), "attachment;") ||
 		!strings.Contains(w.Header().Get("Content-Disposition"), "filename*=utf-8''Bi%C3%AAn") {
@@ -298,19 +265,19 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 	t.Parallel()
 	a, dir := newAttachmentApp(t)
 	h := a.Handler()
-	createUser(t, a, "lim-worker", "commune_worker", "30791", false)
-	createUser(t, a, "lim-worker2", "commune_worker", "31036", false)
-	worker := login(t, h, "lim-worker", testPassword).AccessToken
-	worker2 := login(t, h, "lim-worker2", testPassword).AccessToken
-	hh := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("LIM-1", "30791", "")))
-	far := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker2, householdBody("LIM-2", "31036", "")))
+	apptest.CreateUser(t, a, "lim-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "lim-worker2", "commune_worker", "31036", false)
+	worker := apptest.Login(t, h, "lim-worker", apptest.Password).AccessToken
+	worker2 := apptest.Login(t, h, "lim-worker2", apptest.Password).AccessToken
+	hh := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("LIM-1", "30791", "")))
+	far := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker2, apptest.HouseholdBody("LIM-2", "31036", "")))
 	meta := func(subject, kind string) string {
 		return tusMetadata("subject_type", "household", "subject_id", subject, "kind", kind, "filename", "cccd.jpg")
 	}
 
 	// An ID scan over its kind's 200,000 bytes: refused at creation.
 	w := tusRequest(t, h, "POST", "/api/v1/uploads", worker, map[string]string{"Upload-Length": "200001", "Upload-Metadata": meta(hh.ID, "id_scan")}, nil)
-	if w.Code != http.StatusRequestEntityTooLarge || problemCode(t, w) != "attachment_too_large" ||
+	if w.Code != http.StatusRequestEntityTooLarge || apptest.ProblemCode(t, w) != "attachment_too_large" ||
 		!strings.Contains(w.Body.String(), "200000 bytes") {
 		t.Fatalf("oversized upload: %d %s", w.Code, w.Body.String())
 	}
@@ -328,7 +295,7 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 	// Creation carrying its bytes (creation-with-upload) is checked the same way.
 	w = tusRequest(t, h, "POST", "/api/v1/uploads", worker, map[string]string{"Upload-Length": "400000", "Upload-Metadata": meta(hh.ID, "house_photo"),
 		"Content-Type": "application/offset+octet-stream"}, make([]byte, 1000))
-	if w.Code != http.StatusRequestEntityTooLarge || problemCode(t, w) != "attachment_too_large" {
+	if w.Code != http.StatusRequestEntityTooLarge || apptest.ProblemCode(t, w) != "attachment_too_large" {
 		t.Fatalf("oversized creation with bytes: %d %s", w.Code, w.Body.String())
 	}
 	// Bad metadata names its fields; a subject outside the caller's areas is not found.
@@ -338,7 +305,7 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 		t.Fatalf("bad metadata: %d %s", w.Code, w.Body.String())
 	}
 	w = tusRequest(t, h, "POST", "/api/v1/uploads", worker, map[string]string{"Upload-Length": "10", "Upload-Metadata": meta(far.ID, "minutes")}, nil)
-	if w.Code != http.StatusNotFound || problemCode(t, w) != "subject_not_found" {
+	if w.Code != http.StatusNotFound || apptest.ProblemCode(t, w) != "subject_not_found" {
 		t.Fatalf("subject out of scope: %d %s", w.Code, w.Body.String())
 	}
 	w = tusRequest(t, h, "POST", "/api/v1/uploads", worker, map[string]string{"Upload-Defer-Length": "1", "Upload-Metadata": meta(hh.ID, "minutes")}, nil)
@@ -368,8 +335,8 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 	}
 	textLoc := w.Header().Get("Location")
 	textID := textLoc[strings.LastIndex(textLoc, "/")+1:]
-	if w := send(t, h, "POST", "/api/v1/attachments", worker, map[string]any{"upload_id": textID}); w.Code != http.StatusUnsupportedMediaType ||
-		problemCode(t, w) != "attachment_type_not_allowed" {
+	if w := apptest.Send(t, h, "POST", "/api/v1/attachments", worker, map[string]any{"upload_id": textID}); w.Code != http.StatusUnsupportedMediaType ||
+		apptest.ProblemCode(t, w) != "attachment_type_not_allowed" {
 		t.Fatalf("text upload attached as a house photo: %d %s", w.Code, w.Body.String())
 	}
 	if w := tusRequest(t, h, "HEAD", "/api/v1/uploads/"+textID, worker, nil, nil); w.Code != http.StatusNotFound {
@@ -381,31 +348,31 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 	}
 	// One request carries at most 100,000 bytes: larger files go resumable.
 	big := append(attachmenttest.JPEG(1), make([]byte, 100_001)...)
-	w = attachFile(t, h, worker, fields("house_photo"), "nha.jpg", big)
-	if w.Code != http.StatusRequestEntityTooLarge || problemCode(t, w) != "attachment_too_large" || !strings.Contains(w.Body.String(), "/api/v1/uploads") {
+	w = apptest.AttachFile(t, h, worker, fields("house_photo"), "nha.jpg", big)
+	if w.Code != http.StatusRequestEntityTooLarge || apptest.ProblemCode(t, w) != "attachment_too_large" || !strings.Contains(w.Body.String(), "/api/v1/uploads") {
 		t.Fatalf("direct oversized: %d %s", w.Code, w.Body.String())
 	}
 	// A text file claiming to be a JPEG (name and part type) is refused.
-	w = attachFile(t, h, worker, fields("house_photo"), "nha.jpg", []byte("Xin chào, đây không phải là ảnh."))
-	if w.Code != http.StatusUnsupportedMediaType || problemCode(t, w) != "attachment_type_not_allowed" || !strings.Contains(w.Body.String(), "text/plain") {
+	w = apptest.AttachFile(t, h, worker, fields("house_photo"), "nha.jpg", []byte("Xin chào, đây không phải là ảnh."))
+	if w.Code != http.StatusUnsupportedMediaType || apptest.ProblemCode(t, w) != "attachment_type_not_allowed" || !strings.Contains(w.Body.String(), "text/plain") {
 		t.Fatalf("text as JPEG: %d %s", w.Code, w.Body.String())
 	}
 	// HTML named .pdf is refused; a PDF is not a house photo.
-	w = attachFile(t, h, worker, fields("decision"), "quyet-dinh.pdf", []byte("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"))
-	if w.Code != http.StatusUnsupportedMediaType || problemCode(t, w) != "attachment_type_not_allowed" {
+	w = apptest.AttachFile(t, h, worker, fields("decision"), "quyet-dinh.pdf", []byte("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"))
+	if w.Code != http.StatusUnsupportedMediaType || apptest.ProblemCode(t, w) != "attachment_type_not_allowed" {
 		t.Fatalf("HTML as PDF: %d %s", w.Code, w.Body.String())
 	}
-	w = attachFile(t, h, worker, fields("house_photo"), "nha.jpg", []byte("%PDF-1.4\n%%EOF\n"))
-	if w.Code != http.StatusUnsupportedMediaType || problemCode(t, w) != "attachment_type_not_allowed" {
+	w = apptest.AttachFile(t, h, worker, fields("house_photo"), "nha.jpg", []byte("%PDF-1.4\n%%EOF\n"))
+	if w.Code != http.StatusUnsupportedMediaType || apptest.ProblemCode(t, w) != "attachment_type_not_allowed" {
 		t.Fatalf("PDF as house photo: %d %s", w.Code, w.Body.String())
 	}
 	// Something that starts like a JPEG but is not one.
-	w = attachFile(t, h, worker, fields("house_photo"), "nha.jpg", append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0}, make([]byte, 500)...))
-	if w.Code != 422 || problemCode(t, w) != "attachment_unreadable" {
+	w = apptest.AttachFile(t, h, worker, fields("house_photo"), "nha.jpg", append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0}, make([]byte, 500)...))
+	if w.Code != 422 || apptest.ProblemCode(t, w) != "attachment_unreadable" {
 		t.Fatalf("damaged JPEG: %d %s", w.Code, w.Body.String())
 	}
 	// A PNG renamed .pdf is taken for what it is: a PNG, downloaded as .png.
-	w = attachFile(t, h, worker, fields("decision"), "quyet-dinh.pdf", attachmenttest.PNG())
+	w = apptest.AttachFile(t, h, worker, fields("decision"), "quyet-dinh.pdf", attachmenttest.PNG())
 	if w.Code != http.StatusCreated {
 		t.Fatalf("PNG named .pdf: %d %s", w.Code, w.Body.String())
 	}
@@ -413,7 +380,7 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 	if png.ContentType != "image/png" || png.FileName != "quyet-dinh.png" || !png.MetadataStripped || !png.HasThumbnail {
 		t.Fatalf("PNG named .pdf: %+v", png)
 	}
-	w = send(t, h, "GET", "/api/v1/attachments/"+png.ID+"/content", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/attachments/"+png.ID+"/content", worker, nil)
 	if w.Header().Get("Content-Type") != "image/png" || !strings.Contains(w.Header().Get("Content-Disposition"), `filename=quyet-dinh.png`) {
 		t.Fatalf("download of the PNG: %v", w.Header())
 	}
@@ -448,23 +415,23 @@ func TestAttachmentLocationAndDuplicates(t *testing.T) {
 	t.Parallel()
 	a, _ := newAttachmentApp(t)
 	h := a.Handler()
-	createUser(t, a, "loc-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "loc-worker", testPassword).AccessToken
-	hh := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("LOC-1", "30791", "")))
-	hh2 := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("LOC-2", "30791", "")))
+	apptest.CreateUser(t, a, "loc-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "loc-worker", apptest.Password).AccessToken
+	hh := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("LOC-1", "30791", "")))
+	hh2 := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("LOC-2", "30791", "")))
 	member := hh.Members[0].ID
 
 	scan := attachmenttest.JPEG(6)
 	if has, _ := attachmenttest.HasLocation(scan); !has {
 		t.Fatal("the fixture must carry a location")
 	}
-	w := attachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan",
+	w := apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan",
 		"caption": "CCCD mặt trước"}, "cccd.jpg", scan)
 	if w.Code != http.StatusCreated {
 		t.Fatalf("id scan: %d %s", w.Code, w.Body.String())
 	}
 	id := decodeAttachment(t, w)
-	stored := send(t, h, "GET", "/api/v1/attachments/"+id.ID+"/content", worker, nil).Body.Bytes()
+	stored := apptest.Send(t, h, "GET", "/api/v1/attachments/"+id.ID+"/content", worker, nil).Body.Bytes()
 	if has, err := attachmenttest.HasLocation(stored); err != nil || has {
 		t.Fatalf("the stored ID scan keeps a location (%v)", err)
 	}
@@ -479,19 +446,19 @@ func TestAttachmentLocationAndDuplicates(t *testing.T) {
 	}
 
 	// The same scan again: the existing attachment, 200, nothing new stored.
-	w = attachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan"}, "cccd (1).jpg", scan)
+	w = apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan"}, "cccd (1).jpg", scan)
 	if w.Code != http.StatusOK || decodeAttachment(t, w).ID != id.ID {
 		t.Fatalf("duplicate: %d %s", w.Code, w.Body.String())
 	}
 
 	// A house photo keeps its location, byte for byte.
 	photo := attachmenttest.JPEG(1)
-	w = attachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": "house_photo"}, "nha.jpg", photo)
+	w = apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": "house_photo"}, "nha.jpg", photo)
 	if w.Code != http.StatusCreated {
 		t.Fatalf("house photo: %d %s", w.Code, w.Body.String())
 	}
 	house := decodeAttachment(t, w)
-	got := send(t, h, "GET", "/api/v1/attachments/"+house.ID+"/content", worker, nil).Body.Bytes()
+	got := apptest.Send(t, h, "GET", "/api/v1/attachments/"+house.ID+"/content", worker, nil).Body.Bytes()
 	if has, _ := attachmenttest.HasLocation(got); !has || !bytes.Equal(got, photo) || house.MetadataStripped || house.SHA256 != sha(photo) {
 		t.Fatalf("the house photo must be stored as sent: %+v", house)
 	}
@@ -500,7 +467,7 @@ func TestAttachmentLocationAndDuplicates(t *testing.T) {
 		t.Fatalf("GPS of the house photo: %v", tags)
 	}
 	// Its thumbnail is a small JPEG.
-	w = send(t, h, "GET", "/api/v1/attachments/"+house.ID+"/thumbnail", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/attachments/"+house.ID+"/thumbnail", worker, nil)
 	if w.Code != 200 || w.Header().Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("thumbnail: %d %v", w.Code, w.Header())
 	}
@@ -508,15 +475,15 @@ func TestAttachmentLocationAndDuplicates(t *testing.T) {
 		t.Fatalf("thumbnail image: %v", err)
 	}
 	// The same photo on another household is that household's evidence too.
-	w = attachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh2.ID, "kind": "house_photo"}, "nha.jpg", photo)
+	w = apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh2.ID, "kind": "house_photo"}, "nha.jpg", photo)
 	if w.Code != http.StatusCreated || decodeAttachment(t, w).ID == house.ID {
 		t.Fatalf("same photo, other household: %d %s", w.Code, w.Body.String())
 	}
 	// A PDF has no thumbnail.
-	w = attachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": "certificate"}, "cert.pdf",
+	w = apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": "certificate"}, "cert.pdf",
 		[]byte("%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"))
 	pdf := decodeAttachment(t, w)
-	if w := send(t, h, "GET", "/api/v1/attachments/"+pdf.ID+"/thumbnail", worker, nil); w.Code != 404 || problemCode(t, w) != "thumbnail_not_available" {
+	if w := apptest.Send(t, h, "GET", "/api/v1/attachments/"+pdf.ID+"/thumbnail", worker, nil); w.Code != 404 || apptest.ProblemCode(t, w) != "thumbnail_not_available" {
 		t.Fatalf("PDF thumbnail: %d %s", w.Code, w.Body.String())
 	}
 }
@@ -527,45 +494,45 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	t.Parallel()
 	a, _ := newAttachmentApp(t)
 	h := a.Handler()
-	createUser(t, a, "sc-worker", "commune_worker", "30791", false)
-	createUser(t, a, "sc-far", "commune_worker", "31036", false)
-	createUser(t, a, "sc-auditor", "province_auditor", "91", false)
-	createUser(t, a, "sc-approver-far", "district_approver", "909", false)
-	worker := login(t, h, "sc-worker", testPassword).AccessToken
-	far := login(t, h, "sc-far", testPassword).AccessToken
-	auditor := login(t, h, "sc-auditor", testPassword).AccessToken
-	approverFar := login(t, h, "sc-approver-far", testPassword).AccessToken
-	hh := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("SC-1", "30791", "")))
+	apptest.CreateUser(t, a, "sc-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "sc-far", "commune_worker", "31036", false)
+	apptest.CreateUser(t, a, "sc-auditor", "province_auditor", "91", false)
+	apptest.CreateUser(t, a, "sc-approver-far", "district_approver", "909", false)
+	worker := apptest.Login(t, h, "sc-worker", apptest.Password).AccessToken
+	far := apptest.Login(t, h, "sc-far", apptest.Password).AccessToken
+	auditor := apptest.Login(t, h, "sc-auditor", apptest.Password).AccessToken
+	approverFar := apptest.Login(t, h, "sc-approver-far", apptest.Password).AccessToken
+	hh := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("SC-1", "30791", "")))
 	member := hh.Members[1].ID
 
 	// Every kind of subject resolves to its area.
-	rw := send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2026})
+	rw := apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2026})
 	var review struct{ ID string }
 	json.Unmarshal(rw.Body.Bytes(), &review)
-	aw := send(t, h, "POST", "/api/v1/households/"+hh.ID+"/assessments", worker, map[string]any{"review_id": review.ID,
-		"income_per_person": 1_000_000, "answers": workerAnswers("toilet")})
+	aw := apptest.Send(t, h, "POST", "/api/v1/households/"+hh.ID+"/assessments", worker, map[string]any{"review_id": review.ID,
+		"income_per_person": 1_000_000, "answers": apptest.WorkerAnswers("toilet")})
 	var assessed struct{ ID string }
 	json.Unmarshal(aw.Body.Bytes(), &assessed)
 	a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE id = ?`, hh.ID)
-	ew := send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "legal_aid", "household_id": hh.ID, "starts_on": "2026-01-01"})
+	ew := apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "legal_aid", "household_id": hh.ID, "starts_on": "2026-01-01"})
 	var enrolled struct{ ID string }
 	json.Unmarshal(ew.Body.Bytes(), &enrolled)
 	for typ, sid := range map[string]string{"review": review.ID, "assessment": assessed.ID, "enrollment": enrolled.ID, "household": hh.ID} {
 		pdf := []byte("%PDF-1.4\n% " + typ + "\n%%EOF\n")
-		if w := attachFile(t, h, worker, map[string]string{"subject_type": typ, "subject_id": sid, "kind": "minutes"}, "bb.pdf", pdf); w.Code != 201 {
+		if w := apptest.AttachFile(t, h, worker, map[string]string{"subject_type": typ, "subject_id": sid, "kind": "minutes"}, "bb.pdf", pdf); w.Code != 201 {
 			t.Fatalf("attach to a %s: %d %s", typ, w.Code, w.Body.String())
 		}
-		if w := attachFile(t, h, far, map[string]string{"subject_type": typ, "subject_id": sid, "kind": "minutes"}, "bb.pdf", pdf); w.Code != 404 ||
-			problemCode(t, w) != "subject_not_found" {
+		if w := apptest.AttachFile(t, h, far, map[string]string{"subject_type": typ, "subject_id": sid, "kind": "minutes"}, "bb.pdf", pdf); w.Code != 404 ||
+			apptest.ProblemCode(t, w) != "subject_not_found" {
 			t.Fatalf("a worker of another commune attaches to a %s: %d %s", typ, w.Code, w.Body.String())
 		}
 	}
-	if w := attachFile(t, h, worker, map[string]string{"subject_type": "delivery", "subject_id": hh.ID, "kind": "other"}, "x.pdf",
-		[]byte("%PDF-1.4\n")); w.Code != 404 || problemCode(t, w) != "subject_not_found" {
+	if w := apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "delivery", "subject_id": hh.ID, "kind": "other"}, "x.pdf",
+		[]byte("%PDF-1.4\n")); w.Code != 404 || apptest.ProblemCode(t, w) != "subject_not_found" {
 		t.Fatalf("a subject of the wrong type: %d %s", w.Code, w.Body.String())
 	}
 
-	w := attachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan"}, "cccd.jpg", attachmenttest.JPEG(1))
+	w := apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan"}, "cccd.jpg", attachmenttest.JPEG(1))
 	if w.Code != 201 {
 		t.Fatalf("id scan: %d %s", w.Code, w.Body.String())
 	}
@@ -575,29 +542,29 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	// Outside the area it does not exist; the auditor of the province reads it.
 	for name, tok := range map[string]string{"far worker": far, "far approver": approverFar} {
 		for _, p := range []string{"/api/v1/attachments/" + scan.ID, content, "/api/v1/attachments/" + scan.ID + "/thumbnail"} {
-			if w := send(t, h, "GET", p, tok, nil); w.Code != 404 || problemCode(t, w) != "attachment_not_found" {
+			if w := apptest.Send(t, h, "GET", p, tok, nil); w.Code != 404 || apptest.ProblemCode(t, w) != "attachment_not_found" {
 				t.Fatalf("%s GET %s: %d %s", name, p, w.Code, w.Body.String())
 			}
 		}
-		w := send(t, h, "GET", "/api/v1/attachments?subject_type=member&subject_id="+member, tok, nil)
+		w := apptest.Send(t, h, "GET", "/api/v1/attachments?subject_type=member&subject_id="+member, tok, nil)
 		if w.Code != 200 || strings.Contains(w.Body.String(), scan.ID) {
 			t.Fatalf("%s lists another commune's attachments: %d %s", name, w.Code, w.Body.String())
 		}
 	}
-	if w := send(t, h, "GET", content, auditor, nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", content, auditor, nil); w.Code != 200 {
 		t.Fatalf("auditor download: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "GET", content, worker, nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", content, worker, nil); w.Code != 200 {
 		t.Fatalf("worker download: %d %s", w.Code, w.Body.String())
 	}
 	// Auditors never write.
-	if w := attachFile(t, h, auditor, map[string]string{"subject_type": "member", "subject_id": member, "kind": "other"}, "x.pdf", []byte("%PDF-1.4\n")); w.Code != 403 {
+	if w := apptest.AttachFile(t, h, auditor, map[string]string{"subject_type": "member", "subject_id": member, "kind": "other"}, "x.pdf", []byte("%PDF-1.4\n")); w.Code != 403 {
 		t.Fatalf("auditor attach: %d", w.Code)
 	}
 	if w := tusRequest(t, h, "POST", "/api/v1/uploads", auditor, map[string]string{"Upload-Length": "10"}, nil); w.Code != 403 {
 		t.Fatalf("auditor upload: %d", w.Code)
 	}
-	if w := sendWith(t, h, "POST", "/api/v1/attachments/"+scan.ID+"/archive", auditor, map[string]string{"reason": "x"},
+	if w := apptest.SendWith(t, h, "POST", "/api/v1/attachments/"+scan.ID+"/archive", auditor, map[string]string{"reason": "x"},
 		map[string]string{"If-Match": `"1"`}); w.Code != 403 {
 		t.Fatalf("auditor archive: %d", w.Code)
 	}
@@ -628,19 +595,19 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 
 	// Archiving: If-Match and a reason are required.
 	archive := "/api/v1/attachments/" + scan.ID + "/archive"
-	if w := send(t, h, "POST", archive, worker, map[string]string{"reason": "ảnh mờ"}); w.Code != 428 {
+	if w := apptest.Send(t, h, "POST", archive, worker, map[string]string{"reason": "ảnh mờ"}); w.Code != 428 {
 		t.Fatalf("archive without If-Match: %d", w.Code)
 	}
-	if w := sendWith(t, h, "POST", archive, worker, map[string]string{"reason": "ảnh mờ"}, map[string]string{"If-Match": `"7"`}); w.Code != 412 {
+	if w := apptest.SendWith(t, h, "POST", archive, worker, map[string]string{"reason": "ảnh mờ"}, map[string]string{"If-Match": `"7"`}); w.Code != 412 {
 		t.Fatalf("archive at a stale version: %d", w.Code)
 	}
-	if w := sendWith(t, h, "POST", archive, worker, map[string]string{"reason": " "}, map[string]string{"If-Match": `"1"`}); w.Code != 422 {
+	if w := apptest.SendWith(t, h, "POST", archive, worker, map[string]string{"reason": " "}, map[string]string{"If-Match": `"1"`}); w.Code != 422 {
 		t.Fatalf("archive without a reason: %d", w.Code)
 	}
-	if w := sendWith(t, h, "POST", archive, far, map[string]string{"reason": "x"}, map[string]string{"If-Match": `"1"`}); w.Code != 404 {
+	if w := apptest.SendWith(t, h, "POST", archive, far, map[string]string{"reason": "x"}, map[string]string{"If-Match": `"1"`}); w.Code != 404 {
 		t.Fatalf("archive from another commune: %d", w.Code)
 	}
-	w = sendWith(t, h, "POST", archive, worker, map[string]string{"reason": "Ảnh mờ, chụp lại"}, map[string]string{"If-Match": `"1"`})
+	w = apptest.SendWith(t, h, "POST", archive, worker, map[string]string{"reason": "Ảnh mờ, chụp lại"}, map[string]string{"If-Match": `"1"`})
 	if w.Code != 200 {
 		t.Fatalf("archive: %d %s", w.Code, w.Body.String())
 	}
@@ -648,8 +615,8 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	if archived.Status != "archived" || archived.ArchiveReason != "Ảnh mờ, chụp lại" || archived.Version != 2 || w.Header().Get("ETag") != `"2"` {
 		t.Fatalf("archived: %+v", archived)
 	}
-	if w := sendWith(t, h, "POST", archive, worker, map[string]string{"reason": "again"}, map[string]string{"If-Match": `"2"`}); w.Code != 409 ||
-		problemCode(t, w) != "attachment_archived" {
+	if w := apptest.SendWith(t, h, "POST", archive, worker, map[string]string{"reason": "again"}, map[string]string{"If-Match": `"2"`}); w.Code != 409 ||
+		apptest.ProblemCode(t, w) != "attachment_archived" {
 		t.Fatalf("archive twice: %d %s", w.Code, w.Body.String())
 	}
 	var reason string
@@ -659,21 +626,21 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 		t.Fatalf("the audit event records why: %q", reason)
 	}
 	list := func(q string) string {
-		return send(t, h, "GET", "/api/v1/attachments?subject_type=member&subject_id="+member+q, worker, nil).Body.String()
+		return apptest.Send(t, h, "GET", "/api/v1/attachments?subject_type=member&subject_id="+member+q, worker, nil).Body.String()
 	}
 	if strings.Contains(list(""), scan.ID) || !strings.Contains(list("&include_archived=true"), "Ảnh mờ, chụp lại") {
 		t.Fatalf("archived attachments are hidden unless asked for: %s", list("&include_archived=true"))
 	}
 	// Nothing is deleted: it is still there, and the same file may be attached anew.
-	if w := send(t, h, "GET", "/api/v1/attachments/"+scan.ID, worker, nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/attachments/"+scan.ID, worker, nil); w.Code != 200 {
 		t.Fatalf("an archived attachment is still readable: %d", w.Code)
 	}
-	w = attachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan"}, "cccd.jpg", attachmenttest.JPEG(1))
+	w = apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "member", "subject_id": member, "kind": "id_scan"}, "cccd.jpg", attachmenttest.JPEG(1))
 	if w.Code != 201 || decodeAttachment(t, w).ID == scan.ID {
 		t.Fatalf("re-attach after archiving: %d %s", w.Code, w.Body.String())
 	}
 	// Lists page through the caller's areas.
-	w = send(t, h, "GET", "/api/v1/attachments?limit=2", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/attachments?limit=2", worker, nil)
 	var page struct {
 		Items      []attachmentOut `json:"items"`
 		NextCursor string          `json:"next_cursor"`
@@ -682,7 +649,7 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	if len(page.Items) != 2 || page.NextCursor == "" {
 		t.Fatalf("first page: %s", w.Body.String())
 	}
-	if w := send(t, h, "GET", "/api/v1/attachments?subject_type=member", worker, nil); w.Code != 422 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/attachments?subject_type=member", worker, nil); w.Code != 422 {
 		t.Fatalf("subject_type without subject_id: %d", w.Code)
 	}
 }
@@ -694,33 +661,33 @@ func TestMemberAttachmentsFollowTheMember(t *testing.T) {
 	a, _ := newAttachmentApp(t)
 	h := a.Handler()
 	ctx := access.WithActor(context.Background(), access.System("test"))
-	if _, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: "mv-both", FullName: "Cán bộ hai xã", Password: testPassword,
+	if _, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: "mv-both", FullName: "Cán bộ hai xã", Password: apptest.Password,
 		Assignments: []auth.Grant{{Role: "commune_worker", AreaCode: "30791"}, {Role: "commune_worker", AreaCode: "31036"}}}); err != nil {
 		t.Fatal(err)
 	}
-	createUser(t, a, "mv-old", "commune_worker", "30791", false)
-	createUser(t, a, "mv-new", "commune_worker", "31036", false)
-	both := login(t, h, "mv-both", testPassword).AccessToken
-	oldWorker := login(t, h, "mv-old", testPassword).AccessToken
-	newWorker := login(t, h, "mv-new", testPassword).AccessToken
-	from := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", both, householdBody("MV-1", "30791", "")))
-	to := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", both, householdBody("MV-2", "31036", "")))
+	apptest.CreateUser(t, a, "mv-old", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "mv-new", "commune_worker", "31036", false)
+	both := apptest.Login(t, h, "mv-both", apptest.Password).AccessToken
+	oldWorker := apptest.Login(t, h, "mv-old", apptest.Password).AccessToken
+	newWorker := apptest.Login(t, h, "mv-new", apptest.Password).AccessToken
+	from := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", both, apptest.HouseholdBody("MV-1", "30791", "")))
+	to := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", both, apptest.HouseholdBody("MV-2", "31036", "")))
 	child := from.Members[2].ID
-	w := attachFile(t, h, both, map[string]string{"subject_type": "member", "subject_id": child, "kind": "certificate"}, "giay-khai-sinh.pdf",
+	w := apptest.AttachFile(t, h, both, map[string]string{"subject_type": "member", "subject_id": child, "kind": "certificate"}, "giay-khai-sinh.pdf",
 		[]byte("%PDF-1.4\n% giấy khai sinh\n%%EOF\n"))
 	if w.Code != 201 {
 		t.Fatalf("attach: %d %s", w.Code, w.Body.String())
 	}
 	cert := "/api/v1/attachments/" + decodeAttachment(t, w).ID
-	if send(t, h, "GET", cert, oldWorker, nil).Code != 200 || send(t, h, "GET", cert, newWorker, nil).Code != 404 {
+	if apptest.Send(t, h, "GET", cert, oldWorker, nil).Code != 200 || apptest.Send(t, h, "GET", cert, newWorker, nil).Code != 404 {
 		t.Fatal("before the move the old commune sees it, the new one does not")
 	}
-	w = sendWith(t, h, "POST", "/api/v1/households/"+from.ID+"/transfer", both, map[string]any{"to_household_id": to.ID,
+	w = apptest.SendWith(t, h, "POST", "/api/v1/households/"+from.ID+"/transfer", both, map[string]any{"to_household_id": to.ID,
 		"member_ids": []string{child}}, map[string]string{"If-Match": strconv.Itoa(from.Version)})
 	if w.Code != 200 {
 		t.Fatalf("transfer: %d %s", w.Code, w.Body.String())
 	}
-	if send(t, h, "GET", cert, oldWorker, nil).Code != 404 || send(t, h, "GET", cert+"/content", newWorker, nil).Code != 200 {
+	if apptest.Send(t, h, "GET", cert, oldWorker, nil).Code != 404 || apptest.Send(t, h, "GET", cert+"/content", newWorker, nil).Code != 200 {
 		t.Fatal("after the move the new commune sees it, the old one does not")
 	}
 }
@@ -753,19 +720,19 @@ func TestAttachmentsOnS3(t *testing.T) {
 	}
 	t.Cleanup(func() { a.Close() })
 	h := a.Handler()
-	createUser(t, a, "s3-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "s3-worker", testPassword).AccessToken
-	hh := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("S3-1", "30791", "")))
+	apptest.CreateUser(t, a, "s3-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "s3-worker", apptest.Password).AccessToken
+	hh := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("S3-1", "30791", "")))
 	photo := attachmenttest.JPEG(1)
-	w := attachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": "house_photo"}, "nha.jpg", photo)
+	w := apptest.AttachFile(t, h, worker, map[string]string{"subject_type": "household", "subject_id": hh.ID, "kind": "house_photo"}, "nha.jpg", photo)
 	if w.Code != 201 {
 		t.Fatalf("attach: %d %s", w.Code, w.Body.String())
 	}
 	att := decodeAttachment(t, w)
-	if got := send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/content", worker, nil); got.Code != 200 || !bytes.Equal(got.Body.Bytes(), photo) {
+	if got := apptest.Send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/content", worker, nil); got.Code != 200 || !bytes.Equal(got.Body.Bytes(), photo) {
 		t.Fatalf("download from S3: %d (%d bytes)", got.Code, got.Body.Len())
 	}
-	if got := send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/thumbnail", worker, nil); got.Code != 200 {
+	if got := apptest.Send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/thumbnail", worker, nil); got.Code != 200 {
 		t.Fatalf("thumbnail from S3: %d", got.Code)
 	}
 	var key string

@@ -1,100 +1,35 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
-	"github.com/ansinh/ansinh/internal/access"
-	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/auth"
 )
 
-const testPassword = "correct horse battery"
-
-// createUser makes a user with one role through the identity service.
-func createUser(t testing.TB, a *app.App, username, role, area string, mustChange bool) uuid.UUID {
-	t.Helper()
-	ctx := access.WithActor(context.Background(), access.System("test"))
-	id, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: username, FullName: "Người dùng " + username,
-		Password: testPassword, MustChangePassword: mustChange, Assignments: []auth.Grant{{Role: role, AreaCode: area}}})
-	if err != nil {
-		t.Fatalf("create %s: %v", username, err)
-	}
-	return id
-}
-
-func send(t testing.TB, h http.Handler, method, path, token string, body any) *httptest.ResponseRecorder {
-	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.RemoteAddr = "192.0.2.10:4000"
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
-}
-
-type tokenPair struct {
-	AccessToken        string `json:"access_token"`
-	RefreshToken       string `json:"refresh_token"`
-	MustChangePassword bool   `json:"must_change_password"`
-}
-
-func login(t testing.TB, h http.Handler, username, password string) tokenPair {
-	t.Helper()
-	w := send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": username, "password": password})
-	if w.Code != 200 {
-		t.Fatalf("login %s: %d %s", username, w.Code, w.Body.String())
-	}
-	var p tokenPair
-	json.Unmarshal(w.Body.Bytes(), &p)
-	return p
-}
-
-func countEvents(t *testing.T, a *app.App, action string) int {
-	t.Helper()
-	var n int
-	if err := a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE action = ?`, action).Scan(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func TestLoginMeAndJWKS(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "worker-a", "commune_worker", "30791", false)
-	p := login(t, h, "Worker-A ", testPassword) // usernames are case- and space-insensitive
-	w := send(t, h, "GET", "/api/v1/me", p.AccessToken, nil)
+	apptest.CreateUser(t, a, "worker-a", "commune_worker", "30791", false)
+	p := apptest.Login(t, h, "Worker-A ", apptest.Password) // usernames are case- and space-insensitive
+	w := apptest.Send(t, h, "GET", "/api/v1/me", p.AccessToken, nil)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"area_path":"91.914.30791"`) ||
 		!strings.Contains(w.Body.String(), `"household:write"`) || strings.Contains(w.Body.String(), `"audit:read"`) {
 		t.Fatalf("me: %d %s", w.Code, w.Body.String())
 	}
-	if countEvents(t, a, "auth.login") != 1 {
+	if apptest.CountEvents(t, a, "auth.login") != 1 {
 		t.Fatal("a login is an audit event")
 	}
 	// The token's kid is published.
@@ -102,7 +37,7 @@ func TestLoginMeAndJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w = send(t, h, "GET", "/.well-known/jwks.json", "", nil)
+	w = apptest.Send(t, h, "GET", "/.well-known/jwks.json", "", nil)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"kid":"`+tok.Header["kid"].(string)+`"`) || tok.Method.Alg() != "EdDSA" {
 		t.Fatalf("jwks: %s (alg %s)", w.Body.String(), tok.Method.Alg())
 	}
@@ -111,11 +46,11 @@ func TestLoginMeAndJWKS(t *testing.T) {
 // Every malformed, forged or stale token is refused with 401 and audited.
 func TestAccessTokenRejections(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	id := createUser(t, a, "worker-b", "commune_worker", "30791", false)
-	good := login(t, h, "worker-b", testPassword).AccessToken
-	if w := send(t, h, "GET", "/api/v1/me", good, nil); w.Code != 200 {
+	id := apptest.CreateUser(t, a, "worker-b", "commune_worker", "30791", false)
+	good := apptest.Login(t, h, "worker-b", apptest.Password).AccessToken
+	if w := apptest.Send(t, h, "GET", "/api/v1/me", good, nil); w.Code != 200 {
 		t.Fatalf("a good token: %d", w.Code)
 	}
 	parts := strings.Split(good, ".")
@@ -144,7 +79,7 @@ func TestAccessTokenRejections(t *testing.T) {
 	var jwks struct {
 		Keys []struct{ X string } `json:"keys"`
 	}
-	json.Unmarshal(send(t, h, "GET", "/.well-known/jwks.json", "", nil).Body.Bytes(), &jwks)
+	json.Unmarshal(apptest.Send(t, h, "GET", "/.well-known/jwks.json", "", nil).Body.Bytes(), &jwks)
 	pub, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[0].X)
 	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
 	hs.Header["kid"] = kid
@@ -156,7 +91,7 @@ func TestAccessTokenRejections(t *testing.T) {
 
 	// The server's own key (the development default), for well-signed tokens
 	// with bad claims.
-	cfg := testConfig(t, "postgres://unused@localhost/x")
+	cfg := apptest.Config(t, "postgres://unused@localhost/x")
 	keys, err := cfg.Auth.SigningPrivateKeys()
 	if err != nil {
 		t.Fatal(err)
@@ -177,17 +112,17 @@ func TestAccessTokenRejections(t *testing.T) {
 		"another key, real kid":     signEd(claims(nil), otherKey, kid),
 		"garbage":                   "not.a.jwt",
 	}
-	if w := send(t, h, "GET", "/api/v1/me", signEd(claims(nil), keys[0], kid), nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/me", signEd(claims(nil), keys[0], kid), nil); w.Code != 200 {
 		t.Fatalf("a well-formed token signed with the server key must pass (the cases below differ in one claim): %d", w.Code)
 	}
-	before := countEvents(t, a, "auth.token_rejected")
+	before := apptest.CountEvents(t, a, "auth.token_rejected")
 	for name, tok := range cases {
-		w := send(t, h, "GET", "/api/v1/me", tok, nil)
+		w := apptest.Send(t, h, "GET", "/api/v1/me", tok, nil)
 		if w.Code != 401 || !strings.Contains(w.Body.String(), `"code":"invalid_token"`) {
 			t.Errorf("%s: want 401 invalid_token, got %d %s", name, w.Code, w.Body.String())
 		}
 	}
-	if got := countEvents(t, a, "auth.token_rejected") - before; got != len(cases) {
+	if got := apptest.CountEvents(t, a, "auth.token_rejected") - before; got != len(cases) {
 		t.Errorf("every rejection is audited: %d of %d", got, len(cases))
 	}
 }
@@ -230,88 +165,88 @@ func TestTokenClaimsChecks(t *testing.T) {
 
 func TestSessionsEndOnDisableAndPasswordChange(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	id := createUser(t, a, "worker-c", "commune_worker", "30791", false)
-	p := login(t, h, "worker-c", testPassword)
+	id := apptest.CreateUser(t, a, "worker-c", "commune_worker", "30791", false)
+	p := apptest.Login(t, h, "worker-c", apptest.Password)
 
 	// Changing the password ends every session, including refresh tokens.
-	if w := send(t, h, "POST", "/api/v1/me/password", p.AccessToken, map[string]string{"current_password": "wrong one!!", "new_password": "a new long password"}); w.Code != 422 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/me/password", p.AccessToken, map[string]string{"current_password": "wrong one!!", "new_password": "a new long password"}); w.Code != 422 {
 		t.Fatalf("wrong current password: %d", w.Code)
 	}
 	time.Sleep(1100 * time.Millisecond) // tokens carry whole seconds
-	if w := send(t, h, "POST", "/api/v1/me/password", p.AccessToken, map[string]string{"current_password": testPassword, "new_password": "a new long password"}); w.Code != 204 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/me/password", p.AccessToken, map[string]string{"current_password": apptest.Password, "new_password": "a new long password"}); w.Code != 204 {
 		t.Fatalf("change password: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "GET", "/api/v1/me", p.AccessToken, nil); w.Code != 401 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/me", p.AccessToken, nil); w.Code != 401 {
 		t.Fatalf("the old access token after a password change: %d", w.Code)
 	}
-	if w := send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": p.RefreshToken}); w.Code != 401 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": p.RefreshToken}); w.Code != 401 {
 		t.Fatalf("the old refresh token after a password change: %d", w.Code)
 	}
-	p = login(t, h, "worker-c", "a new long password")
+	p = apptest.Login(t, h, "worker-c", "a new long password")
 
 	// Disabling the user (as the admin API will) ends the session within the cache TTL.
 	if err := a.DB().Conn(context.Background()).Exec(`UPDATE users SET status = 'disabled', valid_after = now() WHERE id = ?`, id).Error; err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for send(t, h, "GET", "/api/v1/me", p.AccessToken, nil).Code != 401 {
+	for apptest.Send(t, h, "GET", "/api/v1/me", p.AccessToken, nil).Code != 401 {
 		if time.Now().After(deadline) {
 			t.Fatal("a disabled user's token still works")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if w := send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-c", "password": "a new long password"}); w.Code != 401 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-c", "password": "a new long password"}); w.Code != 401 {
 		t.Fatalf("a disabled user signs in: %d", w.Code)
 	}
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "worker-d", "commune_worker", "30791", false)
-	first := login(t, h, "worker-d", testPassword)
-	w := send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken})
+	apptest.CreateUser(t, a, "worker-d", "commune_worker", "30791", false)
+	first := apptest.Login(t, h, "worker-d", apptest.Password)
+	w := apptest.Send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken})
 	if w.Code != 200 {
 		t.Fatalf("refresh: %d %s", w.Code, w.Body.String())
 	}
-	var second tokenPair
+	var second apptest.Tokens
 	json.Unmarshal(w.Body.Bytes(), &second)
 	if second.RefreshToken == first.RefreshToken || second.AccessToken == "" {
 		t.Fatal("refresh must rotate the token")
 	}
 	// The spent token comes back (stolen): refused, and the whole family dies.
-	if w := send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}); w.Code != 401 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}); w.Code != 401 {
 		t.Fatalf("reuse: %d", w.Code)
 	}
-	if w := send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}); w.Code != 401 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}); w.Code != 401 {
 		t.Fatalf("the family must be revoked after reuse: %d", w.Code)
 	}
-	if countEvents(t, a, "auth.refresh_reuse") != 1 {
+	if apptest.CountEvents(t, a, "auth.refresh_reuse") != 1 {
 		t.Fatal("reuse is audited")
 	}
 	// Logout revokes this device's family only.
-	third := login(t, h, "worker-d", testPassword)
-	if w := send(t, h, "POST", "/api/v1/auth/logout", "", map[string]string{"refresh_token": third.RefreshToken}); w.Code != 204 {
+	third := apptest.Login(t, h, "worker-d", apptest.Password)
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/logout", "", map[string]string{"refresh_token": third.RefreshToken}); w.Code != 204 {
 		t.Fatalf("logout: %d", w.Code)
 	}
-	if w := send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": third.RefreshToken}); w.Code != 401 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": third.RefreshToken}); w.Code != 401 {
 		t.Fatalf("refresh after logout: %d", w.Code)
 	}
-	if w := send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": "made-up"}); w.Code != 401 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": "made-up"}); w.Code != 401 {
 		t.Fatalf("unknown refresh token: %d", w.Code)
 	}
 }
 
 func TestLoginThrottlingAndEnumeration(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "worker-e", "commune_worker", "30791", false)
-	wrong := send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-e", "password": "wrong password"})
-	unknown := send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "nobody-here", "password": "wrong password"})
+	apptest.CreateUser(t, a, "worker-e", "commune_worker", "30791", false)
+	wrong := apptest.Send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-e", "password": "wrong password"})
+	unknown := apptest.Send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "nobody-here", "password": "wrong password"})
 	strip := func(b string) string { // the request id differs; nothing else may
 		var p map[string]any
 		json.Unmarshal([]byte(b), &p)
@@ -322,22 +257,22 @@ func TestLoginThrottlingAndEnumeration(t *testing.T) {
 	if wrong.Code != 401 || unknown.Code != 401 || strip(wrong.Body.String()) != strip(unknown.Body.String()) {
 		t.Fatalf("unknown user and wrong password must look the same:\n%s\n%s", wrong.Body.String(), unknown.Body.String())
 	}
-	if countEvents(t, a, "auth.login_failed") != 2 {
+	if apptest.CountEvents(t, a, "auth.login_failed") != 2 {
 		t.Fatal("failed logins are audited")
 	}
 	for range 4 {
-		send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-e", "password": "wrong password"})
+		apptest.Send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-e", "password": "wrong password"})
 	}
 	// Locked now, even with the right password.
-	w := send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-e", "password": testPassword})
+	w := apptest.Send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-e", "password": apptest.Password})
 	if w.Code != 429 || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "login_throttled") {
 		t.Fatalf("after repeated failures: %d %s", w.Code, w.Body.String())
 	}
-	if strings.Contains(w.Body.String(), testPassword) {
+	if strings.Contains(w.Body.String(), apptest.Password) {
 		t.Fatal("the password leaked")
 	}
 	var pwInAudit int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE doc::text LIKE ?`, "%"+testPassword+"%").Scan(&pwInAudit)
+	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE doc::text LIKE ?`, "%"+apptest.Password+"%").Scan(&pwInAudit)
 	if pwInAudit != 0 {
 		t.Fatal("a password reached the audit trail")
 	}
@@ -345,25 +280,25 @@ func TestLoginThrottlingAndEnumeration(t *testing.T) {
 
 func TestMustChangePasswordFirst(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "auditor-f", "province_auditor", "91", true)
-	p := login(t, h, "auditor-f", testPassword)
+	apptest.CreateUser(t, a, "auditor-f", "province_auditor", "91", true)
+	p := apptest.Login(t, h, "auditor-f", apptest.Password)
 	if !p.MustChangePassword {
 		t.Fatal("the login must say so")
 	}
-	if w := send(t, h, "GET", "/api/v1/audit/events", p.AccessToken, nil); w.Code != 403 || !strings.Contains(w.Body.String(), "password_change_required") {
+	if w := apptest.Send(t, h, "GET", "/api/v1/audit/events", p.AccessToken, nil); w.Code != 403 || !strings.Contains(w.Body.String(), "password_change_required") {
 		t.Fatalf("before changing the password: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "GET", "/api/v1/me", p.AccessToken, nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/me", p.AccessToken, nil); w.Code != 200 {
 		t.Fatalf("me stays open: %d", w.Code)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	if w := send(t, h, "POST", "/api/v1/me/password", p.AccessToken, map[string]string{"current_password": testPassword, "new_password": "auditor's own secret"}); w.Code != 204 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/me/password", p.AccessToken, map[string]string{"current_password": apptest.Password, "new_password": "auditor's own secret"}); w.Code != 204 {
 		t.Fatalf("change: %d %s", w.Code, w.Body.String())
 	}
-	p = login(t, h, "auditor-f", "auditor's own secret")
-	if w := send(t, h, "GET", "/api/v1/audit/events", p.AccessToken, nil); w.Code != 200 {
+	p = apptest.Login(t, h, "auditor-f", "auditor's own secret")
+	if w := apptest.Send(t, h, "GET", "/api/v1/audit/events", p.AccessToken, nil); w.Code != 200 {
 		t.Fatalf("after changing the password: %d", w.Code)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/bench"
 )
@@ -21,13 +23,13 @@ func hasPgBench() bool {
 // real server on a loopback port and none fails (so the harness cannot rot).
 func TestBenchSmoke(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
 	// Poor households in a bench commune, for the approval scenario's proposals.
-	createUser(t, a, "smoke-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "smoke-worker", testPassword).AccessToken
+	apptest.CreateUser(t, a, "smoke-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "smoke-worker", apptest.Password).AccessToken
 	for _, code := range []string{"SMOKE-1", "SMOKE-2", "SMOKE-3"} {
-		if w := send(t, h, "POST", "/api/v1/households", worker, householdBody(code, "30791", "")); w.Code != 201 {
+		if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody(code, "30791", "")); w.Code != 201 {
 			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/audit"
@@ -207,8 +209,8 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	}
 	defer a.Close()
 	for _, u := range app.DemoUsers {
-		p := login(t, a.Handler(), u.Username, app.DemoPassword)
-		w := send(t, a.Handler(), "GET", "/api/v1/me", p.AccessToken, nil)
+		p := apptest.Login(t, a.Handler(), u.Username, app.DemoPassword)
+		w := apptest.Send(t, a.Handler(), "GET", "/api/v1/me", p.AccessToken, nil)
 		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_code":"`+u.Area+`"`) {
 			t.Errorf("%s: %d %s", u.Username, w.Code, w.Body.String())
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/ansinh/ansinh/internal/app"
@@ -66,7 +68,7 @@ func dig(v any, path ...any) any {
 // Deployment's probes and ports are routes and ports the server really has.
 func TestDeploymentManifests(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	routes := map[string]bool{}
 	for _, r := range a.Routes() {
 		routes[r.Method+" "+r.Path] = true
@@ -202,7 +204,7 @@ func readGoMod(t *testing.T) string {
 // The image's health check: the binary asks the local server for /healthz.
 func TestHealthcheckCommand(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

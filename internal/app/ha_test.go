@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -103,8 +105,8 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 	}
 	defer a.Close()
 	h := a.Handler()
-	createUser(t, a, "ha-worker", "commune_worker", "30791", false)
-	token := login(t, h, "ha-worker", testPassword).AccessToken
+	apptest.CreateUser(t, a, "ha-worker", "commune_worker", "30791", false)
+	token := apptest.Login(t, h, "ha-worker", apptest.Password).AccessToken
 
 	eventually := func(what string, ok func() bool) {
 		t.Helper()
@@ -116,7 +118,7 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 	}
 	phase("signed in")
 	// A write on the primary shows in a list read from the replica.
-	w := send(t, h, "POST", "/api/v1/households", token, householdBody("HA-1", "30791", ""))
+	w := apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody("HA-1", "30791", ""))
 	if w.Code != 201 {
 		t.Fatalf("write: %d %s", w.Code, w.Body.String())
 	}
@@ -127,17 +129,17 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 		t.Fatal("a lag-tolerant read did not reach the replica")
 	}
 	eventually("the write replicated", func() bool {
-		return strings.Contains(send(t, h, "GET", "/api/v1/households", token, nil).Body.String(), "HA-1")
+		return strings.Contains(apptest.Send(t, h, "GET", "/api/v1/households", token, nil).Body.String(), "HA-1")
 	})
 
 	eventually("the sync feed read from the replica", func() bool {
-		return strings.Contains(send(t, h, "GET", "/api/v1/sync/changes", token, nil).Body.String(), "HA-1")
+		return strings.Contains(apptest.Send(t, h, "GET", "/api/v1/sync/changes", token, nil).Body.String(), "HA-1")
 	})
 	phase("replica read")
 	// The replica stops: reads fall back to the primary.
 	c.run("stop", "replica", c.dir)
 	eventually("replicas given up", func() bool { return !a.DB().ReplicasServing() })
-	if w := send(t, h, "GET", "/api/v1/households", token, nil); w.Code != 200 || !strings.Contains(w.Body.String(), "HA-1") {
+	if w := apptest.Send(t, h, "GET", "/api/v1/households", token, nil); w.Code != 200 || !strings.Contains(w.Body.String(), "HA-1") {
 		t.Fatalf("read without the replica: %d", w.Code)
 	}
 
@@ -159,8 +161,8 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 				default:
 				}
 				code := fmt.Sprintf("HA-L%d-%d", worker, i)
-				w := send(t, h, "POST", "/api/v1/households", token, householdBody(code, "30791", ""))
-				r := send(t, h, "GET", "/api/v1/households?limit=5", token, nil)
+				w := apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody(code, "30791", ""))
+				r := apptest.Send(t, h, "GET", "/api/v1/households?limit=5", token, nil)
 				mu.Lock()
 				statuses[w.Code]++
 				statuses[r.Code]++
@@ -182,7 +184,7 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	c.run("start", "primary", c.dir)
 	eventually("writes again", func() bool {
-		return send(t, h, "POST", "/api/v1/households", token, householdBody(fmt.Sprintf("HA-after-%d", time.Now().UnixNano()%1e9), "30791", "")).Code == 201
+		return apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody(fmt.Sprintf("HA-after-%d", time.Now().UnixNano()%1e9), "30791", "")).Code == 201
 	})
 	phase("writes again")
 	close(stop)
@@ -201,7 +203,7 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 	if len(acknowledged) == 0 || found != len(acknowledged) {
 		t.Fatalf("%d acknowledged writes, %d found after the restart", len(acknowledged), found)
 	}
-	if w := send(t, h, "GET", "/readyz", "", nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", "/readyz", "", nil); w.Code != 200 {
 		t.Fatalf("readyz after recovery: %d", w.Code)
 	}
 }

@@ -4,87 +4,29 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/ansinh/ansinh/internal/apptest"
 )
-
-// householdBody is a household of four in a commune; headID is the head's ID
-// number ("" for none).
-func householdBody(code, commune, headID string) map[string]any {
-	head := map[string]any{"full_name": "Nguyễn Văn An", "birth_date": "1978", "sex": "male", "relationship": "head", "ethnicity_code": 1}
-	if headID != "" {
-		head["id_number"] = headID
-	}
-	return map[string]any{
-		"code": code, "commune_code": commune, "village": "Ấp Tà Teng", "address": "tổ 3", "area_type": "rural",
-		"phone": "0912 345 678",
-		"members": []map[string]any{
-			head,
-			{"full_name": "Trần Thị Bích", "birth_date": "1981-03-04", "sex": "female", "relationship": "spouse"},
-			{"full_name": "Nguyễn Văn Cường", "birth_date": "2008-05-02", "sex": "male", "relationship": "child", "student": true},
-			{"full_name": "Nguyễn Thị Diệu", "birth_date": "2014", "sex": "female", "relationship": "child", "student": true},
-		},
-	}
-}
-
-type householdOut struct {
-	ID      string `json:"id"`
-	Version int    `json:"version"`
-	Village string `json:"village"`
-	Status  string `json:"status"`
-	Members []struct {
-		ID        string `json:"id"`
-		FullName  string `json:"full_name"`
-		BirthDate string `json:"birth_date"`
-		IDNumber  string `json:"id_number"`
-	} `json:"members"`
-}
-
-func decodeHousehold(t testing.TB, w *httptest.ResponseRecorder) householdOut {
-	t.Helper()
-	var h householdOut
-	if err := json.Unmarshal(w.Body.Bytes(), &h); err != nil {
-		t.Fatalf("%v: %s", err, w.Body.String())
-	}
-	return h
-}
-
-func sendWith(t *testing.T, h http.Handler, method, path, token string, body any, headers map[string]string) *httptest.ResponseRecorder {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req := httptest.NewRequest(method, path, strings.NewReader(string(b)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
-}
 
 func TestHouseholdRegistration(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "hh-worker", "commune_worker", "30791", false)
-	createUser(t, a, "hh-worker2", "commune_worker", "31036", false)
-	createUser(t, a, "hh-auditor", "province_auditor", "91", false)
-	worker := login(t, h, "hh-worker", testPassword).AccessToken
-	worker2 := login(t, h, "hh-worker2", testPassword).AccessToken
-	auditor := login(t, h, "hh-auditor", testPassword).AccessToken
+	apptest.CreateUser(t, a, "hh-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "hh-worker2", "commune_worker", "31036", false)
+	apptest.CreateUser(t, a, "hh-auditor", "province_auditor", "91", false)
+	worker := apptest.Login(t, h, "hh-worker", apptest.Password).AccessToken
+	worker2 := apptest.Login(t, h, "hh-worker2", apptest.Password).AccessToken
+	auditor := apptest.Login(t, h, "hh-auditor", apptest.Password).AccessToken
 
-	w := send(t, h, "POST", "/api/v1/households", worker, householdBody("VP-0001", "30791", "091078001234"))
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("VP-0001", "30791", "091078001234"))
 	if w.Code != 201 || w.Header().Get("ETag") != `"1"` {
 		t.Fatalf("create: %d %s", w.Code, w.Body.String())
 	}
-	hh := decodeHousehold(t, w)
+	hh := apptest.DecodeHousehold(t, w)
 	if len(hh.Members) != 4 || hh.Members[0].IDNumber != "0*********34" || hh.Members[3].BirthDate != "2014" {
 		t.Fatalf("created: %s", w.Body.String())
 	}
@@ -100,27 +42,27 @@ func TestHouseholdRegistration(t *testing.T) {
 	}
 
 	// The same ID number again: a pointer for a caller who may see it, no details for one who may not.
-	w = send(t, h, "POST", "/api/v1/households", worker, householdBody("VP-0002", "30791", "091078001234"))
+	w = apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("VP-0002", "30791", "091078001234"))
 	if w.Code != 409 || !strings.Contains(w.Body.String(), hh.ID) || !strings.Contains(w.Body.String(), `"members[0].id_number"`) {
 		t.Fatalf("duplicate ID in scope: %d %s", w.Code, w.Body.String())
 	}
-	w = send(t, h, "POST", "/api/v1/households", worker2, householdBody("DHA-0001", "31036", "091078001234"))
+	w = apptest.Send(t, h, "POST", "/api/v1/households", worker2, apptest.HouseholdBody("DHA-0001", "31036", "091078001234"))
 	if w.Code != 409 || strings.Contains(w.Body.String(), hh.ID) || !strings.Contains(w.Body.String(), "id_registered_elsewhere") {
 		t.Fatalf("duplicate ID out of scope: %d %s", w.Code, w.Body.String())
 	}
 	// The same code in the same commune.
-	if w := send(t, h, "POST", "/api/v1/households", worker, householdBody("VP-0001", "30791", "")); w.Code != 409 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("VP-0001", "30791", "")); w.Code != 409 {
 		t.Fatalf("duplicate code: %d", w.Code)
 	}
 
 	// Reveal: the worker may, the auditor may not; masked by default.
-	if w := send(t, h, "GET", path+"?reveal=id_number", worker, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"091078001234"`) {
+	if w := apptest.Send(t, h, "GET", path+"?reveal=id_number", worker, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"091078001234"`) {
 		t.Fatalf("reveal as worker: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "GET", path+"?reveal=id_number", auditor, nil); w.Code != 403 {
+	if w := apptest.Send(t, h, "GET", path+"?reveal=id_number", auditor, nil); w.Code != 403 {
 		t.Fatalf("reveal as auditor: %d", w.Code)
 	}
-	if w := send(t, h, "GET", path, auditor, nil); w.Code != 200 || strings.Contains(w.Body.String(), "091078001234") {
+	if w := apptest.Send(t, h, "GET", path, auditor, nil); w.Code != 200 || strings.Contains(w.Body.String(), "091078001234") {
 		t.Fatalf("auditor read: %d", w.Code)
 	}
 
@@ -128,7 +70,7 @@ func TestHouseholdRegistration(t *testing.T) {
 	var flushErr error
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		w = send(t, h, "GET", "/api/v1/audit/access?subject_id="+hh.ID, auditor, nil)
+		w = apptest.Send(t, h, "GET", "/api/v1/audit/access?subject_id="+hh.ID, auditor, nil)
 		if strings.Count(w.Body.String(), `"subject_type":"household"`) >= 3 || time.Now().After(deadline) {
 			break
 		}
@@ -139,53 +81,53 @@ func TestHouseholdRegistration(t *testing.T) {
 	}
 
 	// Updates need If-Match; a stale one loses nothing.
-	if w := send(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Mới"}); w.Code != 428 {
+	if w := apptest.Send(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Mới"}); w.Code != 428 {
 		t.Fatalf("without If-Match: %d", w.Code)
 	}
-	w = sendWith(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Mới"}, map[string]string{"If-Match": `"1"`})
-	if w.Code != 200 || decodeHousehold(t, w).Village != "Ấp Mới" || w.Header().Get("ETag") != `"2"` {
+	w = apptest.SendWith(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Mới"}, map[string]string{"If-Match": `"1"`})
+	if w.Code != 200 || apptest.DecodeHousehold(t, w).Village != "Ấp Mới" || w.Header().Get("ETag") != `"2"` {
 		t.Fatalf("update: %d %s", w.Code, w.Body.String())
 	}
-	w = sendWith(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Cũ"}, map[string]string{"If-Match": `"1"`})
+	w = apptest.SendWith(t, h, "PATCH", path, worker, map[string]string{"village": "Ấp Cũ"}, map[string]string{"If-Match": `"1"`})
 	if w.Code != 412 {
 		t.Fatalf("stale If-Match: %d", w.Code)
 	}
-	if got := decodeHousehold(t, send(t, h, "GET", path, worker, nil)); got.Village != "Ấp Mới" || got.Version != 2 {
+	if got := apptest.DecodeHousehold(t, apptest.Send(t, h, "GET", path, worker, nil)); got.Village != "Ấp Mới" || got.Version != 2 {
 		t.Fatalf("after a stale update: %+v", got)
 	}
 
 	// A newborn joins; a second head is refused.
-	w = sendWith(t, h, "POST", path+"/members", worker, map[string]any{"full_name": "Nguyễn Văn Em", "birth_date": time.Now().Format("2006-01-02"),
+	w = apptest.SendWith(t, h, "POST", path+"/members", worker, map[string]any{"full_name": "Nguyễn Văn Em", "birth_date": time.Now().Format("2006-01-02"),
 		"sex": "male", "relationship": "grandchild"}, map[string]string{"If-Match": `"2"`})
-	if w.Code != 201 || len(decodeHousehold(t, w).Members) != 5 {
+	if w.Code != 201 || len(apptest.DecodeHousehold(t, w).Members) != 5 {
 		t.Fatalf("add member: %d %s", w.Code, w.Body.String())
 	}
-	w = sendWith(t, h, "POST", path+"/members", worker, map[string]any{"full_name": "Lê Văn Khác", "birth_date": "1970",
+	w = apptest.SendWith(t, h, "POST", path+"/members", worker, map[string]any{"full_name": "Lê Văn Khác", "birth_date": "1970",
 		"sex": "male", "relationship": "head"}, map[string]string{"If-Match": `"3"`})
 	if w.Code != 422 || !strings.Contains(w.Body.String(), `"relationship"`) {
 		t.Fatalf("second head: %d %s", w.Code, w.Body.String())
 	}
 
 	// Archive with a reason; an archived household takes no more changes.
-	w = sendWith(t, h, "POST", path+"/archive", worker, map[string]string{"reason": "cả hộ chuyển đi nơi khác"}, map[string]string{"If-Match": `"3"`})
-	if w.Code != 200 || decodeHousehold(t, w).Status != "archived" {
+	w = apptest.SendWith(t, h, "POST", path+"/archive", worker, map[string]string{"reason": "cả hộ chuyển đi nơi khác"}, map[string]string{"If-Match": `"3"`})
+	if w.Code != 200 || apptest.DecodeHousehold(t, w).Status != "archived" {
 		t.Fatalf("archive: %d %s", w.Code, w.Body.String())
 	}
-	if w := sendWith(t, h, "PATCH", path, worker, map[string]string{"village": "x"}, map[string]string{"If-Match": `"4"`}); w.Code != 409 {
+	if w := apptest.SendWith(t, h, "PATCH", path, worker, map[string]string{"village": "x"}, map[string]string{"If-Match": `"4"`}); w.Code != 409 {
 		t.Fatalf("change after archive: %d", w.Code)
 	}
 	// Out of scope is not found.
-	if w := send(t, h, "GET", path, worker2, nil); w.Code != 404 {
+	if w := apptest.Send(t, h, "GET", path, worker2, nil); w.Code != 404 {
 		t.Fatalf("other commune's worker: %d", w.Code)
 	}
 }
 
 func TestHouseholdValidation(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "val-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "val-worker", testPassword).AccessToken
+	apptest.CreateUser(t, a, "val-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "val-worker", apptest.Password).AccessToken
 	future := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
 	cases := []struct {
 		name  string
@@ -197,110 +139,65 @@ func TestHouseholdValidation(t *testing.T) {
 		{"no village", func(b map[string]any) { b["village"] = "  " }, "village", "required"},
 		{"area type", func(b map[string]any) { b["area_type"] = "suburban" }, "area_type", "invalid"},
 		{"phone", func(b map[string]any) { b["phone"] = "12345" }, "phone", "invalid"},
-		{"name", func(b map[string]any) { member(b, 1)["full_name"] = " " }, "members[1].full_name", "required"},
-		{"sex", func(b map[string]any) { member(b, 1)["sex"] = "x" }, "members[1].sex", "invalid"},
-		{"birth format", func(b map[string]any) { member(b, 2)["birth_date"] = "02/05/2008" }, "members[2].birth_date", "invalid"},
-		{"birth in future", func(b map[string]any) { member(b, 2)["birth_date"] = future }, "members[2].birth_date", "future"},
-		{"relationship", func(b map[string]any) { member(b, 2)["relationship"] = "cousin" }, "members[2].relationship", "invalid"},
-		{"ethnicity", func(b map[string]any) { member(b, 0)["ethnicity_code"] = 55 }, "members[0].ethnicity_code", "invalid"},
-		{"id format", func(b map[string]any) { member(b, 0)["id_number"] = "12345" }, "members[0].id_number", "format"},
-		{"id sex digit", func(b map[string]any) { member(b, 0)["id_number"] = "091178001234" }, "members[0].id_number", "century_sex"},
-		{"id birth year", func(b map[string]any) { member(b, 0)["id_number"] = "091079001234" }, "members[0].id_number", "birth_year"},
-		{"no head", func(b map[string]any) { member(b, 0)["relationship"] = "parent" }, "members", "head"},
-		{"two heads", func(b map[string]any) { member(b, 1)["relationship"] = "head" }, "members", "head"},
+		{"name", func(b map[string]any) { apptest.Member(b, 1)["full_name"] = " " }, "members[1].full_name", "required"},
+		{"sex", func(b map[string]any) { apptest.Member(b, 1)["sex"] = "x" }, "members[1].sex", "invalid"},
+		{"birth format", func(b map[string]any) { apptest.Member(b, 2)["birth_date"] = "02/05/2008" }, "members[2].birth_date", "invalid"},
+		{"birth in future", func(b map[string]any) { apptest.Member(b, 2)["birth_date"] = future }, "members[2].birth_date", "future"},
+		{"relationship", func(b map[string]any) { apptest.Member(b, 2)["relationship"] = "cousin" }, "members[2].relationship", "invalid"},
+		{"ethnicity", func(b map[string]any) { apptest.Member(b, 0)["ethnicity_code"] = 55 }, "members[0].ethnicity_code", "invalid"},
+		{"id format", func(b map[string]any) { apptest.Member(b, 0)["id_number"] = "12345" }, "members[0].id_number", "format"},
+		{"id sex digit", func(b map[string]any) { apptest.Member(b, 0)["id_number"] = "091178001234" }, "members[0].id_number", "century_sex"},
+		{"id birth year", func(b map[string]any) { apptest.Member(b, 0)["id_number"] = "091079001234" }, "members[0].id_number", "birth_year"},
+		{"no head", func(b map[string]any) { apptest.Member(b, 0)["relationship"] = "parent" }, "members", "head"},
+		{"two heads", func(b map[string]any) { apptest.Member(b, 1)["relationship"] = "head" }, "members", "head"},
 		{"commune is a district", func(b map[string]any) { b["commune_code"] = "914" }, "commune_code", "invalid"},
 		{"code the database refuses", func(b map[string]any) { b["code"] = "A#1" }, "code", "invalid"},
-		{"school level", func(b map[string]any) { member(b, 3)["school_level"] = "lớp 5" }, "members[3].school_level", "invalid"},
+		{"school level", func(b map[string]any) { apptest.Member(b, 3)["school_level"] = "lớp 5" }, "members[3].school_level", "invalid"},
 	}
 	for _, tc := range cases {
-		b := householdBody("V-1", "30791", "")
+		b := apptest.HouseholdBody("V-1", "30791", "")
 		tc.edit(b)
-		w := send(t, h, "POST", "/api/v1/households", worker, b)
+		w := apptest.Send(t, h, "POST", "/api/v1/households", worker, b)
 		if w.Code != 422 || !strings.Contains(w.Body.String(), fmt.Sprintf(`"field":"%s","code":"%s"`, tc.field, tc.code)) {
 			t.Errorf("%s: want 422 on %s/%s, got %d %s", tc.name, tc.field, tc.code, w.Code, w.Body.String())
 		}
 	}
 	// Names are kept as typed, only trimmed and normalised (NFC), never uppercased.
-	b := householdBody("V-2", "30791", "")
-	member(b, 1)["full_name"] = "  Tra\u0302\u0300n   Thi\u0323 Bi\u0301ch "
-	w := send(t, h, "POST", "/api/v1/households", worker, b)
-	if w.Code != 201 || decodeHousehold(t, w).Members[1].FullName != "Trần Thị Bích" {
+	b := apptest.HouseholdBody("V-2", "30791", "")
+	apptest.Member(b, 1)["full_name"] = "  Tra\u0302\u0300n   Thi\u0323 Bi\u0301ch "
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, b)
+	if w.Code != 201 || apptest.DecodeHousehold(t, w).Members[1].FullName != "Trần Thị Bích" {
 		t.Fatalf("name normalisation: %d %s", w.Code, w.Body.String())
 	}
 	// Outside the worker's commune.
-	if w := send(t, h, "POST", "/api/v1/households", worker, householdBody("V-3", "31036", "")); w.Code != 403 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("V-3", "31036", "")); w.Code != 403 {
 		t.Fatalf("another commune: %d", w.Code)
-	}
-}
-
-func member(b map[string]any, i int) map[string]any { return b["members"].([]map[string]any)[i] }
-
-// Fifty identical registrations with one Idempotency-Key, all at once, make
-// exactly one household; every caller gets the same answer.
-func TestParallelIdempotentRegistration(t *testing.T) {
-	t.Parallel()
-	a := newApp(t)
-	h := a.Handler()
-	createUser(t, a, "par-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "par-worker", testPassword).AccessToken
-	body := householdBody("PAR-1", "30791", "091181005678")
-	member(body, 0)["id_number"] = "091078005555"
-	body["id"] = uuid.Must(uuid.NewV7()).String()
-	var wg sync.WaitGroup
-	codes := make([]int, 50)
-	for i := range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			codes[i] = sendWith(t, h, "POST", "/api/v1/households", worker, body, map[string]string{"Idempotency-Key": "register-par-1"}).Code
-		}()
-	}
-	wg.Wait()
-	created := 0
-	for _, c := range codes {
-		switch c {
-		case 201:
-			created++
-		case 409: // the first is still running: the client retries
-		default:
-			t.Fatalf("unexpected status %d in %v", c, codes)
-		}
-	}
-	var n int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM households WHERE code = 'PAR-1'`).Scan(&n)
-	if n != 1 || created < 1 {
-		t.Fatalf("households: %d, 201s: %d (%v)", n, created, codes)
-	}
-	// A retry now replays the first answer.
-	w := sendWith(t, h, "POST", "/api/v1/households", worker, body, map[string]string{"Idempotency-Key": "register-par-1"})
-	if w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "true" {
-		t.Fatalf("retry: %d", w.Code)
 	}
 }
 
 func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "search-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "search-worker", testPassword).AccessToken
+	apptest.CreateUser(t, a, "search-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "search-worker", apptest.Password).AccessToken
 	for i, head := range []string{"Đặng Văn Đức", "Nguyễn Văn An", "Lê Thị Hồng"} {
-		b := householdBody(fmt.Sprintf("S-%d", i), "30791", "")
-		member(b, 0)["full_name"] = head
-		if w := send(t, h, "POST", "/api/v1/households", worker, b); w.Code != 201 {
+		b := apptest.HouseholdBody(fmt.Sprintf("S-%d", i), "30791", "")
+		apptest.Member(b, 0)["full_name"] = head
+		if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, b); w.Code != 201 {
 			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
 		}
 	}
 	for q, want := range map[string]string{"dang van duc": "Đặng Văn Đức", "DANG VAN DUC": "Đặng Văn Đức", "le thi hong": "Lê Thị Hồng"} {
-		w := send(t, h, "GET", "/api/v1/households?q="+strings.ReplaceAll(q, " ", "%20"), worker, nil)
-		var page struct{ Items []householdOut }
+		w := apptest.Send(t, h, "GET", "/api/v1/households?q="+strings.ReplaceAll(q, " ", "%20"), worker, nil)
+		var page struct{ Items []apptest.Household }
 		json.Unmarshal(w.Body.Bytes(), &page)
 		if w.Code != 200 || len(page.Items) == 0 || page.Items[0].Members[0].FullName != want {
 			t.Errorf("q=%q: %d %s", q, w.Code, w.Body.String())
 		}
 	}
 	// People, not households: a search finds the person and where they live.
-	w := send(t, h, "GET", "/api/v1/members?q=dang%20van%20duc", worker, nil)
+	w := apptest.Send(t, h, "GET", "/api/v1/members?q=dang%20van%20duc", worker, nil)
 	var people struct {
 		Items []struct {
 			FullName      string `json:"full_name"`
@@ -311,7 +208,7 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 	if w.Code != 200 || len(people.Items) == 0 || people.Items[0].FullName != "Đặng Văn Đức" || people.Items[0].HouseholdCode != "S-0" {
 		t.Errorf("member search: %d %s", w.Code, w.Body.String())
 	}
-	w = send(t, h, "GET", "/api/v1/members?age_max=15&sex=female", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/members?age_max=15&sex=female", worker, nil)
 	json.Unmarshal(w.Body.Bytes(), &people)
 	if w.Code != 200 || len(people.Items) != 3 { // Nguyễn Thị Diệu (2014) in each of the three households
 		t.Errorf("girls aged 15 or less: %d %s", w.Code, w.Body.String())
@@ -320,9 +217,9 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 	seen := map[string]bool{}
 	cursor := ""
 	for range 5 {
-		w := send(t, h, "GET", "/api/v1/households?limit=2&cursor="+cursor, worker, nil)
+		w := apptest.Send(t, h, "GET", "/api/v1/households?limit=2&cursor="+cursor, worker, nil)
 		var page struct {
-			Items      []householdOut
+			Items      []apptest.Household
 			NextCursor string `json:"next_cursor"`
 		}
 		json.Unmarshal(w.Body.Bytes(), &page)
@@ -344,40 +241,40 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 
 func TestHouseholdLifecycle(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "life-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "life-worker", testPassword).AccessToken
-	w := send(t, h, "POST", "/api/v1/households", worker, householdBody("LC-1", "30791", "091078001111"))
-	hh := decodeHousehold(t, w)
+	apptest.CreateUser(t, a, "life-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "life-worker", apptest.Password).AccessToken
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("LC-1", "30791", "091078001111"))
+	hh := apptest.DecodeHousehold(t, w)
 	path := "/api/v1/households/" + hh.ID
 	head, spouse := hh.Members[0].ID, hh.Members[1].ID
 	im := func(v int) map[string]string { return map[string]string{"If-Match": fmt.Sprintf(`"%d"`, v)} }
 
 	// The head cannot leave first.
-	w = sendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2026-01-15"}, im(1))
+	w = apptest.SendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2026-01-15"}, im(1))
 	if w.Code != 409 || !strings.Contains(w.Body.String(), "head_must_change_first") {
 		t.Fatalf("head leaves: %d %s", w.Code, w.Body.String())
 	}
 	// Change of head, then the old head dies: his ID number is free again.
-	if w := sendWith(t, h, "POST", path+"/head", worker, map[string]string{"member_id": spouse}, im(1)); w.Code != 200 {
+	if w := apptest.SendWith(t, h, "POST", path+"/head", worker, map[string]string{"member_id": spouse}, im(1)); w.Code != 200 {
 		t.Fatalf("change head: %d %s", w.Code, w.Body.String())
 	}
-	if w := sendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2099-01-01"}, im(2)); w.Code != 422 {
+	if w := apptest.SendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2099-01-01"}, im(2)); w.Code != 422 {
 		t.Fatalf("a death in the future: %d", w.Code)
 	}
-	w = sendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2026-01-15"}, im(2))
+	w = apptest.SendWith(t, h, "POST", path+"/members/"+head+"/status", worker, map[string]string{"status": "deceased", "date": "2026-01-15"}, im(2))
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"deceased"`) {
 		t.Fatalf("death: %d %s", w.Code, w.Body.String())
 	}
 	// A child moves out.
 	child := hh.Members[2].ID
-	if w := sendWith(t, h, "POST", path+"/members/"+child+"/status", worker,
+	if w := apptest.SendWith(t, h, "POST", path+"/members/"+child+"/status", worker,
 		map[string]string{"status": "moved_out", "date": "2026-06-01", "destination": "TP. Hồ Chí Minh"}, im(3)); w.Code != 200 {
 		t.Fatalf("move out: %d", w.Code)
 	}
 	// History: every change with its state before and after, newest first.
-	w = send(t, h, "GET", path+"/history", worker, nil)
+	w = apptest.Send(t, h, "GET", path+"/history", worker, nil)
 	var hist struct {
 		Items []struct {
 			Action string          `json:"action"`
@@ -399,98 +296,98 @@ func TestHouseholdLifecycle(t *testing.T) {
 		t.Fatal("history must not show full ID numbers")
 	}
 	// The dead man's number may be registered to someone else now (a correction, say).
-	if w := send(t, h, "POST", "/api/v1/households", worker, householdBody("LC-2", "30791", "091078001111")); w.Code != 201 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("LC-2", "30791", "091078001111")); w.Code != 201 {
 		t.Fatalf("a released ID number: %d %s", w.Code, w.Body.String())
 	}
 }
 
 func TestTransferAndMerge(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "tr-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "tr-worker", testPassword).AccessToken
-	src := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("TR-1", "30791", "")))
-	dst := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("TR-2", "30791", "")))
+	apptest.CreateUser(t, a, "tr-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "tr-worker", apptest.Password).AccessToken
+	src := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("TR-1", "30791", "")))
+	dst := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("TR-2", "30791", "")))
 	im := func(v int) map[string]string { return map[string]string{"If-Match": fmt.Sprintf(`"%d"`, v)} }
 	srcPath := "/api/v1/households/" + src.ID
 
 	// A child moves in with relatives: same member id, new household.
 	child := src.Members[2].ID
-	w := sendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID, "member_ids": []string{child}}, im(1))
-	if w.Code != 200 || !strings.Contains(w.Body.String(), child) || len(decodeHousehold(t, w).Members) != 5 {
+	w := apptest.SendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID, "member_ids": []string{child}}, im(1))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), child) || len(apptest.DecodeHousehold(t, w).Members) != 5 {
 		t.Fatalf("transfer: %d %s", w.Code, w.Body.String())
 	}
 	// The head cannot leave a household that keeps members.
-	if w := sendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID,
+	if w := apptest.SendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID,
 		"member_ids": []string{src.Members[0].ID}}, im(2)); w.Code != 409 {
 		t.Fatalf("head leaves: %d", w.Code)
 	}
 	// Everyone else: a merge; the source is archived with the reason.
 	rest := []string{src.Members[0].ID, src.Members[1].ID, src.Members[3].ID}
-	w = sendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID, "member_ids": rest}, im(2))
-	merged := decodeHousehold(t, w)
+	w = apptest.SendWith(t, h, "POST", srcPath+"/transfer", worker, map[string]any{"to_household_id": dst.ID, "member_ids": rest}, im(2))
+	merged := apptest.DecodeHousehold(t, w)
 	if w.Code != 200 || len(merged.Members) != 8 {
 		t.Fatalf("merge: %d %s", w.Code, w.Body.String())
 	}
 	var heads int
 	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM members WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, dst.ID).Scan(&heads)
-	got := decodeHousehold(t, send(t, h, "GET", srcPath, worker, nil))
+	got := apptest.DecodeHousehold(t, apptest.Send(t, h, "GET", srcPath, worker, nil))
 	if heads != 1 || got.Status != "archived" {
 		t.Fatalf("after the merge: heads %d, source %s", heads, got.Status)
 	}
-	if w := send(t, h, "GET", srcPath+"/history", worker, nil); !strings.Contains(w.Body.String(), "household.merge") {
+	if w := apptest.Send(t, h, "GET", srcPath+"/history", worker, nil); !strings.Contains(w.Body.String(), "household.merge") {
 		t.Fatalf("merge in history: %s", w.Body.String())
 	}
 }
 
 func TestSplit(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "sp-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "sp-worker", testPassword).AccessToken
-	src := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("SP-1", "30791", "")))
+	apptest.CreateUser(t, a, "sp-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "sp-worker", apptest.Password).AccessToken
+	src := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("SP-1", "30791", "")))
 	path := "/api/v1/households/" + src.ID
 	son, daughter := src.Members[2].ID, src.Members[3].ID
 	body := map[string]any{"code": "SP-2", "village": "Ấp 5", "area_type": "rural", "member_ids": []string{son, daughter}, "head_member_id": son}
-	if w := sendWith(t, h, "POST", path+"/split", worker, map[string]any{"code": "SP-3", "village": "Ấp 5", "area_type": "rural",
+	if w := apptest.SendWith(t, h, "POST", path+"/split", worker, map[string]any{"code": "SP-3", "village": "Ấp 5", "area_type": "rural",
 		"member_ids": []string{src.Members[0].ID}, "head_member_id": src.Members[0].ID}, map[string]string{"If-Match": `"1"`}); w.Code != 409 {
 		t.Fatalf("splitting off the head: %d", w.Code)
 	}
-	w := sendWith(t, h, "POST", path+"/split", worker, body, map[string]string{"If-Match": `"1"`})
+	w := apptest.SendWith(t, h, "POST", path+"/split", worker, body, map[string]string{"If-Match": `"1"`})
 	if w.Code != 201 {
 		t.Fatalf("split: %d %s", w.Code, w.Body.String())
 	}
-	created := decodeHousehold(t, w)
+	created := apptest.DecodeHousehold(t, w)
 	if len(created.Members) != 2 || created.Members[0].ID != son {
 		t.Fatalf("new household: %s", w.Body.String())
 	}
-	if left := decodeHousehold(t, send(t, h, "GET", path, worker, nil)); len(left.Members) != 2 || left.Version != 2 {
+	if left := apptest.DecodeHousehold(t, apptest.Send(t, h, "GET", path, worker, nil)); len(left.Members) != 2 || left.Version != 2 {
 		t.Fatalf("the source after the split: %+v", left)
 	}
-	if w := sendWith(t, h, "POST", path+"/split", worker, body, map[string]string{"If-Match": `"1"`}); w.Code != 412 {
+	if w := apptest.SendWith(t, h, "POST", path+"/split", worker, body, map[string]string{"If-Match": `"1"`}); w.Code != 412 {
 		t.Fatalf("a stale split: %d", w.Code)
 	}
 }
 
 func TestDuplicateCandidates(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "dup-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "dup-worker", testPassword).AccessToken
-	first := householdBody("DU-1", "30791", "")
-	member(first, 0)["full_name"] = "Phạm Văn Tuấn"
-	member(first, 0)["birth_date"] = "1970-02-03"
-	one := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, first))
+	apptest.CreateUser(t, a, "dup-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "dup-worker", apptest.Password).AccessToken
+	first := apptest.HouseholdBody("DU-1", "30791", "")
+	apptest.Member(first, 0)["full_name"] = "Phạm Văn Tuấn"
+	apptest.Member(first, 0)["birth_date"] = "1970-02-03"
+	one := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, first))
 	// The same man registered again elsewhere in the commune, without diacritics and with another ID status.
-	second := householdBody("DU-2", "30791", "")
-	member(second, 1)["full_name"] = "Pham Van Tuan"
-	member(second, 1)["birth_date"] = "1970-02-03"
-	member(second, 1)["sex"] = "male"
-	member(second, 1)["relationship"] = "sibling"
-	two := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, second))
+	second := apptest.HouseholdBody("DU-2", "30791", "")
+	apptest.Member(second, 1)["full_name"] = "Pham Van Tuan"
+	apptest.Member(second, 1)["birth_date"] = "1970-02-03"
+	apptest.Member(second, 1)["sex"] = "male"
+	apptest.Member(second, 1)["relationship"] = "sibling"
+	two := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, second))
 
 	type pair struct {
 		ID     string `json:"id"`
@@ -501,7 +398,7 @@ func TestDuplicateCandidates(t *testing.T) {
 	}
 	list := func() []pair {
 		var page struct{ Items []pair }
-		json.Unmarshal(send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page)
+		json.Unmarshal(apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page)
 		return page.Items
 	}
 	var found *pair
@@ -515,7 +412,7 @@ func TestDuplicateCandidates(t *testing.T) {
 		t.Fatalf("the pair was not proposed: %+v", list())
 	}
 	// Same person: the sibling record retires into the head's.
-	if w := send(t, h, "POST", "/api/v1/duplicates/"+found.ID+"/resolve", worker, map[string]string{"resolution": "same", "keep_member_id": one.Members[0].ID}); w.Code != 204 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/duplicates/"+found.ID+"/resolve", worker, map[string]string{"resolution": "same", "keep_member_id": one.Members[0].ID}); w.Code != 204 {
 		t.Fatalf("resolve same: %d %s", w.Code, w.Body.String())
 	}
 	var status, mergedInto string
@@ -523,17 +420,17 @@ func TestDuplicateCandidates(t *testing.T) {
 	if status != "merged" || mergedInto != one.Members[0].ID {
 		t.Fatalf("after merging: %s into %s", status, mergedInto)
 	}
-	if w := send(t, h, "POST", "/api/v1/duplicates/"+found.ID+"/resolve", worker, map[string]string{"resolution": "different"}); w.Code != 409 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/duplicates/"+found.ID+"/resolve", worker, map[string]string{"resolution": "different"}); w.Code != 409 {
 		t.Fatalf("resolving twice: %d", w.Code)
 	}
 	// Different people: dismissed for good, even when the member is written again.
-	third := householdBody("DU-3", "30791", "")
-	member(third, 0)["full_name"] = "Phạm Văn Tuấn"
-	member(third, 0)["birth_date"] = "1970-02-03"
-	decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, third))
+	third := apptest.HouseholdBody("DU-3", "30791", "")
+	apptest.Member(third, 0)["full_name"] = "Phạm Văn Tuấn"
+	apptest.Member(third, 0)["birth_date"] = "1970-02-03"
+	apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, third))
 	for _, p := range list() {
 		if p.Reason == "same_name_and_birth_date" {
-			if w := send(t, h, "POST", "/api/v1/duplicates/"+p.ID+"/resolve", worker, map[string]string{"resolution": "different"}); w.Code != 204 {
+			if w := apptest.Send(t, h, "POST", "/api/v1/duplicates/"+p.ID+"/resolve", worker, map[string]string{"resolution": "different"}); w.Code != 204 {
 				t.Fatalf("dismiss: %d", w.Code)
 			}
 		}
@@ -552,19 +449,19 @@ func TestDuplicateCandidates(t *testing.T) {
 
 func TestHouseholdFilters(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "flt-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "flt-worker", testPassword).AccessToken
-	young := householdBody("F-1", "30791", "") // children born 2008 and 2014
-	old := householdBody("F-2", "30791", "")
+	apptest.CreateUser(t, a, "flt-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "flt-worker", apptest.Password).AccessToken
+	young := apptest.HouseholdBody("F-1", "30791", "") // children born 2008 and 2014
+	old := apptest.HouseholdBody("F-2", "30791", "")
 	old["ethnic_minority"] = true
 	old["members"] = []map[string]any{{"full_name": "Thạch Thị Sa", "birth_date": "1940", "sex": "female", "relationship": "head", "ethnicity_code": 5}}
-	y := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, young))
-	o := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, old))
+	y := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, young))
+	o := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, old))
 	ids := func(path string) string {
-		w := send(t, h, "GET", path, worker, nil)
-		var page struct{ Items []householdOut }
+		w := apptest.Send(t, h, "GET", path, worker, nil)
+		var page struct{ Items []apptest.Household }
 		json.Unmarshal(w.Body.Bytes(), &page)
 		out := []string{}
 		for _, it := range page.Items {
@@ -581,7 +478,7 @@ func TestHouseholdFilters(t *testing.T) {
 	if got := ids("/api/v1/households?member_age_max=15"); got != y.ID {
 		t.Errorf("a member aged 15 or less: %s", got)
 	}
-	if w := send(t, h, "GET", "/api/v1/households?member_age_min=-3&ethnic_minority=maybe", worker, nil); w.Code != 422 ||
+	if w := apptest.Send(t, h, "GET", "/api/v1/households?member_age_min=-3&ethnic_minority=maybe", worker, nil); w.Code != 422 ||
 		!strings.Contains(w.Body.String(), "member_age_min") || !strings.Contains(w.Body.String(), "ethnic_minority") {
 		t.Errorf("bad filters: %d %s", w.Code, w.Body.String())
 	}
@@ -589,33 +486,33 @@ func TestHouseholdFilters(t *testing.T) {
 
 func TestUpdateMemberAndPhoneDuplicates(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "um-worker", "commune_worker", "30791", false)
-	worker := login(t, h, "um-worker", testPassword).AccessToken
-	one := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("UM-1", "30791", "091078002222")))
+	apptest.CreateUser(t, a, "um-worker", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "um-worker", apptest.Password).AccessToken
+	one := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("UM-1", "30791", "091078002222")))
 	path := "/api/v1/households/" + one.ID + "/members/" + one.Members[1].ID
 	im := func(v int) map[string]string { return map[string]string{"If-Match": fmt.Sprintf(`"%d"`, v)} }
 	// The spouse gets her CCCD recorded; a wrong one is refused field by field.
-	if w := sendWith(t, h, "PATCH", path, worker, map[string]string{"id_number": "091081009999"}, im(1)); w.Code != 422 ||
+	if w := apptest.SendWith(t, h, "PATCH", path, worker, map[string]string{"id_number": "091081009999"}, im(1)); w.Code != 422 ||
 		!strings.Contains(w.Body.String(), `"field":"id_number","code":"century_sex"`) {
 		t.Fatalf("a man's number on a woman: %d %s", w.Code, w.Body.String())
 	}
-	w := sendWith(t, h, "PATCH", path, worker, map[string]string{"id_number": "091181009999", "occupation": "làm ruộng"}, im(1))
+	w := apptest.SendWith(t, h, "PATCH", path, worker, map[string]string{"id_number": "091181009999", "occupation": "làm ruộng"}, im(1))
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "0*********99") || !strings.Contains(w.Body.String(), "làm ruộng") {
 		t.Fatalf("update member: %d %s", w.Code, w.Body.String())
 	}
-	if w := sendWith(t, h, "PATCH", path, worker, map[string]string{"relationship": "head"}, im(2)); w.Code != 422 {
+	if w := apptest.SendWith(t, h, "PATCH", path, worker, map[string]string{"relationship": "head"}, im(2)); w.Code != 422 {
 		t.Fatalf("making a head by PATCH: %d", w.Code)
 	}
 	// Two heads whose households share a phone are proposed as the same person.
-	two := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("UM-2", "30791", "")))
+	two := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("UM-2", "30791", "")))
 	// The other household's spouse cannot take a number someone present holds.
-	if w := sendWith(t, h, "PATCH", "/api/v1/households/"+two.ID+"/members/"+two.Members[1].ID, worker,
+	if w := apptest.SendWith(t, h, "PATCH", "/api/v1/households/"+two.ID+"/members/"+two.Members[1].ID, worker,
 		map[string]string{"id_number": "091181009999"}, im(1)); w.Code != 409 || !strings.Contains(w.Body.String(), one.ID) {
 		t.Fatalf("a number already held: %d %s", w.Code, w.Body.String())
 	}
-	w = send(t, h, "GET", "/api/v1/duplicates", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil)
 	if !strings.Contains(w.Body.String(), `"reason":"same_phone"`) {
 		t.Fatalf("same phone: %s", w.Body.String())
 	}
@@ -627,26 +524,26 @@ func TestUpdateMemberAndPhoneDuplicates(t *testing.T) {
 // their household (moves between households, a household's new area).
 func TestNameSearchFiltersScopeAndAreaPath(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "ns-worker", "commune_worker", "30791", false)
-	createUser(t, a, "ns-other", "commune_worker", "30793", false)
-	worker := login(t, h, "ns-worker", testPassword).AccessToken
-	other := login(t, h, "ns-other", testPassword).AccessToken
+	apptest.CreateUser(t, a, "ns-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "ns-other", "commune_worker", "30793", false)
+	worker := apptest.Login(t, h, "ns-worker", apptest.Password).AccessToken
+	other := apptest.Login(t, h, "ns-other", apptest.Password).AccessToken
 	for i := range 20 { // twenty exact matches come before the one wanted
-		if w := send(t, h, "POST", "/api/v1/households", worker, householdBody(fmt.Sprintf("NS-%d", i), "30791", "")); w.Code != 201 {
+		if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody(fmt.Sprintf("NS-%d", i), "30791", "")); w.Code != 201 {
 			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
 		}
 	}
-	wanted := householdBody("NS-E", "30791", "")
+	wanted := apptest.HouseholdBody("NS-E", "30791", "")
 	wanted["ethnic_minority"] = true
-	member(wanted, 0)["full_name"] = "Nguyễn Văn Ánh"
-	e := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, wanted))
-	elsewhere := decodeHousehold(t, send(t, h, "POST", "/api/v1/households", other, householdBody("NS-X", "30793", "")))
-	page := func(token, path string) []householdOut {
+	apptest.Member(wanted, 0)["full_name"] = "Nguyễn Văn Ánh"
+	e := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, wanted))
+	elsewhere := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", other, apptest.HouseholdBody("NS-X", "30793", "")))
+	page := func(token, path string) []apptest.Household {
 		t.Helper()
-		w := send(t, h, "GET", path, token, nil)
-		var p struct{ Items []householdOut }
+		w := apptest.Send(t, h, "GET", path, token, nil)
+		var p struct{ Items []apptest.Household }
 		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 200 {
 			t.Fatalf("%s: %d %s", path, w.Code, w.Body.String())
 		}
@@ -692,27 +589,27 @@ func TestNameSearchFiltersScopeAndAreaPath(t *testing.T) {
 // when people of the same household take them all, it widens to fill the page.
 func TestNameSearchWidensWhenHouseholdsShareTheName(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "nw-worker", "commune_worker", "30796", false)
-	worker := login(t, h, "nw-worker", testPassword).AccessToken
+	apptest.CreateUser(t, a, "nw-worker", "commune_worker", "30796", false)
+	worker := apptest.Login(t, h, "nw-worker", apptest.Password).AccessToken
 	var ids []string
 	for i, exact := range []int{4, 4, 0} { // two households of four exact matches, then one near match
-		body := householdBody(fmt.Sprintf("NW-%d", i), "30796", "")
+		body := apptest.HouseholdBody(fmt.Sprintf("NW-%d", i), "30796", "")
 		for j := range exact {
-			member(body, j)["full_name"] = "Lâm Văn Khải"
+			apptest.Member(body, j)["full_name"] = "Lâm Văn Khải"
 		}
 		if exact == 0 {
-			member(body, 0)["full_name"] = "Lê Văn Khải"
+			apptest.Member(body, 0)["full_name"] = "Lê Văn Khải"
 		}
-		w := send(t, h, "POST", "/api/v1/households", worker, body)
+		w := apptest.Send(t, h, "POST", "/api/v1/households", worker, body)
 		if w.Code != 201 {
 			t.Fatalf("seed: %d %s", w.Code, w.Body.String())
 		}
-		ids = append(ids, decodeHousehold(t, w).ID)
+		ids = append(ids, apptest.DecodeHousehold(t, w).ID)
 	}
-	w := send(t, h, "GET", "/api/v1/households?q=lam%20van%20khai&limit=3", worker, nil)
-	var p struct{ Items []householdOut }
+	w := apptest.Send(t, h, "GET", "/api/v1/households?q=lam%20van%20khai&limit=3", worker, nil)
+	var p struct{ Items []apptest.Household }
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 200 {
 		t.Fatalf("search: %d %s", w.Code, w.Body.String())
 	}

@@ -7,18 +7,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansinh/ansinh/internal/apptest"
 )
 
 // An import through the API: the file is the body, the job runs on after
 // the answer, its progress and problems are the submitter's to read.
 func TestImportThroughTheAPI(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "im-worker", "commune_worker", "30791", false)
-	createUser(t, a, "im-other", "commune_worker", "30791", false)
-	worker := login(t, h, "im-worker", testPassword).AccessToken
-	other := login(t, h, "im-other", testPassword).AccessToken
+	apptest.CreateUser(t, a, "im-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "im-other", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "im-worker", apptest.Password).AccessToken
+	other := apptest.Login(t, h, "im-other", apptest.Password).AccessToken
 	file := "commune_code,household_code,village,area_type,full_name,birth_date,sex,relationship\n" +
 		"30791,IM-1,Ấp 1,rural,Nguyễn Văn An,1978,male,head\n" +
 		"30791,IM-1,Ấp 1,rural,Trần Thị Bích,1981,female,spouse\n" +
@@ -54,23 +56,23 @@ func TestImportThroughTheAPI(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the job did not finish: %+v", job)
 		}
-		json.Unmarshal(send(t, h, "GET", "/api/v1/imports/"+job.ID, worker, nil).Body.Bytes(), &job)
+		json.Unmarshal(apptest.Send(t, h, "GET", "/api/v1/imports/"+job.ID, worker, nil).Body.Bytes(), &job)
 	}
 	if job.Status != "succeeded" || job.HouseholdsCreated != 2 || job.HouseholdsInvalid != 1 || job.Problems != 1 {
 		t.Fatalf("job: %+v", job)
 	}
-	w = send(t, h, "GET", "/api/v1/imports/"+job.ID+"/problems", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/imports/"+job.ID+"/problems", worker, nil)
 	if !strings.Contains(w.Body.String(), `"row":5`) || !strings.Contains(w.Body.String(), `"column":"commune_code"`) ||
 		!strings.Contains(w.Body.String(), "Dòng 5, cột commune_code") {
 		t.Fatalf("problems: %s", w.Body.String())
 	}
-	if w := send(t, h, "GET", "/api/v1/imports/"+job.ID, other, nil); w.Code != 404 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/imports/"+job.ID, other, nil); w.Code != 404 {
 		t.Fatalf("another user read the job: %d", w.Code)
 	}
-	if w := send(t, h, "GET", "/api/v1/households?q=Bich", worker, nil); !strings.Contains(w.Body.String(), "IM-1") {
+	if w := apptest.Send(t, h, "GET", "/api/v1/households?q=Bich", worker, nil); !strings.Contains(w.Body.String(), "IM-1") {
 		t.Fatalf("imported household not found: %s", w.Body.String())
 	}
-	w = send(t, h, "GET", "/api/v1/imports/template.xlsx", worker, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/imports/template.xlsx", worker, nil)
 	if w.Code != 200 || !bytes.HasPrefix(w.Body.Bytes(), []byte("PK")) {
 		t.Fatalf("template: %d", w.Code)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
@@ -24,7 +26,7 @@ import (
 // province 91 (the rest); "outside" users hold the same role in province 79.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
 
 	roles := []string{"commune_worker", "district_approver", "province_auditor", "program_manager", "system_admin"}
@@ -34,18 +36,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, r := range roles {
 		for where, area := range map[string]string{"inside": insideArea[r], "outside": "79"} {
 			name := fmt.Sprintf("%s-%s", strings.ReplaceAll(r, "_", "-"), where)
-			createUser(t, a, name, r, area, false)
-			tokens[r+"/"+where] = login(t, h, name, testPassword).AccessToken
+			apptest.CreateUser(t, a, name, r, area, false)
+			tokens[r+"/"+where] = apptest.Login(t, h, name, apptest.Password).AccessToken
 		}
 	}
 	// A user in the commune for the administrators to manage.
-	victim := createUser(t, a, "victim", "commune_worker", "30791", false)
+	victim := apptest.CreateUser(t, a, "victim", "commune_worker", "30791", false)
 	var victimAssignment string
 	a.DB().Conn(context.Background()).Raw(`SELECT id::text FROM role_assignments WHERE user_id = ?`, victim).Scan(&victimAssignment)
 	users := "/api/v1/users/" + victim.String()
 
 	// A household in the commune, registered by the inside worker.
-	hw := send(t, h, "POST", "/api/v1/households", tokens["commune_worker/inside"], householdBody("MX-1", "30791", ""))
+	hw := apptest.Send(t, h, "POST", "/api/v1/households", tokens["commune_worker/inside"], apptest.HouseholdBody("MX-1", "30791", ""))
 	if hw.Code != 201 {
 		t.Fatalf("seed household: %d %s", hw.Code, hw.Body.String())
 	}
@@ -54,11 +56,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	hh := "/api/v1/households/" + seeded.ID
 
 	// A review of the commune with an assessment of that household.
-	rw := send(t, h, "POST", "/api/v1/reviews", tokens["commune_worker/inside"], map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2026})
+	rw := apptest.Send(t, h, "POST", "/api/v1/reviews", tokens["commune_worker/inside"], map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2026})
 	var review struct{ ID string }
 	json.Unmarshal(rw.Body.Bytes(), &review)
-	aw := send(t, h, "POST", hh+"/assessments", tokens["commune_worker/inside"], map[string]any{"review_id": review.ID,
-		"income_per_person": 1_000_000, "answers": workerAnswers("toilet")})
+	aw := apptest.Send(t, h, "POST", hh+"/assessments", tokens["commune_worker/inside"], map[string]any{"review_id": review.ID,
+		"income_per_person": 1_000_000, "answers": apptest.WorkerAnswers("toilet")})
 	if rw.Code != 201 || aw.Code != 201 {
 		t.Fatalf("seed review: %d %s / %d %s", rw.Code, rw.Body.String(), aw.Code, aw.Body.String())
 	}
@@ -68,7 +70,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	// A proposal to enroll the (poor) household in legal aid.
 	a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code = 'MX-1'`)
-	ew := send(t, h, "POST", "/api/v1/enrollments", tokens["commune_worker/inside"], map[string]any{"program_code": "legal_aid",
+	ew := apptest.Send(t, h, "POST", "/api/v1/enrollments", tokens["commune_worker/inside"], map[string]any{"program_code": "legal_aid",
 		"household_id": seeded.ID, "starts_on": "2026-01-01"})
 	if ew.Code != 201 {
 		t.Fatalf("seed enrollment: %d %s", ew.Code, ew.Body.String())
@@ -79,7 +81,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	nobody := "/api/v1/enrollments/" + uuid.NewString()
 
 	// A photo of the household's house, attached by the inside worker.
-	pw := attachFile(t, h, tokens["commune_worker/inside"], map[string]string{"subject_type": "household", "subject_id": seeded.ID,
+	pw := apptest.AttachFile(t, h, tokens["commune_worker/inside"], map[string]string{"subject_type": "household", "subject_id": seeded.ID,
 		"kind": "house_photo"}, "nha.png", attachmenttest.PNG())
 	if pw.Code != 201 {
 		t.Fatalf("seed attachment: %d %s", pw.Code, pw.Body.String())
@@ -227,7 +229,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return m
 		}()},
 		"POST /api/v1/households/:id/assessments": {request{"POST", hh + "/assessments", map[string]any{"review_id": review.ID,
-			"income_per_person": 1_000_000, "answers": workerAnswers()}}, workers(409, 404)},
+			"income_per_person": 1_000_000, "answers": apptest.WorkerAnswers()}}, workers(409, 404)},
 		"GET /api/v1/households/:id/assessments": {request{"GET", hh + "/assessments", nil}, readers(200, 200)},
 		"GET /api/v1/assessments/:id":            {request{"GET", "/api/v1/assessments/" + assessed.ID, nil}, readers(200, 404)},
 		"PATCH /api/v1/assessments/:id":          {request{"PATCH", "/api/v1/assessments/" + assessed.ID, map[string]any{}}, workers(428, 428)},
@@ -247,7 +249,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /api/v1/reviews/:id/recognize": {request{"POST", rv + "/recognize", map[string]any{"decision_number": "1/QĐ-UBND",
 			"decision_date": "2026-11-01", "signer": "x"}}, approvers(409, 404)},
 		"POST /api/v1/reviews/:id/return":              {request{"POST", rv + "/return", map[string]any{"reason": "x"}}, approvers(409, 404)},
-		"POST /api/v1/households":                      {request{"POST", "/api/v1/households", householdBody("MX-2", "30791", "")}, workers(201, 403)},
+		"POST /api/v1/households":                      {request{"POST", "/api/v1/households", apptest.HouseholdBody("MX-2", "30791", "")}, workers(201, 403)},
 		"GET /api/v1/households":                       {request{"GET", "/api/v1/households", nil}, readers(200, 200)},
 		"PATCH /api/v1/households/:id/members/:member": {request{"PATCH", hh + "/members/" + uuid.NewString(), map[string]string{}}, workers(428, 428)},
 		"GET /api/v1/members":                          {request{"GET", "/api/v1/members", nil}, readers(200, 200)},
@@ -313,7 +315,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if !ok {
 				want = e.expect["*"]
 			}
-			w := send(t, h, e.req.method, e.req.path, token, e.req.body)
+			w := apptest.Send(t, h, e.req.method, e.req.path, token, e.req.body)
 			if w.Code != want {
 				t.Errorf("%s as %s: got %d, want %d: %s", key, caller, w.Code, want, w.Body.String())
 			}

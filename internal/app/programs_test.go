@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/auth"
@@ -32,28 +34,28 @@ type enrollmentOut struct {
 // raises on exactly the enrollments that depended on the old one.
 func TestProgramsThroughTheAPI(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
 	for _, u := range app.DemoUsers {
-		createUser(t, a, u.Username, u.Role, u.Area, false)
+		apptest.CreateUser(t, a, u.Username, u.Role, u.Area, false)
 	}
 	ctx := access.WithActor(context.Background(), access.System("test"))
-	if _, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: "pho-chu-tich", FullName: "Phó chủ tịch xã", Password: testPassword,
+	if _, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: "pho-chu-tich", FullName: "Phó chủ tịch xã", Password: apptest.Password,
 		Assignments: []auth.Grant{{Role: "commune_worker", AreaCode: "30791"}, {Role: "district_approver", AreaCode: "914"}}}); err != nil {
 		t.Fatal(err)
 	}
-	worker := login(t, h, "demo-worker", testPassword).AccessToken
-	approver := login(t, h, "demo-approver", testPassword).AccessToken
-	manager := login(t, h, "demo-manager", testPassword).AccessToken
-	auditor := login(t, h, "demo-auditor", testPassword).AccessToken
-	dual := login(t, h, "pho-chu-tich", testPassword).AccessToken
+	worker := apptest.Login(t, h, "demo-worker", apptest.Password).AccessToken
+	approver := apptest.Login(t, h, "demo-approver", apptest.Password).AccessToken
+	manager := apptest.Login(t, h, "demo-manager", apptest.Password).AccessToken
+	auditor := apptest.Login(t, h, "demo-auditor", apptest.Password).AccessToken
+	dual := apptest.Login(t, h, "pho-chu-tich", apptest.Password).AccessToken
 	today := vn.Today(time.Now())
 	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
 
 	// Two poor households of commune 30791.
-	var hh []householdOut
+	var hh []apptest.Household
 	for _, code := range []string{"PG-1", "PG-2"} {
-		hh = append(hh, decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody(code, "30791", ""))))
+		hh = append(hh, apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody(code, "30791", ""))))
 	}
 	a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code IN ('PG-1', 'PG-2')`)
 	head, child := hh[0].Members[0].ID, hh[0].Members[3].ID // Nguyễn Thị Diệu, born 2014, a pupil
@@ -70,7 +72,7 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 			} `json:"verdicts"`
 		} `json:"items"`
 	}
-	elig := decode[eligibility](t, send(t, h, "GET", "/api/v1/households/"+hh[0].ID+"/eligibility", worker, nil), 200)
+	elig := apptest.Decode[eligibility](t, apptest.Send(t, h, "GET", "/api/v1/households/"+hh[0].ID+"/eligibility", worker, nil), 200)
 	got := map[string]bool{}
 	reasons := map[string]string{}
 	for _, p := range elig.Items {
@@ -94,14 +96,14 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 	if reasons["bhyt_near_poor"] != fmt.Sprintf("member Nguyễn Thị Diệu, %d: not so: is in a near-poor household", age) {
 		t.Errorf("refusal reason: %q", reasons["bhyt_near_poor"])
 	}
-	if w := send(t, h, "GET", "/api/v1/households/"+hh[0].ID+"/eligibility", login(t, h, "demo-worker2", testPassword).AccessToken, nil); w.Code != 404 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/households/"+hh[0].ID+"/eligibility", apptest.Login(t, h, "demo-worker2", apptest.Password).AccessToken, nil); w.Code != 404 {
 		t.Errorf("a worker of another commune saw the eligibility: %d", w.Code)
 	}
 
 	// The gap list: everyone of the two households lacks a card.
-	gaps := decode[struct {
+	gaps := apptest.Decode[struct {
 		Items []struct{ HouseholdID string } `json:"items"`
-	}](t, send(t, h, "GET", "/api/v1/programs/bhyt_poor/gaps?area=914", approver, nil), 200)
+	}](t, apptest.Send(t, h, "GET", "/api/v1/programs/bhyt_poor/gaps?area=914", approver, nil), 200)
 	if len(gaps.Items) != 8 {
 		t.Fatalf("gaps: %d entries, want 8", len(gaps.Items))
 	}
@@ -112,7 +114,7 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 		if member != "" {
 			body["member_id"] = member
 		}
-		return send(t, h, "POST", "/api/v1/enrollments", token, body)
+		return apptest.Send(t, h, "POST", "/api/v1/enrollments", token, body)
 	}
 	if w := propose(worker, "bhyt_poor", hh[0].ID, ""); w.Code != 422 || !strings.Contains(w.Body.String(), "member_id") {
 		t.Fatalf("a member program without a member: %d %s", w.Code, w.Body.String())
@@ -120,95 +122,95 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 	if w := propose(worker, "bhyt_near_poor", hh[0].ID, head); w.Code != 422 || !strings.Contains(w.Body.String(), "not_eligible") {
 		t.Fatalf("an ineligible proposal: %d %s", w.Code, w.Body.String())
 	}
-	card := decode[enrollmentOut](t, propose(worker, "bhyt_poor", hh[0].ID, head), 201)
+	card := apptest.Decode[enrollmentOut](t, propose(worker, "bhyt_poor", hh[0].ID, head), 201)
 	if card.State != "proposed" || card.Benefit["state_share_pct"] != float64(100) || card.Reason == "" {
 		t.Fatalf("proposal: %+v", card)
 	}
 	if w := propose(worker, "bhyt_poor", hh[0].ID, head); w.Code != 409 {
 		t.Fatalf("a second live enrollment: %d", w.Code)
 	}
-	tuition := decode[enrollmentOut](t, propose(worker, "tuition_exemption", hh[0].ID, child), 201)
-	aid := decode[enrollmentOut](t, propose(worker, "legal_aid", hh[0].ID, ""), 201)
-	house := decode[enrollmentOut](t, propose(dual, "housing_new", hh[0].ID, ""), 201)
+	tuition := apptest.Decode[enrollmentOut](t, propose(worker, "tuition_exemption", hh[0].ID, child), 201)
+	aid := apptest.Decode[enrollmentOut](t, propose(worker, "legal_aid", hh[0].ID, ""), 201)
+	house := apptest.Decode[enrollmentOut](t, propose(dual, "housing_new", hh[0].ID, ""), 201)
 	if house.Amount != 40_000_000 {
 		t.Fatalf("housing amount: %+v", house)
 	}
-	if w := send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/approve", dual, map[string]any{}); w.Code != 403 || !strings.Contains(w.Body.String(), "own_submission") {
+	if w := apptest.Send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/approve", dual, map[string]any{}); w.Code != 403 || !strings.Contains(w.Body.String(), "own_submission") {
 		t.Fatalf("self-approval: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/approve", worker, nil); w.Code != 403 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/approve", worker, nil); w.Code != 403 {
 		t.Fatalf("a worker approved: %d", w.Code)
 	}
 
 	// Budgets: 50 million for new houses in the district this year.
 	year := fmt.Sprint(today.Year())
-	if w := send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, worker, map[string]any{"amount": 50_000_000}); w.Code != 403 {
+	if w := apptest.Send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, worker, map[string]any{"amount": 50_000_000}); w.Code != 403 {
 		t.Fatalf("a worker set a budget: %d", w.Code)
 	}
-	w := send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 60_000_000})
+	w := apptest.Send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 60_000_000})
 	if w.Code != 200 || w.Header().Get("ETag") != `"1"` {
 		t.Fatalf("set a budget: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000}); w.Code != 428 {
+	if w := apptest.Send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000}); w.Code != 428 {
 		t.Fatalf("change a budget without If-Match: %d", w.Code)
 	}
-	decode[map[string]any](t, sendWith(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000},
+	apptest.Decode[map[string]any](t, apptest.SendWith(t, h, "PUT", "/api/v1/programs/housing_new/budgets/914/"+year, manager, map[string]any{"amount": 50_000_000},
 		map[string]string{"If-Match": `"1"`}), 200)
 	for _, id := range []string{card.ID, tuition.ID, aid.ID, house.ID} {
-		if e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+id+"/approve", approver, nil), 200); e.State != "approved" {
+		if e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+id+"/approve", approver, nil), 200); e.State != "approved" {
 			t.Fatalf("approve %s: %+v", id, e)
 		}
 	}
-	second := decode[enrollmentOut](t, propose(worker, "housing_new", hh[1].ID, ""), 201)
-	w = send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/approve", approver, nil)
+	second := apptest.Decode[enrollmentOut](t, propose(worker, "housing_new", hh[1].ID, ""), 201)
+	w = apptest.Send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/approve", approver, nil)
 	if w.Code != 409 || !strings.Contains(w.Body.String(), "budget_exceeded") || !strings.Contains(w.Body.String(), "10,000,000 VND left") {
 		t.Fatalf("over budget: %d %s", w.Code, w.Body.String())
 	}
-	budgets := decode[struct {
+	budgets := apptest.Decode[struct {
 		Items []struct {
 			Committed int64 `json:"committed"`
 			Remaining int64 `json:"remaining"`
 		} `json:"items"`
-	}](t, send(t, h, "GET", "/api/v1/programs/housing_new/budgets?year="+year, auditor, nil), 200)
+	}](t, apptest.Send(t, h, "GET", "/api/v1/programs/housing_new/budgets?year="+year, auditor, nil), 200)
 	if len(budgets.Items) != 1 || budgets.Items[0].Committed != 40_000_000 || budgets.Items[0].Remaining != 10_000_000 {
 		t.Fatalf("budgets: %+v", budgets)
 	}
-	if e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/return", approver,
+	if e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/return", approver,
 		map[string]any{"reason": "Hết ngân sách năm nay; đề xuất lại sang năm"}), 200); e.State != "returned" {
 		t.Fatalf("return: %+v", e)
 	}
-	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/resubmit", worker, map[string]any{"evidence": "Biên bản khảo sát nhà"}), 200)
-	if e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/reject", approver,
+	apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/resubmit", worker, map[string]any{"evidence": "Biên bản khảo sát nhà"}), 200)
+	if e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+second.ID+"/reject", approver,
 		map[string]any{"reason": "Nhà còn kiên cố"}), 200); e.State != "rejected" {
 		t.Fatalf("reject: %+v", e)
 	}
 
 	// Last school year's study-cost support ran its term: it does not block this year's.
-	last := send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "study_cost", "household_id": hh[0].ID,
+	last := apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "study_cost", "household_id": hh[0].ID,
 		"member_id": child, "starts_on": day(-400), "ends_on": day(-100)})
-	lastYear := decode[enrollmentOut](t, last, 201)
-	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+lastYear.ID+"/approve", approver, nil), 200)
-	decode[enrollmentOut](t, propose(worker, "study_cost", hh[0].ID, child), 201)
-	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+lastYear.ID, worker, nil), 200); e.State != "ended" {
+	lastYear := apptest.Decode[enrollmentOut](t, last, 201)
+	apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+lastYear.ID+"/approve", approver, nil), 200)
+	apptest.Decode[enrollmentOut](t, propose(worker, "study_cost", hh[0].ID, child), 201)
+	if e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "GET", "/api/v1/enrollments/"+lastYear.ID, worker, nil), 200); e.State != "ended" {
 		t.Fatalf("last year's enrollment: %+v", e)
 	}
 
 	// Delivery records, typed by kind.
-	if w := send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+	if w := apptest.Send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
 		"card_number": "HN4919120000001", "valid_from": day(0), "valid_to": day(20), "issued_at": "BHXH huyện Giang Thành", "roof": 1}}); w.Code != 422 {
 		t.Fatalf("a card record with a housing field: %d %s", w.Code, w.Body.String())
 	}
-	decode[map[string]any](t, send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+	apptest.Decode[map[string]any](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
 		"card_number": "HN4919120000001", "valid_from": day(0), "valid_to": day(20), "issued_at": "BHXH huyện Giang Thành", "premium": 1_105_650}}), 201)
-	decode[map[string]any](t, send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+	apptest.Decode[map[string]any](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
 		"milestone": "started", "date": day(0), "budget": 60_000_000,
 		"contributions": map[string]int64{"state": 40_000_000, "fatherland_front": 10_000_000, "household": 10_000_000}}}), 201)
-	if w := send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
+	if w := apptest.Send(t, h, "POST", "/api/v1/enrollments/"+house.ID+"/deliveries", worker, map[string]any{"record": map[string]any{
 		"milestone": "roof", "date": day(0), "final_cost": 61_000_000}}); w.Code != 422 {
 		t.Fatalf("a final cost before completion: %d", w.Code)
 	}
 	expiring := func(days int) int {
-		p := decode[struct{ Items []any }](t, send(t, h, "GET", fmt.Sprintf("/api/v1/deliveries/expiring-cards?within_days=%d", days), worker, nil), 200)
+		p := apptest.Decode[struct{ Items []any }](t, apptest.Send(t, h, "GET", fmt.Sprintf("/api/v1/deliveries/expiring-cards?within_days=%d", days), worker, nil), 200)
 		return len(p.Items)
 	}
 	if expiring(30) != 1 || expiring(10) != 0 {
@@ -217,24 +219,24 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 
 	// A proposal the dual-role official made, returned and resubmitted by
 	// someone else, is still theirs: they may not approve it.
-	power := decode[enrollmentOut](t, propose(dual, "electricity", hh[1].ID, ""), 201)
-	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/return", approver, map[string]any{"reason": "Thiếu hóa đơn điện"}), 200)
-	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/resubmit", worker, map[string]any{"evidence": "Hóa đơn tháng 10"}), 200)
-	if w := send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/approve", dual, nil); w.Code != 403 {
+	power := apptest.Decode[enrollmentOut](t, propose(dual, "electricity", hh[1].ID, ""), 201)
+	apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/return", approver, map[string]any{"reason": "Thiếu hóa đơn điện"}), 200)
+	apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/resubmit", worker, map[string]any{"evidence": "Hóa đơn tháng 10"}), 200)
+	if w := apptest.Send(t, h, "POST", "/api/v1/enrollments/"+power.ID+"/approve", dual, nil); w.Code != 403 {
 		t.Fatalf("self-approval after another's resubmission: %d %s", w.Code, w.Body.String())
 	}
-	spouseCard := decode[enrollmentOut](t, propose(worker, "bhyt_poor", hh[0].ID, hh[0].Members[1].ID), 201)
+	spouseCard := apptest.Decode[enrollmentOut](t, propose(worker, "bhyt_poor", hh[0].ID, hh[0].Members[1].ID), 201)
 
 	// A regular review finds the household near-poor: the enrollments that
 	// needed it poor are flagged from the decision's date, the others not.
-	review := decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "regular", "commune_code": "30791",
+	review := apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "regular", "commune_code": "30791",
 		"household_id": hh[0].ID}), 201)
-	decode[assessmentOut](t, send(t, h, "POST", "/api/v1/households/"+hh[0].ID+"/assessments", worker, map[string]any{
-		"review_id": review.ID, "income_per_person": 1_400_000, "answers": workerAnswers()}), 201)
-	decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews/"+review.ID+"/submit", worker, nil), 200)
-	decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews/"+review.ID+"/recognize", approver, map[string]any{
+	apptest.Decode[assessmentOut](t, apptest.Send(t, h, "POST", "/api/v1/households/"+hh[0].ID+"/assessments", worker, map[string]any{
+		"review_id": review.ID, "income_per_person": 1_400_000, "answers": apptest.WorkerAnswers()}), 201)
+	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews/"+review.ID+"/submit", worker, nil), 200)
+	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews/"+review.ID+"/recognize", approver, map[string]any{
 		"decision_number": "77/QĐ-UBND", "decision_date": day(0), "signer": "Chủ tịch UBND xã"}), 200)
-	flagged := decode[struct{ Items []enrollmentOut }](t, send(t, h, "GET", "/api/v1/enrollments?flagged=true", approver, nil), 200)
+	flagged := apptest.Decode[struct{ Items []enrollmentOut }](t, apptest.Send(t, h, "GET", "/api/v1/enrollments?flagged=true", approver, nil), 200)
 	ids := map[string]enrollmentOut{}
 	for _, e := range flagged.Items {
 		ids[e.ID] = e
@@ -242,19 +244,19 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 	if len(ids) != 3 || ids[card.ID].FlaggedOn != day(0) || ids[tuition.ID].ID == "" || ids[aid.ID].ID == "" || !strings.Contains(ids[card.ID].FlagReason, "hộ nghèo") {
 		t.Fatalf("flagged: %+v", flagged.Items)
 	}
-	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+house.ID, worker, nil), 200); e.FlaggedOn != "" || e.State != "approved" {
+	if e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "GET", "/api/v1/enrollments/"+house.ID, worker, nil), 200); e.FlaggedOn != "" || e.State != "approved" {
 		t.Fatalf("the house still qualifies (near-poor): %+v", e)
 	}
 	// A proposal made while the household was poor is no longer approvable.
-	if w := send(t, h, "POST", "/api/v1/enrollments/"+spouseCard.ID+"/approve", approver, nil); w.Code != 409 ||
+	if w := apptest.Send(t, h, "POST", "/api/v1/enrollments/"+spouseCard.ID+"/approve", approver, nil); w.Code != 409 ||
 		!strings.Contains(w.Body.String(), "not_eligible") {
 		t.Fatalf("approving a proposal the facts no longer support: %d %s", w.Code, w.Body.String())
 	}
 	// Flagging ends nothing; ending is a decision.
-	if e := decode[enrollmentOut](t, send(t, h, "GET", "/api/v1/enrollments/"+card.ID, worker, nil), 200); e.State != "approved" {
+	if e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "GET", "/api/v1/enrollments/"+card.ID, worker, nil), 200); e.State != "approved" {
 		t.Fatalf("a flag ended the card: %+v", e)
 	}
-	ended := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/end", approver, map[string]any{
+	ended := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+card.ID+"/end", approver, map[string]any{
 		"date": day(0), "reason": "Hộ thoát nghèo, chuyển sang hỗ trợ BHYT cận nghèo"}), 200)
 	if ended.State != "ended" || ended.FlaggedOn != "" {
 		t.Fatalf("end: %+v", ended)
@@ -262,7 +264,7 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 
 	for action, n := range map[string]int{"enrollment.propose": 9, "enrollment.approve": 5, "enrollment.expire": 1, "enrollment.return": 2, "enrollment.resubmit": 2,
 		"enrollment.reject": 1, "enrollment.flag": 3, "enrollment.end": 1, "delivery.record": 2, "budget.set": 2} {
-		if got := countEvents(t, a, action); got != n {
+		if got := apptest.CountEvents(t, a, action); got != n {
 			t.Errorf("%d %s events, want %d", got, action, n)
 		}
 	}
@@ -272,12 +274,12 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 // programs change only with the law; a bad rule is refused with the reason.
 func TestLocalPrograms(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "kg-manager", "program_manager", "91", false)
-	createUser(t, a, "hcm-manager", "program_manager", "79", false)
-	manager := login(t, h, "kg-manager", testPassword).AccessToken
-	other := login(t, h, "hcm-manager", testPassword).AccessToken
+	apptest.CreateUser(t, a, "kg-manager", "program_manager", "91", false)
+	apptest.CreateUser(t, a, "hcm-manager", "program_manager", "79", false)
+	manager := apptest.Login(t, h, "kg-manager", apptest.Password).AccessToken
+	other := apptest.Login(t, h, "hcm-manager", apptest.Password).AccessToken
 	program := map[string]any{"code": "kg_tet_gift", "name_vi": "Quà Tết tỉnh Kiên Giang", "name_en": "Kiên Giang Tết gift",
 		"legal_basis": "Kế hoạch của UBND tỉnh (thử)", "kind": "gift", "level": "household", "area_code": "91",
 		"rule": []map[string]string{{"when": `household.classification == "poor" || household.ethnic_minority`,
@@ -288,28 +290,28 @@ func TestLocalPrograms(t *testing.T) {
 		bad[k] = v
 	}
 	bad["rule"] = []map[string]string{{"when": `household.income < 1000000`, "because_vi": "x", "because_en": "x"}}
-	if w := send(t, h, "POST", "/api/v1/programs", manager, bad); w.Code != 422 || !strings.Contains(w.Body.String(), `"field":"rule"`) {
+	if w := apptest.Send(t, h, "POST", "/api/v1/programs", manager, bad); w.Code != 422 || !strings.Contains(w.Body.String(), `"field":"rule"`) {
 		t.Fatalf("a bad rule: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "POST", "/api/v1/programs", other, program); w.Code != 403 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/programs", other, program); w.Code != 403 {
 		t.Fatalf("another province's manager: %d", w.Code)
 	}
-	w := send(t, h, "POST", "/api/v1/programs", manager, program)
+	w := apptest.Send(t, h, "POST", "/api/v1/programs", manager, program)
 	if w.Code != 201 || w.Header().Get("ETag") != `"1"` {
 		t.Fatalf("create: %d %s", w.Code, w.Body.String())
 	}
-	if w := send(t, h, "PATCH", "/api/v1/programs/kg_tet_gift", manager, map[string]any{"amount": "700000"}); w.Code != 428 {
+	if w := apptest.Send(t, h, "PATCH", "/api/v1/programs/kg_tet_gift", manager, map[string]any{"amount": "700000"}); w.Code != 428 {
 		t.Fatalf("edit without If-Match: %d", w.Code)
 	}
-	w = sendWith(t, h, "PATCH", "/api/v1/programs/kg_tet_gift", manager, map[string]any{"amount": "700000"}, map[string]string{"If-Match": `"1"`})
+	w = apptest.SendWith(t, h, "PATCH", "/api/v1/programs/kg_tet_gift", manager, map[string]any{"amount": "700000"}, map[string]string{"If-Match": `"1"`})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"amount":"700000"`) || w.Header().Get("ETag") != `"2"` {
 		t.Fatalf("edit: %d %s", w.Code, w.Body.String())
 	}
-	if w := sendWith(t, h, "PATCH", "/api/v1/programs/bhyt_poor", manager, map[string]any{"status": "closed"}, map[string]string{"If-Match": `"1"`}); w.Code != 403 ||
+	if w := apptest.SendWith(t, h, "PATCH", "/api/v1/programs/bhyt_poor", manager, map[string]any{"status": "closed"}, map[string]string{"If-Match": `"1"`}); w.Code != 403 ||
 		!strings.Contains(w.Body.String(), "national_program") {
 		t.Fatalf("edit a national program: %d %s", w.Code, w.Body.String())
 	}
-	w = send(t, h, "POST", "/api/v1/programs/kg_tet_gift/campaigns", manager, map[string]any{"name": "Tết Bính Ngọ 2026", "area_code": "91",
+	w = apptest.Send(t, h, "POST", "/api/v1/programs/kg_tet_gift/campaigns", manager, map[string]any{"name": "Tết Bính Ngọ 2026", "area_code": "91",
 		"starts_on": "2026-01-20", "ends_on": "2026-02-15", "package_amount": 700_000})
 	if w.Code != 201 {
 		t.Fatalf("campaign: %d %s", w.Code, w.Body.String())
@@ -317,21 +319,21 @@ func TestLocalPrograms(t *testing.T) {
 	var campaign struct{ ID string }
 	json.Unmarshal(w.Body.Bytes(), &campaign)
 	cp := "/api/v1/programs/kg_tet_gift/campaigns/" + campaign.ID
-	if w := sendWith(t, h, "PATCH", cp, other, map[string]any{"package_amount": 750_000}, map[string]string{"If-Match": `"1"`}); w.Code != 404 {
+	if w := apptest.SendWith(t, h, "PATCH", cp, other, map[string]any{"package_amount": 750_000}, map[string]string{"If-Match": `"1"`}); w.Code != 404 {
 		t.Fatalf("another province edited the campaign: %d", w.Code)
 	}
-	w = sendWith(t, h, "PATCH", cp, manager, map[string]any{"package_amount": 750_000}, map[string]string{"If-Match": `"1"`})
+	w = apptest.SendWith(t, h, "PATCH", cp, manager, map[string]any{"package_amount": 750_000}, map[string]string{"If-Match": `"1"`})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"package_amount":750000`) || w.Header().Get("ETag") != `"2"` {
 		t.Fatalf("edit the campaign: %d %s", w.Code, w.Body.String())
 	}
-	if w := sendWith(t, h, "PATCH", cp, manager, map[string]any{"ends_on": "2025-01-01"}, map[string]string{"If-Match": `"2"`}); w.Code != 422 {
+	if w := apptest.SendWith(t, h, "PATCH", cp, manager, map[string]any{"ends_on": "2025-01-01"}, map[string]string{"If-Match": `"2"`}); w.Code != 422 {
 		t.Fatalf("a campaign ending before it starts: %d", w.Code)
 	}
-	if w := send(t, h, "POST", "/api/v1/programs/housing_new/campaigns", manager, map[string]any{"name": "x", "area_code": "91",
+	if w := apptest.Send(t, h, "POST", "/api/v1/programs/housing_new/campaigns", manager, map[string]any{"name": "x", "area_code": "91",
 		"starts_on": "2026-01-20", "ends_on": "2026-02-15", "package_amount": 700_000}); w.Code != 409 {
 		t.Fatalf("a campaign of a housing program: %d", w.Code)
 	}
-	if n, m := countEvents(t, a, "program.update"), countEvents(t, a, "campaign.update"); n != 1 || m != 1 {
+	if n, m := apptest.CountEvents(t, a, "program.update"), apptest.CountEvents(t, a, "campaign.update"); n != 1 || m != 1 {
 		t.Fatalf("%d program.update and %d campaign.update events", n, m)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/apptest"
+
 	"github.com/xuri/excelize/v2"
 
 	"github.com/ansinh/ansinh/internal/platform/vn"
@@ -23,36 +25,36 @@ type reportOut struct {
 // one household has been poor all along.
 func TestReports(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "rp-worker", "commune_worker", "30791", false)
-	createUser(t, a, "rp-worker2", "commune_worker", "31036", false)
-	createUser(t, a, "rp-approver", "district_approver", "914", false)
-	createUser(t, a, "rp-auditor", "province_auditor", "91", false)
-	createUser(t, a, "rp-auditor-hcm", "province_auditor", "79", false)
-	createUser(t, a, "rp-manager", "program_manager", "91", false)
-	worker := login(t, h, "rp-worker", testPassword).AccessToken
-	worker2 := login(t, h, "rp-worker2", testPassword).AccessToken
-	approver := login(t, h, "rp-approver", testPassword).AccessToken
-	auditor := login(t, h, "rp-auditor", testPassword).AccessToken
-	outsider := login(t, h, "rp-auditor-hcm", testPassword).AccessToken
-	manager := login(t, h, "rp-manager", testPassword).AccessToken
+	apptest.CreateUser(t, a, "rp-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "rp-worker2", "commune_worker", "31036", false)
+	apptest.CreateUser(t, a, "rp-approver", "district_approver", "914", false)
+	apptest.CreateUser(t, a, "rp-auditor", "province_auditor", "91", false)
+	apptest.CreateUser(t, a, "rp-auditor-hcm", "province_auditor", "79", false)
+	apptest.CreateUser(t, a, "rp-manager", "program_manager", "91", false)
+	worker := apptest.Login(t, h, "rp-worker", apptest.Password).AccessToken
+	worker2 := apptest.Login(t, h, "rp-worker2", apptest.Password).AccessToken
+	approver := apptest.Login(t, h, "rp-approver", apptest.Password).AccessToken
+	auditor := apptest.Login(t, h, "rp-auditor", apptest.Password).AccessToken
+	outsider := apptest.Login(t, h, "rp-auditor-hcm", apptest.Password).AccessToken
+	manager := apptest.Login(t, h, "rp-manager", apptest.Password).AccessToken
 	today := vn.Today(time.Now())
 	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
 
 	ids := map[string]string{}
 	for _, k := range []string{"A", "B", "C", "D"} {
-		ids[k] = decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker, householdBody("RP-"+k, "30791", ""))).ID
+		ids[k] = apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("RP-"+k, "30791", ""))).ID
 	}
 	for _, k := range []string{"E", "F"} {
-		ids[k] = decodeHousehold(t, send(t, h, "POST", "/api/v1/households", worker2, householdBody("RP-"+k, "31036", ""))).ID
+		ids[k] = apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker2, apptest.HouseholdBody("RP-"+k, "31036", ""))).ID
 	}
 	conn := a.DB().Conn(context.Background())
 	conn.Exec(`UPDATE households SET created_at = now() - interval '2 years' WHERE code LIKE 'RP-%'`)
 	conn.Exec(`UPDATE households SET classification = 'poor' WHERE code = 'RP-E'`)
 
 	// The periodic review of Vĩnh Phú.
-	review := decode[reviewOut](t, send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic", "commune_code": "30791",
+	review := apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic", "commune_code": "30791",
 		"year": today.Year()}), 201)
 	rv := "/api/v1/reviews/" + review.ID
 	var votes []map[string]any
@@ -61,19 +63,19 @@ func TestReports(t *testing.T) {
 		if k == "A" {
 			deprived = []string{"toilet", "telecom"}
 		}
-		decode[assessmentOut](t, send(t, h, "POST", "/api/v1/households/"+ids[k]+"/assessments", worker, map[string]any{
-			"review_id": review.ID, "income_per_person": income, "answers": workerAnswers(deprived...)}), 201)
+		apptest.Decode[assessmentOut](t, apptest.Send(t, h, "POST", "/api/v1/households/"+ids[k]+"/assessments", worker, map[string]any{
+			"review_id": review.ID, "income_per_person": income, "answers": apptest.WorkerAnswers(deprived...)}), 201)
 		votes = append(votes, map[string]any{"household_id": ids[k], "agree": 30})
 	}
-	decode[reviewOut](t, send(t, h, "POST", rv+"/record-meeting", worker, map[string]any{"date": day(-10), "chair": "Trưởng ấp",
+	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/record-meeting", worker, map[string]any{"date": day(-10), "chair": "Trưởng ấp",
 		"attendees": 40, "votes": votes}), 200)
-	decode[reviewOut](t, send(t, h, "POST", rv+"/post", worker, map[string]any{"start_date": day(-9), "end_date": day(-2)}), 200)
-	decode[reviewOut](t, send(t, h, "POST", rv+"/submit", worker, nil), 200)
-	decode[reviewOut](t, send(t, h, "POST", rv+"/recognize", approver, map[string]any{"decision_number": "9/QĐ-UBND",
+	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/post", worker, map[string]any{"start_date": day(-9), "end_date": day(-2)}), 200)
+	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/submit", worker, nil), 200)
+	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/recognize", approver, map[string]any{"decision_number": "9/QĐ-UBND",
 		"decision_date": day(-1), "signer": "Chủ tịch UBND xã"}), 200)
 
 	// Poverty by district of the province.
-	r := decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/poverty?area=91", auditor, nil), 200)
+	r := apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=91", auditor, nil), 200)
 	if len(r.Items) != 15 {
 		t.Fatalf("%d district rows, want 15", len(r.Items))
 	}
@@ -96,30 +98,30 @@ func TestReports(t *testing.T) {
 	check("province", r.Totals, map[string]float64{"households": 6, "poor": 2, "poor_rate": 33.33, "prev_poor_rate": 16.67, "change": 16.66,
 		"near_poor": 1})
 	// A year ago nobody had been recognized yet: only E was poor.
-	r = decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/poverty?area=914&date="+today.AddDate(0, -6, 0).Format(time.DateOnly), auditor, nil), 200)
+	r = apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=914&date="+today.AddDate(0, -6, 0).Format(time.DateOnly), auditor, nil), 200)
 	check("Giang Thành half a year ago", r.Totals, map[string]float64{"households": 4, "poor": 0, "poor_rate": 0})
 	// By village of the commune.
-	r = decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/poverty?area=30791", worker, nil), 200)
+	r = apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=30791", worker, nil), 200)
 	if len(r.Items) != 1 || r.Items[0]["area_name"] != "Ấp Tà Teng" || r.Items[0]["households"] != float64(4) {
 		t.Fatalf("villages: %+v", r.Items)
 	}
 	// Scope: another province's auditor sees nothing of it; a commune worker
 	// reporting on the province sees only their commune.
-	if w := send(t, h, "GET", "/api/v1/reports/poverty?area=91", outsider, nil); w.Code != 404 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=91", outsider, nil); w.Code != 404 {
 		t.Fatalf("an auditor of another province: %d", w.Code)
 	}
-	r = decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/poverty?area=91", worker2, nil), 200)
+	r = apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=91", worker2, nil), 200)
 	check("province as the Đông Hưng A worker", r.Totals, map[string]float64{"households": 2, "poor": 1})
 
 	// CSV: Vietnamese headers, a byte order mark, the totals and the exporter.
-	w := sendWith(t, h, "GET", "/api/v1/reports/poverty?area=91", auditor, nil, map[string]string{"Accept": "text/csv"})
+	w := apptest.SendWith(t, h, "GET", "/api/v1/reports/poverty?area=91", auditor, nil, map[string]string{"Accept": "text/csv"})
 	body := w.Body.String()
 	if w.Code != 200 || !strings.HasPrefix(body, "\ufeffMã địa bàn,Tên địa bàn,Tổng số hộ") || !strings.Contains(body, "91,Tổng cộng — Kiên Giang,6,2,33.33") ||
 		!strings.Contains(body, "Người xuất: Người dùng rp-auditor (rp-auditor)") {
 		t.Fatalf("csv: %d %s", w.Code, body)
 	}
 	// Excel: numbers are numbers.
-	w = send(t, h, "GET", "/api/v1/reports/poverty?area=91&format=xlsx", auditor, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=91&format=xlsx", auditor, nil)
 	if w.Code != 200 || w.Header().Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
 		t.Fatalf("xlsx: %d %s", w.Code, w.Header().Get("Content-Type"))
 	}
@@ -138,21 +140,21 @@ func TestReports(t *testing.T) {
 	if v, _ := f.GetCellValue("Sheet1", "E4", excelize.Options{RawCellValue: true}); v == "" {
 		t.Fatal("no rate in the first row")
 	}
-	if n := countEvents(t, a, "export.poverty_report"); n != 2 {
+	if n := apptest.CountEvents(t, a, "export.poverty_report"); n != 2 {
 		t.Fatalf("%d exports audited, want 2", n)
 	}
 
 	// Official lists, posted by the commune: audited, with the exporter.
-	lst := decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791", worker, nil), 200)
+	lst := apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791", worker, nil), 200)
 	if len(lst.Items) != 1 || lst.Items[0]["household_code"] != "RP-A" || lst.Items[0]["head_name"] != "Nguyễn Văn An" {
 		t.Fatalf("poor list: %+v", lst.Items)
 	}
 	// A format the server cannot write is refused before the list is built:
 	// its households are not logged as read.
-	if w := send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791&format=pdf", manager, nil); w.Code != 422 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791&format=pdf", manager, nil); w.Code != 422 {
 		t.Fatalf("a list as pdf: %d", w.Code)
 	}
-	decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791", manager, nil), 200)
+	apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791", manager, nil), 200)
 	var logged int
 	for deadline := time.Now().Add(15 * time.Second); logged == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		a.DB().Conn(context.Background()).Raw(`SELECT coalesce(sum(cardinality(subject_ids)), 0) FROM audit_access
@@ -161,11 +163,11 @@ func TestReports(t *testing.T) {
 	if logged != 1 {
 		t.Fatalf("households logged as read by the manager's lists: %d, want 1 (the list served, not the refused one)", logged)
 	}
-	lst = decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/lists/newly_near_poor?area=914", approver, nil), 200)
+	lst = apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/lists/newly_near_poor?area=914", approver, nil), 200)
 	if len(lst.Items) != 1 || lst.Items[0]["household_code"] != "RP-B" || lst.Items[0]["to"] != "Hộ cận nghèo" {
 		t.Fatalf("newly near-poor list: %+v", lst.Items)
 	}
-	w = send(t, h, "GET", "/api/v1/reports/lists/poor?area=91&format=xlsx", auditor, nil)
+	w = apptest.Send(t, h, "GET", "/api/v1/reports/lists/poor?area=91&format=xlsx", auditor, nil)
 	f, err = excelize.OpenReader(bytes.NewReader(w.Body.Bytes()))
 	if err != nil {
 		t.Fatal(err)
@@ -179,22 +181,22 @@ func TestReports(t *testing.T) {
 	if !strings.Contains(filter, `"kind":"poor"`) || !strings.Contains(filter, `"area":"91"`) {
 		t.Fatalf("export audit: %q", filter)
 	}
-	if w := send(t, h, "GET", "/api/v1/reports/lists/enrollees?area=91", auditor, nil); w.Code != 422 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/reports/lists/enrollees?area=91", auditor, nil); w.Code != 422 {
 		t.Fatalf("enrollees without a program: %d", w.Code)
 	}
 
 	// Support: a house for A, with its milestones, against a commune budget.
 	year := today.Format("2006")
-	decode[map[string]any](t, send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/30791/"+year, manager, map[string]any{"amount": 100_000_000}), 200)
-	e := decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "housing_new",
+	apptest.Decode[map[string]any](t, apptest.Send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/30791/"+year, manager, map[string]any{"amount": 100_000_000}), 200)
+	e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "housing_new",
 		"household_id": ids["A"], "starts_on": day(0)}), 201)
-	decode[enrollmentOut](t, send(t, h, "POST", "/api/v1/enrollments/"+e.ID+"/approve", approver, nil), 200)
+	apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+e.ID+"/approve", approver, nil), 200)
 	for _, rec := range []map[string]any{
 		{"milestone": "started", "date": day(0), "budget": 50_000_000, "contributions": map[string]int64{"state": 40_000_000, "household": 10_000_000}},
 		{"milestone": "handed_over", "date": day(0), "final_cost": 49_000_000}} {
-		decode[map[string]any](t, send(t, h, "POST", "/api/v1/enrollments/"+e.ID+"/deliveries", worker, map[string]any{"record": rec}), 201)
+		apptest.Decode[map[string]any](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+e.ID+"/deliveries", worker, map[string]any{"record": rec}), 201)
 	}
-	s := decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/support?area=914&from="+year+"-01-01&to="+day(0), manager, nil), 200)
+	s := apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/support?area=914&from="+year+"-01-01&to="+day(0), manager, nil), 200)
 	if len(s.Items) != 1 {
 		t.Fatalf("support rows: %+v", s.Items)
 	}
@@ -202,19 +204,19 @@ func TestReports(t *testing.T) {
 		"allocated": 100_000_000, "committed": 40_000_000, "houses_started": 1, "houses_completed": 1})
 
 	// Targets against actuals.
-	if w := send(t, h, "POST", "/api/v1/reports/targets", worker, map[string]any{"area_code": "914", "metric": "poverty_rate", "year": today.Year(), "value": 20}); w.Code != 403 {
+	if w := apptest.Send(t, h, "POST", "/api/v1/reports/targets", worker, map[string]any{"area_code": "914", "metric": "poverty_rate", "year": today.Year(), "value": 20}); w.Code != 403 {
 		t.Fatalf("a worker set a target: %d", w.Code)
 	}
 	// The district's approver sees the province's figures but sets targets only for the district.
-	if w := send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "91", "metric": "poverty_rate",
-		"year": today.Year(), "value": 5}); w.Code != 403 || problemCode(t, w) != "area_outside_scope" {
+	if w := apptest.Send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "91", "metric": "poverty_rate",
+		"year": today.Year(), "value": 5}); w.Code != 403 || apptest.ProblemCode(t, w) != "area_outside_scope" {
 		t.Fatalf("a district approver set the province's target: %d %s", w.Code, w.Body.String())
 	}
-	decode[map[string]any](t, send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "914", "metric": "poverty_rate",
+	apptest.Decode[map[string]any](t, apptest.Send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "914", "metric": "poverty_rate",
 		"year": today.Year(), "value": 20, "description": "Tỷ lệ hộ nghèo dưới 20%"}), 200)
-	decode[map[string]any](t, send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "914",
+	apptest.Decode[map[string]any](t, apptest.Send(t, h, "POST", "/api/v1/reports/targets", approver, map[string]any{"area_code": "914",
 		"metric": "poverty_rate_reduction", "year": today.Year(), "value": 0.2}), 200)
-	tg := decode[reportOut](t, send(t, h, "GET", "/api/v1/reports/targets?area=914", auditor, nil), 200)
+	tg := apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/targets?area=914", auditor, nil), 200)
 	if len(tg.Items) != 2 {
 		t.Fatalf("targets: %+v", tg.Items)
 	}

@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansinh/ansinh/internal/apptest"
 )
 
 type syncPage struct {
 	Changes []struct {
-		ID        string        `json:"id"`
-		Op        string        `json:"op"`
-		Household *householdOut `json:"household"`
+		ID        string             `json:"id"`
+		Op        string             `json:"op"`
+		Household *apptest.Household `json:"household"`
 	} `json:"changes"`
 	NextCursor string `json:"next_cursor"`
 	HasMore    bool   `json:"has_more"`
@@ -27,7 +29,7 @@ func drain(t *testing.T, h http.Handler, token, cursor string, size int) ([]stri
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
-		w := send(t, h, "GET", path, token, nil)
+		w := apptest.Send(t, h, "GET", path, token, nil)
 		if w.Code != 200 {
 			t.Fatalf("sync: %d %s", w.Code, w.Body.String())
 		}
@@ -53,22 +55,22 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestSyncFeed(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "sync-worker", "commune_worker", "30791", false)
-	createUser(t, a, "sync-other", "commune_worker", "31036", false)
-	worker := login(t, h, "sync-worker", testPassword).AccessToken
-	other := login(t, h, "sync-other", testPassword).AccessToken
+	apptest.CreateUser(t, a, "sync-worker", "commune_worker", "30791", false)
+	apptest.CreateUser(t, a, "sync-other", "commune_worker", "31036", false)
+	worker := apptest.Login(t, h, "sync-worker", apptest.Password).AccessToken
+	other := apptest.Login(t, h, "sync-other", apptest.Password).AccessToken
 
 	var ids []string
 	for _, code := range []string{"SY-1", "SY-2", "SY-3"} {
-		w := send(t, h, "POST", "/api/v1/households", worker, householdBody(code, "30791", ""))
+		w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody(code, "30791", ""))
 		if w.Code != 201 {
 			t.Fatalf("create: %d", w.Code)
 		}
-		ids = append(ids, decodeHousehold(t, w).ID)
+		ids = append(ids, apptest.DecodeHousehold(t, w).ID)
 	}
-	send(t, h, "POST", "/api/v1/households", other, householdBody("DHA-9", "31036", ""))
+	apptest.Send(t, h, "POST", "/api/v1/households", other, apptest.HouseholdBody("DHA-9", "31036", ""))
 
 	// Everything so far, in pages of two; other communes' households never appear.
 	var seen []string
@@ -86,10 +88,10 @@ func TestSyncFeed(t *testing.T) {
 	}
 
 	// An update and an archive arrive after the cursor, in order; the archive is a tombstone.
-	if w := sendWith(t, h, "PATCH", "/api/v1/households/"+ids[1], worker, map[string]string{"village": "Ấp Mới"}, map[string]string{"If-Match": `"1"`}); w.Code != 200 {
+	if w := apptest.SendWith(t, h, "PATCH", "/api/v1/households/"+ids[1], worker, map[string]string{"village": "Ấp Mới"}, map[string]string{"If-Match": `"1"`}); w.Code != 200 {
 		t.Fatalf("update: %d", w.Code)
 	}
-	if w := sendWith(t, h, "POST", "/api/v1/households/"+ids[2]+"/archive", worker, map[string]string{"reason": "nhập hộ"}, map[string]string{"If-Match": `"1"`}); w.Code != 200 {
+	if w := apptest.SendWith(t, h, "POST", "/api/v1/households/"+ids[2]+"/archive", worker, map[string]string{"reason": "nhập hộ"}, map[string]string{"If-Match": `"1"`}); w.Code != 200 {
 		t.Fatalf("archive: %d", w.Code)
 	}
 	deadline = time.Now().Add(10 * time.Second)
@@ -106,12 +108,12 @@ func TestSyncFeed(t *testing.T) {
 	}
 
 	// A cursor the server did not issue: start over.
-	w := send(t, h, "GET", "/api/v1/sync/changes?cursor=garbage!", worker, nil)
+	w := apptest.Send(t, h, "GET", "/api/v1/sync/changes?cursor=garbage!", worker, nil)
 	if w.Code != 410 || !strings.Contains(w.Body.String(), "sync_cursor_expired") {
 		t.Fatalf("bad cursor: %d %s", w.Code, w.Body.String())
 	}
 	future := "eyJ4Ijo5OTk5OTk5OTk5LCJzIjoxfQ" // {"x":9999999999,"s":1}
-	if w := send(t, h, "GET", "/api/v1/sync/changes?cursor="+future, worker, nil); w.Code != 410 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/sync/changes?cursor="+future, worker, nil); w.Code != 410 {
 		t.Fatalf("a position beyond the log: %d", w.Code)
 	}
 }
@@ -120,10 +122,10 @@ func TestSyncFeed(t *testing.T) {
 // feed moves past a position, nothing can commit behind it.
 func TestSyncWaitsForOlderTransactions(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := apptest.New(t)
 	h := a.Handler()
-	createUser(t, a, "sync-wait", "commune_worker", "30791", false)
-	worker := login(t, h, "sync-wait", testPassword).AccessToken
+	apptest.CreateUser(t, a, "sync-wait", "commune_worker", "30791", false)
+	worker := apptest.Login(t, h, "sync-wait", apptest.Password).AccessToken
 	conn, err := a.DB().SQL().Conn(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +139,7 @@ func TestSyncWaitsForOlderTransactions(t *testing.T) {
 	if err := tx.QueryRowContext(t.Context(), `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil { // an older writer, still open
 		t.Fatal(err)
 	}
-	w := send(t, h, "POST", "/api/v1/households", worker, householdBody("SW-1", "30791", ""))
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("SW-1", "30791", ""))
 	if w.Code != 201 {
 		t.Fatalf("create: %d", w.Code)
 	}

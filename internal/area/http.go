@@ -24,8 +24,8 @@ func NewHandler(store *Store, log *slog.Logger) *Handler { return &Handler{store
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/areas", "area", "read", h.list)
-	r.Handle(http.MethodGet, "/areas/:code", "area", "read", h.get)
+	r.Handle(http.MethodGet, "/areas", "area", "read", web.Legacy(h.list))
+	r.Handle(http.MethodGet, "/areas/:code", "area", "read", web.Legacy(h.get))
 }
 
 // DTO is an area as the API shows it.

@@ -25,28 +25,28 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: 
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/poverty-standards", "standard", "read", h.standards)
-	r.Handle(http.MethodGet, "/poverty-standards/:code", "standard", "read", h.standard)
-	r.Handle(http.MethodPost, "/poverty-standards", "standard", "write", h.addStandard)
+	r.Handle(http.MethodGet, "/poverty-standards", "standard", "read", web.Legacy(h.standards))
+	r.Handle(http.MethodGet, "/poverty-standards/:code", "standard", "read", web.Legacy(h.standard))
+	r.Handle(http.MethodPost, "/poverty-standards", "standard", "write", web.Legacy(h.addStandard))
 
-	r.Handle(http.MethodPost, "/households/:id/assessments", "assessment", "write", h.createAssessment)
-	r.Handle(http.MethodGet, "/households/:id/assessments", "assessment", "read", h.householdAssessments)
-	r.Handle(http.MethodGet, "/assessments/:id", "assessment", "read", h.assessment)
-	r.Handle(http.MethodPatch, "/assessments/:id", "assessment", "write", h.updateAssessment)
+	r.Handle(http.MethodPost, "/households/:id/assessments", "assessment", "write", web.Legacy(h.createAssessment))
+	r.Handle(http.MethodGet, "/households/:id/assessments", "assessment", "read", web.Legacy(h.householdAssessments))
+	r.Handle(http.MethodGet, "/assessments/:id", "assessment", "read", web.Legacy(h.assessment))
+	r.Handle(http.MethodPatch, "/assessments/:id", "assessment", "write", web.Legacy(h.updateAssessment))
 
-	r.Handle(http.MethodPost, "/reviews", "review", "write", h.createReview)
-	r.Handle(http.MethodGet, "/reviews", "review", "read", h.reviews)
-	r.Handle(http.MethodGet, "/reviews/:id", "review", "read", h.review)
-	r.Handle(http.MethodGet, "/reviews/:id/assessments", "assessment", "read", h.reviewAssessments)
-	r.Handle(http.MethodGet, "/reviews/:id/lists/:kind", "review", "read", h.list)
-	r.Handle(http.MethodPost, "/reviews/:id/record-meeting", "review", "write", reviewAction(h, h.recordMeeting))
-	r.Handle(http.MethodPost, "/reviews/:id/post", "review", "write", reviewAction(h, h.post))
-	r.Handle(http.MethodPost, "/reviews/:id/objections", "review", "write", reviewAction(h, h.addObjection))
-	r.Handle(http.MethodPost, "/reviews/:id/objections/:objection/resolve", "review", "write", reviewAction(h, h.resolveObjection))
-	r.Handle(http.MethodPost, "/reviews/:id/submit", "review", "write", reviewAction(h, h.submit))
-	r.Handle(http.MethodPost, "/reviews/:id/reopen", "review", "write", reviewAction(h, h.reopen))
-	r.Handle(http.MethodPost, "/reviews/:id/recognize", "review", "approve", reviewAction(h, h.recognize))
-	r.Handle(http.MethodPost, "/reviews/:id/return", "review", "approve", reviewAction(h, h.returnReview))
+	r.Handle(http.MethodPost, "/reviews", "review", "write", web.Legacy(h.createReview))
+	r.Handle(http.MethodGet, "/reviews", "review", "read", web.Legacy(h.reviews))
+	r.Handle(http.MethodGet, "/reviews/:id", "review", "read", web.Legacy(h.review))
+	r.Handle(http.MethodGet, "/reviews/:id/assessments", "assessment", "read", web.Legacy(h.reviewAssessments))
+	r.Handle(http.MethodGet, "/reviews/:id/lists/:kind", "review", "read", web.Legacy(h.list))
+	r.Handle(http.MethodPost, "/reviews/:id/record-meeting", "review", "write", web.Legacy(reviewAction(h, h.recordMeeting)))
+	r.Handle(http.MethodPost, "/reviews/:id/post", "review", "write", web.Legacy(reviewAction(h, h.post)))
+	r.Handle(http.MethodPost, "/reviews/:id/objections", "review", "write", web.Legacy(reviewAction(h, h.addObjection)))
+	r.Handle(http.MethodPost, "/reviews/:id/objections/:objection/resolve", "review", "write", web.Legacy(reviewAction(h, h.resolveObjection)))
+	r.Handle(http.MethodPost, "/reviews/:id/submit", "review", "write", web.Legacy(reviewAction(h, h.submit)))
+	r.Handle(http.MethodPost, "/reviews/:id/reopen", "review", "write", web.Legacy(reviewAction(h, h.reopen)))
+	r.Handle(http.MethodPost, "/reviews/:id/recognize", "review", "approve", web.Legacy(reviewAction(h, h.recognize)))
+	r.Handle(http.MethodPost, "/reviews/:id/return", "review", "approve", web.Legacy(reviewAction(h, h.returnReview)))
 }
 
 func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }

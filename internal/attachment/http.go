@@ -51,17 +51,17 @@ func NewHandler(svc *Service, uploads *Uploads, directMax int64, tempDir string,
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Public(http.MethodOptions, "/uploads", h.tus(http.MethodOptions, false))
-	r.HandleStream(http.MethodPost, "/uploads", "attachment", "write", h.createUpload)
-	r.HandleStream(http.MethodHead, "/uploads/:id", "attachment", "write", h.tus(http.MethodHead, true))
-	r.HandleStream(http.MethodPatch, "/uploads/:id", "attachment", "write", h.tus(http.MethodPatch, true))
-	r.HandleStream(http.MethodDelete, "/uploads/:id", "attachment", "write", h.tus(http.MethodDelete, true))
-	r.Handle(http.MethodPost, "/attachments", "attachment", "write", h.attach)
-	r.Handle(http.MethodGet, "/attachments", "attachment", "read", h.list)
-	r.Handle(http.MethodGet, "/attachments/:id", "attachment", "read", h.get)
-	r.Handle(http.MethodGet, "/attachments/:id/content", "attachment", "read", h.content(false))
-	r.Handle(http.MethodGet, "/attachments/:id/thumbnail", "attachment", "read", h.content(true))
-	r.Handle(http.MethodPost, "/attachments/:id/archive", "attachment", "archive", h.archive)
+	r.Public(http.MethodOptions, "/uploads", web.Legacy(h.tus(http.MethodOptions, false)))
+	r.HandleStream(http.MethodPost, "/uploads", "attachment", "write", web.Legacy(h.createUpload))
+	r.HandleStream(http.MethodHead, "/uploads/:id", "attachment", "write", web.Legacy(h.tus(http.MethodHead, true)))
+	r.HandleStream(http.MethodPatch, "/uploads/:id", "attachment", "write", web.Legacy(h.tus(http.MethodPatch, true)))
+	r.HandleStream(http.MethodDelete, "/uploads/:id", "attachment", "write", web.Legacy(h.tus(http.MethodDelete, true)))
+	r.Handle(http.MethodPost, "/attachments", "attachment", "write", web.Legacy(h.attach))
+	r.Handle(http.MethodGet, "/attachments", "attachment", "read", web.Legacy(h.list))
+	r.Handle(http.MethodGet, "/attachments/:id", "attachment", "read", web.Legacy(h.get))
+	r.Handle(http.MethodGet, "/attachments/:id/content", "attachment", "read", web.Legacy(h.content(false)))
+	r.Handle(http.MethodGet, "/attachments/:id/thumbnail", "attachment", "read", web.Legacy(h.content(true)))
+	r.Handle(http.MethodPost, "/attachments/:id/archive", "attachment", "archive", web.Legacy(h.archive))
 }
 
 func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }

@@ -28,10 +28,10 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 
 // Register mounts the routes, each with its permission.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/audit/events", "audit", "read", h.listEvents)
-	r.Handle(http.MethodGet, "/audit/events/:id", "audit", "read", h.getEvent)
-	r.Handle(http.MethodGet, "/audit/access", "audit", "read", h.listAccess)
-	r.Handle(http.MethodGet, "/audit/verify", "audit", "verify", h.verify)
+	r.Handle(http.MethodGet, "/audit/events", "audit", "read", web.Legacy(h.listEvents))
+	r.Handle(http.MethodGet, "/audit/events/:id", "audit", "read", web.Legacy(h.getEvent))
+	r.Handle(http.MethodGet, "/audit/access", "audit", "read", web.Legacy(h.listAccess))
+	r.Handle(http.MethodGet, "/audit/verify", "audit", "verify", web.Legacy(h.verify))
 }
 
 // EventDTO is an audit event as the API shows it.

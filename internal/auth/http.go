@@ -30,11 +30,11 @@ func NewHandler(svc *Service, authz *access.Authorizer, log *slog.Logger) *Handl
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Public(http.MethodPost, "/auth/login", h.login)
-	r.Public(http.MethodPost, "/auth/refresh", h.refresh)
-	r.Public(http.MethodPost, "/auth/logout", h.logout)
-	r.SignedIn(http.MethodGet, "/me", h.me)
-	r.SignedIn(http.MethodPost, "/me/password", h.changePassword)
+	r.Public(http.MethodPost, "/auth/login", web.Legacy(h.login))
+	r.Public(http.MethodPost, "/auth/refresh", web.Legacy(h.refresh))
+	r.Public(http.MethodPost, "/auth/logout", web.Legacy(h.logout))
+	r.SignedIn(http.MethodGet, "/me", web.Legacy(h.me))
+	r.SignedIn(http.MethodPost, "/me/password", web.Legacy(h.changePassword))
 }
 
 // RegisterJWKS serves the public keys at /.well-known/jwks.json.
@@ -233,15 +233,15 @@ func (h *Handler) changePassword(c *gin.Context) {
 
 // RegisterAdmin mounts the user administration routes (system_admin).
 func (h *Handler) RegisterAdmin(r *access.Routes) {
-	r.Handle(http.MethodGet, "/users", "user", "read", h.listUsers)
-	r.Handle(http.MethodPost, "/users", "user", "write", h.createUser)
-	r.Handle(http.MethodGet, "/users/:id", "user", "read", h.getUser)
-	r.Handle(http.MethodPatch, "/users/:id", "user", "write", h.updateUser)
-	r.Handle(http.MethodPost, "/users/:id/disable", "user", "write", h.setStatus(true))
-	r.Handle(http.MethodPost, "/users/:id/enable", "user", "write", h.setStatus(false))
-	r.Handle(http.MethodPost, "/users/:id/reset-password", "user", "write", h.resetPassword)
-	r.Handle(http.MethodPost, "/users/:id/assignments", "user", "write", h.grant)
-	r.Handle(http.MethodDelete, "/users/:id/assignments/:assignment", "user", "write", h.revoke)
+	r.Handle(http.MethodGet, "/users", "user", "read", web.Legacy(h.listUsers))
+	r.Handle(http.MethodPost, "/users", "user", "write", web.Legacy(h.createUser))
+	r.Handle(http.MethodGet, "/users/:id", "user", "read", web.Legacy(h.getUser))
+	r.Handle(http.MethodPatch, "/users/:id", "user", "write", web.Legacy(h.updateUser))
+	r.Handle(http.MethodPost, "/users/:id/disable", "user", "write", web.Legacy(h.setStatus(true)))
+	r.Handle(http.MethodPost, "/users/:id/enable", "user", "write", web.Legacy(h.setStatus(false)))
+	r.Handle(http.MethodPost, "/users/:id/reset-password", "user", "write", web.Legacy(h.resetPassword))
+	r.Handle(http.MethodPost, "/users/:id/assignments", "user", "write", web.Legacy(h.grant))
+	r.Handle(http.MethodDelete, "/users/:id/assignments/:assignment", "user", "write", web.Legacy(h.revoke))
 }
 
 type userDTO struct {

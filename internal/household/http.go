@@ -32,22 +32,22 @@ func NewHandler(svc *Service, authz *access.Authorizer, history *audit.Service, 
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodPost, "/households", "household", "write", h.create)
-	r.Handle(http.MethodGet, "/households", "household", "read", h.list)
-	r.Handle(http.MethodGet, "/households/:id", "household", "read", h.get)
-	r.Handle(http.MethodPatch, "/households/:id", "household", "write", changeHandler(h, http.StatusOK, h.update))
-	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", changeHandler(h, http.StatusOK, h.archive))
-	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", changeHandler(h, http.StatusCreated, h.addMember))
-	r.Handle(http.MethodPatch, "/households/:id/members/:member", "household", "write", changeHandler(h, http.StatusOK, h.updateMember))
-	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", changeHandler(h, http.StatusOK, h.memberEvent))
-	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", changeHandler(h, http.StatusOK, h.changeHead))
-	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", changeHandler(h, http.StatusOK, h.transfer))
-	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", changeHandler(h, http.StatusCreated, h.split))
-	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
-	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
-	r.Handle(http.MethodGet, "/duplicates", "household", "read", h.duplicates)
-	r.Handle(http.MethodGet, "/members", "household", "read", h.members)
-	r.Handle(http.MethodPost, "/duplicates/:id/resolve", "household", "write", h.resolve)
+	r.Handle(http.MethodPost, "/households", "household", "write", web.Legacy(h.create))
+	r.Handle(http.MethodGet, "/households", "household", "read", web.Legacy(h.list))
+	r.Handle(http.MethodGet, "/households/:id", "household", "read", web.Legacy(h.get))
+	r.Handle(http.MethodPatch, "/households/:id", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.update)))
+	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.archive)))
+	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", web.Legacy(changeHandler(h, http.StatusCreated, h.addMember)))
+	r.Handle(http.MethodPatch, "/households/:id/members/:member", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.updateMember)))
+	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.memberEvent)))
+	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.changeHead)))
+	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.transfer)))
+	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", web.Legacy(changeHandler(h, http.StatusCreated, h.split)))
+	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", web.Legacy(h.historyOf))
+	r.Handle(http.MethodGet, "/sync/changes", "household", "read", web.Legacy(h.changes))
+	r.Handle(http.MethodGet, "/duplicates", "household", "read", web.Legacy(h.duplicates))
+	r.Handle(http.MethodGet, "/members", "household", "read", web.Legacy(h.members))
+	r.Handle(http.MethodPost, "/duplicates/:id/resolve", "household", "write", web.Legacy(h.resolve))
 }
 
 // MemberHitOut is a member found by search, with where they live.

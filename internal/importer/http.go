@@ -30,10 +30,10 @@ const UploadPath = "/api/v1/imports"
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodPost, "/imports", "import", "run", h.submit)
-	r.Handle(http.MethodGet, "/imports/template.xlsx", "import", "run", h.template)
-	r.Handle(http.MethodGet, "/imports/:id", "import", "run", h.job)
-	r.Handle(http.MethodGet, "/imports/:id/problems", "import", "run", h.problems)
+	r.Handle(http.MethodPost, "/imports", "import", "run", web.Legacy(h.submit))
+	r.Handle(http.MethodGet, "/imports/template.xlsx", "import", "run", web.Legacy(h.template))
+	r.Handle(http.MethodGet, "/imports/:id", "import", "run", web.Legacy(h.job))
+	r.Handle(http.MethodGet, "/imports/:id/problems", "import", "run", web.Legacy(h.problems))
 }
 
 func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }

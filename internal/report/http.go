@@ -27,11 +27,11 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: 
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/reports/poverty", "report", "read", h.poverty)
-	r.Handle(http.MethodGet, "/reports/support", "report", "read", h.support)
-	r.Handle(http.MethodGet, "/reports/targets", "report", "read", h.targets)
-	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
-	r.Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", h.list)
+	r.Handle(http.MethodGet, "/reports/poverty", "report", "read", web.Legacy(h.poverty))
+	r.Handle(http.MethodGet, "/reports/support", "report", "read", web.Legacy(h.support))
+	r.Handle(http.MethodGet, "/reports/targets", "report", "read", web.Legacy(h.targets))
+	r.Handle(http.MethodPost, "/reports/targets", "report", "write", web.Legacy(h.setTarget))
+	r.Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.Legacy(h.list))
 }
 
 func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }

@@ -23,3 +23,26 @@ func UUIDArray(ids []uuid.UUID) string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// TextArray renders xs as one text[] literal for `?::text[]` (see UUIDArray):
+// every element quoted, with quotes and backslashes escaped, so that a comma,
+// a brace or a quote inside a value stays inside it.
+func TextArray(xs []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range x {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}

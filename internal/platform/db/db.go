@@ -197,18 +197,14 @@ func (d *DB) WithTxOnce(ctx context.Context, fn func(ctx context.Context) error)
 // StringMap runs a query of two text columns and returns the first mapped
 // to the second (lookups such as area codes to paths).
 func (d *DB) StringMap(ctx context.Context, query string, args ...any) (map[string]string, error) {
-	rows, err := d.Conn(ctx).Raw(query, args...).Rows()
-	if err != nil {
-		return nil, MapError(err)
-	}
-	defer rows.Close()
 	out := map[string]string{}
-	for rows.Next() {
+	err := Each(d.Conn(ctx).Raw(query, args...), func(r Scanner) error {
 		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
+		if err := r.Scan(&k, &v); err != nil {
+			return err
 		}
 		out[k] = v
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }

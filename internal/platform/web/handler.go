@@ -1,0 +1,41 @@
+package web
+
+import (
+	"log/slog"
+
+	"github.com/gin-gonic/gin"
+)
+
+// HandlerFunc is a handler that returns its error instead of writing it: the
+// adapter maps it to problem+json and logs it once, so no handler does.
+type HandlerFunc func(c *gin.Context) error
+
+// Adapt turns h into a Gin handler; an error h returns is written with
+// WriteProblem (server errors logged there, once).
+func Adapt(log *slog.Logger, h HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			WriteProblem(c, log, err)
+		}
+	}
+}
+
+// BindChange reads what every update of a versioned object starts from: the
+// version in If-Match (428 without it, 412 when it is not an ETag this server
+// issued) and the JSON body, in that order, so a stale client learns that
+// first.
+func BindChange(c *gin.Context, dst any) (version int, err error) {
+	if version, err = IfMatchVersion(c); err != nil {
+		return 0, err
+	}
+	if err := BindJSON(c, dst); err != nil {
+		return 0, err
+	}
+	return version, nil
+}
+
+// Legacy adapts a handler that writes its own errors. It exists only while
+// packages move to HandlerFunc; no new code uses it.
+func Legacy(h gin.HandlerFunc) HandlerFunc {
+	return func(c *gin.Context) error { h(c); return nil }
+}
