@@ -175,9 +175,11 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 func (a *App) registerAPI(r *access.Routes) {
 	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
 	auditSvc := audit.NewService(a.db, a.verifier, a.reads)
-	household.NewHandler(a.households, a.authz, auditSvc, a.log).Register(r)
+	householdHandler := household.NewHandler(a.households, a.authz, auditSvc, a.log)
 	assessmentHandler := assessment.NewHandler(a.assessments, a.log)
-	a.households.Feed("assessment", assessmentHandler.FeedLoader)
+	a.households.Feed("assessment", a.assessments.FeedLoader)
+	householdHandler.FeedView("assessment", assessmentHandler.FeedView)
+	householdHandler.Register(r)
 	assessmentHandler.Register(r)
 	program.NewHandler(a.programs, a.log).Register(r)
 	report.NewHandler(report.NewService(a.db, a.reads), a.log).Register(r)

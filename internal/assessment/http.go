@@ -419,17 +419,13 @@ func (h *Handler) reviewAssessments(c *gin.Context) {
 	h.listAssessments(c, AssessmentFilter{ReviewID: &id})
 }
 
-// FeedLoader serves assessments to the registry's sync feed.
-func (h *Handler) FeedLoader(ctx context.Context, scope access.Scope, ids []uuid.UUID) (map[uuid.UUID]any, error) {
-	list, err := h.svc.AssessmentsByID(ctx, scope, ids)
-	if err != nil {
-		return nil, err
+// FeedView is how an assessment travels in the registry's sync feed: as the
+// API shows it (the household handler renders the feed's records with it).
+func (h *Handler) FeedView(v any) any {
+	if a, ok := v.(Assessment); ok {
+		return assessmentOut(a)
 	}
-	out := make(map[uuid.UUID]any, len(list))
-	for _, a := range list {
-		out[a.ID] = assessmentOut(a)
-	}
-	return out, nil
+	return v
 }
 
 // ---- reviews ----

@@ -536,6 +536,20 @@ func (s *Service) noteAssessmentReads(ctx context.Context, as []Assessment) {
 	}
 }
 
+// FeedLoader serves assessments to the registry's sync feed, by id (the
+// feed's handler renders them with Handler.FeedView).
+func (s *Service) FeedLoader(ctx context.Context, scope access.Scope, ids []uuid.UUID) (map[uuid.UUID]any, error) {
+	list, err := s.AssessmentsByID(ctx, scope, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]any, len(list))
+	for _, a := range list {
+		out[a.ID] = a
+	}
+	return out, nil
+}
+
 // AssessmentsByID reads assessments in scope by id (the sync feed).
 func (s *Service) AssessmentsByID(ctx context.Context, scope access.Scope, ids []uuid.UUID) ([]Assessment, error) {
 	var out []Assessment

@@ -23,12 +23,18 @@ type Handler struct {
 	authz   *access.Authorizer
 	history *audit.Service
 	log     *slog.Logger
+	views   map[string]func(any) any
 }
 
 // NewHandler makes the handlers; a household's history comes from the audit trail.
 func NewHandler(svc *Service, authz *access.Authorizer, history *audit.Service, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, authz: authz, history: history, log: log}
+	return &Handler{svc: svc, authz: authz, history: history, log: log, views: map[string]func(any) any{}}
 }
+
+// FeedView registers how the sync feed shows the records of a type that the
+// service's Feed loads (the service returns domain values; their JSON shape
+// belongs to their own package's handler). Call it while wiring.
+func (h *Handler) FeedView(entityType string, view func(any) any) { h.views[entityType] = view }
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
@@ -234,6 +240,9 @@ func (h *Handler) changes(c *gin.Context) {
 	}{Changes: []ChangeOut{}, NextCursor: web.EncodeCursor(next), HasMore: more}
 	for _, ch := range changes {
 		co := ChangeOut{Type: ch.Type, ID: ch.ID, HouseholdID: ch.HouseholdID, Op: ch.Op, Data: ch.Data}
+		if view := h.views[ch.Type]; view != nil && ch.Data != nil {
+			co.Data = view(ch.Data)
+		}
 		if ch.Household != nil {
 			ho := householdOut(*ch.Household, false)
 			co.Household = &ho
