@@ -45,6 +45,13 @@ func TestOperationsEndpoints(t *testing.T) {
 	if w := apptest.Get(t, h, "/docs/swagger-ui-bundle.js"); w.Code != 200 {
 		t.Fatalf("Swagger UI assets must come from the binary: %d", w.Code)
 	}
+	if w := apptest.Get(t, h, "/docs/swagger-initializer.js"); w.Code != 200 || !strings.Contains(w.Body.String(), `url: "/openapi.yaml"`) {
+		t.Fatalf("Swagger UI must show the served contract: %d %s", w.Code, w.Body.String())
+	}
+	// gin-swagger answered 500 with an empty body (and an error log line) here.
+	if w := apptest.Get(t, h, "/docs/doc.json"); w.Code != http.StatusNotFound {
+		t.Fatalf("/docs/doc.json: %d, want 404", w.Code)
+	}
 	m := apptest.Get(t, h, "/metrics").Body.String()
 	for _, want := range []string{
 		`ansinh_http_requests_total{method="GET",route="/healthz",status="200"} 1`,

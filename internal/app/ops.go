@@ -2,12 +2,13 @@ package app
 
 import (
 	"context"
+	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	swaggerFiles "github.com/swaggo/files"
-	ginSwagger "github.com/swaggo/gin-swagger"
+	swaggerui "github.com/swaggo/files/v2"
 
 	"github.com/ansinh/ansinh/docs"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
@@ -33,8 +34,46 @@ func (a *App) registerOps(e *gin.Engine) {
 	e.GET("/docs", func(c *gin.Context) {
 		c.Redirect(http.StatusFound, "/docs/index.html")
 	})
-	e.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
-		ginSwagger.URL("/openapi.yaml"), ginSwagger.DocExpansion("none")))
+	e.GET("/docs/*any", docsUI())
+}
+
+// swaggerInitializer points Swagger UI at the served contract.
+const swaggerInitializer = `window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.yaml",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    docExpansion: "none",
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+    layout: "StandaloneLayout"
+  });
+};
+`
+
+// docsUI serves Swagger UI from the files embedded in the binary: they are
+// read from its read-only data when asked for, never unpacked into the heap
+// (the webdav memory file system gin-swagger needs copied 7.8 MB there at
+// start). Unknown names are 404.
+func docsUI() gin.HandlerFunc {
+	files := http.FileServerFS(swaggerui.FS)
+	return func(c *gin.Context) {
+		switch name := strings.TrimPrefix(c.Param("any"), "/"); name {
+		case "swagger-initializer.js":
+			c.Data(http.StatusOK, "text/javascript; charset=utf-8", []byte(swaggerInitializer))
+		case "index.html", "":
+			// FileServer would redirect index.html to the directory.
+			b, err := fs.ReadFile(swaggerui.FS, "index.html")
+			if err != nil {
+				c.Status(http.StatusNotFound)
+				return
+			}
+			c.Data(http.StatusOK, "text/html; charset=utf-8", b)
+		default:
+			c.Request.URL.Path = "/" + name
+			files.ServeHTTP(c.Writer, c.Request)
+		}
+	}
 }
 
 // readyz answers 200 when the database answers within timeout, 503 otherwise.
