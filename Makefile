@@ -41,8 +41,12 @@ test: db-up ## bring up PostgreSQL and run the whole test suite
 	@scripts/db.sh clean-tests
 	@$(WITH_DB) go test -count=1 $(TESTFLAGS) $(GO_PKGS)
 
+.PHONY: bench-build
+bench-build: ## build bin/ansinh-bench, the load harness (never linked into the server)
+	go build -ldflags '$(LDFLAGS)' -o bin/ansinh-bench ./cmd/ansinh-bench
+
 .PHONY: bench
-bench: build db-up ## load test a synthetic province (BENCH_HOUSEHOLDS, default 500000) in a database of its own: bench/results/latest.md
+bench: build bench-build db-up ## load test a synthetic province (BENCH_HOUSEHOLDS, default 500000) in a database of its own: bench/results/latest.md
 	@scripts/bench.sh
 
 .PHONY: lint

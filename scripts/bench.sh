@@ -17,7 +17,7 @@ psql -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABA
 export DATABASE_URL="$(swap "$DATABASE_URL")" ANSINH_DATABASE_MIGRATE_URL="$(swap "$ANSINH_DATABASE_MIGRATE_URL")"
 bin/ansinh migrate up >/dev/null
 mkdir -p bench/results
-load=$(bin/ansinh bench load --households "${BENCH_HOUSEHOLDS:-500000}")
+load=$(bin/ansinh-bench load --households "${BENCH_HOUSEHOLDS:-500000}")
 echo "$load"
 # A database that has lived a while is vacuumed: index-only scans need the
 # visibility map a fresh COPY has not set yet (as the owner: vacuum is theirs).
@@ -28,10 +28,10 @@ PGOPTIONS="-c client_min_messages=error" psql -q "$ANSINH_DATABASE_MIGRATE_URL" 
 # left unsealed, the next `serve` takes ~440 MB and seconds to seal it).
 sealed=$(bin/ansinh audit seal)
 rm -rf bench/results/pgbench
-bin/ansinh bench --concurrency "${BENCH_CONCURRENCY:-8}" --duration "${BENCH_DURATION:-10s}" \
+bin/ansinh-bench --concurrency "${BENCH_CONCURRENCY:-8}" --duration "${BENCH_DURATION:-10s}" \
   --report bench/results/latest.md --scripts bench/results/pgbench \
   --cpuprofile bench/results/cpu.pprof --memprofile bench/results/allocs.pprof 2>/dev/null
-gobench=$(go test -run '^$' -bench . -benchtime 4s ./internal/audit/ ./internal/app/ | grep -E '^(Benchmark|goos|cpu)')
+gobench=$(go test -run '^$' -bench . -benchtime 4s ./internal/audit/ ./internal/household/ | grep -E '^(Benchmark|goos|cpu)')
 echo "$gobench"
 {
   printf '\n## Data\n\n%s\n\nBefore the scenarios, audit %s (the generated history, sealed outside the server under test).\n' "$load" "$sealed"

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -94,7 +93,6 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(auditCmd(load))
 	root.AddCommand(userCmd(load))
 	root.AddCommand(importCmd(load))
-	root.AddCommand(benchCmd(load))
 	root.AddCommand(&cobra.Command{
 		Use:   "healthcheck",
 		Short: "Exit 0 when the server on this machine answers /healthz (for container health checks)",
@@ -235,50 +233,5 @@ func importCmd(load func() (*config.Config, error)) *cobra.Command {
 	households.Flags().StringVar(&mode, "mode", "dry_run", "dry_run, all_or_nothing or valid_only")
 	households.Flags().StringVar(&area, "area", "", "limit the import to this area's households (GSO code); empty: anywhere")
 	cmd.AddCommand(households)
-	return cmd
-}
-
-func benchCmd(loadCfg func() (*config.Config, error)) *cobra.Command {
-	var o app.BenchOptions
-	cmd := &cobra.Command{
-		Use:   "bench",
-		Short: "Drive this binary's server on a loopback port with the load generator and print the figures (development only)",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadCfg()
-			if err != nil {
-				return err
-			}
-			return app.RunBench(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), o, c.OutOrStdout())
-		},
-	}
-	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 8, "clients at once")
-	cmd.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "time per scenario")
-	cmd.Flags().IntVar(&o.MaxRequests, "max-requests", 0, "requests per scenario at most (0: no bound)")
-	cmd.Flags().IntVar(&o.Fixture, "fixture", 20, "households each bench user registers before the run")
-	cmd.Flags().StringVar(&o.Report, "report", "", "also write the figures to this markdown file")
-	cmd.Flags().BoolVar(&o.Baseline, "baseline", true, "also run pgbench with the SQL the API issues (register, reads, search, lists, sync)")
-	cmd.Flags().StringVar(&o.ScriptDir, "scripts", "", "write the baseline's pgbench scripts (the captured SQL) to this directory")
-	cmd.Flags().StringVar(&o.Only, "only", "", "run only the scenarios whose names contain one of these comma-separated words")
-	cmd.Flags().IntVar(&o.Proposals, "proposals", 150, "enrollments each bench user proposes for the approval scenario")
-	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the server under load")
-	cmd.Flags().StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile (pprof)")
-	var households int
-	var seed uint64
-	load := &cobra.Command{
-		Use:   "load",
-		Short: "Load a synthetic province by COPY (households, members with CCCDs, audit history) and report the load rate",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadCfg()
-			if err != nil {
-				return err
-			}
-			return app.RunBenchLoad(c.Context(), cfg, households, seed, c.OutOrStdout())
-		},
-	}
-	load.Flags().IntVar(&households, "households", 500_000, "how many households (a province: 500000; a scale run: up to 5000000)")
-	load.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed (the same seed, the same people)")
-	cmd.AddCommand(load)
 	return cmd
 }

@@ -338,3 +338,6 @@ func (a *App) Sealer() *audit.Sealer { return a.sealer }
 
 // DB is the application's pool (tests inspect the database through it).
 func (a *App) DB() *db.DB { return a.db }
+
+// Config is the configuration the App was built with.
+func (a *App) Config() *config.Config { return a.cfg }

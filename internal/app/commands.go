@@ -1,30 +1,22 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
 	adminarea "github.com/ansinh/ansinh/internal/area" // a parameter below is called area
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
-	"github.com/ansinh/ansinh/internal/bench"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/importer"
@@ -178,7 +170,7 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out 
 	if cfg.IsProduction() {
 		return fmt.Errorf("seed demo refuses to run with env: production")
 	}
-	a, err := openApp(cfg, log)
+	a, err := Open(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -223,28 +215,33 @@ const demoReviewYear = 2025
 var demoPovertyRates = map[string]float64{"Giang Thành": 0.0796, "U Minh Thượng": 0.0632, "An Minh": 0.0504,
 	"Phú Quốc": 0.008, "Kiên Hải": 0.008, "Rạch Giá": 0.008}
 
+// DemoPovertyRate is the demo province's poverty rate in a district named
+// so (the province's 1.69% for the others).
+func DemoPovertyRate(districtName string) float64 {
+	for district, rate := range demoPovertyRates {
+		if strings.HasSuffix(districtName, district) {
+			return rate
+		}
+	}
+	return 0.0169
+}
+
 // seedDemoReviews runs the demo province's periodic review of demoReviewYear
 // to recognition in every commune that has households, once.
 func seedDemoReviews(ctx context.Context, a *App, out io.Writer) error {
-	rows, err := a.db.Conn(ctx).Raw(`SELECT path::text, name FROM areas WHERE level = 'district' AND path <@ '91'`).Rows()
+	rates := map[string]float64{}
+	err := db.Each(a.db.Conn(ctx).Raw(`SELECT path::text, name FROM areas WHERE level = 'district' AND path <@ '91'`),
+		func(r db.Scanner) error {
+			var path, name string
+			if err := r.Scan(&path, &name); err != nil {
+				return err
+			}
+			rates[path] = DemoPovertyRate(name)
+			return nil
+		})
 	if err != nil {
 		return err
 	}
-	rates := map[string]float64{}
-	for rows.Next() {
-		var path, name string
-		if err := rows.Scan(&path, &name); err != nil {
-			rows.Close()
-			return err
-		}
-		rates[path] = 0.0169
-		for district, rate := range demoPovertyRates {
-			if strings.HasSuffix(name, district) {
-				rates[path] = rate
-			}
-		}
-	}
-	rows.Close()
 	rateOf := func(path string) float64 {
 		parts := strings.SplitN(path, ".", 3)
 		if len(parts) < 2 {
@@ -275,21 +272,15 @@ func seedDemoHouseholds(ctx context.Context, a *App, out io.Writer) error {
 		fmt.Fprintf(out, "demo seed: %d households already in province 91\n", existing)
 		return nil
 	}
-	rows, err := a.db.Conn(ctx).Raw(`SELECT code, unit_type = 'ward' OR unit_type = 'commune_level_town' FROM areas
-		WHERE level = 'commune' AND path <@ '91' ORDER BY code`).Rows()
+	communes, err := db.Collect(a.db.Conn(ctx).Raw(`SELECT code, unit_type = 'ward' OR unit_type = 'commune_level_town' FROM areas
+		WHERE level = 'commune' AND path <@ '91' ORDER BY code`), func(r db.Scanner) (household.Commune, error) {
+		var c household.Commune
+		err := r.Scan(&c.Code, &c.Urban)
+		return c, err
+	})
 	if err != nil {
 		return err
 	}
-	var communes []household.Commune
-	for rows.Next() {
-		var c household.Commune
-		if err := rows.Scan(&c.Code, &c.Urban); err != nil {
-			rows.Close()
-			return err
-		}
-		communes = append(communes, c)
-	}
-	rows.Close()
 	start := time.Now()
 	n, err := a.households.SeedDemo(ctx, communes, demoHouseholds, 91)
 	if err != nil {
@@ -303,7 +294,7 @@ func seedDemoHouseholds(ctx context.Context, a *App, out io.Writer) error {
 // system_admin. With no password given, one is generated and printed, and
 // the user must change it at first sign-in.
 func RunUserCreate(ctx context.Context, cfg *config.Config, log *slog.Logger, username, fullName, role, area, password string, out io.Writer) error {
-	a, err := openApp(cfg, log)
+	a, err := Open(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -331,8 +322,9 @@ func RunUserCreate(ctx context.Context, cfg *config.Config, log *slog.Logger, us
 	return nil
 }
 
-// openApp builds the application for a command (no HTTP serving).
-func openApp(cfg *config.Config, log *slog.Logger) (*App, error) {
+// Open opens the database pool and builds the App on it (commands and the
+// load harness; serve waits for the database first).
+func Open(cfg *config.Config, log *slog.Logger) (*App, error) {
 	pool, err := OpenDB(cfg, log)
 	if err != nil {
 		return nil, err
@@ -359,7 +351,7 @@ func ensurePartitions(ctx context.Context, cfg *config.Config, months int) error
 // listing the problems on out. Within an area (its GSO code) when one is
 // given; as the system actor "import-cli".
 func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, mode, area string, out, errOut io.Writer) error {
-	a, err := openApp(cfg, log)
+	a, err := Open(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -434,280 +426,6 @@ func RunHealthcheck(ctx context.Context, cfg *config.Config) error {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("healthcheck: /healthz answered %d", res.StatusCode)
-	}
-	return nil
-}
-
-// BenchOptions bound a bench run.
-type BenchOptions struct {
-	Concurrency int
-	Duration    time.Duration // per scenario
-	MaxRequests int           // per scenario; 0: no bound
-	Fixture     int           // households per user registered before the run
-	Report      string        // a markdown file to write ("" for none)
-	Baseline    bool          // also run pgbench with the SQL of the scenarios that have one
-	Only        string        // comma-separated words: run only the scenarios whose names hold one
-	Proposals   int           // enrollments proposed per bench user for the approval scenario
-	ScriptDir   string        // write the baseline's pgbench scripts here ("" for none)
-	CPUProfile  string        // write a CPU profile of the run here
-	MemProfile  string        // write an allocation profile here
-}
-
-// peakRSS is the process's peak resident memory (Linux), or "unknown".
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-		}
-	}
-	return "unknown"
-}
-
-// RunBench serves the API on a loopback port of this process and drives it
-// with the load generator as bench users in several communes of the demo
-// province (created once, development only), then prints the figures.
-func RunBench(ctx context.Context, cfg *config.Config, log *slog.Logger, o BenchOptions, out io.Writer) error {
-	if cfg.IsProduction() {
-		return fmt.Errorf("bench refuses to run with env: production")
-	}
-	a, err := openApp(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	results, err := a.Bench(ctx, o)
-	if err != nil {
-		return err
-	}
-	if o.MemProfile != "" {
-		f, err := os.Create(o.MemProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-			return err
-		}
-	}
-	var households int64
-	a.db.Conn(ctx).Raw(`SELECT count(*) FROM households`).Scan(&households)
-	table := bench.Markdown(results)
-	peak := peakRSS()
-	fmt.Fprint(out, table)
-	fmt.Fprintf(out, "\nserver and load generator in one process: peak RSS %s; %d households in the database\n", peak, households)
-	if o.Report != "" {
-		host, _ := os.Hostname()
-		doc := fmt.Sprintf("# ansinh bench\n\n- when: %s\n- machine: %s, %d CPUs, %s/%s\n- version: %s\n- data: %d households\n"+
-			"- concurrency: %d, %s per scenario\n- peak RSS (server and load generator, one process): %s\n\n%s",
-			time.Now().UTC().Format(time.RFC3339), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, VersionString(), households,
-			o.Concurrency, o.Duration, peak, table)
-		if err := os.MkdirAll(filepath.Dir(o.Report), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(o.Report, []byte(doc), 0o644)
-	}
-	return nil
-}
-
-// benchCommunes are where the bench users work (the demo province).
-var benchCommunes = []string{"30791", "31036", "30793", "30796"}
-
-// Bench runs the load generator against this app served on a loopback port.
-func (a *App) Bench(ctx context.Context, o BenchOptions) ([]bench.Result, error) {
-	if o.Concurrency < 1 {
-		o.Concurrency = 8
-	}
-	sys := access.WithActor(ctx, access.System("bench"))
-	password := "bench-" + uuid.NewString()[:8] + "-password"
-	runID := fmt.Sprintf("%x", time.Now().UnixNano()%0xffffff)
-	var names []string
-	for i, c := range benchCommunes {
-		name := fmt.Sprintf("bench-%s-w%d", runID, i)
-		if _, err := a.auth.CreateUser(sys, auth.NewUser{Username: name, FullName: "Bench worker", Password: password,
-			Assignments: []auth.Grant{{Role: "commune_worker", AreaCode: c}}}); err != nil {
-			return nil, fmt.Errorf("bench user: %w", err)
-		}
-		names = append(names, name)
-	}
-	auditor := fmt.Sprintf("bench-%s-auditor", runID)
-	if _, err := a.auth.CreateUser(sys, auth.NewUser{Username: auditor, FullName: "Bench auditor", Password: password,
-		Assignments: []auth.Grant{{Role: "province_auditor", AreaCode: "91"}}}); err != nil {
-		return nil, fmt.Errorf("bench user: %w", err)
-	}
-	// An approver for each district of the bench communes.
-	approverOf := map[string]string{} // district code -> username
-	userDistrict := make([]string, len(benchCommunes))
-	areas := adminarea.NewStore(a.db)
-	for i, c := range benchCommunes {
-		ar, err := areas.Get(ctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("bench commune %s: %w", c, err)
-		}
-		d := ar.ParentCode
-		userDistrict[i] = d
-		if _, ok := approverOf[d]; ok {
-			continue
-		}
-		name := fmt.Sprintf("bench-%s-approver-%s", runID, d)
-		if _, err := a.auth.CreateUser(sys, auth.NewUser{Username: name, FullName: "Bench approver", Password: password,
-			Assignments: []auth.Grant{{Role: "district_approver", AreaCode: d}}}); err != nil {
-			return nil, fmt.Errorf("bench user: %w", err)
-		}
-		approverOf[d] = name
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
-	if err != nil {
-		return nil, err
-	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
-	c := bench.NewClient("http://"+ln.Addr().String(), o.Concurrency)
-	var users []bench.User
-	for i, n := range names {
-		tok, err := c.Login(ctx, n, password)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, bench.User{Token: tok, Commune: benchCommunes[i]})
-	}
-	auditorToken, err := c.Login(ctx, auditor, password)
-	if err != nil {
-		return nil, err
-	}
-	approvers := make([]string, len(users))
-	for i, d := range userDistrict {
-		if approvers[i], err = c.Login(ctx, approverOf[d], password); err != nil {
-			return nil, err
-		}
-	}
-	fixture, err := bench.Prepare(ctx, c, users, auditorToken, "91", max(o.Fixture, 2), runID)
-	if err != nil {
-		return nil, err
-	}
-	scenarios := bench.Only(bench.Scenarios(c, fixture, runID), o.Only)
-	if bench.Names(bench.Only(scenarios, "approve")) != "" {
-		if err := bench.Propose(ctx, c, &fixture, approvers, max(o.Proposals, 1)); err != nil {
-			return nil, err
-		}
-		scenarios = bench.Only(bench.Scenarios(c, fixture, runID), o.Only)
-	}
-	results := bench.Run(ctx, scenarios, o.Concurrency, o.Duration, o.MaxRequests)
-	if o.Baseline {
-		if err := a.baseline(ctx, results, o); err != nil {
-			return results, err
-		}
-	}
-	return results, nil
-}
-
-// baseline captures the SQL one request of each scenario that has a
-// baseline issues (through the real handler, in this process) and runs it
-// with pgbench at the same concurrency: the API's throughput against
-// PostgreSQL's own with the same statements.
-func (a *App) baseline(ctx context.Context, results []bench.Result, o BenchOptions) error {
-	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-	if len(bins) == 0 {
-		return fmt.Errorf("bench: no pgbench for the baseline (install PostgreSQL's server binaries, or drop --baseline)")
-	}
-	for i, r := range results {
-		b := r.Baseline
-		if b == nil {
-			continue
-		}
-		var body io.Reader
-		if b.Body != nil {
-			raw, err := json.Marshal(b.Body)
-			if err != nil {
-				return err
-			}
-			body = bytes.NewReader(raw)
-		}
-		// A steady request: the caller's session is cached (as it is for
-		// every request of the run but one in a session-cache period), so the
-		// capture holds the request's own statements.
-		if _, _, err := a.auth.Authenticate(ctx, b.User.Token); err != nil {
-			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
-		}
-		cctx, capture := db.WithCapture(ctx)
-		req := httptest.NewRequestWithContext(cctx, b.Method, b.Path, body)
-		req.Header.Set("Authorization", "Bearer "+b.User.Token)
-		if b.Body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		w := httptest.NewRecorder()
-		a.engine.ServeHTTP(w, req)
-		if w.Code >= 300 {
-			return fmt.Errorf("bench: capture %s %s: %d %s", b.Method, b.Path, w.Code, w.Body.String())
-		}
-		script := bench.Script(capture.Statements(), b.Fresh)
-		if o.ScriptDir != "" {
-			if err := os.MkdirAll(o.ScriptDir, 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(o.ScriptDir, bench.Slug(r.Name)+".sql"), []byte(script), 0o644); err != nil {
-				return err
-			}
-		}
-		tps, err := bench.PgBench(ctx, bins[len(bins)-1], a.cfg.Database.URL, script, o.Concurrency, int(o.Duration.Seconds()))
-		if err != nil {
-			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
-		}
-		results[i].BaselineTPS = tps
-		results[i].Statements = len(capture.Statements())
-	}
-	return nil
-}
-
-// RunBenchLoad loads a synthetic province for the load harness by COPY:
-// households (classified at the demo province's district poverty rates),
-// members with sealed CCCDs, and their audit history. Development only.
-func RunBenchLoad(ctx context.Context, cfg *config.Config, households int, seed uint64, out io.Writer) error {
-	if cfg.IsProduction() {
-		return fmt.Errorf("bench load refuses to run with env: production")
-	}
-	key, err := cfg.Registry.IDKeyBytes()
-	if err != nil {
-		return err
-	}
-	protect, err := household.NewIDProtector(key)
-	if err != nil {
-		return err
-	}
-	rate := func(district string) float64 {
-		if r, ok := demoPovertyRates[district]; ok {
-			return r
-		}
-		return 0.0169
-	}
-	// As the owner when configured: the generator then rebuilds the
-	// secondary indexes once instead of keeping them up to date row by row.
-	res, err := bench.Generate(ctx, cfg.Database.MigrationURL(), protect, bench.GenOptions{Households: households, Seed: seed, Province: "91",
-		PoorRate: rate, Tag: fmt.Sprintf("%d-%x", seed, time.Now().UnixNano()%0xffffff)})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "bench load: %d households, %d members, %d reviews, %d assessments, %d enrollments, %d deliveries, %d audit events in %s: %.0f rows/s\n",
-		res.Households, res.Members, res.Reviews, res.Assessments, res.Enrollments, res.Deliveries, res.AuditEvents,
-		res.Elapsed.Round(time.Millisecond), res.RowsPerSecond())
-	for _, ph := range res.Phases {
-		fmt.Fprintf(out, "- %s: %s\n", ph.Name, ph.Elapsed.Round(time.Millisecond))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package app_test
+package bench_test
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/ansinh/ansinh/internal/apptest"
 
-	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/bench"
 )
 
@@ -36,7 +35,7 @@ func TestBenchSmoke(t *testing.T) {
 	if err := a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code LIKE 'SMOKE-%'`).Error; err != nil {
 		t.Fatal(err)
 	}
-	results, err := a.Bench(context.Background(), app.BenchOptions{Concurrency: 2, Duration: 400 * time.Millisecond, MaxRequests: 40,
+	results, err := bench.Drive(context.Background(), a, bench.Options{Concurrency: 2, Duration: 400 * time.Millisecond, MaxRequests: 40,
 		Fixture: 2, Proposals: 10, Baseline: hasPgBench()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package app_test
+package household_test
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 // to the handler in process (no network, no client): what the HTTP stack and
 // the services cost beside what the load harness measures over loopback.
 //
-//	go test -run '^$' -bench BenchmarkHandlers -benchtime 5s ./internal/app/
+//	go test -run '^$' -bench BenchmarkHandlers -benchtime 5s ./internal/household/
 func BenchmarkHandlers(b *testing.B) {
 	a := apptest.New(b)
 	h := a.Handler()

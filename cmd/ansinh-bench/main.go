@@ -1,0 +1,85 @@
+// Command ansinh-bench is the load harness: it serves the API in its own
+// process on a loopback port and drives it over HTTP (ansinh-bench), or loads
+// a synthetic province (ansinh-bench load). It is a command of its own so
+// that the production binary never links the harness.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/bench"
+	"github.com/ansinh/ansinh/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := rootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ansinh-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	var configFile string
+	loadCfg := func() (*config.Config, error) {
+		if configFile == "" {
+			configFile = os.Getenv("ANSINH_CONFIG")
+		}
+		return config.Load(config.Source{File: configFile})
+	}
+	var o bench.Options
+	cmd := &cobra.Command{
+		Use:           "ansinh-bench",
+		Short:         "Serve the API on a loopback port of this process, drive it with the load generator and print the figures (development only)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := loadCfg()
+			if err != nil {
+				return err
+			}
+			return bench.RunServer(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), o, c.OutOrStdout())
+		},
+	}
+	cmd.PersistentFlags().StringVar(&configFile, "config", "", "YAML file over the shipped defaults (or ANSINH_CONFIG)")
+	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 8, "clients at once")
+	cmd.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "time per scenario")
+	cmd.Flags().IntVar(&o.MaxRequests, "max-requests", 0, "requests per scenario at most (0: no bound)")
+	cmd.Flags().IntVar(&o.Fixture, "fixture", 20, "households each bench user registers before the run")
+	cmd.Flags().StringVar(&o.Report, "report", "", "also write the figures to this markdown file")
+	cmd.Flags().BoolVar(&o.Baseline, "baseline", true, "also run pgbench with the SQL the API issues (register, reads, search, lists, sync)")
+	cmd.Flags().StringVar(&o.ScriptDir, "scripts", "", "write the baseline's pgbench scripts (the captured SQL) to this directory")
+	cmd.Flags().StringVar(&o.Only, "only", "", "run only the scenarios whose names contain one of these comma-separated words")
+	cmd.Flags().IntVar(&o.Proposals, "proposals", 150, "enrollments each bench user proposes for the approval scenario")
+	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the server under load")
+	cmd.Flags().StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile (pprof)")
+	var households int
+	var seed uint64
+	load := &cobra.Command{
+		Use:   "load",
+		Short: "Load a synthetic province by COPY (households, members with CCCDs, audit history) and report the load rate",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := loadCfg()
+			if err != nil {
+				return err
+			}
+			return bench.RunLoad(c.Context(), cfg, households, seed, c.OutOrStdout())
+		},
+	}
+	load.Flags().IntVar(&households, "households", 500_000, "how many households (a province: 500000; a scale run: up to 5000000)")
+	load.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed (the same seed, the same people)")
+	cmd.AddCommand(load)
+	return cmd
+}

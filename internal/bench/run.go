@@ -1,0 +1,299 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/area"
+	"github.com/ansinh/ansinh/internal/auth"
+	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/household"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// Options bound a bench run.
+type Options struct {
+	Concurrency int
+	Duration    time.Duration // per scenario
+	MaxRequests int           // per scenario; 0: no bound
+	Fixture     int           // households per user registered before the run
+	Report      string        // a markdown file to write ("" for none)
+	Baseline    bool          // also run pgbench with the SQL of the scenarios that have one
+	Only        string        // comma-separated words: run only the scenarios whose names hold one
+	Proposals   int           // enrollments proposed per bench user for the approval scenario
+	ScriptDir   string        // write the baseline's pgbench scripts here ("" for none)
+	CPUProfile  string        // write a CPU profile of the run here
+	MemProfile  string        // write an allocation profile here
+}
+
+// peakRSS is the process's peak resident memory (Linux), or "unknown".
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
+
+// RunServer serves the API on a loopback port of this process and drives it
+// with the load generator as bench users in several communes of the demo
+// province (created once, development only), then prints the figures.
+func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options, out io.Writer) error {
+	if cfg.IsProduction() {
+		return fmt.Errorf("bench refuses to run with env: production")
+	}
+	a, err := app.Open(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	results, err := Drive(ctx, a, o)
+	if err != nil {
+		return err
+	}
+	if o.MemProfile != "" {
+		f, err := os.Create(o.MemProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	var households int64
+	if err := a.DB().Conn(ctx).Raw(`SELECT count(*) FROM households`).Row().Scan(&households); err != nil {
+		return fmt.Errorf("bench: counting households: %w", err)
+	}
+	table := Markdown(results)
+	peak := peakRSS()
+	fmt.Fprint(out, table)
+	fmt.Fprintf(out, "\nserver and load generator in one process: peak RSS %s; %d households in the database\n", peak, households)
+	if o.Report != "" {
+		host, _ := os.Hostname()
+		doc := fmt.Sprintf("# ansinh bench\n\n- when: %s\n- machine: %s, %d CPUs, %s/%s\n- version: %s\n- data: %d households\n"+
+			"- concurrency: %d, %s per scenario\n- peak RSS (server and load generator, one process): %s\n\n%s",
+			time.Now().UTC().Format(time.RFC3339), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, app.VersionString(), households,
+			o.Concurrency, o.Duration, peak, table)
+		if err := os.MkdirAll(filepath.Dir(o.Report), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(o.Report, []byte(doc), 0o644)
+	}
+	return nil
+}
+
+// benchCommunes are where the bench users work (the demo province).
+var benchCommunes = []string{"30791", "31036", "30793", "30796"}
+
+// Drive runs the load generator against a served on a loopback port of
+// this process.
+func Drive(ctx context.Context, a *app.App, o Options) ([]Result, error) {
+	if o.Concurrency < 1 {
+		o.Concurrency = 8
+	}
+	sys := access.WithActor(ctx, access.System("bench"))
+	password := "bench-" + uuid.NewString()[:8] + "-password"
+	runID := fmt.Sprintf("%x", time.Now().UnixNano()%0xffffff)
+	var names []string
+	for i, c := range benchCommunes {
+		name := fmt.Sprintf("bench-%s-w%d", runID, i)
+		if _, err := a.Auth().CreateUser(sys, auth.NewUser{Username: name, FullName: "Bench worker", Password: password,
+			Assignments: []auth.Grant{{Role: "commune_worker", AreaCode: c}}}); err != nil {
+			return nil, fmt.Errorf("bench user: %w", err)
+		}
+		names = append(names, name)
+	}
+	auditor := fmt.Sprintf("bench-%s-auditor", runID)
+	if _, err := a.Auth().CreateUser(sys, auth.NewUser{Username: auditor, FullName: "Bench auditor", Password: password,
+		Assignments: []auth.Grant{{Role: "province_auditor", AreaCode: "91"}}}); err != nil {
+		return nil, fmt.Errorf("bench user: %w", err)
+	}
+	// An approver for each district of the bench communes.
+	approverOf := map[string]string{} // district code -> username
+	userDistrict := make([]string, len(benchCommunes))
+	areas := area.NewStore(a.DB())
+	for i, c := range benchCommunes {
+		ar, err := areas.Get(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("bench commune %s: %w", c, err)
+		}
+		d := ar.ParentCode
+		userDistrict[i] = d
+		if _, ok := approverOf[d]; ok {
+			continue
+		}
+		name := fmt.Sprintf("bench-%s-approver-%s", runID, d)
+		if _, err := a.Auth().CreateUser(sys, auth.NewUser{Username: name, FullName: "Bench approver", Password: password,
+			Assignments: []auth.Grant{{Role: "district_approver", AreaCode: d}}}); err != nil {
+			return nil, fmt.Errorf("bench user: %w", err)
+		}
+		approverOf[d] = name
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
+	if err != nil {
+		return nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+	c := NewClient("http://"+ln.Addr().String(), o.Concurrency)
+	var users []User
+	for i, n := range names {
+		tok, err := c.Login(ctx, n, password)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, User{Token: tok, Commune: benchCommunes[i]})
+	}
+	auditorToken, err := c.Login(ctx, auditor, password)
+	if err != nil {
+		return nil, err
+	}
+	approvers := make([]string, len(users))
+	for i, d := range userDistrict {
+		if approvers[i], err = c.Login(ctx, approverOf[d], password); err != nil {
+			return nil, err
+		}
+	}
+	fixture, err := Prepare(ctx, c, users, auditorToken, "91", max(o.Fixture, 2), runID)
+	if err != nil {
+		return nil, err
+	}
+	scenarios := Only(Scenarios(c, fixture, runID), o.Only)
+	if Names(Only(scenarios, "approve")) != "" {
+		if err := Propose(ctx, c, &fixture, approvers, max(o.Proposals, 1)); err != nil {
+			return nil, err
+		}
+		scenarios = Only(Scenarios(c, fixture, runID), o.Only)
+	}
+	results := Run(ctx, scenarios, o.Concurrency, o.Duration, o.MaxRequests)
+	if o.Baseline {
+		if err := baseline(ctx, a, results, o); err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// baseline captures the SQL one request of each scenario that has a
+// baseline issues (through the real handler, in this process) and runs it
+// with pgbench at the same concurrency: the API's throughput against
+// PostgreSQL's own with the same statements.
+func baseline(ctx context.Context, a *app.App, results []Result, o Options) error {
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if len(bins) == 0 {
+		return fmt.Errorf("bench: no pgbench for the baseline (install PostgreSQL's server binaries, or drop --baseline)")
+	}
+	for i, r := range results {
+		b := r.Baseline
+		if b == nil {
+			continue
+		}
+		var body io.Reader
+		if b.Body != nil {
+			raw, err := json.Marshal(b.Body)
+			if err != nil {
+				return err
+			}
+			body = bytes.NewReader(raw)
+		}
+		// A steady request: the caller's session is cached (as it is for
+		// every request of the run but one in a session-cache period), so the
+		// capture holds the request's own statements.
+		if _, _, err := a.Auth().Authenticate(ctx, b.User.Token); err != nil {
+			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
+		}
+		cctx, capture := db.WithCapture(ctx)
+		req := httptest.NewRequestWithContext(cctx, b.Method, b.Path, body)
+		req.Header.Set("Authorization", "Bearer "+b.User.Token)
+		if b.Body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		w := httptest.NewRecorder()
+		a.Handler().ServeHTTP(w, req)
+		if w.Code >= 300 {
+			return fmt.Errorf("bench: capture %s %s: %d %s", b.Method, b.Path, w.Code, w.Body.String())
+		}
+		script := Script(capture.Statements(), b.Fresh)
+		if o.ScriptDir != "" {
+			if err := os.MkdirAll(o.ScriptDir, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(o.ScriptDir, Slug(r.Name)+".sql"), []byte(script), 0o644); err != nil {
+				return err
+			}
+		}
+		tps, err := PgBench(ctx, bins[len(bins)-1], a.Config().Database.URL, script, o.Concurrency, int(o.Duration.Seconds()))
+		if err != nil {
+			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
+		}
+		results[i].BaselineTPS = tps
+		results[i].Statements = len(capture.Statements())
+	}
+	return nil
+}
+
+// RunLoad loads a synthetic province for the load harness by COPY:
+// households (classified at the demo province's district poverty rates),
+// members with sealed CCCDs, and their audit history. Development only.
+func RunLoad(ctx context.Context, cfg *config.Config, households int, seed uint64, out io.Writer) error {
+	if cfg.IsProduction() {
+		return fmt.Errorf("bench load refuses to run with env: production")
+	}
+	key, err := cfg.Registry.IDKeyBytes()
+	if err != nil {
+		return err
+	}
+	protect, err := household.NewIDProtector(key)
+	if err != nil {
+		return err
+	}
+	// As the owner when configured: the generator then rebuilds the
+	// secondary indexes once instead of keeping them up to date row by row.
+	res, err := Generate(ctx, cfg.Database.MigrationURL(), protect, GenOptions{Households: households, Seed: seed, Province: "91",
+		PoorRate: app.DemoPovertyRate, Tag: fmt.Sprintf("%d-%x", seed, time.Now().UnixNano()%0xffffff)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "bench load: %d households, %d members, %d reviews, %d assessments, %d enrollments, %d deliveries, %d audit events in %s: %.0f rows/s\n",
+		res.Households, res.Members, res.Reviews, res.Assessments, res.Enrollments, res.Deliveries, res.AuditEvents,
+		res.Elapsed.Round(time.Millisecond), res.RowsPerSecond())
+	for _, ph := range res.Phases {
+		fmt.Fprintf(out, "- %s: %s\n", ph.Name, ph.Elapsed.Round(time.Millisecond))
+	}
+	return nil
+}
