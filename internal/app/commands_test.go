@@ -147,11 +147,18 @@ func TestAuditCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer super.Close()
-	conn, _ := super.Conn(ctx)
+	conn, err := super.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer conn.Close()
-	conn.ExecContext(ctx, `SET session_replication_role = replica`)
+	if _, err := conn.ExecContext(ctx, `SET session_replication_role = replica`); err != nil {
+		t.Fatal(err)
+	}
 	var victim string
-	conn.QueryRowContext(ctx, `SELECT id::text FROM audit_events WHERE entity_id = '2'`).Scan(&victim)
+	if err := conn.QueryRowContext(ctx, `SELECT id::text FROM audit_events WHERE entity_id = '2'`).Scan(&victim); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := conn.ExecContext(ctx, `UPDATE audit_events SET doc = replace(doc::text, '"entity_id":"2"', '"entity_id":"20"')::json WHERE id = $1`, victim); err != nil {
 		t.Fatal(err)
 	}
@@ -224,47 +231,50 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 func checkDemoData(t *testing.T, pool *db.DB) {
 	t.Helper()
 	ctx := context.Background()
-	var households, members, withID, heads, khmer int
-	pool.Conn(ctx).Raw(`SELECT count(*) FROM households`).Scan(&households)
-	pool.Conn(ctx).Raw(`SELECT count(*), count(id_sealed), count(*) FILTER (WHERE relationship = 'head'),
-		count(*) FILTER (WHERE ethnicity_code = 5) FROM members`).Row().Scan(&members, &withID, &heads, &khmer)
+	var members, withID, heads, khmer int
+	households := apptest.Scalar[int](t, pool, `SELECT count(*) FROM households`)
+	if err := pool.Conn(ctx).Raw(`SELECT count(*), count(id_sealed), count(*) FILTER (WHERE relationship = 'head'),
+		count(*) FILTER (WHERE ethnicity_code = 5) FROM members`).Row().Scan(&members, &withID, &heads, &khmer); err != nil {
+		t.Fatal(err)
+	}
 	if households < 2900 || heads != households || members < 2*households || withID == 0 || khmer == 0 {
 		t.Fatalf("households %d, members %d, with ID %d, heads %d, Khmer %d", households, members, withID, heads, khmer)
 	}
 	var communes, recognized, unassessed int
-	pool.Conn(ctx).Raw(`SELECT (SELECT count(DISTINCT commune_code) FROM households),
+	if err := pool.Conn(ctx).Raw(`SELECT (SELECT count(DISTINCT commune_code) FROM households),
 		(SELECT count(*) FROM reviews WHERE year = 2025 AND state = 'recognized'),
 		(SELECT count(*) FROM households h WHERE NOT EXISTS (SELECT 1 FROM assessments a WHERE a.household_id = h.id AND a.state = 'recognized'))`).
-		Row().Scan(&communes, &recognized, &unassessed)
+		Row().Scan(&communes, &recognized, &unassessed); err != nil {
+		t.Fatal(err)
+	}
 	if communes != recognized || unassessed != 0 {
 		t.Fatalf("%d communes with households, %d recognized reviews, %d households without a recognized assessment", communes, recognized, unassessed)
 	}
 	// Poverty rates by district: Giang Thành (914) well above the province, Phú Quốc (911) below it.
 	rate := func(path string) float64 {
-		var r float64
-		pool.Conn(ctx).Raw(`SELECT avg((classification = 'poor')::int) FROM households WHERE area_path <@ ?::ltree`, path).Scan(&r)
-		return r
+		return apptest.Scalar[float64](t, pool, `SELECT avg((classification = 'poor')::int) FROM households WHERE area_path <@ ?::ltree`, path)
 	}
 	province, giangThanh, phuQuoc := rate("91"), rate("91.914"), rate("91.911")
 	if province <= 0 || giangThanh <= 2*province || phuQuoc >= province {
 		t.Fatalf("poverty rates: province %.4f, Giang Thành %.4f, Phú Quốc %.4f", province, giangThanh, phuQuoc)
 	}
-	var changes int
-	pool.Conn(ctx).Raw(`SELECT count(*) FROM classification_changes WHERE 'newly_poor' = ANY (lists)`).Scan(&changes)
+	changes := apptest.Scalar[int](t, pool, `SELECT count(*) FROM classification_changes WHERE 'newly_poor' = ANY (lists)`)
 	if changes == 0 {
 		t.Fatal("the demo review put nobody on the newly-poor list")
 	}
 	// Support: every member of a poor household has a card, delivered; the
 	// gift campaign reached every poor, near-poor and ethnic-minority household.
 	var uncovered, cards, packages, giftHouseholds, programs int
-	pool.Conn(ctx).Raw(`SELECT
+	if err := pool.Conn(ctx).Raw(`SELECT
 		(SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id WHERE h.classification = 'poor' AND m.status = 'present'
 		 AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.member_id = m.id AND e.program_code = 'bhyt_poor' AND e.state = 'approved')),
 		(SELECT count(*) FROM deliveries WHERE kind = 'health_insurance'),
 		(SELECT count(*) FROM deliveries WHERE campaign_id IS NOT NULL),
 		(SELECT count(*) FROM households WHERE classification IN ('poor', 'near_poor') OR ethnic_minority),
 		(SELECT count(DISTINCT program_code) FROM enrollments WHERE state = 'approved')`).
-		Row().Scan(&uncovered, &cards, &packages, &giftHouseholds, &programs)
+		Row().Scan(&uncovered, &cards, &packages, &giftHouseholds, &programs); err != nil {
+		t.Fatal(err)
+	}
 	if uncovered != 0 || cards == 0 || packages != giftHouseholds || programs < 7 {
 		t.Fatalf("demo support: %d poor members without a card, %d cards, %d packages for %d households, %d programs",
 			uncovered, cards, packages, giftHouseholds, programs)

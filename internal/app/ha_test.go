@@ -124,7 +124,9 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 	}
 	eventually("replicas serving", a.DB().ReplicasServing)
 	var standby bool
-	a.DB().Read(context.Background()).Raw(`SELECT pg_is_in_recovery()`).Scan(&standby)
+	if err := a.DB().Read(context.Background()).Raw(`SELECT pg_is_in_recovery()`).Row().Scan(&standby); err != nil {
+		t.Fatal(err)
+	}
 	if !standby {
 		t.Fatal("a lag-tolerant read did not reach the replica")
 	}
@@ -198,8 +200,7 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 			t.Errorf("unexpected status %d (%d times)", code, statuses[code])
 		}
 	}
-	var found int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM households WHERE code IN ?`, acknowledged).Scan(&found)
+	found := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code IN ?`, acknowledged)
 	if len(acknowledged) == 0 || found != len(acknowledged) {
 		t.Fatalf("%d acknowledged writes, %d found after the restart", len(acknowledged), found)
 	}

@@ -42,8 +42,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	// A user in the commune for the administrators to manage.
 	victim := apptest.CreateUser(t, a, "victim", "commune_worker", "30791", false)
-	var victimAssignment string
-	a.DB().Conn(context.Background()).Raw(`SELECT id::text FROM role_assignments WHERE user_id = ?`, victim).Scan(&victimAssignment)
+	victimAssignment := apptest.Scalar[string](t, a.DB(), `SELECT id::text FROM role_assignments WHERE user_id = ?`, victim)
 	users := "/api/v1/users/" + victim.String()
 
 	// A household in the commune, registered by the inside worker.
@@ -69,7 +68,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	rv := "/api/v1/reviews/" + review.ID
 
 	// A proposal to enroll the (poor) household in legal aid.
-	a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code = 'MX-1'`)
+	apptest.Exec(t, a.DB(), `UPDATE households SET classification = 'poor' WHERE code = 'MX-1'`)
 	ew := apptest.Send(t, h, "POST", "/api/v1/enrollments", tokens["commune_worker/inside"], map[string]any{"program_code": "legal_aid",
 		"household_id": seeded.ID, "starts_on": "2026-01-01"})
 	if ew.Code != 201 {
@@ -101,8 +100,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var eventID string
-	a.DB().Conn(ctx).Raw(`SELECT id::text FROM audit_events WHERE entity_id = ?`, subject.String()).Scan(&eventID)
+	eventID := apptest.Scalar[string](t, a.DB(), `SELECT id::text FROM audit_events WHERE entity_id = ?`, subject.String())
 
 	type request struct {
 		method, path string
