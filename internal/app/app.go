@@ -121,7 +121,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	}
 	a.households = household.NewService(pool, protect, a.reads)
 	a.approvals = approval.New(pool)
-	a.assessments = assessment.NewService(pool, a.households, a.approvals, a.reads)
+	a.assessments = assessment.NewService(pool, area.NewStore(pool), a.households, a.approvals, a.reads)
 	a.approvals.On(assessment.SubjectType, a.assessments.Decided)
 	a.programs = program.NewService(pool, a.households, a.approvals)
 	a.approvals.On(program.SubjectType, a.programs.Decided)

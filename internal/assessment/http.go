@@ -25,31 +25,29 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: 
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/poverty-standards", "standard", "read", web.Legacy(h.standards))
-	r.Handle(http.MethodGet, "/poverty-standards/:code", "standard", "read", web.Legacy(h.standard))
-	r.Handle(http.MethodPost, "/poverty-standards", "standard", "write", web.Legacy(h.addStandard))
+	r.Handle(http.MethodGet, "/poverty-standards", "standard", "read", h.standards)
+	r.Handle(http.MethodGet, "/poverty-standards/:code", "standard", "read", h.standard)
+	r.Handle(http.MethodPost, "/poverty-standards", "standard", "write", h.addStandard)
 
-	r.Handle(http.MethodPost, "/households/:id/assessments", "assessment", "write", web.Legacy(h.createAssessment))
-	r.Handle(http.MethodGet, "/households/:id/assessments", "assessment", "read", web.Legacy(h.householdAssessments))
-	r.Handle(http.MethodGet, "/assessments/:id", "assessment", "read", web.Legacy(h.assessment))
-	r.Handle(http.MethodPatch, "/assessments/:id", "assessment", "write", web.Legacy(h.updateAssessment))
+	r.Handle(http.MethodPost, "/households/:id/assessments", "assessment", "write", h.createAssessment)
+	r.Handle(http.MethodGet, "/households/:id/assessments", "assessment", "read", h.householdAssessments)
+	r.Handle(http.MethodGet, "/assessments/:id", "assessment", "read", h.assessment)
+	r.Handle(http.MethodPatch, "/assessments/:id", "assessment", "write", h.updateAssessment)
 
-	r.Handle(http.MethodPost, "/reviews", "review", "write", web.Legacy(h.createReview))
-	r.Handle(http.MethodGet, "/reviews", "review", "read", web.Legacy(h.reviews))
-	r.Handle(http.MethodGet, "/reviews/:id", "review", "read", web.Legacy(h.review))
-	r.Handle(http.MethodGet, "/reviews/:id/assessments", "assessment", "read", web.Legacy(h.reviewAssessments))
-	r.Handle(http.MethodGet, "/reviews/:id/lists/:kind", "review", "read", web.Legacy(h.list))
-	r.Handle(http.MethodPost, "/reviews/:id/record-meeting", "review", "write", web.Legacy(reviewAction(h, h.recordMeeting)))
-	r.Handle(http.MethodPost, "/reviews/:id/post", "review", "write", web.Legacy(reviewAction(h, h.post)))
-	r.Handle(http.MethodPost, "/reviews/:id/objections", "review", "write", web.Legacy(reviewAction(h, h.addObjection)))
-	r.Handle(http.MethodPost, "/reviews/:id/objections/:objection/resolve", "review", "write", web.Legacy(reviewAction(h, h.resolveObjection)))
-	r.Handle(http.MethodPost, "/reviews/:id/submit", "review", "write", web.Legacy(reviewAction(h, h.submit)))
-	r.Handle(http.MethodPost, "/reviews/:id/reopen", "review", "write", web.Legacy(reviewAction(h, h.reopen)))
-	r.Handle(http.MethodPost, "/reviews/:id/recognize", "review", "approve", web.Legacy(reviewAction(h, h.recognize)))
-	r.Handle(http.MethodPost, "/reviews/:id/return", "review", "approve", web.Legacy(reviewAction(h, h.returnReview)))
+	r.Handle(http.MethodPost, "/reviews", "review", "write", h.createReview)
+	r.Handle(http.MethodGet, "/reviews", "review", "read", h.reviews)
+	r.Handle(http.MethodGet, "/reviews/:id", "review", "read", h.review)
+	r.Handle(http.MethodGet, "/reviews/:id/assessments", "assessment", "read", h.reviewAssessments)
+	r.Handle(http.MethodGet, "/reviews/:id/lists/:kind", "review", "read", h.list)
+	r.Handle(http.MethodPost, "/reviews/:id/record-meeting", "review", "write", reviewAction(h, h.recordMeeting))
+	r.Handle(http.MethodPost, "/reviews/:id/post", "review", "write", reviewAction(h, h.post))
+	r.Handle(http.MethodPost, "/reviews/:id/objections", "review", "write", reviewAction(h, h.addObjection))
+	r.Handle(http.MethodPost, "/reviews/:id/objections/:objection/resolve", "review", "write", reviewAction(h, h.resolveObjection))
+	r.Handle(http.MethodPost, "/reviews/:id/submit", "review", "write", reviewAction(h, h.submit))
+	r.Handle(http.MethodPost, "/reviews/:id/reopen", "review", "write", reviewAction(h, h.reopen))
+	r.Handle(http.MethodPost, "/reviews/:id/recognize", "review", "approve", reviewAction(h, h.recognize))
+	r.Handle(http.MethodPost, "/reviews/:id/return", "review", "approve", reviewAction(h, h.returnReview))
 }
-
-func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
 
 func date(t time.Time) string { return t.Format(time.DateOnly) }
 
@@ -114,18 +112,16 @@ func standardOut(s Standard) StandardOut {
 	return out
 }
 
-func (h *Handler) standards(c *gin.Context) {
+func (h *Handler) standards(c *gin.Context) error {
 	q := web.NewQuery(c)
 	on := q.Date("in_force_on")
 	area := q.String("area", 10)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	all, err := h.svc.Standards(c.Request.Context())
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[StandardOut]{Items: []StandardOut{}}
 	for _, s := range all {
@@ -135,15 +131,16 @@ func (h *Handler) standards(c *gin.Context) {
 		page.Items = append(page.Items, standardOut(s))
 	}
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
-func (h *Handler) standard(c *gin.Context) {
+func (h *Handler) standard(c *gin.Context) error {
 	s, err := h.svc.Standard(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, standardOut(s))
+	return nil
 }
 
 type standardIn struct {
@@ -161,11 +158,10 @@ type standardIn struct {
 	Notes               string `json:"notes"`
 }
 
-func (h *Handler) addStandard(c *gin.Context) {
+func (h *Handler) addStandard(c *gin.Context) error {
 	var in standardIn
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var fe apperr.FieldList
 	from := web.ParseDate(&fe, "valid_from", in.ValidFrom, true)
@@ -174,8 +170,7 @@ func (h *Handler) addStandard(c *gin.Context) {
 		fe.Add("poor_min_deprivations", "invalid", "must be from 1 to 20 (default 3)")
 	}
 	if err := fe.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	s, err := h.svc.AddLocalStandard(ctx, access.ScopeFrom(ctx), Standard{Code: in.Code, Name: in.Name, LegalSource: in.LegalSource,
@@ -183,11 +178,11 @@ func (h *Handler) addStandard(c *gin.Context) {
 		AverageMaxRural: in.AverageMaxRural, AverageMaxUrban: in.AverageMaxUrban, PoorMinDeprivations: in.PoorMinDeprivations,
 		Notes: in.Notes})
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/poverty-standards/"+s.Code)
 	c.JSON(http.StatusCreated, standardOut(s))
+	return nil
 }
 
 // ---- assessments ----
@@ -310,16 +305,14 @@ func (h *Handler) writeAssessment(c *gin.Context, status int, a Assessment) {
 
 var errNoHousehold = apperr.New(apperr.NotFound, "household_not_found", "no such household")
 
-func (h *Handler) createAssessment(c *gin.Context) {
+func (h *Handler) createAssessment(c *gin.Context) error {
 	householdID, err := idParam(c, "id", errNoHousehold)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var in assessmentIn
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var fe apperr.FieldList
 	if in.ReviewID == nil {
@@ -330,8 +323,7 @@ func (h *Handler) createAssessment(c *gin.Context) {
 	}
 	input := in.input(&fe)
 	if err := fe.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	input.ReviewID = *in.ReviewID
 	if in.ID != nil {
@@ -340,57 +332,49 @@ func (h *Handler) createAssessment(c *gin.Context) {
 	ctx := c.Request.Context()
 	a, err := h.svc.CreateAssessment(ctx, access.ScopeFrom(ctx), householdID, input)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/assessments/"+a.ID.String())
 	h.writeAssessment(c, http.StatusCreated, a)
+	return nil
 }
 
-func (h *Handler) updateAssessment(c *gin.Context) {
+func (h *Handler) updateAssessment(c *gin.Context) error {
 	id, err := idParam(c, "id", errAssessmentNotFound)
 	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var in assessmentPatchIn
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+	version, err := web.BindChange(c, &in)
+	if err != nil {
+		return err
 	}
 	var fe apperr.FieldList
 	input := in.input(&fe)
 	if err := fe.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	a, err := h.svc.UpdateAssessment(ctx, access.ScopeFrom(ctx), id, version, input)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeAssessment(c, http.StatusOK, a)
+	return nil
 }
 
-func (h *Handler) assessment(c *gin.Context) {
+func (h *Handler) assessment(c *gin.Context) error {
 	id, err := idParam(c, "id", errAssessmentNotFound)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	a, err := h.svc.Assessment(ctx, access.ScopeFrom(ctx), id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeAssessment(c, http.StatusOK, a)
+	return nil
 }
 
 func (h *Handler) listAssessments(c *gin.Context, f AssessmentFilter) {
@@ -401,22 +385,22 @@ func (h *Handler) listAssessments(c *gin.Context, f AssessmentFilter) {
 	}, assessmentOut, func(a Assessment) uuid.UUID { return a.ID })
 }
 
-func (h *Handler) householdAssessments(c *gin.Context) {
+func (h *Handler) householdAssessments(c *gin.Context) error {
 	id, err := idParam(c, "id", errNoHousehold)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.listAssessments(c, AssessmentFilter{HouseholdID: &id})
+	return nil
 }
 
-func (h *Handler) reviewAssessments(c *gin.Context) {
+func (h *Handler) reviewAssessments(c *gin.Context) error {
 	id, err := idParam(c, "id", errReviewNotFound)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.listAssessments(c, AssessmentFilter{ReviewID: &id})
+	return nil
 }
 
 // FeedView is how an assessment travels in the registry's sync feed: as the
@@ -540,11 +524,10 @@ type reviewIn struct {
 	Note          string     `json:"note"`
 }
 
-func (h *Handler) createReview(c *gin.Context) {
+func (h *Handler) createReview(c *gin.Context) error {
 	var in reviewIn
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var fe apperr.FieldList
 	input := ReviewInput{Kind: in.Kind, CommuneCode: in.CommuneCode, Year: in.Year, HouseholdID: in.HouseholdID, Note: in.Note,
@@ -554,41 +537,40 @@ func (h *Handler) createReview(c *gin.Context) {
 		input.ID = *in.ID
 	}
 	if err := fe.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	r, err := h.svc.CreateReview(ctx, access.ScopeFrom(ctx), input)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/reviews/"+r.ID.String())
 	h.writeReview(c, http.StatusCreated, ReviewDetail{Review: r})
+	return nil
 }
 
-func (h *Handler) reviews(c *gin.Context) {
+func (h *Handler) reviews(c *gin.Context) error {
 	q := web.NewQuery(c)
 	f := ReviewFilter{AreaCode: q.String("area", 10), Year: max(q.Int("year", 2000, 2100), 0), State: q.String("state", 20),
 		Kind: q.String("kind", 10)}
 	web.ServeIDPage(c, h.log, q, 50, 200, func(ctx context.Context, after uuid.UUID, limit int) ([]Review, error) {
 		return h.svc.Reviews(ctx, access.ScopeFrom(ctx), f, after, limit)
 	}, reviewOut, func(r Review) uuid.UUID { return r.ID })
+	return nil
 }
 
-func (h *Handler) review(c *gin.Context) {
+func (h *Handler) review(c *gin.Context) error {
 	id, err := idParam(c, "id", errReviewNotFound)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	d, err := h.svc.Review(ctx, access.ScopeFrom(ctx), id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeReview(c, http.StatusOK, d)
+	return nil
 }
 
 // ListEntryOut is a household on a recognized list.
@@ -605,17 +587,15 @@ type ListEntryOut struct {
 	Deprivations    int       `json:"deprivations"`
 }
 
-func (h *Handler) list(c *gin.Context) {
+func (h *Handler) list(c *gin.Context) error {
 	id, err := idParam(c, "id", errReviewNotFound)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	entries, err := h.svc.List(ctx, access.ScopeFrom(ctx), id, c.Param("kind"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	out := struct {
 		ReviewID uuid.UUID      `json:"review_id"`
@@ -629,6 +609,7 @@ func (h *Handler) list(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 // actionReq is a review action's request: the review, If-Match (optional:
@@ -643,23 +624,20 @@ type actionReq[T any] struct {
 }
 
 // reviewAction reads an actionReq, runs do and answers with the review.
-func reviewAction[T any](h *Handler, do func(c *gin.Context, r *actionReq[T]) (ReviewDetail, error)) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func reviewAction[T any](h *Handler, do func(c *gin.Context, r *actionReq[T]) (ReviewDetail, error)) web.HandlerFunc {
+	return func(c *gin.Context) error {
 		id, err := idParam(c, "id", errReviewNotFound)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		version, err := web.IfMatchVersionOptional(c)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		r := &actionReq[T]{id: id, version: version}
 		if c.Request.ContentLength != 0 { // actions without required fields may come with no body
 			if err := web.BindJSON(c, &r.in); err != nil {
-				h.fail(c, err)
-				return
+				return err
 			}
 		}
 		r.ctx = c.Request.Context()
@@ -669,10 +647,10 @@ func reviewAction[T any](h *Handler, do func(c *gin.Context, r *actionReq[T]) (R
 			err = r.fe.Err()
 		}
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		h.writeReview(c, http.StatusOK, d)
+		return nil
 	}
 }
 

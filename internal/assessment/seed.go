@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
 // DemoRates gives the share of poor households to aim for in an area (by its
@@ -28,26 +29,24 @@ func (s *Service) SeedDemoReviews(ctx context.Context, areaPath string, year int
 		path     string
 		areaType string
 	}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT h.id, h.commune_code, h.area_path::text, h.area_type FROM households h
+	var communes [][]hh
+	err := db.Each(s.db.Conn(ctx).Raw(`SELECT h.id, h.commune_code, h.area_path::text, h.area_type FROM households h
 		WHERE h.status = 'active' AND h.area_path <@ ?::ltree
 		AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.commune_code = h.commune_code AND r.kind = 'periodic' AND r.year = ?)
-		ORDER BY h.commune_code, h.id`, areaPath, year).Rows()
-	if err != nil {
-		return 0, err
-	}
-	var communes [][]hh
-	for rows.Next() {
+		ORDER BY h.commune_code, h.id`, areaPath, year), func(row db.Scanner) error {
 		var h hh
-		if err := rows.Scan(&h.id, &h.commune, &h.path, &h.areaType); err != nil {
-			rows.Close()
-			return 0, err
+		if err := row.Scan(&h.id, &h.commune, &h.path, &h.areaType); err != nil {
+			return err
 		}
 		if n := len(communes); n == 0 || communes[n-1][0].commune != h.commune {
 			communes = append(communes, nil)
 		}
 		communes[len(communes)-1] = append(communes[len(communes)-1], h)
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
-	rows.Close()
 	standards, err := s.store.standards(ctx)
 	if err != nil {
 		return 0, err
