@@ -40,6 +40,8 @@ type Options struct {
 	ScriptDir   string        // write the baseline's pgbench scripts here ("" for none)
 	CPUProfile  string        // write a CPU profile of the run here
 	MemProfile  string        // write an allocation profile here
+	// BaselineSeconds is how long each pgbench baseline runs (0: Duration).
+	BaselineSeconds int
 }
 
 // peakRSS is the process's peak resident memory (Linux), or "unknown".
@@ -257,7 +259,11 @@ func baseline(ctx context.Context, a *app.App, results []Result, o Options) erro
 				return err
 			}
 		}
-		tps, err := PgBench(ctx, bins[len(bins)-1], a.Config().Database.URL, script, o.Concurrency, int(o.Duration.Seconds()))
+		seconds := o.BaselineSeconds
+		if seconds == 0 {
+			seconds = int(o.Duration.Seconds())
+		}
+		tps, err := PgBench(ctx, bins[len(bins)-1], a.Config().Database.URL, script, o.Concurrency, seconds)
 		if err != nil {
 			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
 		}
