@@ -6,13 +6,15 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
 type store struct{ db *db.DB }
+
+var lockForUpdate = clause.Locking{Strength: "UPDATE"}
 
 // subjectAreas find a subject's area, by type: a member lives where its
 // household does; the others carry their area.
@@ -43,7 +45,7 @@ const columns = `id, subject_type, subject_id, area_path::text, kind, caption, t
 	sha256, content_type, storage_key, coalesce(thumbnail_key, ''), metadata_stripped, status, coalesce(archive_reason, ''),
 	archived_at, version, uploaded_by, created_at, updated_at`
 
-func scan(row interface{ Scan(...any) error }) (Attachment, error) {
+func scan(row db.Scanner) (Attachment, error) {
 	var a Attachment
 	var lat, lon sql.NullFloat64
 	err := row.Scan(&a.ID, &a.Subject.Type, &a.Subject.ID, &a.AreaPath, &a.Kind, &a.Caption, &a.TakenAt, &lat, &lon, &a.FileName,
@@ -55,17 +57,9 @@ func scan(row interface{ Scan(...any) error }) (Attachment, error) {
 	return a, err
 }
 
-func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
-	if scope.IsEverywhere() {
-		return q
-	}
-	cond, args := scope.SQL("area_path")
-	return q.Where(cond, args...)
-}
-
 // get reads one attachment in scope (out of scope is not found).
 func (s store) get(ctx context.Context, scope access.Scope, id uuid.UUID, lock bool) (Attachment, error) {
-	q := inScope(s.db.Conn(ctx).Table("attachments").Select(columns).Where("id = ?", id), scope)
+	q := scope.Filter(s.db.Conn(ctx).Table("attachments").Select(columns).Where("id = ?", id), "area_path")
 	if lock {
 		q = q.Clauses(lockForUpdate)
 	}
@@ -109,7 +103,7 @@ func (s store) archive(ctx context.Context, id uuid.UUID, reason string, by *uui
 
 // list reads attachments in scope in id order after the cursor.
 func (s store) list(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Attachment, error) {
-	q := inScope(s.db.Conn(ctx).Table("attachments").Select(columns), scope)
+	q := scope.Filter(s.db.Conn(ctx).Table("attachments").Select(columns), "area_path")
 	if f.Subject != nil {
 		q = q.Where("subject_type = ? AND subject_id = ?", f.Subject.Type, f.Subject.ID)
 	}
@@ -122,18 +116,5 @@ func (s store) list(ctx context.Context, scope access.Scope, f Filter, after uui
 	if after != uuid.Nil {
 		q = q.Where("id > ?", after)
 	}
-	rows, err := q.Order("id").Limit(limit).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Attachment
-	for rows.Next() {
-		a, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return db.Collect(q.Order("id").Limit(limit), scan)
 }
