@@ -590,6 +590,10 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	if archived.Status != "archived" || archived.ArchiveReason != "Ảnh mờ, chụp lại" || archived.Version != 2 || w.Header().Get("ETag") != `"2"` {
 		t.Fatalf("archived: %+v", archived)
 	}
+	if ok := apptest.Scalar[bool](t, a.DB(), `SELECT a.archived_at IS NOT NULL AND a.archived_at = a.updated_at
+		AND a.archived_by = (SELECT id FROM users WHERE username = 'sc-worker') FROM attachments a WHERE a.id = ?`, scan.ID); !ok {
+		t.Fatal("archiving notes when and by whom")
+	}
 	if w := apptest.SendWith(t, h, "POST", archive, worker, map[string]string{"reason": "again"}, map[string]string{"If-Match": `"2"`}); w.Code != 409 ||
 		apptest.ProblemCode(t, w) != "attachment_archived" {
 		t.Fatalf("archive twice: %d %s", w.Code, w.Body.String())

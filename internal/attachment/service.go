@@ -387,36 +387,19 @@ func (s *Service) Open(ctx context.Context, scope access.Scope, id uuid.UUID, th
 // Archive hides an attachment in scope, at version, for a reason; nothing is
 // deleted.
 func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID, version int, reason string) (Attachment, error) {
-	reason = strings.TrimSpace(reason)
-	var fe apperr.FieldList
-	switch {
-	case reason == "":
-		fe.Add("reason", "required", "say why the attachment is archived")
-	case utf8.RuneCountInString(reason) > 1000:
-		fe.Add("reason", "too_long", "at most 1000 characters")
-	}
-	if err := fe.Err(); err != nil {
+	reason, err := parseArchiveReason(reason)
+	if err != nil {
 		return Attachment{}, err
 	}
 	var out Attachment
-	err := s.db.WithTx(ctx, func(ctx context.Context) error {
-		before, err := s.store.get(ctx, scope, id, true)
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		before, after, err := s.store.update(ctx, scope, id, version, func(a *Attachment) error {
+			return a.Archive(reason, access.ActorID(ctx))
+		})
 		if err != nil {
 			return err
 		}
-		if before.Version != version {
-			return &apperr.Error{Kind: apperr.PreconditionFailed, Code: "precondition_failed", State: before.Status,
-				Message: "the attachment was changed since you read it: read it again"}
-		}
-		if before.Status == Archived {
-			return errArchived
-		}
-		if err := s.store.archive(ctx, id, reason, access.ActorID(ctx)); err != nil {
-			return err
-		}
-		if out, err = s.store.get(ctx, access.Everywhere(), id, false); err != nil {
-			return err
-		}
+		out = after
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "attachment.archive", EntityType: "attachment",
 			EntityID: id.String(), AreaPath: out.AreaPath, Reason: reason, Before: state(before), After: state(out)})
 	})
