@@ -3,12 +3,10 @@ package area
 import (
 	"log/slog"
 	"net/http"
-	"regexp"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/ansinh/ansinh/internal/access"
-	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -16,16 +14,16 @@ import (
 // may read every unit (scoping applies to what lies in them).
 type Handler struct {
 	store *Store
-	log   *slog.Logger
 }
 
-// NewHandler makes the handlers.
-func NewHandler(store *Store, log *slog.Logger) *Handler { return &Handler{store: store, log: log} }
+// NewHandler makes the handlers. The logger is no longer used (errors are
+// written and logged by the route adapter); the parameter keeps the wiring.
+func NewHandler(store *Store, _ *slog.Logger) *Handler { return &Handler{store: store} }
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/areas", "area", "read", web.Legacy(h.list))
-	r.Handle(http.MethodGet, "/areas/:code", "area", "read", web.Legacy(h.get))
+	r.Handle(http.MethodGet, "/areas", "area", "read", h.list)
+	r.Handle(http.MethodGet, "/areas/:code", "area", "read", h.get)
 }
 
 // DTO is an area as the API shows it.
@@ -45,38 +43,25 @@ func toDTO(a Area) DTO {
 		NameEN: a.NameEN, UnitType: a.UnitType, Path: a.Path}
 }
 
-var codeRe = regexp.MustCompile(`^[0-9]{2,6}$`)
-
-func (h *Handler) list(c *gin.Context) {
+func (h *Handler) list(c *gin.Context) error {
 	q := web.NewQuery(c)
-	f := Filter{Parent: q.String("parent", 6), Level: q.String("level", 16), Query: q.String("q", 100)}
+	parent, level, text := q.String("parent", 6), q.String("level", 16), q.String("q", 100)
 	limit := q.Limit(100, 500)
 	var after string
 	hasCursor := q.Cursor(&after)
-	var fe []apperr.FieldError
-	if f.Parent != "" && !codeRe.MatchString(f.Parent) {
-		fe = append(fe, apperr.FieldError{Field: "parent", Code: "invalid", Message: "must be an area code"})
-	}
-	switch f.Level {
-	case "", "province", "district", "commune":
-	default:
-		fe = append(fe, apperr.FieldError{Field: "level", Code: "invalid", Message: "must be province, district or commune"})
-	}
 	if err := q.Err(); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
-	if err := apperr.Fields(fe); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+	f, err := NewFilter(parent, level, text)
+	if err != nil {
+		return err
 	}
 	if !hasCursor {
 		after = ""
 	}
 	areas, err := h.store.List(c.Request.Context(), f, after, limit+1)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	var position func(Area) any // ranked name matches have no next page
 	if f.Query == "" {
@@ -85,19 +70,19 @@ func (h *Handler) list(c *gin.Context) {
 	page := web.PageOf(areas, limit, toDTO, position)
 	c.Header("Cache-Control", "private, max-age=300")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
-func (h *Handler) get(c *gin.Context) {
+func (h *Handler) get(c *gin.Context) error {
 	code := c.Param("code")
-	if !codeRe.MatchString(code) {
-		web.WriteProblem(c, h.log, apperr.New(apperr.NotFound, "area_not_found", "no administrative area %s", code))
-		return
+	if !ValidCode(code) {
+		return errNotFound(code)
 	}
 	a, err := h.store.Get(c.Request.Context(), code)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "private, max-age=300")
 	c.JSON(http.StatusOK, toDTO(a))
+	return nil
 }

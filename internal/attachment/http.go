@@ -1,7 +1,6 @@
 package attachment
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -51,49 +50,50 @@ func NewHandler(svc *Service, uploads *Uploads, directMax int64, tempDir string,
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Public(http.MethodOptions, "/uploads", web.Legacy(h.tus(http.MethodOptions, false)))
-	r.HandleStream(http.MethodPost, "/uploads", "attachment", "write", web.Legacy(h.createUpload))
-	r.HandleStream(http.MethodHead, "/uploads/:id", "attachment", "write", web.Legacy(h.tus(http.MethodHead, true)))
-	r.HandleStream(http.MethodPatch, "/uploads/:id", "attachment", "write", web.Legacy(h.tus(http.MethodPatch, true)))
-	r.HandleStream(http.MethodDelete, "/uploads/:id", "attachment", "write", web.Legacy(h.tus(http.MethodDelete, true)))
-	r.Handle(http.MethodPost, "/attachments", "attachment", "write", web.Legacy(h.attach))
-	r.Handle(http.MethodGet, "/attachments", "attachment", "read", web.Legacy(h.list))
-	r.Handle(http.MethodGet, "/attachments/:id", "attachment", "read", web.Legacy(h.get))
-	r.Handle(http.MethodGet, "/attachments/:id/content", "attachment", "read", web.Legacy(h.content(false)))
-	r.Handle(http.MethodGet, "/attachments/:id/thumbnail", "attachment", "read", web.Legacy(h.content(true)))
-	r.Handle(http.MethodPost, "/attachments/:id/archive", "attachment", "archive", web.Legacy(h.archive))
+	r.Public(http.MethodOptions, "/uploads", h.tus(http.MethodOptions, false))
+	r.HandleStream(http.MethodPost, "/uploads", "attachment", "write", h.createUpload())
+	r.HandleStream(http.MethodHead, "/uploads/:id", "attachment", "write", h.tus(http.MethodHead, true))
+	r.HandleStream(http.MethodPatch, "/uploads/:id", "attachment", "write", h.tus(http.MethodPatch, true))
+	r.HandleStream(http.MethodDelete, "/uploads/:id", "attachment", "write", h.tus(http.MethodDelete, true))
+	r.Handle(http.MethodPost, "/attachments", "attachment", "write", h.attach)
+	r.Handle(http.MethodGet, "/attachments", "attachment", "read", h.list)
+	r.Handle(http.MethodGet, "/attachments/:id", "attachment", "read", h.get)
+	r.Handle(http.MethodGet, "/attachments/:id/content", "attachment", "read", h.content(false))
+	r.Handle(http.MethodGet, "/attachments/:id/thumbnail", "attachment", "read", h.content(true))
+	r.Handle(http.MethodPost, "/attachments/:id/archive", "attachment", "archive", h.archive)
 }
-
-func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
 
 // ---- tus ----
 
 // createUpload checks the declared subject, kind and size before tusd
 // creates anything.
-func (h *Handler) createUpload(c *gin.Context) {
-	ctx := c.Request.Context()
-	ctx, err := h.uploads.Prepare(ctx, access.ScopeFrom(ctx), c.Request.Header)
-	if err != nil {
-		h.fail(c, err)
-		return
+func (h *Handler) createUpload() web.HandlerFunc {
+	create := h.tus(http.MethodPost, false)
+	return func(c *gin.Context) error {
+		ctx := c.Request.Context()
+		ctx, err := h.uploads.Prepare(ctx, access.ScopeFrom(ctx), c.Request.Header)
+		if err != nil {
+			return err
+		}
+		c.Request = c.Request.WithContext(ctx)
+		return create(c)
 	}
-	c.Request = c.Request.WithContext(ctx)
-	h.tus(http.MethodPost, false)(c)
 }
 
 // tus hands the request to tusd, after checking that the upload is the
-// caller's when it names one; tusd's own errors are answered as problems.
-func (h *Handler) tus(method string, owned bool) gin.HandlerFunc {
+// caller's when it names one. tusd writes its answer itself (its own errors
+// turned into problems by problemWriter), so the handler returns nil then.
+func (h *Handler) tus(method string, owned bool) web.HandlerFunc {
 	handler := h.uploads.Handler(method)
-	return func(c *gin.Context) {
+	return func(c *gin.Context) error {
 		if owned {
 			if err := h.uploads.Owned(c.Request.Context(), c.Param("id")); err != nil {
-				h.fail(c, err)
-				return
+				return err
 			}
 		}
 		handler.ServeHTTP(&problemWriter{ResponseWriter: c.Writer, r: c.Request}, c.Request)
 		c.Abort()
+		return nil
 	}
 }
 
@@ -233,7 +233,7 @@ func parseExtra(fe *apperr.FieldList, caption string, takenAt *string, lat, lon 
 // attach takes a finished resumable upload (JSON with upload_id) or a small
 // file in one multipart/form-data request. A file the subject already has
 // answers 200 with the existing attachment instead of 201.
-func (h *Handler) attach(c *gin.Context) {
+func (h *Handler) attach(c *gin.Context) error {
 	ctx := c.Request.Context()
 	scope := access.ScopeFrom(ctx)
 	mt, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
@@ -244,8 +244,7 @@ func (h *Handler) attach(c *gin.Context) {
 	case "application/json":
 		var in FinishIn
 		if err := web.BindJSON(c, &in); err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		var fe apperr.FieldList
 		var lat, lon *float64
@@ -257,8 +256,7 @@ func (h *Handler) attach(c *gin.Context) {
 			fe.Add("upload_id", "required", "the id of a finished upload (the last part of its Location)")
 		}
 		if err := fe.Err(); err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		a, created, err = h.uploads.Finish(ctx, scope, in.UploadID, extra)
 	case "multipart/form-data":
@@ -268,14 +266,14 @@ func (h *Handler) attach(c *gin.Context) {
 			"send application/json with the upload_id of a finished upload, or the file as multipart/form-data")
 	}
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
 	h.write(c, status, a)
+	return nil
 }
 
 // attachForm reads a multipart form: the fields subject_type, subject_id,
@@ -373,30 +371,33 @@ func (h *Handler) tooLargeForDirect() error {
 		human(h.directMax), UploadsPath)
 }
 
-func (h *Handler) id(c *gin.Context) (uuid.UUID, bool) {
+// pathID is the attachment's id in the path; a malformed one names no
+// attachment.
+func pathID(c *gin.Context) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		h.fail(c, errNotFound)
-		return uuid.Nil, false
+		return uuid.Nil, errNotFound
 	}
-	return id, true
+	return id, nil
 }
 
-func (h *Handler) get(c *gin.Context) {
-	id, ok := h.id(c)
-	if !ok {
-		return
+func (h *Handler) get(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	a, err := h.svc.Get(ctx, access.ScopeFrom(ctx), id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.write(c, http.StatusOK, a)
+	return nil
 }
 
-func (h *Handler) list(c *gin.Context) {
+// list answers one page of attachments in id order, uncached (lists hold
+// personal data).
+func (h *Handler) list(c *gin.Context) error {
 	q := web.NewQuery(c)
 	var f Filter
 	st, sid := q.String("subject_type", 20), q.UUID("subject_id")
@@ -411,25 +412,34 @@ func (h *Handler) list(c *gin.Context) {
 	if b := q.Bool("include_archived"); b != nil {
 		f.IncludeArchived = *b
 	}
-	scope := access.ScopeFrom(c.Request.Context())
-	web.ServeIDPage(c, h.log, q, 50, 200, func(ctx2 context.Context, after uuid.UUID, limit int) ([]Attachment, error) {
-		return h.svc.List(ctx2, scope, f, after, limit)
-	}, out, func(a Attachment) uuid.UUID { return a.ID })
+	limit := q.Limit(50, 200)
+	var after uuid.UUID
+	q.Cursor(&after)
+	if err := q.Err(); err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	rows, err := h.svc.List(ctx, access.ScopeFrom(ctx), f, after, limit+1)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, web.PageOf(rows, limit, out, func(a Attachment) any { return a.ID }))
+	return nil
 }
 
 // content serves the file (or its thumbnail) with its detected type, as a
 // download under a safe name, never to be sniffed or run by a browser.
-func (h *Handler) content(thumb bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := h.id(c)
-		if !ok {
-			return
+func (h *Handler) content(thumb bool) web.HandlerFunc {
+	return func(c *gin.Context) error {
+		id, err := pathID(c)
+		if err != nil {
+			return err
 		}
 		ctx := c.Request.Context()
 		a, rc, err := h.svc.Open(ctx, access.ScopeFrom(ctx), id, thumb)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		defer rc.Close()
 		ct, name, size := a.ContentType, DownloadName(a), a.Size
@@ -447,15 +457,17 @@ func (h *Handler) content(thumb bool) gin.HandlerFunc {
 		}
 		if rs, ok := rc.(io.ReadSeeker); ok {
 			http.ServeContent(c.Writer, c.Request, "", a.CreatedAt, rs)
-			return
+			return nil
 		}
 		if size >= 0 {
 			hd.Set("Content-Length", strconv.FormatInt(size, 10))
 		}
 		c.Status(http.StatusOK)
 		if _, err := io.Copy(c.Writer, rc); err != nil {
+			// The answer has begun: the error can only be noted.
 			h.log.WarnContext(ctx, "attachment download interrupted", "attachment", a.ID.String(), "error", err.Error())
 		}
+		return nil
 	}
 }
 
@@ -464,26 +476,21 @@ type ArchiveIn struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) archive(c *gin.Context) {
-	id, ok := h.id(c)
-	if !ok {
-		return
-	}
-	version, err := web.IfMatchVersion(c)
+func (h *Handler) archive(c *gin.Context) error {
+	id, err := pathID(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var in ArchiveIn
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+	version, err := web.BindChange(c, &in)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	a, err := h.svc.Archive(ctx, access.ScopeFrom(ctx), id, version, in.Reason)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.write(c, http.StatusOK, a)
+	return nil
 }

@@ -10,9 +10,13 @@ package attachment
 
 import (
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/platform/apperr"
 )
 
 // Subject types an attachment may belong to.
@@ -99,10 +103,35 @@ type Attachment struct {
 	Status           string
 	ArchiveReason    string
 	ArchivedAt       *time.Time
+	ArchivedBy       *uuid.UUID
 	Version          int
 	UploadedBy       *uuid.UUID
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+// Archive hides the attachment for a reason, noting who did it; an archived
+// attachment stays so (errArchived). Nothing is deleted.
+func (a *Attachment) Archive(reason string, by *uuid.UUID) error {
+	if a.Status == Archived {
+		return errArchived
+	}
+	a.Status, a.ArchiveReason, a.ArchivedBy = Archived, reason, by
+	return nil
+}
+
+// parseArchiveReason trims why an attachment is archived: required, at most
+// 1000 characters.
+func parseArchiveReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	var fe apperr.FieldList
+	switch {
+	case reason == "":
+		fe.Add("reason", "required", "say why the attachment is archived")
+	case utf8.RuneCountInString(reason) > 1000:
+		fe.Add("reason", "too_long", "at most 1000 characters")
+	}
+	return reason, fe.Err()
 }
 
 // Details are what the client says of a file when attaching it.

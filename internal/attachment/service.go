@@ -18,15 +18,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
-
-var lockForUpdate = clause.Locking{Strength: "UPDATE"}
 
 // accessLog notes who was shown which personal data (audit.AccessLogger).
 type accessLog interface {
@@ -64,14 +61,6 @@ func NewService(pool *db.DB, storage Storage, reads accessLog, o Options) *Servi
 
 // MaxBytes is the largest file of a kind.
 func (s *Service) MaxBytes(kind string) int64 { return s.maxBytes(kind) }
-
-func actorID(ctx context.Context) *uuid.UUID {
-	a, _ := access.ActorFrom(ctx)
-	if a.UserID == uuid.Nil {
-		return nil
-	}
-	return &a.UserID
-}
 
 // cleanFileName keeps the last path element of a client's file name, without
 // control characters or quotes, at most 200 bytes; "" when nothing is left.
@@ -157,75 +146,119 @@ func (s *Service) Attach(ctx context.Context, scope access.Scope, d Details, src
 	if err != nil {
 		return Attachment{}, false, err
 	}
-	head := make([]byte, min(size, sniffLen))
-	if _, err := src.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+	f, err := s.clean(d.Kind, src, size)
+	if err != nil {
 		return Attachment{}, false, err
 	}
-	ct := sniff(head)
-	rule := kindRules[d.Kind]
-	if !slices.Contains(rule.types, ct) {
-		return Attachment{}, false, errTypeNotAllowed(d.Kind, describe(head, ct))
-	}
-
-	// The bytes to store: the file itself, or its cleaned copy.
-	body, bodySize := io.ReaderAt(src), size
-	stripped := false
-	if !rule.keepsLocation && isImage(ct) {
-		strip := stripper(ct)
-		if strip == nil {
-			return Attachment{}, false, errCannotStrip(d.Kind, ct)
-		}
-		tmp, err := tempFile(s.tempDir, "ansinh-attachment-*")
-		if err != nil {
-			return Attachment{}, false, err
-		}
-		defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-		if err := strip(tmp, io.NewSectionReader(src, 0, size)); err != nil {
-			if errors.Is(err, errMalformed) {
-				return Attachment{}, false, errUnreadable
-			}
-			return Attachment{}, false, err
-		}
-		st, err := tmp.Stat()
-		if err != nil {
-			return Attachment{}, false, err
-		}
-		body, bodySize, stripped = tmp, st.Size(), true
-	}
+	defer f.close()
 	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(body, 0, bodySize)); err != nil {
+	if _, err := io.Copy(h, f.reader()); err != nil {
 		return Attachment{}, false, err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if existing, ok, err := s.store.activeCopy(ctx, d.Subject, sum); err != nil || ok {
 		return existing, false, db.MapError(err)
 	}
-
-	var thumb []byte
-	if isImage(ct) {
-		orientation := 0
-		if ct == TypeJPEG {
-			first := make([]byte, min(bodySize, 128<<10))
-			if _, err := body.ReadAt(first, 0); err != nil && !errors.Is(err, io.EOF) {
-				return Attachment{}, false, err
-			}
-			orientation = jpegOrientation(first)
-		}
-		thumb, err = thumbnail(ct, io.NewSectionReader(body, 0, bodySize), orientation)
-		switch {
-		case errors.Is(err, errMalformed):
-			return Attachment{}, false, errUnreadable
-		case errors.Is(err, errThumbUnavailable):
-			thumb = nil
-		case err != nil:
-			return Attachment{}, false, err
-		}
+	thumb, err := f.thumbnail()
+	if err != nil {
+		return Attachment{}, false, err
 	}
-
 	a := Attachment{ID: uuid.Must(uuid.NewV7()), Subject: d.Subject, AreaPath: area, Kind: d.Kind, Caption: d.Caption,
-		TakenAt: d.TakenAt, GPS: d.GPS, FileName: d.FileName, Size: bodySize, SHA256: sum, ContentType: ct,
-		StorageKey: newKey(), MetadataStripped: stripped, Status: Active, Version: 1, UploadedBy: actorID(ctx)}
-	if err := s.storage.Put(ctx, a.StorageKey, io.NewSectionReader(body, 0, bodySize), bodySize, ct); err != nil {
+		TakenAt: d.TakenAt, GPS: d.GPS, FileName: d.FileName, Size: f.size, SHA256: sum, ContentType: f.contentType,
+		StorageKey: newKey(), MetadataStripped: f.stripped, Status: Active, Version: 1, UploadedBy: access.ActorID(ctx)}
+	return s.save(ctx, a, f.reader(), thumb)
+}
+
+// cleaned is the file to store: the client's bytes, or their copy with the
+// metadata removed.
+type cleaned struct {
+	body        io.ReaderAt
+	size        int64
+	contentType string
+	stripped    bool
+	tmp         *os.File // the cleaned copy, removed by close
+}
+
+func (f cleaned) reader() *io.SectionReader { return io.NewSectionReader(f.body, 0, f.size) }
+
+func (f cleaned) close() {
+	if f.tmp != nil {
+		f.tmp.Close()
+		os.Remove(f.tmp.Name())
+	}
+}
+
+// clean sniffs the file's type, refuses one the kind does not accept, and
+// removes the metadata of a photo whose kind does not keep its location.
+func (s *Service) clean(kind string, src io.ReaderAt, size int64) (cleaned, error) {
+	head := make([]byte, min(size, sniffLen))
+	if _, err := src.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return cleaned{}, err
+	}
+	ct := sniff(head)
+	rule := kindRules[kind]
+	if !slices.Contains(rule.types, ct) {
+		return cleaned{}, errTypeNotAllowed(kind, describe(head, ct))
+	}
+	f := cleaned{body: src, size: size, contentType: ct}
+	if rule.keepsLocation || !isImage(ct) {
+		return f, nil
+	}
+	strip := stripper(ct)
+	if strip == nil {
+		return cleaned{}, errCannotStrip(kind, ct)
+	}
+	tmp, err := tempFile(s.tempDir, "ansinh-attachment-*")
+	if err != nil {
+		return cleaned{}, err
+	}
+	f.tmp = tmp
+	if err := strip(tmp, io.NewSectionReader(src, 0, size)); err != nil {
+		f.close()
+		if errors.Is(err, errMalformed) {
+			return cleaned{}, errUnreadable
+		}
+		return cleaned{}, err
+	}
+	st, err := tmp.Stat()
+	if err != nil {
+		f.close()
+		return cleaned{}, err
+	}
+	f.body, f.size, f.stripped = tmp, st.Size(), true
+	return f, nil
+}
+
+// thumbnail is a photo's small JPEG, upright; nil for a document or a photo
+// type that has none.
+func (f cleaned) thumbnail() ([]byte, error) {
+	if !isImage(f.contentType) {
+		return nil, nil
+	}
+	orientation := 0
+	if f.contentType == TypeJPEG {
+		first := make([]byte, min(f.size, 128<<10))
+		if _, err := f.body.ReadAt(first, 0); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		orientation = jpegOrientation(first)
+	}
+	thumb, err := thumbnail(f.contentType, f.reader(), orientation)
+	switch {
+	case errors.Is(err, errMalformed):
+		return nil, errUnreadable
+	case errors.Is(err, errThumbUnavailable):
+		return nil, nil
+	}
+	return thumb, err
+}
+
+// save puts the file and its thumbnail in the storage, then records the
+// attachment with its audit event; the objects are removed again when the
+// row is not written. The same file attached at the same moment by another
+// request answers that request's attachment.
+func (s *Service) save(ctx context.Context, a Attachment, body io.Reader, thumb []byte) (Attachment, bool, error) {
+	if err := s.storage.Put(ctx, a.StorageKey, body, a.Size, a.ContentType); err != nil {
 		s.forget(a.StorageKey)
 		return Attachment{}, false, apperr.Wrap(err, apperr.Unavailable, "storage_unavailable", "the file store did not take the file; retry")
 	}
@@ -236,18 +269,18 @@ func (s *Service) Attach(ctx context.Context, scope access.Scope, d Details, src
 			return Attachment{}, false, apperr.Wrap(err, apperr.Unavailable, "storage_unavailable", "the file store did not take the file; retry")
 		}
 	}
-	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.store.insert(ctx, a); err != nil {
 			return err
 		}
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "attachment.create", EntityType: "attachment",
-			EntityID: a.ID.String(), AreaPath: area, After: state(a)})
+			EntityID: a.ID.String(), AreaPath: a.AreaPath, After: state(a)})
 	})
 	if err != nil {
 		// Nothing refers to the stored objects: remove them.
 		s.forget(a.StorageKey, a.ThumbnailKey)
 		if apperr.Is(db.MapError(err), apperr.Conflict) { // the same file attached at the same moment
-			if existing, ok, err2 := s.store.activeCopy(ctx, d.Subject, sum); err2 == nil && ok {
+			if existing, ok, err2 := s.store.activeCopy(ctx, a.Subject, a.SHA256); err2 == nil && ok {
 				return existing, false, nil
 			}
 		}
@@ -354,36 +387,19 @@ func (s *Service) Open(ctx context.Context, scope access.Scope, id uuid.UUID, th
 // Archive hides an attachment in scope, at version, for a reason; nothing is
 // deleted.
 func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID, version int, reason string) (Attachment, error) {
-	reason = strings.TrimSpace(reason)
-	var fe apperr.FieldList
-	switch {
-	case reason == "":
-		fe.Add("reason", "required", "say why the attachment is archived")
-	case utf8.RuneCountInString(reason) > 1000:
-		fe.Add("reason", "too_long", "at most 1000 characters")
-	}
-	if err := fe.Err(); err != nil {
+	reason, err := parseArchiveReason(reason)
+	if err != nil {
 		return Attachment{}, err
 	}
 	var out Attachment
-	err := s.db.WithTx(ctx, func(ctx context.Context) error {
-		before, err := s.store.get(ctx, scope, id, true)
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		before, after, err := s.store.update(ctx, scope, id, version, func(a *Attachment) error {
+			return a.Archive(reason, access.ActorID(ctx))
+		})
 		if err != nil {
 			return err
 		}
-		if before.Version != version {
-			return &apperr.Error{Kind: apperr.PreconditionFailed, Code: "precondition_failed", State: before.Status,
-				Message: "the attachment was changed since you read it: read it again"}
-		}
-		if before.Status == Archived {
-			return errArchived
-		}
-		if err := s.store.archive(ctx, id, reason, actorID(ctx)); err != nil {
-			return err
-		}
-		if out, err = s.store.get(ctx, access.Everywhere(), id, false); err != nil {
-			return err
-		}
+		out = after
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "attachment.archive", EntityType: "attachment",
 			EntityID: id.String(), AreaPath: out.AreaPath, Reason: reason, Before: state(before), After: state(out)})
 	})

@@ -6,13 +6,16 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
 type store struct{ db *db.DB }
+
+var lockForUpdate = clause.Locking{Strength: "UPDATE"}
 
 // subjectAreas find a subject's area, by type: a member lives where its
 // household does; the others carry their area.
@@ -41,31 +44,23 @@ func (s store) subjectArea(ctx context.Context, sub Subject) (string, error) {
 
 const columns = `id, subject_type, subject_id, area_path::text, kind, caption, taken_at, gps_lat, gps_lon, file_name, size_bytes,
 	sha256, content_type, storage_key, coalesce(thumbnail_key, ''), metadata_stripped, status, coalesce(archive_reason, ''),
-	archived_at, version, uploaded_by, created_at, updated_at`
+	archived_at, archived_by, version, uploaded_by, created_at, updated_at`
 
-func scan(row interface{ Scan(...any) error }) (Attachment, error) {
+func scan(row db.Scanner) (Attachment, error) {
 	var a Attachment
 	var lat, lon sql.NullFloat64
 	err := row.Scan(&a.ID, &a.Subject.Type, &a.Subject.ID, &a.AreaPath, &a.Kind, &a.Caption, &a.TakenAt, &lat, &lon, &a.FileName,
 		&a.Size, &a.SHA256, &a.ContentType, &a.StorageKey, &a.ThumbnailKey, &a.MetadataStripped, &a.Status, &a.ArchiveReason,
-		&a.ArchivedAt, &a.Version, &a.UploadedBy, &a.CreatedAt, &a.UpdatedAt)
+		&a.ArchivedAt, &a.ArchivedBy, &a.Version, &a.UploadedBy, &a.CreatedAt, &a.UpdatedAt)
 	if lat.Valid && lon.Valid {
 		a.GPS = &Point{Lat: lat.Float64, Lon: lon.Float64}
 	}
 	return a, err
 }
 
-func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
-	if scope.IsEverywhere() {
-		return q
-	}
-	cond, args := scope.SQL("area_path")
-	return q.Where(cond, args...)
-}
-
 // get reads one attachment in scope (out of scope is not found).
 func (s store) get(ctx context.Context, scope access.Scope, id uuid.UUID, lock bool) (Attachment, error) {
-	q := inScope(s.db.Conn(ctx).Table("attachments").Select(columns).Where("id = ?", id), scope)
+	q := scope.Filter(s.db.Conn(ctx).Table("attachments").Select(columns).Where("id = ?", id), "area_path")
 	if lock {
 		q = q.Clauses(lockForUpdate)
 	}
@@ -102,14 +97,43 @@ func (s store) insert(ctx context.Context, a Attachment) error {
 		a.ContentType, a.StorageKey, thumb, a.MetadataStripped, a.UploadedBy).Error
 }
 
-func (s store) archive(ctx context.Context, id uuid.UUID, reason string, by *uuid.UUID) error {
-	return s.db.Conn(ctx).Exec(`UPDATE attachments SET status = 'archived', archive_reason = ?, archived_by = ?, archived_at = now(),
-		version = version + 1, updated_at = now() WHERE id = ?`, reason, by, id).Error
+// update changes one attachment in scope at version, under its row lock:
+// the version is checked before change runs, then what change set is
+// written with the next version (archived_at is the moment the status
+// became archived). It returns the attachment before and after.
+func (s store) update(ctx context.Context, scope access.Scope, id uuid.UUID, version int,
+	change func(*Attachment) error) (before, after Attachment, err error) {
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		if before, err = s.get(ctx, scope, id, true); err != nil {
+			return err
+		}
+		if before.Version != version {
+			return &apperr.Error{Kind: apperr.PreconditionFailed, Code: "precondition_failed", State: before.Status,
+				Message: "the attachment was changed since you read it: read it again"}
+		}
+		a := before
+		if err := change(&a); err != nil {
+			return err
+		}
+		var reason *string
+		if a.ArchiveReason != "" {
+			reason = &a.ArchiveReason
+		}
+		if err := s.db.Conn(ctx).Exec(`UPDATE attachments SET status = @status, archive_reason = @reason, archived_by = @by,
+			archived_at = CASE WHEN status <> 'archived' AND @status = 'archived' THEN now() ELSE archived_at END,
+			version = version + 1, updated_at = now() WHERE id = @id`,
+			map[string]any{"status": a.Status, "reason": reason, "by": a.ArchivedBy, "id": id}).Error; err != nil {
+			return err
+		}
+		after, err = s.get(ctx, access.Everywhere(), id, false)
+		return err
+	})
+	return before, after, err
 }
 
 // list reads attachments in scope in id order after the cursor.
 func (s store) list(ctx context.Context, scope access.Scope, f Filter, after uuid.UUID, limit int) ([]Attachment, error) {
-	q := inScope(s.db.Conn(ctx).Table("attachments").Select(columns), scope)
+	q := scope.Filter(s.db.Conn(ctx).Table("attachments").Select(columns), "area_path")
 	if f.Subject != nil {
 		q = q.Where("subject_type = ? AND subject_id = ?", f.Subject.Type, f.Subject.ID)
 	}
@@ -122,18 +146,5 @@ func (s store) list(ctx context.Context, scope access.Scope, f Filter, after uui
 	if after != uuid.Nil {
 		q = q.Where("id > ?", after)
 	}
-	rows, err := q.Order("id").Limit(limit).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Attachment
-	for rows.Next() {
-		a, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return db.Collect(q.Order("id").Limit(limit), scan)
 }

@@ -1,7 +1,3 @@
-// Package area serves Vietnam's administrative units (provinces, districts,
-// communes) with their GSO codes and ltree paths, searchable without
-// diacritics. The units are loaded by migration from the edition shipped in
-// internal/area/data.
 package area
 
 import (
@@ -12,28 +8,8 @@ import (
 
 	"gorm.io/gorm/clause"
 
-	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
-
-// Area is one administrative unit.
-type Area struct {
-	Code       string
-	Level      string
-	ParentCode string
-	Name       string
-	FullName   string
-	NameEN     string
-	UnitType   string
-	Path       string
-}
-
-// Filter narrows a listing.
-type Filter struct {
-	Parent string // direct children of this code
-	Level  string // province, district, commune
-	Query  string // name, with or without diacritics
-}
 
 // Store reads areas.
 type Store struct{ db *db.DB }
@@ -43,7 +19,7 @@ func NewStore(pool *db.DB) *Store { return &Store{db: pool} }
 
 const columns = `code, level, coalesce(parent_code, ''), name, full_name, name_en, unit_type, path::text`
 
-func scan(row interface{ Scan(...any) error }) (Area, error) {
+func scan(row db.Scanner) (Area, error) {
 	var a Area
 	err := row.Scan(&a.Code, &a.Level, &a.ParentCode, &a.Name, &a.FullName, &a.NameEN, &a.UnitType, &a.Path)
 	return a, err
@@ -53,7 +29,7 @@ func scan(row interface{ Scan(...any) error }) (Area, error) {
 func (s *Store) Get(ctx context.Context, code string) (Area, error) {
 	a, err := scan(s.db.Conn(ctx).Raw(`SELECT `+columns+` FROM areas WHERE code = ?`, code).Row())
 	if errors.Is(err, sql.ErrNoRows) {
-		return Area{}, apperr.New(apperr.NotFound, "area_not_found", "no administrative area %s", code)
+		return Area{}, errNotFound(code)
 	}
 	return a, db.MapError(err)
 }
@@ -84,18 +60,5 @@ func (s *Store) List(ctx context.Context, f Filter, after string, limit int) ([]
 		}
 		q = q.Order("code")
 	}
-	rows, err := q.Limit(limit).Rows()
-	if err != nil {
-		return nil, db.MapError(err)
-	}
-	defer rows.Close()
-	var out []Area
-	for rows.Next() {
-		a, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, db.MapError(rows.Err())
+	return db.Collect(q.Limit(limit), scan)
 }

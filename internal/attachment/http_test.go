@@ -1,4 +1,4 @@
-package app_test
+package attachment_test
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"image/jpeg"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,16 +21,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ansinh/ansinh/internal/apptest"
-
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/attachment/attachmenttest"
 	"github.com/ansinh/ansinh/internal/auth"
-	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
 )
 
@@ -72,25 +69,10 @@ func newAttachmentApp(t *testing.T) (a *app.App, dir string) {
 	t.Helper()
 	d := dbtest.NewDatabase(t)
 	dir = t.TempDir()
-	cfg, err := config.Load(config.Source{Environ: map[string]string{
-		"DATABASE_URL":                        d.AppURL,
-		"ANSINH_ENV":                          "test",
-		"ANSINH_ATTACHMENTS_DIR":              dir,
-		"ANSINH_ATTACHMENTS_MAX_BYTES":        "id_scan:200000,house_photo:300000,other:5000000",
-		"ANSINH_ATTACHMENTS_DIRECT_MAX_BYTES": "100000",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err = app.New(cfg, slog.New(slog.DiscardHandler), pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a = apptest.NewOn(t, apptest.Config(t, d.AppURL,
+		"ANSINH_ATTACHMENTS_DIR", dir,
+		"ANSINH_ATTACHMENTS_MAX_BYTES", "id_scan:200000,house_photo:300000,other:5000000",
+		"ANSINH_ATTACHMENTS_DIRECT_MAX_BYTES", "100000"))
 	return a, dir
 }
 
@@ -394,8 +376,7 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 		t.Fatalf("raw body: %d %s", rw.Code, rw.Body.String())
 	}
 	// Refusals stored nothing: one row, its file and its thumbnail.
-	var rows int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM attachments`).Scan(&rows)
+	rows := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM attachments`)
 	objects := 0
 	filepath.WalkDir(filepath.Join(dir, "objects"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -507,16 +488,13 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 
 	// Every kind of subject resolves to its area.
 	rw := apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2026})
-	var review struct{ ID string }
-	json.Unmarshal(rw.Body.Bytes(), &review)
+	review := apptest.Decode[struct{ ID string }](t, rw, 201)
 	aw := apptest.Send(t, h, "POST", "/api/v1/households/"+hh.ID+"/assessments", worker, map[string]any{"review_id": review.ID,
 		"income_per_person": 1_000_000, "answers": apptest.WorkerAnswers("toilet")})
-	var assessed struct{ ID string }
-	json.Unmarshal(aw.Body.Bytes(), &assessed)
-	a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE id = ?`, hh.ID)
+	assessed := apptest.Decode[struct{ ID string }](t, aw, 201)
+	apptest.Exec(t, a.DB(), `UPDATE households SET classification = 'poor' WHERE id = ?`, hh.ID)
 	ew := apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "legal_aid", "household_id": hh.ID, "starts_on": "2026-01-01"})
-	var enrolled struct{ ID string }
-	json.Unmarshal(ew.Body.Bytes(), &enrolled)
+	enrolled := apptest.Decode[struct{ ID string }](t, ew, 201)
 	for typ, sid := range map[string]string{"review": review.ID, "assessment": assessed.ID, "enrollment": enrolled.ID, "household": hh.ID} {
 		pdf := []byte("%PDF-1.4\n% " + typ + "\n%%EOF\n")
 		if w := apptest.AttachFile(t, h, worker, map[string]string{"subject_type": typ, "subject_id": sid, "kind": "minutes"}, "bb.pdf", pdf); w.Code != 201 {
@@ -571,9 +549,8 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 
 	// Each download left an access entry for the attachment and for the person.
 	waitFor := func(query string, args ...any) int {
-		var n int
 		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			a.DB().Conn(context.Background()).Raw(query, args...).Scan(&n)
+			n := apptest.Scalar[int](t, a.DB(), query, args...)
 			if n > 0 || time.Now().After(deadline) {
 				return n
 			}
@@ -587,9 +564,7 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 		AND route = 'GET /api/v1/attachments/:id/content'`, member); n != 1 {
 		t.Fatalf("the member's access entries: %d", n)
 	}
-	var refused int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_access WHERE actor_name IN ('sc-far', 'sc-approver-far')`).Scan(&refused)
-	if refused != 0 {
+	if refused := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM audit_access WHERE actor_name IN ('sc-far', 'sc-approver-far')`); refused != 0 {
 		t.Fatalf("refused reads are not logged as reads: %d", refused)
 	}
 
@@ -615,14 +590,16 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	if archived.Status != "archived" || archived.ArchiveReason != "Ảnh mờ, chụp lại" || archived.Version != 2 || w.Header().Get("ETag") != `"2"` {
 		t.Fatalf("archived: %+v", archived)
 	}
+	if ok := apptest.Scalar[bool](t, a.DB(), `SELECT a.archived_at IS NOT NULL AND a.archived_at = a.updated_at
+		AND a.archived_by = (SELECT id FROM users WHERE username = 'sc-worker') FROM attachments a WHERE a.id = ?`, scan.ID); !ok {
+		t.Fatal("archiving notes when and by whom")
+	}
 	if w := apptest.SendWith(t, h, "POST", archive, worker, map[string]string{"reason": "again"}, map[string]string{"If-Match": `"2"`}); w.Code != 409 ||
 		apptest.ProblemCode(t, w) != "attachment_archived" {
 		t.Fatalf("archive twice: %d %s", w.Code, w.Body.String())
 	}
-	var reason string
-	a.DB().Conn(context.Background()).Raw(`SELECT doc->>'reason' FROM audit_events WHERE action = 'attachment.archive' AND entity_id = ?`,
-		scan.ID).Scan(&reason)
-	if reason != "Ảnh mờ, chụp lại" {
+	if reason := apptest.Scalar[string](t, a.DB(), `SELECT doc->>'reason' FROM audit_events WHERE action = 'attachment.archive' AND entity_id = ?`,
+		scan.ID); reason != "Ảnh mờ, chụp lại" {
 		t.Fatalf("the audit event records why: %q", reason)
 	}
 	list := func(q string) string {
@@ -641,11 +618,10 @@ func TestAttachmentScopeAccessLogAndArchive(t *testing.T) {
 	}
 	// Lists page through the caller's areas.
 	w = apptest.Send(t, h, "GET", "/api/v1/attachments?limit=2", worker, nil)
-	var page struct {
+	page := apptest.Decode[struct {
 		Items      []attachmentOut `json:"items"`
 		NextCursor string          `json:"next_cursor"`
-	}
-	json.Unmarshal(w.Body.Bytes(), &page)
+	}](t, w, 200)
 	if len(page.Items) != 2 || page.NextCursor == "" {
 		t.Fatalf("first page: %s", w.Body.String())
 	}
@@ -701,24 +677,10 @@ func TestAttachmentsOnS3(t *testing.T) {
 	t.Cleanup(s3.Close)
 	d := dbtest.NewDatabase(t)
 	dir := t.TempDir()
-	cfg, err := config.Load(config.Source{Environ: map[string]string{
-		"DATABASE_URL": d.AppURL, "ANSINH_ENV": "test", "ANSINH_ATTACHMENTS_DIR": dir,
-		"ANSINH_ATTACHMENTS_STORAGE": "s3", "ANSINH_ATTACHMENTS_S3_ENDPOINT": strings.TrimPrefix(s3.URL, "http://"),
-		"ANSINH_ATTACHMENTS_S3_USE_SSL": "false", "ANSINH_ATTACHMENTS_S3_BUCKET": "evidence",
-		"ANSINH_ATTACHMENTS_S3_ACCESS_KEY": "test", "ANSINH_ATTACHMENTS_S3_SECRET_KEY": "test-secret",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := apptest.NewOn(t, apptest.Config(t, d.AppURL, "ANSINH_ATTACHMENTS_DIR", dir,
+		"ANSINH_ATTACHMENTS_STORAGE", "s3", "ANSINH_ATTACHMENTS_S3_ENDPOINT", strings.TrimPrefix(s3.URL, "http://"),
+		"ANSINH_ATTACHMENTS_S3_USE_SSL", "false", "ANSINH_ATTACHMENTS_S3_BUCKET", "evidence",
+		"ANSINH_ATTACHMENTS_S3_ACCESS_KEY", "test", "ANSINH_ATTACHMENTS_S3_SECRET_KEY", "test-secret"))
 	h := a.Handler()
 	apptest.CreateUser(t, a, "s3-worker", "commune_worker", "30791", false)
 	worker := apptest.Login(t, h, "s3-worker", apptest.Password).AccessToken
@@ -735,8 +697,7 @@ func TestAttachmentsOnS3(t *testing.T) {
 	if got := apptest.Send(t, h, "GET", "/api/v1/attachments/"+att.ID+"/thumbnail", worker, nil); got.Code != 200 {
 		t.Fatalf("thumbnail from S3: %d", got.Code)
 	}
-	var key string
-	a.DB().Conn(context.Background()).Raw(`SELECT storage_key FROM attachments WHERE id = ?`, att.ID).Scan(&key)
+	key := apptest.Scalar[string](t, a.DB(), `SELECT storage_key FROM attachments WHERE id = ?`, att.ID)
 	obj, err := backend.GetObject("evidence", key, nil)
 	if err != nil {
 		t.Fatalf("the object is in the bucket under its key: %v", err)
@@ -747,5 +708,42 @@ func TestAttachmentsOnS3(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "objects")); len(entries) != 0 {
 		t.Fatalf("nothing is kept on disk with S3: %v", entries)
+	}
+}
+
+// The handlers return their errors, which the route adapter answers as
+// problems: bad ids, list parameters and the tus description route.
+func TestAttachmentHandlerProblems(t *testing.T) {
+	t.Parallel()
+	a, _ := newAttachmentApp(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "pr-worker", "commune_worker", "30791")
+	for _, p := range []string{"/api/v1/attachments/not-a-uuid", "/api/v1/attachments/not-a-uuid/content",
+		"/api/v1/attachments/not-a-uuid/thumbnail", "/api/v1/attachments/" + "0190c3c4-0000-7000-8000-000000000000"} {
+		if w := apptest.Send(t, h, "GET", p, worker, nil); w.Code != 404 || apptest.ProblemCode(t, w) != "attachment_not_found" {
+			t.Errorf("GET %s: %d %s", p, w.Code, w.Body.String())
+		}
+	}
+	if w := apptest.SendWith(t, h, "POST", "/api/v1/attachments/not-a-uuid/archive", worker, map[string]string{"reason": "x"},
+		map[string]string{"If-Match": `"1"`}); w.Code != 404 || apptest.ProblemCode(t, w) != "attachment_not_found" {
+		t.Errorf("archive of a malformed id: %d %s", w.Code, w.Body.String())
+	}
+	for q, field := range map[string]string{"limit=201": "limit", "cursor=zzz": "cursor", "kind=selfie": "kind",
+		"subject_type=dog&subject_id=0190c3c4-0000-7000-8000-000000000000": "subject_type", "subject_id=x": "subject_id"} {
+		w := apptest.Send(t, h, "GET", "/api/v1/attachments?"+q, worker, nil)
+		if w.Code != 422 || apptest.ProblemCode(t, w) != "validation_failed" || !strings.Contains(w.Body.String(), `"field":"`+field+`"`) {
+			t.Errorf("list ?%s: %d %s", q, w.Code, w.Body.String())
+		}
+	}
+	page := apptest.Decode[struct {
+		Items []attachmentOut `json:"items"`
+	}](t, apptest.Send(t, h, "GET", "/api/v1/attachments", worker, nil), 200)
+	if len(page.Items) != 0 {
+		t.Errorf("an empty list: %+v", page)
+	}
+	// The tus description needs no sign-in and is tusd's own answer.
+	w := tusRequest(t, h, "OPTIONS", "/api/v1/uploads", "", nil, nil)
+	if w.Code >= 300 || w.Header().Get("Tus-Version") == "" || !strings.Contains(w.Header().Get("Tus-Extension"), "creation") {
+		t.Errorf("OPTIONS: %d %v", w.Code, w.Header())
 	}
 }

@@ -1,10 +1,12 @@
-package app_test
+package area_test
 
 import (
 	"encoding/json"
 	"testing"
 
 	"github.com/ansinh/ansinh/internal/apptest"
+	"github.com/ansinh/ansinh/internal/area"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
 )
 
 func TestAreasAPI(t *testing.T) {
@@ -22,7 +24,9 @@ func TestAreasAPI(t *testing.T) {
 	get := func(path string) (int, page) {
 		w := apptest.Send(t, h, "GET", path, tok, nil)
 		var p page
-		json.Unmarshal(w.Body.Bytes(), &p)
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+			t.Fatalf("%s: %v: %s", path, err, w.Body.String())
+		}
 		return w.Code, p
 	}
 	// Kiên Giang's districts, in pages.
@@ -61,10 +65,33 @@ func TestAreasAPI(t *testing.T) {
 			t.Errorf("%s: %d, want %d", path, code, want)
 		}
 	}
+	for _, code := range []string{"99999", "abc"} {
+		if c := apptest.ProblemCode(t, apptest.Send(t, h, "GET", "/api/v1/areas/"+code, tok, nil)); c != "area_not_found" {
+			t.Errorf("area %s: problem %q", code, c)
+		}
+	}
 	// The 2025-03 edition is loaded whole.
-	var n int
-	a.DB().Conn(t.Context()).Raw(`SELECT count(*) FROM areas`).Scan(&n)
-	if n != 10794 {
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM areas`); n != 10794 {
 		t.Errorf("areas loaded: %d, want 10794", n)
+	}
+}
+
+// The store's Get is what other domains' area lookups stand on: a found area
+// whole, and for an unknown code the NotFound area_not_found they turn into
+// their own 422.
+func TestStoreGet(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	s := area.NewStore(a.DB())
+	got, err := s.Get(t.Context(), "30791")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Code != "30791" || got.Level != "commune" || got.ParentCode != "914" || got.Path != "91.914.30791" || got.Name == "" {
+		t.Fatalf("Get(30791) = %+v", got)
+	}
+	_, err = s.Get(t.Context(), "99999")
+	if e, ok := apperr.As(err); !ok || e.Kind != apperr.NotFound || e.Code != "area_not_found" {
+		t.Fatalf("Get(99999): %v", err)
 	}
 }
