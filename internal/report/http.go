@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ansinh/ansinh/internal/access"
-	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
@@ -27,14 +26,12 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: 
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/reports/poverty", "report", "read", web.Legacy(h.poverty))
-	r.Handle(http.MethodGet, "/reports/support", "report", "read", web.Legacy(h.support))
-	r.Handle(http.MethodGet, "/reports/targets", "report", "read", web.Legacy(h.targets))
-	r.Handle(http.MethodPost, "/reports/targets", "report", "write", web.Legacy(h.setTarget))
-	r.Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.Legacy(h.list))
+	r.Handle(http.MethodGet, "/reports/poverty", "report", "read", h.poverty)
+	r.Handle(http.MethodGet, "/reports/support", "report", "read", h.support)
+	r.Handle(http.MethodGet, "/reports/targets", "report", "read", h.targets)
+	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
+	r.Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", h.list)
 }
-
-func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
 
 // XLSXType is the media type of an Excel workbook.
 const XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,7 +43,7 @@ func format(c *gin.Context) (string, error) {
 		return f, nil
 	case "":
 	default:
-		return "", apperr.Fields([]apperr.FieldError{{Field: "format", Code: "invalid", Message: "must be json, csv or xlsx"}})
+		return "", errFormat()
 	}
 	accept := c.GetHeader("Accept")
 	switch {
@@ -61,69 +58,52 @@ func format(c *gin.Context) (string, error) {
 // onDate reads ?date= or ?year= (31 December of it, or today for this year);
 // today when neither is given.
 func onDate(q *web.Query, now time.Time) time.Time {
-	today := vn.Today(now)
-	if d := q.Date("date"); d != nil {
-		return *d
-	}
-	if y := q.Int("year", 2000, 2100); y > 0 {
-		end := time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC)
-		if end.After(today) {
-			return today
-		}
-		return end
-	}
-	return today
+	return ReportDate(q.Date("date"), q.Int("year", 2000, 2100), vn.Today(now))
 }
 
 // checked answers the query's problems, the format's included, before any
 // work is done (a list logs the reads of the households it names) and says
 // which format was asked for.
-func (h *Handler) checked(c *gin.Context, q *web.Query) (string, bool) {
+func checked(c *gin.Context, q *web.Query) (string, error) {
 	err := q.Err()
 	f, ferr := format(c)
 	if err == nil {
 		err = ferr
 	}
-	if err != nil {
-		h.fail(c, err)
-		return "", false
-	}
-	return f, true
+	return f, err
 }
 
 // respond writes a table in format f; files are audited as exports, carry
 // the exporter in their footer and are never cached.
-func (h *Handler) respond(c *gin.Context, f, what, area string, filter map[string]any, t Table, jsonBody any) {
+func (h *Handler) respond(c *gin.Context, f, what string, a Area, filter map[string]any, t Table, jsonBody any) error {
 	c.Header("Cache-Control", "no-store")
 	if f == "json" {
 		c.JSON(http.StatusOK, jsonBody)
-		return
+		return nil
 	}
-	footer, err := h.svc.Exported(c.Request.Context(), what, area, filter, f, len(t.Rows))
+	footer, err := h.svc.Exported(c.Request.Context(), what, a, filter, f, len(t.Rows))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	t.Footer = footer
-	name := fmt.Sprintf("%s-%s-%s", what, area, time.Now().In(vn.Zone).Format("20060102-1504"))
+	name := fmt.Sprintf("%s-%s-%s", what, a.Code, time.Now().In(vn.Zone).Format("20060102-1504"))
 	switch f {
 	case "csv":
 		var buf bytes.Buffer
 		if err := t.WriteCSV(&buf); err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		c.Header("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 		c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 	case "xlsx":
 		b, err := t.XLSX()
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		c.Header("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
 		c.Data(http.StatusOK, XLSXType, b)
 	}
+	return nil
 }
 
 func tableJSON(t Table, a Area, extra map[string]any) map[string]any {
@@ -163,20 +143,19 @@ func povertyRow(r PovertyRow) []any {
 		r.NewlyPoor, r.Escaped, r.ReEntered}
 }
 
-func (h *Handler) poverty(c *gin.Context) {
+func (h *Handler) poverty(c *gin.Context) error {
 	q := web.NewQuery(c)
 	area := q.String("area", 10)
 	q.Require("area")
 	on := onDate(q, time.Now())
-	f, ok := h.checked(c, q)
-	if !ok {
-		return
+	f, err := checked(c, q)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	a, rows, total, err := h.svc.Poverty(ctx, access.ScopeFrom(ctx), area, on)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	t := Table{TitleVI: fmt.Sprintf("Báo cáo kết quả giảm nghèo — %s, ngày %s", a.Name, on.Format("02/01/2006")),
 		TitleEN: fmt.Sprintf("Poverty report — %s, %s", a.Name, on.Format(time.DateOnly)), Columns: povertyColumns}
@@ -185,7 +164,7 @@ func (h *Handler) poverty(c *gin.Context) {
 	}
 	t.Totals = povertyRow(total)
 	t.Totals[0], t.Totals[1] = a.Code, "Tổng cộng — "+a.Name
-	h.respond(c, f, "poverty_report", a.Code, map[string]any{"area": a.Code, "date": on.Format(time.DateOnly)}, t,
+	return h.respond(c, f, "poverty_report", a, map[string]any{"area": a.Code, "date": on.Format(time.DateOnly)}, t,
 		tableJSON(t, a, map[string]any{"date": on.Format(time.DateOnly)}))
 }
 
@@ -200,28 +179,19 @@ var supportColumns = []Column{
 	{"loans_outstanding", "Dư nợ còn lại (đồng)", "Loans outstanding (VND)", Money},
 }
 
-func (h *Handler) support(c *gin.Context) {
+func (h *Handler) support(c *gin.Context) error {
 	q := web.NewQuery(c)
 	area := q.String("area", 10)
 	q.Require("area")
-	today := vn.Today(time.Now())
-	from, to := q.Date("from"), q.Date("to")
-	if to == nil {
-		to = &today
-	}
-	if from == nil {
-		start := time.Date(to.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-		from = &start
-	}
-	f, ok := h.checked(c, q)
-	if !ok {
-		return
+	from, to := SupportPeriod(q.Date("from"), q.Date("to"), vn.Today(time.Now()))
+	f, err := checked(c, q)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
-	a, rows, err := h.svc.Support(ctx, access.ScopeFrom(ctx), area, *from, *to)
+	a, rows, err := h.svc.Support(ctx, access.ScopeFrom(ctx), area, from, to)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	t := Table{TitleVI: fmt.Sprintf("Báo cáo kết quả hỗ trợ — %s, từ %s đến %s", a.Name, from.Format("02/01/2006"), to.Format("02/01/2006")),
 		TitleEN: fmt.Sprintf("Support report — %s, %s to %s", a.Name, from.Format(time.DateOnly), to.Format(time.DateOnly)),
@@ -248,7 +218,7 @@ func (h *Handler) support(c *gin.Context) {
 		t.Totals = append(t.Totals, v)
 	}
 	filter := map[string]any{"area": a.Code, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}
-	h.respond(c, f, "support_report", a.Code, filter, t, tableJSON(t, a, map[string]any{"from": filter["from"], "to": filter["to"]}))
+	return h.respond(c, f, "support_report", a, filter, t, tableJSON(t, a, map[string]any{"from": filter["from"], "to": filter["to"]}))
 }
 
 var targetColumns = []Column{
@@ -256,19 +226,18 @@ var targetColumns = []Column{
 	{"target", "Kế hoạch", "Target", Percent}, {"actual", "Thực hiện", "Actual", Percent}, {"met", "Đạt", "Met", Text},
 }
 
-func (h *Handler) targets(c *gin.Context) {
+func (h *Handler) targets(c *gin.Context) error {
 	q := web.NewQuery(c)
 	area := q.String("area", 10)
 	q.Require("area")
-	f, ok := h.checked(c, q)
-	if !ok {
-		return
+	f, err := checked(c, q)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	a, list, err := h.svc.Targets(ctx, access.ScopeFrom(ctx), area)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	t := Table{TitleVI: "Chỉ tiêu giảm nghèo và kết quả thực hiện — " + a.Name, TitleEN: "Poverty targets and results — " + a.Name,
 		Columns: targetColumns}
@@ -282,10 +251,10 @@ func (h *Handler) targets(c *gin.Context) {
 		}
 		t.Rows = append(t.Rows, []any{int64(x.Year), x.Metric, x.Description, x.Value, actual, met})
 	}
-	h.respond(c, f, "targets_report", a.Code, map[string]any{"area": a.Code}, t, tableJSON(t, a, nil))
+	return h.respond(c, f, "targets_report", a, map[string]any{"area": a.Code}, t, tableJSON(t, a, nil))
 }
 
-func (h *Handler) setTarget(c *gin.Context) {
+func (h *Handler) setTarget(c *gin.Context) error {
 	var in struct {
 		AreaCode    string  `json:"area_code"`
 		Metric      string  `json:"metric"`
@@ -294,41 +263,39 @@ func (h *Handler) setTarget(c *gin.Context) {
 		Description string  `json:"description"`
 	}
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	t, err := h.svc.SetTarget(ctx, access.ScopeFrom(ctx), Target{AreaCode: in.AreaCode, Metric: in.Metric, Year: in.Year, Value: in.Value,
 		Description: in.Description})
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	web.SetVersionETag(c, t.Version)
 	c.JSON(http.StatusOK, map[string]any{"id": t.ID, "area_code": in.AreaCode, "metric": t.Metric, "year": t.Year, "value": t.Value,
 		"description": t.Description, "version": t.Version})
+	return nil
 }
 
-func (h *Handler) list(c *gin.Context) {
+func (h *Handler) list(c *gin.Context) error {
 	q := web.NewQuery(c)
 	area := q.String("area", 10)
 	q.Require("area")
 	program := q.String("program", 41)
 	on := onDate(q, time.Now())
-	f, ok := h.checked(c, q)
-	if !ok {
-		return
+	f, err := checked(c, q)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	kind := c.Param("kind")
 	a, t, err := h.svc.List(ctx, access.ScopeFrom(ctx), kind, area, on, program)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	filter := map[string]any{"kind": kind, "area": area, "date": on.Format(time.DateOnly)}
 	if program != "" {
 		filter["program"] = program
 	}
-	h.respond(c, f, "list", a.Code, filter, t, tableJSON(t, a, map[string]any{"kind": kind, "date": on.Format(time.DateOnly)}))
+	return h.respond(c, f, "list", a, filter, t, tableJSON(t, a, map[string]any{"kind": kind, "date": on.Format(time.DateOnly)}))
 }

@@ -128,6 +128,13 @@ func (t Table) XLSX() ([]byte, error) {
 	}
 	// Rates as 0.00 and money as #,##0; bold in the totals row.
 	pct, money := map[bool]int{false: style(2, false), true: style(2, true)}, map[bool]int{false: style(3, false), true: style(3, true)}
+	// The page footer is set before the stream starts: the stream writes the
+	// sheet's settings as they are then, and one set after it is lost.
+	if t.Footer != "" {
+		if err := f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddFooter: "&L" + t.Footer + "&RTrang &P/&N"}); err != nil {
+			return nil, err
+		}
+	}
 	// A stream writer: a province-wide list of hundreds of thousands of rows
 	// goes to a temporary file row by row, not into a workbook in memory.
 	sw, err := f.NewStreamWriter(sheet)
@@ -192,11 +199,6 @@ func (t Table) XLSX() ([]byte, error) {
 	}
 	if err := sw.Flush(); err != nil {
 		return nil, err
-	}
-	if t.Footer != "" {
-		if err := f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddFooter: "&L" + t.Footer + "&RTrang &P/&N"}); err != nil {
-			return nil, err
-		}
 	}
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {

@@ -1,18 +1,21 @@
-package app_test
+package report_test
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ansinh/ansinh/internal/apptest"
-
 	"github.com/xuri/excelize/v2"
 
+	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 )
+
+// idOut is the id of a created object (a review, an assessment, an enrollment).
+type idOut struct {
+	ID string `json:"id"`
+}
 
 type reportOut struct {
 	Items  []map[string]any `json:"items"`
@@ -49,12 +52,11 @@ func TestReports(t *testing.T) {
 	for _, k := range []string{"E", "F"} {
 		ids[k] = apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker2, apptest.HouseholdBody("RP-"+k, "31036", ""))).ID
 	}
-	conn := a.DB().Conn(context.Background())
-	conn.Exec(`UPDATE households SET created_at = now() - interval '2 years' WHERE code LIKE 'RP-%'`)
-	conn.Exec(`UPDATE households SET classification = 'poor' WHERE code = 'RP-E'`)
+	apptest.Exec(t, a.DB(), `UPDATE households SET created_at = now() - interval '2 years' WHERE code LIKE 'RP-%'`)
+	apptest.Exec(t, a.DB(), `UPDATE households SET classification = 'poor' WHERE code = 'RP-E'`)
 
 	// The periodic review of Vĩnh Phú.
-	review := apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic", "commune_code": "30791",
+	review := apptest.Decode[idOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "periodic", "commune_code": "30791",
 		"year": today.Year()}), 201)
 	rv := "/api/v1/reviews/" + review.ID
 	var votes []map[string]any
@@ -63,15 +65,15 @@ func TestReports(t *testing.T) {
 		if k == "A" {
 			deprived = []string{"toilet", "telecom"}
 		}
-		apptest.Decode[assessmentOut](t, apptest.Send(t, h, "POST", "/api/v1/households/"+ids[k]+"/assessments", worker, map[string]any{
+		apptest.Decode[idOut](t, apptest.Send(t, h, "POST", "/api/v1/households/"+ids[k]+"/assessments", worker, map[string]any{
 			"review_id": review.ID, "income_per_person": income, "answers": apptest.WorkerAnswers(deprived...)}), 201)
 		votes = append(votes, map[string]any{"household_id": ids[k], "agree": 30})
 	}
-	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/record-meeting", worker, map[string]any{"date": day(-10), "chair": "Trưởng ấp",
+	apptest.Decode[idOut](t, apptest.Send(t, h, "POST", rv+"/record-meeting", worker, map[string]any{"date": day(-10), "chair": "Trưởng ấp",
 		"attendees": 40, "votes": votes}), 200)
-	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/post", worker, map[string]any{"start_date": day(-9), "end_date": day(-2)}), 200)
-	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/submit", worker, nil), 200)
-	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", rv+"/recognize", approver, map[string]any{"decision_number": "9/QĐ-UBND",
+	apptest.Decode[idOut](t, apptest.Send(t, h, "POST", rv+"/post", worker, map[string]any{"start_date": day(-9), "end_date": day(-2)}), 200)
+	apptest.Decode[idOut](t, apptest.Send(t, h, "POST", rv+"/submit", worker, nil), 200)
+	apptest.Decode[idOut](t, apptest.Send(t, h, "POST", rv+"/recognize", approver, map[string]any{"decision_number": "9/QĐ-UBND",
 		"decision_date": day(-1), "signer": "Chủ tịch UBND xã"}), 200)
 
 	// Poverty by district of the province.
@@ -157,8 +159,8 @@ func TestReports(t *testing.T) {
 	apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/lists/poor?area=30791", manager, nil), 200)
 	var logged int
 	for deadline := time.Now().Add(15 * time.Second); logged == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		a.DB().Conn(context.Background()).Raw(`SELECT coalesce(sum(cardinality(subject_ids)), 0) FROM audit_access
-			WHERE actor_name = 'rp-manager' AND route = 'GET /api/v1/reports/lists/:kind'`).Scan(&logged)
+		logged = apptest.Scalar[int](t, a.DB(), `SELECT coalesce(sum(cardinality(subject_ids)), 0)::int FROM audit_access
+			WHERE actor_name = 'rp-manager' AND route = 'GET /api/v1/reports/lists/:kind'`)
 	}
 	if logged != 1 {
 		t.Fatalf("households logged as read by the manager's lists: %d, want 1 (the list served, not the refused one)", logged)
@@ -176,8 +178,7 @@ func TestReports(t *testing.T) {
 	if !strings.HasPrefix(all[0][0], "Danh sách hộ nghèo — Kiên Giang") || len(all) != 3+2+2 || !strings.HasPrefix(all[len(all)-1][0], "Người xuất:") {
 		t.Fatalf("poor list file: %q", all)
 	}
-	var filter string
-	conn.Raw(`SELECT doc::json->'after'->>'filter' FROM audit_events WHERE action = 'export.list'`).Scan(&filter)
+	filter := apptest.Scalar[string](t, a.DB(), `SELECT doc::json->'after'->>'filter' FROM audit_events WHERE action = 'export.list'`)
 	if !strings.Contains(filter, `"kind":"poor"`) || !strings.Contains(filter, `"area":"91"`) {
 		t.Fatalf("export audit: %q", filter)
 	}
@@ -188,9 +189,9 @@ func TestReports(t *testing.T) {
 	// Support: a house for A, with its milestones, against a commune budget.
 	year := today.Format("2006")
 	apptest.Decode[map[string]any](t, apptest.Send(t, h, "PUT", "/api/v1/programs/housing_new/budgets/30791/"+year, manager, map[string]any{"amount": 100_000_000}), 200)
-	e := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "housing_new",
+	e := apptest.Decode[idOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "housing_new",
 		"household_id": ids["A"], "starts_on": day(0)}), 201)
-	apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+e.ID+"/approve", approver, nil), 200)
+	apptest.Decode[idOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+e.ID+"/approve", approver, nil), 200)
 	for _, rec := range []map[string]any{
 		{"milestone": "started", "date": day(0), "budget": 50_000_000, "contributions": map[string]int64{"state": 40_000_000, "household": 10_000_000}},
 		{"milestone": "handed_over", "date": day(0), "final_cost": 49_000_000}} {
