@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -451,11 +449,4 @@ func (h *Handler) revoke(c *gin.Context) error {
 		return err
 	}
 	return writeUser(c, http.StatusOK, v)
-}
-
-// OneTimePassword is a random password for a first or reset sign-in.
-func OneTimePassword() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -41,6 +41,9 @@ func (s store) usersIn(ctx context.Context, scope access.Scope, after string, li
 // views are the users with their active assignments (in the order granted),
 // read in one query for the lot.
 func (s store) views(ctx context.Context, users ...User) ([]UserView, error) {
+	if len(users) == 0 {
+		return []UserView{}, nil
+	}
 	ids := make([]uuid.UUID, len(users))
 	for i, u := range users {
 		ids[i] = u.ID
