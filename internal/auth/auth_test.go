@@ -235,6 +235,13 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	if w := apptest.Send(t, h, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": "made-up"}); w.Code != 401 {
 		t.Fatalf("unknown refresh token: %d", w.Code)
 	}
+	// Logging out with an unknown token reveals nothing and records nothing.
+	if w := apptest.Send(t, h, "POST", "/api/v1/auth/logout", "", map[string]string{"refresh_token": "made-up"}); w.Code != 204 {
+		t.Fatalf("logout with an unknown token: %d", w.Code)
+	}
+	if n := apptest.CountEvents(t, a, "auth.logout"); n != 1 {
+		t.Fatalf("auth.logout events: %d, want the one real logout", n)
+	}
 }
 
 func TestLoginThrottlingAndEnumeration(t *testing.T) {

@@ -11,10 +11,10 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// inScope is the condition that a user (users.id) holds an active assignment
+// holdsRoleIn is the condition that a user (users.id) holds an active assignment
 // in scope, with its arguments. Every user is in the unlimited scope, with
 // roles or without.
-func inScope(scope access.Scope) (string, []any) {
+func holdsRoleIn(scope access.Scope) (string, []any) {
 	if scope.IsEverywhere() {
 		return "TRUE", nil
 	}
@@ -25,7 +25,7 @@ func inScope(scope access.Scope) (string, []any) {
 
 // userIn is the user with the id if they are in scope.
 func (s store) userIn(ctx context.Context, scope access.Scope, id uuid.UUID) (User, bool, error) {
-	cond, args := inScope(scope)
+	cond, args := holdsRoleIn(scope)
 	return oneUser(s.db.Conn(ctx).Raw(`SELECT `+userColumns+` FROM users WHERE id = ? AND `+cond,
 		append([]any{id}, args...)...).Row())
 }
@@ -33,7 +33,7 @@ func (s store) userIn(ctx context.Context, scope access.Scope, id uuid.UUID) (Us
 // usersIn is a page of the users in scope by username, after the given one
 // ("" for the first page).
 func (s store) usersIn(ctx context.Context, scope access.Scope, after string, limit int) ([]User, error) {
-	cond, args := inScope(scope)
+	cond, args := holdsRoleIn(scope)
 	return db.Collect(s.db.Conn(ctx).Raw(`SELECT `+userColumns+` FROM users WHERE username > ? AND `+cond+`
 		ORDER BY username LIMIT ?`, append(append([]any{after}, args...), limit)...), scanUser)
 }
