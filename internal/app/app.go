@@ -117,7 +117,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		}),
 		authz: authz,
 		auth: auth.NewService(pool, auth.NewTokens(signing, cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTTL),
-			auth.Options{RefreshTTL: cfg.Auth.RefreshTTL, SessionCacheTTL: cfg.Auth.SessionCacheTTL, Logger: log}),
+			area.NewStore(pool), auth.Options{RefreshTTL: cfg.Auth.RefreshTTL, SessionCacheTTL: cfg.Auth.SessionCacheTTL, Logger: log}),
 	}
 	a.households = household.NewService(pool, protect, a.reads)
 	a.approvals = approval.New(pool)

@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -30,11 +28,11 @@ func NewHandler(svc *Service, authz *access.Authorizer, log *slog.Logger) *Handl
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Public(http.MethodPost, "/auth/login", web.Legacy(h.login))
-	r.Public(http.MethodPost, "/auth/refresh", web.Legacy(h.refresh))
-	r.Public(http.MethodPost, "/auth/logout", web.Legacy(h.logout))
-	r.SignedIn(http.MethodGet, "/me", web.Legacy(h.me))
-	r.SignedIn(http.MethodPost, "/me/password", web.Legacy(h.changePassword))
+	r.Public(http.MethodPost, "/auth/login", h.login)
+	r.Public(http.MethodPost, "/auth/refresh", h.refresh)
+	r.Public(http.MethodPost, "/auth/logout", h.logout)
+	r.SignedIn(http.MethodGet, "/me", h.me)
+	r.SignedIn(http.MethodPost, "/me/password", h.changePassword)
 }
 
 // RegisterJWKS serves the public keys at /.well-known/jwks.json.
@@ -95,11 +93,10 @@ func sessionResponse(s Session) tokenResponse {
 		RefreshExpiresIn: int(time.Until(s.RefreshExpires).Seconds()), MustChangePassword: s.MustChangePassword}
 }
 
-func (h *Handler) login(c *gin.Context) {
+func (h *Handler) login(c *gin.Context) error {
 	var in loginRequest
 	if err := web.BindJSON(c, &in); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	var fe []apperr.FieldError
 	if strings.TrimSpace(in.Username) == "" || len(in.Username) > 64 {
@@ -109,66 +106,63 @@ func (h *Handler) login(c *gin.Context) {
 		fe = append(fe, apperr.FieldError{Field: "password", Code: "required", Message: "is required (at most 256 characters)"})
 	}
 	if err := apperr.Fields(fe); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	s, err := h.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP())
 	if err != nil {
-		if e, ok := apperr.As(err); ok && e.Kind == apperr.TooManyRequests {
+		if apperr.Is(err, apperr.TooManyRequests) {
 			c.Header("Retry-After", "60")
 		}
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, sessionResponse(s))
+	return nil
 }
 
 type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func (h *Handler) bindRefresh(c *gin.Context) (string, bool) {
+func bindRefresh(c *gin.Context) (string, error) {
 	var in refreshRequest
-	err := web.BindJSON(c, &in)
-	if err == nil && (in.RefreshToken == "" || len(in.RefreshToken) > 128) {
-		err = apperr.Fields([]apperr.FieldError{{Field: "refresh_token", Code: "required", Message: "is required"}})
+	if err := web.BindJSON(c, &in); err != nil {
+		return "", err
 	}
-	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return "", false
+	if in.RefreshToken == "" || len(in.RefreshToken) > 128 {
+		return "", apperr.Fields([]apperr.FieldError{{Field: "refresh_token", Code: "required", Message: "is required"}})
 	}
-	return in.RefreshToken, true
+	return in.RefreshToken, nil
 }
 
-func (h *Handler) refresh(c *gin.Context) {
-	token, ok := h.bindRefresh(c)
-	if !ok {
-		return
+func (h *Handler) refresh(c *gin.Context) error {
+	token, err := bindRefresh(c)
+	if err != nil {
+		return err
 	}
 	s, err := h.svc.Refresh(c.Request.Context(), token)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, sessionResponse(s))
+	return nil
 }
 
-func (h *Handler) logout(c *gin.Context) {
-	token, ok := h.bindRefresh(c)
-	if !ok {
-		return
+func (h *Handler) logout(c *gin.Context) error {
+	token, err := bindRefresh(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	if _, signedIn := access.ActorFrom(ctx); !signedIn {
 		ctx = access.WithActor(ctx, systemAuth)
 	}
 	if err := h.svc.Logout(ctx, token); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
 type assignmentDTO struct {
@@ -189,13 +183,13 @@ type meResponse struct {
 	Permissions        []string        `json:"permissions"`
 }
 
-func (h *Handler) me(c *gin.Context) {
-	actor, _ := access.ActorFrom(c.Request.Context())
-	u, found, err := h.svc.store.userBy(c.Request.Context(), "id", actor.UserID)
-	if err != nil || !found {
-		web.WriteProblem(c, h.log, apperr.Wrap(err, apperr.Unauthenticated, "session_ended", "the session has ended; sign in again"))
-		return
+func (h *Handler) me(c *gin.Context) error {
+	ctx := c.Request.Context()
+	u, err := h.svc.Me(ctx)
+	if err != nil {
+		return err
 	}
+	actor, _ := access.ActorFrom(ctx)
 	out := meResponse{ID: u.ID, Username: u.Username, FullName: u.FullName, Phone: u.Phone, Email: u.Email,
 		MustChangePassword: u.MustChangePassword, LastLoginAt: u.LastLoginAt, Assignments: []assignmentDTO{}}
 	var roles []string
@@ -206,6 +200,7 @@ func (h *Handler) me(c *gin.Context) {
 	out.Permissions = h.authz.Permissions(roles...)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 type passwordRequest struct {
@@ -213,35 +208,33 @@ type passwordRequest struct {
 	NewPassword     string `json:"new_password"`
 }
 
-func (h *Handler) changePassword(c *gin.Context) {
+func (h *Handler) changePassword(c *gin.Context) error {
 	var in passwordRequest
 	if err := web.BindJSON(c, &in); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	if len(in.NewPassword) > 256 || len(in.CurrentPassword) > 256 {
-		web.WriteProblem(c, h.log, apperr.Fields([]apperr.FieldError{{Field: "new_password", Code: "too_long", Message: "must be at most 256 characters"}}))
-		return
+		return apperr.Fields([]apperr.FieldError{{Field: "new_password", Code: "too_long", Message: "must be at most 256 characters"}})
 	}
 	actor, _ := access.ActorFrom(c.Request.Context())
 	if err := h.svc.ChangePassword(c.Request.Context(), actor.UserID, in.CurrentPassword, in.NewPassword); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
 // RegisterAdmin mounts the user administration routes (system_admin).
 func (h *Handler) RegisterAdmin(r *access.Routes) {
-	r.Handle(http.MethodGet, "/users", "user", "read", web.Legacy(h.listUsers))
-	r.Handle(http.MethodPost, "/users", "user", "write", web.Legacy(h.createUser))
-	r.Handle(http.MethodGet, "/users/:id", "user", "read", web.Legacy(h.getUser))
-	r.Handle(http.MethodPatch, "/users/:id", "user", "write", web.Legacy(h.updateUser))
-	r.Handle(http.MethodPost, "/users/:id/disable", "user", "write", web.Legacy(h.setStatus(true)))
-	r.Handle(http.MethodPost, "/users/:id/enable", "user", "write", web.Legacy(h.setStatus(false)))
-	r.Handle(http.MethodPost, "/users/:id/reset-password", "user", "write", web.Legacy(h.resetPassword))
-	r.Handle(http.MethodPost, "/users/:id/assignments", "user", "write", web.Legacy(h.grant))
-	r.Handle(http.MethodDelete, "/users/:id/assignments/:assignment", "user", "write", web.Legacy(h.revoke))
+	r.Handle(http.MethodGet, "/users", "user", "read", h.listUsers)
+	r.Handle(http.MethodPost, "/users", "user", "write", h.createUser)
+	r.Handle(http.MethodGet, "/users/:id", "user", "read", h.getUser)
+	r.Handle(http.MethodPatch, "/users/:id", "user", "write", h.updateUser)
+	r.Handle(http.MethodPost, "/users/:id/disable", "user", "write", h.setStatus(true))
+	r.Handle(http.MethodPost, "/users/:id/enable", "user", "write", h.setStatus(false))
+	r.Handle(http.MethodPost, "/users/:id/reset-password", "user", "write", h.resetPassword)
+	r.Handle(http.MethodPost, "/users/:id/assignments", "user", "write", h.grant)
+	r.Handle(http.MethodDelete, "/users/:id/assignments/:assignment", "user", "write", h.revoke)
 }
 
 type userDTO struct {
@@ -273,39 +266,38 @@ func userOut(v UserView) userDTO {
 	return out
 }
 
-func (h *Handler) writeUser(c *gin.Context, status int, v UserView) {
+func writeUser(c *gin.Context, status int, v UserView) error {
 	web.SetVersionETag(c, v.Version)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(status, userOut(v))
+	return nil
 }
 
 // userID parses :id; a malformed one is simply not found.
-func (h *Handler) userID(c *gin.Context) (uuid.UUID, bool) {
+func userID(c *gin.Context) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		web.WriteProblem(c, h.log, errUserNotFound)
-		return uuid.Nil, false
+		return uuid.Nil, errUserNotFound
 	}
-	return id, true
+	return id, nil
 }
 
-func (h *Handler) listUsers(c *gin.Context) {
+func (h *Handler) listUsers(c *gin.Context) error {
 	q := web.NewQuery(c)
 	limit := q.Limit(50, 200)
 	var after string
 	q.Cursor(&after)
 	if err := q.Err(); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	users, err := h.svc.ListUsers(c.Request.Context(), access.ScopeFrom(c.Request.Context()), after, limit+1)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	page := web.PageOf(users, limit, userOut, func(u UserView) any { return u.Username })
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
 type grantDTO struct {
@@ -322,11 +314,10 @@ type createUserRequest struct {
 	Assignments []grantDTO `json:"assignments"`
 }
 
-func (h *Handler) createUser(c *gin.Context) {
+func (h *Handler) createUser(c *gin.Context) error {
 	var in createUserRequest
 	if err := web.BindJSON(c, &in); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	temp := in.Password
 	if temp == "" {
@@ -339,8 +330,7 @@ func (h *Handler) createUser(c *gin.Context) {
 	}
 	v, err := h.svc.CreateUserIn(c.Request.Context(), access.ScopeFrom(c.Request.Context()), n)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/users/"+v.ID.String())
 	c.Header("Cache-Control", "no-store")
@@ -349,19 +339,19 @@ func (h *Handler) createUser(c *gin.Context) {
 		out["temporary_password"] = temp
 	}
 	c.JSON(http.StatusCreated, out)
+	return nil
 }
 
-func (h *Handler) getUser(c *gin.Context) {
-	id, ok := h.userID(c)
-	if !ok {
-		return
+func (h *Handler) getUser(c *gin.Context) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
 	}
 	v, err := h.svc.GetUser(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
-	h.writeUser(c, http.StatusOK, v)
+	return writeUser(c, http.StatusOK, v)
 }
 
 type updateUserRequest struct {
@@ -370,113 +360,93 @@ type updateUserRequest struct {
 	Email    *string `json:"email"`
 }
 
-func (h *Handler) updateUser(c *gin.Context) {
-	id, ok := h.userID(c)
-	if !ok {
-		return
-	}
-	version, err := web.IfMatchVersion(c)
+func (h *Handler) updateUser(c *gin.Context) error {
+	id, err := userID(c)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	var in updateUserRequest
-	if err := web.BindJSON(c, &in); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+	version, err := web.BindChange(c, &in)
+	if err != nil {
+		return err
 	}
 	v, err := h.svc.UpdateUser(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, version,
 		UserPatch{FullName: in.FullName, Phone: in.Phone, Email: in.Email})
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
-	h.writeUser(c, http.StatusOK, v)
+	return writeUser(c, http.StatusOK, v)
 }
 
 type reasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handler) setStatus(disable bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := h.userID(c)
-		if !ok {
-			return
+func (h *Handler) setStatus(disable bool) web.HandlerFunc {
+	return func(c *gin.Context) error {
+		id, err := userID(c)
+		if err != nil {
+			return err
 		}
 		var in reasonRequest
 		if c.Request.ContentLength != 0 {
 			if err := web.BindJSON(c, &in); err != nil {
-				web.WriteProblem(c, h.log, err)
-				return
+				return err
 			}
 		}
 		if disable && strings.TrimSpace(in.Reason) == "" {
-			web.WriteProblem(c, h.log, apperr.Fields([]apperr.FieldError{{Field: "reason", Code: "required", Message: "say why the account is disabled"}}))
-			return
+			return apperr.Fields([]apperr.FieldError{{Field: "reason", Code: "required", Message: "say why the account is disabled"}})
 		}
 		v, err := h.svc.SetStatus(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, disable, in.Reason)
 		if err != nil {
-			web.WriteProblem(c, h.log, err)
-			return
+			return err
 		}
-		h.writeUser(c, http.StatusOK, v)
+		return writeUser(c, http.StatusOK, v)
 	}
 }
 
-func (h *Handler) resetPassword(c *gin.Context) {
-	id, ok := h.userID(c)
-	if !ok {
-		return
+func (h *Handler) resetPassword(c *gin.Context) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
 	}
 	temp, err := h.svc.ResetPassword(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"temporary_password": temp, "must_change_password": true})
+	return nil
 }
 
-func (h *Handler) grant(c *gin.Context) {
-	id, ok := h.userID(c)
-	if !ok {
-		return
+func (h *Handler) grant(c *gin.Context) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
 	}
 	var in grantDTO
 	if err := web.BindJSON(c, &in); err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
 	v, err := h.svc.Grant(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, Grant(in))
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
-	h.writeUser(c, http.StatusCreated, v)
+	return writeUser(c, http.StatusCreated, v)
 }
 
-func (h *Handler) revoke(c *gin.Context) {
-	id, ok := h.userID(c)
-	if !ok {
-		return
+func (h *Handler) revoke(c *gin.Context) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
 	}
 	assignment, err := uuid.Parse(c.Param("assignment"))
 	if err != nil {
-		web.WriteProblem(c, h.log, apperr.New(apperr.NotFound, "assignment_not_found", "no such active assignment"))
-		return
+		return errAssignmentNotFound
 	}
 	v, err := h.svc.Revoke(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, assignment)
 	if err != nil {
-		web.WriteProblem(c, h.log, err)
-		return
+		return err
 	}
-	h.writeUser(c, http.StatusOK, v)
-}
-
-// OneTimePassword is a random password for a first or reset sign-in.
-func OneTimePassword() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return writeUser(c, http.StatusOK, v)
 }

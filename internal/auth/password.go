@@ -71,3 +71,10 @@ func CheckPassword(hash, password string) (bool, error) {
 // unknown username takes as long as a wrong password. (The hash of a throwaway
 // string with the current parameters.)
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$J99bCAHZji5N4NS6RG5zog$nXUlo5l8QbhVnykDbo00K60jao5enMLRbcRJt90sMtM"
+
+// OneTimePassword is a random password for a first or reset sign-in.
+func OneTimePassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

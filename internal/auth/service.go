@@ -15,15 +15,18 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// Service signs users in and out and answers who a token's bearer is.
+// Service signs users in and out, answers who a token's bearer is, and
+// administers users (admin.go).
 type Service struct {
 	db         *db.DB
 	store      store
+	areas      areas
 	throttle   throttle
 	tokens     *Tokens
 	refreshTTL time.Duration
@@ -41,32 +44,23 @@ type Options struct {
 	Logger          *slog.Logger
 }
 
+// areas finds administrative areas by code (*area.Store).
+type areas interface {
+	Get(ctx context.Context, code string) (area.Area, error)
+}
+
 // NewService makes the identity service.
-func NewService(pool *db.DB, tokens *Tokens, opts Options) *Service {
+func NewService(pool *db.DB, tokens *Tokens, areas areas, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: pool, store: store{pool}, throttle: throttle{pool}, tokens: tokens,
+	return &Service{db: pool, store: store{pool}, areas: areas, throttle: throttle{pool}, tokens: tokens,
 		refreshTTL: opts.RefreshTTL, cacheTTL: opts.SessionCacheTTL, log: opts.Logger,
 		sessions: map[uuid.UUID]cachedSession{}}
 }
 
 // Tokens is the access-token signer (for the JWKS endpoint).
 func (s *Service) Tokens() *Tokens { return s.tokens }
-
-// Session is what a sign-in returns.
-type Session struct {
-	AccessToken        string
-	AccessExpires      time.Time
-	RefreshToken       string
-	RefreshExpires     time.Time
-	MustChangePassword bool
-}
-
-var (
-	errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid_credentials", "the username or password is wrong")
-	errBadRefresh     = apperr.New(apperr.Unauthenticated, "invalid_refresh_token", "the refresh token is not valid; sign in again")
-)
 
 // systemAuth is the actor of authentication events that have no signed-in user.
 var systemAuth = access.System("auth")
@@ -87,7 +81,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 				Message: fmt.Sprintf("too many failed sign-ins; retry in %d seconds", int(wait.Seconds())+1)}
 		}
 	}
-	u, found, err := s.store.userBy(ctx, "username", username)
+	u, found, err := s.store.userByUsername(ctx, username)
 	if err != nil {
 		return Session{}, db.MapError(err)
 	}
@@ -99,7 +93,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 	if err != nil {
 		return Session{}, err
 	}
-	if !found || !ok || u.Status != "active" {
+	if !found || !ok || !u.Active() {
 		for _, k := range keys {
 			if err := s.throttle.fail(ctx, k); err != nil {
 				return Session{}, db.MapError(err)
@@ -117,7 +111,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 		if err := s.throttle.clear(ctx, keys[0]); err != nil {
 			return err
 		}
-		if err := s.db.Conn(ctx).Exec(`UPDATE users SET last_login_at = now() WHERE id = ?`, u.ID).Error; err != nil {
+		if err := s.store.signedIn(ctx, u.ID); err != nil {
 			return err
 		}
 		var err error
@@ -147,9 +141,7 @@ func (s *Service) issue(ctx context.Context, u User, family uuid.UUID) (Session,
 		family = uuid.Must(uuid.NewV7())
 	}
 	rexp := time.Now().UTC().Add(s.refreshTTL)
-	err = s.db.Conn(ctx).Exec(`INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		uuid.Must(uuid.NewV7()), family, u.ID, hashToken(refresh), rexp).Error
-	if err != nil {
+	if err := s.store.addRefresh(ctx, family, u.ID, hashToken(refresh), rexp); err != nil {
 		return Session{}, err
 	}
 	return Session{AccessToken: accessToken, AccessExpires: exp, RefreshToken: refresh, RefreshExpires: rexp,
@@ -168,40 +160,33 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	var sess Session
 	var reused bool
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
-		var t struct {
-			ID, FamilyID, UserID uuid.UUID
-			IssuedAt, ExpiresAt  time.Time
-			UsedAt, RevokedAt    *time.Time
-		}
-		res := s.db.Conn(ctx).Raw(`SELECT id, family_id, user_id, issued_at, expires_at, used_at, revoked_at
-			FROM refresh_tokens WHERE token_hash = ? FOR UPDATE`, hashToken(token)).Scan(&t)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errBadRefresh
-		}
-		if t.UsedAt != nil || t.RevokedAt != nil {
-			if t.RevokedAt == nil { // reuse of a rotated token: revoke the family
-				reused = true
-				if err := s.db.Conn(ctx).Exec(`UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = ? AND revoked_at IS NULL`,
-					t.FamilyID).Error; err != nil {
-					return err
-				}
-				return audit.Record(access.WithActor(ctx, systemAuth), s.db.Conn(ctx), audit.Event{
-					Action: "auth.refresh_reuse", EntityType: "user", EntityID: t.UserID.String(),
-					After: map[string]any{"family_id": t.FamilyID}})
-			}
-			return errBadRefresh
-		}
-		u, found, err := s.store.userBy(ctx, "id", t.UserID)
+		t, found, err := s.store.refreshForUpdate(ctx, hashToken(token))
 		if err != nil {
 			return err
 		}
-		if !found || u.Status != "active" || time.Now().After(t.ExpiresAt) || t.IssuedAt.Before(u.ValidAfter) {
+		if !found {
 			return errBadRefresh
 		}
-		if err := s.db.Conn(ctx).Exec(`UPDATE refresh_tokens SET used_at = now() WHERE id = ?`, t.ID).Error; err != nil {
+		if t.reused() {
+			reused = true
+			if err := s.store.revokeFamily(ctx, t.FamilyID); err != nil {
+				return err
+			}
+			return audit.Record(access.WithActor(ctx, systemAuth), s.db.Conn(ctx), audit.Event{
+				Action: "auth.refresh_reuse", EntityType: "user", EntityID: t.UserID.String(),
+				After: map[string]any{"family_id": t.FamilyID}})
+		}
+		if t.spent() {
+			return errBadRefresh
+		}
+		u, found, err := s.store.userByID(ctx, t.UserID)
+		if err != nil {
+			return err
+		}
+		if !found || !t.usable(u, time.Now()) {
+			return errBadRefresh
+		}
+		if err := s.store.refreshUsed(ctx, t.ID); err != nil {
 			return err
 		}
 		sess, err = s.issue(ctx, u, t.FamilyID)
@@ -216,16 +201,14 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 // Logout revokes the refresh token's family.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.db.WithTx(ctx, func(ctx context.Context) error {
-		var t struct{ FamilyID, UserID uuid.UUID }
-		res := s.db.Conn(ctx).Raw(`SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = ?`, hashToken(token)).Scan(&t)
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error // an unknown token: nothing to do, and nothing to reveal
+		family, user, found, err := s.store.refreshFamily(ctx, hashToken(token))
+		if err != nil || !found {
+			return err // an unknown token: nothing to do, and nothing to reveal
 		}
-		if err := s.db.Conn(ctx).Exec(`UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = ? AND revoked_at IS NULL`,
-			t.FamilyID).Error; err != nil {
+		if err := s.store.revokeFamily(ctx, family); err != nil {
 			return err
 		}
-		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "auth.logout", EntityType: "user", EntityID: t.UserID.String()})
+		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "auth.logout", EntityType: "user", EntityID: user.String()})
 	})
 }
 
@@ -233,10 +216,9 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 // current one; every session of the user ends (valid_after moves on).
 func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current, next string) error {
 	if len([]rune(next)) < MinPasswordLength {
-		return apperr.Fields([]apperr.FieldError{{Field: "new_password", Code: "too_short",
-			Message: fmt.Sprintf("must be at least %d characters", MinPasswordLength)}})
+		return apperr.Fields([]apperr.FieldError{passwordTooShort("new_password")})
 	}
-	u, found, err := s.store.userBy(ctx, "id", userID)
+	u, found, err := s.store.userByID(ctx, userID)
 	if err != nil || !found {
 		return errors.Join(err, errBadCredentials)
 	}
@@ -247,19 +229,19 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 	if !ok {
 		return apperr.Fields([]apperr.FieldError{{Field: "current_password", Code: "invalid", Message: "is wrong"}})
 	}
-	if current == next {
-		return apperr.Fields([]apperr.FieldError{{Field: "new_password", Code: "invalid", Message: "must differ from the current password"}})
+	if err := newPassword(current, next); err != nil {
+		return err
 	}
 	hash, err := HashPassword(next)
 	if err != nil {
 		return err
 	}
 	err = s.db.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.db.Conn(ctx).Exec(`UPDATE users SET password_hash = ?, must_change_password = false,
-			valid_after = now(), version = version + 1, updated_at = now() WHERE id = ?`, hash, userID).Error; err != nil {
-			return err
-		}
-		if err := s.db.Conn(ctx).Exec(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL`, userID).Error; err != nil {
+		// The user's own account: no area scope applies.
+		if err := s.store.update(ctx, access.Everywhere(), userID, nil, func(u *User) error {
+			u.SetPassword(hash, false)
+			return nil
+		}); err != nil {
 			return err
 		}
 		actor, _ := access.ActorFrom(ctx)
@@ -282,30 +264,12 @@ func (s *Service) recordAuth(ctx context.Context, actor access.Actor, action, en
 	}
 }
 
-// homeArea is where a user's own events are filed for scoped auditors: the
-// area of their first role assignment (none for a user without roles).
-func homeArea(a access.Actor) string {
-	if len(a.Assignments) == 0 {
-		return ""
-	}
-	return a.Assignments[0].AreaPath
-}
-
 func (s *Service) actorFor(ctx context.Context, u User) access.Actor {
 	as, err := s.store.assignments(ctx, u.ID)
 	if err != nil {
 		s.log.WarnContext(ctx, "loading role assignments", "error", err.Error())
 	}
 	return access.Actor{Kind: access.KindUser, UserID: u.ID, Username: u.Username, Assignments: as}
-}
-
-// cachedSession is a user's state as last read, for token checks.
-type cachedSession struct {
-	actor      access.Actor
-	active     bool
-	validAfter time.Time
-	mustChange bool
-	fetched    time.Time
 }
 
 // Authenticate turns a bearer token into the actor, checking the user is still
@@ -322,9 +286,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (access.Actor
 	if err != nil {
 		return access.Actor{}, false, err
 	}
-	if !sess.active || c.IssuedAt.Before(sess.validAfter.Truncate(time.Second)) {
+	if !sess.accepts(c.IssuedAt.Time) {
 		s.recordAuth(ctx, systemAuth, "auth.token_rejected", id.String(), map[string]any{"reason": "session ended"})
-		return access.Actor{}, false, apperr.New(apperr.Unauthenticated, "session_ended", "the session has ended; sign in again")
+		return access.Actor{}, false, errSessionEnded(nil)
 	}
 	return sess.actor, sess.mustChange, nil
 }
@@ -336,13 +300,13 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (cachedSession, err
 	if ok && time.Since(c.fetched) < s.cacheTTL {
 		return c, nil
 	}
-	u, found, err := s.store.userBy(ctx, "id", id)
+	u, found, err := s.store.userByID(ctx, id)
 	if err != nil {
 		return cachedSession{}, db.MapError(err)
 	}
 	c = cachedSession{fetched: time.Now()}
 	if found {
-		c.active, c.validAfter, c.mustChange, c.actor = u.Status == "active", u.ValidAfter, u.MustChangePassword, s.actorFor(ctx, u)
+		c.active, c.validAfter, c.mustChange, c.actor = u.Active(), u.ValidAfter, u.MustChangePassword, s.actorFor(ctx, u)
 	}
 	s.mu.Lock()
 	s.sessions[id] = c
@@ -356,4 +320,14 @@ func (s *Service) forget(id uuid.UUID) {
 	s.mu.Lock()
 	delete(s.sessions, id)
 	s.mu.Unlock()
+}
+
+// Me is the signed-in user in ctx, as stored now.
+func (s *Service) Me(ctx context.Context) (User, error) {
+	actor, _ := access.ActorFrom(ctx)
+	u, found, err := s.store.userByID(ctx, actor.UserID)
+	if err != nil || !found {
+		return User{}, errSessionEnded(err)
+	}
+	return u, nil
 }

@@ -1,4 +1,4 @@
-package app_test
+package auth_test
 
 import (
 	"encoding/json"
@@ -97,8 +97,7 @@ func TestUserAdministration(t *testing.T) {
 	if w := apptest.Send(t, h, "GET", "/api/v1/me", lan, nil); w.Code != 401 {
 		t.Errorf("a disabled user's token: %d", w.Code)
 	}
-	var doc string
-	a.DB().Conn(t.Context()).Raw(`SELECT doc::text FROM audit_events WHERE action = 'user.disable'`).Scan(&doc)
+	doc := apptest.Scalar[string](t, a.DB(), `SELECT doc::text FROM audit_events WHERE action = 'user.disable'`)
 	if !strings.Contains(doc, `"reason":"chuyển công tác"`) || !strings.Contains(doc, `"status":"disabled"`) ||
 		!strings.Contains(doc, `"status":"active"`) || strings.Contains(doc, "argon2") {
 		t.Errorf("the disable event: %s", doc)
@@ -116,9 +115,7 @@ func TestUserAdministration(t *testing.T) {
 		strings.Contains(w.Body.String(), `"area_code":"30791"`) {
 		t.Fatalf("revoke: %d %s", w.Code, w.Body.String())
 	}
-	var kept int
-	a.DB().Conn(t.Context()).Raw(`SELECT count(*) FROM role_assignments WHERE revoked_at IS NOT NULL`).Scan(&kept)
-	if kept != 1 {
+	if kept := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM role_assignments WHERE revoked_at IS NOT NULL`); kept != 1 {
 		t.Errorf("a revoked assignment is kept: %d", kept)
 	}
 

@@ -12,6 +12,7 @@ import (
 // Login throttling: after freeFailures failed logins for a username or from
 // an address, each further failure locks that key for twice as long as the
 // last (1 s, 2 s, 4 s ... up to maxLock). A success for the username clears it.
+// The rule is one statement, so that concurrent failures all count.
 const (
 	freeFailures = 5
 	maxLock      = 15 * time.Minute
