@@ -17,6 +17,7 @@ type jobView struct {
 	Status            string `json:"status"`
 	Error             string `json:"error"`
 	RowsRead          int    `json:"rows_read"`
+	HouseholdsValid   int    `json:"households_valid"`
 	HouseholdsCreated int    `json:"households_created"`
 	HouseholdsInvalid int    `json:"households_invalid"`
 	Problems          int    `json:"problems"`
