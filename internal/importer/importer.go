@@ -265,12 +265,25 @@ func (r *runner) validate(group []line) (pending, []Problem) {
 	for _, l := range group {
 		p.rows = append(p.rows, l.number)
 	}
+	return p, append(probs, r.seen(p, group[0])...)
+}
+
+// seen finds a household's rows apart from its earlier ones, and ID numbers
+// on rows above. A household whose text could not be read (none was made)
+// is remembered by its codes as written, and has no other problem found.
+func (r *runner) seen(p pending, first line) []Problem {
+	h := p.h
+	unreadable := len(h.Members) == 0
 	key := hash([]byte(h.CommuneCode), []byte(h.Code))
-	if _, dup := r.seenHouseholds[key]; dup {
-		probs = append(probs, problem(group[0].number, "household_code", "scattered",
+	if unreadable {
+		key = hash([]byte(strings.TrimSpace(first.get("commune_code"))), []byte(strings.TrimSpace(first.get("household_code"))))
+	}
+	_, dup := r.seenHouseholds[key]
+	r.seenHouseholds[key] = struct{}{}
+	var probs []Problem
+	if dup && !unreadable {
+		probs = append(probs, problem(first.number, "household_code", "scattered",
 			fmt.Sprintf("household %s of commune %s already appeared above: a household's rows must be together", h.Code, h.CommuneCode)))
-	} else {
-		r.seenHouseholds[key] = struct{}{}
 	}
 	for i, m := range h.Members {
 		if m.IDNumber == nil {
@@ -283,7 +296,7 @@ func (r *runner) validate(group []line) (pending, []Problem) {
 			r.seenIDs[k] = struct{}{}
 		}
 	}
-	return p, probs
+	return probs
 }
 
 // hash is a 64-bit hash of parts.

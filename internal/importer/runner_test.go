@@ -92,3 +92,31 @@ func TestRunStoppedByItsContext(t *testing.T) {
 		}
 	}
 }
+
+// Households whose text cannot be read are reported for that text only:
+// not as the same household appearing twice (such a household has no codes
+// yet to compare).
+func TestUnreadableHouseholdsAreNotScattered(t *testing.T) {
+	t.Parallel()
+	file := "commune_code,household_code,village,area_type,full_name,birth_date,sex,relationship\n" +
+		"30791,B-1,Ấp 1,rural,Nguy\xeal,1978,male,head\n" +
+		"30791,B-2,Ấp 1,rural,Tr\xean,1978,male,head\n" +
+		"30791,B-3,Ấp 1,rural,Nguyễn Văn An,1978,male,head\n" +
+		"30791,B-1,Ấp 1,rural,Nguyễn Văn An,1978,male,head\n" // B-1 again: it is scattered
+	reg := &fakeRegistry{check: func(context.Context) error { return nil }}
+	res, err := runWith(context.Background(), t, reg, DryRun, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range res.Problems {
+		got = append(got, fmt.Sprintf("%d:%s:%s", p.Row, p.Column, p.Code))
+	}
+	want := []string{"2:full_name:encoding", "3:full_name:encoding", "5:household_code:scattered"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("problems %v, want %v", got, want)
+	}
+	if res.HouseholdsInvalid != 3 || res.HouseholdsValid != 1 {
+		t.Fatalf("figures: %+v", res.Progress)
+	}
+}
