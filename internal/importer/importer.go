@@ -102,9 +102,8 @@ type runner struct {
 
 // pending is a household read from the file, with where it came from.
 type pending struct {
-	h     household.Household
-	rows  []int // the file's row numbers of its members
-	first int
+	h    household.Household
+	rows []int // the file's row numbers of its members
 }
 
 // open opens the file and reads its header.
@@ -261,7 +260,7 @@ func (r *runner) validate(group []line) (pending, []Problem) {
 			fmt.Sprintf("a household has at most %d members: check that each household has its own code", maxMembers))}
 	}
 	h, probs := build(group, r.now)
-	p := pending{h: h, first: group[0].number}
+	p := pending{h: h}
 	for _, l := range group {
 		p.rows = append(p.rows, l.number)
 	}
