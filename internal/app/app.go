@@ -183,7 +183,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	assessmentHandler.Register(r)
 	program.NewHandler(a.programs, a.log).Register(r)
 	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db)), a.log).Register(r)
-	importer.NewHandler(a.jobs, a.log).Register(r)
+	importer.NewHandler(a.jobs).Register(r)
 	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 }

@@ -24,39 +24,12 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// Modes of an import.
-const (
-	DryRun       = "dry_run"        // check everything, write nothing
-	AllOrNothing = "all_or_nothing" // write every household, or none if any is invalid
-	ValidOnly    = "valid_only"     // write the valid households, report the others
-)
-
 // registry is what an import needs of the household registry.
 type registry interface {
 	CheckBatch(ctx context.Context, scope access.Scope, hs []household.Household) (household.BulkResult, error)
 	InsertBatch(ctx context.Context, source string, hs []household.Household) ([]uuid.UUID, int, error)
 	LookupKey(id household.IDNumber) []byte
 }
-
-// Progress is where an import stands.
-type Progress struct {
-	RowsRead           int
-	HouseholdsValid    int
-	HouseholdsInvalid  int
-	HouseholdsCreated  int
-	HouseholdsExisting int
-	MembersCreated     int
-	Problems           int
-}
-
-// Result is a finished import: its figures and its first problems.
-type Result struct {
-	Progress
-	Problems []Problem // at most MaxProblems
-}
-
-// MaxProblems is how many problems an import keeps (the count is complete).
-const MaxProblems = 10_000
 
 // maxMembers is the most members a household may have in a file.
 const maxMembers = 50
@@ -76,13 +49,6 @@ func New(pool *db.DB, reg registry) *Importer {
 	return &Importer{db: pool, registry: reg, now: time.Now}
 }
 
-// pending is a household read from the file, with where it came from.
-type pending struct {
-	h     household.Household
-	rows  []int // the file's row numbers of its members
-	first int
-}
-
 // Run imports a file (kind csv or xlsx) as the actor in ctx within scope,
 // calling progress after every batch. In all-or-nothing mode everything is
 // one transaction; in valid-only mode each batch is one (a crash loses at
@@ -90,284 +56,377 @@ type pending struct {
 // writes nothing. The source names the import in the audit trail.
 func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, source string, file io.ReaderAt, size int64,
 	progress func(Progress)) (Result, error) {
-	if mode != DryRun && mode != AllOrNothing && mode != ValidOnly {
-		return Result{}, apperr.Fields([]apperr.FieldError{{Field: "mode", Code: "invalid", Message: "must be dry_run, all_or_nothing or valid_only"}})
-	}
-	rows, err := openRows(file, size, kind)
-	if err != nil {
+	if err := checkMode(mode); err != nil {
 		return Result{}, err
 	}
-	defer rows.Close()
-	rec, err := rows.Next()
+	r := &runner{im: im, scope: scope, mode: mode, source: source, progress: progress, now: im.now(),
+		seenHouseholds: map[uint64]struct{}{}, seenIDs: map[uint64]struct{}{}}
+	if err := r.open(file, size, kind); err != nil {
+		return Result{}, err
+	}
+	defer r.src.Close()
+	return r.finish(r.execute(ctx))
+}
+
+// runner is one import, from the file's header to its figures: the options
+// it runs with, the file being read, the figures and problems (the report),
+// the household being gathered, the batch being filled and the writers the
+// batches go to.
+type runner struct {
+	im       *Importer
+	scope    access.Scope
+	mode     string
+	source   string // names the import in the audit trail
+	progress func(Progress)
+	now      time.Time
+
+	src  rowReader      // the file, after its header
+	cols map[string]int // the header's columns
+
+	mu  sync.Mutex // res, between the reader and the writers
+	res Result
+
+	// The reader's own. Households and ID numbers seen in the file are
+	// 64-bit hashes: the memory stays small whatever the file's size.
+	seenHouseholds map[uint64]struct{}
+	seenIDs        map[uint64]struct{}
+	group          []line // the rows of the household being gathered
+	groupKey       string // its commune and household code
+	batch          []pending
+
+	batches chan []pending  // to the writers
+	wctx    context.Context // done when a writer failed or the import stops
+	halt    func()          // stops the reader
+	wait    func() error    // closes batches and waits for the writers (once)
+}
+
+// pending is a household read from the file, with where it came from.
+type pending struct {
+	h    household.Household
+	rows []int // the file's row numbers of its members
+}
+
+// open opens the file and reads its header.
+func (r *runner) open(file io.ReaderAt, size int64, kind string) error {
+	src, err := openRows(file, size, kind)
 	if err != nil {
-		return Result{}, fileProblem("the file is empty: it needs the template's header row")
+		return err
+	}
+	rec, err := src.Next()
+	if err != nil {
+		src.Close()
+		return fileProblem("the file is empty: it needs the template's header row")
 	}
 	cols, err := header(rec)
 	if err != nil {
-		return Result{}, err
+		src.Close()
+		return err
 	}
-	var res Result
-	note := func(ps ...Problem) {
-		res.Progress.Problems += len(ps)
-		for _, p := range ps {
-			if len(res.Problems) < MaxProblems {
-				res.Problems = append(res.Problems, p)
-			}
-		}
-	}
-	now := im.now()
-	// Households seen in the file, and ID numbers, as 64-bit hashes: the
-	// memory stays small whatever the file's size.
-	seenHouseholds := map[uint64]struct{}{}
-	seenIDs := map[uint64]struct{}{}
-	hash := func(parts ...[]byte) uint64 {
-		h := fnv.New64a()
-		for _, p := range parts {
-			h.Write(p)
-			h.Write([]byte{0})
-		}
-		return h.Sum64()
-	}
+	r.src, r.cols = src, cols
+	return nil
+}
 
-	var mu sync.Mutex // res, between the reader and the writers
-	write := func(ctx context.Context, batch []pending) error {
-		hs := make([]household.Household, len(batch))
-		for i, p := range batch {
-			hs[i] = p.h
-		}
-		check, err := im.registry.CheckBatch(ctx, scope, hs)
-		if err != nil {
-			return err
-		}
-		existing := map[int]bool{}
-		for _, i := range check.Existing {
-			existing[i] = true
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		var valid []household.Household
-		for i, p := range batch {
-			switch {
-			case existing[i]:
-				res.HouseholdsExisting++
-			case len(check.Conflicts[i]) > 0:
-				res.HouseholdsInvalid++
-				res.HouseholdsValid--
-				note(placedPending(p, check.Conflicts[i])...)
-			default:
-				valid = append(valid, p.h)
-			}
-		}
-		if mode == DryRun || mode == AllOrNothing && res.HouseholdsInvalid > 0 {
-			return nil // nothing is written in a dry run, nor after a failure that dooms the whole
-		}
-		mu.Unlock()
-		ids, members, err := im.registry.InsertBatch(ctx, source, valid)
-		mu.Lock()
-		if err != nil {
-			return err
-		}
-		res.HouseholdsCreated += len(ids)
-		res.MembersCreated += members
-		return nil
+// execute reads the file and writes its households: an all-or-nothing import
+// in one transaction (a stream cannot be read twice: never retried), the
+// others a transaction per batch.
+func (r *runner) execute(ctx context.Context) error {
+	if r.mode == AllOrNothing {
+		return r.im.db.WithTxOnce(ctx, r.process)
 	}
-	// report tells progress, outside the lock and any transaction (it may
-	// write the job's row): after each batch, which is also the job's heartbeat.
-	report := func() {
-		if progress == nil {
-			return
-		}
-		mu.Lock()
-		p := res.Progress
-		mu.Unlock()
-		progress(p)
-	}
+	return r.process(ctx)
+}
 
-	// Batches go from the reader to writers: several, each batch its own
-	// transaction, except in an all-or-nothing import (one writer, one
-	// transaction). Reading and checking overlap with writing.
-	writers := 3
-	if mode == AllOrNothing {
-		writers = 1
+// process reads the file while the writers write its batches. The file's
+// problem is the import's error (once the batches sent are written); else a
+// writer's failure, or the import's context cancelled.
+func (r *runner) process(ctx context.Context) error {
+	r.startWriters(ctx)
+	defer r.wait() // closes the batches whatever happens
+	err := r.read()
+	werr := r.wait()
+	switch {
+	case errors.Is(err, errHalted) && ctx.Err() != nil:
+		return errors.Join(errStop, ctx.Err())
+	case errors.Is(err, errHalted) && werr != nil, err == nil:
+		err = werr
 	}
-	start := func(ctx context.Context) (chan<- []pending, context.Context, func() error) {
-		batches := make(chan []pending, writers)
-		g, gctx := errgroup.WithContext(ctx)
-		for range writers {
-			g.Go(func() error {
-				for b := range batches {
-					if err := im.db.WithTxOnce(gctx, func(ctx context.Context) error { return write(ctx, b) }); err != nil {
-						for range batches { // let the reader finish sending
-						}
-						return err
-					}
-					report()
-				}
-				return nil
-			})
-		}
-		var once sync.Once
-		var werr error
-		return batches, gctx, func() error {
-			once.Do(func() { close(batches); werr = g.Wait() })
-			return werr
-		}
+	if err != nil {
+		return err
 	}
+	if r.mode == AllOrNothing && r.res.HouseholdsInvalid > 0 { // the writers are done
+		return errDoomed
+	}
+	return nil
+}
 
-	process := func(ctx context.Context) (err error) {
-		batches, gctx, wait := start(ctx)
-		defer func() {
-			if werr := wait(); err == nil {
-				err = werr
-			}
-		}()
-		var batch []pending
-		var group []line
-		var groupKey string
-		flush := func() error {
-			if len(group) == 0 {
-				return nil
-			}
-			if len(group) > maxMembers {
-				mu.Lock()
-				res.HouseholdsInvalid++
-				note(problem(group[0].number, "household_code", "too_many_members",
-					fmt.Sprintf("a household has at most %d members: check that each household has its own code", maxMembers)))
-				mu.Unlock()
-				group = group[:0]
-				return nil
-			}
-			h, probs := build(group, now)
-			p := pending{h: h, first: group[0].number}
-			for _, l := range group {
-				p.rows = append(p.rows, l.number)
-			}
-			key := hash([]byte(h.CommuneCode), []byte(h.Code))
-			if _, dup := seenHouseholds[key]; dup {
-				probs = append(probs, problem(group[0].number, "household_code", "scattered",
-					fmt.Sprintf("household %s of commune %s already appeared above: a household's rows must be together", h.Code, h.CommuneCode)))
-			} else {
-				seenHouseholds[key] = struct{}{}
-			}
-			for i, m := range h.Members {
-				if m.IDNumber == nil {
-					continue
-				}
-				k := hash(im.registry.LookupKey(*m.IDNumber))
-				if _, dup := seenIDs[k]; dup {
-					probs = append(probs, problem(p.rows[i], "id_number", "duplicate", "the same ID number is on a row above"))
-				} else {
-					seenIDs[k] = struct{}{}
-				}
-			}
-			group = group[:0]
-			if len(probs) > 0 {
-				mu.Lock()
-				res.HouseholdsInvalid++
-				note(probs...)
-				mu.Unlock()
-				return nil
-			}
-			mu.Lock()
-			res.HouseholdsValid++
-			mu.Unlock()
-			batch = append(batch, p)
-			if len(batch) >= batchSize {
-				select {
-				case batches <- batch:
-				case <-gctx.Done(): // a writer failed: stop reading
-					return gctx.Err()
-				}
-				batch = nil
-			}
-			return nil
-		}
-		for n := 2; ; n++ {
-			if err := gctx.Err(); err != nil {
-				if ctx.Err() == nil { // a writer failed; its error is what wait returns
-					return nil
-				}
-				return errors.Join(errStop, err)
-			}
-			rec, err := rows.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return fileProblem("row %d cannot be read: %v", n, err)
-			}
-			if blank(rec) {
-				continue
-			}
-			mu.Lock()
-			res.RowsRead++
-			mu.Unlock()
-			l := line{number: n, get: getter(rec, cols)}
-			key := strings.TrimSpace(l.get("commune_code")) + "\x00" + strings.TrimSpace(l.get("household_code"))
-			if key != groupKey {
-				if err := flush(); err != nil {
-					return err
-				}
-				groupKey = key
-			}
-			if len(group) <= maxMembers {
-				group = append(group, l)
-			} else {
-				group = append(group[:maxMembers], l) // keeps the count over the cap without holding the rows
-			}
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if len(batch) > 0 {
-			select {
-			case batches <- batch:
-			case <-gctx.Done():
-			}
-		}
-		if err := wait(); err != nil {
-			return err
-		}
-		if mode == AllOrNothing && res.HouseholdsInvalid > 0 {
-			return errDoomed
-		}
-		return nil
-	}
-
-	if mode == AllOrNothing {
-		err = im.db.WithTxOnce(ctx, process) // a stream cannot be read twice: never retried
-	} else {
-		err = process(ctx)
-	}
+// finish ends the run: an all-or-nothing import with invalid households
+// wrote nothing (its transaction rolled back), which is no error; progress
+// hears the last figures.
+func (r *runner) finish(err error) (Result, error) {
 	if errors.Is(err, errDoomed) {
-		res.HouseholdsCreated, res.MembersCreated, res.HouseholdsExisting = 0, 0, 0
+		r.res.HouseholdsCreated, r.res.MembersCreated, r.res.HouseholdsExisting = 0, 0, 0
 		err = nil
 	}
-	if progress != nil {
-		progress(res.Progress)
+	if r.progress != nil {
+		r.progress(r.res.Progress)
 	}
-	return res, err
+	return r.res, err
 }
 
-// errDoomed rolls back an all-or-nothing import that found an invalid household.
-var errDoomed = errors.New("import: invalid households: nothing written")
-
-func blank(rec []string) bool {
-	for _, v := range rec {
-		if strings.TrimSpace(v) != "" {
-			return false
+// read reads the rows after the header, gathering households and sending
+// their batches to the writers.
+func (r *runner) read() error {
+	for n := 2; ; n++ {
+		if r.wctx.Err() != nil {
+			return errHalted
+		}
+		rec, err := r.src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fileProblem("row %d cannot be read: %v", n, err)
+		}
+		if blank(rec) {
+			continue
+		}
+		if err := r.add(line{number: n, get: getter(rec, r.cols)}); err != nil {
+			return err
 		}
 	}
-	return true
+	if err := r.flush(); err != nil {
+		return err
+	}
+	if len(r.batch) > 0 {
+		return r.send()
+	}
+	return nil
 }
 
-func getter(rec []string, cols map[string]int) func(string) string {
-	return func(name string) string {
-		if i, ok := cols[name]; ok && i < len(rec) {
-			return rec[i]
+// errHalted stops the reader once wctx is done: a writer failed, or the
+// import's context was cancelled.
+var errHalted = errors.New("import: the writers stopped")
+
+// add puts a row in the household being gathered, after flushing the one
+// before if the row begins another.
+func (r *runner) add(l line) error {
+	r.mu.Lock()
+	r.res.RowsRead++
+	r.mu.Unlock()
+	key := strings.TrimSpace(l.get("commune_code")) + "\x00" + strings.TrimSpace(l.get("household_code"))
+	if key != r.groupKey {
+		if err := r.flush(); err != nil {
+			return err
 		}
-		return ""
+		r.groupKey = key
 	}
+	if len(r.group) <= maxMembers {
+		r.group = append(r.group, l)
+	} else {
+		r.group = append(r.group[:maxMembers], l) // keeps the count over the cap without holding the rows
+	}
+	return nil
+}
+
+// flush ends the household being gathered: an invalid one is counted with
+// its problems, a valid one joins the batch.
+func (r *runner) flush() error {
+	if len(r.group) == 0 {
+		return nil
+	}
+	p, probs := r.validate(r.group)
+	r.group = r.group[:0]
+	r.mu.Lock()
+	if len(probs) > 0 {
+		r.res.HouseholdsInvalid++
+		r.res.note(probs...)
+		r.mu.Unlock()
+		return nil
+	}
+	r.res.HouseholdsValid++
+	r.mu.Unlock()
+	r.batch = append(r.batch, p)
+	if len(r.batch) >= batchSize {
+		return r.send()
+	}
+	return nil
+}
+
+// validate builds a household from its rows with the registry's rules and
+// checks it against the households and ID numbers above it in the file.
+func (r *runner) validate(group []line) (pending, []Problem) {
+	if len(group) > maxMembers {
+		return pending{}, []Problem{problem(group[0].number, "household_code", "too_many_members",
+			fmt.Sprintf("a household has at most %d members: check that each household has its own code", maxMembers))}
+	}
+	h, probs := build(group, r.now)
+	p := pending{h: h}
+	for _, l := range group {
+		p.rows = append(p.rows, l.number)
+	}
+	return p, append(probs, r.seen(p, group[0])...)
+}
+
+// seen finds a household's rows apart from its earlier ones, and ID numbers
+// on rows above. A household whose text could not be read (none was made)
+// is remembered by its codes as written, and has no other problem found.
+func (r *runner) seen(p pending, first line) []Problem {
+	h := p.h
+	unreadable := len(h.Members) == 0
+	key := hash([]byte(h.CommuneCode), []byte(h.Code))
+	if unreadable {
+		key = hash([]byte(strings.TrimSpace(first.get("commune_code"))), []byte(strings.TrimSpace(first.get("household_code"))))
+	}
+	_, dup := r.seenHouseholds[key]
+	r.seenHouseholds[key] = struct{}{}
+	var probs []Problem
+	if dup && !unreadable {
+		probs = append(probs, problem(first.number, "household_code", "scattered",
+			fmt.Sprintf("household %s of commune %s already appeared above: a household's rows must be together", h.Code, h.CommuneCode)))
+	}
+	for i, m := range h.Members {
+		if m.IDNumber == nil {
+			continue
+		}
+		k := hash(r.im.registry.LookupKey(*m.IDNumber))
+		if _, dup := r.seenIDs[k]; dup {
+			probs = append(probs, problem(p.rows[i], "id_number", "duplicate", "the same ID number is on a row above"))
+		} else {
+			r.seenIDs[k] = struct{}{}
+		}
+	}
+	return probs
+}
+
+// hash is a 64-bit hash of parts.
+func hash(parts ...[]byte) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write(p)
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// send hands the batch to the writers, unless they stopped.
+func (r *runner) send() error {
+	select {
+	case r.batches <- r.batch:
+		r.batch = nil
+		return nil
+	case <-r.wctx.Done():
+		return errHalted
+	}
+}
+
+// startWriters starts the writers of the batches: several, each batch its own
+// transaction, except in an all-or-nothing import (one writer, in the one
+// transaction). Reading and checking overlap with writing.
+func (r *runner) startWriters(ctx context.Context) {
+	writers := 3
+	if r.mode == AllOrNothing {
+		writers = 1
+	}
+	r.batches = make(chan []pending, writers)
+	g, gctx := errgroup.WithContext(ctx)
+	// The reader watches wctx: done when the import's context is, or as soon
+	// as a writer fails (errgroup cancels gctx only once that writer returns,
+	// after it drained the batches, that is after the whole file was read).
+	r.wctx, r.halt = context.WithCancel(gctx)
+	for range writers {
+		g.Go(func() error { return r.writeAll(gctx) })
+	}
+	var once sync.Once
+	var werr error
+	r.wait = func() error {
+		once.Do(func() { close(r.batches); werr = g.Wait(); r.halt() })
+		return werr
+	}
+}
+
+// writeAll writes the batches it is sent, each in a transaction, and tells
+// progress after each.
+func (r *runner) writeAll(ctx context.Context) error {
+	for b := range r.batches {
+		if err := r.im.db.WithTxOnce(ctx, func(ctx context.Context) error { return r.write(ctx, b) }); err != nil {
+			r.halt()              // the reader stops now,
+			for range r.batches { // and finishes sending
+			}
+			return err
+		}
+		r.report()
+	}
+	return nil
+}
+
+// write checks a batch against the registry and inserts its households that
+// are valid and new, unless nothing may be written.
+func (r *runner) write(ctx context.Context, batch []pending) error {
+	valid, writable, err := r.check(ctx, batch)
+	if err != nil || !writable {
+		return err
+	}
+	return r.insert(ctx, valid)
+}
+
+// check asks the registry what it knows of a batch: households already
+// registered are counted as existing, those in conflict with it as invalid
+// (with their problems); the others are to be written unless this is a dry
+// run or an all-or-nothing import that an invalid household doomed.
+func (r *runner) check(ctx context.Context, batch []pending) (valid []household.Household, writable bool, err error) {
+	hs := make([]household.Household, len(batch))
+	for i, p := range batch {
+		hs[i] = p.h
+	}
+	check, err := r.im.registry.CheckBatch(ctx, r.scope, hs)
+	if err != nil {
+		return nil, false, err
+	}
+	existing := map[int]bool{}
+	for _, i := range check.Existing {
+		existing[i] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, p := range batch {
+		switch {
+		case existing[i]:
+			r.res.HouseholdsExisting++
+		case len(check.Conflicts[i]) > 0:
+			r.res.HouseholdsInvalid++
+			r.res.HouseholdsValid--
+			r.res.note(placedPending(p, check.Conflicts[i])...)
+		default:
+			valid = append(valid, p.h)
+		}
+	}
+	doomed := r.mode == AllOrNothing && r.res.HouseholdsInvalid > 0
+	return valid, r.mode != DryRun && !doomed, nil
+}
+
+// insert writes a batch's valid households and counts them.
+func (r *runner) insert(ctx context.Context, valid []household.Household) error {
+	ids, members, err := r.im.registry.InsertBatch(ctx, r.source, valid)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.HouseholdsCreated += len(ids)
+	r.res.MembersCreated += members
+	return nil
+}
+
+// report tells progress, outside the lock and any transaction (it may write
+// the job's row): after each batch, which is also the job's heartbeat.
+func (r *runner) report() {
+	if r.progress == nil {
+		return
+	}
+	r.mu.Lock()
+	p := r.res.Progress
+	r.mu.Unlock()
+	r.progress(p)
 }
 
 // placedPending puts the database's findings on a household's rows.

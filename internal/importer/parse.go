@@ -3,7 +3,6 @@ package importer
 import (
 	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,41 +50,6 @@ var Columns = []struct{ Name, VI, EN string }{
 const maxCell = 300
 
 var requiredColumns = []string{"commune_code", "household_code", "village", "area_type", "full_name", "birth_date", "sex", "relationship"}
-
-// Problem is one thing wrong in the file: a row (1 is the header), a column.
-type Problem struct {
-	Row    int
-	Column string
-	Code   string
-	EN     string
-	VI     string
-}
-
-// problemsVI say the common codes in Vietnamese.
-var problemsVI = map[string]string{
-	"required":         "bắt buộc nhưng đang để trống",
-	"invalid":          "không hợp lệ",
-	"format":           "sai định dạng",
-	"future":           "không được là ngày trong tương lai",
-	"head":             "hộ phải có đúng một chủ hộ đang sinh sống",
-	"too_long":         "quá dài",
-	"registered":       "số định danh đã được đăng ký cho một người đang sinh sống",
-	"duplicate":        "trùng với một hộ khác trong tệp",
-	"outside_scope":    "xã nằm ngoài địa bàn bạn phụ trách",
-	"scattered":        "các dòng của một hộ phải liền nhau; hộ này đã xuất hiện ở trên",
-	"unknown":          "cột không có trong mẫu",
-	"encoding":         "không phải văn bản UTF-8 (hãy lưu tệp CSV dạng UTF-8)",
-	"too_many_members": "hộ có quá nhiều thành viên; mỗi hộ cần một mã hộ riêng",
-	"boolean":          "phải là có hoặc không",
-}
-
-func problem(row int, column, code, en string) Problem {
-	vi := problemsVI[code]
-	if vi == "" {
-		vi = "không hợp lệ (" + code + ")"
-	}
-	return Problem{Row: row, Column: column, Code: code, EN: en, VI: fmt.Sprintf("Dòng %d, cột %s: %s", row, column, vi)}
-}
 
 // rowReader reads a file's rows one at a time.
 type rowReader interface {
@@ -178,10 +142,6 @@ func openRows(r io.ReaderAt, size int64, kind string) (rowReader, error) {
 		return xlsxRows{f: f, rows: rows}, nil
 	}
 	return nil, fileProblem("the file must be CSV or XLSX")
-}
-
-func fileProblem(format string, args ...any) error {
-	return apperr.New(apperr.Invalid, "import_file", format, args...)
 }
 
 // header maps column names to positions; every required column must be there.
@@ -316,5 +276,22 @@ func placed(rows []line, fields []apperr.FieldError) []Problem {
 	return out
 }
 
-// errStop ends reading early (a context cancelled).
-var errStop = errors.New("import stopped")
+// blank is a row without a value (skipped).
+func blank(rec []string) bool {
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// getter reads a row's cells by column name ("" for a column the file lacks).
+func getter(rec []string, cols map[string]int) func(string) string {
+	return func(name string) string {
+		if i, ok := cols[name]; ok && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+}

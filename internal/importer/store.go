@@ -1,0 +1,108 @@
+package importer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// store holds every SQL statement of the package: import jobs' rows, their
+// progress and their problems.
+type store struct{ db *db.DB }
+
+// newJob is a job's row as it is submitted.
+type newJob struct {
+	ID         uuid.UUID
+	Owner      string
+	ActorID    *uuid.UUID
+	ScopePaths []string // "*" for everywhere
+	Mode       string
+	FileName   string
+	FilePath   string
+	FileSHA256 string
+}
+
+func (s *store) insertJob(ctx context.Context, j newJob) error {
+	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO import_jobs (id, owner, actor_id, scope_paths, mode, file_name, file_path, file_sha256)
+		VALUES (?, ?, ?, ?::text[], ?, ?, ?, ?)`, j.ID, j.Owner, j.ActorID, db.TextArray(j.ScopePaths), j.Mode, j.FileName, j.FilePath,
+		j.FileSHA256).Error)
+}
+
+// start marks a job running; its heartbeat begins.
+func (s *store) start(ctx context.Context, id uuid.UUID) error {
+	return s.db.Conn(ctx).Exec(`UPDATE import_jobs SET status = 'running', started_at = now(), heartbeat_at = now() WHERE id = ?`, id).Error
+}
+
+// saveProgress writes a job's figures, which is also its heartbeat.
+func (s *store) saveProgress(ctx context.Context, id uuid.UUID, p Progress) error {
+	return s.db.Conn(ctx).Exec(`UPDATE import_jobs SET rows_read = ?, households_valid = ?, households_invalid = ?, households_created = ?,
+		households_existing = ?, members_created = ?, problem_count = ?, heartbeat_at = now() WHERE id = ?`, p.RowsRead, p.HouseholdsValid,
+		p.HouseholdsInvalid, p.HouseholdsCreated, p.HouseholdsExisting, p.MembersCreated, p.Problems, id).Error
+}
+
+// finish ends a job with its status and error message ("" for none).
+func (s *store) finish(ctx context.Context, id uuid.UUID, status, msg string) error {
+	return s.db.Conn(ctx).Exec(`UPDATE import_jobs SET status = ?, error = NULLIF(?, ''), finished_at = now() WHERE id = ?`,
+		status, msg, id).Error
+}
+
+// saveProblems writes a job's problems in one statement per thousand.
+func (s *store) saveProblems(ctx context.Context, id uuid.UUID, ps []Problem) error {
+	for start := 0; start < len(ps); start += 1000 {
+		end := min(start+1000, len(ps))
+		var rows []string
+		var args []any
+		for i, p := range ps[start:end] {
+			rows = append(rows, "(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, id, start+i+1, p.Row, p.Column, p.Code, p.EN, p.VI)
+		}
+		if err := s.db.Conn(ctx).Exec(`INSERT INTO import_problems (job_id, seq, row_number, column_name, code, message_en, message_vi)
+			VALUES `+strings.Join(rows, ", "), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// job reads a job of its owner.
+func (s *store) job(ctx context.Context, owner string, id uuid.UUID) (Job, error) {
+	var job Job
+	err := s.db.Conn(ctx).Raw(`SELECT id, owner, mode, file_name, status, rows_read, households_valid, households_invalid,
+		households_created, households_existing, members_created, problem_count, coalesce(error, ''), created_at, started_at, finished_at
+		FROM import_jobs WHERE id = ? AND owner = ?`, id, owner).Row().Scan(&job.ID, &job.Owner, &job.Mode, &job.FileName, &job.Status,
+		&job.Progress.RowsRead, &job.Progress.HouseholdsValid, &job.Progress.HouseholdsInvalid, &job.Progress.HouseholdsCreated,
+		&job.Progress.HouseholdsExisting, &job.Progress.MembersCreated, &job.Progress.Problems, &job.Error, &job.CreatedAt,
+		&job.StartedAt, &job.FinishedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, errJobNotFound()
+	}
+	return job, db.MapError(err)
+}
+
+// problems are a job's problems in order, at most limit from after.
+func (s *store) problems(ctx context.Context, id uuid.UUID, after, limit int) ([]Problem, error) {
+	return db.Collect(s.db.Conn(ctx).Raw(`SELECT row_number, column_name, code, message_en, message_vi FROM import_problems
+		WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?`, id, after, limit), func(r db.Scanner) (Problem, error) {
+		var p Problem
+		err := r.Scan(&p.Row, &p.Column, &p.Code, &p.EN, &p.VI)
+		return p, err
+	})
+}
+
+// failInterrupted marks failed the jobs queued or running with no heartbeat
+// for longer than stale: the paths of their uploads.
+func (s *store) failInterrupted(ctx context.Context, stale time.Duration) ([]string, error) {
+	var paths []string
+	err := s.db.Conn(ctx).Raw(`UPDATE import_jobs SET status = 'failed', finished_at = now(),
+		error = 'interrupted (the server stopped): households already written are whole; run the file again to finish'
+		WHERE status IN ('queued', 'running') AND coalesce(heartbeat_at, created_at) < now() - ?::interval RETURNING file_path`,
+		fmt.Sprintf("%d seconds", int(stale.Seconds()))).Scan(&paths).Error
+	return paths, err
+}
