@@ -11,6 +11,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/approval"
+	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
@@ -117,10 +118,8 @@ func TestFailingEffectUndoesTheDecision(t *testing.T) {
 	if _, err := flow.Decide(as("approver"), district, s, approval.Approve, ""); !errors.Is(err, boom) {
 		t.Fatalf("decide: %v", err)
 	}
-	var state string
-	var steps int
-	pool.Conn(context.Background()).Raw(`SELECT state, (SELECT count(*) FROM approval_steps WHERE subject_id = ?) FROM approval_requests
-		WHERE subject_id = ?`, s.ID, s.ID).Row().Scan(&state, &steps)
+	state := apptest.Scalar[string](t, pool, `SELECT state FROM approval_requests WHERE subject_id = ?`, s.ID)
+	steps := apptest.Scalar[int](t, pool, `SELECT count(*) FROM approval_steps WHERE subject_id = ?`, s.ID)
 	if state != approval.Pending || steps != 1 {
 		t.Fatalf("after a failed effect: %s with %d steps", state, steps)
 	}

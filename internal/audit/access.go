@@ -2,10 +2,8 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +20,7 @@ import (
 // at most one flush interval of entries (configurable, 1s by default); a
 // clean shutdown loses none.
 type AccessLogger struct {
-	db       *db.DB
+	store    store
 	log      *slog.Logger
 	interval time.Duration
 
@@ -52,7 +50,7 @@ func NewAccessLogger(pool *db.DB, interval time.Duration, log *slog.Logger) *Acc
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	l := &AccessLogger{db: pool, log: log, interval: interval,
+	l := &AccessLogger{store: store{pool}, log: log, interval: interval,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	go l.run()
 	return l
@@ -122,31 +120,18 @@ func (l *AccessLogger) Flush(ctx context.Context) error {
 }
 
 func (l *AccessLogger) write(ctx context.Context, batch []accessEntry) error {
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO audit_access (id, occurred_at, actor_kind, actor_id, actor_name, actor_roles, route,
-		request_id, client_ip, subject_type, subject_ids, area_path) VALUES `)
-	args := make([]any, 0, len(batch)*12)
-	for i, e := range batch {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(`(?, ?, ?, ?, ?, ?::jsonb, ?, NULLIF(?, ''), NULLIF(?, '')::inet, ?, string_to_array(?, ',')::uuid[], NULLIF(?, '')::ltree)`)
-		roles, _ := json.Marshal(rolesOf(e.actor))
-		ids := make([]string, len(e.subjectIDs))
-		for j, id := range e.subjectIDs {
-			ids[j] = id.String()
-		}
-		route := e.info.Route
-		if route == "" {
-			route = "(none)"
-		}
-		args = append(args, e.id, e.at, e.actor.Kind, nullUUID(e.actor.UserID), e.actor.Username, string(roles), route,
-			e.info.RequestID, e.info.ClientIP, e.subjectType, strings.Join(ids, ","), e.areaPath)
-	}
-	if err := l.db.Conn(ctx).Exec(sb.String(), args...).Error; err != nil {
+	if err := l.store.insertAccess(ctx, batch); err != nil {
 		return fmt.Errorf("audit: write %d access entries: %w", len(batch), err)
 	}
 	return nil
+}
+
+// route is the route the entry was read through, "(none)" outside a request.
+func (e accessEntry) route() string {
+	if e.info.Route == "" {
+		return "(none)"
+	}
+	return e.info.Route
 }
 
 // Close stops the flusher and writes what is queued.

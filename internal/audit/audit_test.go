@@ -262,15 +262,13 @@ func seedSealed(t *testing.T, e env, n int) []uuid.UUID {
 		}
 	}
 	sealAll(t, newSealer(e.pool), e.pool)
-	rows, err := e.pool.Conn(ctx).Raw(`SELECT id FROM audit_events ORDER BY txid, id`).Rows()
+	ids, err := db.Collect(e.pool.Conn(ctx).Raw(`SELECT id FROM audit_events ORDER BY txid, id`),
+		func(row db.Scanner) (uuid.UUID, error) {
+			var id uuid.UUID
+			return id, row.Scan(&id)
+		})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id uuid.UUID
-		rows.Scan(&id)
-		ids = append(ids, id)
 	}
 	r := verify(t, e.pool, nil)
 	if !r.OK || r.EventsVerified != int64(n) || r.EventsUnsealed != 0 {
@@ -364,12 +362,19 @@ func TestVerifyRejectsAnotherKey(t *testing.T) {
 		t.Fatalf("a block signed by an untrusted key must fail: %+v", r)
 	}
 	// A forger who re-signs with their own key under the trusted key's id fails too.
-	conn, _ := e.super(t).Conn(context.Background())
+	conn, err := e.super(t).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer conn.Close()
 	ctx := context.Background()
-	conn.ExecContext(ctx, `SET session_replication_role = replica`)
+	if _, err := conn.ExecContext(ctx, `SET session_replication_role = replica`); err != nil {
+		t.Fatal(err)
+	}
 	var hash []byte
-	conn.QueryRowContext(ctx, `SELECT block_hash FROM audit_blocks WHERE seq = 1`).Scan(&hash)
+	if err := conn.QueryRowContext(ctx, `SELECT block_hash FROM audit_blocks WHERE seq = 1`).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := conn.ExecContext(ctx, `UPDATE audit_blocks SET signature = $1 WHERE seq = 1`, ed25519.Sign(other, hash)); err != nil {
 		t.Fatal(err)
 	}

@@ -8,25 +8,6 @@ import (
 	"time"
 )
 
-// leafSQL computes an event's leaf hash in the database: SHA-256 over
-//
-//	0x00 || id (16 bytes) || txid (8) || occurred_at (8: microseconds since
-//	2000-01-01 UTC) || action, entity_type, entity_id, actor_id, area_path
-//	(each as a 4-byte length, -1 for NULL, then its bytes) || the event's
-//	JSON document exactly as written (UTF-8, to the end)
-//
-// The binary forms do not depend on session settings (time zone, date style)
-// and the lengths make the encoding unambiguous. The expression lives in the
-// binary, not in a stored function, so that changing the database cannot
-// change what is hashed.
-const leafSQL = `sha256('\x00'::bytea || uuid_send(id) || xid8send(txid) || timestamptz_send(occurred_at)
-	|| int4send(octet_length(action)) || textsend(action)
-	|| int4send(octet_length(entity_type)) || textsend(entity_type)
-	|| int4send(octet_length(entity_id)) || textsend(entity_id)
-	|| int4send(CASE WHEN actor_id IS NULL THEN -1 ELSE 16 END) || coalesce(uuid_send(actor_id), ''::bytea)
-	|| int4send(coalesce(octet_length(area_path::text), -1)) || coalesce(textsend(area_path::text), ''::bytea)
-	|| textsend(doc::text))`
-
 // merkleRoot is the RFC 6962 Merkle tree hash of leaf hashes (already
 // prefixed with 0x00); interior nodes hash 0x01 || left || right.
 func merkleRoot(leaves [][]byte) []byte {

@@ -23,15 +23,18 @@ type Handler struct {
 
 // NewHandler makes the auditor API handlers.
 func NewHandler(svc *Service, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Handler{svc: svc, log: log}
 }
 
 // Register mounts the routes, each with its permission.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/audit/events", "audit", "read", web.Legacy(h.listEvents))
-	r.Handle(http.MethodGet, "/audit/events/:id", "audit", "read", web.Legacy(h.getEvent))
-	r.Handle(http.MethodGet, "/audit/access", "audit", "read", web.Legacy(h.listAccess))
-	r.Handle(http.MethodGet, "/audit/verify", "audit", "verify", web.Legacy(h.verify))
+	r.Handle(http.MethodGet, "/audit/events", "audit", "read", h.listEvents)
+	r.Handle(http.MethodGet, "/audit/events/:id", "audit", "read", h.getEvent)
+	r.Handle(http.MethodGet, "/audit/access", "audit", "read", h.listAccess)
+	r.Handle(http.MethodGet, "/audit/verify", "audit", "verify", h.verify)
 }
 
 // EventDTO is an audit event as the API shows it.
@@ -81,8 +84,6 @@ func eventDTO(e EventRecord) EventDTO {
 		Before: e.Before, After: e.After}
 }
 
-func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
-
 func (h *Handler) parseFilter(q *web.Query) EventFilter {
 	return EventFilter{
 		EntityType: q.String("entity_type", 64),
@@ -95,28 +96,24 @@ func (h *Handler) parseFilter(q *web.Query) EventFilter {
 	}
 }
 
-func (h *Handler) listEvents(c *gin.Context) {
+func (h *Handler) listEvents(c *gin.Context) error {
 	scope := access.ScopeFrom(c.Request.Context())
 	q := web.NewQuery(c)
 	f := h.parseFilter(q)
 	if wantsCSV(c) {
 		if err := q.Err(); err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
-		h.exportCSV(c, scope, f)
-		return
+		return h.exportCSV(c, scope, f)
 	}
 	limit := q.Limit(50, 200)
 	after := cursorOf(q)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	events, next, err := h.svc.ListEvents(c.Request.Context(), scope, f, after, limit)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[EventDTO]{Items: make([]EventDTO, 0, len(events))}
 	for _, e := range events {
@@ -127,6 +124,7 @@ func (h *Handler) listEvents(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
 func wantsCSV(c *gin.Context) bool {
@@ -134,8 +132,9 @@ func wantsCSV(c *gin.Context) bool {
 }
 
 // exportCSV streams the filtered events as CSV. Errors before the first row
-// are problems; a failure mid-stream can only cut the stream short.
-func (h *Handler) exportCSV(c *gin.Context, scope access.Scope, f EventFilter) {
+// are problems; a failure mid-stream can only cut the stream short (it is
+// logged here, and the handler returns nil: the status is already sent).
+func (h *Handler) exportCSV(c *gin.Context, scope access.Scope, f EventFilter) error {
 	var w *csv.Writer
 	started := false
 	err := h.svc.ExportEvents(c.Request.Context(), scope, f, func(e EventRecord) error {
@@ -158,13 +157,13 @@ func (h *Handler) exportCSV(c *gin.Context, scope access.Scope, f EventFilter) {
 		_ = w.Write(csvHeader)
 	}
 	if err != nil && !started {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if err != nil {
 		h.log.ErrorContext(c.Request.Context(), "audit export cut short", "error", err.Error())
 	}
 	w.Flush()
+	return nil
 }
 
 var csvHeader = []string{"id", "occurred_at", "actor_kind", "actor_id", "actor_name", "actor_roles", "action",
@@ -180,24 +179,22 @@ func csvRow(e EventRecord) []string {
 		e.Reason, string(e.Before), string(e.After)}
 }
 
-func (h *Handler) getEvent(c *gin.Context) {
+func (h *Handler) getEvent(c *gin.Context) error {
 	scope := access.ScopeFrom(c.Request.Context())
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		// Not a UUID: no such event.
-		h.fail(c, errNoEvent)
-		return
+		return errNoEvent // not a UUID: no such event
 	}
 	e, err := h.svc.GetEvent(c.Request.Context(), scope, id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, eventDTO(e))
+	return nil
 }
 
-func (h *Handler) listAccess(c *gin.Context) {
+func (h *Handler) listAccess(c *gin.Context) error {
 	scope := access.ScopeFrom(c.Request.Context())
 	q := web.NewQuery(c)
 	q.Require("subject_id")
@@ -205,13 +202,11 @@ func (h *Handler) listAccess(c *gin.Context) {
 	limit := q.Limit(50, 200)
 	after := cursorOf(q)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	entries, next, err := h.svc.ListAccess(c.Request.Context(), scope, *subject, after, limit)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[AccessDTO]{Items: make([]AccessDTO, 0, len(entries))}
 	for _, a := range entries {
@@ -224,16 +219,17 @@ func (h *Handler) listAccess(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
-func (h *Handler) verify(c *gin.Context) {
+func (h *Handler) verify(c *gin.Context) error {
 	r, err := h.svc.Verify(c.Request.Context())
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, r)
+	return nil
 }
 
 // cursorOf is the page position the client sent, nil for the first page.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ansinh/ansinh/configs"
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
@@ -97,7 +98,9 @@ func TestAuditorAPIIsScoped(t *testing.T) {
 			Items      []audit.EventDTO `json:"items"`
 			NextCursor string           `json:"next_cursor"`
 		}
-		json.Unmarshal(w.Body.Bytes(), &page)
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		for _, it := range page.Items {
 			if it.EntityID == outside.String() {
 				t.Fatal("an event outside the scope was listed")
@@ -117,8 +120,7 @@ func TestAuditorAPIIsScoped(t *testing.T) {
 	}
 
 	// The out-of-scope event is "not found", like one that does not exist.
-	var outsideID string
-	e.pool.Conn(context.Background()).Raw(`SELECT id::text FROM audit_events WHERE entity_id = ?`, outside.String()).Scan(&outsideID)
+	outsideID := apptest.Scalar[string](t, e.pool, `SELECT id::text FROM audit_events WHERE entity_id = ?`, outside.String())
 	if w := call(api, "/api/v1/audit/events/"+outsideID); w.Code != 404 {
 		t.Fatalf("out of scope: %d", w.Code)
 	}
@@ -198,6 +200,12 @@ func TestAuditCSVExport(t *testing.T) {
 	if len(rows) != 3 || rows[0][0] != "id" || rows[1][6] != "household.update" || !strings.Contains(rows[2][15], "Trần Thị B") {
 		t.Fatalf("csv rows: %v", rows)
 	}
+	// A refused filter is a problem, not a file: nothing was streamed yet.
+	w = call(api, "/api/v1/audit/events?area=91/914", "Accept", "text/csv")
+	if w.Code != 422 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") ||
+		!strings.Contains(w.Body.String(), `"field":"area"`) {
+		t.Fatalf("csv with a bad area: %d %v %s", w.Code, w.Header(), w.Body.String())
+	}
 	// An empty range is a file with its header.
 	w = call(api, "/api/v1/audit/events?action=nothing.here", "Accept", "text/csv")
 	if w.Code != 200 || strings.Count(w.Body.String(), "\n") != 1 {
@@ -236,10 +244,12 @@ func TestAccessLogBatchesAndFlushesOnClose(t *testing.T) {
 	if n := countRows(t, e.pool, `SELECT count(*) FROM audit_access WHERE subject_ids @> ARRAY[?::uuid]`, subject); n != 3 {
 		t.Fatalf("after Close: %d entries for the subject, want 3", n)
 	}
-	var route, name string
-	e.pool.Conn(ctx).Raw(`SELECT route, actor_name FROM audit_access LIMIT 1`).Row().Scan(&route, &name)
-	if name != "demo-worker" {
+	if name := apptest.Scalar[string](t, e.pool, `SELECT actor_name FROM audit_access LIMIT 1`); name != "demo-worker" {
 		t.Fatalf("actor %q", name)
+	}
+	// A read outside a request (no route) is recorded as such, never with an empty route.
+	if route := apptest.Scalar[string](t, e.pool, `SELECT route FROM audit_access LIMIT 1`); route != "(none)" {
+		t.Fatalf("route %q", route)
 	}
 
 	// A full batch is written without waiting for the interval.

@@ -12,9 +12,7 @@ import (
 // tables); `ansinh migrate up` and `ansinh audit partitions` call it. Events
 // beyond the window land in the default partition and are never refused.
 func EnsurePartitions(ctx context.Context, owner *db.DB, months int) error {
-	err := owner.Conn(ctx).Exec(`SELECT audit_add_month((date_trunc('month', now()) + make_interval(months => m))::date)
-		FROM generate_series(0, ?) AS m`, months).Error
-	if err != nil {
+	if err := addPartitions(ctx, owner, months); err != nil {
 		return fmt.Errorf("audit partitions: %w", err)
 	}
 	return nil

@@ -74,11 +74,7 @@ func Record(ctx context.Context, tx *gorm.DB, e Event) error {
 	if err != nil {
 		return err
 	}
-	// txid and occurred_at are the database's defaults: the transaction's id
-	// and the insert's time (the application role may not set them).
-	err = tx.WithContext(ctx).Exec(`INSERT INTO audit_events (id, action, entity_type, entity_id, actor_id, area_path, doc)
-		VALUES (?, ?, ?, ?, ?, NULLIF(?, '')::ltree, ?::json)`,
-		id, e.Action, e.EntityType, e.EntityID, nullUUID(actor.UserID), e.AreaPath, string(doc)).Error
+	err = insertEvent(ctx, tx, id, e, nullUUID(actor.UserID), doc)
 	if err != nil {
 		return fmt.Errorf("audit: record %s: %w", e.Action, err)
 	}

@@ -3,13 +3,8 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
-	"database/sql"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,7 +32,8 @@ const sealLockKey = 7_260_115_302
 
 // Sealer appends signed blocks of events.
 type Sealer struct {
-	db        *db.DB
+	db        *db.DB // transactions and the horizon
+	store     store
 	key       ed25519.PrivateKey
 	keyID     string
 	maxEvents int
@@ -62,7 +58,7 @@ func NewSealer(pool *db.DB, opts SealerOptions) *Sealer {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Sealer{
-		db: pool, key: opts.Key, keyID: KeyID(opts.Key.Public().(ed25519.PublicKey)),
+		db: pool, store: store{pool}, key: opts.Key, keyID: KeyID(opts.Key.Public().(ed25519.PublicKey)),
 		maxEvents: opts.MaxEvents, log: opts.Logger, metrics: newSealMetrics(opts.Metrics),
 	}
 }
@@ -113,9 +109,8 @@ type pendingEvent struct {
 // block's size limit are waiting.
 func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err error) {
 	err = s.db.WithTx(ctx, func(ctx context.Context) error {
-		conn := s.db.Conn(ctx)
-		var locked bool
-		if err := conn.Raw(`SELECT pg_try_advisory_xact_lock(?)`, sealLockKey).Scan(&locked).Error; err != nil {
+		locked, err := s.store.trySealLock(ctx)
+		if err != nil {
 			return err
 		}
 		if !locked {
@@ -125,14 +120,14 @@ func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err erro
 		if err != nil {
 			return err
 		}
-		prev, err := lastBlock(ctx, s.db)
+		prev, err := s.store.lastBlock(ctx)
 		if err != nil {
 			return err
 		}
 		if prev.ToXID >= horizon {
 			return nil
 		}
-		events, err := pendingEvents(ctx, s.db, prev.ToXID, horizon, s.maxEvents+1)
+		events, err := s.store.pendingEvents(ctx, prev.ToXID, horizon, s.maxEvents+1)
 		if err != nil {
 			return err
 		}
@@ -144,7 +139,7 @@ func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err erro
 			cut := events[s.maxEvents].txid
 			if events[0].txid == cut {
 				// One transaction holds more than a block's worth: keep it whole.
-				events, err = pendingEvents(ctx, s.db, cut, cut+1, 0)
+				events, err = s.store.pendingEvents(ctx, cut, cut+1, 0)
 				if err != nil {
 					return err
 				}
@@ -158,7 +153,7 @@ func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err erro
 			more = true
 		}
 		b := newBlock(prev, to, events, s.keyID, s.key)
-		if err := insertBlock(ctx, s.db, b); err != nil {
+		if err := s.store.insertBlock(ctx, b); err != nil {
 			return err
 		}
 		sealed = len(events)
@@ -212,73 +207,6 @@ func newBlock(prev block, to uint64, events []pendingEvent, keyID string, key ed
 	return b
 }
 
-// lastBlock is the newest block, or the genesis position (seq 0) when none.
-func lastBlock(ctx context.Context, pool *db.DB) (block, error) {
-	var b block
-	var to string
-	err := pool.Conn(ctx).Raw(`SELECT seq, to_xid::text, block_hash FROM audit_blocks ORDER BY seq DESC LIMIT 1`).
-		Row().Scan(&b.Seq, &to, &b.BlockHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return block{Seq: 0, ToXID: 0, BlockHash: genesisHash}, nil
-	}
-	if err != nil {
-		return block{}, err
-	}
-	b.ToXID, err = strconv.ParseUint(to, 10, 64)
-	return b, err
-}
-
-// pendingEvents lists events with txid in [from, to) in block order, with
-// their leaf hashes; limit 0 means all.
-func pendingEvents(ctx context.Context, pool *db.DB, from, to uint64, limit int) ([]pendingEvent, error) {
-	// ORDER BY names the table's columns: the output column txid_text is text
-	// and would sort 10 before 9.
-	q := `SELECT id, txid::text AS txid_text, ` + leafSQL + ` FROM audit_events
-	      WHERE txid >= ?::text::xid8 AND txid < ?::text::xid8 ORDER BY audit_events.txid, audit_events.id`
-	args := []any{strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)}
-	if limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, limit)
-	}
-	rows, err := pool.Conn(ctx).Raw(q, args...).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pendingEvent
-	for rows.Next() {
-		var e pendingEvent
-		var txid string
-		if err := rows.Scan(&e.id, &txid, &e.leaf); err != nil {
-			return nil, err
-		}
-		if e.txid, err = strconv.ParseUint(txid, 10, 64); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-func insertBlock(ctx context.Context, pool *db.DB, b block) error {
-	// The lists travel as comma-separated text: GORM would expand a Go slice
-	// into a row constructor.
-	ids := make([]string, len(b.EventIDs))
-	leaves := make([]string, len(b.Leaves))
-	for i := range b.EventIDs {
-		ids[i], leaves[i] = b.EventIDs[i].String(), hex.EncodeToString(b.Leaves[i])
-	}
-	return pool.Conn(ctx).Exec(`
-		INSERT INTO audit_blocks (seq, from_xid, to_xid, event_count, event_ids, leaf_hashes, merkle_root,
-		                          prev_hash, block_hash, key_id, signature, sealed_at)
-		VALUES (?, ?::text::xid8, ?::text::xid8, ?, string_to_array(?, ',')::uuid[],
-		        ARRAY(SELECT decode(h, 'hex') FROM unnest(string_to_array(?, ',')) WITH ORDINALITY AS u(h, n) ORDER BY n),
-		        ?, ?, ?, ?, ?, ?)`,
-		b.Seq, strconv.FormatUint(b.FromXID, 10), strconv.FormatUint(b.ToXID, 10), len(b.EventIDs),
-		strings.Join(ids, ","), strings.Join(leaves, ","), b.MerkleRoot, b.PrevHash, b.BlockHash,
-		b.KeyID, b.Signature, b.SealedAt).Error
-}
-
 // sealMetrics report sealing progress and latency.
 type sealMetrics struct {
 	lag      prometheus.Gauge
@@ -323,13 +251,12 @@ func (m *sealMetrics) observe(ctx context.Context, pool *db.DB, sealed int, took
 
 // SealLag is the age of the oldest committed event that no block holds yet.
 func SealLag(ctx context.Context, pool *db.DB) (time.Duration, error) {
-	prev, err := lastBlock(ctx, pool)
+	st := store{pool}
+	prev, err := st.lastBlock(ctx)
 	if err != nil {
 		return 0, err
 	}
-	var oldest sql.NullTime
-	err = pool.Conn(ctx).Raw(`SELECT min(occurred_at) FROM audit_events WHERE txid >= ?::text::xid8`,
-		strconv.FormatUint(prev.ToXID, 10)).Row().Scan(&oldest)
+	oldest, err := st.oldestUnsealed(ctx, prev.ToXID)
 	if err != nil || !oldest.Valid {
 		return 0, err
 	}

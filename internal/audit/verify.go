@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,14 +43,14 @@ type Checkpoint struct {
 
 // Verifier checks blocks and events against the public keys it trusts.
 type Verifier struct {
-	db   *db.DB
-	keys map[string]ed25519.PublicKey
+	store store
+	keys  map[string]ed25519.PublicKey
 }
 
 // NewVerifier trusts the given public keys (the current seal key's and those
 // of earlier keys, for blocks signed before a rotation).
 func NewVerifier(pool *db.DB, keys ...ed25519.PublicKey) *Verifier {
-	v := &Verifier{db: pool, keys: map[string]ed25519.PublicKey{}}
+	v := &Verifier{store: store{pool}, keys: map[string]ed25519.PublicKey{}}
 	for _, k := range keys {
 		v.keys[KeyID(k)] = k
 	}
@@ -72,8 +69,8 @@ func (v *Verifier) Verify(ctx context.Context, cp *Checkpoint) (Report, error) {
 			r.OK, r.BadBlock, r.BadEvent, r.Problem = false, seq, event, fmt.Sprintf(format, args...)
 		}
 	}
-	var last int64
-	if err := v.db.Conn(ctx).Raw(`SELECT coalesce(max(seq), 0) FROM audit_blocks`).Scan(&last).Error; err != nil {
+	last, err := v.store.lastSeq(ctx)
+	if err != nil {
 		return r, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -109,7 +106,6 @@ func (v *Verifier) Verify(ctx context.Context, cp *Checkpoint) (Report, error) {
 		}
 	}
 	cancel()
-	var err error
 	if r.OK && prev.Seq != last {
 		fail(last, "", "block %d is missing: the chain ends at block %d", prev.Seq+1, prev.Seq)
 	}
@@ -120,8 +116,7 @@ func (v *Verifier) Verify(ctx context.Context, cp *Checkpoint) (Report, error) {
 		if prev.Seq > 0 {
 			r.Head = prev.checkpoint()
 		}
-		err = v.db.Conn(context.WithoutCancel(ctx)).Raw(`SELECT count(*) FROM audit_events WHERE txid >= ?::text::xid8`,
-			strconv.FormatUint(prev.ToXID, 10)).Scan(&r.EventsUnsealed).Error
+		r.EventsUnsealed, err = v.store.countUnsealed(context.WithoutCancel(ctx), prev.ToXID)
 	}
 	r.DurationMS = time.Since(start).Milliseconds()
 	return r, err
@@ -154,7 +149,7 @@ func (v *Verifier) fetchChunks(ctx context.Context, last int64) <-chan chan chun
 	for range workers {
 		go func() {
 			for j := range jobs {
-				bs, err := v.blocksBetween(ctx, j.lo, j.hi)
+				bs, err := v.store.blocksBetween(ctx, j.lo, j.hi)
 				j.out <- chunkResult{bs, err}
 			}
 		}()
@@ -222,16 +217,11 @@ func (v *Verifier) checkBlock(ctx context.Context, prev, b block, fail func(int6
 
 // diagnose names the event that makes a block's recomputed leaves differ.
 func (v *Verifier) diagnose(ctx context.Context, b block, fail func(int64, string, string, ...any)) error {
-	var idList string
-	if err := v.db.Conn(ctx).Raw(`SELECT array_to_string(event_ids, ',') FROM audit_blocks WHERE seq = ?`, b.Seq).
-		Row().Scan(&idList); err != nil {
+	ids, err := v.store.blockEventIDs(ctx, b.Seq)
+	if err != nil {
 		return err
 	}
-	ids, err := parseIDList(idList)
-	if err != nil {
-		return fmt.Errorf("block %d: %w", b.Seq, err)
-	}
-	events, err := pendingEvents(ctx, v.db, b.FromXID, b.ToXID, 0)
+	events, err := v.store.pendingEvents(ctx, b.FromXID, b.ToXID, 0)
 	if err != nil {
 		return err
 	}
@@ -274,12 +264,11 @@ func (b block) checkpoint() *Checkpoint {
 
 // Head is the newest block as a checkpoint, or nil when nothing is sealed yet.
 func (v *Verifier) Head(ctx context.Context) (*Checkpoint, error) {
-	var seq int64
-	res := v.db.Conn(ctx).Raw(`SELECT seq FROM audit_blocks ORDER BY seq DESC LIMIT 1`).Scan(&seq)
-	if res.Error != nil || res.RowsAffected == 0 {
-		return nil, res.Error
+	seq, ok, err := v.store.headSeq(ctx)
+	if err != nil || !ok {
+		return nil, err
 	}
-	bs, err := v.blocksBetween(ctx, seq, seq)
+	bs, err := v.store.blocksBetween(ctx, seq, seq)
 	if err != nil || len(bs) == 0 {
 		return nil, err
 	}
@@ -296,68 +285,4 @@ func ParseCheckpoint(b []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("checkpoint: needs seq and a 64-digit block_hash")
 	}
 	return &cp, nil
-}
-
-// blocksBetween loads blocks lo..hi with, for each, its sealed leaves and
-// the leaves recomputed from the events in its range, both as one byte string
-// (32 bytes a leaf): the database hashes the events, so verification does not
-// ship every event to Go. The events come from an ordered subquery, which
-// PostgreSQL aggregates in order (and walks by index, without sorting); should
-// it ever not, diagnose re-checks the block event by event, so a mismatch here
-// is never reported without proof.
-func (v *Verifier) blocksBetween(ctx context.Context, lo, hi int64) ([]block, error) {
-	rows, err := v.db.Conn(ctx).Raw(`
-		SELECT b.seq, b.event_count, b.from_xid::text, b.to_xid::text,
-		       (SELECT coalesce(string_agg(h, ''::bytea ORDER BY n), ''::bytea)
-		          FROM unnest(b.leaf_hashes) WITH ORDINALITY AS u(h, n)),
-		       (SELECT coalesce(string_agg(s.leaf, ''::bytea), ''::bytea) FROM (
-		          SELECT `+leafSQL+` AS leaf FROM audit_events e
-		          WHERE e.txid >= b.from_xid AND e.txid < b.to_xid ORDER BY e.txid, e.id) s),
-		       b.merkle_root, b.prev_hash, b.block_hash, b.key_id, b.signature, b.sealed_at
-		FROM audit_blocks b WHERE b.seq BETWEEN ? AND ? ORDER BY b.seq`, lo, hi).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []block
-	for rows.Next() {
-		var b block
-		var from, to string
-		if err := rows.Scan(&b.Seq, &b.EventCount, &from, &to, &b.sealedLeaves, &b.actualLeaves, &b.MerkleRoot,
-			&b.PrevHash, &b.BlockHash, &b.KeyID, &b.Signature, &b.SealedAt); err != nil {
-			return nil, err
-		}
-		if b.FromXID, err = strconv.ParseUint(from, 10, 64); err != nil {
-			return nil, err
-		}
-		if b.ToXID, err = strconv.ParseUint(to, 10, 64); err != nil {
-			return nil, err
-		}
-		if len(b.sealedLeaves)%sha256.Size != 0 {
-			return nil, fmt.Errorf("block %d: sealed leaves are not whole hashes", b.Seq)
-		}
-		for i := 0; i < len(b.sealedLeaves); i += sha256.Size {
-			b.Leaves = append(b.Leaves, b.sealedLeaves[i:i+sha256.Size])
-		}
-		b.SealedAt = b.SealedAt.UTC()
-		out = append(out, b)
-	}
-	return out, rows.Err()
-}
-
-// parseIDList decodes a block's comma-separated event ids.
-func parseIDList(ids string) ([]uuid.UUID, error) {
-	if ids == "" {
-		return nil, nil
-	}
-	parts := strings.Split(ids, ",")
-	out := make([]uuid.UUID, len(parts))
-	for i, p := range parts {
-		id, err := uuid.Parse(p)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = id
-	}
-	return out, nil
 }
