@@ -317,7 +317,7 @@ func (h *Handler) setBudget(c *gin.Context) error {
 	}
 	year, err := strconv.Atoi(c.Param("year"))
 	if err != nil || in.Amount == nil {
-		return apperr.Fields([]apperr.FieldError{{Field: "amount", Code: "required", Message: "give the amount, for a year in the path"}})
+		return fieldError("amount", "required", "give the amount, for a year in the path")
 	}
 	ctx := c.Request.Context()
 	b, err := h.svc.SetBudget(ctx, access.ScopeFrom(ctx), c.Param("code"), c.Param("area"), year, version, *in.Amount)
@@ -353,7 +353,7 @@ type EligibilityOut struct {
 func (h *Handler) eligibility(c *gin.Context) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		return apperr.New(apperr.NotFound, "household_not_found", "no such household")
+		return errHouseholdNotFound
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.Eligibility(ctx, access.ScopeFrom(ctx), id)
@@ -495,12 +495,10 @@ func (h *Handler) enrollments(c *gin.Context) error {
 	return nil
 }
 
-var errNoEnrollment = apperr.New(apperr.NotFound, "enrollment_not_found", "no such enrollment")
-
 func enrollmentID(c *gin.Context) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		return uuid.Nil, errNoEnrollment
+		return uuid.Nil, errEnrollmentNotFound
 	}
 	return id, nil
 }
@@ -621,7 +619,7 @@ func (h *Handler) addDelivery(c *gin.Context) error {
 		return err
 	}
 	if len(in.Record) == 0 {
-		return apperr.Fields([]apperr.FieldError{{Field: "record", Code: "required", Message: "give the record of the support delivered"}})
+		return fieldError("record", "required", "give the record of the support delivered")
 	}
 	ctx := c.Request.Context()
 	d, err := h.svc.AddDelivery(ctx, access.ScopeFrom(ctx), id, in.Record)
