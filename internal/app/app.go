@@ -123,7 +123,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	a.approvals = approval.New(pool)
 	a.assessments = assessment.NewService(pool, area.NewStore(pool), a.households, a.approvals, a.reads)
 	a.approvals.On(assessment.SubjectType, a.assessments.Decided)
-	a.programs = program.NewService(pool, a.households, a.approvals)
+	a.programs = program.NewService(pool, a.households, a.approvals, area.NewStore(pool))
 	a.approvals.On(program.SubjectType, a.programs.Decided)
 	a.assessments.OnReclassified(a.programs.Reclassified)
 	a.imports = importer.New(pool, a.households)

@@ -2,6 +2,7 @@ package program
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -10,7 +11,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -263,4 +267,90 @@ func decodeRecord(kind string, raw json.RawMessage) (map[string]any, summary, er
 		return nil, summary{}, err
 	}
 	return details, sum, nil
+}
+
+// AddDelivery appends a record of support delivered under an approved
+// enrollment in scope; the record's shape is the program kind's.
+func (s *Service) AddDelivery(ctx context.Context, scope access.Scope, enrollmentID uuid.UUID, raw json.RawMessage) (Delivery, error) {
+	var out Delivery
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		e, err := s.store.enrollment(ctx, scope, enrollmentID, true)
+		if err != nil {
+			return err
+		}
+		if e.State != Approved && e.State != Ended {
+			return wrongState("receive support before it is approved", e.State)
+		}
+		p, err := s.store.program(ctx, e.ProgramCode, false)
+		if err != nil {
+			return err
+		}
+		details, sum, err := decodeRecord(p.Kind, raw)
+		if err != nil {
+			return err
+		}
+		if err := s.checkDelivery(ctx, p, e, sum); err != nil {
+			return err
+		}
+		out = Delivery{ID: uuid.Must(uuid.NewV7()), EnrollmentID: e.ID, Kind: p.Kind, AreaPath: e.AreaPath, OccurredOn: *sum.date,
+			Amount: sum.amount, ExpiresOn: sum.expires, CampaignID: sum.campaign, Details: details, CreatedAt: s.now().UTC()}
+		if err := s.store.insertDelivery(ctx, out); err != nil {
+			if apperr.Is(db.MapError(err), apperr.Conflict) {
+				return errPackageDelivered
+			}
+			return err
+		}
+		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "delivery.record", EntityType: "delivery", EntityID: out.ID.String(),
+			AreaPath: e.AreaPath, After: map[string]any{"enrollment_id": e.ID, "kind": p.Kind, "occurred_on": out.OccurredOn.Format(time.DateOnly),
+				"amount": out.Amount, "details": details}})
+	})
+	return out, db.MapError(err)
+}
+
+// checkDelivery checks a record's date against the enrollment's term (up to
+// a month ahead) and a package against its campaign.
+func (s *Service) checkDelivery(ctx context.Context, p Program, e Enrollment, sum summary) error {
+	last := s.today().AddDate(0, 1, 0)
+	for _, end := range []*time.Time{e.EndedOn, e.EndsOn} {
+		if end != nil && end.Before(last) {
+			last = *end
+		}
+	}
+	if sum.date.Before(e.StartsOn) || sum.date.After(last) {
+		return fieldError("record", "date_out_of_range", fmt.Sprintf("the record's date must fall from the enrollment's start (%s) to %s",
+			e.StartsOn.Format(time.DateOnly), last.Format(time.DateOnly)))
+	}
+	if sum.campaign == nil {
+		return nil
+	}
+	c, err := s.store.campaign(ctx, p.Code, *sum.campaign)
+	if apperr.Is(err, apperr.NotFound) || err == nil && !c.covers(e.AreaPath) {
+		return fieldError("record.campaign_id", "not_found", "no campaign of this program covers the household's area")
+	}
+	if err != nil {
+		return err
+	}
+	if sum.date.Before(c.StartsOn) || sum.date.After(c.EndsOn) || sum.amount > c.PackageAmount {
+		return fieldError("record", "outside_campaign", fmt.Sprintf("a package of this campaign is handed over from %s to %s and is worth at most %s",
+			c.StartsOn.Format(time.DateOnly), c.EndsOn.Format(time.DateOnly), vnd(c.PackageAmount)))
+	}
+	return nil
+}
+
+// Deliveries lists an enrollment's delivery records in scope, oldest first.
+func (s *Service) Deliveries(ctx context.Context, scope access.Scope, enrollmentID uuid.UUID) ([]Delivery, error) {
+	if _, err := s.store.enrollment(ctx, scope, enrollmentID, false); err != nil {
+		return nil, db.MapError(err)
+	}
+	out, err := s.store.deliveries(ctx, scope, &enrollmentID, nil, time.Time{}, 1000)
+	return out, db.MapError(err)
+}
+
+// ExpiringCards lists health insurance cards in scope whose latest card
+// expires within the next days (today included).
+func (s *Service) ExpiringCards(ctx context.Context, scope access.Scope, days, limit int) ([]Delivery, error) {
+	today := s.today()
+	by := today.AddDate(0, 0, days)
+	out, err := s.store.deliveries(ctx, scope, nil, &by, today, limit)
+	return out, db.MapError(err)
 }

@@ -28,32 +28,30 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: 
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/programs", "program", "read", web.Legacy(h.programs))
-	r.Handle(http.MethodPost, "/programs", "program", "write", web.Legacy(h.createProgram))
-	r.Handle(http.MethodGet, "/programs/:code", "program", "read", web.Legacy(h.program))
-	r.Handle(http.MethodPatch, "/programs/:code", "program", "write", web.Legacy(h.updateProgram))
-	r.Handle(http.MethodGet, "/programs/:code/campaigns", "program", "read", web.Legacy(h.campaigns))
-	r.Handle(http.MethodPost, "/programs/:code/campaigns", "program", "write", web.Legacy(h.addCampaign))
-	r.Handle(http.MethodPatch, "/programs/:code/campaigns/:id", "program", "write", web.Legacy(h.updateCampaign))
-	r.Handle(http.MethodGet, "/programs/:code/budgets", "budget", "read", web.Legacy(h.budgets))
-	r.Handle(http.MethodPut, "/programs/:code/budgets/:area/:year", "budget", "write", web.Legacy(h.setBudget))
-	r.Handle(http.MethodGet, "/programs/:code/gaps", "enrollment", "read", web.Legacy(h.gaps))
-	r.Handle(http.MethodGet, "/households/:id/eligibility", "enrollment", "read", web.Legacy(h.eligibility))
+	r.Handle(http.MethodGet, "/programs", "program", "read", h.programs)
+	r.Handle(http.MethodPost, "/programs", "program", "write", h.createProgram)
+	r.Handle(http.MethodGet, "/programs/:code", "program", "read", h.program)
+	r.Handle(http.MethodPatch, "/programs/:code", "program", "write", h.updateProgram)
+	r.Handle(http.MethodGet, "/programs/:code/campaigns", "program", "read", h.campaigns)
+	r.Handle(http.MethodPost, "/programs/:code/campaigns", "program", "write", h.addCampaign)
+	r.Handle(http.MethodPatch, "/programs/:code/campaigns/:id", "program", "write", h.updateCampaign)
+	r.Handle(http.MethodGet, "/programs/:code/budgets", "budget", "read", h.budgets)
+	r.Handle(http.MethodPut, "/programs/:code/budgets/:area/:year", "budget", "write", h.setBudget)
+	r.Handle(http.MethodGet, "/programs/:code/gaps", "enrollment", "read", h.gaps)
+	r.Handle(http.MethodGet, "/households/:id/eligibility", "enrollment", "read", h.eligibility)
 
-	r.Handle(http.MethodPost, "/enrollments", "enrollment", "propose", web.Legacy(h.propose))
-	r.Handle(http.MethodGet, "/enrollments", "enrollment", "read", web.Legacy(h.enrollments))
-	r.Handle(http.MethodGet, "/enrollments/:id", "enrollment", "read", web.Legacy(h.enrollment))
-	r.Handle(http.MethodPost, "/enrollments/:id/resubmit", "enrollment", "propose", web.Legacy(enrollmentAction(h, h.resubmit)))
-	r.Handle(http.MethodPost, "/enrollments/:id/approve", "enrollment", "approve", web.Legacy(enrollmentAction(h, h.decide(approval.Approve))))
-	r.Handle(http.MethodPost, "/enrollments/:id/return", "enrollment", "approve", web.Legacy(enrollmentAction(h, h.decide(approval.Return))))
-	r.Handle(http.MethodPost, "/enrollments/:id/reject", "enrollment", "approve", web.Legacy(enrollmentAction(h, h.decide(approval.Reject))))
-	r.Handle(http.MethodPost, "/enrollments/:id/end", "enrollment", "approve", web.Legacy(enrollmentAction(h, h.end)))
-	r.Handle(http.MethodPost, "/enrollments/:id/deliveries", "delivery", "write", web.Legacy(h.addDelivery))
-	r.Handle(http.MethodGet, "/enrollments/:id/deliveries", "delivery", "read", web.Legacy(h.deliveries))
-	r.Handle(http.MethodGet, "/deliveries/expiring-cards", "delivery", "read", web.Legacy(h.expiringCards))
+	r.Handle(http.MethodPost, "/enrollments", "enrollment", "propose", h.propose)
+	r.Handle(http.MethodGet, "/enrollments", "enrollment", "read", h.enrollments)
+	r.Handle(http.MethodGet, "/enrollments/:id", "enrollment", "read", h.enrollment)
+	r.Handle(http.MethodPost, "/enrollments/:id/resubmit", "enrollment", "propose", enrollmentAction(h, h.resubmit))
+	r.Handle(http.MethodPost, "/enrollments/:id/approve", "enrollment", "approve", enrollmentAction(h, h.decide(approval.Approve)))
+	r.Handle(http.MethodPost, "/enrollments/:id/return", "enrollment", "approve", enrollmentAction(h, h.decide(approval.Return)))
+	r.Handle(http.MethodPost, "/enrollments/:id/reject", "enrollment", "approve", enrollmentAction(h, h.decide(approval.Reject)))
+	r.Handle(http.MethodPost, "/enrollments/:id/end", "enrollment", "approve", enrollmentAction(h, h.end))
+	r.Handle(http.MethodPost, "/enrollments/:id/deliveries", "delivery", "write", h.addDelivery)
+	r.Handle(http.MethodGet, "/enrollments/:id/deliveries", "delivery", "read", h.deliveries)
+	r.Handle(http.MethodGet, "/deliveries/expiring-cards", "delivery", "read", h.expiringCards)
 }
-
-func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
 
 func datePtr(t *time.Time) string {
 	if t == nil {
@@ -97,26 +95,26 @@ func (h *Handler) writeProgram(c *gin.Context, status int, p Program) {
 	c.JSON(status, programOut(p))
 }
 
-func (h *Handler) programs(c *gin.Context) {
+func (h *Handler) programs(c *gin.Context) error {
 	all, err := h.svc.Programs(c.Request.Context())
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[ProgramOut]{Items: make([]ProgramOut, 0, len(all))}
 	for _, p := range all {
 		page.Items = append(page.Items, programOut(p))
 	}
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
-func (h *Handler) program(c *gin.Context) {
+func (h *Handler) program(c *gin.Context) error {
 	p, err := h.svc.Program(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeProgram(c, http.StatusOK, p)
+	return nil
 }
 
 type programIn struct {
@@ -134,22 +132,21 @@ type programIn struct {
 	Status     string   `json:"status"`
 }
 
-func (h *Handler) createProgram(c *gin.Context) {
+func (h *Handler) createProgram(c *gin.Context) error {
 	var in programIn
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	p, err := h.svc.CreateProgram(ctx, access.ScopeFrom(ctx), Program{Code: in.Code, NameVI: in.NameVI, NameEN: in.NameEN,
 		LegalBasis: in.LegalBasis, Kind: in.Kind, Level: in.Level, AreaCode: in.AreaCode, Rule: in.Rule, Params: in.Params,
 		Amount: in.Amount, Funding: in.Funding, Status: in.Status})
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/programs/"+p.Code)
 	h.writeProgram(c, http.StatusCreated, p)
+	return nil
 }
 
 type programPatchIn struct {
@@ -163,26 +160,21 @@ type programPatchIn struct {
 	Status     *string  `json:"status"`
 }
 
-func (h *Handler) updateProgram(c *gin.Context) {
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
+func (h *Handler) updateProgram(c *gin.Context) error {
 	var in programPatchIn
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+	version, err := web.BindChange(c, &in)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	p, err := h.svc.UpdateProgram(ctx, access.ScopeFrom(ctx), c.Param("code"), version, ProgramPatch{
 		NameVI: in.NameVI, NameEN: in.NameEN, LegalBasis: in.LegalBasis, Amount: in.Amount, Status: in.Status, Rule: in.Rule,
 		Params: in.Params, Funding: in.Funding})
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeProgram(c, http.StatusOK, p)
+	return nil
 }
 
 // CampaignOut is a gift or relief campaign.
@@ -203,55 +195,48 @@ func campaignOut(x Campaign) CampaignOut {
 		Version: x.Version}
 }
 
-func (h *Handler) updateCampaign(c *gin.Context) {
+func (h *Handler) updateCampaign(c *gin.Context) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		h.fail(c, errCampaignNotFound)
-		return
-	}
-	version, err := web.IfMatchVersion(c)
-	if err != nil {
-		h.fail(c, err)
-		return
+		return errCampaignNotFound
 	}
 	var in struct {
 		Name          *string `json:"name"`
 		EndsOn        *string `json:"ends_on"`
 		PackageAmount *int64  `json:"package_amount"`
 	}
-	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+	version, err := web.BindChange(c, &in)
+	if err != nil {
+		return err
 	}
 	p := CampaignPatch{Name: in.Name, PackageAmount: in.PackageAmount}
 	if in.EndsOn != nil {
 		var fe apperr.FieldList
 		if p.EndsOn = web.ParseDate(&fe, "ends_on", *in.EndsOn, true); p.EndsOn == nil {
-			h.fail(c, fe.Err())
-			return
+			return fe.Err()
 		}
 	}
 	ctx := c.Request.Context()
 	x, err := h.svc.UpdateCampaign(ctx, access.ScopeFrom(ctx), c.Param("code"), id, version, p)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	web.SetVersionETag(c, x.Version)
 	c.JSON(http.StatusOK, campaignOut(x))
+	return nil
 }
 
-func (h *Handler) campaigns(c *gin.Context) {
+func (h *Handler) campaigns(c *gin.Context) error {
 	list, err := h.svc.Campaigns(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[CampaignOut]{Items: make([]CampaignOut, 0, len(list))}
 	for _, x := range list {
 		page.Items = append(page.Items, campaignOut(x))
 	}
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
 type campaignIn struct {
@@ -262,28 +247,26 @@ type campaignIn struct {
 	PackageAmount int64  `json:"package_amount"`
 }
 
-func (h *Handler) addCampaign(c *gin.Context) {
+func (h *Handler) addCampaign(c *gin.Context) error {
 	var in campaignIn
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var fe apperr.FieldList
 	start := web.ParseDate(&fe, "starts_on", in.StartsOn, true)
 	end := web.ParseDate(&fe, "ends_on", in.EndsOn, true)
 	if err := fe.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	x, err := h.svc.AddCampaign(ctx, access.ScopeFrom(ctx), c.Param("code"), Campaign{Name: in.Name, AreaCode: in.AreaCode,
 		StartsOn: *start, EndsOn: *end, PackageAmount: in.PackageAmount})
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	web.SetVersionETag(c, x.Version)
 	c.JSON(http.StatusCreated, campaignOut(x))
+	return nil
 }
 
 // BudgetOut is a budget with what is committed of it.
@@ -302,52 +285,48 @@ func budgetOut(b Budget) BudgetOut {
 		Remaining: b.Amount - b.Committed, Version: b.Version}
 }
 
-func (h *Handler) budgets(c *gin.Context) {
+func (h *Handler) budgets(c *gin.Context) error {
 	q := web.NewQuery(c)
 	year := max(q.Int("year", 2000, 2100), 0)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.Budgets(ctx, access.ScopeFrom(ctx), c.Param("code"), year)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[BudgetOut]{Items: make([]BudgetOut, 0, len(list))}
 	for _, b := range list {
 		page.Items = append(page.Items, budgetOut(b))
 	}
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
-func (h *Handler) setBudget(c *gin.Context) {
+func (h *Handler) setBudget(c *gin.Context) error {
 	var in struct {
 		Amount *int64 `json:"amount"`
 	}
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	version, err := web.IfMatchVersionOptional(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	year, err := strconv.Atoi(c.Param("year"))
 	if err != nil || in.Amount == nil {
-		h.fail(c, apperr.Fields([]apperr.FieldError{{Field: "amount", Code: "required", Message: "give the amount, for a year in the path"}}))
-		return
+		return fieldError("amount", "required", "give the amount, for a year in the path")
 	}
 	ctx := c.Request.Context()
 	b, err := h.svc.SetBudget(ctx, access.ScopeFrom(ctx), c.Param("code"), c.Param("area"), year, version, *in.Amount)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	web.SetVersionETag(c, b.Version)
 	c.JSON(http.StatusOK, budgetOut(b))
+	return nil
 }
 
 // ---- eligibility ----
@@ -371,17 +350,15 @@ type EligibilityOut struct {
 	Verdicts    []VerdictOut `json:"verdicts"`
 }
 
-func (h *Handler) eligibility(c *gin.Context) {
+func (h *Handler) eligibility(c *gin.Context) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		h.fail(c, apperr.New(apperr.NotFound, "household_not_found", "no such household"))
-		return
+		return errHouseholdNotFound
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.Eligibility(ctx, access.ScopeFrom(ctx), id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[EligibilityOut]{Items: make([]EligibilityOut, 0, len(list))}
 	for _, v := range list {
@@ -394,6 +371,7 @@ func (h *Handler) eligibility(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
 // GapOut is one eligible household or member not enrolled.
@@ -407,20 +385,18 @@ type GapOut struct {
 	ReasonEN      string     `json:"reason_en"`
 }
 
-func (h *Handler) gaps(c *gin.Context) {
+func (h *Handler) gaps(c *gin.Context) error {
 	q := web.NewQuery(c)
 	area := q.String("area", 10)
 	q.Require("area")
 	limit := q.Limit(500, 5000)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.Gaps(ctx, access.ScopeFrom(ctx), c.Param("code"), area, limit)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	out := struct {
 		ProgramCode string   `json:"program_code"`
@@ -432,6 +408,7 @@ func (h *Handler) gaps(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 // ---- enrollments ----
@@ -482,18 +459,16 @@ type proposalIn struct {
 	Evidence    string     `json:"evidence"`
 }
 
-func (h *Handler) propose(c *gin.Context) {
+func (h *Handler) propose(c *gin.Context) error {
 	var in proposalIn
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var fe apperr.FieldList
 	start := web.ParseDate(&fe, "starts_on", in.StartsOn, true)
 	end := web.ParseDate(&fe, "ends_on", in.EndsOn, false)
 	if err := fe.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	p := Proposal{ProgramCode: in.ProgramCode, HouseholdID: in.HouseholdID, MemberID: in.MemberID, StartsOn: *start, EndsOn: end,
 		Evidence: in.Evidence}
@@ -503,45 +478,43 @@ func (h *Handler) propose(c *gin.Context) {
 	ctx := c.Request.Context()
 	e, err := h.svc.Propose(ctx, access.ScopeFrom(ctx), p)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/enrollments/"+e.ID.String())
 	h.writeEnrollment(c, http.StatusCreated, e)
+	return nil
 }
 
-func (h *Handler) enrollments(c *gin.Context) {
+func (h *Handler) enrollments(c *gin.Context) error {
 	q := web.NewQuery(c)
 	f := EnrollmentFilter{ProgramCode: q.String("program", 41), HouseholdID: q.UUID("household_id"), State: q.String("state", 16),
 		Flagged: q.Bool("flagged"), AreaCode: q.String("area", 10)}
 	web.ServeIDPage(c, h.log, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Enrollment, error) {
 		return h.svc.Enrollments(ctx, access.ScopeFrom(ctx), f, after, limit)
 	}, enrollmentOut, func(e Enrollment) uuid.UUID { return e.ID })
+	return nil
 }
-
-var errNoEnrollment = apperr.New(apperr.NotFound, "enrollment_not_found", "no such enrollment")
 
 func enrollmentID(c *gin.Context) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		return uuid.Nil, errNoEnrollment
+		return uuid.Nil, errEnrollmentNotFound
 	}
 	return id, nil
 }
 
-func (h *Handler) enrollment(c *gin.Context) {
+func (h *Handler) enrollment(c *gin.Context) error {
 	id, err := enrollmentID(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	e, err := h.svc.Enrollment(ctx, access.ScopeFrom(ctx), id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeEnrollment(c, http.StatusOK, e)
+	return nil
 }
 
 // actionReq is an enrollment action's request: the enrollment, If-Match
@@ -555,33 +528,30 @@ type actionReq[T any] struct {
 	in      T
 }
 
-func enrollmentAction[T any](h *Handler, do func(r actionReq[T]) (Enrollment, error)) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func enrollmentAction[T any](h *Handler, do func(r actionReq[T]) (Enrollment, error)) web.HandlerFunc {
+	return func(c *gin.Context) error {
 		id, err := enrollmentID(c)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		version, err := web.IfMatchVersionOptional(c)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		r := actionReq[T]{id: id, version: version}
 		if c.Request.ContentLength != 0 {
 			if err := web.BindJSON(c, &r.in); err != nil {
-				h.fail(c, err)
-				return
+				return err
 			}
 		}
 		r.ctx = c.Request.Context()
 		r.scope = access.ScopeFrom(r.ctx)
 		e, err := do(r)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		h.writeEnrollment(c, http.StatusOK, e)
+		return nil
 	}
 }
 
@@ -637,30 +607,27 @@ func deliveryOut(d Delivery) DeliveryOut {
 		Amount: d.Amount, ExpiresOn: datePtr(d.ExpiresOn), CampaignID: d.CampaignID, Record: d.Details, CreatedAt: d.CreatedAt.UTC()}
 }
 
-func (h *Handler) addDelivery(c *gin.Context) {
+func (h *Handler) addDelivery(c *gin.Context) error {
 	id, err := enrollmentID(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var in struct {
 		Record json.RawMessage `json:"record"`
 	}
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	if len(in.Record) == 0 {
-		h.fail(c, apperr.Fields([]apperr.FieldError{{Field: "record", Code: "required", Message: "give the record of the support delivered"}}))
-		return
+		return fieldError("record", "required", "give the record of the support delivered")
 	}
 	ctx := c.Request.Context()
 	d, err := h.svc.AddDelivery(ctx, access.ScopeFrom(ctx), id, in.Record)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusCreated, deliveryOut(d))
+	return nil
 }
 
 func (h *Handler) writeDeliveries(c *gin.Context, list []Delivery) {
@@ -672,22 +639,21 @@ func (h *Handler) writeDeliveries(c *gin.Context, list []Delivery) {
 	c.JSON(http.StatusOK, page)
 }
 
-func (h *Handler) deliveries(c *gin.Context) {
+func (h *Handler) deliveries(c *gin.Context) error {
 	id, err := enrollmentID(c)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.Deliveries(ctx, access.ScopeFrom(ctx), id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeDeliveries(c, list)
+	return nil
 }
 
-func (h *Handler) expiringCards(c *gin.Context) {
+func (h *Handler) expiringCards(c *gin.Context) error {
 	q := web.NewQuery(c)
 	days := q.Int("within_days", 0, 366)
 	if days < 0 {
@@ -695,14 +661,13 @@ func (h *Handler) expiringCards(c *gin.Context) {
 	}
 	limit := q.Limit(200, 2000)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.ExpiringCards(ctx, access.ScopeFrom(ctx), days, limit)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	h.writeDeliveries(c, list)
+	return nil
 }

@@ -4,9 +4,15 @@
 package program
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/platform/apperr"
 )
 
 // Kinds of support; each has its own delivery record.
@@ -135,4 +141,206 @@ type Delivery struct {
 	CampaignID   *uuid.UUID
 	Details      map[string]any
 	CreatedAt    time.Time
+}
+
+var programCode = regexp.MustCompile(`^[a-z][a-z0-9_]{1,40}$`)
+
+// validateNew checks what only a new program sets (its code, kind and level)
+// and then what every program must hold; a missing status is active.
+func (p *Program) validateNew() error {
+	var fe apperr.FieldList
+	if !programCode.MatchString(p.Code) {
+		fe.Add("code", "invalid", "lower-case letters, digits and underscores, starting with a letter (2 to 41)")
+	}
+	if !slices.Contains(Kinds, p.Kind) {
+		fe.Add("kind", "invalid", "must be one of %s", strings.Join(Kinds, ", "))
+	}
+	if p.Level != "household" && p.Level != "member" {
+		fe.Add("level", "invalid", "must be household or member")
+	}
+	if p.Status == "" {
+		p.Status = "active"
+	}
+	p.validate(&fe)
+	return fe.Err()
+}
+
+// validate trims the names and checks the fields every program must hold; an
+// empty amount is 0.
+func (p *Program) validate(fe *apperr.FieldList) {
+	p.NameVI, p.NameEN, p.LegalBasis = strings.TrimSpace(p.NameVI), strings.TrimSpace(p.NameEN), strings.TrimSpace(p.LegalBasis)
+	if p.NameVI == "" || p.NameEN == "" || len(p.NameVI) > 300 || len(p.NameEN) > 300 {
+		fe.Add("name_vi", "required", "name the program in Vietnamese and English (at most 300 characters each)")
+	}
+	if p.LegalBasis == "" || len(p.LegalBasis) > 500 {
+		fe.Add("legal_basis", "required", "name its legal basis (at most 500 characters)")
+	}
+	if !slices.Contains([]string{"active", "suspended", "closed"}, p.Status) {
+		fe.Add("status", "invalid", "must be active, suspended or closed")
+	}
+	for i, f := range p.Funding {
+		if !programCode.MatchString(f) {
+			fe.Add(fmt.Sprintf("funding[%d]", i), "invalid", "is a source code such as state, province, fatherland_front")
+		}
+	}
+	for i, e := range p.Params {
+		if _, err := time.Parse(time.DateOnly, e.From); err != nil {
+			fe.Add(fmt.Sprintf("params[%d].from", i), "invalid", "must be a date, YYYY-MM-DD")
+		}
+		if e.To != "" {
+			if _, err := time.Parse(time.DateOnly, e.To); err != nil || e.To < e.From {
+				fe.Add(fmt.Sprintf("params[%d].to", i), "invalid", "must be a date on or after from")
+			}
+		}
+	}
+	if p.Amount == "" {
+		p.Amount = "0"
+	}
+}
+
+// ProgramPatch changes a program; nil leaves a field alone.
+type ProgramPatch struct {
+	NameVI, NameEN, LegalBasis, Amount, Status *string
+	Rule                                       []Clause
+	Params                                     []Params
+	Funding                                    []string
+}
+
+// Apply changes the program by the patch and checks the result (the
+// expressions are compiled by the service).
+func (p *Program) Apply(patch ProgramPatch) error {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&p.NameVI, patch.NameVI)
+	set(&p.NameEN, patch.NameEN)
+	set(&p.LegalBasis, patch.LegalBasis)
+	set(&p.Amount, patch.Amount)
+	set(&p.Status, patch.Status)
+	if patch.Rule != nil {
+		p.Rule = patch.Rule
+	}
+	if patch.Params != nil {
+		p.Params = patch.Params
+	}
+	if patch.Funding != nil {
+		p.Funding = patch.Funding
+	}
+	var fe apperr.FieldList
+	p.validate(&fe)
+	return fe.Err()
+}
+
+// validate trims the campaign's name and checks its dates and package value.
+func (c *Campaign) validate() error {
+	var fe apperr.FieldList
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" || len(c.Name) > 300 {
+		fe.Add("name", "required", "name the campaign (at most 300 characters)")
+	}
+	if c.StartsOn.IsZero() || c.EndsOn.IsZero() || c.EndsOn.Before(c.StartsOn) {
+		fe.Add("ends_on", "invalid", "give starts_on and ends_on, in that order")
+	}
+	if c.PackageAmount <= 0 || c.PackageAmount > 100_000_000 {
+		fe.Add("package_amount", "invalid", "a package is worth 1 to 100,000,000 VND")
+	}
+	return fe.Err()
+}
+
+// CampaignPatch changes a campaign; nil leaves a field alone.
+type CampaignPatch struct {
+	Name          *string
+	EndsOn        *time.Time
+	PackageAmount *int64
+}
+
+// Apply changes the campaign by the patch and checks the result.
+func (c *Campaign) Apply(p CampaignPatch) error {
+	if p.Name != nil {
+		c.Name = *p.Name
+	}
+	if p.EndsOn != nil {
+		c.EndsOn = *p.EndsOn
+	}
+	if p.PackageAmount != nil {
+		c.PackageAmount = *p.PackageAmount
+	}
+	return c.validate()
+}
+
+// covers reports whether a campaign's area holds an area path.
+func (c Campaign) covers(areaPath string) bool {
+	return areaPath == c.AreaPath || strings.HasPrefix(areaPath, c.AreaPath+".")
+}
+
+// checkBudget checks a budget's year and amount.
+func checkBudget(year int, amount int64) error {
+	var fe apperr.FieldList
+	if year < 2000 || year > 2100 {
+		fe.Add("year", "invalid", "must be from 2000 to 2100")
+	}
+	if amount < 0 || amount > 10_000_000_000_000 {
+		fe.Add("amount", "invalid", "must be whole VND from 0 to 10,000,000,000,000")
+	}
+	return fe.Err()
+}
+
+// Resubmit puts a returned proposal to a decision again, with more evidence
+// (trimmed; empty adds none).
+func (e *Enrollment) Resubmit(evidence string) error {
+	if e.State != Returned {
+		return wrongState("be resubmitted", e.State)
+	}
+	if evidence != "" {
+		e.Evidence = strings.TrimSpace(e.Evidence + "\n" + evidence)
+	}
+	e.State = Proposed
+	return nil
+}
+
+// decidable refuses a decision on anything but a proposal.
+func (e Enrollment) decidable(action string) error {
+	if e.State != Proposed {
+		return wrongState(action+" it", e.State)
+	}
+	return nil
+}
+
+// End closes an approved enrollment on a date from its start to today, with
+// the reason; a flag no longer matters then.
+func (e *Enrollment) End(on, today time.Time, reason string) error {
+	if e.State != Approved {
+		return wrongState("be ended", e.State)
+	}
+	if on.Before(e.StartsOn) || on.After(today) {
+		return fieldError("date", "invalid", "must fall from the enrollment's start to today (a later end is set as ends_on when proposing)")
+	}
+	e.close(on, reason)
+	return nil
+}
+
+// Expire ends an approved enrollment whose end date has passed, as of that date.
+func (e *Enrollment) Expire() error {
+	if e.State != Approved || e.EndsOn == nil {
+		return wrongState("expire", e.State)
+	}
+	e.close(*e.EndsOn, "the end date passed")
+	return nil
+}
+
+func (e *Enrollment) close(on time.Time, reason string) {
+	e.State, e.EndedOn, e.EndReason = Ended, &on, reason
+	e.FlaggedOn, e.FlagReason = nil, ""
+}
+
+// Flag marks an enrollment whose rule stopped applying on a date.
+func (e *Enrollment) Flag(on time.Time, reason string) {
+	e.FlaggedOn, e.FlagReason = &on, reason
+}
+
+// Unflag clears a flag that no longer holds.
+func (e *Enrollment) Unflag() {
+	e.FlaggedOn, e.FlagReason = nil, ""
 }

@@ -7,31 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/db"
-	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
+// store holds every SQL statement of the package: the catalogue (programs,
+// campaigns, budgets) here, enrollments and deliveries in store_enrollment.go.
 type store struct{ db *db.DB }
-
-func inScope(q *gorm.DB, scope access.Scope, column string) *gorm.DB {
-	if scope.IsEverywhere() {
-		return q
-	}
-	cond, args := scope.SQL(column)
-	return q.Where(cond, args...)
-}
 
 const programColumns = `code, name_vi, name_en, legal_basis, kind, level, coalesce(area_code, ''), coalesce(area_path::text, ''),
 	rule, params, amount, funding::text, status, version, updated_at`
 
-func scanProgram(row interface{ Scan(...any) error }) (Program, error) {
+func scanProgram(row db.Scanner) (Program, error) {
 	var p Program
 	var rule, params []byte
 	var funding string
@@ -49,7 +39,8 @@ func scanProgram(row interface{ Scan(...any) error }) (Program, error) {
 	return p, nil
 }
 
-// parseTextArray reads a text[] of simple codes as PostgreSQL prints it.
+// parseTextArray reads a text[] of simple codes as PostgreSQL prints it
+// (funding codes are validated: never quoted).
 func parseTextArray(s string) []string {
 	s = strings.Trim(s, "{}")
 	if s == "" {
@@ -58,23 +49,8 @@ func parseTextArray(s string) []string {
 	return strings.Split(s, ",")
 }
 
-func pgArray(xs []string) string { return "{" + strings.Join(xs, ",") + "}" }
-
 func (s store) programs(ctx context.Context) ([]Program, error) {
-	rows, err := s.db.Conn(ctx).Raw(`SELECT ` + programColumns + ` FROM programs ORDER BY code`).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Program
-	for rows.Next() {
-		p, err := scanProgram(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return db.Collect(s.db.Conn(ctx).Raw(`SELECT `+programColumns+` FROM programs ORDER BY code`), scanProgram)
 }
 
 func (s store) program(ctx context.Context, code string, lock bool) (Program, error) {
@@ -89,246 +65,80 @@ func (s store) program(ctx context.Context, code string, lock bool) (Program, er
 	return p, err
 }
 
-func (s store) saveProgram(ctx context.Context, p Program, insert bool, actor *uuid.UUID) error {
-	rule, err := json.Marshal(p.Rule)
+func (s store) insertProgram(ctx context.Context, p Program) error {
+	rule, params, err := programJSON(p)
 	if err != nil {
 		return err
 	}
-	params, err := json.Marshal(p.Params)
-	if err != nil {
-		return err
-	}
-	if insert {
-		return s.db.Conn(ctx).Exec(`INSERT INTO programs (code, name_vi, name_en, legal_basis, kind, level, area_code, area_path, rule,
+	actor := access.ActorID(ctx)
+	return s.db.Conn(ctx).Exec(`INSERT INTO programs (code, name_vi, name_en, legal_basis, kind, level, area_code, area_path, rule,
 			params, amount, funding, status, created_by, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?::ltree, ?, ?, ?, ?::text[], ?, ?, ?)`,
-			p.Code, p.NameVI, p.NameEN, p.LegalBasis, p.Kind, p.Level, p.AreaCode, p.AreaPath, string(rule), string(params), p.Amount,
-			pgArray(p.Funding), p.Status, actor, actor).Error
+		p.Code, p.NameVI, p.NameEN, p.LegalBasis, p.Kind, p.Level, p.AreaCode, p.AreaPath, rule, params, p.Amount,
+		db.TextArray(p.Funding), p.Status, actor, actor).Error
+}
+
+func programJSON(p Program) (rule, params string, err error) {
+	r, err := json.Marshal(p.Rule)
+	if err != nil {
+		return "", "", err
 	}
-	return s.db.Conn(ctx).Exec(`UPDATE programs SET name_vi = ?, name_en = ?, legal_basis = ?, rule = ?, params = ?, amount = ?,
+	ps, err := json.Marshal(p.Params)
+	if err != nil {
+		return "", "", err
+	}
+	return string(r), string(ps), nil
+}
+
+// updateProgram is the read-modify-write of a program: it locks the row, lets
+// allowed refuse it (a national program, one outside the caller's scope),
+// checks the version, applies the change and writes it. It returns the
+// program before and after (its version advanced).
+func (s store) updateProgram(ctx context.Context, code string, version int, allowed func(Program) error,
+	apply func(*Program) error) (before, after Program, err error) {
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		if before, err = s.program(ctx, code, true); err != nil {
+			return err
+		}
+		if err := allowed(before); err != nil {
+			return err
+		}
+		if before.Version != version {
+			return stale("program", version, before.Version, "")
+		}
+		after = before
+		if err := apply(&after); err != nil {
+			return err
+		}
+		rule, params, err := programJSON(after)
+		if err != nil {
+			return err
+		}
+		if err := s.db.Conn(ctx).Exec(`UPDATE programs SET name_vi = ?, name_en = ?, legal_basis = ?, rule = ?, params = ?, amount = ?,
 		funding = ?::text[], status = ?, version = version + 1, updated_by = ?, updated_at = now() WHERE code = ?`,
-		p.NameVI, p.NameEN, p.LegalBasis, string(rule), string(params), p.Amount, pgArray(p.Funding), p.Status, actor, p.Code).Error
-}
-
-const enrollmentColumns = `enrollments.id, enrollments.program_code, enrollments.household_id, enrollments.member_id,
-	enrollments.area_path::text, enrollments.state, enrollments.starts_on, enrollments.ends_on, enrollments.amount,
-	enrollments.benefit, enrollments.reason, enrollments.evidence, enrollments.flagged_on, coalesce(enrollments.flag_reason, ''),
-	coalesce(enrollments.end_reason, ''), enrollments.ended_on, enrollments.version, enrollments.created_at, enrollments.updated_at`
-
-func scanEnrollment(row interface{ Scan(...any) error }) (Enrollment, error) {
-	var e Enrollment
-	var benefit []byte
-	if err := row.Scan(&e.ID, &e.ProgramCode, &e.HouseholdID, &e.MemberID, &e.AreaPath, &e.State, &e.StartsOn, &e.EndsOn,
-		&e.Amount, &benefit, &e.Reason, &e.Evidence, &e.FlaggedOn, &e.FlagReason, &e.EndReason, &e.EndedOn, &e.Version,
-		&e.CreatedAt, &e.UpdatedAt); err != nil {
-		return e, err
-	}
-	return e, json.Unmarshal(benefit, &e.Benefit)
-}
-
-func (s store) enrollment(ctx context.Context, scope access.Scope, id uuid.UUID, lock bool) (Enrollment, error) {
-	q := inScope(s.db.Conn(ctx).Table("enrollments"), scope, "enrollments.area_path").Select(enrollmentColumns).
-		Where("enrollments.id = ?", id)
-	if lock {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	e, err := scanEnrollment(q.Row())
-	if errors.Is(err, sql.ErrNoRows) {
-		return Enrollment{}, errEnrollmentNotFound
-	}
-	return e, err
-}
-
-// EnrollmentFilter narrows an enrollment list.
-type EnrollmentFilter struct {
-	ProgramCode string
-	HouseholdID *uuid.UUID
-	State       string
-	Flagged     *bool
-	AreaCode    string
-}
-
-func (s store) enrollments(ctx context.Context, scope access.Scope, f EnrollmentFilter, after uuid.UUID, limit int) ([]Enrollment, error) {
-	q := inScope(s.db.Conn(ctx).Table("enrollments"), scope, "enrollments.area_path").Select(enrollmentColumns)
-	if f.ProgramCode != "" {
-		q = q.Where("enrollments.program_code = ?", f.ProgramCode)
-	}
-	if f.HouseholdID != nil {
-		q = q.Where("enrollments.household_id = ?", *f.HouseholdID)
-	}
-	if f.State != "" {
-		q = q.Where("enrollments.state = ?", f.State)
-	}
-	if f.Flagged != nil {
-		q = q.Where("(enrollments.flagged_on IS NOT NULL) = ?", *f.Flagged)
-	}
-	if f.AreaCode != "" {
-		q = q.Where("enrollments.area_path <@ (SELECT path FROM areas WHERE code = ?)", f.AreaCode)
-	}
-	if after != uuid.Nil {
-		q = q.Where("enrollments.id > ?", after)
-	}
-	q = q.Order("enrollments.id")
-	if limit > 0 {
-		q = q.Limit(limit)
-	}
-	rows, err := q.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Enrollment
-	for rows.Next() {
-		e, err := scanEnrollment(rows)
-		if err != nil {
-			return nil, err
+			after.NameVI, after.NameEN, after.LegalBasis, rule, params, after.Amount, db.TextArray(after.Funding), after.Status,
+			access.ActorID(ctx), code).Error; err != nil {
+			return err
 		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-// liveEnrollments are the programs each household (and member) is in or
-// proposed for: household id -> member id (uuid.Nil for the household) -> codes.
-func (s store) liveEnrollments(ctx context.Context, households []uuid.UUID) (map[uuid.UUID]map[uuid.UUID][]string, error) {
-	out := map[uuid.UUID]map[uuid.UUID][]string{}
-	if len(households) == 0 {
-		return out, nil
-	}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT household_id, coalesce(member_id, '00000000-0000-0000-0000-000000000000'), program_code
-		FROM enrollments WHERE household_id IN ? AND state IN ('proposed', 'returned', 'approved')
-		AND (ends_on IS NULL OR ends_on >= ?)`, households, vn.Today(time.Now())).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h, m uuid.UUID
-		var code string
-		if err := rows.Scan(&h, &m, &code); err != nil {
-			return nil, err
-		}
-		if out[h] == nil {
-			out[h] = map[uuid.UUID][]string{}
-		}
-		out[h][m] = append(out[h][m], code)
-	}
-	return out, rows.Err()
-}
-
-// escapes are when each household last left poverty (a recognized change
-// from poor), for those that did.
-func (s store) escapes(ctx context.Context, households []uuid.UUID) (map[uuid.UUID]time.Time, error) {
-	out := map[uuid.UUID]time.Time{}
-	if len(households) == 0 {
-		return out, nil
-	}
-	rows, err := s.db.Conn(ctx).Raw(`SELECT household_id, max(effective_date) FROM classification_changes
-		WHERE household_id IN ? AND from_class = 'poor' GROUP BY household_id`, households).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h uuid.UUID
-		var d time.Time
-		if err := rows.Scan(&h, &d); err != nil {
-			return nil, err
-		}
-		out[h] = d
-	}
-	return out, rows.Err()
-}
-
-func (s store) deliveries(ctx context.Context, scope access.Scope, enrollmentID *uuid.UUID, expiringBy *time.Time, from time.Time, limit int) ([]Delivery, error) {
-	q := inScope(s.db.Conn(ctx).Table("deliveries"), scope, "deliveries.area_path").
-		Select(`id, enrollment_id, kind, area_path::text, occurred_on, amount, expires_on, campaign_id, details, created_at`)
-	if enrollmentID != nil {
-		q = q.Where("enrollment_id = ?", *enrollmentID).Order("occurred_on, id")
-	}
-	if expiringBy != nil {
-		// The latest card of a person in a live enrollment, whatever enrollment
-		// issued the later one.
-		q = q.Where("expires_on BETWEEN ? AND ?", from, *expiringBy).
-			Where(`EXISTS (SELECT 1 FROM enrollments e WHERE e.id = deliveries.enrollment_id AND e.state = 'approved')`).
-			Where(`NOT EXISTS (SELECT 1 FROM deliveries later JOIN enrollments le ON le.id = later.enrollment_id
-				JOIN enrollments me ON me.id = deliveries.enrollment_id
-				WHERE later.kind = deliveries.kind AND le.household_id = me.household_id
-				AND le.member_id IS NOT DISTINCT FROM me.member_id AND later.expires_on > deliveries.expires_on)`).Order("expires_on, id")
-	}
-	rows, err := q.Limit(limit).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		var d Delivery
-		var details []byte
-		if err := rows.Scan(&d.ID, &d.EnrollmentID, &d.Kind, &d.AreaPath, &d.OccurredOn, &d.Amount, &d.ExpiresOn, &d.CampaignID,
-			&details, &d.CreatedAt); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(details, &d.Details); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-// budgets are the budgets of a program in a year (or every year: 0), in
-// scope, with what approved enrollments committed in each.
-func (s store) budgets(ctx context.Context, scope access.Scope, code string, year int) ([]Budget, error) {
-	q := inScope(s.db.Conn(ctx).Table("program_budgets b"), scope, "b.area_path").
-		Select(`b.program_code, b.area_code, b.area_path::text, b.year, b.amount, b.version,
-			(SELECT coalesce(sum(e.amount), 0) FROM enrollments e WHERE e.program_code = b.program_code
-			 AND e.area_path <@ b.area_path AND e.state IN ('approved', 'ended') AND extract(year FROM e.starts_on) = b.year)`).
-		Where("b.program_code = ?", code)
-	if year != 0 {
-		q = q.Where("b.year = ?", year)
-	}
-	rows, err := q.Order("b.year, b.area_path").Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Budget
-	for rows.Next() {
-		var b Budget
-		if err := rows.Scan(&b.ProgramCode, &b.AreaCode, &b.AreaPath, &b.Year, &b.Amount, &b.Version, &b.Committed); err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
-}
-
-func (s store) campaigns(ctx context.Context, code string) ([]Campaign, error) {
-	rows, err := s.db.Conn(ctx).Raw(`SELECT `+campaignColumns+` FROM program_campaigns WHERE program_code = ? ORDER BY starts_on, id`,
-		code).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Campaign
-	for rows.Next() {
-		c, err := scanCampaign(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		after.Version++
+		return nil
+	})
+	return before, after, err
 }
 
 const campaignColumns = `id, program_code, name, area_code, area_path::text, starts_on, ends_on, package_amount, version`
 
-func scanCampaign(row interface{ Scan(...any) error }) (Campaign, error) {
+func scanCampaign(row db.Scanner) (Campaign, error) {
 	var c Campaign
 	err := row.Scan(&c.ID, &c.ProgramCode, &c.Name, &c.AreaCode, &c.AreaPath, &c.StartsOn, &c.EndsOn, &c.PackageAmount, &c.Version)
 	return c, err
 }
 
+func (s store) campaigns(ctx context.Context, code string) ([]Campaign, error) {
+	return db.Collect(s.db.Conn(ctx).Raw(`SELECT `+campaignColumns+` FROM program_campaigns WHERE program_code = ? ORDER BY starts_on, id`,
+		code), scanCampaign)
+}
+
+// campaign reads a program's campaign and locks it.
 func (s store) campaign(ctx context.Context, code string, id uuid.UUID) (Campaign, error) {
 	c, err := scanCampaign(s.db.Conn(ctx).Raw(`SELECT `+campaignColumns+` FROM program_campaigns WHERE program_code = ? AND id = ?
 		FOR UPDATE`, code, id).Row())
@@ -336,4 +146,103 @@ func (s store) campaign(ctx context.Context, code string, id uuid.UUID) (Campaig
 		return Campaign{}, errCampaignNotFound
 	}
 	return c, err
+}
+
+func (s store) insertCampaign(ctx context.Context, c Campaign) error {
+	return s.db.Conn(ctx).Exec(`INSERT INTO program_campaigns (id, program_code, name, area_code, area_path, starts_on, ends_on,
+			package_amount, created_by) VALUES (?, ?, ?, ?, ?::ltree, ?, ?, ?, ?)`, c.ID, c.ProgramCode, c.Name, c.AreaCode, c.AreaPath,
+		c.StartsOn, c.EndsOn, c.PackageAmount, access.ActorID(ctx)).Error
+}
+
+// updateCampaign is the read-modify-write of a campaign, as updateProgram.
+func (s store) updateCampaign(ctx context.Context, code string, id uuid.UUID, version int, allowed func(Campaign) error,
+	apply func(*Campaign) error) (before, after Campaign, err error) {
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		if before, err = s.campaign(ctx, code, id); err != nil {
+			return err
+		}
+		if err := allowed(before); err != nil {
+			return err
+		}
+		if before.Version != version {
+			return stale("campaign", version, before.Version, "")
+		}
+		after = before
+		if err := apply(&after); err != nil {
+			return err
+		}
+		if err := s.db.Conn(ctx).Exec(`UPDATE program_campaigns SET name = ?, ends_on = ?, package_amount = ?, version = version + 1,
+			updated_by = ?, updated_at = now() WHERE id = ?`, after.Name, after.EndsOn, after.PackageAmount, access.ActorID(ctx), id).Error; err != nil {
+			return err
+		}
+		after.Version++
+		return nil
+	})
+	return before, after, err
+}
+
+// budgets are the budgets of a program in a year (or every year: 0), in
+// scope, with what approved enrollments committed in each.
+func (s store) budgets(ctx context.Context, scope access.Scope, code string, year int) ([]Budget, error) {
+	q := scope.Filter(s.db.Conn(ctx).Table("program_budgets b"), "b.area_path").
+		Select(`b.program_code, b.area_code, b.area_path::text, b.year, b.amount, b.version,
+			(SELECT coalesce(sum(e.amount), 0) FROM enrollments e WHERE e.program_code = b.program_code
+			 AND e.area_path <@ b.area_path AND e.state IN ('approved', 'ended') AND extract(year FROM e.starts_on) = b.year)`).
+		Where("b.program_code = ?", code)
+	if year != 0 {
+		q = q.Where("b.year = ?", year)
+	}
+	return db.Collect(q.Order("b.year, b.area_path"), func(row db.Scanner) (Budget, error) {
+		var b Budget
+		err := row.Scan(&b.ProgramCode, &b.AreaCode, &b.AreaPath, &b.Year, &b.Amount, &b.Version, &b.Committed)
+		return b, err
+	})
+}
+
+// lockBudget reads and locks a budget's amount and version; both nil when
+// there is none yet.
+func (s store) lockBudget(ctx context.Context, code, areaCode string, year int) (amount *int64, version *int, err error) {
+	var current struct {
+		Amount  *int64
+		Version *int
+	}
+	err = s.db.Conn(ctx).Raw(`SELECT amount, version FROM program_budgets WHERE program_code = ? AND area_code = ? AND year = ? FOR UPDATE`,
+		code, areaCode, year).Scan(&current).Error
+	return current.Amount, current.Version, err
+}
+
+// putBudget sets a budget, a new one at version 1, an existing one a version on.
+func (s store) putBudget(ctx context.Context, code, areaCode, path string, year int, amount int64) error {
+	return s.db.Conn(ctx).Exec(`INSERT INTO program_budgets (program_code, area_code, area_path, year, amount, updated_by)
+			VALUES (?, ?, ?::ltree, ?, ?, ?) ON CONFLICT (program_code, area_code, year)
+			DO UPDATE SET amount = excluded.amount, version = program_budgets.version + 1, updated_by = excluded.updated_by,
+			updated_at = now()`, code, areaCode, path, year, amount, access.ActorID(ctx)).Error
+}
+
+// coveringBudget is a budget of a program that covers an area, and what its
+// area's approved enrollments committed of it in its year.
+type coveringBudget struct {
+	AreaCode  string
+	Amount    int64
+	Committed int64
+}
+
+// lockCoveringBudgets locks the program's budgets for a year whose areas hold
+// path (approvals against the same budget queue here), then sums what each
+// has committed.
+func (s store) lockCoveringBudgets(ctx context.Context, code string, year int, path string) ([]coveringBudget, error) {
+	conn := s.db.Conn(ctx)
+	var out []coveringBudget
+	if err := conn.Raw(`SELECT area_code, amount FROM program_budgets WHERE program_code = ? AND year = ? AND ?::ltree <@ area_path
+			ORDER BY area_code FOR UPDATE`, code, year, path).Scan(&out).Error; err != nil {
+		return nil, err
+	}
+	for i, b := range out {
+		if err := conn.Raw(`SELECT coalesce(sum(amount), 0) FROM enrollments WHERE program_code = ? AND state IN ('approved', 'ended')
+				AND extract(year FROM starts_on) = ? AND area_path <@ (SELECT path FROM areas WHERE code = ?)`,
+			code, year, b.AreaCode).Scan(&out[i].Committed).Error; err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
