@@ -92,21 +92,10 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 		return res, fmt.Errorf("bench: generate: %w", err)
 	}
 	conn.TypeMap().RegisterType(&pgtype.Type{Name: "ltree", OID: ltreeOID, Codec: pgtype.LtreeCodec{}})
-	rows, err := conn.Query(ctx, `SELECT c.code, c.path::text, d.name FROM areas c JOIN areas d ON d.code = c.parent_code
-		WHERE c.level = 'commune' AND c.path <@ $1::ltree ORDER BY c.code`, o.Province)
+	communes, err := loadCommunes(ctx, conn, o.Province)
 	if err != nil {
 		return res, err
 	}
-	var communes []commune
-	for rows.Next() {
-		var c commune
-		if err := rows.Scan(&c.code, &c.path, &c.district); err != nil {
-			rows.Close()
-			return res, err
-		}
-		communes = append(communes, c)
-	}
-	rows.Close()
 	if len(communes) == 0 {
 		return res, fmt.Errorf("bench: generate: no communes in %s", o.Province)
 	}
@@ -134,67 +123,15 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 		return res, err
 	}
 	mark := time.Now()
-	r := rand.New(rand.NewPCG(o.Seed, o.Seed^0xda942042e4dd58b5))
-	year := time.Now().Year()
+	g := &generator{r: rand.New(rand.NewPCG(o.Seed, o.Seed^0xda942042e4dd58b5)), o: o, rate: rate, year: time.Now().Year(),
+		protect: protect, communes: communes}
 	var hRows, mRows [][]any
 	for i := range o.Households {
-		c := communes[r.IntN(len(communes))]
-		id := uuid.Must(uuid.NewV7())
-		class := "none"
-		switch x := r.Float64(); {
-		case x < rate(c.district):
-			class = "poor"
-		case x < 2.5*rate(c.district):
-			class = "near_poor"
-		case x < 2.5*rate(c.district)+0.1:
-			class = "average"
+		h, ms, err := g.household(i)
+		if err != nil {
+			return res, err
 		}
-		hRows = append(hRows, []any{id, fmt.Sprintf("G-%s-%d", o.Tag, i), c.code, c.path, fmt.Sprintf("Ấp %d", 1+r.IntN(9)),
-			fmt.Sprintf("tổ %d", 1+r.IntN(12)), "rural", class})
-		family := families[r.IntN(len(families))]
-		headYear := year - 25 - r.IntN(50)
-		people := []person{{household.Male, headYear, "head"}}
-		if r.IntN(10) < 8 {
-			people = append(people, person{household.Female, headYear + r.IntN(7) - 3, "spouse"})
-		}
-		for range r.IntN(5) {
-			sex := household.Male
-			if r.IntN(2) == 0 {
-				sex = household.Female
-			}
-			people = append(people, person{sex, min(year, headYear+20+r.IntN(20)), "child"})
-		}
-		if r.IntN(4) == 0 { // a grandparent living with them
-			sex := household.Female
-			if r.IntN(3) == 0 {
-				sex = household.Male
-			}
-			people = append(people, person{sex, max(headYear-22-r.IntN(10), year-95), "parent"})
-		}
-		for j, p := range people {
-			middle, given := middlesM[r.IntN(len(middlesM))], givensM[r.IntN(len(givensM))]
-			if p.sex == household.Female {
-				middle, given = middlesF[r.IntN(len(middlesF))], givensF[r.IntN(len(givensF))]
-			}
-			var kind, sealed, lookup any
-			if year-p.year >= 14 {
-				// PPP (birth province 001-090, never the demo's 091) G YY NNNNNN, unique per run and person.
-				g := 2 * ((p.year - 1900) / 100)
-				if p.sex == household.Female {
-					g++
-				}
-				n := i*8 + j // at most 8 people a household
-				idn := household.IDNumber{Kind: household.CCCD, Digits: fmt.Sprintf("%03d%d%02d%06d", 1+n%90, g, p.year%100, (n/90)%1_000_000)}
-				b, err := protect.Seal(idn)
-				if err != nil {
-					return res, err
-				}
-				kind, sealed, lookup = "cccd", b, protect.Lookup(idn)
-			}
-			age := year - p.year
-			mRows = append(mRows, []any{uuid.Must(uuid.NewV7()), id, family + " " + middle + " " + given, int16(p.year), string(p.sex),
-				kind, sealed, lookup, p.rel, age >= 6 && age <= 18, "present"})
-		}
+		hRows, mRows = append(hRows, h), append(mRows, ms...)
 		if len(hRows) >= 5000 || i == o.Households-1 {
 			if err := copyBatch(ctx, tx, hRows, mRows); err != nil {
 				return res, err
@@ -211,7 +148,7 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 		}
 		res.phase(indexName(def), &mark)
 	}
-	if err := generateHistory(ctx, tx, o, year, &res, &mark); err != nil {
+	if err := generateHistory(ctx, tx, o, g.year, &res, &mark); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -224,6 +161,101 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 	res.phase("analyze", &mark)
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// loadCommunes lists the province's communes with their district's name.
+func loadCommunes(ctx context.Context, conn *pgx.Conn, province string) ([]commune, error) {
+	rows, err := conn.Query(ctx, `SELECT c.code, c.path::text, d.name FROM areas c JOIN areas d ON d.code = c.parent_code
+		WHERE c.level = 'commune' AND c.path <@ $1::ltree ORDER BY c.code`, province)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (commune, error) {
+		var c commune
+		err := row.Scan(&c.code, &c.path, &c.district)
+		return c, err
+	})
+}
+
+// generator draws households and their people from one random stream: the
+// same seed, the same draws in the same order, the same province.
+type generator struct {
+	r        *rand.Rand
+	o        GenOptions
+	rate     func(district string) float64
+	year     int
+	protect  *household.IDProtector
+	communes []commune
+}
+
+// household draws the i-th household: its row and its members' rows.
+func (g *generator) household(i int) (hRow []any, mRows [][]any, err error) {
+	r := g.r
+	c := g.communes[r.IntN(len(g.communes))]
+	id := uuid.Must(uuid.NewV7())
+	class := "none"
+	switch x := r.Float64(); {
+	case x < g.rate(c.district):
+		class = "poor"
+	case x < 2.5*g.rate(c.district):
+		class = "near_poor"
+	case x < 2.5*g.rate(c.district)+0.1:
+		class = "average"
+	}
+	hRow = []any{id, fmt.Sprintf("G-%s-%d", g.o.Tag, i), c.code, c.path, fmt.Sprintf("Ấp %d", 1+r.IntN(9)),
+		fmt.Sprintf("tổ %d", 1+r.IntN(12)), "rural", class}
+	family := families[r.IntN(len(families))]
+	for j, p := range g.people() {
+		middle, given := middlesM[r.IntN(len(middlesM))], givensM[r.IntN(len(givensM))]
+		if p.sex == household.Female {
+			middle, given = middlesF[r.IntN(len(middlesF))], givensF[r.IntN(len(givensF))]
+		}
+		var kind, sealed, lookup any
+		if g.year-p.year >= 14 {
+			// PPP (birth province 001-090, never the demo's 091) G YY NNNNNN, unique per run and person.
+			gen := 2 * ((p.year - 1900) / 100)
+			if p.sex == household.Female {
+				gen++
+			}
+			n := i*8 + j // at most 8 people a household
+			idn := household.IDNumber{Kind: household.CCCD, Digits: fmt.Sprintf("%03d%d%02d%06d", 1+n%90, gen, p.year%100, (n/90)%1_000_000)}
+			b, err := g.protect.Seal(idn)
+			if err != nil {
+				return nil, nil, err
+			}
+			kind, sealed, lookup = "cccd", b, g.protect.Lookup(idn)
+		}
+		age := g.year - p.year
+		mRows = append(mRows, []any{uuid.Must(uuid.NewV7()), id, family + " " + middle + " " + given, int16(p.year), string(p.sex),
+			kind, sealed, lookup, p.rel, age >= 6 && age <= 18, "present"})
+	}
+	return hRow, mRows, nil
+}
+
+// people draws a household's members: a head, most often a spouse, up to
+// four children and sometimes a grandparent.
+func (g *generator) people() []person {
+	r, year := g.r, g.year
+	headYear := year - 25 - r.IntN(50)
+	people := []person{{household.Male, headYear, "head"}}
+	if r.IntN(10) < 8 {
+		people = append(people, person{household.Female, headYear + r.IntN(7) - 3, "spouse"})
+	}
+	for range r.IntN(5) {
+		sex := household.Male
+		if r.IntN(2) == 0 {
+			sex = household.Female
+		}
+		people = append(people, person{sex, min(year, headYear+20+r.IntN(20)), "child"})
+	}
+	if r.IntN(4) == 0 { // a grandparent living with them
+		sex := household.Female
+		if r.IntN(3) == 0 {
+			sex = household.Male
+		}
+		people = append(people, person{sex, max(headYear-22-r.IntN(10), year-95), "parent"})
+	}
+	return people
 }
 
 // indexName is the name in a CREATE INDEX statement.
@@ -249,19 +281,22 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, tables ...string) ([]s
 	if err != nil {
 		return nil, err
 	}
+	type index struct {
+		name pgx.Identifier
+		def  string
+	}
+	indexes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (index, error) {
+		var schema, name, def string
+		err := row.Scan(&schema, &name, &def)
+		return index{pgx.Identifier{schema, name}, def}, err
+	})
+	if err != nil {
+		return nil, err
+	}
 	var names []pgx.Identifier
 	var defs []string
-	for rows.Next() {
-		var schema, name, def string
-		if err := rows.Scan(&schema, &name, &def); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		names, defs = append(names, pgx.Identifier{schema, name}), append(defs, def)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	for _, ix := range indexes {
+		names, defs = append(names, ix.name), append(defs, ix.def)
 	}
 	for _, n := range names {
 		if _, err := tx.Exec(ctx, "DROP INDEX "+n.Sanitize()); err != nil {
