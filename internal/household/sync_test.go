@@ -1,4 +1,4 @@
-package app_test
+package household_test
 
 import (
 	"encoding/json"

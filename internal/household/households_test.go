@@ -1,4 +1,4 @@
-package app_test
+package household_test
 
 import (
 	"context"
@@ -33,10 +33,8 @@ func TestHouseholdRegistration(t *testing.T) {
 	path := "/api/v1/households/" + hh.ID
 
 	// The ID number is encrypted at rest: the database never holds it in clear.
-	var clear int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM members WHERE position('091078001234' in encode(id_sealed, 'escape')) > 0`).Scan(&clear)
-	var inAudit int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE doc::text LIKE '%091078001234%'`).Scan(&inAudit)
+	clear := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM members WHERE position('091078001234' in encode(id_sealed, 'escape')) > 0`)
+	inAudit := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM audit_events WHERE doc::text LIKE '%091078001234%'`)
 	if clear != 0 || inAudit != 0 {
 		t.Fatal("a full ID number reached the database or the audit trail")
 	}
@@ -330,8 +328,7 @@ func TestTransferAndMerge(t *testing.T) {
 	if w.Code != 200 || len(merged.Members) != 8 {
 		t.Fatalf("merge: %d %s", w.Code, w.Body.String())
 	}
-	var heads int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM members WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, dst.ID).Scan(&heads)
+	heads := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM members WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, dst.ID)
 	got := apptest.DecodeHousehold(t, apptest.Send(t, h, "GET", srcPath, worker, nil))
 	if heads != 1 || got.Status != "archived" {
 		t.Fatalf("after the merge: heads %d, source %s", heads, got.Status)
@@ -416,7 +413,9 @@ func TestDuplicateCandidates(t *testing.T) {
 		t.Fatalf("resolve same: %d %s", w.Code, w.Body.String())
 	}
 	var status, mergedInto string
-	a.DB().Conn(context.Background()).Raw(`SELECT status, merged_into::text FROM members WHERE id = ?`, two.Members[1].ID).Row().Scan(&status, &mergedInto)
+	if err := a.DB().Conn(context.Background()).Raw(`SELECT status, merged_into::text FROM members WHERE id = ?`, two.Members[1].ID).Row().Scan(&status, &mergedInto); err != nil {
+		t.Fatal(err)
+	}
 	if status != "merged" || mergedInto != one.Members[0].ID {
 		t.Fatalf("after merging: %s into %s", status, mergedInto)
 	}
@@ -440,8 +439,7 @@ func TestDuplicateCandidates(t *testing.T) {
 			t.Fatalf("a dismissed pair is proposed again: %+v", p)
 		}
 	}
-	var audited int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE action = 'duplicate.resolve'`).Scan(&audited)
+	audited := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM audit_events WHERE action = 'duplicate.resolve'`)
 	if audited < 2 {
 		t.Fatalf("resolutions are audited: %d", audited)
 	}
@@ -562,21 +560,14 @@ func TestNameSearchFiltersScopeAndAreaPath(t *testing.T) {
 		}
 	}
 	// A member moved into a household elsewhere takes its area path.
-	ctx := context.Background()
-	if err := a.DB().Conn(ctx).Exec(`UPDATE members SET household_id = ? WHERE id = ?`, e.ID, elsewhere.Members[3].ID).Error; err != nil {
-		t.Fatal(err)
-	}
-	var path string
-	a.DB().Conn(ctx).Raw(`SELECT area_path::text FROM members WHERE id = ?`, elsewhere.Members[3].ID).Scan(&path)
+	apptest.Exec(t, a.DB(), `UPDATE members SET household_id = ? WHERE id = ?`, e.ID, elsewhere.Members[3].ID)
+	path := apptest.Scalar[string](t, a.DB(), `SELECT area_path::text FROM members WHERE id = ?`, elsewhere.Members[3].ID)
 	if path != "91.914.30791" {
 		t.Fatalf("a moved member's area path: %q", path)
 	}
 	// A household given a new area takes its members along.
-	if err := a.DB().Conn(ctx).Exec(`UPDATE households SET area_path = '91.914.30793', commune_code = '30793' WHERE id = ?`, e.ID).Error; err != nil {
-		t.Fatal(err)
-	}
-	var stale int
-	a.DB().Conn(ctx).Raw(`SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id WHERE m.area_path <> h.area_path`).Scan(&stale)
+	apptest.Exec(t, a.DB(), `UPDATE households SET area_path = '91.914.30793', commune_code = '30793' WHERE id = ?`, e.ID)
+	stale := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id WHERE m.area_path <> h.area_path`)
 	if stale != 0 {
 		t.Fatalf("%d members left behind their household's area", stale)
 	}
