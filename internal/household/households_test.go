@@ -608,3 +608,32 @@ func TestNameSearchWidensWhenHouseholdsShareTheName(t *testing.T) {
 		t.Fatalf("the near match must follow the two households of exact matches: %+v", p.Items)
 	}
 }
+
+// A registration the database refuses as a duplicate (the checks before it
+// could not see it) is a 409 on the field of the member it names.
+func TestRegistrationConflictNamesTheMember(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "rc-worker", "commune_worker", "30791")
+	first := apptest.HouseholdBody("RC-1", "30791", "")
+	memberID := "0190a8c0-0000-7000-8000-00000000abcd"
+	apptest.Member(first, 2)["id"] = memberID
+	if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, first); w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body.String())
+	}
+	second := apptest.HouseholdBody("RC-2", "30791", "")
+	apptest.Member(second, 2)["id"] = memberID
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, second)
+	if w.Code != 409 || apptest.ProblemCode(t, w) != "id_registered_elsewhere" || !strings.Contains(w.Body.String(), `"members[2].id_number"`) {
+		t.Fatalf("a member id taken: %d %s", w.Code, w.Body.String())
+	}
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code = 'RC-2'`); n != 0 {
+		t.Fatalf("the refused household was written: %d", n)
+	}
+	// The household's own code again in its commune.
+	w = apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("RC-1", "30791", ""))
+	if w.Code != 409 || apptest.ProblemCode(t, w) != "household_exists" {
+		t.Fatalf("the same code: %d %s", w.Code, w.Body.String())
+	}
+}
