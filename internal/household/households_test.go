@@ -189,7 +189,9 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 	for q, want := range map[string]string{"dang van duc": "Đặng Văn Đức", "DANG VAN DUC": "Đặng Văn Đức", "le thi hong": "Lê Thị Hồng"} {
 		w := apptest.Send(t, h, "GET", "/api/v1/households?q="+strings.ReplaceAll(q, " ", "%20"), worker, nil)
 		var page struct{ Items []apptest.Household }
-		json.Unmarshal(w.Body.Bytes(), &page)
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		if w.Code != 200 || len(page.Items) == 0 || page.Items[0].Members[0].FullName != want {
 			t.Errorf("q=%q: %d %s", q, w.Code, w.Body.String())
 		}
@@ -202,12 +204,16 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 			HouseholdCode string `json:"household_code"`
 		}
 	}
-	json.Unmarshal(w.Body.Bytes(), &people)
+	if err := json.Unmarshal(w.Body.Bytes(), &people); err != nil {
+		t.Fatal(err)
+	}
 	if w.Code != 200 || len(people.Items) == 0 || people.Items[0].FullName != "Đặng Văn Đức" || people.Items[0].HouseholdCode != "S-0" {
 		t.Errorf("member search: %d %s", w.Code, w.Body.String())
 	}
 	w = apptest.Send(t, h, "GET", "/api/v1/members?age_max=15&sex=female", worker, nil)
-	json.Unmarshal(w.Body.Bytes(), &people)
+	if err := json.Unmarshal(w.Body.Bytes(), &people); err != nil {
+		t.Fatal(err)
+	}
 	if w.Code != 200 || len(people.Items) != 3 { // Nguyễn Thị Diệu (2014) in each of the three households
 		t.Errorf("girls aged 15 or less: %d %s", w.Code, w.Body.String())
 	}
@@ -220,7 +226,9 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 			Items      []apptest.Household
 			NextCursor string `json:"next_cursor"`
 		}
-		json.Unmarshal(w.Body.Bytes(), &page)
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		for _, it := range page.Items {
 			if seen[it.ID] {
 				t.Fatal("a household on two pages")
@@ -280,7 +288,9 @@ func TestHouseholdLifecycle(t *testing.T) {
 			Before json.RawMessage `json:"before"`
 		} `json:"items"`
 	}
-	json.Unmarshal(w.Body.Bytes(), &hist)
+	if err := json.Unmarshal(w.Body.Bytes(), &hist); err != nil {
+		t.Fatal(err)
+	}
 	actions := []string{}
 	for _, it := range hist.Items {
 		actions = append(actions, it.Action)
@@ -395,7 +405,9 @@ func TestDuplicateCandidates(t *testing.T) {
 	}
 	list := func() []pair {
 		var page struct{ Items []pair }
-		json.Unmarshal(apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page)
+		if err := json.Unmarshal(apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		return page.Items
 	}
 	var found *pair
@@ -460,7 +472,9 @@ func TestHouseholdFilters(t *testing.T) {
 	ids := func(path string) string {
 		w := apptest.Send(t, h, "GET", path, worker, nil)
 		var page struct{ Items []apptest.Household }
-		json.Unmarshal(w.Body.Bytes(), &page)
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		out := []string{}
 		for _, it := range page.Items {
 			out = append(out, it.ID)
