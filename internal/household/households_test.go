@@ -651,3 +651,37 @@ func TestRegistrationConflictNamesTheMember(t *testing.T) {
 		t.Fatalf("the same code: %d %s", w.Code, w.Body.String())
 	}
 }
+
+// One registration goes through the same array-bound insert as an import's
+// batch: what a client left out is NULL, what it gave is kept as typed.
+func TestRegistrationStoresWhatWasGiven(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "rs-worker", "commune_worker", "30791")
+	body := apptest.HouseholdBody("RS-1", "30791", "091078001234")
+	body["phone"] = ""
+	m := apptest.Member(body, 1)
+	m["insurance_card"], m["insurance_expiry"], m["education_level"], m["ethnicity_code"], m["disability"] = "GD4797924", "2026-12-31", "upper_secondary", 5, true
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, body)
+	if w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body.String())
+	}
+	hh := apptest.DecodeHousehold(t, w)
+	if got := apptest.Scalar[string](t, a.DB(), `SELECT concat_ws('|', phone IS NULL, area_path, created_by IS NOT NULL) FROM households WHERE id = ?`, hh.ID); got != "t|91.914.30791|t" {
+		t.Fatalf("household: %s", got)
+	}
+	got := apptest.Scalar[string](t, a.DB(), `SELECT concat_ws('|', birth_date, birth_year, insurance_card, insurance_expiry, education_level,
+		occupation IS NULL, ethnicity_code, disability, student, status, id_sealed IS NULL) FROM members WHERE id = ?`, hh.Members[1].ID)
+	if got != "1981-03-04|1981|GD4797924|2026-12-31|upper_secondary|t|5|t|f|present|t" {
+		t.Fatalf("spouse: %s", got)
+	}
+	got = apptest.Scalar[string](t, a.DB(), `SELECT concat_ws('|', birth_date IS NULL, birth_year, id_kind, id_lookup IS NOT NULL, relationship)
+		FROM members WHERE id = ?`, hh.Members[0].ID)
+	if got != "t|1978|cccd|t|head" {
+		t.Fatalf("head: %s", got)
+	}
+	if w := apptest.Send(t, h, "GET", "/api/v1/households/"+hh.ID+"?reveal=id_number", worker, nil); !strings.Contains(w.Body.String(), `"091078001234"`) {
+		t.Fatalf("the sealed number opens: %d %s", w.Code, w.Body.String())
+	}
+}

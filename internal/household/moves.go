@@ -31,8 +31,8 @@ func (s *Service) Transfer(ctx context.Context, scope access.Scope, fromID uuid.
 		if err := s.store.lock(ctx, first, second); err != nil {
 			return err
 		}
-		var to Household
-		action := "household.transfer_out"
+		var to Household // read with the source locked
+		action := "household.transfer_out" // per attempt: a retried transaction starts again
 		from, fromAfter, err := s.store.update(ctx, scope, fromID, fromVersion, func(h *Household) error {
 			var err error
 			if to, err = s.store.household(ctx, scope, toID, false); err != nil {
