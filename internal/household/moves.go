@@ -31,7 +31,7 @@ func (s *Service) Transfer(ctx context.Context, scope access.Scope, fromID uuid.
 		if err := s.store.lock(ctx, first, second); err != nil {
 			return err
 		}
-		var to Household // read with the source locked
+		var to Household                   // read with the source locked
 		action := "household.transfer_out" // per attempt: a retried transaction starts again
 		from, fromAfter, err := s.store.update(ctx, scope, fromID, fromVersion, func(h *Household) error {
 			var err error
