@@ -67,6 +67,9 @@ func (s *Service) View(ctx context.Context, scope access.Scope, id uuid.UUID, re
 	if err != nil || !reveal {
 		return h, err
 	}
+	if s.perms == nil { // not wired: nobody may
+		return Household{}, errRevealNotAllowed
+	}
 	where, err := s.perms.Scope(ctx, "member_id", "reveal")
 	if err != nil || !where.Contains(h.AreaPath) {
 		return Household{}, errRevealNotAllowed
@@ -79,6 +82,9 @@ func (s *Service) View(ctx context.Context, scope access.Scope, id uuid.UUID, re
 func (s *Service) History(ctx context.Context, scope access.Scope, id uuid.UUID) ([]audit.EventRecord, error) {
 	if _, err := s.Get(ctx, scope, id); err != nil { // scope check (and the read is logged)
 		return nil, err
+	}
+	if s.history == nil {
+		return nil, errors.New("household: no audit trail wired (Service.Views)")
 	}
 	events, _, err := s.history.ListEvents(ctx, access.Everywhere(),
 		audit.EventFilter{EntityType: "household", EntityID: id.String()}, nil, 200)
