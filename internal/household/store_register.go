@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,86 +64,160 @@ type insertError struct {
 func (e *insertError) Error() string { return "insert " + e.table + ": " + e.err.Error() }
 func (e *insertError) Unwrap() error { return e.err }
 
-// insertHouseholds writes new households and their members (ids set, area
-// paths resolved) with one array-bound statement per table, however many
-// there are: one registration and a batch of an import alike. Each column
-// is one array parameter (GORM would spread a slice into a list); "" stands
-// for NULL in the optional ones.
-func (s store) insertHouseholds(ctx context.Context, hs []Household) error {
-	var h struct {
-		id                                                               []uuid.UUID
-		code, commune, path, village, address, areaType, phone, minority []string
+// registration is the rows of new households and their members, by column.
+type registration struct {
+	h struct {
+		id, code, commune, path, village, address, areaType []string
+		phone                                               []*string
+		minority                                            []bool
 	}
-	var m struct {
-		id, household                                   []uuid.UUID
-		name, sex, relationship, status, birth, year    []string
-		kind, sealed, lookup, ethnicity, disability     []string
-		education, occupation, employment, card, expiry []string
-		student, school                                 []string
+	m struct {
+		id, household, name, sex, relationship, status []string
+		birth, expiry                                  []*time.Time
+		year                                           []int32
+		kind, education, occupation, employment, card  []*string
+		school                                         []*string
+		sealed, lookup                                 [][]byte
+		ethnicity                                      []*int32
+		disability, student                            []bool
 	}
+}
+
+// columns lays out households (ids set, area paths resolved) and their
+// members by column, ID numbers sealed; "" is NULL in the optional ones.
+func (s store) columns(hs []Household) (*registration, error) {
+	r := &registration{}
+	h, m := &r.h, &r.m
 	for _, x := range hs {
-		h.id, h.code, h.commune, h.path = append(h.id, x.ID), append(h.code, x.Code), append(h.commune, x.CommuneCode), append(h.path, x.AreaPath)
+		h.id, h.code, h.commune, h.path = append(h.id, x.ID.String()), append(h.code, x.Code), append(h.commune, x.CommuneCode), append(h.path, x.AreaPath)
 		h.village, h.address, h.areaType = append(h.village, x.Village), append(h.address, x.Address), append(h.areaType, x.AreaType)
-		h.phone, h.minority = append(h.phone, x.Phone), append(h.minority, strconv.FormatBool(x.EthnicMinority))
+		h.phone, h.minority = append(h.phone, optional(x.Phone)), append(h.minority, x.EthnicMinority)
 		for _, y := range x.Members {
-			var kind, sealed, lookup, eth string
+			var kind *string
+			var sealed, lookup []byte
 			if y.IDNumber != nil {
-				b, err := s.protect.Seal(*y.IDNumber)
-				if err != nil {
-					return err
+				k := string(y.IDNumber.Kind)
+				kind = &k
+				var err error
+				if sealed, err = s.protect.Seal(*y.IDNumber); err != nil {
+					return nil, err
 				}
-				kind, sealed, lookup = string(y.IDNumber.Kind), `\x`+hex.EncodeToString(b), `\x`+hex.EncodeToString(s.protect.Lookup(*y.IDNumber))
+				lookup = s.protect.Lookup(*y.IDNumber)
 			}
+			var eth *int32
 			if y.EthnicityCode != nil {
-				eth = strconv.Itoa(*y.EthnicityCode)
+				e := int32(*y.EthnicityCode)
+				eth = &e
 			}
-			m.id, m.household, m.name, m.sex = append(m.id, y.ID), append(m.household, x.ID), append(m.name, y.FullName), append(m.sex, string(y.Sex))
+			m.id, m.household, m.name, m.sex = append(m.id, y.ID.String()), append(m.household, x.ID.String()), append(m.name, y.FullName), append(m.sex, string(y.Sex))
 			m.relationship, m.status = append(m.relationship, y.Relationship), append(m.status, y.Status)
-			m.birth, m.expiry, m.year = append(m.birth, dateText(y.BirthDate)), append(m.expiry, dateText(y.InsuranceExpiry)), append(m.year, strconv.Itoa(y.BirthYear))
-			m.kind, m.sealed, m.lookup, m.ethnicity = append(m.kind, kind), append(m.sealed, sealed), append(m.lookup, lookup), append(m.ethnicity, eth)
-			m.education, m.occupation = append(m.education, y.EducationLevel), append(m.occupation, y.Occupation)
-			m.employment, m.card, m.school = append(m.employment, y.EmploymentStatus), append(m.card, y.InsuranceCard), append(m.school, y.SchoolLevel)
-			m.disability, m.student = append(m.disability, strconv.FormatBool(y.Disability)), append(m.student, strconv.FormatBool(y.Student))
+			m.birth, m.expiry, m.year = append(m.birth, y.BirthDate), append(m.expiry, y.InsuranceExpiry), append(m.year, int32(y.BirthYear))
+			m.kind, m.education, m.occupation = append(m.kind, kind), append(m.education, optional(y.EducationLevel)), append(m.occupation, optional(y.Occupation))
+			m.employment, m.card, m.school = append(m.employment, optional(y.EmploymentStatus)), append(m.card, optional(y.InsuranceCard)), append(m.school, optional(y.SchoolLevel))
+			m.sealed, m.lookup, m.ethnicity = append(m.sealed, sealed), append(m.lookup, lookup), append(m.ethnicity, eth)
+			m.disability, m.student = append(m.disability, y.Disability), append(m.student, y.Student)
 		}
 	}
-	t := db.TextArray
-	if err := s.db.Conn(ctx).Exec(`INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
-		ethnic_minority, created_by, updated_by)
-		SELECT u.id, u.code, u.commune, u.path::ltree, u.village, u.address, u.area_type, NULLIF(u.phone, ''), u.minority, ?::uuid, ?::uuid
-		FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bool[])
-		AS u (id, code, commune, path, village, address, area_type, phone, minority)`,
-		access.ActorID(ctx), access.ActorID(ctx), db.UUIDArray(h.id), t(h.code), t(h.commune), t(h.path), t(h.village), t(h.address),
-		t(h.areaType), t(h.phone), t(h.minority)).Error; err != nil {
-		return &insertError{"households", err}
+	return r, nil
+}
+
+// insertHouseholds writes new households and their members (ids set, area
+// paths resolved): one registration and a batch of an import alike. A batch
+// goes in one statement per table bound to whole arrays; one household goes
+// in with a parameter per value, through GORM, so that its statements are
+// what the load harness captures and replays (with fresh ids).
+func (s store) insertHouseholds(ctx context.Context, hs []Household) error {
+	r, err := s.columns(hs)
+	if err != nil {
+		return err
+	}
+	if len(hs) == 1 {
+		return s.insertRows(ctx, r)
+	}
+	return s.insertArrays(ctx, r)
+}
+
+const (
+	insertHousehold = `INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
+		ethnic_minority, created_by, updated_by)`
+	insertMember = `INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
+		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
+		insurance_expiry, student, school_level, status)`
+)
+
+// insertRows writes the rows with a parameter per value.
+func (s store) insertRows(ctx context.Context, r *registration) error {
+	h, m := &r.h, &r.m
+	actor := access.ActorID(ctx)
+	conn := s.db.Conn(ctx)
+	for i := range h.id {
+		if err := conn.Exec(insertHousehold+` VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?)`, h.id[i], h.code[i], h.commune[i],
+			h.path[i], h.village[i], h.address[i], h.areaType[i], h.phone[i], h.minority[i], actor, actor).Error; err != nil {
+			return &insertError{"households", err}
+		}
 	}
 	if len(m.id) == 0 {
 		return nil
 	}
-	if err := s.db.Conn(ctx).Exec(`INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status)
-		SELECT u.id, u.household, u.name, NULLIF(u.birth, '')::date, u.year, u.sex, NULLIF(u.kind, ''), NULLIF(u.sealed, '')::bytea,
-			NULLIF(u.lookup, '')::bytea, u.relationship, NULLIF(u.ethnicity, '')::int2, u.disability, NULLIF(u.education, ''),
-			NULLIF(u.occupation, ''), NULLIF(u.employment, ''), NULLIF(u.card, ''), NULLIF(u.expiry, '')::date, u.student,
-			NULLIF(u.school, ''), u.status
-		FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::int2[], ?::text[], ?::text[], ?::text[], ?::text[],
-			?::text[], ?::text[], ?::bool[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bool[], ?::text[], ?::text[])
-		AS u (id, household, name, birth, year, sex, kind, sealed, lookup, relationship, ethnicity, disability, education,
-			occupation, employment, card, expiry, student, school, status)`,
-		db.UUIDArray(m.id), db.UUIDArray(m.household), t(m.name), t(m.birth), t(m.year), t(m.sex), t(m.kind), t(m.sealed),
-		t(m.lookup), t(m.relationship), t(m.ethnicity), t(m.disability), t(m.education), t(m.occupation), t(m.employment),
-		t(m.card), t(m.expiry), t(m.student), t(m.school), t(m.status)).Error; err != nil {
+	rows := make([]string, len(m.id))
+	args := make([]any, 0, 20*len(m.id))
+	for i := range m.id {
+		rows[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, m.id[i], m.household[i], m.name[i], m.birth[i], m.year[i], m.sex[i], m.kind[i], nilBytes(m.sealed[i]),
+			nilBytes(m.lookup[i]), m.relationship[i], m.ethnicity[i], m.disability[i], m.education[i], m.occupation[i], m.employment[i],
+			m.card[i], m.expiry[i], m.student[i], m.school[i], m.status[i])
+	}
+	if err := conn.Exec(insertMember+` VALUES `+strings.Join(rows, ", "), args...).Error; err != nil {
 		return &insertError{"members", err}
 	}
 	return nil
 }
 
-// dateText is a date as an array element ("" for none).
-func dateText(d *time.Time) string {
-	if d == nil {
-		return ""
+// nilBytes is b, or an untyped nil (NULL) for none.
+func nilBytes(b []byte) any {
+	if b == nil {
+		return nil
 	}
-	return d.Format(time.DateOnly)
+	return b
+}
+
+// insertArrays writes the rows with one statement per table, each column
+// one array parameter.
+func (s store) insertArrays(ctx context.Context, r *registration) error {
+	h, m := &r.h, &r.m
+	var actorText *string
+	if actor := access.ActorID(ctx); actor != nil {
+		a := actor.String()
+		actorText = &a
+	}
+	// The pool's own statement path: GORM would expand the slices into lists.
+	pool := s.db.Conn(ctx).Statement.ConnPool
+	if _, err := pool.ExecContext(ctx, insertHousehold+`
+		SELECT u.id, u.code, u.commune, u.path::ltree, u.village, u.address, u.area_type, u.phone, u.minority, $10::uuid, $10::uuid
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[])
+		AS u (id, code, commune, path, village, address, area_type, phone, minority)`,
+		h.id, h.code, h.commune, h.path, h.village, h.address, h.areaType, h.phone, h.minority, actorText); err != nil {
+		return &insertError{"households", err}
+	}
+	if len(m.id) == 0 {
+		return nil
+	}
+	if _, err := pool.ExecContext(ctx, insertMember+`
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::int2[], $6::text[], $7::text[], $8::bytea[], $9::bytea[],
+			$10::text[], $11::int2[], $12::bool[], $13::text[], $14::text[], $15::text[], $16::text[], $17::date[], $18::bool[],
+			$19::text[], $20::text[])`,
+		m.id, m.household, m.name, m.birth, m.year, m.sex, m.kind, m.sealed, m.lookup, m.relationship, m.ethnicity, m.disability,
+		m.education, m.occupation, m.employment, m.card, m.expiry, m.student, m.school, m.status); err != nil {
+		return &insertError{"members", err}
+	}
+	return nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // conflicting is the index of the member a failed members insert names in
