@@ -175,7 +175,8 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 func (a *App) registerAPI(r *access.Routes) {
 	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
 	auditSvc := audit.NewService(a.db, a.verifier, a.reads)
-	householdHandler := household.NewHandler(a.households, a.authz, auditSvc, a.log)
+	a.households.Views(a.authz, auditSvc)
+	householdHandler := household.NewHandler(a.households, a.log)
 	assessmentHandler := assessment.NewHandler(a.assessments, a.log)
 	a.households.Feed("assessment", a.assessments.FeedLoader)
 	householdHandler.FeedView("assessment", assessmentHandler.FeedView)

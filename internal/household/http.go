@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,16 +18,14 @@ import (
 
 // Handler serves the registry API.
 type Handler struct {
-	svc     *Service
-	authz   *access.Authorizer
-	history *audit.Service
-	log     *slog.Logger
-	views   map[string]func(any) any
+	svc   *Service
+	log   *slog.Logger
+	views map[string]func(any) any
 }
 
-// NewHandler makes the handlers; a household's history comes from the audit trail.
-func NewHandler(svc *Service, authz *access.Authorizer, history *audit.Service, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, authz: authz, history: history, log: log, views: map[string]func(any) any{}}
+// NewHandler makes the handlers.
+func NewHandler(svc *Service, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log, views: map[string]func(any) any{}}
 }
 
 // FeedView registers how the sync feed shows the records of a type that the
@@ -38,22 +35,22 @@ func (h *Handler) FeedView(entityType string, view func(any) any) { h.views[enti
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodPost, "/households", "household", "write", web.Legacy(h.create))
-	r.Handle(http.MethodGet, "/households", "household", "read", web.Legacy(h.list))
-	r.Handle(http.MethodGet, "/households/:id", "household", "read", web.Legacy(h.get))
-	r.Handle(http.MethodPatch, "/households/:id", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.update)))
-	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.archive)))
-	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", web.Legacy(changeHandler(h, http.StatusCreated, h.addMember)))
-	r.Handle(http.MethodPatch, "/households/:id/members/:member", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.updateMember)))
-	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.memberEvent)))
-	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.changeHead)))
-	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", web.Legacy(changeHandler(h, http.StatusOK, h.transfer)))
-	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", web.Legacy(changeHandler(h, http.StatusCreated, h.split)))
-	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", web.Legacy(h.historyOf))
-	r.Handle(http.MethodGet, "/sync/changes", "household", "read", web.Legacy(h.changes))
-	r.Handle(http.MethodGet, "/duplicates", "household", "read", web.Legacy(h.duplicates))
-	r.Handle(http.MethodGet, "/members", "household", "read", web.Legacy(h.members))
-	r.Handle(http.MethodPost, "/duplicates/:id/resolve", "household", "write", web.Legacy(h.resolve))
+	r.Handle(http.MethodPost, "/households", "household", "write", h.create)
+	r.Handle(http.MethodGet, "/households", "household", "read", h.list)
+	r.Handle(http.MethodGet, "/households/:id", "household", "read", h.get)
+	r.Handle(http.MethodPatch, "/households/:id", "household", "write", changeHandler(h.update, http.StatusOK))
+	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", changeHandler(h.archive, http.StatusOK))
+	r.Handle(http.MethodPost, "/households/:id/members", "household", "write", changeHandler(h.addMember, http.StatusCreated))
+	r.Handle(http.MethodPatch, "/households/:id/members/:member", "household", "write", changeHandler(h.updateMember, http.StatusOK))
+	r.Handle(http.MethodPost, "/households/:id/members/:member/status", "household", "write", changeHandler(h.memberEvent, http.StatusOK))
+	r.Handle(http.MethodPost, "/households/:id/head", "household", "write", changeHandler(h.changeHead, http.StatusOK))
+	r.Handle(http.MethodPost, "/households/:id/transfer", "household", "write", changeHandler(h.transfer, http.StatusOK))
+	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", changeHandler(h.split, http.StatusCreated))
+	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
+	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
+	r.Handle(http.MethodGet, "/duplicates", "household", "read", h.duplicates)
+	r.Handle(http.MethodGet, "/members", "household", "read", h.members)
+	r.Handle(http.MethodPost, "/duplicates/:id/resolve", "household", "write", h.resolve)
 }
 
 // MemberHitOut is a member found by search, with where they live.
@@ -64,7 +61,7 @@ type MemberHitOut struct {
 	CommuneCode   string    `json:"commune_code"`
 }
 
-func (h *Handler) members(c *gin.Context) {
+func (h *Handler) members(c *gin.Context) error {
 	q := web.NewQuery(c)
 	f := MemberFilter{CommuneCode: q.String("commune", 6), Sex: q.String("sex", 8), Status: q.String("status", 16),
 		Query: q.String("q", 100), AgeMin: q.Int("age_min", 0, 130), AgeMax: q.Int("age_max", 0, 130)}
@@ -72,14 +69,12 @@ func (h *Handler) members(c *gin.Context) {
 	var after uuid.UUID
 	q.Cursor(&after)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	hits, err := h.svc.Members(ctx, access.ScopeFrom(ctx), f, after, limit+1)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var position func(MemberHit) any // ranked name matches have no next page
 	if f.Query == "" {
@@ -91,6 +86,7 @@ func (h *Handler) members(c *gin.Context) {
 	}, position)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
 type candidateSide struct {
@@ -110,18 +106,16 @@ func side(m CandidateMember) candidateSide {
 	return out
 }
 
-func (h *Handler) duplicates(c *gin.Context) {
+func (h *Handler) duplicates(c *gin.Context) error {
 	q := web.NewQuery(c)
 	limit := q.Limit(50, 200)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.Duplicates(ctx, access.ScopeFrom(ctx), limit)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	type item struct {
 		ID        uuid.UUID     `json:"id"`
@@ -136,28 +130,27 @@ func (h *Handler) duplicates(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
-func (h *Handler) resolve(c *gin.Context) {
+func (h *Handler) resolve(c *gin.Context) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		h.fail(c, apperr.New(apperr.NotFound, "candidate_not_found", "no such duplicate candidate"))
-		return
+		return errCandidateNotFound
 	}
 	var in struct {
 		Resolution   string    `json:"resolution"`
 		KeepMemberID uuid.UUID `json:"keep_member_id"`
 	}
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	if err := h.svc.Resolve(ctx, access.ScopeFrom(ctx), id, in.Resolution, in.KeepMemberID); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
 type memberPatchIn struct {
@@ -179,21 +172,15 @@ type memberPatchIn struct {
 
 // historyOf lists the household's earlier states from the audit trail,
 // newest first (each change with the state before and after).
-func (h *Handler) historyOf(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
+func (h *Handler) historyOf(c *gin.Context) error {
+	id, err := householdID(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
-	if _, err := h.svc.Get(ctx, access.ScopeFrom(ctx), id); err != nil { // scope check (and the read is logged)
-		h.fail(c, err)
-		return
-	}
-	events, _, err := h.history.ListEvents(ctx, access.Everywhere(),
-		audit.EventFilter{EntityType: "household", EntityID: id.String()}, nil, 200)
+	events, err := h.svc.History(ctx, access.ScopeFrom(ctx), id)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	page := web.Page[audit.EventDTO]{Items: make([]audit.EventDTO, 0, len(events))}
 	for _, e := range events {
@@ -201,6 +188,7 @@ func (h *Handler) historyOf(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
 // ChangeOut is one entry of the sync feed.
@@ -213,25 +201,22 @@ type ChangeOut struct {
 	Data        any           `json:"data,omitempty"` // the record, for types other than household
 }
 
-func (h *Handler) changes(c *gin.Context) {
+func (h *Handler) changes(c *gin.Context) error {
 	q := web.NewQuery(c)
 	limit := q.Limit(100, 500)
 	var pos SyncPosition
 	if raw := c.Query("cursor"); raw != "" {
 		if err := web.DecodeCursor(raw, &pos); err != nil {
-			h.fail(c, ErrSyncCursorExpired)
-			return
+			return ErrSyncCursorExpired
 		}
 	}
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	changes, next, more, err := h.svc.Changes(ctx, access.ScopeFrom(ctx), pos, limit)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	out := struct {
 		Changes    []ChangeOut `json:"changes"`
@@ -251,6 +236,7 @@ func (h *Handler) changes(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 // MemberIn is a member as a client sends it.
@@ -285,38 +271,12 @@ type HouseholdIn struct {
 	Members        []MemberIn `json:"members"`
 }
 
-// toMember parses what the model keeps typed; format problems are field errors.
-func (in MemberIn) toMember(prefix string, fe *apperr.FieldList) Member {
-	m := Member{FullName: in.FullName, Sex: Sex(in.Sex), Relationship: in.Relationship, EthnicityCode: in.EthnicityCode,
-		Disability: in.Disability, EducationLevel: strings.TrimSpace(in.EducationLevel), Occupation: strings.TrimSpace(in.Occupation),
-		EmploymentStatus: strings.TrimSpace(in.EmploymentStatus), InsuranceCard: strings.TrimSpace(in.InsuranceCard),
-		Student: in.Student, SchoolLevel: strings.TrimSpace(in.SchoolLevel)}
-	if in.ID != nil {
-		m.ID = *in.ID
-	}
-	date, year, err := ParseBirth(in.BirthDate)
-	if err != nil {
-		fe.Add(prefix+"birth_date", "invalid", "%s", err.Error())
-		year = time.Now().Year() // keep validating the rest
-	}
-	m.BirthDate, m.BirthYear = date, year
-	if in.IDNumber != "" {
-		id, err := ParseID(in.IDNumber)
-		if err != nil {
-			fe.Add(prefix+"id_number", "format", "%s", err.Error())
-		} else {
-			m.IDNumber = &id
-		}
-	}
-	if in.InsuranceExpiry != "" {
-		t, err := time.Parse(time.DateOnly, in.InsuranceExpiry)
-		if err != nil {
-			fe.Add(prefix+"insurance_expiry", "invalid", "must be YYYY-MM-DD")
-		} else {
-			m.InsuranceExpiry = &t
-		}
-	}
-	return m
+// fields are the member's values for NewMember.
+func (in MemberIn) fields() MemberFields {
+	return MemberFields{ID: in.ID, FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber,
+		Relationship: in.Relationship, EthnicityCode: in.EthnicityCode, Disability: in.Disability,
+		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
+		InsuranceCard: in.InsuranceCard, InsuranceExpiry: in.InsuranceExpiry, Student: in.Student, SchoolLevel: in.SchoolLevel}
 }
 
 // MemberOut is a member as the API shows it: the ID number masked unless the
@@ -398,84 +358,68 @@ func householdOut(hh Household, reveal bool) HouseholdOut {
 	return out
 }
 
-func (h *Handler) fail(c *gin.Context, err error) { web.WriteProblem(c, h.log, err) }
-
-func (h *Handler) write(c *gin.Context, status int, hh Household, reveal bool) {
+func write(c *gin.Context, status int, hh Household, reveal bool) {
 	web.SetVersionETag(c, hh.Version)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(status, householdOut(hh, reveal))
 }
 
-func (h *Handler) create(c *gin.Context) {
+func (h *Handler) create(c *gin.Context) error {
 	var in HouseholdIn
 	if err := web.BindJSON(c, &in); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
+	f := HouseholdFields{ID: in.ID, Code: in.Code, CommuneCode: in.CommuneCode, Village: in.Village, Address: in.Address,
+		AreaType: in.AreaType, Phone: in.Phone, EthnicMinority: in.EthnicMinority}
 	var fe apperr.FieldList
-	hh := Household{Code: in.Code, CommuneCode: in.CommuneCode, Village: in.Village, Address: in.Address, AreaType: in.AreaType,
-		Phone: in.Phone, EthnicMinority: in.EthnicMinority}
-	if in.ID != nil {
-		hh.ID = *in.ID
-	}
 	if len(in.Members) > 50 {
 		fe.Add("members", "too_many", "at most 50 members")
 	}
-	for i, m := range in.Members {
-		hh.Members = append(hh.Members, m.toMember(fmt.Sprintf("members[%d].", i), &fe))
+	for _, m := range in.Members {
+		f.Members = append(f.Members, m.fields())
 	}
-	if err := apperr.Fields(fe); err != nil {
-		// Report format problems together with the rules' own.
-		if verr := validateHousehold(&hh, true, h.svc.now()); verr != nil {
-			if e, ok := apperr.As(verr); ok {
-				fe = append(fe, e.Fields...)
-			}
-		}
-		h.fail(c, apperr.Fields(dedupe(fe)))
-		return
+	hh, err := NewHousehold(f, h.svc.now())
+	if e, ok := apperr.As(err); ok {
+		fe = append(fe, e.Fields...)
 	}
-	created, err := h.svc.Create(c.Request.Context(), access.ScopeFrom(c.Request.Context()), hh)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.Header("Location", "/api/v1/households/"+created.ID.String())
-	h.write(c, http.StatusCreated, created, false)
-}
-
-func (h *Handler) householdID(c *gin.Context) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		h.fail(c, errHouseholdNotFound)
-		return uuid.Nil, false
-	}
-	return id, true
-}
-
-func (h *Handler) get(c *gin.Context) {
-	id, ok := h.householdID(c)
-	if !ok {
-		return
+	if err := apperr.Fields(dedupe(fe)); err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
-	hh, err := h.svc.Get(ctx, access.ScopeFrom(ctx), id)
+	created, err := h.svc.Create(ctx, access.ScopeFrom(ctx), hh)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
-	reveal := false
-	if c.Query("reveal") == "id_number" {
-		scope, err := h.authz.Scope(ctx, "member_id", "reveal")
-		if err != nil || !scope.Contains(hh.AreaPath) {
-			h.fail(c, apperr.New(apperr.Forbidden, "reveal_not_allowed", "your role may not see full ID numbers here"))
-			return
-		}
-		reveal = true // the read itself is in the access log (Get)
-	}
-	h.write(c, http.StatusOK, hh, reveal)
+	c.Header("Location", "/api/v1/households/"+created.ID.String())
+	write(c, http.StatusCreated, created, false)
+	return nil
 }
 
-func (h *Handler) list(c *gin.Context) {
+// householdID is the :id path parameter; a malformed one is not found.
+func householdID(c *gin.Context) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return uuid.Nil, errHouseholdNotFound
+	}
+	return id, nil
+}
+
+func (h *Handler) get(c *gin.Context) error {
+	id, err := householdID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	reveal := c.Query("reveal") == "id_number"
+	hh, err := h.svc.View(ctx, access.ScopeFrom(ctx), id, reveal)
+	if err != nil {
+		return err
+	}
+	write(c, http.StatusOK, hh, reveal)
+	return nil
+}
+
+func (h *Handler) list(c *gin.Context) error {
 	q := web.NewQuery(c)
 	f := Filter{CommuneCode: q.String("commune", 6), Village: q.String("village", 100),
 		Classification: q.String("classification", 16), Status: q.String("status", 16), Query: q.String("q", 100),
@@ -484,14 +428,12 @@ func (h *Handler) list(c *gin.Context) {
 	var after uuid.UUID
 	q.Cursor(&after)
 	if err := q.Err(); err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	list, err := h.svc.List(ctx, access.ScopeFrom(ctx), f, after, limit+1)
 	if err != nil {
-		h.fail(c, err)
-		return
+		return err
 	}
 	var position func(Household) any // ranked name matches have no next page
 	if f.Query == "" {
@@ -500,6 +442,7 @@ func (h *Handler) list(c *gin.Context) {
 	page := web.PageOf(list, limit, func(hh Household) HouseholdOut { return householdOut(hh, false) }, position)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, page)
+	return nil
 }
 
 type patchIn struct {
@@ -522,36 +465,29 @@ type changeReq[T any] struct {
 
 // changeHandler reads a changeReq, runs do, and answers with the household do
 // returns (with Location when it was created) and its ETag.
-func changeHandler[T any](h *Handler, status int, do func(c *gin.Context, r changeReq[T]) (Household, error)) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := h.householdID(c)
-		if !ok {
-			return
-		}
-		version, err := web.IfMatchVersion(c)
+func changeHandler[T any](do func(c *gin.Context, r changeReq[T]) (Household, error), status int) web.HandlerFunc {
+	return func(c *gin.Context) error {
+		id, err := householdID(c)
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		var in T
-		if err := web.BindJSON(c, &in); err != nil {
-			h.fail(c, err)
-			return
+		version, err := web.BindChange(c, &in)
+		if err != nil {
+			return err
 		}
 		ctx := c.Request.Context()
 		hh, err := do(c, changeReq[T]{ctx: ctx, scope: access.ScopeFrom(ctx), id: id, version: version, in: in})
 		if err != nil {
-			h.fail(c, err)
-			return
+			return err
 		}
 		if status == http.StatusCreated && hh.ID != id { // split: a new household
 			c.Header("Location", "/api/v1/households/"+hh.ID.String())
 		}
-		h.write(c, status, hh, false)
+		write(c, status, hh, false)
+		return nil
 	}
 }
-
-var errNoMember = apperr.New(apperr.NotFound, "member_not_found", "no such member")
 
 // memberParam is the :member path parameter; a malformed one is not found.
 func memberParam(c *gin.Context) (uuid.UUID, error) {
@@ -576,9 +512,8 @@ func (h *Handler) archive(_ *gin.Context, r changeReq[reasonIn]) (Household, err
 }
 
 func (h *Handler) addMember(_ *gin.Context, r changeReq[MemberIn]) (Household, error) {
-	var fe apperr.FieldList
-	m := r.in.toMember("", &fe)
-	if err := apperr.Fields(fe); err != nil {
+	m, err := NewMember(r.in.fields(), h.svc.now())
+	if err != nil {
 		return Household{}, err
 	}
 	return h.svc.AddMember(r.ctx, r.scope, r.id, r.version, m)

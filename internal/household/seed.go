@@ -101,6 +101,9 @@ func (s *Service) SeedDemo(ctx context.Context, communes []Commune, n int, seed 
 			}
 			h.Members = append(h.Members, demoPerson(r, family, sex, year, "child", khmer))
 		}
+		if err := h.check(true, s.now()); err != nil { // as NewHousehold would
+			continue
+		}
 		if _, err := s.Create(ctx, access.Everywhere(), h); err != nil {
 			if apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) {
 				continue

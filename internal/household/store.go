@@ -18,20 +18,12 @@ type store struct {
 	protect *IDProtector
 }
 
-func inScope(q *gorm.DB, scope access.Scope) *gorm.DB {
-	if scope.IsEverywhere() {
-		return q
-	}
-	cond, args := scope.SQL("households.area_path")
-	return q.Where(cond, args...)
-}
-
 const householdColumns = `households.id, households.code, households.commune_code, households.area_path::text,
 	households.village, households.address, households.area_type, coalesce(households.phone, ''), households.ethnic_minority,
 	households.classification, coalesce(households.classification_decision, ''), households.classification_effective, households.status,
 	coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at`
 
-func scanHousehold(row interface{ Scan(...any) error }) (Household, error) {
+func scanHousehold(row db.Scanner) (Household, error) {
 	var h Household
 	err := row.Scan(&h.ID, &h.Code, &h.CommuneCode, &h.AreaPath, &h.Village, &h.Address, &h.AreaType, &h.Phone,
 		&h.EthnicMinority, &h.Classification, &h.ClassificationDecision, &h.ClassificationEffective, &h.Status, &h.ArchiveReason, &h.Version,
@@ -41,9 +33,9 @@ func scanHousehold(row interface{ Scan(...any) error }) (Household, error) {
 
 // household reads one household in scope (lock for update when asked).
 func (s store) household(ctx context.Context, scope access.Scope, id uuid.UUID, forUpdate bool) (Household, error) {
-	q := inScope(s.db.Conn(ctx).Table("households"), scope).Select(householdColumns).Where("households.id = ?", id)
+	q := scope.Filter(s.db.Conn(ctx).Table("households"), "households.area_path").Select(householdColumns).Where("households.id = ?", id)
 	if forUpdate {
-		if err := s.db.Conn(ctx).Exec(`SELECT 1 FROM households WHERE id = ? FOR UPDATE`, id).Error; err != nil {
+		if err := s.lock(ctx, id); err != nil {
 			return Household{}, err
 		}
 	}
@@ -58,6 +50,60 @@ func (s store) household(ctx context.Context, scope access.Scope, id uuid.UUID, 
 	return h, err
 }
 
+// lock takes the row locks of households, in the order given.
+func (s store) lock(ctx context.Context, ids ...uuid.UUID) error {
+	for _, id := range ids {
+		if err := s.db.Conn(ctx).Exec(`SELECT 1 FROM households WHERE id = ? FOR UPDATE`, id).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// update is the read-modify-write of one household in scope, in a
+// transaction (the caller's, if one is open): it locks the row, checks the
+// version (a negative version skips the check, for system changes such as a
+// recognized classification) before fn sees the household, lets fn change
+// it, writes the household's own fields with the next version, and reads the
+// result. fn writes the changes of members it makes with the store's member
+// methods; an error from fn writes nothing.
+func (s store) update(ctx context.Context, scope access.Scope, id uuid.UUID, version int, fn func(*Household) error) (before, after Household, err error) {
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		if before, err = s.household(ctx, scope, id, true); err != nil {
+			return err
+		}
+		if version >= 0 && before.Version != version {
+			return errStale(version, before.Version)
+		}
+		h := before
+		h.Members = append([]Member(nil), before.Members...)
+		if err := fn(&h); err != nil {
+			return err
+		}
+		if err := s.writeHousehold(ctx, h); err != nil {
+			return err
+		}
+		after, err = s.household(ctx, access.Everywhere(), id, false)
+		return err
+	})
+	return before, after, err
+}
+
+// writeHousehold writes a household's own fields and moves it to its next version.
+func (s store) writeHousehold(ctx context.Context, h Household) error {
+	return s.db.Conn(ctx).Exec(`UPDATE households SET village = ?, address = ?, area_type = ?, phone = ?, ethnic_minority = ?,
+		classification = ?, classification_decision = ?, classification_effective = ?, status = ?, archive_reason = ?,
+		version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
+		h.Village, h.Address, h.AreaType, nullable(h.Phone), h.EthnicMinority, h.Classification, nullable(h.ClassificationDecision),
+		h.ClassificationEffective, h.Status, nullable(h.ArchiveReason), access.ActorID(ctx), h.ID).Error
+}
+
+// bump moves a household to its next version after a change to its members.
+func (s store) bump(ctx context.Context, id uuid.UUID) error {
+	return s.db.Conn(ctx).Exec(`UPDATE households SET version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
+		access.ActorID(ctx), id).Error
+}
+
 // households reads several households in scope with their members, by id
 // (those not found in scope are absent).
 func (s store) households(ctx context.Context, scope access.Scope, ids []uuid.UUID) (map[uuid.UUID]Household, error) {
@@ -66,7 +112,7 @@ func (s store) households(ctx context.Context, scope access.Scope, ids []uuid.UU
 		return out, nil
 	}
 	conn := s.db.Conn(ctx)
-	found, err := s.withMembers(inScope(conn.Table("households"), scope).Select(householdColumns).
+	found, err := s.withMembers(scope.Filter(conn.Table("households"), "households.area_path").Select(householdColumns).
 		Where("households.id = ANY(?::uuid[])", db.UUIDArray(ids)), conn)
 	for _, h := range found {
 		out[h.ID] = h
@@ -78,21 +124,8 @@ func (s store) households(ctx context.Context, scope access.Scope, ids []uuid.UU
 // their members with one more query on conn (the same server as q: a page
 // read from a replica takes its members from there too).
 func (s store) withMembers(q, conn *gorm.DB) ([]Household, error) {
-	rows, err := q.Rows()
+	out, err := db.Collect(q, scanHousehold)
 	if err != nil {
-		return nil, err
-	}
-	var out []Household
-	for rows.Next() {
-		h, err := scanHousehold(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	ids := make([]uuid.UUID, len(out))
@@ -125,37 +158,41 @@ func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID
 	if len(householdIDs) == 0 {
 		return out, nil
 	}
-	rows, err := conn.Raw(`SELECT `+memberColumns+` FROM members WHERE household_id = ANY(?::uuid[])
-		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id`, db.UUIDArray(householdIDs)).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var m Member
-		var sex string
-		var sealed []byte
-		var eth sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.HouseholdID, &m.FullName, &m.BirthDate, &m.BirthYear, &sex, &sealed, &m.Relationship,
-			&eth, &m.Disability, &m.EducationLevel, &m.Occupation, &m.EmploymentStatus, &m.InsuranceCard,
-			&m.InsuranceExpiry, &m.Student, &m.SchoolLevel, &m.Status, &m.StatusDate, &m.Version); err != nil {
-			return nil, err
-		}
-		m.Sex = Sex(sex)
-		if eth.Valid {
-			v := int(eth.Int64)
-			m.EthnicityCode = &v
-		}
-		if sealed != nil {
-			id, err := s.protect.Open(sealed)
-			if err != nil {
-				return nil, err
-			}
-			m.IDNumber = &id
+	err := db.Each(conn.Raw(`SELECT `+memberColumns+` FROM members WHERE household_id = ANY(?::uuid[])
+		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id`, db.UUIDArray(householdIDs)), func(row db.Scanner) error {
+		m, err := s.scanMember(row)
+		if err != nil {
+			return err
 		}
 		out[m.HouseholdID] = append(out[m.HouseholdID], m)
+		return nil
+	})
+	return out, err
+}
+
+func (s store) scanMember(row db.Scanner) (Member, error) {
+	var m Member
+	var sex string
+	var sealed []byte
+	var eth sql.NullInt64
+	if err := row.Scan(&m.ID, &m.HouseholdID, &m.FullName, &m.BirthDate, &m.BirthYear, &sex, &sealed, &m.Relationship,
+		&eth, &m.Disability, &m.EducationLevel, &m.Occupation, &m.EmploymentStatus, &m.InsuranceCard,
+		&m.InsuranceExpiry, &m.Student, &m.SchoolLevel, &m.Status, &m.StatusDate, &m.Version); err != nil {
+		return Member{}, err
 	}
-	return out, rows.Err()
+	m.Sex = Sex(sex)
+	if eth.Valid {
+		v := int(eth.Int64)
+		m.EthnicityCode = &v
+	}
+	if sealed != nil {
+		id, err := s.protect.Open(sealed)
+		if err != nil {
+			return Member{}, err
+		}
+		m.IDNumber = &id
+	}
+	return m, nil
 }
 
 func nullable(s string) any {
@@ -165,14 +202,24 @@ func nullable(s string) any {
 	return s
 }
 
+// sealID is what the members table keeps of an ID number: its kind, the
+// sealed number and its lookup hash (all nil without one).
+func (s store) sealID(id *IDNumber) (kind, sealed, lookup any, err error) {
+	if id == nil {
+		return nil, nil, nil, nil
+	}
+	b, err := s.protect.Seal(*id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return string(id.Kind), b, s.protect.Lookup(*id), nil
+}
+
+// insertMember adds a member to a household.
 func (s store) insertMember(ctx context.Context, m Member) error {
-	var kind, sealed, lookup any
-	if m.IDNumber != nil {
-		b, err := s.protect.Seal(*m.IDNumber)
-		if err != nil {
-			return err
-		}
-		kind, sealed, lookup = string(m.IDNumber.Kind), b, s.protect.Lookup(*m.IDNumber)
+	kind, sealed, lookup, err := s.sealID(m.IDNumber)
+	if err != nil {
+		return err
 	}
 	return s.db.Conn(ctx).Exec(`INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
 		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
@@ -180,6 +227,45 @@ func (s store) insertMember(ctx context.Context, m Member) error {
 		m.ID, m.HouseholdID, m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship,
 		m.EthnicityCode, m.Disability, nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus),
 		nullable(m.InsuranceCard), m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.Status, m.StatusDate).Error
+}
+
+// updateMember writes a member's corrected record.
+func (s store) updateMember(ctx context.Context, m Member) error {
+	kind, sealed, lookup, err := s.sealID(m.IDNumber)
+	if err != nil {
+		return err
+	}
+	return s.db.Conn(ctx).Exec(`UPDATE members SET full_name = ?, birth_date = ?, birth_year = ?, sex = ?, id_kind = ?, id_sealed = ?,
+		id_lookup = ?, relationship = ?, ethnicity_code = ?, disability = ?, education_level = ?, occupation = ?,
+		employment_status = ?, insurance_card = ?, insurance_expiry = ?, student = ?, school_level = ?, version = version + 1,
+		updated_at = now() WHERE id = ?`,
+		m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship, m.EthnicityCode, m.Disability,
+		nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus), nullable(m.InsuranceCard),
+		m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.ID).Error
+}
+
+// setMemberStatus writes that a member died or moved out.
+func (s store) setMemberStatus(ctx context.Context, m Member) error {
+	return s.db.Conn(ctx).Exec(`UPDATE members SET status = ?, status_date = ?, version = version + 1, updated_at = now()
+		WHERE id = ?`, m.Status, m.StatusDate, m.ID).Error
+}
+
+// setHead makes a member the head of a household; the present head becomes
+// relationship "other" first (one present head at most, always).
+func (s store) setHead(ctx context.Context, householdID, memberID uuid.UUID) error {
+	conn := s.db.Conn(ctx)
+	if err := conn.Exec(`UPDATE members SET relationship = 'other', version = version + 1, updated_at = now()
+		WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, householdID).Error; err != nil {
+		return err
+	}
+	return conn.Exec(`UPDATE members SET relationship = 'head', version = version + 1, updated_at = now() WHERE id = ?`,
+		memberID).Error
+}
+
+// moveMember puts a member in another household with a relationship there.
+func (s store) moveMember(ctx context.Context, m Member, householdID uuid.UUID) error {
+	return s.db.Conn(ctx).Exec(`UPDATE members SET household_id = ?, relationship = ?, version = version + 1,
+		updated_at = now() WHERE id = ?`, householdID, m.Relationship, m.ID).Error
 }
 
 // holder finds the present member holding an ID number, with their household's area.
@@ -190,22 +276,4 @@ func (s store) holder(ctx context.Context, id IDNumber) (memberID, householdID u
 		return uuid.Nil, uuid.Nil, "", false, nil
 	}
 	return memberID, householdID, areaPath, err == nil, err
-}
-
-func (s store) updateMember(ctx context.Context, m Member) error {
-	var kind, sealed, lookup any
-	if m.IDNumber != nil {
-		b, err := s.protect.Seal(*m.IDNumber)
-		if err != nil {
-			return err
-		}
-		kind, sealed, lookup = string(m.IDNumber.Kind), b, s.protect.Lookup(*m.IDNumber)
-	}
-	return s.db.Conn(ctx).Exec(`UPDATE members SET full_name = ?, birth_date = ?, birth_year = ?, sex = ?, id_kind = ?, id_sealed = ?,
-		id_lookup = ?, relationship = ?, ethnicity_code = ?, disability = ?, education_level = ?, occupation = ?,
-		employment_status = ?, insurance_card = ?, insurance_expiry = ?, student = ?, school_level = ?, version = version + 1,
-		updated_at = now() WHERE id = ?`,
-		m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship, m.EthnicityCode, m.Disability,
-		nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus), nullable(m.InsuranceCard),
-		m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.ID).Error
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/google/uuid"
 
@@ -14,18 +13,11 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// noteChange appends to the sync feed, in the change's transaction.
-func (s *Service) noteChange(ctx context.Context, h Household, op string) error {
-	return s.db.Conn(ctx).Exec(`INSERT INTO registry_changes (household_id, area_path, op) VALUES (?, ?::ltree, ?)`,
-		h.ID, h.AreaPath, op).Error
-}
-
 // NoteChange appends a change of another record about a household (an
 // assessment) to the sync feed, in the caller's transaction. The feed serves
 // it through the loader registered for its type with Feed.
 func (s *Service) NoteChange(ctx context.Context, entityType string, entityID, householdID uuid.UUID, areaPath string) error {
-	return s.db.Conn(ctx).Exec(`INSERT INTO registry_changes (household_id, area_path, op, entity_type, entity_id)
-		VALUES (?, ?::ltree, 'upsert', ?, ?)`, householdID, areaPath, entityType, entityID).Error
+	return s.store.noteEntity(ctx, entityType, entityID, householdID, areaPath)
 }
 
 // FeedLoader reads the current state of records of one type for the sync
@@ -107,95 +99,84 @@ func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosit
 	if pos.TxID >= horizon && pos.TxID != 0 {
 		return nil, pos, false, ErrSyncCursorExpired // issued positions lie below the horizon: not one of ours
 	}
-	q := s.db.Conn(ctx).Table("registry_changes").
-		Select("txid::text, seq, household_id, entity_type, coalesce(entity_id, household_id), op").
-		Where("(txid, seq) > (?::text::xid8, ?) AND txid < ?::text::xid8", strconv.FormatUint(pos.TxID, 10), pos.Seq,
-			strconv.FormatUint(horizon, 10))
-	if !scope.IsEverywhere() {
-		if scope.Empty() {
-			return nil, pos, false, nil
-		}
-		cond, args := scope.SQL("area_path")
-		q = q.Where(cond, args...)
-	}
-	rows, err := q.Order("txid, seq").Limit(limit + 1).Rows()
+	entries, err := s.store.feedEntries(ctx, scope, pos, horizon, limit+1)
 	if err != nil {
-		return nil, pos, false, db.MapError(err)
+		return nil, pos, false, err
 	}
-	type entry struct {
-		pos       SyncPosition
-		household uuid.UUID
-		typ       string
-		id        uuid.UUID
-		op        string
-	}
-	var entries []entry
-	for rows.Next() {
-		var e entry
-		var tx string
-		if err := rows.Scan(&tx, &e.pos.Seq, &e.household, &e.typ, &e.id, &e.op); err != nil {
-			rows.Close()
-			return nil, pos, false, err
-		}
-		if e.pos.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
-			rows.Close()
-			return nil, pos, false, fmt.Errorf("sync: txid %q: %w", tx, err)
-		}
-		entries = append(entries, e)
-	}
-	rows.Close()
 	more := len(entries) > limit
 	if more {
 		entries = entries[:limit]
 	}
-	// The latest entry of each record wins; its current state is sent.
-	type key struct {
-		typ string
-		id  uuid.UUID
+	out := latest(entries)
+	if err := s.fill(ctx, scope, out); err != nil {
+		return nil, pos, false, err
 	}
+	next := pos
+	if len(entries) > 0 {
+		next = entries[len(entries)-1].pos
+	}
+	return out, next, more, nil
+}
+
+// feedKey names one record of the feed.
+type feedKey struct {
+	typ string
+	id  uuid.UUID
+}
+
+// latest is one change per record, in the order of their first entries:
+// the latest entry of each record wins (its current state is sent).
+func latest(entries []feedEntry) []Change {
 	var out []Change
-	index := map[key]int{}
-	others := map[string][]uuid.UUID{}
+	index := map[feedKey]int{}
 	for _, e := range entries {
-		k := key{e.typ, e.id}
+		k := feedKey{e.typ, e.id}
 		if i, seen := index[k]; seen {
 			out[i].Op = e.op
 			continue
 		}
 		index[k] = len(out)
 		out = append(out, Change{Type: e.typ, ID: e.id, HouseholdID: e.household, Op: e.op})
-		if e.typ != "household" {
-			others[e.typ] = append(others[e.typ], e.id)
+	}
+	return out
+}
+
+// fill puts the records' current states in the changes: households and
+// their members in two queries (not two each), other types through their
+// loaders. A record no longer in the caller's scope, or archived, becomes a
+// tombstone.
+func (s *Service) fill(ctx context.Context, scope access.Scope, out []Change) error {
+	others := map[string][]uuid.UUID{}
+	var want []uuid.UUID
+	for _, c := range out {
+		switch {
+		case c.Type != "household":
+			others[c.Type] = append(others[c.Type], c.ID)
+		case c.Op != "archive":
+			want = append(want, c.ID)
 		}
 	}
-	loaded := map[key]any{}
+	loaded := map[feedKey]any{}
 	for typ, ids := range others {
 		load := s.feeds[typ]
 		if load == nil {
-			return nil, pos, false, fmt.Errorf("sync: no feed loader for %q", typ)
+			return fmt.Errorf("sync: no feed loader for %q", typ)
 		}
 		got, err := load(ctx, scope, ids)
 		if err != nil {
-			return nil, pos, false, err
+			return err
 		}
 		for id, v := range got {
-			loaded[key{typ, id}] = v
-		}
-	}
-	// The page's households and their members in two queries, not two each.
-	var want []uuid.UUID
-	for _, c := range out {
-		if c.Type == "household" && c.Op != "archive" {
-			want = append(want, c.ID)
+			loaded[feedKey{typ, id}] = v
 		}
 	}
 	current, err := s.store.households(ctx, scope, want)
 	if err != nil {
-		return nil, pos, false, db.MapError(err)
+		return db.MapError(err)
 	}
 	for i := range out {
 		if out[i].Type != "household" {
-			if v, ok := loaded[key{out[i].Type, out[i].ID}]; ok {
+			if v, ok := loaded[feedKey{out[i].Type, out[i].ID}]; ok {
 				out[i].Data = v
 			} else {
 				out[i].Op = "archive" // no longer in the caller's scope
@@ -206,19 +187,11 @@ func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosit
 			continue // a tombstone: the client drops its copy
 		}
 		h, ok := current[out[i].ID]
-		if !ok { // left the caller's scope since: a tombstone too
-			out[i].Op = "archive"
-			continue
-		}
-		if h.Status == "archived" {
+		if !ok || h.Status == "archived" { // left the caller's scope since, or archived: a tombstone too
 			out[i].Op = "archive"
 			continue
 		}
 		out[i].Household = &h
 	}
-	next := pos
-	if len(entries) > 0 {
-		next = entries[len(entries)-1].pos
-	}
-	return out, next, more, nil
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 )
@@ -37,9 +39,197 @@ func ParseBirth(s string) (date *time.Time, year int, err error) {
 // householdCode is the household code's form (the database checks the same).
 var householdCode = regexp.MustCompile(`^[0-9A-Za-z._/-]{1,32}$`)
 
-// validateHousehold normalises and checks a household and its members,
-// collecting every problem. now is the instant "the future" is judged from.
-func validateHousehold(h *Household, requireHead bool, now time.Time) error {
+// MemberFields are a member's values as a person typed them (a request, a
+// row of an import file); NewMember parses them.
+type MemberFields struct {
+	ID               *uuid.UUID
+	FullName         string
+	BirthDate        string // YYYY-MM-DD or YYYY
+	Sex              string
+	IDNumber         string
+	Relationship     string
+	EthnicityCode    *int
+	Disability       bool
+	EducationLevel   string
+	Occupation       string
+	EmploymentStatus string
+	InsuranceCard    string
+	InsuranceExpiry  string // YYYY-MM-DD
+	Student          bool
+	SchoolLevel      string
+}
+
+// HouseholdFields are a household's values as a person typed them, with its
+// members; NewHousehold parses them.
+type HouseholdFields struct {
+	ID             *uuid.UUID // a mobile client may mint it (UUIDv7)
+	Code           string
+	CommuneCode    string
+	Village        string
+	Address        string
+	AreaType       string
+	Phone          string
+	EthnicMinority bool
+	Members        []MemberFields
+}
+
+// NewHousehold parses and checks a household to register, with every
+// problem of its fields and its members' (members[i].field) together: it
+// needs exactly one present head. The household is returned as far as it
+// was read even with problems.
+func NewHousehold(f HouseholdFields, now time.Time) (Household, error) {
+	h := Household{Code: f.Code, CommuneCode: f.CommuneCode, Village: f.Village, Address: f.Address, AreaType: f.AreaType,
+		Phone: f.Phone, EthnicMinority: f.EthnicMinority}
+	if f.ID != nil {
+		h.ID = *f.ID
+	}
+	var fe apperr.FieldList
+	for i, m := range f.Members {
+		h.Members = append(h.Members, parseMember(m, fmt.Sprintf("members[%d].", i), now, &fe))
+	}
+	// Format problems come first, then the rules' own.
+	if err := h.check(true, now); err != nil {
+		if e, ok := apperr.As(err); ok {
+			fe = append(fe, e.Fields...)
+		}
+	}
+	return h, apperr.Fields(dedupe(fe))
+}
+
+// NewMember parses and checks one member (a person joining a household).
+func NewMember(f MemberFields, now time.Time) (Member, error) {
+	var fe apperr.FieldList
+	m := parseMember(f, "", now, &fe)
+	if len(fe) == 0 {
+		m.check("", now, &fe)
+	}
+	return m, apperr.Fields(fe)
+}
+
+// parseMember reads what the model keeps typed; format problems are field
+// errors under prefix.
+func parseMember(f MemberFields, prefix string, now time.Time, fe *apperr.FieldList) Member {
+	m := Member{FullName: f.FullName, Sex: Sex(f.Sex), Relationship: f.Relationship, EthnicityCode: f.EthnicityCode,
+		Disability: f.Disability, EducationLevel: strings.TrimSpace(f.EducationLevel), Occupation: strings.TrimSpace(f.Occupation),
+		EmploymentStatus: strings.TrimSpace(f.EmploymentStatus), InsuranceCard: strings.TrimSpace(f.InsuranceCard),
+		Student: f.Student, SchoolLevel: strings.TrimSpace(f.SchoolLevel)}
+	if f.ID != nil {
+		m.ID = *f.ID
+	}
+	date, year, err := ParseBirth(f.BirthDate)
+	if err != nil {
+		fe.Add(prefix+"birth_date", "invalid", "%s", err.Error())
+		year = today(now).Year() // keep checking the rest
+	}
+	m.BirthDate, m.BirthYear = date, year
+	if f.IDNumber != "" {
+		id, err := ParseID(f.IDNumber)
+		if err != nil {
+			fe.Add(prefix+"id_number", "format", "%s", err.Error())
+		} else {
+			m.IDNumber = &id
+		}
+	}
+	if f.InsuranceExpiry != "" {
+		t, err := time.Parse(time.DateOnly, f.InsuranceExpiry)
+		if err != nil {
+			fe.Add(prefix+"insurance_expiry", "invalid", "must be YYYY-MM-DD")
+		} else {
+			m.InsuranceExpiry = &t
+		}
+	}
+	return m
+}
+
+// MemberPatch changes a member's own fields; nil leaves a field alone.
+// IDNumber "" removes the number.
+type MemberPatch struct {
+	FullName, BirthDate, Sex, IDNumber, Relationship            *string
+	EducationLevel, Occupation, EmploymentStatus, InsuranceCard *string
+	SchoolLevel, InsuranceExpiry                                *string
+	EthnicityCode                                               *int
+	Disability, Student                                         *bool
+}
+
+// patched is the member with the patch applied and checked. The head's
+// relationship changes only by a change of head.
+func (m Member) patched(p MemberPatch, now time.Time) (Member, error) {
+	var fe apperr.FieldList
+	for _, f := range []struct{ dst, v *string }{{&m.FullName, p.FullName}, {&m.EducationLevel, p.EducationLevel},
+		{&m.Occupation, p.Occupation}, {&m.EmploymentStatus, p.EmploymentStatus}, {&m.InsuranceCard, p.InsuranceCard},
+		{&m.SchoolLevel, p.SchoolLevel}} {
+		if f.v != nil {
+			*f.dst = strings.TrimSpace(*f.v)
+		}
+	}
+	if p.Sex != nil {
+		m.Sex = Sex(*p.Sex)
+	}
+	if p.Relationship != nil {
+		if (m.Relationship == "head") != (*p.Relationship == "head") {
+			fe.Add("relationship", "head", "change the head with POST /households/{id}/head")
+		}
+		m.Relationship = *p.Relationship
+	}
+	if p.BirthDate != nil {
+		d, y, err := ParseBirth(*p.BirthDate)
+		if err != nil {
+			fe.Add("birth_date", "invalid", "%s", err.Error())
+		} else {
+			m.BirthDate, m.BirthYear = d, y
+		}
+	}
+	if p.InsuranceExpiry != nil {
+		m.InsuranceExpiry = nil
+		if *p.InsuranceExpiry != "" {
+			t, err := time.Parse(time.DateOnly, *p.InsuranceExpiry)
+			if err != nil {
+				fe.Add("insurance_expiry", "invalid", "must be YYYY-MM-DD")
+			} else {
+				m.InsuranceExpiry = &t
+			}
+		}
+	}
+	if p.EthnicityCode != nil {
+		m.EthnicityCode = p.EthnicityCode
+	}
+	if p.Disability != nil {
+		m.Disability = *p.Disability
+	}
+	if p.Student != nil {
+		m.Student = *p.Student
+	}
+	if p.IDNumber != nil {
+		m.IDNumber = nil
+		if *p.IDNumber != "" {
+			idn, err := ParseID(*p.IDNumber)
+			if err != nil {
+				fe.Add("id_number", "format", "%s", err.Error())
+			} else {
+				m.IDNumber = &idn
+			}
+		}
+	}
+	m.check("", now, &fe)
+	return m, apperr.Fields(dedupe(fe))
+}
+
+// dedupe keeps the first problem reported for each field.
+func dedupe(fe apperr.FieldList) apperr.FieldList {
+	seen := map[string]bool{}
+	var out apperr.FieldList
+	for _, f := range fe {
+		if !seen[f.Field] {
+			seen[f.Field] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// check normalises and checks a household and its members, collecting
+// every problem. now is the instant "the future" is judged from.
+func (h *Household) check(requireHead bool, now time.Time) error {
 	var fe apperr.FieldList
 	h.Code = strings.TrimSpace(h.Code)
 	if !householdCode.MatchString(h.Code) {
@@ -63,7 +253,7 @@ func validateHousehold(h *Household, requireHead bool, now time.Time) error {
 	heads := 0
 	for i := range h.Members {
 		m := &h.Members[i]
-		validateMember(m, fmt.Sprintf("members[%d].", i), now, &fe)
+		m.check(fmt.Sprintf("members[%d].", i), now, &fe)
 		if m.Relationship == "head" && m.Status == "present" {
 			heads++
 		}
@@ -74,7 +264,8 @@ func validateHousehold(h *Household, requireHead bool, now time.Time) error {
 	return apperr.Fields(fe)
 }
 
-func validateMember(m *Member, prefix string, now time.Time, fe *apperr.FieldList) {
+// check normalises and checks a member; problems are added under prefix.
+func (m *Member) check(prefix string, now time.Time, fe *apperr.FieldList) {
 	day := today(now)
 	m.FullName = vn.NormalizeName(m.FullName)
 	if m.FullName == "" || len(m.FullName) > 100 {

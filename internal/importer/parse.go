@@ -207,7 +207,7 @@ func build(rows []line, now time.Time) (household.Household, []Problem) {
 	if len(probs) > 0 { // nothing else can be judged on such text
 		return household.Household{}, probs
 	}
-	h := household.Household{CommuneCode: strings.TrimSpace(first.get("commune_code")), Code: strings.TrimSpace(first.get("household_code")),
+	h := household.HouseholdFields{CommuneCode: strings.TrimSpace(first.get("commune_code")), Code: strings.TrimSpace(first.get("household_code")),
 		Village: first.get("village"), Address: first.get("address"), AreaType: strings.TrimSpace(first.get("area_type")),
 		Phone: first.get("phone")}
 	var ok bool
@@ -215,8 +215,7 @@ func build(rows []line, now time.Time) (household.Household, []Problem) {
 		probs = append(probs, problem(first.number, "ethnic_minority", "boolean", "must be yes or no"))
 	}
 	for _, r := range rows {
-		var fe apperr.FieldList
-		in := household.MemberIn{FullName: r.get("full_name"), BirthDate: strings.TrimSpace(r.get("birth_date")),
+		in := household.MemberFields{FullName: r.get("full_name"), BirthDate: strings.TrimSpace(r.get("birth_date")),
 			Sex: strings.TrimSpace(r.get("sex")), IDNumber: strings.TrimSpace(r.get("id_number")),
 			Relationship: strings.TrimSpace(r.get("relationship")), EducationLevel: r.get("education_level"),
 			Occupation: r.get("occupation"), EmploymentStatus: r.get("employment_status"), InsuranceCard: r.get("insurance_card"),
@@ -237,18 +236,13 @@ func build(rows []line, now time.Time) (household.Household, []Problem) {
 				probs = append(probs, problem(r.number, b.col, "boolean", "must be yes or no"))
 			}
 		}
-		m := in.ToMember("", &fe)
-		for _, f := range fe {
-			probs = append(probs, problem(r.number, f.Field, f.Code, f.Message))
-		}
-		h.Members = append(h.Members, m)
+		h.Members = append(h.Members, in)
 	}
-	if err := household.Validate(&h, now); err != nil {
-		if e, ok := apperr.As(err); ok {
-			probs = append(probs, placed(rows, e.Fields)...)
-		}
+	parsed, err := household.NewHousehold(h, now)
+	if e, ok := apperr.As(err); ok {
+		probs = append(probs, placed(rows, e.Fields)...)
 	}
-	return h, probs
+	return parsed, probs
 }
 
 var memberField = regexp.MustCompile(`^members\[(\d+)\]\.(.+)$`)

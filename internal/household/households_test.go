@@ -1,4 +1,4 @@
-package app_test
+package household_test
 
 import (
 	"context"
@@ -33,10 +33,8 @@ func TestHouseholdRegistration(t *testing.T) {
 	path := "/api/v1/households/" + hh.ID
 
 	// The ID number is encrypted at rest: the database never holds it in clear.
-	var clear int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM members WHERE position('091078001234' in encode(id_sealed, 'escape')) > 0`).Scan(&clear)
-	var inAudit int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE doc::text LIKE '%091078001234%'`).Scan(&inAudit)
+	clear := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM members WHERE position('091078001234' in encode(id_sealed, 'escape')) > 0`)
+	inAudit := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM audit_events WHERE doc::text LIKE '%091078001234%'`)
 	if clear != 0 || inAudit != 0 {
 		t.Fatal("a full ID number reached the database or the audit trail")
 	}
@@ -191,7 +189,9 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 	for q, want := range map[string]string{"dang van duc": "Đặng Văn Đức", "DANG VAN DUC": "Đặng Văn Đức", "le thi hong": "Lê Thị Hồng"} {
 		w := apptest.Send(t, h, "GET", "/api/v1/households?q="+strings.ReplaceAll(q, " ", "%20"), worker, nil)
 		var page struct{ Items []apptest.Household }
-		json.Unmarshal(w.Body.Bytes(), &page)
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		if w.Code != 200 || len(page.Items) == 0 || page.Items[0].Members[0].FullName != want {
 			t.Errorf("q=%q: %d %s", q, w.Code, w.Body.String())
 		}
@@ -204,12 +204,16 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 			HouseholdCode string `json:"household_code"`
 		}
 	}
-	json.Unmarshal(w.Body.Bytes(), &people)
+	if err := json.Unmarshal(w.Body.Bytes(), &people); err != nil {
+		t.Fatal(err)
+	}
 	if w.Code != 200 || len(people.Items) == 0 || people.Items[0].FullName != "Đặng Văn Đức" || people.Items[0].HouseholdCode != "S-0" {
 		t.Errorf("member search: %d %s", w.Code, w.Body.String())
 	}
 	w = apptest.Send(t, h, "GET", "/api/v1/members?age_max=15&sex=female", worker, nil)
-	json.Unmarshal(w.Body.Bytes(), &people)
+	if err := json.Unmarshal(w.Body.Bytes(), &people); err != nil {
+		t.Fatal(err)
+	}
 	if w.Code != 200 || len(people.Items) != 3 { // Nguyễn Thị Diệu (2014) in each of the three households
 		t.Errorf("girls aged 15 or less: %d %s", w.Code, w.Body.String())
 	}
@@ -222,7 +226,9 @@ func TestHouseholdSearchWithoutDiacritics(t *testing.T) {
 			Items      []apptest.Household
 			NextCursor string `json:"next_cursor"`
 		}
-		json.Unmarshal(w.Body.Bytes(), &page)
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		for _, it := range page.Items {
 			if seen[it.ID] {
 				t.Fatal("a household on two pages")
@@ -282,7 +288,9 @@ func TestHouseholdLifecycle(t *testing.T) {
 			Before json.RawMessage `json:"before"`
 		} `json:"items"`
 	}
-	json.Unmarshal(w.Body.Bytes(), &hist)
+	if err := json.Unmarshal(w.Body.Bytes(), &hist); err != nil {
+		t.Fatal(err)
+	}
 	actions := []string{}
 	for _, it := range hist.Items {
 		actions = append(actions, it.Action)
@@ -330,8 +338,7 @@ func TestTransferAndMerge(t *testing.T) {
 	if w.Code != 200 || len(merged.Members) != 8 {
 		t.Fatalf("merge: %d %s", w.Code, w.Body.String())
 	}
-	var heads int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM members WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, dst.ID).Scan(&heads)
+	heads := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM members WHERE household_id = ? AND relationship = 'head' AND status = 'present'`, dst.ID)
 	got := apptest.DecodeHousehold(t, apptest.Send(t, h, "GET", srcPath, worker, nil))
 	if heads != 1 || got.Status != "archived" {
 		t.Fatalf("after the merge: heads %d, source %s", heads, got.Status)
@@ -398,7 +405,9 @@ func TestDuplicateCandidates(t *testing.T) {
 	}
 	list := func() []pair {
 		var page struct{ Items []pair }
-		json.Unmarshal(apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page)
+		if err := json.Unmarshal(apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		return page.Items
 	}
 	var found *pair
@@ -416,7 +425,9 @@ func TestDuplicateCandidates(t *testing.T) {
 		t.Fatalf("resolve same: %d %s", w.Code, w.Body.String())
 	}
 	var status, mergedInto string
-	a.DB().Conn(context.Background()).Raw(`SELECT status, merged_into::text FROM members WHERE id = ?`, two.Members[1].ID).Row().Scan(&status, &mergedInto)
+	if err := a.DB().Conn(context.Background()).Raw(`SELECT status, merged_into::text FROM members WHERE id = ?`, two.Members[1].ID).Row().Scan(&status, &mergedInto); err != nil {
+		t.Fatal(err)
+	}
 	if status != "merged" || mergedInto != one.Members[0].ID {
 		t.Fatalf("after merging: %s into %s", status, mergedInto)
 	}
@@ -440,8 +451,7 @@ func TestDuplicateCandidates(t *testing.T) {
 			t.Fatalf("a dismissed pair is proposed again: %+v", p)
 		}
 	}
-	var audited int
-	a.DB().Conn(context.Background()).Raw(`SELECT count(*) FROM audit_events WHERE action = 'duplicate.resolve'`).Scan(&audited)
+	audited := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM audit_events WHERE action = 'duplicate.resolve'`)
 	if audited < 2 {
 		t.Fatalf("resolutions are audited: %d", audited)
 	}
@@ -462,7 +472,9 @@ func TestHouseholdFilters(t *testing.T) {
 	ids := func(path string) string {
 		w := apptest.Send(t, h, "GET", path, worker, nil)
 		var page struct{ Items []apptest.Household }
-		json.Unmarshal(w.Body.Bytes(), &page)
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+			t.Fatal(err)
+		}
 		out := []string{}
 		for _, it := range page.Items {
 			out = append(out, it.ID)
@@ -562,21 +574,14 @@ func TestNameSearchFiltersScopeAndAreaPath(t *testing.T) {
 		}
 	}
 	// A member moved into a household elsewhere takes its area path.
-	ctx := context.Background()
-	if err := a.DB().Conn(ctx).Exec(`UPDATE members SET household_id = ? WHERE id = ?`, e.ID, elsewhere.Members[3].ID).Error; err != nil {
-		t.Fatal(err)
-	}
-	var path string
-	a.DB().Conn(ctx).Raw(`SELECT area_path::text FROM members WHERE id = ?`, elsewhere.Members[3].ID).Scan(&path)
+	apptest.Exec(t, a.DB(), `UPDATE members SET household_id = ? WHERE id = ?`, e.ID, elsewhere.Members[3].ID)
+	path := apptest.Scalar[string](t, a.DB(), `SELECT area_path::text FROM members WHERE id = ?`, elsewhere.Members[3].ID)
 	if path != "91.914.30791" {
 		t.Fatalf("a moved member's area path: %q", path)
 	}
 	// A household given a new area takes its members along.
-	if err := a.DB().Conn(ctx).Exec(`UPDATE households SET area_path = '91.914.30793', commune_code = '30793' WHERE id = ?`, e.ID).Error; err != nil {
-		t.Fatal(err)
-	}
-	var stale int
-	a.DB().Conn(ctx).Raw(`SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id WHERE m.area_path <> h.area_path`).Scan(&stale)
+	apptest.Exec(t, a.DB(), `UPDATE households SET area_path = '91.914.30793', commune_code = '30793' WHERE id = ?`, e.ID)
+	stale := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id WHERE m.area_path <> h.area_path`)
 	if stale != 0 {
 		t.Fatalf("%d members left behind their household's area", stale)
 	}
@@ -615,5 +620,68 @@ func TestNameSearchWidensWhenHouseholdsShareTheName(t *testing.T) {
 	}
 	if len(p.Items) != 3 || p.Items[2].ID != ids[2] {
 		t.Fatalf("the near match must follow the two households of exact matches: %+v", p.Items)
+	}
+}
+
+// A registration the database refuses as a duplicate (the checks before it
+// could not see it) is a 409 on the field of the member it names.
+func TestRegistrationConflictNamesTheMember(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "rc-worker", "commune_worker", "30791")
+	first := apptest.HouseholdBody("RC-1", "30791", "")
+	memberID := "0190a8c0-0000-7000-8000-00000000abcd"
+	apptest.Member(first, 2)["id"] = memberID
+	if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, first); w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body.String())
+	}
+	second := apptest.HouseholdBody("RC-2", "30791", "")
+	apptest.Member(second, 2)["id"] = memberID
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, second)
+	if w.Code != 409 || apptest.ProblemCode(t, w) != "id_registered_elsewhere" || !strings.Contains(w.Body.String(), `"members[2].id_number"`) {
+		t.Fatalf("a member id taken: %d %s", w.Code, w.Body.String())
+	}
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code = 'RC-2'`); n != 0 {
+		t.Fatalf("the refused household was written: %d", n)
+	}
+	// The household's own code again in its commune.
+	w = apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("RC-1", "30791", ""))
+	if w.Code != 409 || apptest.ProblemCode(t, w) != "household_exists" {
+		t.Fatalf("the same code: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// One registration goes through the same array-bound insert as an import's
+// batch: what a client left out is NULL, what it gave is kept as typed.
+func TestRegistrationStoresWhatWasGiven(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "rs-worker", "commune_worker", "30791")
+	body := apptest.HouseholdBody("RS-1", "30791", "091078001234")
+	body["phone"] = ""
+	m := apptest.Member(body, 1)
+	m["insurance_card"], m["insurance_expiry"], m["education_level"], m["ethnicity_code"], m["disability"] = "GD4797924", "2026-12-31", "upper_secondary", 5, true
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, body)
+	if w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body.String())
+	}
+	hh := apptest.DecodeHousehold(t, w)
+	if got := apptest.Scalar[string](t, a.DB(), `SELECT concat_ws('|', phone IS NULL, area_path, created_by IS NOT NULL) FROM households WHERE id = ?`, hh.ID); got != "t|91.914.30791|t" {
+		t.Fatalf("household: %s", got)
+	}
+	got := apptest.Scalar[string](t, a.DB(), `SELECT concat_ws('|', birth_date, birth_year, insurance_card, insurance_expiry, education_level,
+		occupation IS NULL, ethnicity_code, disability, student, status, id_sealed IS NULL) FROM members WHERE id = ?`, hh.Members[1].ID)
+	if got != "1981-03-04|1981|GD4797924|2026-12-31|upper_secondary|t|5|t|f|present|t" {
+		t.Fatalf("spouse: %s", got)
+	}
+	got = apptest.Scalar[string](t, a.DB(), `SELECT concat_ws('|', birth_date IS NULL, birth_year, id_kind, id_lookup IS NOT NULL, relationship)
+		FROM members WHERE id = ?`, hh.Members[0].ID)
+	if got != "t|1978|cccd|t|head" {
+		t.Fatalf("head: %s", got)
+	}
+	if w := apptest.Send(t, h, "GET", "/api/v1/households/"+hh.ID+"?reveal=id_number", worker, nil); !strings.Contains(w.Body.String(), `"091078001234"`) {
+		t.Fatalf("the sealed number opens: %d %s", w.Code, w.Body.String())
 	}
 }

@@ -1,4 +1,4 @@
-package app_test
+package household_test
 
 import (
 	"encoding/json"
@@ -34,7 +34,9 @@ func drain(t *testing.T, h http.Handler, token, cursor string, size int) ([]stri
 			t.Fatalf("sync: %d %s", w.Code, w.Body.String())
 		}
 		var p syncPage
-		json.Unmarshal(w.Body.Bytes(), &p)
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
 		for _, c := range p.Changes {
 			entry := c.Op + ":" + c.ID
 			if c.Household != nil {

@@ -1,0 +1,117 @@
+package household
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// findDuplicates records candidate duplicates of a member just written: the
+// same folded name and birth date anywhere, a very similar name (trigram)
+// with the same birth year in the same commune, or, for a head, another head
+// whose household has the same phone number. A pair once dismissed is not
+// proposed again (the unique pair keeps its resolution).
+func (s store) findDuplicates(ctx context.Context, memberID uuid.UUID) error {
+	// Two index-friendly branches: an exact match by (name_key, birth_date),
+	// and within the commune (households by commune, members by household)
+	// the same birth year with a close name (similarity >= 0.6).
+	return s.db.Conn(ctx).Exec(`
+		WITH me AS (
+			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
+			       h.commune_code, h.area_path
+			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = ?
+		), found AS (
+			SELECT DISTINCT ON (other) other, reason FROM (
+				SELECT o.id AS other, 'same_name_and_birth_date' AS reason
+				FROM me JOIN members o ON o.name_key = me.name_key AND o.birth_date = me.birth_date
+				WHERE o.id <> me.id AND o.status = 'present'
+				UNION ALL
+				SELECT o.id, 'similar_name_same_year_and_commune'
+				FROM me JOIN households oh ON oh.commune_code = me.commune_code
+				JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
+				WHERE o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
+				UNION ALL
+				SELECT o.id, 'same_phone'
+				FROM me JOIN households oh ON oh.phone = me.phone AND oh.id <> me.household_id
+				JOIN members o ON o.household_id = oh.id AND o.relationship = 'head' AND o.status = 'present'
+				WHERE me.relationship = 'head' AND me.phone IS NOT NULL
+			) c ORDER BY other, reason LIMIT 20
+		)
+		INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)
+		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
+		FROM me, found
+		ON CONFLICT (member_a, member_b) DO NOTHING`, memberID).Error
+}
+
+// candidates lists the open candidate pairs in scope, oldest first.
+func (s store) candidates(ctx context.Context, scope access.Scope, limit int) ([]Candidate, error) {
+	q := `SELECT d.id, d.reason, d.created_at,
+		a.id, a.household_id, a.full_name, a.birth_year, ha.code, ha.area_path::text,
+		b.id, b.household_id, b.full_name, b.birth_year, hb.code, hb.area_path::text
+		FROM duplicate_candidates d
+		JOIN members a ON a.id = d.member_a JOIN households ha ON ha.id = a.household_id
+		JOIN members b ON b.id = d.member_b JOIN households hb ON hb.id = b.household_id
+		WHERE d.status = 'open'`
+	args := []any{}
+	if !scope.IsEverywhere() {
+		if scope.Empty() {
+			return nil, nil
+		}
+		cond, cargs := scope.SQL("d.area_path")
+		q += ` AND ` + cond
+		args = append(args, cargs...)
+	}
+	q += ` ORDER BY d.created_at, d.id LIMIT ?`
+	args = append(args, limit)
+	return db.Collect(s.db.Conn(ctx).Raw(q, args...), func(row db.Scanner) (Candidate, error) {
+		var c Candidate
+		err := row.Scan(&c.ID, &c.Reason, &c.CreatedAt,
+			&c.A.MemberID, &c.A.HouseholdID, &c.A.FullName, &c.A.BirthYear, &c.A.HouseholdCode, &c.A.AreaPath,
+			&c.B.MemberID, &c.B.HouseholdID, &c.B.FullName, &c.B.BirthYear, &c.B.HouseholdCode, &c.B.AreaPath)
+		return c, err
+	})
+}
+
+// candidatePair is a candidate as Resolve needs it.
+type candidatePair struct {
+	a, b         uuid.UUID
+	area, status string
+}
+
+// lockCandidate reads a candidate for update (found false when there is none).
+func (s store) lockCandidate(ctx context.Context, id uuid.UUID) (c candidatePair, found bool, err error) {
+	err = s.db.Conn(ctx).Raw(`SELECT member_a, member_b, area_path::text, status FROM duplicate_candidates WHERE id = ? FOR UPDATE`, id).
+		Row().Scan(&c.a, &c.b, &c.area, &c.status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, false, nil
+	}
+	return c, err == nil, err
+}
+
+// memberArea is the area path of a member's household.
+func (s store) memberArea(ctx context.Context, memberID uuid.UUID) (string, error) {
+	var area string
+	err := s.db.Conn(ctx).Raw(`SELECT h.area_path::text FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = ?`,
+		memberID).Row().Scan(&area)
+	return area, err
+}
+
+// retire merges a present member who is not a head into keep, as of date;
+// false when there was no such member.
+func (s store) retire(ctx context.Context, merged, keep uuid.UUID, date time.Time) (bool, error) {
+	res := s.db.Conn(ctx).Exec(`UPDATE members SET status = 'merged', merged_into = ?, status_date = ?, version = version + 1,
+		updated_at = now() WHERE id = ? AND status = 'present' AND relationship <> 'head'`, keep, date, merged)
+	return res.RowsAffected > 0, res.Error
+}
+
+// settle records a candidate's resolution.
+func (s store) settle(ctx context.Context, id uuid.UUID, resolution string) error {
+	return s.db.Conn(ctx).Exec(`UPDATE duplicate_candidates SET status = ?, resolved_by = ?, resolved_at = now() WHERE id = ?`,
+		resolution, access.ActorID(ctx), id).Error
+}
