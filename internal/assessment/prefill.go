@@ -17,20 +17,6 @@ const (
 	RuleDependents      = "dependents"
 )
 
-// ageOn is a member's age in whole years on date; with only the birth year
-// known, the year's difference.
-func ageOn(m household.Member, date time.Time) int {
-	if m.BirthDate == nil {
-		return date.Year() - m.BirthYear
-	}
-	b := *m.BirthDate
-	age := date.Year() - b.Year()
-	if date.Month() < b.Month() || date.Month() == b.Month() && date.Day() < b.Day() {
-		age--
-	}
-	return age
-}
-
 // prefill judges an indicator from the registry's record of the household as
 // of the reference date; false when the rule is unknown.
 func prefill(rule string, h household.Household, ref time.Time) (Prefill, bool) {
@@ -48,7 +34,7 @@ func prefill(rule string, h household.Household, ref time.Time) (Prefill, bool) 
 	switch rule {
 	case RuleHealthInsurance:
 		for _, m := range present {
-			if ageOn(m, ref) < 6 {
+			if m.AgeOn(ref) < 6 {
 				continue
 			}
 			if m.InsuranceCard == "" || m.InsuranceExpiry != nil && m.InsuranceExpiry.Before(ref) {
@@ -63,7 +49,7 @@ func prefill(rule string, h household.Household, ref time.Time) (Prefill, bool) 
 		return p, true
 	case RuleChildSchooling:
 		for _, m := range present {
-			if a := ageOn(m, ref); a >= 3 && a < 16 && !m.Student {
+			if a := m.AgeOn(ref); a >= 3 && a < 16 && !m.Student {
 				hits = append(hits, m.ID)
 			}
 		}
@@ -78,7 +64,7 @@ func prefill(rule string, h household.Household, ref time.Time) (Prefill, bool) 
 		// with a disability (the registry does not record who draws a social
 		// allowance, so the worker overrides when that differs).
 		for _, m := range present {
-			if a := ageOn(m, ref); a < 16 || a >= 60 || m.Disability {
+			if a := m.AgeOn(ref); a < 16 || a >= 60 || m.Disability {
 				hits = append(hits, m.ID)
 			}
 		}

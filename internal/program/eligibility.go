@@ -17,19 +17,6 @@ import (
 // Facts and eligibility: what a household's facts are, and which programs
 // they make it (or its members) eligible for.
 
-// ageOn is a member's age in whole years on a date.
-func ageOn(m household.Member, date time.Time) int {
-	if m.BirthDate == nil {
-		return date.Year() - m.BirthYear
-	}
-	b := *m.BirthDate
-	age := date.Year() - b.Year()
-	if date.Month() < b.Month() || date.Month() == b.Month() && date.Day() < b.Day() {
-		age--
-	}
-	return age
-}
-
 // factsOf are the facts of a household on a date, with its live enrollments
 // (by member; uuid.Nil for the household's own) and when it last left poverty.
 func factsOf(h household.Household, live map[uuid.UUID][]string, escaped *time.Time, on time.Time) HouseholdFacts {
@@ -50,7 +37,7 @@ func factsOf(h household.Household, live map[uuid.UUID][]string, escaped *time.T
 }
 
 func memberFacts(m household.Member, live map[uuid.UUID][]string, on time.Time) MemberFacts {
-	return MemberFacts{Name: m.FullName, Age: ageOn(m, on), Sex: string(m.Sex), Relationship: m.Relationship, Student: m.Student,
+	return MemberFacts{Name: m.FullName, Age: m.AgeOn(on), Sex: string(m.Sex), Relationship: m.Relationship, Student: m.Student,
 		SchoolLevel: m.SchoolLevel, Disability: m.Disability, Enrolled: append([]string{}, live[m.ID]...)}
 }
 

@@ -33,9 +33,3 @@ func BindChange(c *gin.Context, dst any) (version int, err error) {
 	}
 	return version, nil
 }
-
-// Legacy adapts a handler that writes its own errors. It exists only while
-// packages move to HandlerFunc; no new code uses it.
-func Legacy(h gin.HandlerFunc) HandlerFunc {
-	return func(c *gin.Context) error { h(c); return nil }
-}
