@@ -1,12 +1,12 @@
 \set n random(1, 2000000000)
 SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ts \gset
 BEGIN;
-SELECT level, path::text FROM areas WHERE code = '30791';
+SELECT code, path::text FROM areas WHERE level = 'commune' AND code IN ('30791');
 INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
-			ethnic_minority, created_by, updated_by) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, ('pgb0-' || :n::text), '30791', '91.914.30791'::ltree, 'Ấp 2', 'tổ 1', 'rural', NULL, false, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid);
+		ethnic_minority, created_by, updated_by) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, ('pgb0-' || :n::text), '30791', '91.914.30791'::ltree, 'Ấp 2', 'tổ 1', 'rural', NULL, false, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid);
 INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
 		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-3'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 1951, 'male', NULL, NULL, NULL, 'head', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present', NULL);
+		insurance_expiry, student, school_level, status) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-3'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 1951, 'male', NULL, NULL, NULL, 'head', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present'), ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-4'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Nguyễn Thị Anh', NULL, 1953, 'female', NULL, NULL, NULL, 'spouse', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present'), ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-5'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 2009, 'male', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present'), ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-6'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Thị Anh', NULL, 2013, 'female', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present');
 WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
 			       h.commune_code, h.area_path
@@ -32,9 +32,6 @@ WITH me AS (
 		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
 		FROM me, found
 		ON CONFLICT (member_a, member_b) DO NOTHING;
-INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-4'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Nguyễn Thị Anh', NULL, 1953, 'female', NULL, NULL, NULL, 'spouse', NULL, false, NULL, NULL, NULL, NULL, NULL, false, NULL, 'present', NULL);
 WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
 			       h.commune_code, h.area_path
@@ -60,9 +57,6 @@ WITH me AS (
 		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
 		FROM me, found
 		ON CONFLICT (member_a, member_b) DO NOTHING;
-INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-5'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Văn An', NULL, 2009, 'male', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present', NULL);
 WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
 			       h.commune_code, h.area_path
@@ -88,9 +82,6 @@ WITH me AS (
 		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
 		FROM me, found
 		ON CONFLICT (member_a, member_b) DO NOTHING;
-INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-6'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, 'Trần Thị Anh', NULL, 2013, 'female', NULL, NULL, NULL, 'child', NULL, false, NULL, NULL, NULL, NULL, NULL, true, NULL, 'present', NULL);
 WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
 			       h.commune_code, h.area_path
@@ -122,9 +113,9 @@ SELECT households.id, households.code, households.commune_code, households.area_
 	coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at FROM "households" WHERE households.id = (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid;
 SELECT id, household_id, full_name, birth_date, birth_year, sex, id_sealed, relationship, ethnicity_code,
 	disability, coalesce(education_level, ''), coalesce(occupation, ''), coalesce(employment_status, ''),
-	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version FROM members WHERE household_id = ANY('{01a22472-1995-7cdd-adcf-725133c09bd5}'::uuid[])
+	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version FROM members WHERE household_id = ANY('{01a2483b-e841-7e32-81d1-3dc9313a4f22}'::uuid[])
 		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id;
 INSERT INTO registry_changes (household_id, area_path, op) VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, '91.914.30791'::ltree, 'upsert');
 INSERT INTO audit_events (id, action, entity_type, entity_id, actor_id, area_path, doc)
-		VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-7'), 1, 19))::uuid, 'household.create', 'household', (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid, NULLIF('91.914.30791', '')::ltree, '{"actor":{"kind":"user","id":"01a22470-c9f5-7779-8643-f307ef5534c6","name":"bench-993871-w0","roles":[{"role":"commune_worker","area":"30791"}]},"action":"household.create","entity_type":"household","entity_id":"01a22472-1995-7cdd-adcf-725133c09bd5","area_path":"91.914.30791","request_id":"01a22472-1995-796d-9736-324d84798263","client_ip":"192.0.2.1","after":{"address":"tổ 1","archive_reason":"","area_type":"rural","classification":"none","classification_decision":"","classification_effective":null,"code":"BC-993871","commune":"30791","ethnic_minority":false,"members":[{"birth_year":1951,"full_name":"Trần Văn An","id":"01a22472-199e-7d34-914f-9522f1e38e7b","relationship":"head","sex":"male","status":"present"},{"birth_year":1953,"full_name":"Nguyễn Thị Anh","id":"01a22472-1a0a-7696-908c-7b221c7b45e5","relationship":"spouse","sex":"female","status":"present"},{"birth_year":2009,"full_name":"Trần Văn An","id":"01a22472-1a22-7df3-a92a-0103a153c1b8","relationship":"child","sex":"male","status":"present"},{"birth_year":2013,"full_name":"Trần Thị Anh","id":"01a22472-1a3b-75f8-a738-3da0592f28ae","relationship":"child","sex":"female","status":"present"}],"phone":"","status":"active","version":1,"village":"Ấp 2"}}'::json);
+		VALUES ((lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-7'), 1, 19))::uuid, 'household.create', 'household', (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-1'), 1, 19))::uuid, (lpad(to_hex(:ts::bigint), 12, '0') || '7' || substr(md5(:n::text || '-2'), 1, 19))::uuid, NULLIF('91.914.30791', '')::ltree, '{"actor":{"kind":"user","id":"01a2483a-9ea0-740c-929a-f46995fd09df","name":"bench-58c5ed-w0","roles":[{"role":"commune_worker","area":"30791"}]},"action":"household.create","entity_type":"household","entity_id":"01a2483b-e841-7e32-81d1-3dc9313a4f22","area_path":"91.914.30791","request_id":"01a2483b-e840-757f-a412-5b7de6a06831","client_ip":"192.0.2.1","after":{"address":"tổ 1","archive_reason":"","area_type":"rural","classification":"none","classification_decision":"","classification_effective":null,"code":"BC-58c5ed","commune":"30791","ethnic_minority":false,"members":[{"birth_year":1951,"full_name":"Trần Văn An","id":"01a2483b-e841-7e37-82f2-d38c0ac00d96","relationship":"head","sex":"male","status":"present"},{"birth_year":1953,"full_name":"Nguyễn Thị Anh","id":"01a2483b-e841-7e39-a213-3765e646cb54","relationship":"spouse","sex":"female","status":"present"},{"birth_year":2009,"full_name":"Trần Văn An","id":"01a2483b-e841-7e3a-bcdc-281393308f57","relationship":"child","sex":"male","status":"present"},{"birth_year":2013,"full_name":"Trần Thị Anh","id":"01a2483b-e841-7e3b-9060-000d1806f1a5","relationship":"child","sex":"female","status":"present"}],"phone":"","status":"active","version":1,"village":"Ấp 2"}}'::json);
 COMMIT;
