@@ -72,7 +72,9 @@ func TestAttachLeavesNothingWhenTheTransactionFails(t *testing.T) {
 		t.Fatal("attaching without an actor must fail")
 	}
 	var rows int
-	pool.Conn(context.Background()).Raw(`SELECT count(*) FROM attachments`).Scan(&rows)
+	if err := pool.Conn(context.Background()).Raw(`SELECT count(*) FROM attachments`).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
 	if rows != 0 || len(rec.objects) != 0 {
 		t.Fatalf("after the failure: %d rows, objects %v", rows, rec.objects)
 	}

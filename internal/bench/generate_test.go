@@ -69,8 +69,10 @@ func TestGenerate(t *testing.T) {
 		}
 	}
 	var poorGT, allGT int
-	pool.Conn(ctx).Raw(`SELECT count(*) FILTER (WHERE classification = 'poor'), count(*) FROM households WHERE area_path <@ '91.914'`).
-		Row().Scan(&poorGT, &allGT)
+	if err := pool.Conn(ctx).Raw(`SELECT count(*) FILTER (WHERE classification = 'poor'), count(*) FROM households WHERE area_path <@ '91.914'`).
+		Row().Scan(&poorGT, &allGT); err != nil {
+		t.Fatal(err)
+	}
 	if ids == 0 || allGT == 0 || 2*poorGT < allGT/2 {
 		t.Fatalf("%d ID numbers; Giang Thành %d poor of %d", ids, poorGT, allGT)
 	}
@@ -80,8 +82,10 @@ func TestGenerate(t *testing.T) {
 	// every present member of a poor or near-poor household has an approved
 	// card enrollment with the card delivered.
 	var classified, wrong, unenrolled, cards int
-	pool.Conn(ctx).Raw(`SELECT count(*) FROM households WHERE classification <> 'none'`).Scan(&classified)
-	pool.Conn(ctx).Raw(`SELECT count(*) FROM assessments a JOIN reviews r ON r.id = a.review_id JOIN households h ON h.id = a.household_id
+	if err := pool.Conn(ctx).Raw(`SELECT count(*) FROM households WHERE classification <> 'none'`).Scan(&classified).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Conn(ctx).Raw(`SELECT count(*) FROM assessments a JOIN reviews r ON r.id = a.review_id JOIN households h ON h.id = a.household_id
 		JOIN poverty_standards s ON s.code = a.standard_code
 		WHERE r.state <> 'recognized' OR a.result <> h.classification
 			OR (SELECT count(*) FROM jsonb_array_elements(a.answers) x WHERE (x->>'deprived')::boolean) <> a.deprivations
@@ -89,15 +93,21 @@ func TestGenerate(t *testing.T) {
 				WHEN 'poor' THEN a.income_per_person <= s.income_line_rural AND a.deprivations >= 3
 				WHEN 'near_poor' THEN a.income_per_person <= s.income_line_rural AND a.deprivations < 3
 				WHEN 'average' THEN a.income_per_person > s.income_line_rural AND a.income_per_person <= s.average_max_rural
-				ELSE false END`).Scan(&wrong)
+				ELSE false END`).Scan(&wrong).Error; err != nil {
+		t.Fatal(err)
+	}
 	if res.Assessments != classified || wrong != 0 {
 		t.Fatalf("%d assessments of %d classified households, %d inconsistent", res.Assessments, classified, wrong)
 	}
-	pool.Conn(ctx).Raw(`SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id
+	if err := pool.Conn(ctx).Raw(`SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id
 		WHERE h.classification IN ('poor', 'near_poor') AND m.status = 'present' AND NOT EXISTS (SELECT 1 FROM enrollments e
-			WHERE e.member_id = m.id AND e.state = 'approved' AND e.program_code = 'bhyt_' || h.classification)`).Scan(&unenrolled)
-	pool.Conn(ctx).Raw(`SELECT count(*) FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id
-		WHERE d.kind = 'health_insurance' AND d.details->>'valid_to' = e.ends_on::text AND d.amount > 0`).Scan(&cards)
+			WHERE e.member_id = m.id AND e.state = 'approved' AND e.program_code = 'bhyt_' || h.classification)`).Scan(&unenrolled).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Conn(ctx).Raw(`SELECT count(*) FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id
+		WHERE d.kind = 'health_insurance' AND d.details->>'valid_to' = e.ends_on::text AND d.amount > 0`).Scan(&cards).Error; err != nil {
+		t.Fatal(err)
+	}
 	if unenrolled != 0 || cards != res.Enrollments {
 		t.Fatalf("%d members without their card enrollment; %d cards for %d enrollments", unenrolled, cards, res.Enrollments)
 	}
@@ -119,8 +129,10 @@ func TestGenerateAsOwnerRebuildsIndexes(t *testing.T) {
 	defer pool.Close()
 	indexes := func() string {
 		var defs string
-		pool.Conn(context.Background()).Raw(`SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
-			WHERE tablename IN ('households', 'members')`).Scan(&defs)
+		if err := pool.Conn(context.Background()).Raw(`SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
+			WHERE tablename IN ('households', 'members')`).Scan(&defs).Error; err != nil {
+			t.Fatal(err)
+		}
 		return defs
 	}
 	before := indexes()

@@ -90,7 +90,9 @@ func TestNestedWithTxJoinsTheOuter(t *testing.T) {
 		}
 		// The outer sees the inner's row before commit: same transaction.
 		var n int64
-		pool.Conn(ctx).Raw(`SELECT count(*) FROM thing`).Scan(&n)
+		if err := pool.Conn(ctx).Raw(`SELECT count(*) FROM thing`).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
 		if n != 1 {
 			t.Errorf("outer sees %d rows", n)
 		}
@@ -172,7 +174,9 @@ func TestSerializationFailureIsRetried(t *testing.T) {
 		t.Fatalf("both must succeed after a retry: %v / %v", errs[0], errs[1])
 	}
 	var n int
-	pool.Conn(ctx).Raw(`SELECT n FROM counter WHERE id = 1`).Scan(&n)
+	if err := pool.Conn(ctx).Raw(`SELECT n FROM counter WHERE id = 1`).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
 	if n != 2 || attempts.Load() < 3 {
 		t.Fatalf("counter %d after %d attempts; want 2 after at least 3", n, attempts.Load())
 	}
@@ -301,7 +305,9 @@ func TestTemplateIsolation(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ids []int
-			pool.Conn(ctx).Raw(`SELECT id FROM thing`).Scan(&ids)
+			if err := pool.Conn(ctx).Raw(`SELECT id FROM thing`).Scan(&ids).Error; err != nil {
+				t.Fatal(err)
+			}
 			if len(ids) != 1 || ids[0] != id {
 				t.Fatalf("database %s sees rows %v; want only %d", d.Name, ids, id)
 			}
