@@ -8,9 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 )
@@ -33,10 +36,19 @@ func BindJSON(c *gin.Context, dst any) error {
 		}
 		return apperr.Wrap(err, apperr.Invalid, codeInvalidJSON, "the request body could not be read")
 	}
+	if !utf8.Valid(body) && json.Valid(body) {
+		// Bytes that are not UTF-8 inside strings: encoding/json would store
+		// U+FFFD in their place. (Outside strings, they are a syntax error.)
+		var fe apperr.FieldList
+		for _, f := range notUTF8("", body, nil) {
+			fe.Add(f, "invalid_utf8", "is not UTF-8 text")
+		}
+		return fe.Err()
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
+		return jsonError(err, body, dst)
 	}
 	if dec.More() {
 		return apperr.New(apperr.Invalid, codeInvalidJSON, "the request body holds more than one JSON value")
@@ -44,7 +56,7 @@ func BindJSON(c *gin.Context, dst any) error {
 	return nil
 }
 
-func jsonError(err error) error {
+func jsonError(err error, body []byte, dst any) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -65,7 +77,26 @@ func jsonError(err error) error {
 		_ = json.Unmarshal([]byte(msg[len(unknownPrefix):]), &name)
 		return apperr.Fields([]apperr.FieldError{{Field: name, Code: "unknown", Message: "is not a known field"}})
 	}
+	// A field's own UnmarshalJSON or UnmarshalText refused its value (a
+	// malformed UUID): encoding/json does not say which field, so find it.
+	if t := reflect.TypeOf(dst); t != nil && t.Kind() == reflect.Pointer && json.Valid(body) {
+		if field, ft := refusedValue("", body, t.Elem()); field != "" {
+			return apperr.Fields([]apperr.FieldError{{Field: field, Code: "invalid", Message: refusedMessage(ft)}})
+		}
+	}
 	return apperr.Wrap(err, apperr.Invalid, codeInvalidJSON, "the request body is not valid JSON for this operation")
+}
+
+// refusedMessage tells what a value of type t, which its own decoder
+// refused, must be.
+func refusedMessage(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[uuid.UUID]():
+		return "must be a UUID"
+	case reflect.TypeFor[time.Time]():
+		return "must be an RFC 3339 time such as 2026-11-28T09:00:00+07:00"
+	}
+	return "is not valid"
 }
 
 func jsonKind(k string) string {

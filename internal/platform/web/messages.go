@@ -104,14 +104,15 @@ func detail(code, en string, vi bool) string {
 
 // fieldDetails translate the common field error codes.
 var fieldDetails = map[string]text{
-	"required":  {"is required", "là bắt buộc"},
-	"invalid":   {"is not valid", "không hợp lệ"},
-	"too_long":  {"is too long", "quá dài"},
-	"too_short": {"is too short", "quá ngắn"},
-	"too_large": {"is too large", "quá lớn"},
-	"too_small": {"is too small", "quá nhỏ"},
-	"unknown":   {"is not a known field", "không phải trường được hỗ trợ"},
-	"type":      {"has the wrong type", "sai kiểu dữ liệu"},
+	"required":     {"is required", "là bắt buộc"},
+	"invalid":      {"is not valid", "không hợp lệ"},
+	"too_long":     {"is too long", "quá dài"},
+	"too_short":    {"is too short", "quá ngắn"},
+	"too_large":    {"is too large", "quá lớn"},
+	"too_small":    {"is too small", "quá nhỏ"},
+	"unknown":      {"is not a known field", "không phải trường được hỗ trợ"},
+	"type":         {"has the wrong type", "sai kiểu dữ liệu"},
+	"invalid_utf8": {"is not UTF-8 text", "không phải văn bản UTF-8"},
 }
 
 func fieldDetail(f apperr.FieldError, vi bool) string {

@@ -205,6 +205,8 @@ func TestBindingErrors(t *testing.T) {
 		{"unknown field", "application/json", `{"name":"a","colour":"red"}`, 422, "validation_failed", "colour"},
 		{"not json", "text/plain", `name=a`, 415, "unsupported_media_type", ""},
 		{"missing fields", "application/json; charset=utf-8", `{}`, 422, "validation_failed", "name"},
+		{"not utf-8 in a string", "application/json", "{\"name\":\"Nguy\xff\"}", 422, "validation_failed", "name"},
+		{"not utf-8 outside strings", "application/json", "{\"name\":\"a\"\xff}", 400, "invalid_json", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,39 @@
+package household_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ansinh/ansinh/internal/apptest"
+	"github.com/ansinh/ansinh/internal/platform/web"
+)
+
+// A JSON body with bytes that are not UTF-8 inside a string is refused with
+// the field named, rather than stored with U+FFFD in their place.
+func TestInvalidUTF8InBodyIsRefusedWithTheField(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "utf8-worker", "commune_worker", "30791")
+
+	body, err := json.Marshal(apptest.HouseholdBody("UTF-0001", "30791", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = bytes.Replace(body, []byte("Nguyễn Văn An"), []byte("Nguy\xff\xfe\xfd"), 1)
+	req := httptest.NewRequest("POST", "/api/v1/households", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+worker)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+
+	p := apptest.Decode[web.Problem](t, w, 422)
+	if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "members[0].full_name" || p.Errors[0].Code != "invalid_utf8" {
+		t.Fatalf("want one invalid_utf8 error on members[0].full_name: %s", w.Body.String())
+	}
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code = 'UTF-0001'`); n != 0 {
+		t.Fatalf("%d households stored", n)
+	}
+}
