@@ -37,3 +37,18 @@ func TestInvalidUTF8InBodyIsRefusedWithTheField(t *testing.T) {
 		t.Fatalf("%d households stored", n)
 	}
 }
+
+// A malformed UUID inside a well-formed body is a field error naming the
+// field (422), as any other value of the wrong kind, not a 400 invalid_json.
+func TestMalformedUUIDInResolveNamesTheField(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "uuid-worker", "commune_worker", "30791")
+	w := apptest.Send(t, h, "POST", "/api/v1/duplicates/01930000-0000-7000-8000-000000000001/resolve", worker,
+		map[string]any{"resolution": "same_person", "keep_member_id": "not-a-uuid"})
+	p := apptest.Decode[web.Problem](t, w, 422)
+	if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "keep_member_id" || p.Errors[0].Code != "invalid" {
+		t.Fatalf("want one invalid error on keep_member_id: %s", w.Body.String())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ansinh/ansinh/internal/platform/apperr"
@@ -22,6 +23,9 @@ import (
 type createThing struct {
 	Name  string `json:"name"`
 	Count int    `json:"count"`
+	Parts []struct {
+		OwnerID *uuid.UUID `json:"owner_id"`
+	} `json:"parts"`
 }
 
 // newEngine is the real engine with a few routes that exercise the plumbing.
@@ -206,6 +210,7 @@ func TestBindingErrors(t *testing.T) {
 		{"not json", "text/plain", `name=a`, 415, "unsupported_media_type", ""},
 		{"missing fields", "application/json; charset=utf-8", `{}`, 422, "validation_failed", "name"},
 		{"not utf-8 in a string", "application/json", "{\"name\":\"Nguy\xff\"}", 422, "validation_failed", "name"},
+		{"malformed uuid", "application/json", `{"name":"a","parts":[{"owner_id":null},{"owner_id":"nope"}]}`, 422, "validation_failed", "parts[1].owner_id"},
 		{"not utf-8 outside strings", "application/json", "{\"name\":\"a\"\xff}", 400, "invalid_json", ""},
 	}
 	for _, tc := range cases {
