@@ -2,8 +2,10 @@ package assessment_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ansinh/ansinh/internal/apptest"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -28,6 +30,39 @@ func TestMalformedUUIDInReviewBodiesNamesTheField(t *testing.T) {
 			p := apptest.Decode[web.Problem](t, w, 422)
 			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "household_id" || p.Errors[0].Code != "invalid" {
 				t.Fatalf("want one invalid error on household_id: %s", w.Body.String())
+			}
+		})
+	}
+}
+
+// An unknown value of an enumerated filter is refused naming the parameter
+// (422), rather than answered with an empty list; a known one still answers.
+func TestUnknownEnumFilterIsRefused(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "enum-worker", "commune_worker", "30791")
+	hh := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("ENUM-0001", "30791", "")))
+	rv := apptest.Decode[struct {
+		ID string `json:"id"`
+	}](t, apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "regular", "commune_code": "30791",
+		"household_id": hh.ID, "requested_on": vn.Today(time.Now()).AddDate(0, 0, -1).Format(time.DateOnly)}), 201)
+	for _, tc := range []struct{ path, param, good string }{
+		{"/api/v1/reviews", "state", "posted"},
+		{"/api/v1/reviews", "kind", "regular"},
+		{"/api/v1/households/" + hh.ID + "/assessments", "state", "agreed"},
+		{"/api/v1/households/" + hh.ID + "/assessments", "classification", "near_poor"},
+		{"/api/v1/reviews/" + rv.ID + "/assessments", "state", "recognized"},
+		{"/api/v1/reviews/" + rv.ID + "/assessments", "classification", "none"},
+	} {
+		t.Run(tc.path+"?"+tc.param, func(t *testing.T) {
+			w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"=bogus", worker, nil)
+			p := apptest.Decode[web.Problem](t, w, 422)
+			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != tc.param || p.Errors[0].Code != "invalid" {
+				t.Fatalf("want one invalid error on %s: %s", tc.param, w.Body.String())
+			}
+			if w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"="+tc.good, worker, nil); w.Code != 200 {
+				t.Fatalf("%s=%s: %d %s", tc.param, tc.good, w.Code, w.Body.String())
 			}
 		})
 	}

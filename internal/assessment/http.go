@@ -379,7 +379,7 @@ func (h *Handler) assessment(c *gin.Context) error {
 
 func (h *Handler) listAssessments(c *gin.Context, f AssessmentFilter) {
 	q := web.NewQuery(c)
-	f.State, f.Result = q.String("state", 16), q.String("classification", 16)
+	f.State, f.Result = q.Enum("state", Draft, Agreed, Recognized), q.Enum("classification", Poor, NearPoor, Average, None)
 	web.ServeIDPage(c, h.log, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Assessment, error) {
 		return h.svc.Assessments(ctx, access.ScopeFrom(ctx), f, after, limit)
 	}, assessmentOut, func(a Assessment) uuid.UUID { return a.ID })
@@ -551,8 +551,9 @@ func (h *Handler) createReview(c *gin.Context) error {
 
 func (h *Handler) reviews(c *gin.Context) error {
 	q := web.NewQuery(c)
-	f := ReviewFilter{AreaCode: q.String("area", 10), Year: max(q.Int("year", 2000, 2100), 0), State: q.String("state", 20),
-		Kind: q.String("kind", 10)}
+	f := ReviewFilter{AreaCode: q.String("area", 10), Year: max(q.Int("year", 2000, 2100), 0), State: q.Enum("state",
+		StateOpen, StateSurveying, StateMeetingRecorded, StatePosted, StateSubmitted, StateReturned, StateRecognized),
+		Kind: q.Enum("kind", Periodic, Regular)}
 	web.ServeIDPage(c, h.log, q, 50, 200, func(ctx context.Context, after uuid.UUID, limit int) ([]Review, error) {
 		return h.svc.Reviews(ctx, access.ScopeFrom(ctx), f, after, limit)
 	}, reviewOut, func(r Review) uuid.UUID { return r.ID })

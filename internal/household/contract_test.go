@@ -52,3 +52,32 @@ func TestMalformedUUIDInResolveNamesTheField(t *testing.T) {
 		t.Fatalf("want one invalid error on keep_member_id: %s", w.Body.String())
 	}
 }
+
+// An unknown value of an enumerated filter is refused naming the parameter
+// (422), rather than answered with an empty list; a known one still answers.
+func TestUnknownEnumFilterIsRefused(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "enum-worker", "commune_worker", "30791")
+	w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("ENUM-0001", "30791", ""))
+	hh := apptest.DecodeHousehold(t, w)
+	for _, tc := range []struct{ path, param, good string }{
+		{"/api/v1/households", "classification", "near_poor"},
+		{"/api/v1/households", "status", "archived"},
+		{"/api/v1/households/" + hh.ID, "reveal", "id_number"},
+		{"/api/v1/members", "sex", "female"},
+		{"/api/v1/members", "status", "moved_out"},
+	} {
+		t.Run(tc.path+"?"+tc.param, func(t *testing.T) {
+			w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"=bogus", worker, nil)
+			p := apptest.Decode[web.Problem](t, w, 422)
+			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != tc.param || p.Errors[0].Code != "invalid" {
+				t.Fatalf("want one invalid error on %s: %s", tc.param, w.Body.String())
+			}
+			if w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"="+tc.good, worker, nil); w.Code != 200 {
+				t.Fatalf("%s=%s: %d %s", tc.param, tc.good, w.Code, w.Body.String())
+			}
+		})
+	}
+}

@@ -61,10 +61,17 @@ type MemberHitOut struct {
 	CommuneCode   string    `json:"commune_code"`
 }
 
+// The values the list filters take: a household's classification, a member's
+// status.
+var (
+	classifications = []string{"none", "poor", "near_poor", "average"}
+	memberStatuses  = []string{"present", "moved_out", "deceased", "merged"}
+)
+
 func (h *Handler) members(c *gin.Context) error {
 	q := web.NewQuery(c)
-	f := MemberFilter{CommuneCode: q.String("commune", 6), Sex: q.String("sex", 8), Status: q.String("status", 16),
-		Query: q.String("q", 100), AgeMin: q.Int("age_min", 0, 130), AgeMax: q.Int("age_max", 0, 130)}
+	f := MemberFilter{CommuneCode: q.String("commune", 6), Sex: q.Enum("sex", string(Male), string(Female)),
+		Status: q.Enum("status", memberStatuses...), Query: q.String("q", 100), AgeMin: q.Int("age_min", 0, 130), AgeMax: q.Int("age_max", 0, 130)}
 	limit := q.Limit(50, 200)
 	var after uuid.UUID
 	q.Cursor(&after)
@@ -409,8 +416,12 @@ func (h *Handler) get(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	q := web.NewQuery(c)
+	reveal := q.Enum("reveal", "id_number") == "id_number"
+	if err := q.Err(); err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
-	reveal := c.Query("reveal") == "id_number"
 	hh, err := h.svc.View(ctx, access.ScopeFrom(ctx), id, reveal)
 	if err != nil {
 		return err
@@ -422,8 +433,8 @@ func (h *Handler) get(c *gin.Context) error {
 func (h *Handler) list(c *gin.Context) error {
 	q := web.NewQuery(c)
 	f := Filter{CommuneCode: q.String("commune", 6), Village: q.String("village", 100),
-		Classification: q.String("classification", 16), Status: q.String("status", 16), Query: q.String("q", 100),
-		EthnicMinority: q.Bool("ethnic_minority"), AgeMin: q.Int("member_age_min", 0, 130), AgeMax: q.Int("member_age_max", 0, 130)}
+		Classification: q.Enum("classification", classifications...), Status: q.Enum("status", "active", "archived"),
+		Query: q.String("q", 100), EthnicMinority: q.Bool("ethnic_minority"), AgeMin: q.Int("member_age_min", 0, 130), AgeMax: q.Int("member_age_max", 0, 130)}
 	limit := q.Limit(50, 200)
 	var after uuid.UUID
 	q.Cursor(&after)

@@ -487,7 +487,7 @@ func (h *Handler) propose(c *gin.Context) error {
 
 func (h *Handler) enrollments(c *gin.Context) error {
 	q := web.NewQuery(c)
-	f := EnrollmentFilter{ProgramCode: q.String("program", 41), HouseholdID: q.UUID("household_id"), State: q.String("state", 16),
+	f := EnrollmentFilter{ProgramCode: q.String("program", 41), HouseholdID: q.UUID("household_id"), State: q.Enum("state", Proposed, Returned, Approved, Rejected, Ended),
 		Flagged: q.Bool("flagged"), AreaCode: q.String("area", 10)}
 	web.ServeIDPage(c, h.log, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Enrollment, error) {
 		return h.svc.Enrollments(ctx, access.ScopeFrom(ctx), f, after, limit)

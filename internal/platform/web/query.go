@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,6 +40,18 @@ func (q *Query) String(name string, max int) string {
 		return ""
 	}
 	return v
+}
+
+// Enum is the parameter when it is one of allowed ("" when absent); any other
+// value is a problem naming the parameter, rather than a filter that matches
+// nothing.
+func (q *Query) Enum(name string, allowed ...string) string {
+	v := q.c.Query(name)
+	if v == "" || slices.Contains(allowed, v) {
+		return v
+	}
+	q.bad(name, "invalid", "must be one of "+strings.Join(allowed, ", "))
+	return ""
 }
 
 // UUID is the parameter as a UUID, nil when absent.
