@@ -189,7 +189,7 @@ func (h *Handler) support(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	a, rows, err := h.svc.Support(ctx, access.ScopeFrom(ctx), area, from, to)
+	a, rows, reach, err := h.svc.Support(ctx, access.ScopeFrom(ctx), area, from, to)
 	if err != nil {
 		return err
 	}
@@ -211,9 +211,9 @@ func (h *Handler) support(c *gin.Context) error {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	// A household in several programs is one household: its counts do not add
-	// across programs, so the totals row leaves them blank.
-	t.Totals = []any{"Tổng cộng", a.Code, a.Name, nil, nil}
+	// A household in several programs is one household: the totals row counts
+	// households and people once each rather than adding the programs' rows.
+	t.Totals = []any{"Tổng cộng", a.Code, a.Name, reach.Households, reach.People}
 	for _, v := range totals[2:] {
 		t.Totals = append(t.Totals, v)
 	}

@@ -46,6 +46,10 @@ type SupportRow struct {
 	LoansDisbursed, LoansOutstanding int64
 }
 
+// Reach is how many households and people a support report's programs
+// supported, each counted once across programs.
+type Reach struct{ Households, People int64 }
+
 // Target is a recorded target with the actual figure of its year.
 type Target struct {
 	ID          uuid.UUID

@@ -203,6 +203,20 @@ func TestReports(t *testing.T) {
 	}
 	check("housing in Vĩnh Phú", s.Items[0], map[string]float64{"households": 1, "people": 4, "delivered": 50_000_000,
 		"allocated": 100_000_000, "committed": 40_000_000, "houses_started": 1, "houses_completed": 1})
+	// The totals count each household and person once, across programs; an
+	// area without support has 0, never null (the schema's integers).
+	check("support totals", s.Totals, map[string]float64{"households": 1, "people": 4, "delivered": 50_000_000})
+	s = apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/support?area=31036&from="+year+"-01-01&to="+day(0), manager, nil), 200)
+	check("support totals of Đông Hưng A", s.Totals, map[string]float64{"households": 0, "people": 0, "delivered": 0})
+	// A second program for A: two rows of one household each, one household in all.
+	legal := apptest.Decode[idOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "legal_aid",
+		"household_id": ids["A"], "starts_on": day(0)}), 201)
+	apptest.Decode[idOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments/"+legal.ID+"/approve", approver, nil), 200)
+	s = apptest.Decode[reportOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/support?area=914&from="+year+"-01-01&to="+day(0), manager, nil), 200)
+	if len(s.Items) != 2 {
+		t.Fatalf("support rows with two programs: %+v", s.Items)
+	}
+	check("support totals with two programs", s.Totals, map[string]float64{"households": 1, "people": 4})
 
 	// Targets against actuals.
 	if w := apptest.Send(t, h, "POST", "/api/v1/reports/targets", worker, map[string]any{"area_code": "914", "metric": "poverty_rate", "year": today.Year(), "value": 20}); w.Code != 403 {

@@ -123,22 +123,26 @@ func povertyFigures(c povertyCounts, m movements) PovertyRow {
 }
 
 // Support is the support report of an area over a period, by program and
-// child area.
-func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode string, from, to time.Time) (Area, []SupportRow, error) {
+// child area, with the households and people supported in all.
+func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode string, from, to time.Time) (Area, []SupportRow, Reach, error) {
 	a, err := s.area(ctx, scope, areaCode, "area")
 	if err != nil {
-		return a, nil, err
+		return a, nil, Reach{}, err
 	}
 	if to.Before(from) {
-		return a, nil, errPeriod()
+		return a, nil, Reach{}, errPeriod()
 	}
 	figures, err := s.store.support(ctx, scope, a, from, to)
 	if err != nil {
-		return a, nil, err
+		return a, nil, Reach{}, err
+	}
+	reach, err := s.store.supportReach(ctx, scope, a, from, to)
+	if err != nil {
+		return a, nil, Reach{}, err
 	}
 	names, err := s.store.childNames(ctx, a)
 	if err != nil {
-		return a, nil, err
+		return a, nil, Reach{}, err
 	}
 	out := make([]SupportRow, 0, len(figures))
 	for _, r := range figures {
@@ -146,7 +150,7 @@ func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode stri
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(x, y SupportRow) int { return cmp.Or(cmp.Compare(x.Program, y.Program), cmp.Compare(x.Key, y.Key)) })
-	return a, out, nil
+	return a, out, reach, nil
 }
 
 // SetTarget records (or replaces) an area's target for a metric and year.

@@ -102,7 +102,7 @@ func TestScopeOfTwoAreas(t *testing.T) {
 	from, to := report.SupportPeriod(nil, nil, today)
 	allocated := func(scope access.Scope) map[string]int64 {
 		t.Helper()
-		_, rows, err := svc.Support(ctx, scope, "914", from, to)
+		_, rows, _, err := svc.Support(ctx, scope, "914", from, to)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestScopeOfTwoAreas(t *testing.T) {
 	if got := allocated(two); len(got) != 1 || got["housing_new Vĩnh Phú"] != 100_000_000 {
 		t.Fatalf("budgets in Vĩnh Phú and Đông Hưng A: %v", got)
 	}
-	if _, _, err := svc.Support(ctx, two, "914", to, from.AddDate(0, 0, -1)); apperr.KindOf(err) != apperr.Invalid {
+	if _, _, _, err := svc.Support(ctx, two, "914", to, from.AddDate(0, 0, -1)); apperr.KindOf(err) != apperr.Invalid {
 		t.Fatalf("a period that ends before it starts: %v", err)
 	}
 }

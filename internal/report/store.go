@@ -117,17 +117,37 @@ type supportQuery struct {
 	set func(r *SupportRow, v []int64)
 }
 
+// supportEnrolled are the enrollments live in the period from @from to @to
+// of the households in @area, each with the people it supports (m: the
+// household's present members, when the household is enrolled rather than
+// one member); the scope's condition follows.
+const supportEnrolled = `FROM enrollments e JOIN households h ON h.id = e.household_id
+	LEFT JOIN members m ON e.member_id IS NULL AND m.household_id = e.household_id AND m.status = 'present'
+	WHERE h.area_path <@ (@area)::ltree AND e.state IN ('approved', 'ended') AND e.starts_on <= @to
+	AND coalesce(e.ended_on, e.ends_on, @to) >= @from AND `
+
+// supportReached counts the households and the people supportEnrolled reach,
+// each once.
+const supportReached = `count(DISTINCT e.household_id), count(DISTINCT coalesce(e.member_id, m.id))`
+
+// supportReach is how many households and people the area's enrollments live
+// in the period supported, each counted once however many programs supported
+// them.
+func (s store) supportReach(ctx context.Context, scope access.Scope, a Area, from, to time.Time) (Reach, error) {
+	params := map[string]any{"area": a.Path, "from": from, "to": to}
+	var r Reach
+	err := s.db.Read(ctx).Raw(`SELECT `+supportReached+` `+supportEnrolled+scope.Named("h.area_path", "scope", params), params).
+		Row().Scan(&r.Households, &r.People)
+	return r, err
+}
+
 // supportQueries are the support report's queries over the area's children
 // from @from to @to, the scope's condition added to params.
 func supportQueries(scope access.Scope, a Area, params map[string]any) []supportQuery {
 	key, cond := childKey(a, "h"), scope.Named("h.area_path", "scope", params)
 	queries := []supportQuery{
 		// Enrollments live in the period: households and people.
-		{`SELECT e.program_code, ` + key + `, count(DISTINCT e.household_id), count(DISTINCT coalesce(e.member_id, m.id))
-			FROM enrollments e JOIN households h ON h.id = e.household_id
-			LEFT JOIN members m ON e.member_id IS NULL AND m.household_id = e.household_id AND m.status = 'present'
-			WHERE h.area_path <@ (@area)::ltree AND e.state IN ('approved', 'ended') AND e.starts_on <= @to
-			AND coalesce(e.ended_on, e.ends_on, @to) >= @from AND ` + cond + ` GROUP BY 1, 2`,
+		{`SELECT e.program_code, ` + key + `, ` + supportReached + ` ` + supportEnrolled + cond + ` GROUP BY 1, 2`,
 			2, func(r *SupportRow, v []int64) { r.Households, r.People = v[0], v[1] }},
 		// Deliveries in the period, with the kinds' own figures.
 		{`SELECT e.program_code, ` + key + `,
