@@ -76,12 +76,11 @@ func Idempotency(pool *db.DB, owner func(context.Context) string, log *slog.Logg
 
 // idemRun is one request with an Idempotency-Key.
 type idemRun struct {
-	pool      *db.DB
-	who, key  string
-	hash      []byte
-	replay    *storedAnswer // the stored answer found, if any
-	buf       *bufferedWriter
-	discarded bool // the handler's answer is not kept (rolled back)
+	pool     *db.DB
+	who, key string
+	hash     []byte
+	replay   *storedAnswer   // the stored answer found, if any
+	buf      *bufferedWriter // the handler's answer, held back until the commit
 }
 
 var (
