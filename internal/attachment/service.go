@@ -286,6 +286,9 @@ func (s *Service) save(ctx context.Context, a Attachment, body io.Reader, thumb 
 		}
 		return Attachment{}, false, db.MapError(err)
 	}
+	// Inside a request's transaction (an Idempotency-Key) the row commits
+	// later, with the stored answer: if that rolls back, so do the objects.
+	db.OnRollback(ctx, func() { s.forget(a.StorageKey, a.ThumbnailKey) })
 	out, err := s.store.get(ctx, access.Everywhere(), a.ID, false)
 	return out, true, db.MapError(err)
 }

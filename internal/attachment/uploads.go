@@ -22,6 +22,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
 // Upload-Metadata keys a client sends when it creates an upload (tus).
@@ -250,9 +251,13 @@ func (u *Uploads) Finish(ctx context.Context, scope access.Scope, id string, ext
 		}
 		return a, created, err
 	}
-	if err := u.store.AsTerminatableUpload(up).Terminate(context.WithoutCancel(ctx)); err != nil {
-		u.svc.logErr("removing a finished upload", err)
-	}
+	// Removed once the attachment has committed (inside a request's
+	// transaction, a rollback keeps the upload for the retry).
+	db.AfterCommit(ctx, func() {
+		if err := u.store.AsTerminatableUpload(up).Terminate(context.WithoutCancel(ctx)); err != nil {
+			u.svc.logErr("removing a finished upload", err)
+		}
+	})
 	return a, created, nil
 }
 

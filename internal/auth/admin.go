@@ -137,7 +137,7 @@ func (s *Service) SetStatus(ctx context.Context, scope access.Scope, id uuid.UUI
 		u.SetStatus(disabled)
 		return nil
 	})
-	s.forget(id)
+	s.forgetOnCommit(ctx, id)
 	return v, err
 }
 
@@ -153,7 +153,7 @@ func (s *Service) ResetPassword(ctx context.Context, scope access.Scope, id uuid
 		u.SetPassword(hash, true)
 		return nil
 	})
-	s.forget(id)
+	s.forgetOnCommit(ctx, id)
 	return temp, err
 }
 
@@ -175,7 +175,7 @@ func (s *Service) Grant(ctx context.Context, scope access.Scope, id uuid.UUID, g
 	if apperr.Is(err, apperr.Conflict) {
 		return UserView{}, apperr.New(apperr.Conflict, "already_granted", "the user already holds %s at %s", g.Role, g.AreaCode)
 	}
-	s.forget(id)
+	s.forgetOnCommit(ctx, id)
 	return v, err
 }
 
@@ -195,7 +195,7 @@ func (s *Service) Revoke(ctx context.Context, scope access.Scope, id, assignment
 		}
 		return s.store.revokeAssignment(ctx, assignment)
 	})
-	s.forget(id)
+	s.forgetOnCommit(ctx, id)
 	return v, err
 }
 

@@ -248,7 +248,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "user.password_change", EntityType: "user",
 			EntityID: userID.String(), AreaPath: homeArea(actor)})
 	})
-	s.forget(userID)
+	s.forgetOnCommit(ctx, userID)
 	return err
 }
 
@@ -330,4 +330,12 @@ func (s *Service) Me(ctx context.Context) (User, error) {
 		return User{}, errSessionEnded(err)
 	}
 	return u, nil
+}
+
+// forgetOnCommit drops a user's cached session now and again once the change
+// has committed: inside a request's transaction (an Idempotency-Key) a request
+// in between could cache the state before it.
+func (s *Service) forgetOnCommit(ctx context.Context, id uuid.UUID) {
+	s.forget(id)
+	db.AfterCommit(ctx, func() { s.forget(id) })
 }

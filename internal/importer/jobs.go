@@ -75,17 +75,22 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 		return Job{}, err
 	}
 	actor, _ := access.ActorFrom(ctx)
-	j.wg.Add(1)
-	go func() {
-		defer j.wg.Done()
-		// A few jobs at a time: each holds up to four connections of the pool.
-		select {
-		case j.slots <- struct{}{}:
-			defer func() { <-j.slots }()
-		case <-j.base.Done():
-		}
-		j.run(access.WithActor(j.base, actor), id, scope, mode, kind, path)
-	}()
+	// Inside a request's transaction (an Idempotency-Key) the job starts once
+	// its row has committed, and a rollback leaves no file behind.
+	db.OnRollback(ctx, func() { os.Remove(path) })
+	db.AfterCommit(ctx, func() {
+		j.wg.Add(1)
+		go func() {
+			defer j.wg.Done()
+			// A few jobs at a time: each holds up to four connections of the pool.
+			select {
+			case j.slots <- struct{}{}:
+				defer func() { <-j.slots }()
+			case <-j.base.Done():
+			}
+			j.run(access.WithActor(j.base, actor), id, scope, mode, kind, path)
+		}()
+	})
 	return j.Job(ctx, access.Owner(ctx), id)
 }
 

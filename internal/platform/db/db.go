@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -128,26 +129,109 @@ func (d *DB) Ping(ctx context.Context) error {
 
 type txKey struct{}
 
+// txState is the transaction open in a context: the GORM handle, whether a
+// WithTx joining it runs in a savepoint of its own (a request's transaction,
+// WithRequestTx), and what to do once the whole transaction ends.
+type txState struct {
+	tx         *gorm.DB
+	savepoints bool
+	hooks      *txHooks
+}
+
+// txHooks are functions to run after the outermost transaction commits or
+// rolls back (effects outside the database: starting a job, removing a file).
+type txHooks struct {
+	mu                   sync.Mutex
+	onCommit, onRollback []func()
+}
+
+func (h *txHooks) add(commit bool, fn func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if commit {
+		h.onCommit = append(h.onCommit, fn)
+	} else {
+		h.onRollback = append(h.onRollback, fn)
+	}
+}
+
+// merge hands a finished savepoint's hooks to its transaction.
+func (h *txHooks) merge(into *txHooks) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	into.mu.Lock()
+	defer into.mu.Unlock()
+	into.onCommit = append(into.onCommit, h.onCommit...)
+	into.onRollback = append(into.onRollback, h.onRollback...)
+}
+
+// run runs the commit hooks (committed) or the rollback hooks, once.
+func (h *txHooks) run(committed bool) {
+	h.mu.Lock()
+	fns := h.onRollback
+	if committed {
+		fns = h.onCommit
+	}
+	h.onCommit, h.onRollback = nil, nil
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+func txFrom(ctx context.Context) (*txState, bool) {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	return st, ok
+}
+
+func withTx(ctx context.Context, st *txState) context.Context {
+	return context.WithValue(ctx, txKey{}, st)
+}
+
 // Conn is the transaction open in ctx, if any, else the pool, bound to ctx.
 // Stores call it for every query so that they join their caller's transaction.
 func (d *DB) Conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx
+	if st, ok := txFrom(ctx); ok {
+		return st.tx
 	}
 	return d.gorm.WithContext(ctx)
 }
 
 // InTx reports whether ctx carries an open transaction.
 func InTx(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	_, ok := txFrom(ctx)
 	return ok
 }
 
+// AfterCommit runs fn once the transaction in ctx has committed (at once
+// when there is none): effects outside the database that must follow only a
+// committed write, such as starting a job on the row it wrote.
+func AfterCommit(ctx context.Context, fn func()) {
+	if st, ok := txFrom(ctx); ok {
+		st.hooks.add(true, fn)
+		return
+	}
+	fn()
+}
+
+// OnRollback runs fn if the transaction in ctx (or the savepoint of a WithTx
+// in a request's transaction) rolls back: undoing effects outside the
+// database, such as removing a stored file no row will refer to. Without a
+// transaction it does nothing.
+func OnRollback(ctx context.Context, fn func()) {
+	if st, ok := txFrom(ctx); ok {
+		st.hooks.add(false, fn)
+	}
+}
+
 // WithTx runs fn in a transaction. Called inside another WithTx it joins the
-// outer transaction (one commit, at the outermost level). The outermost call
-// re-runs fn after a serialization failure or deadlock, a bounded number of
-// times, so fn must not have effects outside the database. The error returned
-// is mapped to an apperr kind.
+// outer transaction (one commit, at the outermost level); inside a request's
+// transaction (WithRequestTx) it runs in a savepoint, so that its failure
+// undoes its own work only, as it would on its own. The outermost call (or
+// the savepoint) re-runs fn after a serialization failure or deadlock, a
+// bounded number of times, so fn must not have effects outside the database
+// (or must undo them with OnRollback). The error returned is mapped to an
+// apperr kind.
 func (d *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return d.WithTxOptions(ctx, nil, fn)
 }
@@ -155,43 +239,118 @@ func (d *DB) WithTx(ctx context.Context, fn func(ctx context.Context) error) err
 // WithTxOptions is WithTx with an isolation level or read-only flag. Options
 // are ignored when joining an outer transaction.
 func (d *DB) WithTxOptions(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context) error) error {
-	if InTx(ctx) {
-		return fn(ctx)
-	}
-	var err error
-	for attempt := 0; ; attempt++ {
-		if c, ok := capturing(ctx); ok {
-			c.add("BEGIN")
-		}
-		err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(ctx, txKey{}, tx))
-		}, opts)
-		if c, ok := capturing(ctx); ok {
-			c.add("COMMIT")
-		}
-		if err == nil || !retryable(err) || attempt >= d.retries {
-			break
-		}
-		// A short, growing pause lets the competing transaction finish.
-		select {
-		case <-ctx.Done():
-			return MapError(errors.Join(err, ctx.Err()))
-		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
-		}
-	}
-	return MapError(err)
+	return d.withTx(ctx, opts, d.retries, fn)
 }
 
 // WithTxOnce is WithTx without the retry on a serialization failure or
 // deadlock, for work that cannot be repeated (it consumed a stream); the
 // failure is returned to the caller, mapped.
 func (d *DB) WithTxOnce(ctx context.Context, fn func(ctx context.Context) error) error {
+	return d.withTx(ctx, nil, 0, fn)
+}
+
+// WithRequestTx runs a whole request in one transaction, once (a request
+// cannot be re-run): the services it calls join it, each WithTx in a
+// savepoint of its own. fn's error rolls everything back; so does a panic.
+// The Idempotency-Key middleware uses it so that a write and its stored
+// answer commit together.
+func (d *DB) WithRequestTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if InTx(ctx) {
 		return fn(ctx)
 	}
-	return MapError(d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
-	}))
+	return d.outermost(ctx, nil, true, fn)
+}
+
+func (d *DB) withTx(ctx context.Context, opts *sql.TxOptions, retries int, fn func(ctx context.Context) error) error {
+	if st, ok := txFrom(ctx); ok {
+		if !st.savepoints {
+			return fn(ctx)
+		}
+		return d.inSavepoint(ctx, st, retries, fn)
+	}
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = d.outermost(ctx, opts, false, fn)
+		if err == nil || !retryable(err) || attempt >= retries {
+			break
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return MapError(errors.Join(err, ctx.Err()))
+		}
+	}
+	return MapError(err)
+}
+
+// outermost runs fn in a new transaction and then its hooks.
+func (d *DB) outermost(ctx context.Context, opts *sql.TxOptions, savepoints bool, fn func(ctx context.Context) error) (err error) {
+	st := &txState{savepoints: savepoints, hooks: &txHooks{}}
+	committed := false
+	defer func() { st.hooks.run(committed) }() // a panic too runs the rollback hooks
+	if c, ok := capturing(ctx); ok {
+		c.add("BEGIN")
+	}
+	err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		st.tx = tx
+		return fn(withTx(ctx, st))
+	}, opts)
+	if c, ok := capturing(ctx); ok {
+		c.add("COMMIT")
+	}
+	committed = err == nil
+	return MapError(err)
+}
+
+// inSavepoint runs fn in a savepoint of a request's transaction, retried
+// like an outermost WithTx; a failure rolls back to the savepoint (which
+// also clears an aborted transaction) and runs the savepoint's rollback
+// hooks.
+func (d *DB) inSavepoint(ctx context.Context, st *txState, retries int, fn func(ctx context.Context) error) error {
+	const name = "ansinh_tx"
+	var err error
+	for attempt := 0; ; attempt++ {
+		if err := st.tx.SavePoint(name).Error; err != nil {
+			return MapError(err)
+		}
+		inner := &txState{tx: st.tx, hooks: &txHooks{}}
+		err = d.savepointAttempt(withTx(ctx, inner), inner, fn)
+		if err == nil {
+			inner.hooks.merge(st.hooks)
+			return nil
+		}
+		if rerr := st.tx.RollbackTo(name).Error; rerr != nil {
+			inner.hooks.run(false)
+			return MapError(errors.Join(err, rerr))
+		}
+		inner.hooks.run(false)
+		if !retryable(err) || attempt >= retries {
+			return MapError(err)
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return MapError(errors.Join(err, ctx.Err()))
+		}
+	}
+}
+
+// savepointAttempt runs fn, turning a panic into a rollback to the savepoint
+// before it goes on up.
+func (d *DB) savepointAttempt(ctx context.Context, inner *txState, fn func(ctx context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			inner.hooks.run(false)
+			panic(r)
+		}
+	}()
+	return fn(ctx)
+}
+
+// pause is a short, growing pause that lets the competing transaction finish.
+func pause(ctx context.Context, attempt int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		return nil
+	}
 }
 
 // StringMap runs a query of two text columns and returns the first mapped
