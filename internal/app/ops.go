@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	swaggerui "github.com/swaggo/files/v2"
 
 	"github.com/ansinh/ansinh/docs"
+	"github.com/ansinh/ansinh/internal/importer"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
@@ -89,3 +91,54 @@ func readyz(db pinger, timeout time.Duration, a *App) gin.HandlerFunc {
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	}
 }
+
+// claimInstance takes this process's instance lock on its own connection (its
+// import jobs carry the instance key), then fails the jobs of processes that
+// are gone: a restart fails its predecessor's jobs at once, and never those
+// of a live replica, whose lock is held.
+func (a *App) claimInstance(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.own.Ping(pctx); err != nil {
+		return fmt.Errorf("taking the instance lock: %w", err)
+	}
+	a.failInterrupted(ctx)
+	return nil
+}
+
+// failInterrupted fails the import jobs no live process runs.
+func (a *App) failInterrupted(ctx context.Context) {
+	if n, err := importer.FailInterrupted(ctx, a.db, 2*time.Minute); err != nil {
+		a.log.Warn("checking for interrupted import jobs", "error", err.Error())
+	} else if n > 0 {
+		a.log.Warn("import jobs of a stopped process marked failed", "jobs", n)
+	}
+}
+
+// failInterruptedEvery keeps the own connection (and so the instance lock,
+// taken again after a reconnect) alive and fails interrupted jobs every
+// period, until ctx ends.
+func (a *App) failInterruptedEvery(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(ownKeepAlive)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, ownKeepAlive)
+		if err := a.own.Ping(pctx); err != nil {
+			a.log.Warn("own database connection", "error", err.Error())
+		}
+		cancel()
+		if time.Since(last) >= period {
+			a.failInterrupted(ctx)
+			last = time.Now()
+		}
+	}
+}
+
+// ownKeepAlive is how often the own connection is checked.
+const ownKeepAlive = 5 * time.Second

@@ -1,0 +1,86 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/app"
+	"github.com/ansinh/ansinh/internal/apptest"
+	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
+)
+
+// serve runs `serve` (app.RunServe) on cfg until the test ends: the error it
+// returned if it stopped before answering /healthz, else nil once it answers.
+func serve(t *testing.T, cfg *config.Config) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.RunServe(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			done <- err
+			if err == nil {
+				err = fmt.Errorf("serve stopped without an error")
+			}
+			return err
+		default:
+		}
+		if resp, err := http.Get("http://" + cfg.HTTP.Addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve does not answer /healthz after 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A restart fails the import jobs its predecessor left queued or running at
+// once (they stayed running for two minutes: a fresh heartbeat counted as
+// alive), and leaves alone those of another live replica, whose instance
+// lock (held here by another session) says it runs them.
+func TestServeFailsJobsOfAGoneProcessAtStart(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	pool, err := db.Open(db.Options{URL: d.AppURL, MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	replica := db.NewOwn(d.AppURL)
+	t.Cleanup(replica.Close)
+	if err := replica.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]int32{"gone": replica.Instance()%1000 + 1, "replica": replica.Instance()}
+	ids := map[string]uuid.UUID{}
+	for name, runner := range jobs {
+		ids[name] = uuid.Must(uuid.NewV7())
+		apptest.Exec(t, pool, `INSERT INTO import_jobs (id, owner, scope_paths, mode, file_name, file_path, file_sha256, status,
+			started_at, heartbeat_at, runner) VALUES (?, 'u', '{*}', 'dry_run', 'f.csv', '/nonexistent/f.csv', '', 'running', now(), now(), ?)`,
+			ids[name], runner)
+	}
+	cfg := apptest.Config(t, d.AppURL, "ANSINH_HTTP_ADDR", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	if err := serve(t, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"gone": "failed", "replica": "running"} {
+		if got := apptest.Scalar[string](t, pool, `SELECT status FROM import_jobs WHERE id = ?`, ids[name]); got != want {
+			t.Errorf("the job of the %s process is %s once serve answers, want %s", name, got, want)
+		}
+	}
+}
