@@ -28,7 +28,9 @@ func (a *App) registerOps(e *gin.Engine) {
 	e.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
-	e.GET("/readyz", readyz(a.db, a.cfg.Database.ReadyTimeout, a))
+	// Readiness pings on the process's own connection, never the pool's:
+	// it must not queue behind business requests holding every connection.
+	e.GET("/readyz", readyz(a.own, a.cfg.Database.ReadyTimeout, a))
 	e.GET("/metrics", gin.WrapH(a.metrics.Handler()))
 	e.GET("/openapi.yaml", func(c *gin.Context) {
 		c.Data(http.StatusOK, "application/yaml; charset=utf-8", docs.OpenAPI)
@@ -78,7 +80,8 @@ func docsUI() gin.HandlerFunc {
 	}
 }
 
-// readyz answers 200 when the database answers within timeout, 503 otherwise.
+// readyz answers 200 when the database answers within timeout on db (the
+// own connection), 503 otherwise.
 func readyz(db pinger, timeout time.Duration, a *App) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -82,5 +83,33 @@ func TestServeFailsJobsOfAGoneProcessAtStart(t *testing.T) {
 		if got := apptest.Scalar[string](t, pool, `SELECT status FROM import_jobs WHERE id = ?`, ids[name]); got != want {
 			t.Errorf("the job of the %s process is %s once serve answers, want %s", name, got, want)
 		}
+	}
+}
+
+// Readiness never queues behind business requests: with every connection of
+// the App's pool held (requests waiting on a lock hold them so), /readyz
+// still answers 200 while the database is up: it pings on a connection of
+// its own.
+func TestReadinessDoesNotQueueBehindThePool(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	a := apptest.NewOn(t, apptest.Config(t, d.AppURL, "ANSINH_DATABASE_MAX_OPEN_CONNS", "2",
+		"ANSINH_DATABASE_MAX_IDLE_CONNS", "2"))
+	for range 2 {
+		tx, err := a.DB().SQL().BeginTx(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback() })
+	}
+	if n := a.DB().SQL().Stats().InUse; n != 2 {
+		t.Fatalf("%d connections in use, want the whole pool (2)", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w := httptest.NewRecorder()
+	a.Handler().ServeHTTP(w, httptest.NewRequestWithContext(ctx, "GET", "/readyz", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("readyz with the pool exhausted and the database up: %d %s", w.Code, w.Body.String())
 	}
 }
