@@ -53,7 +53,8 @@ func VersionString() string {
 }
 
 // RunServe serves the API until ctx is cancelled (SIGINT/SIGTERM). It never
-// migrates: it refuses to start on a schema older or newer than its own.
+// migrates: it refuses to start on a schema older than its own, or newer by a
+// migration the previous release cannot run on (db.CheckSchema).
 func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	pool, err := OpenDB(cfg, log)
 	if err != nil {

@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +113,43 @@ func TestReadinessDoesNotQueueBehindThePool(t *testing.T) {
 	a.Handler().ServeHTTP(w, httptest.NewRequestWithContext(ctx, "GET", "/readyz", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("readyz with the pool exhausted and the database up: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// Rolling deploys: `serve` of a release starts on a database migrated one
+// version past it by a migration compatible with the previous release (it
+// refused every newer schema, so an old pod restarting mid-rollout
+// crash-looped), and refuses one migrated past it by a breaking migration.
+func TestServeOnANewerSchema(t *testing.T) {
+	t.Parallel()
+	next, err := db.EmbeddedVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next++
+	for _, compatible := range []bool{true, false} {
+		t.Run(fmt.Sprint("compatible=", compatible), func(t *testing.T) {
+			t.Parallel()
+			d := dbtest.NewDatabase(t)
+			owner, err := sql.Open("pgx", d.OwnerURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer owner.Close()
+			if _, err := owner.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true);`, next); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := owner.Exec(`INSERT INTO schema_compat (version, compatible) VALUES ($1, $2)`, next, compatible); err != nil {
+				t.Fatal(err)
+			}
+			cfg := apptest.Config(t, d.AppURL, "ANSINH_HTTP_ADDR", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+			err = serve(t, cfg)
+			if compatible && err != nil {
+				t.Fatalf("serve on a compatible newer schema: %v", err)
+			}
+			if !compatible && (err == nil || !strings.Contains(err.Error(), "not compatible with the previous release")) {
+				t.Fatalf("serve on a breaking newer schema: %v, want a refusal", err)
+			}
+		})
 	}
 }
