@@ -36,38 +36,38 @@ var landedCompat = map[int64]bool{
 const compatHeaderLines = 20
 
 // MigrationCompat is each embedded migration's answer: true when the
-// previous release can run on it. A migration after the landed ones without
-// a `-- compat:` header is an error (`migrate up` refuses to run).
-func MigrationCompat() (map[int64]bool, error) {
+// previous release can run on it. A migration that declares nothing is taken
+// as breaking (and listed in undeclared: TestEveryMigrationDeclaresItsCompat
+// fails on it, so that its author says).
+func MigrationCompat() (compat map[int64]bool, undeclared []string, err error) {
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[int64]bool{}
 	for _, n := range names {
 		digits, _, _ := strings.Cut(n, "_")
 		v, err := strconv.ParseInt(digits, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("migration %s: name does not start with a version", n)
+			return nil, nil, fmt.Errorf("migration %s: name does not start with a version", n)
 		}
 		b, err := fs.ReadFile(migrations.FS, n)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		compat, declared, err := compatHeader(b)
 		if err != nil {
-			return nil, fmt.Errorf("migration %s: %w", n, err)
+			return nil, nil, fmt.Errorf("migration %s: %w", n, err)
 		}
 		if landed, ok := landedCompat[v]; ok && !declared {
 			compat, declared = landed, true
 		}
 		if !declared {
-			return nil, fmt.Errorf("migration %s: no `-- compat: previous` or `-- compat: breaking` header "+
-				"(whether the previous release can still run on it)", n)
+			undeclared = append(undeclared, n)
 		}
 		out[v] = compat
 	}
-	return out, nil
+	return out, undeclared, nil
 }
 
 // compatHeader reads the `-- compat:` line of a migration's first lines.
@@ -91,7 +91,7 @@ func compatHeader(b []byte) (compat, declared bool, err error) {
 
 // recordCompat writes every applied migration's answer to schema_compat.
 func (m *Migrator) recordCompat(ctx context.Context) error {
-	compat, err := MigrationCompat()
+	compat, _, err := MigrationCompat()
 	if err != nil {
 		return err
 	}

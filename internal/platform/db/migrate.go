@@ -51,10 +51,10 @@ func NewMigrator(url string, log *slog.Logger) (*Migrator, error) {
 func (m *Migrator) Close() error { return m.provider.Close() }
 
 // Up applies every pending migration and returns how many it applied, then
-// records whether the previous release can run on each (schema_compat). A
-// migration without its compatibility header is refused before anything runs.
+// records whether the previous release can run on each (schema_compat; a
+// migration without its compatibility header counts as breaking).
 func (m *Migrator) Up(ctx context.Context) (int, error) {
-	if _, err := MigrationCompat(); err != nil {
+	if _, _, err := MigrationCompat(); err != nil {
 		return 0, fmt.Errorf("migrate up: %w", err)
 	}
 	res, err := m.provider.Up(ctx)
