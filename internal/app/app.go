@@ -43,6 +43,7 @@ type App struct {
 	log      *slog.Logger
 	db       *db.DB
 	own      *db.Own // the process's connection outside the pool: readiness, the instance lock
+	ready    readiness
 	registry *prometheus.Registry
 	metrics  *web.Metrics
 	engine   *gin.Engine
