@@ -42,6 +42,8 @@ type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	db       *db.DB
+	own      *db.Own // the process's connection outside the pool: readiness, the instance lock
+	ready    readiness
 	registry *prometheus.Registry
 	metrics  *web.Metrics
 	engine   *gin.Engine
@@ -109,7 +111,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: pool, registry: reg, metrics: web.NewMetrics(reg), protect: protect,
+	a := &App{cfg: cfg, log: log, db: pool, own: db.NewOwn(cfg.Database.URL), registry: reg, metrics: web.NewMetrics(reg), protect: protect,
 		reads:    audit.NewAccessLogger(pool, cfg.Audit.AccessFlushInterval, log),
 		verifier: verifier,
 		sealer: audit.NewSealer(pool, audit.SealerOptions{
@@ -143,7 +145,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	}
 	reg.MustRegister(a.uploads.Collector())
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
-	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log), stopJobs
+	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log, a.own.Instance()), stopJobs
 	go a.expireUploads(jobsCtx)
 	for _, o := range opts {
 		o(a)
@@ -248,6 +250,7 @@ func (a *App) Close() error {
 	a.jobs.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	defer a.own.Close()
 	return errors.Join(a.reads.Close(ctx), a.db.Close())
 }
 

@@ -66,7 +66,11 @@ func TestOperationsEndpoints(t *testing.T) {
 	}
 }
 
-func TestReadinessFailsWhenDatabaseIsDown(t *testing.T) {
+// With the database down, the pod stays ready for the grace period, saying
+// so in the body (a failover must not take every pod out of the Service: the
+// server answers 503 with Retry-After itself); past the grace period readiness
+// fails with 503 not_ready and Retry-After. Liveness never depends on it.
+func TestReadinessWhenDatabaseIsDown(t *testing.T) {
 	t.Parallel()
 	// A port where nothing listens: the database is down.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -75,23 +79,37 @@ func TestReadinessFailsWhenDatabaseIsDown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := apptest.Config(t, "postgres://ansinh_app:x@"+addr+"/ansinh?sslmode=disable&connect_timeout=1")
-	pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("opening the pool must not need the database: %v", err)
+	url := "postgres://ansinh_app:x@" + addr + "/ansinh?sslmode=disable&connect_timeout=1"
+	newApp := func(grace string) *app.App {
+		cfg := apptest.Config(t, url, "ANSINH_DATABASE_READY_GRACE", grace)
+		pool, err := app.OpenDB(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("opening the pool must not need the database: %v", err)
+		}
+		a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		return a
 	}
-	a, err := app.New(cfg, slog.New(slog.DiscardHandler), pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 
+	a := newApp("10m")
 	if w := apptest.Get(t, a.Handler(), "/healthz"); w.Code != 200 {
 		t.Fatalf("liveness does not depend on the database: %d", w.Code)
 	}
 	w := apptest.Get(t, a.Handler(), "/readyz")
+	var body struct{ Status, Database string }
+	if err := json.Unmarshal(w.Body.Bytes(), &body); w.Code != http.StatusOK || err != nil || body.Status != "ready" ||
+		body.Database != "unavailable" || strings.Contains(w.Body.String(), addr) {
+		t.Fatalf("readyz with the database down, within the grace period: %d %s (must not leak the address)", w.Code, w.Body.String())
+	}
+
+	a = newApp("1ns")
+	apptest.Get(t, a.Handler(), "/readyz") // the first failure starts the count
+	w = apptest.Get(t, a.Handler(), "/readyz")
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Content-Type") != web.ProblemContentType || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("readyz with the database down: %d %v %s", w.Code, w.Header(), w.Body.String())
+		t.Fatalf("readyz with the database down past the grace period: %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
 	var p web.Problem
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.Code != "not_ready" || strings.Contains(w.Body.String(), addr) {

@@ -53,7 +53,8 @@ func VersionString() string {
 }
 
 // RunServe serves the API until ctx is cancelled (SIGINT/SIGTERM). It never
-// migrates: it refuses to start on a schema older or newer than its own.
+// migrates: it refuses to start on a schema older than its own, or newer by a
+// migration the previous release cannot run on (db.CheckSchema).
 func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	pool, err := OpenDB(cfg, log)
 	if err != nil {
@@ -68,6 +69,12 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := waitForDatabase(ctx, pool, cfg.Database.StartupWait, log); err != nil {
 		return err
 	}
+	// Before answering: this process's instance lock, then the import jobs
+	// of processes that are gone are failed (checked again every minute).
+	if err := a.claimInstance(ctx); err != nil {
+		return err
+	}
+	go a.failInterruptedEvery(ctx, time.Minute)
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
@@ -80,28 +87,6 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		a.Sealer().Run(sealCtx, cfg.Audit.SealInterval)
 	}()
 	defer func() { stopSealing(); <-sealed }()
-	// Jobs no server has advanced for two minutes were cut off by a stop (of
-	// this replica or another): checked at start and every minute.
-	failStale := func() {
-		if n, err := importer.FailInterrupted(ctx, pool, 2*time.Minute); err != nil {
-			log.Warn("checking for interrupted import jobs", "error", err.Error())
-		} else if n > 0 {
-			log.Warn("import jobs interrupted by a stop marked failed", "jobs", n)
-		}
-	}
-	failStale()
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				failStale()
-			}
-		}
-	}()
 	log.Info("ansinh serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", VersionString())
 	return a.Serve(ctx, ln)
 }

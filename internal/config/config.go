@@ -208,6 +208,11 @@ type Database struct {
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime" env:"ANSINH_DATABASE_CONN_MAX_LIFETIME"`
 	ReadyTimeout    time.Duration `yaml:"ready_timeout" env:"ANSINH_DATABASE_READY_TIMEOUT"`
 	StartupWait     time.Duration `yaml:"startup_wait" env:"ANSINH_DATABASE_STARTUP_WAIT"`
+	// ReadyGrace is how long /readyz stays 200 (saying the database is
+	// unavailable) while the database does not answer: a failover must not
+	// take every pod out of the Service (the server answers 503 with
+	// Retry-After itself meanwhile).
+	ReadyGrace time.Duration `yaml:"ready_grace" env:"ANSINH_DATABASE_READY_GRACE"`
 }
 
 // MigrationURL is the URL migrations run with.
@@ -325,9 +330,7 @@ func (c *Config) Validate() error {
 			bad("%s is %s; want a positive duration such as 5s", d.name, d.v)
 		}
 	}
-	if c.Database.StartupWait < 0 {
-		bad("database.startup_wait (ANSINH_DATABASE_STARTUP_WAIT) is %s; want zero or a positive duration", c.Database.StartupWait)
-	}
+	c.validateDatabaseWaits(bad)
 	if c.HTTP.MaxBodyBytes < 1024 {
 		bad("http.max_body_bytes (ANSINH_HTTP_MAX_BODY_BYTES) is %d; want at least 1024", c.HTTP.MaxBodyBytes)
 	}
@@ -392,6 +395,17 @@ func (c *Config) Validate() error {
 		return &ValidationError{Problems: p}
 	}
 	return nil
+}
+
+// validateDatabaseWaits checks how long serve waits for the database at
+// start and how long readiness outlasts its outage.
+func (c *Config) validateDatabaseWaits(bad func(format string, args ...any)) {
+	if c.Database.StartupWait < 0 {
+		bad("database.startup_wait (ANSINH_DATABASE_STARTUP_WAIT) is %s; want zero or a positive duration", c.Database.StartupWait)
+	}
+	if c.Database.ReadyGrace <= 0 {
+		bad("database.ready_grace (ANSINH_DATABASE_READY_GRACE) is %s; want a positive duration such as 60s", c.Database.ReadyGrace)
+	}
 }
 
 // attachmentsMaxFile bounds the configurable file size (4 GiB).

@@ -70,6 +70,7 @@ func TestValidationRejectsBadValues(t *testing.T) {
 		{"tiny body", "ANSINH_HTTP_MAX_BODY_BYTES", "10", "http.max_body_bytes"},
 		{"url scheme", "DATABASE_URL", "mysql://x@y/z", "database.url"},
 		{"pool", "ANSINH_DATABASE_MAX_OPEN_CONNS", "0", "database.max_open_conns"},
+		{"no readiness grace", "ANSINH_DATABASE_READY_GRACE", "0s", "database.ready_grace"},
 		{"log level", "ANSINH_LOG_LEVEL", "verbose", "log.level"},
 		{"log format", "ANSINH_LOG_FORMAT", "xml", "log.format"},
 	}

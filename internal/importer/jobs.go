@@ -30,15 +30,21 @@ type Jobs struct {
 	base  context.Context // cancelled when the server stops
 	wg    sync.WaitGroup
 	slots chan struct{}
+	// runner is this process's instance key: its jobs' rows carry it, and the
+	// process holds the instance lock (db.InstanceLockSpace, runner) while it
+	// lives, so that a start elsewhere fails them only once it is gone.
+	runner int32
 }
 
 // runningJobs is how many imports a server runs at once (others wait queued).
 const runningJobs = 2
 
-// NewJobs makes the job runner; base is cancelled at shutdown (a job then
-// stops and is marked failed, safe to rerun).
-func NewJobs(base context.Context, im *Importer, dir string, log *slog.Logger) *Jobs {
-	return &Jobs{im: im, store: &store{db: im.db}, dir: dir, log: log, base: base, slots: make(chan struct{}, runningJobs)}
+// NewJobs makes the job runner of the process whose instance key is runner;
+// base is cancelled at shutdown (a job then stops and is marked failed, safe
+// to rerun).
+func NewJobs(base context.Context, im *Importer, dir string, log *slog.Logger, runner int32) *Jobs {
+	return &Jobs{im: im, store: &store{db: im.db}, dir: dir, log: log, base: base, slots: make(chan struct{}, runningJobs),
+		runner: runner}
 }
 
 // Wait waits for running jobs (after base is cancelled, they stop soon).
@@ -70,7 +76,7 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 		name = "import." + kind
 	}
 	if err := j.store.insertJob(ctx, newJob{ID: id, Owner: access.Owner(ctx), ActorID: access.ActorID(ctx), ScopePaths: paths,
-		Mode: mode, FileName: name, FilePath: path, FileSHA256: sum}); err != nil {
+		Mode: mode, FileName: name, FilePath: path, FileSHA256: sum, Runner: j.runner}); err != nil {
 		os.Remove(path)
 		return Job{}, err
 	}
@@ -178,9 +184,11 @@ func (j *Jobs) Problems(ctx context.Context, owner string, id uuid.UUID, after, 
 }
 
 // FailInterrupted marks as failed the jobs that no server is running any
-// more: queued or running with no progress for longer than stale (each batch
+// more: queued or running jobs whose process is gone (its instance lock is
+// free: the session that held it ended), and jobs of an older release, which
+// recorded no process, with no progress for longer than stale (each batch
 // reports progress). Their batches were whole households, and a rerun skips
-// those written. Servers run it when they start.
+// those written. Servers run it when they start and every minute.
 func FailInterrupted(ctx context.Context, pool *db.DB, stale time.Duration) (int64, error) {
 	paths, err := (&store{db: pool}).failInterrupted(ctx, stale)
 	for _, p := range paths {

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -37,23 +38,38 @@ func TestSubmitKeepsTheActorAndScope(t *testing.T) {
 	}
 }
 
-// Jobs no server runs any more (queued or running without a heartbeat for
-// longer than stale) are failed with the reason and their uploads removed;
-// live and finished jobs are left alone.
+// Jobs no server runs any more are failed with the reason and their uploads
+// removed: those whose process is gone (its instance lock is free) at once,
+// however fresh their heartbeat; those of an older release (no process
+// recorded) after stale without a heartbeat. A live process's jobs (its lock
+// held, here by another session as another replica would) and finished jobs
+// are left alone.
 func TestFailInterrupted(t *testing.T) {
 	t.Parallel()
-	pool, err := db.Open(db.Options{URL: dbtest.NewDatabase(t).AppURL, MaxOpenConns: 2, Logger: slog.New(slog.DiscardHandler)})
+	d := dbtest.NewDatabase(t)
+	pool, err := db.Open(db.Options{URL: d.AppURL, MaxOpenConns: 2, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
+	live := db.NewOwn(d.AppURL) // another replica, alive: it holds its instance lock
+	t.Cleanup(live.Close)
+	if err := live.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gone := fmt.Sprint(live.Instance()%1000 + 1) // a process whose session ended
+	alive := fmt.Sprint(live.Instance())
 	dir := t.TempDir()
-	jobs := []struct{ name, status, created, heartbeat string }{
-		{"stale-running", "running", "now() - interval '10 minutes'", "now() - interval '10 minutes'"},
-		{"stale-queued", "queued", "now() - interval '10 minutes'", "NULL"},
-		{"live", "running", "now() - interval '10 minutes'", "now() - interval '5 seconds'"},
-		{"new", "queued", "now()", "NULL"},
-		{"done", "succeeded", "now() - interval '10 minutes'", "now() - interval '10 minutes'"},
+	jobs := []struct{ name, status, created, heartbeat, runner string }{
+		{"stale-running", "running", "now() - interval '10 minutes'", "now() - interval '10 minutes'", "NULL"},
+		{"stale-queued", "queued", "now() - interval '10 minutes'", "NULL", "NULL"},
+		{"live", "running", "now() - interval '10 minutes'", "now() - interval '5 seconds'", "NULL"},
+		{"new", "queued", "now()", "NULL", "NULL"},
+		{"done", "succeeded", "now() - interval '10 minutes'", "now() - interval '10 minutes'", "NULL"},
+		{"gone-running", "running", "now()", "now()", gone},
+		{"gone-queued", "queued", "now()", "NULL", gone},
+		{"replica-running", "running", "now() - interval '10 minutes'", "now() - interval '10 minutes'", alive},
+		{"replica-queued", "queued", "now()", "NULL", alive},
 	}
 	ids := map[string]uuid.UUID{}
 	for _, j := range jobs {
@@ -62,15 +78,15 @@ func TestFailInterrupted(t *testing.T) {
 		if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		apptest.Exec(t, pool, `INSERT INTO import_jobs (id, owner, scope_paths, mode, file_name, file_path, file_sha256, status, created_at, heartbeat_at)
-			VALUES (?, 'u', '{*}', 'dry_run', 'f.csv', ?, '', ?, `+j.created+`, `+j.heartbeat+`)`, ids[j.name], path, j.status)
+		apptest.Exec(t, pool, `INSERT INTO import_jobs (id, owner, scope_paths, mode, file_name, file_path, file_sha256, status, created_at, heartbeat_at, runner)
+			VALUES (?, 'u', '{*}', 'dry_run', 'f.csv', ?, '', ?, `+j.created+`, `+j.heartbeat+`, `+j.runner+`)`, ids[j.name], path, j.status)
 	}
 	n, err := importer.FailInterrupted(context.Background(), pool, 2*time.Minute)
-	if err != nil || n != 2 {
-		t.Fatalf("%d failed, %v; want 2", n, err)
+	if err != nil || n != 4 {
+		t.Errorf("%d failed, %v; want 4", n, err)
 	}
 	for name, want := range map[string]string{"stale-running": "failed", "stale-queued": "failed", "live": "running", "new": "queued",
-		"done": "succeeded"} {
+		"done": "succeeded", "gone-running": "failed", "gone-queued": "failed", "replica-running": "running", "replica-queued": "queued"} {
 		if got := apptest.Scalar[string](t, pool, `SELECT status FROM import_jobs WHERE id = ?`, ids[name]); got != want {
 			t.Errorf("%s: %s, want %s", name, got, want)
 		}

@@ -27,12 +27,13 @@ type newJob struct {
 	FileName   string
 	FilePath   string
 	FileSHA256 string
+	Runner     int32 // the instance key of the process that runs it
 }
 
 func (s *store) insertJob(ctx context.Context, j newJob) error {
-	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO import_jobs (id, owner, actor_id, scope_paths, mode, file_name, file_path, file_sha256)
-		VALUES (?, ?, ?, ?::text[], ?, ?, ?, ?)`, j.ID, j.Owner, j.ActorID, db.TextArray(j.ScopePaths), j.Mode, j.FileName, j.FilePath,
-		j.FileSHA256).Error)
+	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO import_jobs (id, owner, actor_id, scope_paths, mode, file_name, file_path, file_sha256,
+		runner) VALUES (?, ?, ?, ?::text[], ?, ?, ?, ?, ?)`, j.ID, j.Owner, j.ActorID, db.TextArray(j.ScopePaths), j.Mode, j.FileName, j.FilePath,
+		j.FileSHA256, j.Runner).Error)
 }
 
 // start marks a job running; its heartbeat begins.
@@ -96,13 +97,21 @@ func (s *store) problems(ctx context.Context, id uuid.UUID, after, limit int) ([
 	})
 }
 
-// failInterrupted marks failed the jobs queued or running with no heartbeat
-// for longer than stale: the paths of their uploads.
+// failInterrupted marks failed the jobs queued or running whose process's
+// instance lock no session of this database holds (pg_locks shows a
+// two-key advisory lock as classid, objid with objsubid 2), and those of no
+// recorded process with no heartbeat for longer than stale: the paths of
+// their uploads.
 func (s *store) failInterrupted(ctx context.Context, stale time.Duration) ([]string, error) {
 	var paths []string
-	err := s.db.Conn(ctx).Raw(`UPDATE import_jobs SET status = 'failed', finished_at = now(),
+	err := s.db.Conn(ctx).Raw(`UPDATE import_jobs j SET status = 'failed', finished_at = now(),
 		error = 'interrupted (the server stopped): households already written are whole; run the file again to finish'
-		WHERE status IN ('queued', 'running') AND coalesce(heartbeat_at, created_at) < now() - ?::interval RETURNING file_path`,
-		fmt.Sprintf("%d seconds", int(stale.Seconds()))).Scan(&paths).Error
+		WHERE status IN ('queued', 'running') AND CASE WHEN runner IS NULL
+			THEN coalesce(heartbeat_at, created_at) < now() - ?::interval
+			ELSE NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+				AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND l.classid = ?::bigint::oid AND l.objid = j.runner::bigint::oid) END
+		RETURNING file_path`,
+		fmt.Sprintf("%d seconds", int(stale.Seconds())), db.InstanceLockSpace).Scan(&paths).Error
 	return paths, err
 }

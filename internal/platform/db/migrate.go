@@ -50,13 +50,18 @@ func NewMigrator(url string, log *slog.Logger) (*Migrator, error) {
 // Close releases the connection.
 func (m *Migrator) Close() error { return m.provider.Close() }
 
-// Up applies every pending migration and returns how many it applied.
+// Up applies every pending migration and returns how many it applied, then
+// records whether the previous release can run on each (schema_compat; a
+// migration without its compatibility header counts as breaking).
 func (m *Migrator) Up(ctx context.Context) (int, error) {
+	if _, _, err := MigrationCompat(); err != nil {
+		return 0, fmt.Errorf("migrate up: %w", err)
+	}
 	res, err := m.provider.Up(ctx)
 	if err != nil {
 		return len(res), fmt.Errorf("migrate up: %w", err)
 	}
-	return len(res), nil
+	return len(res), m.recordCompat(ctx)
 }
 
 // Down rolls back the newest applied migration.
@@ -106,9 +111,11 @@ func EmbeddedVersion() (int64, error) {
 	return latest, nil
 }
 
-// CheckSchema fails when the database is behind (or ahead of) this binary, so
-// that serve never runs against a schema it was not built for. It reads the
-// goose table, which the application role may SELECT.
+// CheckSchema fails when the database is behind this binary, or ahead of it
+// by a migration the previous release cannot run on (see compat.go), so that
+// serve never runs against a schema it was not built for; a newer schema
+// whose every later version is compatible passes (a rolling deploy). It reads
+// the goose table and schema_compat, which the application role may SELECT.
 func (d *DB) CheckSchema(ctx context.Context) error {
 	want, err := EmbeddedVersion()
 	if err != nil {
@@ -127,7 +134,14 @@ func (d *DB) CheckSchema(ctx context.Context) error {
 	case have.Int64 < want:
 		return fmt.Errorf("the database schema is at version %d but this binary needs %d: run `ansinh migrate up`", have.Int64, want)
 	case have.Int64 > want:
-		return fmt.Errorf("the database schema is at version %d, newer than this binary's %d: deploy the newer binary", have.Int64, want)
+		breaking, err := d.newerVersionsCompatible(ctx, want)
+		if err != nil {
+			return fmt.Errorf("schema check: %w", MapError(err))
+		}
+		if breaking != 0 {
+			return fmt.Errorf("the database schema is at version %d, newer than this binary's %d, and migration %d is not "+
+				"compatible with the previous release (no `-- compat: previous`): deploy the newer binary", have.Int64, want, breaking)
+		}
 	}
 	return nil
 }
