@@ -251,3 +251,13 @@ func TestProtectedRoutesNeedIdentity(t *testing.T) {
 		}
 	}
 }
+
+// docs/openapi.yaml is a valid OpenAPI 3 document (kin-openapi's validation:
+// references resolve, schemas are well formed, examples match): every HTTP
+// test validates its responses against it through apptest.
+func TestOpenAPIDocumentIsValid(t *testing.T) {
+	t.Parallel()
+	if err := apptest.ValidContract(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -124,6 +124,9 @@ func SendWith(t testing.TB, h http.Handler, method, path, token string, body any
 	req.RemoteAddr = "192.0.2.10:4000"
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
+	if err := CheckContract(req, w); err != nil {
+		t.Errorf("contract: %v", err)
+	}
 	return w
 }
 
