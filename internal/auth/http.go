@@ -110,14 +110,19 @@ func (h *Handler) login(c *gin.Context) error {
 	}
 	s, err := h.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP())
 	if err != nil {
-		if apperr.Is(err, apperr.TooManyRequests) {
-			c.Header("Retry-After", "60")
-		}
-		return err
+		return throttled(c, err)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, sessionResponse(s))
 	return nil
+}
+
+// throttled passes err on, telling a throttled client when to come back.
+func throttled(c *gin.Context, err error) error {
+	if apperr.Is(err, apperr.TooManyRequests) {
+		c.Header("Retry-After", "60")
+	}
+	return err
 }
 
 type refreshRequest struct {
@@ -217,8 +222,8 @@ func (h *Handler) changePassword(c *gin.Context) error {
 		return apperr.Fields([]apperr.FieldError{{Field: "new_password", Code: "too_long", Message: "must be at most 256 characters"}})
 	}
 	actor, _ := access.ActorFrom(c.Request.Context())
-	if err := h.svc.ChangePassword(c.Request.Context(), actor.UserID, in.CurrentPassword, in.NewPassword); err != nil {
-		return err
+	if err := h.svc.ChangePassword(c.Request.Context(), actor.UserID, in.CurrentPassword, in.NewPassword, c.ClientIP()); err != nil {
+		return throttled(c, err)
 	}
 	c.Status(http.StatusNoContent)
 	return nil
