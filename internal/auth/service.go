@@ -28,6 +28,7 @@ type Service struct {
 	store      store
 	areas      areas
 	throttle   throttle
+	approvals  approvals
 	tokens     *Tokens
 	refreshTTL time.Duration
 	cacheTTL   time.Duration
