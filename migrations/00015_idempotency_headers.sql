@@ -1,3 +1,4 @@
+-- compat: previous
 -- The stored answer of an idempotent write is now written in the write's own
 -- transaction (no "in progress" row any more: a running key is held by a
 -- transaction-scoped advisory lock), and keeps the handler's headers that a

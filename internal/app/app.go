@@ -123,6 +123,8 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	}
 	a.households = household.NewService(pool, protect, a.reads)
 	a.approvals = approval.New(pool)
+	a.auth.UseApprovals(a.approvals)
+	a.approvals.On(auth.GrantSubjectType, a.auth.GrantDecided)
 	a.assessments = assessment.NewService(pool, area.NewStore(pool), a.households, a.approvals, a.reads)
 	a.approvals.On(assessment.SubjectType, a.assessments.Decided)
 	a.programs = program.NewService(pool, a.households, a.approvals, area.NewStore(pool))

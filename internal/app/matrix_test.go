@@ -44,6 +44,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	victim := apptest.CreateUser(t, a, "victim", "commune_worker", "30791", false)
 	victimAssignment := apptest.Scalar[string](t, a.DB(), `SELECT id::text FROM role_assignments WHERE user_id = ?`, victim)
 	users := "/api/v1/users/" + victim.String()
+	// Two data-role grants to the victim awaiting approval, asked for by another administrator.
+	asker := apptest.Token(t, a, "grant-asker", "system_admin", "91")
+	pendingGrant := func(role, area string) string {
+		w := apptest.Send(t, h, "POST", users+"/assignments", asker, map[string]string{"role": role, "area_code": area})
+		g := apptest.Decode[struct{ Assignment struct{ ID string } }](t, w, 202)
+		return users + "/assignments/" + g.Assignment.ID
+	}
+	toApprove, toReject := pendingGrant("district_approver", "914"), pendingGrant("province_auditor", "91")
 
 	// A household in the commune, registered by the inside worker.
 	hw := apptest.Send(t, h, "POST", "/api/v1/households", tokens["commune_worker/inside"], apptest.HouseholdBody("MX-1", "30791", ""))
@@ -275,7 +283,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /api/v1/users/:id/enable":         {request{"POST", users + "/enable", nil}, adminsOnly(200, 404)},
 		"POST /api/v1/users/:id/reset-password": {request{"POST", users + "/reset-password", nil}, adminsOnly(200, 404)},
 		"POST /api/v1/users/:id/assignments": {request{"POST", users + "/assignments", map[string]string{"role": "commune_worker", "area_code": "30793"}},
-			adminsOnly(201, 403)},
+			adminsOnly(202, 403)},
+		"POST /api/v1/users/:id/assignments/:assignment/approve": {request{"POST", toApprove + "/approve", nil}, adminsOnly(200, 404)},
+		"POST /api/v1/users/:id/assignments/:assignment/reject": {request{"POST", toReject + "/reject", map[string]string{"reason": "not needed"}},
+			adminsOnly(200, 404)},
 		"DELETE /api/v1/users/:id/assignments/:assignment": {request{"DELETE", users + "/assignments/" + victimAssignment, nil},
 			adminsOnly(200, 404)},
 		"POST /api/v1/auth/login": {request{"POST", "/api/v1/auth/login", map[string]string{}},
@@ -285,7 +296,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /api/v1/auth/logout": {request{"POST", "/api/v1/auth/logout", map[string]string{"refresh_token": "x"}},
 			map[string]int{"anonymous": 204, "*": 204}},
 		"GET /api/v1/me": {request{"GET", "/api/v1/me", nil}, map[string]int{"anonymous": 401, "*": 200}},
-		"POST /api/v1/me/password": {request{"POST", "/api/v1/me/password", map[string]string{"current_password": "wrong", "new_password": "long enough password"}},
+		// A new password too short: refused before the current one is checked (wrong ones count against
+		// the login throttle, and every caller here comes from the same address).
+		"POST /api/v1/me/password": {request{"POST", "/api/v1/me/password", map[string]string{"current_password": "wrong", "new_password": "short"}},
 			map[string]int{"anonymous": 401, "*": 422}},
 		"GET /api/v1/areas":       {request{"GET", "/api/v1/areas?parent=914", nil}, map[string]int{"anonymous": 401, "*": 200}},
 		"GET /api/v1/areas/:code": {request{"GET", "/api/v1/areas/30791", nil}, map[string]int{"anonymous": 401, "*": 200}},

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/approval"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -33,14 +34,11 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (uuid.UUID, error) 
 		}
 		grants := []map[string]string{}
 		for _, g := range n.Assignments {
-			found, err := s.store.addAssignment(ctx, id, g, nil)
+			status, err := s.addFirstAssignment(ctx, id, g, n.askApproval)
 			if err != nil {
 				return err
 			}
-			if !found {
-				return apperr.Fields([]apperr.FieldError{{Field: "area", Code: "invalid", Message: "no administrative area " + g.AreaCode}})
-			}
-			grants = append(grants, map[string]string{"role": g.Role, "area": g.AreaCode})
+			grants = append(grants, map[string]string{"role": g.Role, "area": g.AreaCode, "status": status})
 		}
 		var home string
 		if len(n.Assignments) > 0 {
@@ -58,6 +56,32 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (uuid.UUID, error) 
 		return uuid.Nil, apperr.New(apperr.Conflict, "username_taken", "the username %s is taken", n.Username)
 	}
 	return id, err
+}
+
+// addFirstAssignment gives a new user a role: active at once, or, when
+// askApproval and the role reads personal data, pending and submitted for a
+// second administrator's approval. It answers the assignment's status.
+func (s *Service) addFirstAssignment(ctx context.Context, id uuid.UUID, g Grant, askApproval bool) (string, error) {
+	noArea := apperr.Fields([]apperr.FieldError{{Field: "area", Code: "invalid", Message: "no administrative area " + g.AreaCode}})
+	if !askApproval || !g.ReadsPersonalData() {
+		found, err := s.store.addAssignment(ctx, id, g, nil)
+		if err == nil && !found {
+			err = noArea
+		}
+		return AssignmentActive, err
+	}
+	if s.approvals == nil {
+		return "", errApprovalsUnwired
+	}
+	a, found, err := s.store.addAssignmentAs(ctx, id, g, access.ActorID(ctx), AssignmentPending)
+	if err == nil && !found {
+		err = noArea
+	}
+	if err != nil {
+		return "", err
+	}
+	return AssignmentPending, s.approvals.Submit(ctx, approval.Subject{Type: GrantSubjectType, ID: a.ID, AreaPath: a.AreaPath},
+		"grant "+g.Role+" at "+g.AreaCode)
 }
 
 // GetUser is one user in scope.
@@ -98,8 +122,11 @@ func (s *Service) checkGrants(ctx context.Context, scope access.Scope, grants []
 	return nil
 }
 
-// CreateUserIn creates a user as an admin with the given scope.
+// CreateUserIn creates a user as an admin with the given scope; roles that
+// read personal data are pending until another system administrator
+// approves them (DecideGrant), as with Grant.
 func (s *Service) CreateUserIn(ctx context.Context, scope access.Scope, n NewUser) (UserView, error) {
+	n.askApproval = true
 	if err := s.checkGrants(ctx, scope, n.Assignments); err != nil {
 		return UserView{}, err
 	}
@@ -157,31 +184,46 @@ func (s *Service) ResetPassword(ctx context.Context, scope access.Scope, id uuid
 	return temp, err
 }
 
-// Grant adds a role assignment at an area inside the admin's scope.
-func (s *Service) Grant(ctx context.Context, scope access.Scope, id uuid.UUID, g Grant) (UserView, error) {
+// Grant adds a role assignment at an area inside the admin's scope, to
+// someone else. A role that reads personal data is only asked for: the
+// assignment is pending (pending true) until another system administrator
+// approves it (DecideGrant); system_admin is granted at once.
+func (s *Service) Grant(ctx context.Context, scope access.Scope, id uuid.UUID, g Grant) (PendingGrant, bool, error) {
+	if err := notOwnAccount(ctx, id); err != nil {
+		return PendingGrant{}, false, err
+	}
 	if err := apperr.Fields(g.problems(0)); err != nil {
-		return UserView{}, err
+		return PendingGrant{}, false, err
 	}
 	if err := s.checkGrants(ctx, scope, []Grant{g}); err != nil {
-		return UserView{}, err
+		return PendingGrant{}, false, err
 	}
-	v, err := s.administer(ctx, scope, id, nil, "user.grant", g.Role+"@"+g.AreaCode, func(ctx context.Context, u *User) error {
-		found, err := s.store.addAssignment(ctx, u.ID, g, access.ActorID(ctx))
-		if err == nil && !found {
-			err = apperr.Fields([]apperr.FieldError{{Field: "assignments[0].area_code", Code: "invalid", Message: "no such area"}})
-		}
-		return err
-	})
+	var out PendingGrant
+	var err error
+	if g.ReadsPersonalData() {
+		out, err = s.requestGrant(ctx, scope, id, g)
+	} else {
+		out.User, err = s.administer(ctx, scope, id, nil, "user.grant", g.Role+"@"+g.AreaCode, func(ctx context.Context, u *User) error {
+			found, err := s.store.addAssignment(ctx, u.ID, g, access.ActorID(ctx))
+			if err == nil && !found {
+				err = apperr.Fields([]apperr.FieldError{{Field: "assignments[0].area_code", Code: "invalid", Message: "no such area"}})
+			}
+			return err
+		})
+	}
 	if apperr.Is(err, apperr.Conflict) {
-		return UserView{}, apperr.New(apperr.Conflict, "already_granted", "the user already holds %s at %s", g.Role, g.AreaCode)
+		return PendingGrant{}, false, apperr.New(apperr.Conflict, "already_granted", "the user already holds or awaits %s at %s", g.Role, g.AreaCode)
 	}
 	s.forgetOnCommit(ctx, id)
-	return v, err
+	return out, g.ReadsPersonalData(), err
 }
 
 // Revoke ends a role assignment (kept, with who and when). The assignment's
 // area must be inside the admin's scope.
 func (s *Service) Revoke(ctx context.Context, scope access.Scope, id, assignment uuid.UUID) (UserView, error) {
+	if err := notOwnAccount(ctx, id); err != nil {
+		return UserView{}, err
+	}
 	v, err := s.administer(ctx, scope, id, nil, "user.revoke", assignment.String(), func(ctx context.Context, u *User) error {
 		path, found, err := s.store.activeAssignmentPath(ctx, u.ID, assignment)
 		if err != nil {

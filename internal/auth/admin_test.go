@@ -152,12 +152,12 @@ func TestGrantAndRevokeRules(t *testing.T) {
 		t.Errorf("an unknown area: %s", w.Body.String())
 	}
 
-	granted := apptest.Decode[userBody](t, apptest.Send(t, h, "POST", user+"/assignments", admin,
-		map[string]string{"role": "district_approver", "area_code": "914"}), 201)
+	granted := apptest.Decode[struct{ User userBody }](t, apptest.Send(t, h, "POST", user+"/assignments", admin,
+		map[string]string{"role": "district_approver", "area_code": "914"}), 202).User // pending approval
 	if granted.areas() != "commune_worker@30791,commune_worker@31036,district_approver@914" || granted.Version != before.Version {
 		t.Errorf("after the grant: %q version %d (was %d)", granted.areas(), granted.Version, before.Version)
 	}
-	if got := apptest.Scalar[string](t, a.DB(), `SELECT coalesce(doc->>'reason', '') FROM audit_events WHERE action = 'user.grant'`); got != "district_approver@914" {
+	if got := apptest.Scalar[string](t, a.DB(), `SELECT coalesce(doc->>'reason', '') FROM audit_events WHERE action = 'user.grant_request'`); got != "district_approver@914" {
 		t.Errorf("the grant's reason: %q", got)
 	}
 	revoked := apptest.Decode[userBody](t, apptest.Send(t, h, "DELETE", user+"/assignments/"+inside, admin, nil), 200)

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +304,63 @@ func TestMustChangePasswordFirst(t *testing.T) {
 	p = apptest.Login(t, h, "auditor-f", "auditor's own secret")
 	if w := apptest.Send(t, h, "GET", "/api/v1/audit/events", p.AccessToken, nil); w.Code != 200 {
 		t.Fatalf("after changing the password: %d", w.Code)
+	}
+}
+
+// A wrong current password counts against the login throttle: the password
+// route is no oracle. Past the free failures it answers 429 with Retry-After,
+// even with the right password, and the login is locked too (same counter).
+func TestPasswordChangeSharesLoginThrottle(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	apptest.CreateUser(t, a, "worker-g", "commune_worker", "30791", false)
+	p := apptest.Login(t, h, "worker-g", apptest.Password)
+	change := func(current string) *httptest.ResponseRecorder {
+		return apptest.Send(t, h, "POST", "/api/v1/me/password", p.AccessToken,
+			map[string]string{"current_password": current, "new_password": "a new long password"})
+	}
+	for i := range 6 { // the free failures, and the one that locks
+		if w := change("wrong password " + strconv.Itoa(i)); w.Code != 422 {
+			t.Fatalf("wrong current password %d: %d %s", i+1, w.Code, w.Body.String())
+		}
+	}
+	w := change(apptest.Password)
+	if w.Code != 429 || w.Header().Get("Retry-After") == "" || apptest.ProblemCode(t, w) != "login_throttled" {
+		t.Fatalf("after repeated wrong current passwords: %d %s", w.Code, w.Body.String())
+	}
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT failures FROM login_throttle WHERE key = 'user:worker-g'`); n != 6 {
+		t.Fatalf("the account's failures: %d, want 6", n)
+	}
+	w = apptest.Send(t, h, "POST", "/api/v1/auth/login", "", map[string]string{"username": "worker-g", "password": apptest.Password})
+	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("the login after wrong current passwords: %d %s", w.Code, w.Body.String())
+	}
+	if apptest.CountEvents(t, a, "auth.password_check_failed") != 6 || apptest.CountEvents(t, a, "auth.password_throttled") != 1 {
+		t.Fatal("wrong and throttled password checks are audited")
+	}
+}
+
+// A successful change clears the account's counter, as a login does.
+func TestPasswordChangeClearsThrottle(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	apptest.CreateUser(t, a, "worker-h", "commune_worker", "30791", false)
+	p := apptest.Login(t, h, "worker-h", apptest.Password)
+	for range 3 {
+		apptest.Send(t, h, "POST", "/api/v1/me/password", p.AccessToken,
+			map[string]string{"current_password": "wrong password", "new_password": "a new long password"})
+	}
+	const failures = `SELECT failures FROM login_throttle WHERE key = 'user:worker-h'`
+	if n := apptest.Scalar[int](t, a.DB(), failures); n != 3 {
+		t.Fatalf("failures after three wrong current passwords: %d", n)
+	}
+	if w := apptest.Send(t, h, "POST", "/api/v1/me/password", p.AccessToken,
+		map[string]string{"current_password": apptest.Password, "new_password": "a new long password"}); w.Code != 204 {
+		t.Fatalf("change: %d %s", w.Code, w.Body.String())
+	}
+	if n := apptest.Scalar[int](t, a.DB(), failures); n != 0 {
+		t.Fatalf("failures after a change: %d", n)
 	}
 }

@@ -10,7 +10,10 @@ var (
 	errAssignmentNotFound = apperr.New(apperr.NotFound, "assignment_not_found", "no such active assignment")
 	errGrantOutsideScope  = apperr.New(apperr.Forbidden, "grant_outside_scope",
 		"you can grant roles only at areas inside your own")
-	errOwnAccount = apperr.New(apperr.Conflict, "own_account", "you cannot change the status of your own account")
+	errOwnAccount     = apperr.New(apperr.Conflict, "own_account", "you cannot change the status of your own account")
+	errOwnAssignments = apperr.New(apperr.Forbidden, "own_assignments",
+		"you cannot grant, revoke or approve roles on your own account: another administrator must")
+	errGrantNotPending = apperr.New(apperr.Conflict, "grant_not_pending", "this grant is not awaiting approval")
 )
 
 // errSessionEnded is a signed-in user's session that has ended (err, when

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/approval"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
@@ -110,14 +111,19 @@ func (h *Handler) login(c *gin.Context) error {
 	}
 	s, err := h.svc.Login(c.Request.Context(), in.Username, in.Password, c.ClientIP())
 	if err != nil {
-		if apperr.Is(err, apperr.TooManyRequests) {
-			c.Header("Retry-After", "60")
-		}
-		return err
+		return throttled(c, err)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, sessionResponse(s))
 	return nil
+}
+
+// throttled passes err on, telling a throttled client when to come back.
+func throttled(c *gin.Context, err error) error {
+	if apperr.Is(err, apperr.TooManyRequests) {
+		c.Header("Retry-After", "60")
+	}
+	return err
 }
 
 type refreshRequest struct {
@@ -217,8 +223,8 @@ func (h *Handler) changePassword(c *gin.Context) error {
 		return apperr.Fields([]apperr.FieldError{{Field: "new_password", Code: "too_long", Message: "must be at most 256 characters"}})
 	}
 	actor, _ := access.ActorFrom(c.Request.Context())
-	if err := h.svc.ChangePassword(c.Request.Context(), actor.UserID, in.CurrentPassword, in.NewPassword); err != nil {
-		return err
+	if err := h.svc.ChangePassword(c.Request.Context(), actor.UserID, in.CurrentPassword, in.NewPassword, c.ClientIP()); err != nil {
+		return throttled(c, err)
 	}
 	c.Status(http.StatusNoContent)
 	return nil
@@ -235,6 +241,8 @@ func (h *Handler) RegisterAdmin(r *access.Routes) {
 	r.Handle(http.MethodPost, "/users/:id/reset-password", "user", "write", h.resetPassword)
 	r.Handle(http.MethodPost, "/users/:id/assignments", "user", "write", h.grant)
 	r.Handle(http.MethodDelete, "/users/:id/assignments/:assignment", "user", "write", h.revoke)
+	r.Handle(http.MethodPost, "/users/:id/assignments/:assignment/approve", "user", "write", h.decideGrant(approval.Approve))
+	r.Handle(http.MethodPost, "/users/:id/assignments/:assignment/reject", "user", "write", h.decideGrant(approval.Reject))
 }
 
 type userDTO struct {
@@ -255,13 +263,27 @@ type assignmentOut struct {
 	Role     string    `json:"role"`
 	AreaCode string    `json:"area_code"`
 	AreaPath string    `json:"area_path"`
+	Status   string    `json:"status"`
+}
+
+func assignmentOf(a AssignmentView) assignmentOut {
+	return assignmentOut{ID: a.ID, Role: a.Role, AreaCode: a.AreaCode, AreaPath: a.AreaPath, Status: a.Status}
+}
+
+// pendingGrantOut is a grant awaiting a second administrator's approval.
+type pendingGrantOut struct {
+	Assignment assignmentOut `json:"assignment"`
+	Approval   struct {
+		State string `json:"state"`
+	} `json:"approval"`
+	User userDTO `json:"user"`
 }
 
 func userOut(v UserView) userDTO {
 	out := userDTO{ID: v.ID, Username: v.Username, FullName: v.FullName, Phone: v.Phone, Email: v.Email, Status: v.Status,
 		MustChangePassword: v.MustChangePassword, LastLoginAt: v.LastLoginAt, Version: v.Version, Assignments: []assignmentOut{}}
 	for _, a := range v.Assignments {
-		out.Assignments = append(out.Assignments, assignmentOut{ID: a.ID, Role: a.Role, AreaCode: a.AreaCode, AreaPath: a.AreaPath})
+		out.Assignments = append(out.Assignments, assignmentOf(a))
 	}
 	return out
 }
@@ -428,11 +450,44 @@ func (h *Handler) grant(c *gin.Context) error {
 	if err := web.BindJSON(c, &in); err != nil {
 		return err
 	}
-	v, err := h.svc.Grant(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, Grant(in))
+	p, pending, err := h.svc.Grant(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, Grant(in))
 	if err != nil {
 		return err
 	}
-	return writeUser(c, http.StatusCreated, v)
+	if !pending {
+		return writeUser(c, http.StatusCreated, p.User)
+	}
+	out := pendingGrantOut{Assignment: assignmentOf(p.Assignment), User: userOut(p.User)}
+	out.Approval.State = p.State
+	web.SetVersionETag(c, p.User.Version)
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusAccepted, out)
+	return nil
+}
+
+// decideGrant approves or rejects a pending grant (a rejection needs a reason).
+func (h *Handler) decideGrant(action approval.Action) web.HandlerFunc {
+	return func(c *gin.Context) error {
+		id, err := userID(c)
+		if err != nil {
+			return err
+		}
+		assignment, err := uuid.Parse(c.Param("assignment"))
+		if err != nil {
+			return errAssignmentNotFound
+		}
+		var in reasonRequest
+		if c.Request.ContentLength != 0 {
+			if err := web.BindJSON(c, &in); err != nil {
+				return err
+			}
+		}
+		v, err := h.svc.DecideGrant(c.Request.Context(), access.ScopeFrom(c.Request.Context()), id, assignment, action, in.Reason)
+		if err != nil {
+			return err
+		}
+		return writeUser(c, http.StatusOK, v)
+	}
 }
 
 func (h *Handler) revoke(c *gin.Context) error {

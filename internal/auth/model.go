@@ -78,13 +78,22 @@ type UserView struct {
 	Assignments []AssignmentView
 }
 
-// AssignmentView is one active role assignment.
+// AssignmentView is one live role assignment: active, or awaiting approval.
 type AssignmentView struct {
 	ID       uuid.UUID
 	Role     string
 	AreaCode string
 	AreaPath string
+	Status   string // AssignmentActive or AssignmentPending
 }
+
+// Assignment states: a grant of a data role is pending until a second
+// system administrator approves it; a rejected one is revoked.
+const (
+	AssignmentActive   = "active"
+	AssignmentPending  = "pending"
+	AssignmentRejected = "rejected"
+)
 
 // homeArea is where events about the user are filed for scoped auditors: the
 // area of their first active assignment ("" for none).
@@ -99,6 +108,10 @@ func (v UserView) homeArea() string {
 func (v UserView) redact() map[string]any {
 	roles := make([]string, 0, len(v.Assignments))
 	for _, a := range v.Assignments {
+		if a.Status == AssignmentPending {
+			roles = append(roles, a.Role+"@"+a.AreaCode+" (pending)")
+			continue
+		}
 		roles = append(roles, a.Role+"@"+a.AreaCode)
 	}
 	return map[string]any{"username": v.Username, "full_name": v.FullName, "phone": v.Phone, "email": v.Email,
@@ -122,6 +135,10 @@ type NewUser struct {
 	Password           string
 	MustChangePassword bool
 	Assignments        []Grant
+	// askApproval: roles that read personal data are pending until a second
+	// administrator approves them (set for users an administrator creates
+	// over the API; the command line and seeds grant at once).
+	askApproval bool
 }
 
 // Grant is a role at an area, by the area's code.
@@ -134,6 +151,11 @@ var usernameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
 
 // Roles are the roles a user may hold.
 var Roles = []string{"commune_worker", "district_approver", "province_auditor", "program_manager", "system_admin"}
+
+// ReadsPersonalData is whether the role reads households, members or what is
+// derived from them (configs/casbin_policy.csv): every role but
+// system_admin. Granting one needs a second system administrator's approval.
+func (g Grant) ReadsPersonalData() bool { return g.Role != "system_admin" }
 
 // problems are the grant's field errors as the i-th assignment of a request.
 func (g Grant) problems(i int) []apperr.FieldError {

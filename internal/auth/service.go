@@ -28,6 +28,7 @@ type Service struct {
 	store      store
 	areas      areas
 	throttle   throttle
+	approvals  approvals
 	tokens     *Tokens
 	refreshTTL time.Duration
 	cacheTTL   time.Duration
@@ -69,17 +70,9 @@ var systemAuth = access.System("auth")
 // the same answer after the same work; every attempt is an audit event.
 func (s *Service) Login(ctx context.Context, username, password, clientIP string) (Session, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
-	keys := []string{"user:" + username, "ip:" + clientIP}
-	for _, k := range keys {
-		wait, err := s.throttle.lockedFor(ctx, k)
-		if err != nil {
-			return Session{}, err
-		}
-		if wait > 0 {
-			s.recordAuth(ctx, systemAuth, "auth.login_throttled", "unknown", map[string]any{"username": username})
-			return Session{}, &apperr.Error{Kind: apperr.TooManyRequests, Code: "login_throttled",
-				Message: fmt.Sprintf("too many failed sign-ins; retry in %d seconds", int(wait.Seconds())+1)}
-		}
+	keys := throttleKeys(username, clientIP)
+	if err := s.checkThrottle(ctx, keys, "auth.login_throttled", "unknown", username); err != nil {
+		return Session{}, err
 	}
 	u, found, err := s.store.userByUsername(ctx, username)
 	if err != nil {
@@ -94,10 +87,8 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 		return Session{}, err
 	}
 	if !found || !ok || !u.Active() {
-		for _, k := range keys {
-			if err := s.throttle.fail(ctx, k); err != nil {
-				return Session{}, db.MapError(err)
-			}
+		if err := s.countFailure(ctx, keys); err != nil {
+			return Session{}, err
 		}
 		entity := "unknown"
 		if found {
@@ -123,6 +114,39 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 			audit.Event{Action: "auth.login", EntityType: "user", EntityID: u.ID.String(), AreaPath: homeArea(actor)})
 	})
 	return sess, err
+}
+
+// throttleKeys are the throttle's counters for a sign-in or a password check:
+// the account and the client's address.
+func throttleKeys(username, clientIP string) []string {
+	return []string{"user:" + username, "ip:" + clientIP}
+}
+
+// checkThrottle refuses (429, audited as action on entity) while any of the
+// keys is locked.
+func (s *Service) checkThrottle(ctx context.Context, keys []string, action, entity, username string) error {
+	for _, k := range keys {
+		wait, err := s.throttle.lockedFor(ctx, k)
+		if err != nil {
+			return db.MapError(err)
+		}
+		if wait > 0 {
+			s.recordAuth(ctx, systemAuth, action, entity, map[string]any{"username": username})
+			return &apperr.Error{Kind: apperr.TooManyRequests, Code: "login_throttled",
+				Message: fmt.Sprintf("too many failed sign-ins; retry in %d seconds", int(wait.Seconds())+1)}
+		}
+	}
+	return nil
+}
+
+// countFailure counts a wrong password against every key.
+func (s *Service) countFailure(ctx context.Context, keys []string) error {
+	for _, k := range keys {
+		if err := s.throttle.fail(ctx, k); err != nil {
+			return db.MapError(err)
+		}
+	}
+	return nil
 }
 
 // issue makes an access token and a refresh token in family (a new family
@@ -213,8 +237,11 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 }
 
 // ChangePassword changes the signed-in user's password after checking the
-// current one; every session of the user ends (valid_after moves on).
-func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current, next string) error {
+// current one; every session of the user ends (valid_after moves on). A wrong
+// current password counts against the login throttle (the account and the
+// client's address), so the route is no password oracle; a change clears the
+// account's counter as a login does.
+func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current, next, clientIP string) error {
 	if len([]rune(next)) < MinPasswordLength {
 		return apperr.Fields([]apperr.FieldError{passwordTooShort("new_password")})
 	}
@@ -222,11 +249,19 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 	if err != nil || !found {
 		return errors.Join(err, errBadCredentials)
 	}
+	keys := throttleKeys(u.Username, clientIP)
+	if err := s.checkThrottle(ctx, keys, "auth.password_throttled", u.ID.String(), u.Username); err != nil {
+		return err
+	}
 	ok, err := CheckPassword(u.PasswordHash, current)
 	if err != nil {
 		return err
 	}
 	if !ok {
+		if err := s.countFailure(ctx, keys); err != nil {
+			return err
+		}
+		s.recordAuth(ctx, systemAuth, "auth.password_check_failed", u.ID.String(), map[string]any{"username": u.Username})
 		return apperr.Fields([]apperr.FieldError{{Field: "current_password", Code: "invalid", Message: "is wrong"}})
 	}
 	if err := newPassword(current, next); err != nil {
@@ -237,6 +272,9 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 		return err
 	}
 	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.throttle.clear(ctx, keys[0]); err != nil {
+			return err
+		}
 		// The user's own account: no area scope applies.
 		if err := s.store.update(ctx, access.Everywhere(), userID, nil, func(u *User) error {
 			u.SetPassword(hash, false)

@@ -46,10 +46,11 @@ func (s store) userByUsername(ctx context.Context, username string) (User, bool,
 	return oneUser(s.db.Conn(ctx).Raw(`SELECT `+userColumns+` FROM users WHERE username = ?`, username).Row())
 }
 
-// assignments are a user's active role assignments with their area paths.
+// assignments are a user's active role assignments with their area paths
+// (a grant awaiting approval gives nothing).
 func (s store) assignments(ctx context.Context, userID uuid.UUID) ([]access.Assignment, error) {
 	return db.Collect(s.db.Conn(ctx).Raw(`SELECT r.role, r.area_code, a.path::text FROM role_assignments r
-		JOIN areas a ON a.code = r.area_code WHERE r.user_id = ? AND r.revoked_at IS NULL ORDER BY r.role, r.area_code`, userID),
+		JOIN areas a ON a.code = r.area_code WHERE r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'active' ORDER BY r.role, r.area_code`, userID),
 		func(row db.Scanner) (access.Assignment, error) {
 			var a access.Assignment
 			err := row.Scan(&a.Role, &a.AreaCode, &a.AreaPath)

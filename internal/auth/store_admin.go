@@ -38,8 +38,8 @@ func (s store) usersIn(ctx context.Context, scope access.Scope, after string, li
 		ORDER BY username LIMIT ?`, append(append([]any{after}, args...), limit)...), scanUser)
 }
 
-// views are the users with their active assignments (in the order granted),
-// read in one query for the lot.
+// views are the users with their live assignments, active or awaiting
+// approval (in the order granted), read in one query for the lot.
 func (s store) views(ctx context.Context, users ...User) ([]UserView, error) {
 	if len(users) == 0 {
 		return []UserView{}, nil
@@ -49,12 +49,12 @@ func (s store) views(ctx context.Context, users ...User) ([]UserView, error) {
 		ids[i] = u.ID
 	}
 	byUser := make(map[uuid.UUID][]AssignmentView, len(users))
-	err := db.Each(s.db.Conn(ctx).Raw(`SELECT r.user_id, r.id, r.role, r.area_code, a.path::text FROM role_assignments r
+	err := db.Each(s.db.Conn(ctx).Raw(`SELECT r.user_id, r.id, r.role, r.area_code, a.path::text, r.status FROM role_assignments r
 		JOIN areas a ON a.code = r.area_code WHERE r.user_id = ANY(?::uuid[]) AND r.revoked_at IS NULL ORDER BY r.granted_at`,
 		db.UUIDArray(ids)), func(row db.Scanner) error {
 		var user uuid.UUID
 		var a AssignmentView
-		if err := row.Scan(&user, &a.ID, &a.Role, &a.AreaCode, &a.AreaPath); err != nil {
+		if err := row.Scan(&user, &a.ID, &a.Role, &a.AreaCode, &a.AreaPath, &a.Status); err != nil {
 			return err
 		}
 		byUser[user] = append(byUser[user], a)
@@ -93,9 +93,47 @@ func (s store) addUser(ctx context.Context, id uuid.UUID, n NewUser, hash string
 // user's first roles, given as the user is made); found false (and nothing
 // written) when there is no such area.
 func (s store) addAssignment(ctx context.Context, userID uuid.UUID, g Grant, grantedBy *uuid.UUID) (found bool, err error) {
-	res := s.db.Conn(ctx).Exec(`INSERT INTO role_assignments (id, user_id, role, area_code, granted_by)
-		SELECT ?, ?, ?, code, ? FROM areas WHERE code = ?`,
-		uuid.Must(uuid.NewV7()), userID, g.Role, grantedBy, g.AreaCode)
+	_, found, err = s.addAssignmentAs(ctx, userID, g, grantedBy, AssignmentActive)
+	return found, err
+}
+
+// addAssignmentAs is addAssignment in a given status: the new assignment's
+// id and area path.
+func (s store) addAssignmentAs(ctx context.Context, userID uuid.UUID, g Grant, grantedBy *uuid.UUID, status string) (
+	AssignmentView, bool, error) {
+	a := AssignmentView{ID: uuid.Must(uuid.NewV7()), Role: g.Role, AreaCode: g.AreaCode, Status: status}
+	err := s.db.Conn(ctx).Raw(`INSERT INTO role_assignments (id, user_id, role, area_code, granted_by, status)
+		SELECT ?, ?, ?, code, ?, ? FROM areas WHERE code = ? RETURNING (SELECT path::text FROM areas WHERE code = ?)`,
+		a.ID, userID, g.Role, grantedBy, status, g.AreaCode, g.AreaCode).Row().Scan(&a.AreaPath)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AssignmentView{}, false, nil
+	}
+	return a, err == nil, err
+}
+
+// pendingAssignment is a user's assignment awaiting approval.
+func (s store) pendingAssignment(ctx context.Context, userID, assignment uuid.UUID) (AssignmentView, bool, error) {
+	a := AssignmentView{ID: assignment}
+	err := s.db.Conn(ctx).Raw(`SELECT r.role, r.area_code, a.path::text, r.status FROM role_assignments r
+		JOIN areas a ON a.code = r.area_code WHERE r.id = ? AND r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'pending'`,
+		assignment, userID).Row().Scan(&a.Role, &a.AreaCode, &a.AreaPath, &a.Status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AssignmentView{}, false, nil
+	}
+	return a, err == nil, err
+}
+
+// decideAssignment activates a pending assignment, or rejects it (and
+// revokes it, by the actor in ctx); done false when it is no longer pending.
+func (s store) decideAssignment(ctx context.Context, assignment uuid.UUID, approve bool) (done bool, err error) {
+	q := `UPDATE role_assignments SET status = 'active' WHERE id = ? AND status = 'pending' AND revoked_at IS NULL`
+	args := []any{assignment}
+	if !approve {
+		q = `UPDATE role_assignments SET status = 'rejected', revoked_at = now(), revoked_by = ?
+			WHERE id = ? AND status = 'pending' AND revoked_at IS NULL`
+		args = []any{access.ActorID(ctx), assignment}
+	}
+	res := s.db.Conn(ctx).Exec(q, args...)
 	return res.RowsAffected > 0, res.Error
 }
 
