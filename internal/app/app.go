@@ -146,7 +146,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		return nil, err
 	}
 	reg.MustRegister(a.uploads.Collector())
-	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	jobsCtx, stopJobs := context.WithCancel(db.WithKind(context.Background(), db.Job))
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log, a.own.Instance()), stopJobs
 	go a.expireUploads(jobsCtx)
 	for _, o := range opts {
@@ -158,7 +158,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 			attachment.AttachPath:  cfg.Attachments.DirectMaxBytes + 64<<10,
 			attachment.UploadsPath: cfg.Attachments.Largest(),
 			attachment.UploadPath:  cfg.Attachments.Largest()},
-		NoCompress: attachment.NoCompress})
+		NoCompress: attachment.NoCompress, RequestTimeout: cfg.HTTP.RequestTimeout})
 	a.registerOps(a.engine)
 	authHandler := auth.NewHandler(a.auth, a.authz, log)
 	authHandler.RegisterJWKS(a.engine)
@@ -313,6 +313,11 @@ func OpenDB(cfg *config.Config, log *slog.Logger) (*db.DB, error) {
 		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
 		Logger:          log,
 		ReplicaURLs:     cfg.Database.ReplicaURLs,
+		Limits: map[db.Kind]db.Limits{
+			db.Interactive: {Statement: cfg.Database.StatementTimeout, Lock: cfg.Database.LockTimeout},
+			db.Report:      {Statement: cfg.Database.ReportStatementTimeout, Lock: cfg.Database.ReportLockTimeout},
+			db.Job:         {Statement: cfg.Database.JobStatementTimeout, Lock: cfg.Database.JobLockTimeout},
+		},
 	})
 }
 

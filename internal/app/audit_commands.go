@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/ansinh/ansinh/internal/platform/db"
+
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/config"
@@ -43,7 +45,7 @@ func RunAuditVerify(ctx context.Context, cfg *config.Config, log *slog.Logger, c
 	if err != nil {
 		return err
 	}
-	r, err := v.Verify(ctx, cp)
+	r, err := v.Verify(db.WithKind(ctx, db.Job), cp)
 	if err != nil {
 		return err
 	}

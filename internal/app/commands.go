@@ -362,7 +362,7 @@ func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, 
 		}
 		scope = access.Within(ar.Path)
 	}
-	ctx = access.WithActor(ctx, access.System("import-cli"))
+	ctx = access.WithActor(db.WithKind(ctx, db.Job), access.System("import-cli"))
 	// A soft memory limit: the collector works harder rather than let a
 	// large file's bookkeeping grow the process past it.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(192 << 20))

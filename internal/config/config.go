@@ -193,6 +193,9 @@ type HTTP struct {
 	IdleTimeout       time.Duration `yaml:"idle_timeout" env:"IDLE_TIMEOUT"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
+	// RequestTimeout is every request's deadline (below WriteTimeout, so that
+	// the answer, a 503 past it, still reaches the client).
+	RequestTimeout time.Duration `yaml:"request_timeout" env:"REQUEST_TIMEOUT"`
 }
 
 // Database configures the PostgreSQL connections.
@@ -213,6 +216,14 @@ type Database struct {
 	// take every pod out of the Service (the server answers 503 with
 	// Retry-After itself meanwhile).
 	ReadyGrace time.Duration `yaml:"ready_grace" env:"ANSINH_DATABASE_READY_GRACE"`
+	// Statement and lock-wait bounds of transactions, by kind of work:
+	// interactive requests, reports and exports, imports and background jobs.
+	StatementTimeout       time.Duration `yaml:"statement_timeout" env:"ANSINH_DATABASE_STATEMENT_TIMEOUT"`
+	LockTimeout            time.Duration `yaml:"lock_timeout" env:"ANSINH_DATABASE_LOCK_TIMEOUT"`
+	ReportStatementTimeout time.Duration `yaml:"report_statement_timeout" env:"ANSINH_DATABASE_REPORT_STATEMENT_TIMEOUT"`
+	ReportLockTimeout      time.Duration `yaml:"report_lock_timeout" env:"ANSINH_DATABASE_REPORT_LOCK_TIMEOUT"`
+	JobStatementTimeout    time.Duration `yaml:"job_statement_timeout" env:"ANSINH_DATABASE_JOB_STATEMENT_TIMEOUT"`
+	JobLockTimeout         time.Duration `yaml:"job_lock_timeout" env:"ANSINH_DATABASE_JOB_LOCK_TIMEOUT"`
 }
 
 // MigrationURL is the URL migrations run with.
@@ -310,27 +321,8 @@ func (c *Config) Validate() error {
 	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
 		bad("http.addr (ANSINH_HTTP_ADDR) is %q; want host:port or :port, e.g. :8080", c.HTTP.Addr)
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"http.read_header_timeout (ANSINH_HTTP_READ_HEADER_TIMEOUT)", c.HTTP.ReadHeaderTimeout},
-		{"http.read_timeout (ANSINH_HTTP_READ_TIMEOUT)", c.HTTP.ReadTimeout},
-		{"http.write_timeout (ANSINH_HTTP_WRITE_TIMEOUT)", c.HTTP.WriteTimeout},
-		{"http.idle_timeout (ANSINH_HTTP_IDLE_TIMEOUT)", c.HTTP.IdleTimeout},
-		{"http.shutdown_timeout (ANSINH_HTTP_SHUTDOWN_TIMEOUT)", c.HTTP.ShutdownTimeout},
-		{"database.ready_timeout (ANSINH_DATABASE_READY_TIMEOUT)", c.Database.ReadyTimeout},
-		{"audit.seal_interval (ANSINH_AUDIT_SEAL_INTERVAL)", c.Audit.SealInterval},
-		{"audit.access_flush_interval (ANSINH_AUDIT_ACCESS_FLUSH_INTERVAL)", c.Audit.AccessFlushInterval},
-		{"auth.access_ttl (ANSINH_AUTH_ACCESS_TTL)", c.Auth.AccessTTL},
-		{"auth.refresh_ttl (ANSINH_AUTH_REFRESH_TTL)", c.Auth.RefreshTTL},
-		{"auth.session_cache_ttl (ANSINH_AUTH_SESSION_CACHE_TTL)", c.Auth.SessionCacheTTL},
-	} {
-		if d.v <= 0 {
-			bad("%s is %s; want a positive duration such as 5s", d.name, d.v)
-		}
-	}
 	c.validateDatabaseWaits(bad)
+	c.validateDeadlines(bad)
 	if c.HTTP.MaxBodyBytes < 1024 {
 		bad("http.max_body_bytes (ANSINH_HTTP_MAX_BODY_BYTES) is %d; want at least 1024", c.HTTP.MaxBodyBytes)
 	}
@@ -405,6 +397,43 @@ func (c *Config) validateDatabaseWaits(bad func(format string, args ...any)) {
 	}
 	if c.Database.ReadyGrace <= 0 {
 		bad("database.ready_grace (ANSINH_DATABASE_READY_GRACE) is %s; want a positive duration such as 60s", c.Database.ReadyGrace)
+	}
+}
+
+// validateDeadlines checks the request deadline (below the write timeout, so
+// that a request past it still gets its answer) and the statement and lock
+// bounds of each kind of work.
+func (c *Config) validateDeadlines(bad func(string, ...any)) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"http.read_header_timeout (ANSINH_HTTP_READ_HEADER_TIMEOUT)", c.HTTP.ReadHeaderTimeout},
+		{"http.read_timeout (ANSINH_HTTP_READ_TIMEOUT)", c.HTTP.ReadTimeout},
+		{"http.write_timeout (ANSINH_HTTP_WRITE_TIMEOUT)", c.HTTP.WriteTimeout},
+		{"http.idle_timeout (ANSINH_HTTP_IDLE_TIMEOUT)", c.HTTP.IdleTimeout},
+		{"http.shutdown_timeout (ANSINH_HTTP_SHUTDOWN_TIMEOUT)", c.HTTP.ShutdownTimeout},
+		{"database.ready_timeout (ANSINH_DATABASE_READY_TIMEOUT)", c.Database.ReadyTimeout},
+		{"audit.seal_interval (ANSINH_AUDIT_SEAL_INTERVAL)", c.Audit.SealInterval},
+		{"audit.access_flush_interval (ANSINH_AUDIT_ACCESS_FLUSH_INTERVAL)", c.Audit.AccessFlushInterval},
+		{"auth.access_ttl (ANSINH_AUTH_ACCESS_TTL)", c.Auth.AccessTTL},
+		{"auth.refresh_ttl (ANSINH_AUTH_REFRESH_TTL)", c.Auth.RefreshTTL},
+		{"auth.session_cache_ttl (ANSINH_AUTH_SESSION_CACHE_TTL)", c.Auth.SessionCacheTTL},
+		{"http.request_timeout (ANSINH_HTTP_REQUEST_TIMEOUT)", c.HTTP.RequestTimeout},
+		{"database.statement_timeout (ANSINH_DATABASE_STATEMENT_TIMEOUT)", c.Database.StatementTimeout},
+		{"database.lock_timeout (ANSINH_DATABASE_LOCK_TIMEOUT)", c.Database.LockTimeout},
+		{"database.report_statement_timeout (ANSINH_DATABASE_REPORT_STATEMENT_TIMEOUT)", c.Database.ReportStatementTimeout},
+		{"database.report_lock_timeout (ANSINH_DATABASE_REPORT_LOCK_TIMEOUT)", c.Database.ReportLockTimeout},
+		{"database.job_statement_timeout (ANSINH_DATABASE_JOB_STATEMENT_TIMEOUT)", c.Database.JobStatementTimeout},
+		{"database.job_lock_timeout (ANSINH_DATABASE_JOB_LOCK_TIMEOUT)", c.Database.JobLockTimeout},
+	} {
+		if d.v <= 0 {
+			bad("%s is %s; want a positive duration such as 5s", d.name, d.v)
+		}
+	}
+	if c.HTTP.RequestTimeout >= c.HTTP.WriteTimeout {
+		bad("http.request_timeout (ANSINH_HTTP_REQUEST_TIMEOUT) is %s; want less than http.write_timeout (%s), so that a request past its deadline still gets its answer",
+			c.HTTP.RequestTimeout, c.HTTP.WriteTimeout)
 	}
 }
 

@@ -73,6 +73,9 @@ func TestValidationRejectsBadValues(t *testing.T) {
 		{"no readiness grace", "ANSINH_DATABASE_READY_GRACE", "0s", "database.ready_grace"},
 		{"log level", "ANSINH_LOG_LEVEL", "verbose", "log.level"},
 		{"log format", "ANSINH_LOG_FORMAT", "xml", "log.format"},
+		{"request deadline past the write timeout", "ANSINH_HTTP_REQUEST_TIMEOUT", "60s", "less than http.write_timeout"},
+		{"zero lock timeout", "ANSINH_DATABASE_LOCK_TIMEOUT", "0s", "database.lock_timeout"},
+		{"zero report statement timeout", "ANSINH_DATABASE_REPORT_STATEMENT_TIMEOUT", "0s", "database.report_statement_timeout"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -47,7 +47,12 @@ func (s *Service) List(ctx context.Context, scope access.Scope, kind, areaCode s
 		return Area{}, Table{}, err
 	}
 	t := listTable(kind, a, on, program)
-	ids, rows, err := s.store.list(ctx, scope, kind, a, on, program, len(t.Columns)-1)
+	var ids []uuid.UUID
+	var rows [][]any
+	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
+		ids, rows, err = s.store.list(ctx, scope, kind, a, on, program, len(t.Columns)-1)
+		return err
+	})
 	if err != nil {
 		return Area{}, Table{}, err
 	}

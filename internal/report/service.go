@@ -70,15 +70,21 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, areaCode stri
 	if err != nil {
 		return a, nil, PovertyRow{}, err
 	}
-	counts, err := s.store.povertyCounts(ctx, scope, a, on)
-	if err != nil {
-		return a, nil, PovertyRow{}, err
-	}
-	moves, err := s.store.movements(ctx, scope, a, on)
-	if err != nil {
-		return a, nil, PovertyRow{}, err
-	}
-	names, err := s.store.childNames(ctx, a)
+	var counts map[string]povertyCounts
+	var moves map[string]movements
+	var names map[string]string
+	// One snapshot, in a transaction bounded as the caller's kind of work (a
+	// report's, on its routes).
+	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
+		if counts, err = s.store.povertyCounts(ctx, scope, a, on); err != nil {
+			return err
+		}
+		if moves, err = s.store.movements(ctx, scope, a, on); err != nil {
+			return err
+		}
+		names, err = s.store.childNames(ctx, a)
+		return err
+	})
 	if err != nil {
 		return a, nil, PovertyRow{}, err
 	}
@@ -132,15 +138,19 @@ func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode stri
 	if to.Before(from) {
 		return a, nil, Reach{}, errPeriod()
 	}
-	figures, err := s.store.support(ctx, scope, a, from, to)
-	if err != nil {
-		return a, nil, Reach{}, err
-	}
-	reach, err := s.store.supportReach(ctx, scope, a, from, to)
-	if err != nil {
-		return a, nil, Reach{}, err
-	}
-	names, err := s.store.childNames(ctx, a)
+	var figures map[[2]string]*SupportRow
+	var names map[string]string
+	var reach Reach
+	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
+		if figures, err = s.store.support(ctx, scope, a, from, to); err != nil {
+			return err
+		}
+		if reach, err = s.store.supportReach(ctx, scope, a, from, to); err != nil {
+			return err
+		}
+		names, err = s.store.childNames(ctx, a)
+		return err
+	})
 	if err != nil {
 		return a, nil, Reach{}, err
 	}

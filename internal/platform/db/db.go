@@ -31,6 +31,9 @@ type Options struct {
 	// health is checked every ReplicaCheck (default 2s).
 	ReplicaURLs  []string
 	ReplicaCheck time.Duration
+	// Limits bound the transactions of each kind of work (a kind not listed
+	// is unbounded, as is every kind when Limits is nil: tools, migrations).
+	Limits map[Kind]Limits
 }
 
 // DB is a connection pool with transaction helpers.
@@ -41,6 +44,7 @@ type DB struct {
 	// failure or deadlock before the error is returned.
 	retries  int
 	replicas *replicas
+	limits   map[Kind]Limits
 }
 
 // Open creates the pool without waiting for the server: a database that is
@@ -96,7 +100,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	s.SetMaxIdleConns(opts.MaxIdleConns)
 	s.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	d := &DB{gorm: g, sql: s, retries: 3}
+	d := &DB{gorm: g, sql: s, retries: 3, limits: opts.Limits}
 	if opts.ReplicaCheck == 0 {
 		opts.ReplicaCheck = 2 * time.Second
 	}
@@ -290,6 +294,9 @@ func (d *DB) outermost(ctx context.Context, opts *sql.TxOptions, savepoints bool
 		c.add("BEGIN")
 	}
 	err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := d.bound(ctx, tx); err != nil {
+			return err
+		}
 		st.tx = tx
 		return fn(withTx(ctx, st))
 	}, opts)

@@ -25,6 +25,8 @@ const (
 	codeAdminShutdown        = "57P01"
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
+	codeQueryCanceled        = "57014" // statement_timeout (or a cancel request)
+	codeLockNotAvailable     = "55P03" // lock_timeout
 )
 
 // PgCode is the SQLSTATE of err, or "" when it is not a PostgreSQL error.
@@ -66,16 +68,28 @@ func MapError(err error) error {
 			return apperr.Wrap(err, apperr.Invalid, "invalid_value", "a value in the request is out of range or malformed")
 		case pg.Code == codeSerializationFailure, pg.Code == codeDeadlockDetected:
 			return apperr.Wrap(err, apperr.Conflict, "concurrent_update", "the record was changed concurrently; retry")
+		case pg.Code == codeQueryCanceled, pg.Code == codeLockNotAvailable:
+			return timeout(err)
 		case pg.Code == codeReadOnlyTransaction, pg.Code == codeAdminShutdown, pg.Code == codeCrashShutdown,
 			pg.Code == codeCannotConnectNow, strings.HasPrefix(pg.Code, "08"):
 			return apperr.Wrap(err, apperr.Unavailable, "database_unavailable", "the database is unavailable; retry later")
 		}
 		return err
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return timeout(err)
+	}
 	var ce *pgconn.ConnectError
 	var ne net.Error
-	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &ce) || errors.As(err, &ne) {
 		return apperr.Wrap(err, apperr.Unavailable, "database_unavailable", "the database is unavailable; retry later")
 	}
 	return err
+}
+
+// timeout is err past a bound: the request's deadline (waiting for a pooled
+// connection or for the server), statement_timeout or lock_timeout. The
+// transaction has rolled back; the client may retry (503 with Retry-After).
+func timeout(err error) error {
+	return apperr.Wrap(err, apperr.Unavailable, "timeout", "the request did not finish in time (the data it needs is busy); retry later")
 }

@@ -163,6 +163,9 @@ func (d *DB) ReadTx(ctx context.Context, fn func(ctx context.Context, onReplica 
 		return d.WithTxOptions(ctx, opts, func(ctx context.Context) error { return fn(ctx, false) })
 	}
 	err := d.gorm.WithContext(ctx).Clauses(dbresolver.Use(replicaKey), dbresolver.Read).Transaction(func(tx *gorm.DB) error {
+		if err := d.bound(ctx, tx); err != nil {
+			return err
+		}
 		return fn(withTx(ctx, &txState{tx: tx, hooks: &txHooks{}}), true)
 	}, opts)
 	return MapError(err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-contrib/gzip"
 	"github.com/gin-gonic/gin"
@@ -23,6 +24,8 @@ type Options struct {
 	// NoCompress are path patterns (regular expressions) answered without
 	// gzip: files that are compressed already, byte ranges, streamed protocols.
 	NoCompress []string
+	// RequestTimeout is every request's deadline (Deadline); zero: none.
+	RequestTimeout time.Duration
 }
 
 // NewEngine builds a Gin engine in release mode with ansinh's middleware and
@@ -43,6 +46,7 @@ func NewEngine(opts Options) *gin.Engine {
 	_ = e.SetTrustedProxies(nil)
 
 	e.Use(
+		Deadline(opts.RequestTimeout),
 		RequestID(),
 		AccessLog(opts.Logger),
 		opts.Metrics.Middleware(),

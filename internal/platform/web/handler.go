@@ -4,6 +4,8 @@ import (
 	"log/slog"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
 // HandlerFunc is a handler that returns its error instead of writing it: the
@@ -32,4 +34,13 @@ func BindChange(c *gin.Context, dst any) (version int, err error) {
 		return 0, err
 	}
 	return version, nil
+}
+
+// AsKind marks h's requests as kind of work k (reports, for instance): the
+// transactions they begin take that kind's statement and lock bounds.
+func AsKind(k db.Kind, h HandlerFunc) HandlerFunc {
+	return func(c *gin.Context) error {
+		c.Request = c.Request.WithContext(db.WithKind(c.Request.Context(), k))
+		return h(c)
+	}
 }

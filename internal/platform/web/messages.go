@@ -54,6 +54,7 @@ var details = map[string]text{
 	"internal":              {"An unexpected error occurred. The request id identifies it in our logs.", "Đã xảy ra lỗi không mong muốn. Mã yêu cầu giúp tra cứu trong nhật ký hệ thống."},
 	"unavailable":           {"The service is temporarily unavailable; retry later.", "Dịch vụ tạm thời không sẵn sàng; vui lòng thử lại sau."},
 	"database_unavailable":  {"The database is unavailable; retry later.", "Cơ sở dữ liệu tạm thời không sẵn sàng; vui lòng thử lại sau."},
+	codeTimeout:             {"The request did not finish in time; retry later.", "Yêu cầu không hoàn thành kịp thời hạn; vui lòng thử lại sau."},
 	codeNotReady:            {"The service is not ready: the database does not answer.", "Dịch vụ chưa sẵn sàng: cơ sở dữ liệu không phản hồi."},
 	codeNotFound:            {"No such resource.", "Không có tài nguyên này."},
 	codeMethodNotAllowed:    {"This method is not allowed on this resource.", "Tài nguyên này không hỗ trợ phương thức đã dùng."},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -124,6 +125,24 @@ func BodyLimit(max int64, large map[string]int64, log *slog.Logger) gin.HandlerF
 			return
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Next()
+	}
+}
+
+// Deadline gives every request a deadline of timeout (zero: none), below the
+// server's write timeout: waiting for a pooled connection, statements and
+// lock waits end with it, the transaction rolls back, and the client still
+// hears the answer (503 timeout with Retry-After), never a commit it cannot
+// hear about.
+func Deadline(timeout time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if timeout <= 0 {
+			c.Next()
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
 }

@@ -78,21 +78,40 @@ type classification struct {
 	state    string
 }
 
-func classify(err error) classification {
+// codeTimeout is a request past its deadline (Deadline), a statement past
+// statement_timeout or a lock wait past lock_timeout (db.MapError).
+const codeTimeout = "timeout"
+
+// classify maps err, raised while serving a request with context ctx, to what
+// the client is told. The context tells the two ends of a request apart: the
+// client went away (canceled: 499) or the server's own deadline passed (503
+// timeout, whatever the driver made of it: a closed connection, a refused
+// commit).
+func classify(ctx context.Context, err error) classification {
 	var se *statusError
 	if errors.As(err, &se) {
 		return classification{status: se.status, code: se.code}
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled) {
 		// The client went away (a timeout, a cancelled request): nothing to
 		// answer and nothing the server did wrong (nginx's 499).
 		return classification{status: 499, code: "client_closed_request"}
 	}
+	if cl := classifyKind(err); cl.status != http.StatusInternalServerError || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return cl
+	}
+	return classification{status: http.StatusServiceUnavailable, code: codeTimeout}
+}
+
+func classifyKind(err error) classification {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return classification{status: http.StatusRequestEntityTooLarge, code: codeTooLarge}
 	}
 	e, ok := apperr.As(err)
+	if !ok && errors.Is(err, context.DeadlineExceeded) {
+		return classification{status: http.StatusServiceUnavailable, code: codeTimeout}
+	}
 	if !ok || e.Kind == apperr.Internal {
 		return classification{status: http.StatusInternalServerError, code: "internal"}
 	}
@@ -122,7 +141,7 @@ func wantsVietnamese(r *http.Request) bool {
 // NewProblem builds the problem document for err as the client will see it.
 // Internal errors never expose their cause.
 func NewProblem(r *http.Request, err error) Problem {
-	cl := classify(err)
+	cl := classify(r.Context(), err)
 	vi := wantsVietnamese(r)
 	p := Problem{
 		Type:         problemTypeBase + cl.code,
