@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -39,6 +40,7 @@ type Sealer struct {
 	maxEvents int
 	log       *slog.Logger
 	metrics   *sealMetrics
+	publisher *publisher // nil: no witness
 }
 
 // SealerOptions configure a Sealer.
@@ -47,6 +49,8 @@ type SealerOptions struct {
 	MaxEvents int                   // events per block; one transaction's events are never split
 	Logger    *slog.Logger          // nil: discard
 	Metrics   prometheus.Registerer // nil: no metrics
+	// Witness receives each new head (see witness.go); nil: none.
+	Witness Witness
 }
 
 // NewSealer makes a sealer that signs with opts.Key.
@@ -57,10 +61,25 @@ func NewSealer(pool *db.DB, opts SealerOptions) *Sealer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sealer{
+	s := &Sealer{
 		db: pool, store: store{pool}, key: opts.Key, keyID: KeyID(opts.Key.Public().(ed25519.PublicKey)),
 		maxEvents: opts.MaxEvents, log: opts.Logger, metrics: newSealMetrics(opts.Metrics),
 	}
+	if opts.Witness != nil {
+		s.publisher = &publisher{witness: opts.Witness}
+	}
+	return s
+}
+
+// Publish sends the newest block's checkpoint to the witness unless it is
+// there already (SealPending does it after sealing). It refuses, with
+// ErrWitnessAhead, when the chain no longer holds the witness's newest
+// checkpoint.
+func (s *Sealer) Publish(ctx context.Context) error {
+	if s.publisher == nil {
+		return nil
+	}
+	return s.publisher.publish(ctx, s.store)
 }
 
 // Run seals every interval until ctx ends. Errors are logged and retried at
@@ -96,6 +115,12 @@ func (s *Sealer) SealPending(ctx context.Context) (int, error) {
 		}
 	}
 	s.metrics.observe(ctx, s.db, total, time.Since(start))
+	// A witness that is down must not stop sealing: the head is published at
+	// the next pass. A refusal means the chain was rewritten: it stays loud.
+	if err := s.Publish(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("audit witness: publishing the sealed head failed", "error", err.Error(),
+			"tampering", errors.Is(err, ErrWitnessAhead) || errors.Is(err, ErrWitnessConflict))
+	}
 	return total, nil
 }
 

@@ -111,3 +111,29 @@ func (st store) oldestUnsealed(ctx context.Context, from uint64) (sql.NullTime, 
 		Row().Scan(&oldest)
 	return oldest, err
 }
+
+// headCheckpoint is the newest block's checkpoint, nil when nothing is sealed.
+func (st store) headCheckpoint(ctx context.Context) (*Checkpoint, error) {
+	var b block
+	err := st.db.Conn(ctx).Raw(`SELECT seq, merkle_root, block_hash, key_id, signature, sealed_at
+		FROM audit_blocks ORDER BY seq DESC LIMIT 1`).
+		Row().Scan(&b.Seq, &b.MerkleRoot, &b.BlockHash, &b.KeyID, &b.Signature, &b.SealedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.SealedAt = b.SealedAt.UTC()
+	return b.checkpoint(), nil
+}
+
+// blockHashAt is the hash of block seq, nil when there is no such block.
+func (st store) blockHashAt(ctx context.Context, seq int64) ([]byte, error) {
+	var h []byte
+	err := st.db.Conn(ctx).Raw(`SELECT block_hash FROM audit_blocks WHERE seq = ?`, seq).Row().Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return h, err
+}
