@@ -160,7 +160,7 @@ func seedSealedWith(t *testing.T, e env, s *audit.Sealer, n int) []uuid.UUID {
 
 func TestDirWitnessLatestAcrossShards(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "witness") // made at the first publication
 	w, err := audit.NewDirWitness(dir)
 	if err != nil {
 		t.Fatal(err)
