@@ -120,6 +120,7 @@ func rootCmd() *cobra.Command {
 func auditCmd(load func() (*config.Config, error)) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify, seal and keep the audit trail"}
 	var checkpoint string
+	var noWitness bool
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Recompute every sealed block; exit non-zero naming the first mismatch",
@@ -129,10 +130,11 @@ func auditCmd(load func() (*config.Config, error)) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return app.RunAuditVerify(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), checkpoint, c.OutOrStdout())
+			return app.RunAuditVerify(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), checkpoint, noWitness, c.OutOrStdout())
 		},
 	}
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "a file written by `ansinh audit checkpoint` that the log must still extend")
+	verify.Flags().BoolVar(&noWitness, "no-witness", false, "do not check against the newest checkpoint published to the audit witness (when none is configured)")
 	cmd.AddCommand(verify)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "checkpoint",

@@ -95,6 +95,10 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	if err != nil {
 		return nil, err
 	}
+	witness, err := newWitness(context.Background(), cfg.Audit, log)
+	if err != nil {
+		return nil, err
+	}
 	signing, err := cfg.Auth.SigningPrivateKeys()
 	if err != nil {
 		return nil, err
@@ -115,7 +119,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		reads:    audit.NewAccessLogger(pool, cfg.Audit.AccessFlushInterval, log),
 		verifier: verifier,
 		sealer: audit.NewSealer(pool, audit.SealerOptions{
-			Key: key, MaxEvents: cfg.Audit.SealMaxEvents, Logger: log, Metrics: reg,
+			Key: key, MaxEvents: cfg.Audit.SealMaxEvents, Logger: log, Metrics: reg, Witness: witness,
 		}),
 		authz: authz,
 		auth: auth.NewService(pool, auth.NewTokens(signing, cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTTL),

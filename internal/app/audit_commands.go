@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/ansinh/ansinh/internal/platform/db"
 
@@ -23,18 +24,14 @@ import (
 // trail does not verify.
 var ErrVerifyFailed = errors.New("the audit trail does not verify")
 
-// RunAuditVerify recomputes every sealed block and, with checkpointFile, checks
-// the log still extends that checkpoint. It prints the report as JSON.
-func RunAuditVerify(ctx context.Context, cfg *config.Config, log *slog.Logger, checkpointFile string, out io.Writer) error {
-	var cp *audit.Checkpoint
-	if checkpointFile != "" {
-		b, err := os.ReadFile(checkpointFile)
-		if err != nil {
-			return err
-		}
-		if cp, err = audit.ParseCheckpoint(b); err != nil {
-			return err
-		}
+// RunAuditVerify recomputes every sealed block and checks the log still
+// extends a checkpoint: the one in checkpointFile when given, else the newest
+// one published to the configured witness, unless noWitness. It prints the
+// report as JSON.
+func RunAuditVerify(ctx context.Context, cfg *config.Config, log *slog.Logger, checkpointFile string, noWitness bool, out io.Writer) error {
+	cp, source, err := verifyCheckpoint(ctx, cfg, log, checkpointFile, noWitness)
+	if err != nil {
+		return err
 	}
 	pool, err := OpenDB(cfg, log)
 	if err != nil {
@@ -49,6 +46,7 @@ func RunAuditVerify(ctx context.Context, cfg *config.Config, log *slog.Logger, c
 	if err != nil {
 		return err
 	}
+	r.Witness = source
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {
@@ -58,6 +56,59 @@ func RunAuditVerify(ctx context.Context, cfg *config.Config, log *slog.Logger, c
 		return fmt.Errorf("%w: %s", ErrVerifyFailed, r.Problem)
 	}
 	return nil
+}
+
+// verifyCheckpoint is the checkpoint verification checks against and a line
+// saying where it came from.
+func verifyCheckpoint(ctx context.Context, cfg *config.Config, log *slog.Logger, file string, noWitness bool) (*audit.Checkpoint, string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, "", err
+		}
+		cp, err := audit.ParseCheckpoint(b)
+		return cp, "", err
+	}
+	if noWitness {
+		return nil, "skipped (--no-witness)", nil
+	}
+	w, err := newWitness(ctx, cfg.Audit, log)
+	if err != nil {
+		return nil, "", err
+	}
+	if w == nil {
+		return nil, "", errors.New("no audit witness is configured (audit.witness: none): pass --no-witness to verify without one")
+	}
+	cp, err := w.Latest(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the audit witness: %w", err)
+	}
+	if cp == nil {
+		return nil, w.String() + ": no checkpoint published yet", nil
+	}
+	cp.Source = w.String()
+	return cp, fmt.Sprintf("%s: block %d", w, cp.Seq), nil
+}
+
+// newWitness opens the configured witness; nil when none.
+func newWitness(ctx context.Context, c config.Audit, log *slog.Logger) (audit.Witness, error) {
+	switch c.Witness {
+	case "dir":
+		return audit.NewDirWitness(c.WitnessDir)
+	case "s3":
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		w, err := audit.NewS3Witness(ctx, audit.S3WitnessOptions{Endpoint: c.WitnessS3.Endpoint, UseSSL: c.WitnessS3.UseSSL,
+			Bucket: c.WitnessS3.Bucket, Region: c.WitnessS3.Region, AccessKey: c.WitnessS3.AccessKey,
+			SecretKey: c.WitnessS3.SecretKey, PathStyle: c.WitnessS3.PathStyle, Prefix: c.WitnessS3Prefix,
+			Retention: c.WitnessRetention})
+		if err == nil && !w.ObjectLock() {
+			log.Warn("audit witness: the bucket has no object lock; checkpoints are protected only by its access policy",
+				"bucket", c.WitnessS3.Bucket)
+		}
+		return w, err
+	}
+	return nil, nil
 }
 
 // RunAuditCheckpoint prints the newest signed block head, for off-site keeping.
@@ -94,9 +145,16 @@ func RunAuditSeal(ctx context.Context, cfg *config.Config, log *slog.Logger, out
 	if err != nil {
 		return err
 	}
-	n, err := audit.NewSealer(pool, audit.SealerOptions{Key: key, MaxEvents: cfg.Audit.SealMaxEvents, Logger: log}).
-		SealPending(access.WithActor(ctx, access.System("audit-seal")))
+	w, err := newWitness(ctx, cfg.Audit, log)
 	if err != nil {
+		return err
+	}
+	s := audit.NewSealer(pool, audit.SealerOptions{Key: key, MaxEvents: cfg.Audit.SealMaxEvents, Logger: log, Witness: w})
+	n, err := s.SealPending(access.WithActor(ctx, access.System("audit-seal")))
+	if err != nil {
+		return err
+	}
+	if err := s.Publish(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "events sealed: %d\n", n)

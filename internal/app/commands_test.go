@@ -83,6 +83,7 @@ func TestAuditCommands(t *testing.T) {
 	}
 	cfg, err := config.Load(config.Source{Environ: map[string]string{
 		"DATABASE_URL": d.AppURL, "ANSINH_DATABASE_MIGRATE_URL": d.OwnerURL,
+		"ANSINH_AUDIT_WITNESS_DIR": t.TempDir(),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestAuditCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		out.Reset()
-		if err := app.RunAuditVerify(ctx, cfg, log, "", &out); err != nil {
+		if err := app.RunAuditVerify(ctx, cfg, log, "", false, &out); err != nil {
 			t.Fatalf("a clean trail verifies: %v\n%s", err, out.String())
 		}
 		if strings.Contains(out.String(), `"events_unsealed": 0`) {
@@ -137,7 +138,7 @@ func TestAuditCommands(t *testing.T) {
 	if err := os.WriteFile(cpFile, out.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.RunAuditVerify(ctx, cfg, log, cpFile, &bytes.Buffer{}); err != nil {
+	if err := app.RunAuditVerify(ctx, cfg, log, cpFile, false, &bytes.Buffer{}); err != nil {
 		t.Fatalf("the log extends its own checkpoint: %v", err)
 	}
 
@@ -163,7 +164,7 @@ func TestAuditCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	err = app.RunAuditVerify(ctx, cfg, log, cpFile, &out)
+	err = app.RunAuditVerify(ctx, cfg, log, cpFile, false, &out)
 	if !errors.Is(err, app.ErrVerifyFailed) || !strings.Contains(err.Error(), victim) {
 		t.Fatalf("verify must fail naming event %s: %v", victim, err)
 	}
@@ -278,5 +279,96 @@ func checkDemoData(t *testing.T, pool *db.DB) {
 	if uncovered != 0 || cards == 0 || packages != giftHouseholds || programs < 7 {
 		t.Fatalf("demo support: %d poor members without a card, %d cards, %d packages for %d households, %d programs",
 			uncovered, cards, packages, giftHouseholds, programs)
+	}
+}
+
+// `ansinh audit verify` checks against the witness the sealer publishes to:
+// deleting the newest block and letting the sealer re-seal altered events is
+// caught, naming the witness; --no-witness (the old behaviour) does not see it.
+func TestAuditVerifyChecksTheWitness(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	if d.SuperURL == "" {
+		t.Fatal("needs ANSINH_DATABASE_SUPERUSER_URL")
+	}
+	witnessDir := t.TempDir()
+	cfg, err := config.Load(config.Source{Environ: map[string]string{
+		"DATABASE_URL": d.AppURL, "ANSINH_AUDIT_WITNESS_DIR": witnessDir, "ANSINH_AUDIT_SEAL_MAX_EVENTS": "2",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
+	pool, err := app.OpenDB(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	record := func(n int) {
+		for i := range n {
+			err := pool.WithTx(access.WithActor(ctx, access.System("test")), func(c context.Context) error {
+				return audit.Record(c, pool.Conn(c), audit.Event{Action: "thing.create", EntityType: "thing", EntityID: fmt.Sprint(i)})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sealed := func(tampered bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			// Once the chain was rewritten, the seal command seals but refuses to publish.
+			if err := app.RunAuditSeal(ctx, cfg, log, &bytes.Buffer{}); err != nil && (!tampered || !errors.Is(err, audit.ErrWitnessAhead)) {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			_ = app.RunAuditVerify(ctx, cfg, log, "", true, &out)
+			if strings.Contains(out.String(), `"events_unsealed": 0`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not sealed: %s", out.String())
+			}
+		}
+	}
+	record(4)
+	sealed(false) // blocks 1 and 2, block 2 published
+	var out bytes.Buffer
+	if err := app.RunAuditVerify(ctx, cfg, log, "", false, &out); err != nil ||
+		!strings.Contains(out.String(), `"witness": "dir `+witnessDir+`: block 2"`) {
+		t.Fatalf("an honest chain verifies against its witness: %v\n%s", err, out.String())
+	}
+
+	super, err := sql.Open("pgx", d.SuperURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close()
+	conn, err := super.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`SET session_replication_role = replica`,
+		`UPDATE audit_events SET doc = replace(doc::text, '"entity_id":"3"', '"entity_id":"30"')::json WHERE entity_id = '3'`,
+		`DELETE FROM audit_blocks WHERE seq = 2`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	sealed(true) // the sealer re-seals the altered event as block 2
+	if err := app.RunAuditVerify(ctx, cfg, log, "", true, &bytes.Buffer{}); err != nil {
+		t.Fatalf("without the witness the re-sealed chain verifies: %v", err)
+	}
+	out.Reset()
+	err = app.RunAuditVerify(ctx, cfg, log, "", false, &out)
+	if !errors.Is(err, app.ErrVerifyFailed) || !strings.Contains(err.Error(), "witness mismatch: block 2") {
+		t.Fatalf("verify must fail naming the witness mismatch: %v\n%s", err, out.String())
+	}
+
+	none := *cfg
+	none.Audit.Witness = "none"
+	if err := app.RunAuditVerify(ctx, &none, log, "", false, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--no-witness") {
+		t.Fatalf("with no witness configured, verify asks for --no-witness: %v", err)
 	}
 }

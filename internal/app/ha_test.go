@@ -91,7 +91,8 @@ func TestReplicaAndPrimaryRestart(t *testing.T) {
 	m.Close()
 	phase("migrated")
 	cfg, err := config.Load(config.Source{Environ: map[string]string{"DATABASE_URL": c.urls["PRIMARY_APP"],
-		"ANSINH_DATABASE_REPLICA_URLS": c.urls["REPLICA_APP"], "ANSINH_ENV": "test", "ANSINH_DATABASE_READY_TIMEOUT": "1s"}})
+		"ANSINH_DATABASE_REPLICA_URLS": c.urls["REPLICA_APP"], "ANSINH_ENV": "test", "ANSINH_DATABASE_READY_TIMEOUT": "1s",
+		"ANSINH_AUDIT_WITNESS_DIR": t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}

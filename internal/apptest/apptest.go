@@ -42,6 +42,7 @@ func Config(t testing.TB, databaseURL string, extra ...string) *config.Config {
 		"ANSINH_DATABASE_READY_TIMEOUT": "1s",
 		"ANSINH_HTTP_SHUTDOWN_TIMEOUT":  "5s",
 		"ANSINH_ATTACHMENTS_DIR":        t.TempDir(),
+		"ANSINH_AUDIT_WITNESS_DIR":      t.TempDir(),
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]

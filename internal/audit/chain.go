@@ -30,6 +30,43 @@ func merkleRoot(leaves [][]byte) []byte {
 	return h.Sum(nil)
 }
 
+// merkleBuilder computes merkleRoot over leaves added one at a time, holding
+// one subtree root per set bit of the count (at most 64), not the leaves: the
+// RFC 6962 tree of n leaves is the perfect subtrees of n's binary
+// decomposition, largest first, joined from the right.
+type merkleBuilder struct {
+	sizes []uint64
+	roots [][]byte
+}
+
+func nodeHash(l, r []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte{1})
+	h.Write(l)
+	h.Write(r)
+	return h.Sum(nil)
+}
+
+func (m *merkleBuilder) add(leaf []byte) {
+	m.sizes, m.roots = append(m.sizes, 1), append(m.roots, leaf)
+	for n := len(m.sizes); n >= 2 && m.sizes[n-1] == m.sizes[n-2]; n = len(m.sizes) {
+		m.roots[n-2] = nodeHash(m.roots[n-2], m.roots[n-1])
+		m.sizes[n-2] *= 2
+		m.sizes, m.roots = m.sizes[:n-1], m.roots[:n-1]
+	}
+}
+
+func (m *merkleBuilder) root() []byte {
+	if len(m.roots) == 0 {
+		return merkleRoot(nil)
+	}
+	acc := m.roots[len(m.roots)-1]
+	for i := len(m.roots) - 2; i >= 0; i-- {
+		acc = nodeHash(m.roots[i], acc)
+	}
+	return acc
+}
+
 // header is what a block's hash commits to.
 type header struct {
 	Seq        int64

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -37,16 +38,22 @@ type Sealer struct {
 	key       ed25519.PrivateKey
 	keyID     string
 	maxEvents int
+	chunkSize int
+	onChunk   func(rows int) // tests: called with each chunk's size
 	log       *slog.Logger
 	metrics   *sealMetrics
+	publisher *publisher // nil: no witness
 }
 
 // SealerOptions configure a Sealer.
 type SealerOptions struct {
 	Key       ed25519.PrivateKey
 	MaxEvents int                   // events per block; one transaction's events are never split
+	ChunkSize int                   // events read per query while sealing a block; 0: 5000
 	Logger    *slog.Logger          // nil: discard
 	Metrics   prometheus.Registerer // nil: no metrics
+	// Witness receives each new head (see witness.go); nil: none.
+	Witness Witness
 }
 
 // NewSealer makes a sealer that signs with opts.Key.
@@ -54,13 +61,31 @@ func NewSealer(pool *db.DB, opts SealerOptions) *Sealer {
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = 5000
 	}
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = 5000
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sealer{
+	s := &Sealer{
 		db: pool, store: store{pool}, key: opts.Key, keyID: KeyID(opts.Key.Public().(ed25519.PublicKey)),
-		maxEvents: opts.MaxEvents, log: opts.Logger, metrics: newSealMetrics(opts.Metrics),
+		maxEvents: opts.MaxEvents, chunkSize: opts.ChunkSize, log: opts.Logger, metrics: newSealMetrics(opts.Metrics),
 	}
+	if opts.Witness != nil {
+		s.publisher = &publisher{witness: opts.Witness}
+	}
+	return s
+}
+
+// Publish sends the newest block's checkpoint to the witness unless it is
+// there already (SealPending does it after sealing). It refuses, with
+// ErrWitnessAhead, when the chain no longer holds the witness's newest
+// checkpoint.
+func (s *Sealer) Publish(ctx context.Context) error {
+	if s.publisher == nil {
+		return nil
+	}
+	return s.publisher.publish(ctx, s.store)
 }
 
 // Run seals every interval until ctx ends. Errors are logged and retried at
@@ -96,6 +121,12 @@ func (s *Sealer) SealPending(ctx context.Context) (int, error) {
 		}
 	}
 	s.metrics.observe(ctx, s.db, total, time.Since(start))
+	// A witness that is down must not stop sealing: the head is published at
+	// the next pass. A refusal means the chain was rewritten: it stays loud.
+	if err := s.Publish(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("audit witness: publishing the sealed head failed", "error", err.Error(),
+			"tampering", errors.Is(err, ErrWitnessAhead) || errors.Is(err, ErrWitnessConflict))
+	}
 	return total, nil
 }
 
@@ -110,53 +141,33 @@ type pendingEvent struct {
 func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err error) {
 	err = s.db.WithTx(ctx, func(ctx context.Context) error {
 		locked, err := s.store.trySealLock(ctx)
-		if err != nil {
-			return err
-		}
-		if !locked {
-			return nil // another sealer is at work
+		if err != nil || !locked {
+			return err // !locked: another sealer is at work
 		}
 		horizon, err := s.db.Horizon(ctx)
 		if err != nil {
 			return err
 		}
 		prev, err := s.store.lastBlock(ctx)
+		if err != nil || prev.ToXID >= horizon {
+			return err
+		}
+		to, beyond, ok, err := s.store.blockEnd(ctx, prev.ToXID, horizon, s.maxEvents)
+		if err != nil || !ok {
+			return err
+		}
+		b, err := s.buildBlock(ctx, prev, to)
 		if err != nil {
 			return err
 		}
-		if prev.ToXID >= horizon {
-			return nil
-		}
-		events, err := s.store.pendingEvents(ctx, prev.ToXID, horizon, s.maxEvents+1)
+		inserted, err := s.store.insertBlock(ctx, b)
 		if err != nil {
 			return err
 		}
-		if len(events) == 0 {
-			return nil
+		if !inserted {
+			return fmt.Errorf("block %d: its events changed while it was sealed", b.Seq)
 		}
-		to := horizon
-		if len(events) > s.maxEvents {
-			cut := events[s.maxEvents].txid
-			if events[0].txid == cut {
-				// One transaction holds more than a block's worth: keep it whole.
-				events, err = s.store.pendingEvents(ctx, cut, cut+1, 0)
-				if err != nil {
-					return err
-				}
-				to = cut + 1
-			} else {
-				for len(events) > 0 && events[len(events)-1].txid >= cut {
-					events = events[:len(events)-1]
-				}
-				to = cut
-			}
-			more = true
-		}
-		b := newBlock(prev, to, events, s.keyID, s.key)
-		if err := s.store.insertBlock(ctx, b); err != nil {
-			return err
-		}
-		sealed = len(events)
+		sealed, more = b.EventCount, beyond
 		return nil
 	})
 	if err != nil {
@@ -165,13 +176,47 @@ func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err erro
 	return sealed, more, nil
 }
 
+// buildBlock signs the block of the events with txid in [prev.ToXID, to). It
+// reads them in chunks of chunkSize and folds their leaves into the Merkle
+// root as they come: memory stays bounded however many events one
+// transaction wrote (insertBlock has the database gather ids and leaves).
+func (s *Sealer) buildBlock(ctx context.Context, prev block, to uint64) (block, error) {
+	var m merkleBuilder
+	n := 0
+	after := pendingEvent{txid: prev.ToXID} // the nil id sorts before every event of that txid
+	for {
+		chunk, err := s.store.eventChunk(ctx, after, to, s.chunkSize)
+		if err != nil {
+			return block{}, err
+		}
+		if s.onChunk != nil {
+			s.onChunk(len(chunk))
+		}
+		for _, e := range chunk {
+			m.add(e.leaf)
+		}
+		n += len(chunk)
+		if len(chunk) < s.chunkSize {
+			break
+		}
+		after = chunk[len(chunk)-1]
+	}
+	b := block{
+		Seq: prev.Seq + 1, FromXID: prev.ToXID, ToXID: to, EventCount: n, MerkleRoot: m.root(),
+		PrevHash: prev.BlockHash, KeyID: s.keyID,
+		SealedAt: time.Now().UTC().Truncate(time.Microsecond), // timestamptz keeps microseconds
+	}
+	b.BlockHash = b.header().hash()
+	b.Signature = ed25519.Sign(s.key, b.BlockHash)
+	return b, nil
+}
+
 // block is one sealed block as stored.
 type block struct {
 	Seq        int64
 	EventCount int
 	FromXID    uint64
 	ToXID      uint64
-	EventIDs   []uuid.UUID
 	Leaves     [][]byte
 	MerkleRoot []byte
 	PrevHash   []byte
@@ -188,23 +233,6 @@ type block struct {
 func (b block) header() header {
 	return header{Seq: b.Seq, FromXID: b.FromXID, ToXID: b.ToXID, EventCount: b.EventCount,
 		MerkleRoot: b.MerkleRoot, PrevHash: b.PrevHash, KeyID: b.KeyID, SealedAt: b.SealedAt}
-}
-
-func newBlock(prev block, to uint64, events []pendingEvent, keyID string, key ed25519.PrivateKey) block {
-	b := block{
-		Seq: prev.Seq + 1, FromXID: prev.ToXID, ToXID: to,
-		PrevHash: prev.BlockHash, KeyID: keyID,
-		SealedAt: time.Now().UTC().Truncate(time.Microsecond), // timestamptz keeps microseconds
-	}
-	for _, e := range events {
-		b.EventIDs = append(b.EventIDs, e.id)
-		b.Leaves = append(b.Leaves, e.leaf)
-	}
-	b.EventCount = len(events)
-	b.MerkleRoot = merkleRoot(b.Leaves)
-	b.BlockHash = b.header().hash()
-	b.Signature = ed25519.Sign(key, b.BlockHash)
-	return b
 }
 
 // sealMetrics report sealing progress and latency.

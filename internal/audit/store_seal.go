@@ -3,10 +3,8 @@ package audit
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
@@ -59,9 +57,8 @@ func (st store) lastBlock(ctx context.Context) (block, error) {
 }
 
 // pendingEvents lists events with txid in [from, to) in block order, with
-// their leaf hashes; limit 0 means all. The list is one block's worth (the
-// sealer asks for one more than a block holds; verification for one block's
-// range), so it is collected.
+// their leaf hashes; limit 0 means all. Verification's diagnosis of one
+// mismatched block collects them.
 func (st store) pendingEvents(ctx context.Context, from, to uint64, limit int) ([]pendingEvent, error) {
 	// ORDER BY names the table's columns: the output column txid_text is text
 	// and would sort 10 before 9.
@@ -72,35 +69,75 @@ func (st store) pendingEvents(ctx context.Context, from, to uint64, limit int) (
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	return db.Collect(st.db.Conn(ctx).Raw(q, args...), func(row db.Scanner) (pendingEvent, error) {
-		var e pendingEvent
-		var txid string
-		if err := row.Scan(&e.id, &txid, &e.leaf); err != nil {
-			return e, err
-		}
-		var err error
-		e.txid, err = strconv.ParseUint(txid, 10, 64)
-		return e, err
-	})
+	return db.Collect(st.db.Conn(ctx).Raw(q, args...), scanPending)
 }
 
-func (st store) insertBlock(ctx context.Context, b block) error {
-	// The lists travel as comma-separated text: GORM would expand a Go slice
-	// into a row constructor.
-	ids := make([]string, len(b.EventIDs))
-	leaves := make([]string, len(b.Leaves))
-	for i := range b.EventIDs {
-		ids[i], leaves[i] = b.EventIDs[i].String(), hex.EncodeToString(b.Leaves[i])
+func scanPending(row db.Scanner) (pendingEvent, error) {
+	var e pendingEvent
+	var txid string
+	if err := row.Scan(&e.id, &txid, &e.leaf); err != nil {
+		return e, err
 	}
-	return st.db.Conn(ctx).Exec(`
+	var err error
+	e.txid, err = strconv.ParseUint(txid, 10, 64)
+	return e, err
+}
+
+// blockEnd is where the next block from txid from ends: its events are those
+// with txid in [from, to). It takes every transaction below horizon unless
+// more than maxEvents events wait; then it stops before the transaction of
+// the event past the limit (more), or, when that is the first transaction,
+// takes that transaction whole. ok is false when no event waits.
+func (st store) blockEnd(ctx context.Context, from, horizon uint64, maxEvents int) (to uint64, more, ok bool, err error) {
+	var first, cut sql.NullString
+	err = st.db.Conn(ctx).Raw(`SELECT
+		(SELECT txid::text FROM audit_events WHERE txid >= ?::text::xid8 AND txid < ?::text::xid8
+		  ORDER BY audit_events.txid, audit_events.id LIMIT 1),
+		(SELECT txid::text FROM audit_events WHERE txid >= ?::text::xid8 AND txid < ?::text::xid8
+		  ORDER BY audit_events.txid, audit_events.id OFFSET ? LIMIT 1)`,
+		xidText(from), xidText(horizon), xidText(from), xidText(horizon), maxEvents).Row().Scan(&first, &cut)
+	if err != nil || !first.Valid {
+		return 0, false, false, err
+	}
+	if !cut.Valid {
+		return horizon, false, true, nil
+	}
+	c, err := strconv.ParseUint(cut.String, 10, 64)
+	if err != nil {
+		return 0, false, false, err
+	}
+	if first.String == cut.String {
+		return c + 1, true, true, nil // one transaction holds more than a block's worth: keep it whole
+	}
+	return c, true, true, nil
+}
+
+// eventChunk lists at most limit events with txid below to that come after
+// the cursor in block order (txid, id), with their leaf hashes: the sealer
+// reads a block in chunks, by the (txid, id) index, and keeps none of them.
+func (st store) eventChunk(ctx context.Context, after pendingEvent, to uint64, limit int) ([]pendingEvent, error) {
+	q := st.db.Conn(ctx).Raw(`SELECT id, txid::text AS txid_text, `+leafSQL+` FROM audit_events
+		WHERE (txid, id) > (?::text::xid8, ?::uuid) AND txid < ?::text::xid8
+		ORDER BY audit_events.txid, audit_events.id LIMIT ?`, xidText(after.txid), after.id, xidText(to), limit)
+	return db.Collect(q, scanPending)
+}
+
+// insertBlock stores a block whose ids and leaf hashes the database gathers
+// from the events of its range, so that the sealer never holds them all. It
+// inserts nothing (false) unless the range holds exactly the events counted.
+func (st store) insertBlock(ctx context.Context, b block) (bool, error) {
+	res := st.db.Conn(ctx).Exec(`
 		INSERT INTO audit_blocks (seq, from_xid, to_xid, event_count, event_ids, leaf_hashes, merkle_root,
 		                          prev_hash, block_hash, key_id, signature, sealed_at)
-		VALUES (?, ?::text::xid8, ?::text::xid8, ?, string_to_array(?, ',')::uuid[],
-		        ARRAY(SELECT decode(h, 'hex') FROM unnest(string_to_array(?, ',')) WITH ORDINALITY AS u(h, n) ORDER BY n),
-		        ?, ?, ?, ?, ?, ?)`,
-		b.Seq, xidText(b.FromXID), xidText(b.ToXID), len(b.EventIDs),
-		strings.Join(ids, ","), strings.Join(leaves, ","), b.MerkleRoot, b.PrevHash, b.BlockHash,
-		b.KeyID, b.Signature, b.SealedAt).Error
+		SELECT ?, ?::text::xid8, ?::text::xid8, count(*),
+		       coalesce(array_agg(id ORDER BY txid, id), '{}'),
+		       coalesce(array_agg(`+leafSQL+` ORDER BY txid, id), '{}'),
+		       ?, ?, ?, ?, ?, ?
+		FROM audit_events WHERE txid >= ?::text::xid8 AND txid < ?::text::xid8
+		HAVING count(*) = ?`,
+		b.Seq, xidText(b.FromXID), xidText(b.ToXID), b.MerkleRoot, b.PrevHash, b.BlockHash, b.KeyID, b.Signature,
+		b.SealedAt, xidText(b.FromXID), xidText(b.ToXID), b.EventCount)
+	return res.RowsAffected == 1, res.Error
 }
 
 // oldestUnsealed is the time of the oldest event with txid from on (invalid
@@ -110,4 +147,30 @@ func (st store) oldestUnsealed(ctx context.Context, from uint64) (sql.NullTime, 
 	err := st.db.Conn(ctx).Raw(`SELECT min(occurred_at) FROM audit_events WHERE txid >= ?::text::xid8`, xidText(from)).
 		Row().Scan(&oldest)
 	return oldest, err
+}
+
+// headCheckpoint is the newest block's checkpoint, nil when nothing is sealed.
+func (st store) headCheckpoint(ctx context.Context) (*Checkpoint, error) {
+	var b block
+	err := st.db.Conn(ctx).Raw(`SELECT seq, merkle_root, block_hash, key_id, signature, sealed_at
+		FROM audit_blocks ORDER BY seq DESC LIMIT 1`).
+		Row().Scan(&b.Seq, &b.MerkleRoot, &b.BlockHash, &b.KeyID, &b.Signature, &b.SealedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.SealedAt = b.SealedAt.UTC()
+	return b.checkpoint(), nil
+}
+
+// blockHashAt is the hash of block seq, nil when there is no such block.
+func (st store) blockHashAt(ctx context.Context, seq int64) ([]byte, error) {
+	var h []byte
+	err := st.db.Conn(ctx).Raw(`SELECT block_hash FROM audit_blocks WHERE seq = ?`, seq).Row().Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return h, err
 }

@@ -27,6 +27,7 @@ type Report struct {
 	EventsVerified int64       `json:"events_verified"`
 	EventsUnsealed int64       `json:"events_unsealed"`
 	Head           *Checkpoint `json:"head,omitempty"`
+	Witness        string      `json:"witness,omitempty"` // where the checkpoint checked came from
 	CheckedAt      time.Time   `json:"checked_at"`
 	DurationMS     int64       `json:"duration_ms"`
 }
@@ -34,11 +35,33 @@ type Report struct {
 // Checkpoint is a signed block head kept off-site: a later verification proves
 // the log still extends it (nothing before it was rewritten or removed).
 type Checkpoint struct {
-	Seq       int64     `json:"seq"`
-	BlockHash string    `json:"block_hash"` // hex
-	KeyID     string    `json:"key_id"`
-	Signature string    `json:"signature"` // base64
-	SealedAt  time.Time `json:"sealed_at"`
+	Seq       int64  `json:"seq"`
+	BlockHash string `json:"block_hash"` // hex
+	// MerkleRoot (hex) is informative: BlockHash commits to it.
+	MerkleRoot string    `json:"merkle_root,omitempty"`
+	KeyID      string    `json:"key_id"`
+	Signature  string    `json:"signature"` // base64
+	SealedAt   time.Time `json:"sealed_at"`
+
+	// Source names where the checkpoint came from (a witness), for reports.
+	Source string `json:"-"`
+}
+
+// name is how reports call the checkpoint.
+func (cp *Checkpoint) name() string {
+	if cp.Source == "" {
+		return "the checkpoint"
+	}
+	return "the checkpoint published to the witness (" + cp.Source + ")"
+}
+
+// prefix starts a report's problem with "witness mismatch" when the checkpoint
+// came from a witness.
+func (cp *Checkpoint) prefix() string {
+	if cp.Source == "" {
+		return ""
+	}
+	return "witness mismatch: "
 }
 
 // Verifier checks blocks and events against the public keys it trusts.
@@ -96,7 +119,8 @@ func (v *Verifier) Verify(ctx context.Context, cp *Checkpoint) (Report, error) {
 			if cp != nil && b.Seq == cp.Seq {
 				cpSeen = true
 				if hex.EncodeToString(b.BlockHash) != cp.BlockHash {
-					fail(b.Seq, "", "block %d differs from the checkpoint: the log was rewritten since it was taken", b.Seq)
+					fail(b.Seq, "", "%sblock %d has hash %x but %s has %s: the log was rewritten since it was taken",
+						cp.prefix(), b.Seq, b.BlockHash, cp.name(), cp.BlockHash)
 				}
 			}
 			prev = b
@@ -111,7 +135,8 @@ func (v *Verifier) Verify(ctx context.Context, cp *Checkpoint) (Report, error) {
 	}
 	if r.OK {
 		if cp != nil && !cpSeen {
-			fail(cp.Seq, "", "checkpoint block %d is missing: the log no longer extends the checkpoint", cp.Seq)
+			fail(cp.Seq, "", "%scheckpoint block %d is missing: the chain ends at block %d, before %s: blocks were deleted",
+				cp.prefix(), cp.Seq, prev.Seq, cp.name())
 		}
 		if prev.Seq > 0 {
 			r.Head = prev.checkpoint()
@@ -258,7 +283,7 @@ func (v *Verifier) diagnose(ctx context.Context, b block, fail func(int64, strin
 }
 
 func (b block) checkpoint() *Checkpoint {
-	return &Checkpoint{Seq: b.Seq, BlockHash: hex.EncodeToString(b.BlockHash), KeyID: b.KeyID,
+	return &Checkpoint{Seq: b.Seq, BlockHash: hex.EncodeToString(b.BlockHash), MerkleRoot: hex.EncodeToString(b.MerkleRoot), KeyID: b.KeyID,
 		Signature: base64.StdEncoding.EncodeToString(b.Signature), SealedAt: b.SealedAt}
 }
 

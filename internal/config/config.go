@@ -160,6 +160,13 @@ type Audit struct {
 	SealInterval        time.Duration `yaml:"seal_interval" env:"SEAL_INTERVAL"`
 	SealMaxEvents       int           `yaml:"seal_max_events" env:"SEAL_MAX_EVENTS"`
 	AccessFlushInterval time.Duration `yaml:"access_flush_interval" env:"ACCESS_FLUSH_INTERVAL"`
+	// Witness is where the sealer publishes each signed head, outside the
+	// database: dir (a file per checkpoint in WitnessDir), s3, or none.
+	Witness          string        `yaml:"witness" env:"WITNESS"`
+	WitnessDir       string        `yaml:"witness_dir" env:"WITNESS_DIR"`
+	WitnessS3        S3            `yaml:"witness_s3" envPrefix:"WITNESS_S3_"`
+	WitnessS3Prefix  string        `yaml:"witness_s3_prefix" env:"WITNESS_S3_PREFIX"`
+	WitnessRetention time.Duration `yaml:"witness_retention" env:"WITNESS_RETENTION"`
 }
 
 // SealPrivateKey decodes the seal key.
@@ -374,10 +381,8 @@ func (c *Config) Validate() error {
 	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
 		bad("auth.issuer and auth.audience (ANSINH_AUTH_ISSUER, ANSINH_AUTH_AUDIENCE) must not be empty")
 	}
-	if c.Audit.SealMaxEvents < 1 || c.Audit.SealMaxEvents > 100_000 {
-		bad("audit.seal_max_events (ANSINH_AUDIT_SEAL_MAX_EVENTS) is %d; want 1..100000", c.Audit.SealMaxEvents)
-	}
 	c.validateAttachments(bad)
+	c.validateAudit(bad)
 	if c.IsProduction() {
 		for _, s := range c.developmentSecretsInUse() {
 			bad("%s uses a development default secret; production refuses it: set your own", s)
@@ -434,6 +439,36 @@ func (c *Config) validateDeadlines(bad func(string, ...any)) {
 	if c.HTTP.RequestTimeout >= c.HTTP.WriteTimeout {
 		bad("http.request_timeout (ANSINH_HTTP_REQUEST_TIMEOUT) is %s; want less than http.write_timeout (%s), so that a request past its deadline still gets its answer",
 			c.HTTP.RequestTimeout, c.HTTP.WriteTimeout)
+	}
+}
+
+// validateAudit checks the sealing and the witness settings.
+func (c *Config) validateAudit(bad func(string, ...any)) {
+	a := c.Audit
+	if a.SealMaxEvents < 1 || a.SealMaxEvents > 100_000 {
+		bad("audit.seal_max_events (ANSINH_AUDIT_SEAL_MAX_EVENTS) is %d; want 1..100000", a.SealMaxEvents)
+	}
+	switch a.Witness {
+	case "none":
+	case "dir":
+		if a.WitnessDir == "" {
+			bad("audit.witness_dir (ANSINH_AUDIT_WITNESS_DIR) is empty; want the directory that keeps published checkpoints")
+		}
+	case "s3":
+		if a.WitnessS3.Endpoint == "" || strings.Contains(a.WitnessS3.Endpoint, "://") {
+			bad("audit.witness_s3.endpoint (ANSINH_AUDIT_WITNESS_S3_ENDPOINT) is %q; want host:port without the scheme", a.WitnessS3.Endpoint)
+		}
+		if a.WitnessS3.Bucket == "" || a.WitnessS3.AccessKey == "" || a.WitnessS3.SecretKey == "" {
+			bad("audit.witness_s3 bucket, access_key and secret_key (ANSINH_AUDIT_WITNESS_S3_BUCKET, _ACCESS_KEY, _SECRET_KEY) must be set")
+		}
+		if a.WitnessS3Prefix == "" {
+			bad("audit.witness_s3_prefix (ANSINH_AUDIT_WITNESS_S3_PREFIX) is empty; want a key prefix such as audit-checkpoints/")
+		}
+	default:
+		bad("audit.witness (ANSINH_AUDIT_WITNESS) is %q; want dir, s3 or none", a.Witness)
+	}
+	if a.WitnessRetention < 0 {
+		bad("audit.witness_retention (ANSINH_AUDIT_WITNESS_RETENTION) is %s; want zero (legal hold only) or positive", a.WitnessRetention)
 	}
 }
 
