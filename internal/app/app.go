@@ -181,17 +181,17 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 // registerAPI mounts the domain routes under /api/v1. Each domain issue adds
 // its handlers here.
 func (a *App) registerAPI(r *access.Routes) {
-	area.NewHandler(area.NewStore(a.db), a.log).Register(r)
+	area.NewHandler(area.NewStore(a.db)).Register(r)
 	auditSvc := audit.NewService(a.db, a.verifier, a.reads)
 	a.households.Views(a.authz, auditSvc)
-	householdHandler := household.NewHandler(a.households, a.log)
-	assessmentHandler := assessment.NewHandler(a.assessments, a.log)
+	householdHandler := household.NewHandler(a.households)
+	assessmentHandler := assessment.NewHandler(a.assessments)
 	a.households.Feed("assessment", a.assessments.FeedLoader)
 	householdHandler.FeedView("assessment", assessmentHandler.FeedView)
 	householdHandler.Register(r)
 	assessmentHandler.Register(r)
-	program.NewHandler(a.programs, a.log).Register(r)
-	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db)), a.log).Register(r)
+	program.NewHandler(a.programs).Register(r)
+	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db))).Register(r)
 	importer.NewHandler(a.jobs).Register(r)
 	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)

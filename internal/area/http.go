@@ -1,7 +1,6 @@
 package area
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -18,7 +17,7 @@ type Handler struct {
 
 // NewHandler makes the handlers. The logger is no longer used (errors are
 // written and logged by the route adapter); the parameter keeps the wiring.
-func NewHandler(store *Store, _ *slog.Logger) *Handler { return &Handler{store: store} }
+func NewHandler(store *Store) *Handler { return &Handler{store: store} }
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {

@@ -2,7 +2,6 @@ package assessment
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -17,11 +16,10 @@ import (
 // Handler serves standards, assessments and reviews.
 type Handler struct {
 	svc *Service
-	log *slog.Logger
 }
 
 // NewHandler makes the handlers.
-func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
@@ -377,10 +375,10 @@ func (h *Handler) assessment(c *gin.Context) error {
 	return nil
 }
 
-func (h *Handler) listAssessments(c *gin.Context, f AssessmentFilter) {
+func (h *Handler) listAssessments(c *gin.Context, f AssessmentFilter) error {
 	q := web.NewQuery(c)
 	f.State, f.Result = q.Enum("state", Draft, Agreed, Recognized), q.Enum("classification", Poor, NearPoor, Average, None)
-	web.ServeIDPage(c, h.log, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Assessment, error) {
+	return web.ServeIDPage(c, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Assessment, error) {
 		return h.svc.Assessments(ctx, access.ScopeFrom(ctx), f, after, limit)
 	}, assessmentOut, func(a Assessment) uuid.UUID { return a.ID })
 }
@@ -390,8 +388,7 @@ func (h *Handler) householdAssessments(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	h.listAssessments(c, AssessmentFilter{HouseholdID: &id})
-	return nil
+	return h.listAssessments(c, AssessmentFilter{HouseholdID: &id})
 }
 
 func (h *Handler) reviewAssessments(c *gin.Context) error {
@@ -399,8 +396,7 @@ func (h *Handler) reviewAssessments(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	h.listAssessments(c, AssessmentFilter{ReviewID: &id})
-	return nil
+	return h.listAssessments(c, AssessmentFilter{ReviewID: &id})
 }
 
 // FeedView is how an assessment travels in the registry's sync feed: as the
@@ -554,10 +550,9 @@ func (h *Handler) reviews(c *gin.Context) error {
 	f := ReviewFilter{AreaCode: q.String("area", 10), Year: max(q.Int("year", 2000, 2100), 0), State: q.Enum("state",
 		StateOpen, StateSurveying, StateMeetingRecorded, StatePosted, StateSubmitted, StateReturned, StateRecognized),
 		Kind: q.Enum("kind", Periodic, Regular)}
-	web.ServeIDPage(c, h.log, q, 50, 200, func(ctx context.Context, after uuid.UUID, limit int) ([]Review, error) {
+	return web.ServeIDPage(c, q, 50, 200, func(ctx context.Context, after uuid.UUID, limit int) ([]Review, error) {
 		return h.svc.Reviews(ctx, access.ScopeFrom(ctx), f, after, limit)
 	}, reviewOut, func(r Review) uuid.UUID { return r.ID })
-	return nil
 }
 
 func (h *Handler) review(c *gin.Context) error {

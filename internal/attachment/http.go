@@ -1,6 +1,7 @@
 package attachment
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -412,20 +413,9 @@ func (h *Handler) list(c *gin.Context) error {
 	if b := q.Bool("include_archived"); b != nil {
 		f.IncludeArchived = *b
 	}
-	limit := q.Limit(50, 200)
-	var after uuid.UUID
-	q.Cursor(&after)
-	if err := q.Err(); err != nil {
-		return err
-	}
-	ctx := c.Request.Context()
-	rows, err := h.svc.List(ctx, access.ScopeFrom(ctx), f, after, limit+1)
-	if err != nil {
-		return err
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, web.PageOf(rows, limit, out, func(a Attachment) any { return a.ID }))
-	return nil
+	return web.ServeIDPage(c, q, 50, 200, func(ctx context.Context, after uuid.UUID, limit int) ([]Attachment, error) {
+		return h.svc.List(ctx, access.ScopeFrom(ctx), f, after, limit)
+	}, out, func(a Attachment) uuid.UUID { return a.ID })
 }
 
 // content serves the file (or its thumbnail) with its detected type, as a

@@ -3,7 +3,6 @@ package household
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -19,13 +18,12 @@ import (
 // Handler serves the registry API.
 type Handler struct {
 	svc   *Service
-	log   *slog.Logger
 	views map[string]func(any) any
 }
 
 // NewHandler makes the handlers.
-func NewHandler(svc *Service, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, log: log, views: map[string]func(any) any{}}
+func NewHandler(svc *Service) *Handler {
+	return &Handler{svc: svc, views: map[string]func(any) any{}}
 }
 
 // FeedView registers how the sync feed shows the records of a type that the

@@ -3,7 +3,6 @@ package program
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,11 +19,10 @@ import (
 // Handler serves programs, enrollments and deliveries.
 type Handler struct {
 	svc *Service
-	log *slog.Logger
 }
 
 // NewHandler makes the handlers.
-func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
@@ -489,10 +487,9 @@ func (h *Handler) enrollments(c *gin.Context) error {
 	q := web.NewQuery(c)
 	f := EnrollmentFilter{ProgramCode: q.String("program", 41), HouseholdID: q.UUID("household_id"), State: q.Enum("state", Proposed, Returned, Approved, Rejected, Ended),
 		Flagged: q.Bool("flagged"), AreaCode: q.String("area", 10)}
-	web.ServeIDPage(c, h.log, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Enrollment, error) {
+	return web.ServeIDPage(c, q, 50, 500, func(ctx context.Context, after uuid.UUID, limit int) ([]Enrollment, error) {
 		return h.svc.Enrollments(ctx, access.ScopeFrom(ctx), f, after, limit)
 	}, enrollmentOut, func(e Enrollment) uuid.UUID { return e.ID })
-	return nil
 }
 
 func enrollmentID(c *gin.Context) (uuid.UUID, error) {

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -19,11 +18,10 @@ import (
 // Handler serves the reports.
 type Handler struct {
 	svc *Service
-	log *slog.Logger
 }
 
 // NewHandler makes the handlers.
-func NewHandler(svc *Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {

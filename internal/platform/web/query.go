@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -211,23 +210,22 @@ func PageOf[T, U any](rows []T, limit int, toDTO func(T) U, position func(T) any
 }
 
 // ServeIDPage answers one page of a list kept in id order: it reads limit
-// (default def, at most max) and the cursor, reports any bad parameter of q,
-// fetches limit+1 rows after the cursor's id, and writes the page, or the
-// problem, uncached (lists hold personal data).
-func ServeIDPage[T, U any](c *gin.Context, log *slog.Logger, q *Query, def, max int,
-	fetch func(ctx context.Context, after uuid.UUID, limit int) ([]T, error), toDTO func(T) U, id func(T) uuid.UUID) {
+// (default def, at most max) and the cursor, returns any bad parameter of q,
+// fetches limit+1 rows after the cursor's id, and writes the page uncached
+// (lists hold personal data).
+func ServeIDPage[T, U any](c *gin.Context, q *Query, def, max int,
+	fetch func(ctx context.Context, after uuid.UUID, limit int) ([]T, error), toDTO func(T) U, id func(T) uuid.UUID) error {
 	limit := q.Limit(def, max)
 	var after uuid.UUID
 	q.Cursor(&after)
 	if err := q.Err(); err != nil {
-		WriteProblem(c, log, err)
-		return
+		return err
 	}
 	rows, err := fetch(c.Request.Context(), after, limit+1)
 	if err != nil {
-		WriteProblem(c, log, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, PageOf(rows, limit, toDTO, func(r T) any { return id(r) }))
+	return nil
 }
