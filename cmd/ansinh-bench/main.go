@@ -5,11 +5,7 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,42 +13,24 @@ import (
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/bench"
 	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/platform/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := rootCmd().ExecuteContext(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ansinh-bench:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Execute("ansinh-bench", rootCmd(), os.Stderr))
 }
 
 func rootCmd() *cobra.Command {
-	var configFile string
-	loadCfg := func() (*config.Config, error) {
-		if configFile == "" {
-			configFile = os.Getenv("ANSINH_CONFIG")
-		}
-		return config.Load(config.Source{File: configFile})
-	}
 	var o bench.Options
 	cmd := &cobra.Command{
-		Use:           "ansinh-bench",
-		Short:         "Serve the API on a loopback port of this process, drive it with the load generator and print the figures (development only)",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Args:          cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadCfg()
-			if err != nil {
-				return err
-			}
-			return bench.RunServer(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), o, c.OutOrStdout())
-		},
+		Use:   "ansinh-bench",
+		Short: "Serve the API on a loopback port of this process, drive it with the load generator and print the figures (development only)",
+		Args:  cobra.NoArgs,
 	}
-	cmd.PersistentFlags().StringVar(&configFile, "config", "", "YAML file over the shipped defaults (or ANSINH_CONFIG)")
+	loadCfg := cli.ConfigFlag(cmd)
+	cmd.RunE = loadCfg.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
+		return bench.RunServer(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), o, c.OutOrStdout())
+	})
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 8, "clients at once")
 	cmd.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "time per scenario")
 	cmd.Flags().IntVar(&o.MaxRequests, "max-requests", 0, "requests per scenario at most (0: no bound)")
@@ -70,13 +48,9 @@ func rootCmd() *cobra.Command {
 		Use:   "load",
 		Short: "Load a synthetic province by COPY (households, members with CCCDs, audit history) and report the load rate",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadCfg()
-			if err != nil {
-				return err
-			}
+		RunE: loadCfg.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
 			return bench.RunLoad(c.Context(), cfg, households, seed, c.OutOrStdout())
-		},
+		}),
 	}
 	load.Flags().IntVar(&households, "households", 500_000, "how many households (a province: 500000; a scale run: up to 5000000)")
 	load.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed (the same seed, the same people)")

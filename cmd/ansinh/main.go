@@ -3,55 +3,34 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/platform/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := rootCmd().ExecuteContext(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ansinh:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Execute("ansinh", rootCmd(), os.Stderr))
 }
 
 func rootCmd() *cobra.Command {
-	var configFile string
-	load := func() (*config.Config, error) {
-		if configFile == "" {
-			configFile = os.Getenv("ANSINH_CONFIG")
-		}
-		return config.Load(config.Source{File: configFile})
-	}
 	root := &cobra.Command{
-		Use:           "ansinh",
-		Short:         "ansinh: poverty-reduction registry and support programs for Vietnam's social-welfare offices",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:   "ansinh",
+		Short: "ansinh: poverty-reduction registry and support programs for Vietnam's social-welfare offices",
 	}
-	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML file over the shipped defaults (or ANSINH_CONFIG)")
+	load := cli.ConfigFlag(root)
 
 	root.AddCommand(&cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API (never migrates; run `migrate up` first)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(cmd *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunServe(cmd.Context(), cfg, app.NewLogger(cfg, os.Stderr))
-		},
+		}),
 	})
 
 	migrate := &cobra.Command{Use: "migrate", Short: "Manage the database schema (as the owner role)"}
@@ -64,13 +43,9 @@ func rootCmd() *cobra.Command {
 			Use:   action.name,
 			Short: action.short,
 			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				cfg, err := load()
-				if err != nil {
-					return err
-				}
+			RunE: load.RunE(func(cmd *cobra.Command, _ []string, cfg *config.Config) error {
 				return app.RunMigrate(cmd.Context(), cfg, app.NewLogger(cfg, os.Stderr), action.name, cmd.OutOrStdout())
-			},
+			}),
 		})
 	}
 	root.AddCommand(migrate)
@@ -80,13 +55,9 @@ func rootCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Load the demo province (development only)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(cmd *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunSeedDemo(cmd.Context(), cfg, app.NewLogger(cfg, os.Stderr), cmd.OutOrStdout())
-		},
+		}),
 	})
 	root.AddCommand(seed)
 
@@ -97,13 +68,9 @@ func rootCmd() *cobra.Command {
 		Use:   "healthcheck",
 		Short: "Exit 0 when the server on this machine answers /healthz (for container health checks)",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunHealthcheck(c.Context(), cfg)
-		},
+		}),
 	})
 
 	root.AddCommand(&cobra.Command{
@@ -117,7 +84,7 @@ func rootCmd() *cobra.Command {
 	return root
 }
 
-func auditCmd(load func() (*config.Config, error)) *cobra.Command {
+func auditCmd(load cli.Loader) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify, seal and keep the audit trail"}
 	var checkpoint string
 	var noWitness bool
@@ -125,13 +92,9 @@ func auditCmd(load func() (*config.Config, error)) *cobra.Command {
 		Use:   "verify",
 		Short: "Recompute every sealed block; exit non-zero naming the first mismatch",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunAuditVerify(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), checkpoint, noWitness, c.OutOrStdout())
-		},
+		}),
 	}
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "a file written by `ansinh audit checkpoint` that the log must still extend")
 	verify.Flags().BoolVar(&noWitness, "no-witness", false, "do not check against the newest checkpoint published to the audit witness (when none is configured)")
@@ -140,38 +103,26 @@ func auditCmd(load func() (*config.Config, error)) *cobra.Command {
 		Use:   "checkpoint",
 		Short: "Print the newest signed block head, to keep off-site",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunAuditCheckpoint(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), c.OutOrStdout())
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "seal",
 		Short: "Seal pending events now (serve seals continuously)",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunAuditSeal(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), c.OutOrStdout())
-		},
+		}),
 	})
 	var months int
 	partitions := &cobra.Command{
 		Use:   "partitions",
 		Short: "Create the audit tables' monthly partitions ahead (as the owner role)",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunAuditPartitions(c.Context(), cfg, months, c.OutOrStdout())
-		},
+		}),
 	}
 	partitions.Flags().IntVar(&months, "months", 12, "how many months ahead")
 	cmd.AddCommand(partitions)
@@ -184,7 +135,7 @@ func auditCmd(load func() (*config.Config, error)) *cobra.Command {
 	return cmd
 }
 
-func userCmd(load func() (*config.Config, error)) *cobra.Command {
+func userCmd(load cli.Loader) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
 	var username, fullName, role, area string
 	create := &cobra.Command{
@@ -193,14 +144,10 @@ func userCmd(load func() (*config.Config, error)) *cobra.Command {
 		Long: "Create a user with a role at an area. The password comes from ANSINH_USER_PASSWORD;\n" +
 			"without it one is generated, printed once, and must be changed at first sign-in.",
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
 			return app.RunUserCreate(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), username, fullName, role, area,
 				os.Getenv("ANSINH_USER_PASSWORD"), c.OutOrStdout())
-		},
+		}),
 	}
 	create.Flags().StringVar(&username, "username", "", "login name (a-z, 0-9, . _ -)")
 	create.Flags().StringVar(&fullName, "full-name", "", "the person's name")
@@ -213,7 +160,7 @@ func userCmd(load func() (*config.Config, error)) *cobra.Command {
 	return cmd
 }
 
-func importCmd(load func() (*config.Config, error)) *cobra.Command {
+func importCmd(load cli.Loader) *cobra.Command {
 	cmd := &cobra.Command{Use: "import", Short: "Load records from files"}
 	var mode, area string
 	households := &cobra.Command{
@@ -224,13 +171,9 @@ func importCmd(load func() (*config.Config, error)) *cobra.Command {
 			"valid households and reports the rest. Households already registered (commune and code) are skipped, so a\n" +
 			"file can be run again. Problems go to standard output; progress to standard error.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
+		RunE: load.RunE(func(c *cobra.Command, args []string, cfg *config.Config) error {
 			return app.RunImport(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), args[0], mode, area, c.OutOrStdout(), c.ErrOrStderr())
-		},
+		}),
 	}
 	households.Flags().StringVar(&mode, "mode", "dry_run", "dry_run, all_or_nothing or valid_only")
 	households.Flags().StringVar(&area, "area", "", "limit the import to this area's households (GSO code); empty: anywhere")
