@@ -116,6 +116,27 @@ func (f *Flow) Decide(ctx context.Context, scope access.Scope, s Subject, action
 	return d, err
 }
 
+// Withdraw closes a subject's open request because its domain took the
+// subject back (the domain has checked who may), recording the step with the
+// reason. It joins the caller's transaction; no effect runs.
+func (f *Flow) Withdraw(ctx context.Context, s Subject, reason string) error {
+	actor, actorID := actorKey(ctx)
+	if actor == "" {
+		return errors.New("approval: withdraw without an actor")
+	}
+	return f.db.WithTx(ctx, func(ctx context.Context) error {
+		now := f.now()
+		_, err := f.store.update(ctx, s, func(r *request) error { return r.withdraw(actor, now) })
+		if errors.Is(err, errNoRequest) {
+			return notSubmitted()
+		}
+		if err != nil {
+			return err
+		}
+		return f.store.addStep(ctx, s, Step{Action: Withdraw, Actor: actor, Reason: reason, At: now}, actorID)
+	})
+}
+
 // Steps is a subject's history, oldest first.
 func (f *Flow) Steps(ctx context.Context, subjectType string, id uuid.UUID) ([]Step, error) {
 	return f.store.steps(ctx, subjectType, id)

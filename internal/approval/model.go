@@ -18,14 +18,18 @@ const (
 	Approve Action = "approve"
 	Return  Action = "return" // back to the submitter, to fix and submit again
 	Reject  Action = "reject" // final
+	// Withdraw closes a request whose subject its domain took back (a pending
+	// grant revoked): nobody decides it any more. It is not a decision.
+	Withdraw Action = "withdraw"
 )
 
 // States of a request.
 const (
-	Pending  = "pending"
-	Approved = "approved"
-	Returned = "returned"
-	Rejected = "rejected"
+	Pending   = "pending"
+	Approved  = "approved"
+	Returned  = "returned"
+	Rejected  = "rejected"
+	Withdrawn = "withdrawn"
 )
 
 var stateAfter = map[Action]string{Approve: Approved, Return: Returned, Reject: Rejected}
@@ -106,6 +110,16 @@ func (r *request) resubmit(areaPath, actor string, at time.Time) error {
 	}
 	r.State, r.Subject.AreaPath, r.SubmittedBy, r.SubmittedAt = Pending, areaPath, actor, at
 	r.DecidedBy, r.DecidedAt = nil, nil
+	return nil
+}
+
+// withdraw closes a request still open (pending, or returned for a fix)
+// because its subject was taken back.
+func (r *request) withdraw(actor string, at time.Time) error {
+	if r.State != Pending && r.State != Returned {
+		return notPending(r.State)
+	}
+	r.State, r.DecidedBy, r.DecidedAt = Withdrawn, &actor, &at
 	return nil
 }
 

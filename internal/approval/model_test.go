@@ -25,6 +25,7 @@ func TestNewRuling(t *testing.T) {
 		{action: Return, reason: "  ", fails: true, invalid: true},
 		{action: Reject, fails: true, invalid: true},
 		{action: Submit, reason: "x", fails: true},
+		{action: Withdraw, reason: "x", fails: true}, // not a decision
 		{action: "archive", reason: "x", fails: true},
 	} {
 		r, err := newRuling(c.action, c.reason)
@@ -85,5 +86,26 @@ func TestRequestTransitions(t *testing.T) {
 	e := &apperr.Error{}
 	if err := r.awaitingDecision(); !errors.As(err, &e) || e.State != Approved {
 		t.Fatalf("an approved request is not pending: %v", err)
+	}
+}
+
+// A request still open (pending, or returned for a fix) can be withdrawn; a
+// decided one cannot, and a withdrawn one is decided by nobody.
+func TestWithdraw(t *testing.T) {
+	at := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	for _, state := range []string{Pending, Returned, Approved, Rejected, Withdrawn} {
+		r := request{State: state, SubmittedBy: "a"}
+		err := r.withdraw("b", at)
+		open := state == Pending || state == Returned
+		if open && (err != nil || r.State != Withdrawn || r.DecidedBy == nil || *r.DecidedBy != "b") {
+			t.Errorf("withdraw from %s: %+v %v", state, r, err)
+		}
+		if !open && (err == nil || r.State != state) {
+			t.Errorf("withdraw from %s: want refused, got %+v %v", state, r, err)
+		}
+	}
+	r := request{State: Withdrawn, SubmittedBy: "a"}
+	if err := r.decide(ruling{action: Approve, state: Approved}, "b", false, at); err == nil {
+		t.Error("a withdrawn request was decided")
 	}
 }

@@ -219,13 +219,14 @@ func (s *Service) Grant(ctx context.Context, scope access.Scope, id uuid.UUID, g
 }
 
 // Revoke ends a role assignment (kept, with who and when). The assignment's
-// area must be inside the admin's scope.
+// area must be inside the admin's scope. A grant still awaiting approval is
+// withdrawn from the approval flow too, so it waits for nobody.
 func (s *Service) Revoke(ctx context.Context, scope access.Scope, id, assignment uuid.UUID) (UserView, error) {
 	if err := notOwnAccount(ctx, id); err != nil {
 		return UserView{}, err
 	}
 	v, err := s.administer(ctx, scope, id, nil, "user.revoke", assignment.String(), func(ctx context.Context, u *User) error {
-		path, found, err := s.store.activeAssignmentPath(ctx, u.ID, assignment)
+		path, status, found, err := s.store.liveAssignment(ctx, u.ID, assignment)
 		if err != nil {
 			return err
 		}
@@ -234,6 +235,15 @@ func (s *Service) Revoke(ctx context.Context, scope access.Scope, id, assignment
 		}
 		if !scope.Contains(path) {
 			return errGrantOutsideScope
+		}
+		if status == AssignmentPending {
+			if s.approvals == nil {
+				return errApprovalsUnwired
+			}
+			err := s.approvals.Withdraw(ctx, approval.Subject{Type: GrantSubjectType, ID: assignment}, "revoked before a decision")
+			if err != nil {
+				return err
+			}
 		}
 		return s.store.revokeAssignment(ctx, assignment)
 	})

@@ -23,6 +23,7 @@ const GrantSubjectType = "role_grant"
 type approvals interface {
 	Submit(ctx context.Context, s approval.Subject, note string) error
 	Decide(ctx context.Context, scope access.Scope, s approval.Subject, action approval.Action, reason string) (approval.Decision, error)
+	Withdraw(ctx context.Context, s approval.Subject, reason string) error
 }
 
 // UseApprovals gives the service the approval flow; register GrantDecided as

@@ -143,3 +143,38 @@ func TestCreatedUserDataRolesPending(t *testing.T) {
 		t.Fatalf("a pending role gives permissions: %s", me.Body.String())
 	}
 }
+
+// A pending grant revoked before anyone decided it is withdrawn from the
+// approval flow: it no longer waits for a decision that would fail (before,
+// the request stayed pending for ever and approving it answered 409).
+func TestRevokedPendingGrantIsWithdrawn(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	adminA := apptest.Token(t, a, "admin-wa", "system_admin", "91")
+	adminB := apptest.Token(t, a, "admin-wb", "system_admin", "91")
+	target := apptest.CreateUser(t, a, "worker-w", "system_admin", "91", false)
+	user := "/api/v1/users/" + target.String()
+	w := apptest.Send(t, h, "POST", user+"/assignments", adminA, map[string]string{"role": "commune_worker", "area_code": "30791"})
+	g := apptest.Decode[grantBody](t, w, 202)
+
+	if w := apptest.Send(t, h, "DELETE", user+"/assignments/"+g.Assignment.ID, adminA, nil); w.Code != 200 {
+		t.Fatalf("revoking the pending grant: %d %s", w.Code, w.Body.String())
+	}
+	state := apptest.Scalar[string](t, a.DB(), `SELECT state FROM approval_requests WHERE subject_type = 'role_grant' AND subject_id = ?`, g.Assignment.ID)
+	if state != "withdrawn" {
+		t.Errorf("the approval request of a revoked grant is %q, want withdrawn", state)
+	}
+	steps := apptest.Scalar[string](t, a.DB(), `SELECT string_agg(action, ',' ORDER BY at, action DESC) FROM approval_steps
+		WHERE subject_type = 'role_grant' AND subject_id = ?`, g.Assignment.ID)
+	if steps != "submit,withdraw" {
+		t.Errorf("the grant's steps: %q, want submit,withdraw", steps)
+	}
+	w = apptest.Send(t, h, "POST", user+"/assignments/"+g.Assignment.ID+"/approve", adminB, map[string]string{})
+	if w.Code != 409 {
+		t.Errorf("approving a withdrawn grant: %d %s", w.Code, w.Body.String())
+	}
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM role_assignments WHERE id = ? AND status = 'active'`, g.Assignment.ID); n != 0 {
+		t.Errorf("a withdrawn grant became active")
+	}
+}

@@ -137,15 +137,15 @@ func (s store) decideAssignment(ctx context.Context, assignment uuid.UUID, appro
 	return res.RowsAffected > 0, res.Error
 }
 
-// activeAssignmentPath is the area path of a user's active assignment.
-func (s store) activeAssignmentPath(ctx context.Context, userID, assignment uuid.UUID) (string, bool, error) {
-	var path string
-	err := s.db.Conn(ctx).Raw(`SELECT a.path::text FROM role_assignments r JOIN areas a ON a.code = r.area_code
-		WHERE r.id = ? AND r.user_id = ? AND r.revoked_at IS NULL`, assignment, userID).Row().Scan(&path)
+// liveAssignment is the area path and status (pending or active) of a
+// user's assignment that is not revoked.
+func (s store) liveAssignment(ctx context.Context, userID, assignment uuid.UUID) (path, status string, found bool, err error) {
+	err = s.db.Conn(ctx).Raw(`SELECT a.path::text, r.status FROM role_assignments r JOIN areas a ON a.code = r.area_code
+		WHERE r.id = ? AND r.user_id = ? AND r.revoked_at IS NULL`, assignment, userID).Row().Scan(&path, &status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+		return "", "", false, nil
 	}
-	return path, err == nil, err
+	return path, status, err == nil, err
 }
 
 // revokeAssignment ends an assignment, revoked by the actor in ctx (the row
