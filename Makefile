@@ -49,8 +49,16 @@ bench-build: ## build bin/ansinh-bench, the load harness (never linked into the 
 bench: build bench-build db-up ## load test a synthetic province (BENCH_HOUSEHOLDS, default 500000) in a database of its own: bench/results/latest.md
 	@scripts/bench.sh
 
+# The OpenAPI linter: Redocly CLI, pinned, run with npx (Node.js 20.19+ or 22.12+);
+# its rules are in redocly.yaml. `make test` does not need Node.js.
+REDOCLY    := @redocly/cli@2.77.0
+
 .PHONY: lint
-lint: ## go vet and staticcheck
+lint: ## the OpenAPI linter on docs/openapi.yaml (needs Node.js), go vet and staticcheck
+	@command -v npx >/dev/null && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>=22&&(a>22||b>=12)||a==20&&b>=19?0:1)' || { \
+		echo "make lint: the OpenAPI linter ($(REDOCLY)) runs with npx on Node.js 20.19+ or 22.12+;"; \
+		echo "  on Debian 13: sudo apt-get install nodejs npm   (elsewhere: https://nodejs.org/en/download)"; exit 1; }
+	npx --yes $(REDOCLY) lint --config redocly.yaml
 	go vet $(GO_PKGS)
 	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(GO_PKGS)
 

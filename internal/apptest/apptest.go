@@ -291,5 +291,6 @@ func AttachFile(t testing.TB, h http.Handler, token string, fields map[string]st
 	req.Header.Set("Authorization", "Bearer "+token)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
+	Check(t, req, w)
 	return w
 }

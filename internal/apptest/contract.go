@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -81,6 +82,17 @@ func CheckContract(req *http.Request, w *httptest.ResponseRecorder) error {
 		return fmt.Errorf("%s %s answered %d against docs/openapi.yaml: %v\n%s", req.Method, req.URL.Path, w.Code, err, body)
 	}
 	return nil
+}
+
+// Check validates the response to a request a test built by hand (a
+// multipart or tus upload, a file as the body, a byte range) against
+// docs/openapi.yaml, as Send does for JSON requests: call it after
+// h.ServeHTTP(w, req).
+func Check(t testing.TB, req *http.Request, w *httptest.ResponseRecorder) {
+	t.Helper()
+	if err := CheckContract(req, w); err != nil {
+		t.Errorf("contract: %v", err)
+	}
 }
 
 // ValidContract reports whether docs/openapi.yaml loads and validates.

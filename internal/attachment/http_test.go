@@ -97,6 +97,7 @@ func tusRequest(t *testing.T, h http.Handler, method, path, token string, header
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
+	apptest.Check(t, req, w)
 	return w
 }
 
@@ -232,6 +233,7 @@ func TestResumableUploadSurvivesADroppedConnection(t *testing.T) {
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-", half))
 	rw := httptest.NewRecorder()
 	h.ServeHTTP(rw, req)
+	apptest.Check(t, req, rw)
 	if rw.Code != http.StatusPartialContent || !bytes.Equal(rw.Body.Bytes(), file[half:]) {
 		t.Fatalf("range: %d (%d bytes)", rw.Code, rw.Body.Len())
 	}
@@ -372,6 +374,7 @@ func TestAttachmentLimitsAndTypes(t *testing.T) {
 	req.Header.Set("Content-Type", "image/jpeg")
 	rw := httptest.NewRecorder()
 	h.ServeHTTP(rw, req)
+	apptest.Check(t, req, rw)
 	if rw.Code != http.StatusUnsupportedMediaType {
 		t.Fatalf("raw body: %d %s", rw.Code, rw.Body.String())
 	}

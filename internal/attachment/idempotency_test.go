@@ -61,6 +61,7 @@ func TestDirectAttachmentWithIdempotencyKey(t *testing.T) {
 		req.Header.Set("Idempotency-Key", "ATT-1")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
+		apptest.Check(t, req, w)
 		return w
 	}
 	first := send()

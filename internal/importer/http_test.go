@@ -24,12 +24,14 @@ type jobView struct {
 }
 
 // upload sends a file as an import's body.
-func upload(h http.Handler, token, mode, ctype, body string) *httptest.ResponseRecorder {
+func upload(t testing.TB, h http.Handler, token, mode, ctype, body string) *httptest.ResponseRecorder {
+	t.Helper()
 	req := httptest.NewRequest("POST", "/api/v1/imports?mode="+mode+"&name=ho-ngheo.csv", strings.NewReader(body))
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Authorization", "Bearer "+token)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
+	apptest.Check(t, req, w)
 	return w
 }
 
@@ -60,13 +62,13 @@ func TestImportThroughTheAPI(t *testing.T) {
 		"30791,IM-1,Ấp 1,rural,Trần Thị Bích,1981,female,spouse\n" +
 		"30791,IM-2,Ấp 2,rural,Lê Văn Công,1990,male,head\n" +
 		"31036,IM-3,Ấp 3,rural,Phạm Văn Dũng,1990,male,head\n" // another commune: outside the worker's area
-	if w := upload(h, worker, "valid_only", "application/json", "{}"); w.Code != 422 || apptest.ProblemCode(t, w) != "import_file" {
+	if w := upload(t, h, worker, "valid_only", "application/json", "{}"); w.Code != 422 || apptest.ProblemCode(t, w) != "import_file" {
 		t.Fatalf("a JSON body: %d %s", w.Code, w.Body.String())
 	}
-	if w := upload(h, worker, "sometimes", "text/csv", file); w.Code != 422 || apptest.ProblemCode(t, w) != "validation_failed" {
+	if w := upload(t, h, worker, "sometimes", "text/csv", file); w.Code != 422 || apptest.ProblemCode(t, w) != "validation_failed" {
 		t.Fatalf("an unknown mode: %d %s", w.Code, w.Body.String())
 	}
-	w := upload(h, worker, "valid_only", "text/csv", file)
+	w := upload(t, h, worker, "valid_only", "text/csv", file)
 	if w.Code != 202 || w.Header().Get("Location") == "" {
 		t.Fatalf("submit: %d %s", w.Code, w.Body.String())
 	}
@@ -107,7 +109,7 @@ func TestImportJobStatesAndProblemsPages(t *testing.T) {
 	}
 
 	// A header the template does not have: the job fails, with why.
-	w := upload(h, worker, "dry_run", "text/csv", "commune_code,household_code,name\n30791,X,Y\n")
+	w := upload(t, h, worker, "dry_run", "text/csv", "commune_code,household_code,name\n30791,X,Y\n")
 	job := finished(t, h, worker, apptest.Decode[jobView](t, w, 202))
 	if job.Status != "failed" || !strings.Contains(job.Error, "not in the template") {
 		t.Fatalf("a foreign header: %+v", job)
@@ -118,7 +120,7 @@ func TestImportJobStatesAndProblemsPages(t *testing.T) {
 		"30791,PG-1,,rural,Nguyễn Văn An,1978,male,head\n" +
 		"30791,PG-2,,rural,Lê Văn Công,1990,male,head\n" +
 		"30791,PG-3,,rural,Phạm Văn Dũng,1990,male,head\n"
-	job = finished(t, h, worker, apptest.Decode[jobView](t, upload(h, worker, "all_or_nothing", "text/csv", file), 202))
+	job = finished(t, h, worker, apptest.Decode[jobView](t, upload(t, h, worker, "all_or_nothing", "text/csv", file), 202))
 	if job.Status != "succeeded" || job.RowsRead != 3 || job.HouseholdsInvalid != 3 || job.Problems != 3 || job.HouseholdsCreated != 0 {
 		t.Fatalf("job: %+v", job)
 	}

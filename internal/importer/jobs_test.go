@@ -26,7 +26,7 @@ func TestSubmitKeepsTheActorAndScope(t *testing.T) {
 	user := apptest.CreateUser(t, a, "im-scope", "commune_worker", "30791", false)
 	token := apptest.Login(t, h, "im-scope", apptest.Password).AccessToken
 	file := "commune_code,household_code,village,area_type,full_name,birth_date,sex,relationship\n30791,SC-1,Ấp 1,rural,Nguyễn Văn An,1978,male,head\n"
-	job := finished(t, h, token, apptest.Decode[jobView](t, upload(h, token, "dry_run", "text/csv", file), 202))
+	job := finished(t, h, token, apptest.Decode[jobView](t, upload(t, h, token, "dry_run", "text/csv", file), 202))
 	if job.Status != "succeeded" || job.HouseholdsValid != 1 {
 		t.Fatalf("job: %+v", job)
 	}
