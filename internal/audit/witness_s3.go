@@ -130,11 +130,12 @@ func (w *S3Witness) get(ctx context.Context, key string) (*Checkpoint, error) {
 func (w *S3Witness) Latest(ctx context.Context) (*Checkpoint, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the listing after its first key
-	for obj := range w.client.ListObjects(ctx, w.bucket, minio.ListObjectsOptions{Prefix: w.prefix, MaxKeys: 1}) {
-		if obj.Err != nil {
-			return nil, fmt.Errorf("audit witness: list: %w", obj.Err)
-		}
-		return w.get(ctx, obj.Key)
+	obj, ok := <-w.client.ListObjects(ctx, w.bucket, minio.ListObjectsOptions{Prefix: w.prefix, MaxKeys: 1})
+	if !ok {
+		return nil, nil // no checkpoint published yet
 	}
-	return nil, nil
+	if obj.Err != nil {
+		return nil, fmt.Errorf("audit witness: list: %w", obj.Err)
+	}
+	return w.get(ctx, obj.Key)
 }

@@ -179,6 +179,8 @@ func (n *NewUser) validate() error {
 	}
 	if n.FullName == "" {
 		fe = append(fe, apperr.FieldError{Field: "full_name", Code: "required", Message: "is required"})
+	} else if len(n.FullName) > maxFullName {
+		fe = append(fe, errFullName)
 	}
 	if n.Phone != "" && !vn.ValidPhone(n.Phone) {
 		fe = append(fe, errPhone)
@@ -195,9 +197,13 @@ func (n *NewUser) validate() error {
 	return apperr.Fields(fe)
 }
 
+// maxFullName bounds a user's name in bytes of UTF-8, at creation as at a change.
+const maxFullName = 200
+
 var (
-	errPhone = apperr.FieldError{Field: "phone", Code: "invalid", Message: "must be a Vietnamese phone number such as 0912345678"}
-	errEmail = apperr.FieldError{Field: "email", Code: "invalid", Message: "must be an email address"}
+	errFullName = apperr.FieldError{Field: "full_name", Code: "invalid", Message: "must be 1-200 bytes of UTF-8"}
+	errPhone    = apperr.FieldError{Field: "phone", Code: "invalid", Message: "must be a Vietnamese phone number such as 0912345678"}
+	errEmail    = apperr.FieldError{Field: "email", Code: "invalid", Message: "must be an email address"}
 )
 
 func validEmail(s string) bool { return strings.Contains(s, "@") && len(s) <= 254 }
@@ -216,8 +222,8 @@ func (p UserPatch) normalize() error {
 	var fe []apperr.FieldError
 	if p.FullName != nil {
 		*p.FullName = vn.NormalizeName(*p.FullName)
-		if *p.FullName == "" || len(*p.FullName) > 200 {
-			fe = append(fe, apperr.FieldError{Field: "full_name", Code: "invalid", Message: "must be 1-200 characters"})
+		if *p.FullName == "" || len(*p.FullName) > maxFullName {
+			fe = append(fe, errFullName)
 		}
 	}
 	if p.Phone != nil {

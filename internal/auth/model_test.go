@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,10 @@ func TestNewUserValidation(t *testing.T) {
 	}
 	if containsField(err, "assignments[0].role") {
 		t.Error("a known role is fine")
+	}
+	long := NewUser{Username: "lan", FullName: strings.Repeat("Nguyễn ", 30), Password: "long enough pw"}
+	if err := long.validate(); !containsField(err, "full_name") {
+		t.Errorf("a 210-byte name at creation (a change refuses it): %v", err)
 	}
 }
 
