@@ -2,7 +2,10 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"strings"
 
@@ -79,12 +82,27 @@ func MapError(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return timeout(err)
 	}
-	var ce *pgconn.ConnectError
-	var ne net.Error
-	if errors.As(err, &ce) || errors.As(err, &ne) {
+	if ConnectionLost(err) {
 		return apperr.Wrap(err, apperr.Unavailable, "database_unavailable", "the database is unavailable; retry later")
 	}
 	return err
+}
+
+// ConnectionLost reports whether err says that the connection to the server
+// could not be made, broke, or was closed: the server went away under the
+// statement (killed with its postmaster: the driver reads an unexpected EOF,
+// without an error message), the network failed, the pool handed out a dead
+// connection, or the statement never reached the server (pgconn's
+// SafeToRetry). The statement's transaction did not commit (a COMMIT whose
+// answer was lost is the one case the client cannot know; it retries with
+// its Idempotency-Key). The server's own farewells are PostgreSQL errors
+// (08xxx, 57P01-57P03), which MapError classifies by their code.
+func ConnectionLost(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, pgconn.ErrConnClosed) ||
+		pgconn.SafeToRetry(err) || errors.As(err, &ce) || errors.As(err, &ne)
 }
 
 // timeout is err past a bound: the request's deadline (waiting for a pooled
