@@ -30,6 +30,7 @@ const (
 	codeCannotConnectNow     = "57P03"
 	codeQueryCanceled        = "57014" // statement_timeout (or a cancel request)
 	codeLockNotAvailable     = "55P03" // lock_timeout
+	codeIdleInTransaction    = "25P03" // idle_in_transaction_session_timeout ended the session
 )
 
 // PgCode is the SQLSTATE of err, or "" when it is not a PostgreSQL error.
@@ -71,7 +72,7 @@ func MapError(err error) error {
 			return apperr.Wrap(err, apperr.Invalid, "invalid_value", "a value in the request is out of range or malformed")
 		case pg.Code == codeSerializationFailure, pg.Code == codeDeadlockDetected:
 			return apperr.Wrap(err, apperr.Conflict, "concurrent_update", "the record was changed concurrently; retry")
-		case pg.Code == codeQueryCanceled, pg.Code == codeLockNotAvailable:
+		case pg.Code == codeQueryCanceled, pg.Code == codeLockNotAvailable, pg.Code == codeIdleInTransaction:
 			return timeout(err)
 		case pg.Code == codeReadOnlyTransaction, pg.Code == codeAdminShutdown, pg.Code == codeCrashShutdown,
 			pg.Code == codeCannotConnectNow, strings.HasPrefix(pg.Code, "08"):
