@@ -244,6 +244,11 @@ func TestLostConnectionErrorsAreUnavailable(t *testing.T) {
 			t.Errorf("%s: mapped to %v", name, db.MapError(err))
 		}
 	}
+	// A session ended for idling in its transaction
+	// (idle_in_transaction_session_timeout) is past a bound: 503 timeout.
+	if e, ok := apperr.As(db.MapError(&pgconn.PgError{Code: "25P03"})); !ok || e.Kind != apperr.Unavailable || e.Code != "timeout" {
+		t.Errorf("idle in transaction timeout: mapped to %v", e)
+	}
 	for _, err := range []error{errors.New("something else"), &pgconn.PgError{Code: "XX000"}} {
 		if apperr.Is(db.MapError(err), apperr.Unavailable) {
 			t.Errorf("%v: mapped to Unavailable", err)
