@@ -86,6 +86,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(pool.SQL(), "ansinh"),
+		pool.HorizonLag(), // how far the sync feed and sealing wait (issue 18 item 16)
 	)
 	verifier, err := newVerifier(cfg, pool)
 	if err != nil {
@@ -322,6 +323,7 @@ func OpenDB(cfg *config.Config, log *slog.Logger) (*db.DB, error) {
 			db.Report:      {Statement: cfg.Database.ReportStatementTimeout, Lock: cfg.Database.ReportLockTimeout},
 			db.Job:         {Statement: cfg.Database.JobStatementTimeout, Lock: cfg.Database.JobLockTimeout},
 		},
+		IdleInTransaction: cfg.Database.IdleInTransactionTimeout,
 	})
 }
 

@@ -17,12 +17,14 @@ import (
 // How sealing avoids a global lock and never skips a late commit:
 //
 // Every event carries the id of the transaction that wrote it (txid, set by a
-// trigger). PostgreSQL's snapshot xmin is the oldest transaction still running:
-// every transaction below it has committed or aborted, so the set of events
-// with txid below xmin can never grow again. A block seals exactly the events
-// with txid in [previous block's to_xid, xmin), whatever order their ids or
-// commits came in. A long-running writing transaction delays sealing (not
-// writing) until it ends.
+// trigger). The horizon of audit_events (db.Horizon) lies at or below every
+// transaction that can still add events: every transaction below it that
+// wrote events has committed or aborted, so the set of events with txid below
+// it can never grow again. A block seals exactly the events with txid in
+// [previous block's to_xid, horizon), whatever order their ids or commits
+// came in. A long-running transaction that writes events (every write of the
+// application does) delays sealing (not writing) until it ends; one of
+// another database or role that holds no lock on audit_events does not.
 //
 // One sealer works at a time across all replicas: each block is written in a
 // transaction that first takes a transaction-level advisory lock; a sealer that
@@ -144,7 +146,7 @@ func (s *Sealer) sealBlock(ctx context.Context) (sealed int, more bool, err erro
 		if err != nil || !locked {
 			return err // !locked: another sealer is at work
 		}
-		horizon, err := s.db.Horizon(ctx)
+		horizon, _, err := s.db.Horizon(ctx, "audit_events")
 		if err != nil {
 			return err
 		}

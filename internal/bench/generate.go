@@ -113,6 +113,11 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 		return res, err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	// It writes the audit trail and the sync feed after other tables: as a
+	// role other than the application's it must say so first (migration 00020).
+	if _, err := tx.Exec(ctx, `SELECT ansinh_register_writer()`); err != nil {
+		return res, err
+	}
 	// Index builds sort in memory rather than in temporary files (this
 	// transaction only).
 	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {

@@ -231,6 +231,10 @@ type Database struct {
 	ReportLockTimeout      time.Duration `yaml:"report_lock_timeout" env:"ANSINH_DATABASE_REPORT_LOCK_TIMEOUT"`
 	JobStatementTimeout    time.Duration `yaml:"job_statement_timeout" env:"ANSINH_DATABASE_JOB_STATEMENT_TIMEOUT"`
 	JobLockTimeout         time.Duration `yaml:"job_lock_timeout" env:"ANSINH_DATABASE_JOB_LOCK_TIMEOUT"`
+	// IdleInTransactionTimeout ends an application session left idle inside
+	// a transaction (idle_in_transaction_session_timeout): it would hold
+	// back the sync feed and audit sealing.
+	IdleInTransactionTimeout time.Duration `yaml:"idle_in_transaction_timeout" env:"ANSINH_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT"`
 }
 
 // MigrationURL is the URL migrations run with.
@@ -431,6 +435,7 @@ func (c *Config) validateDeadlines(bad func(string, ...any)) {
 		{"database.report_lock_timeout (ANSINH_DATABASE_REPORT_LOCK_TIMEOUT)", c.Database.ReportLockTimeout},
 		{"database.job_statement_timeout (ANSINH_DATABASE_JOB_STATEMENT_TIMEOUT)", c.Database.JobStatementTimeout},
 		{"database.job_lock_timeout (ANSINH_DATABASE_JOB_LOCK_TIMEOUT)", c.Database.JobLockTimeout},
+		{"database.idle_in_transaction_timeout (ANSINH_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT)", c.Database.IdleInTransactionTimeout},
 	} {
 		if d.v <= 0 {
 			bad("%s is %s; want a positive duration such as 5s", d.name, d.v)

@@ -53,8 +53,9 @@ var ErrSyncCursorExpired = apperr.New(apperr.Gone, "sync_cursor_expired",
 
 // Changes returns the caller's scope's changes after pos, oldest first, at
 // most limit households (the latest state of each), and the next position.
-// Only changes below the snapshot xmin are served: everything before them is
-// final, so nothing that commits later can land behind the cursor.
+// Only changes below the feed's horizon (db.Horizon of registry_changes) are
+// served: everything before them is final, so nothing that commits later can
+// land behind the cursor.
 //
 // The feed reads in one read-only snapshot, from a replica when replicas are
 // serving: the horizon and the page come from the same server. A position a
@@ -62,7 +63,7 @@ var ErrSyncCursorExpired = apperr.New(apperr.Gone, "sync_cursor_expired",
 func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) (changes []Change, next SyncPosition, more bool, err error) {
 	err = s.db.ReadTx(ctx, func(ctx context.Context, onReplica bool) error {
 		changes, next, more, err = s.changes(ctx, scope, pos, limit)
-		if onReplica && errors.Is(err, ErrSyncCursorExpired) {
+		if onReplica && (errors.Is(err, ErrSyncCursorExpired) || errors.Is(err, errAhead)) {
 			return errBehind
 		}
 		return err
@@ -72,6 +73,9 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 			changes, next, more, err = s.changes(ctx, scope, pos, limit)
 			return err
 		})
+	}
+	if errors.Is(err, errAhead) { // nothing final past the position yet
+		changes, next, more, err = nil, pos, false, nil
 	}
 	if err != nil {
 		return nil, pos, false, err
@@ -91,13 +95,20 @@ func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosit
 // errBehind: the replica has not replayed the client's position yet.
 var errBehind = errors.New("sync: replica behind the position")
 
+// errAhead: the position was issued but lies at or past the horizon now (a
+// transaction below it took a lock on the feed since): nothing to serve yet.
+var errAhead = errors.New("sync: position at or past the horizon")
+
 func (s *Service) changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) ([]Change, SyncPosition, bool, error) {
-	horizon, err := s.db.Horizon(ctx)
+	horizon, issued, err := s.db.Horizon(ctx, "registry_changes")
 	if err != nil {
 		return nil, pos, false, err
 	}
+	if pos.TxID >= issued && pos.TxID != 0 {
+		return nil, pos, false, ErrSyncCursorExpired // issued positions lie below the snapshot's xmax: not one of ours
+	}
 	if pos.TxID >= horizon && pos.TxID != 0 {
-		return nil, pos, false, ErrSyncCursorExpired // issued positions lie below the horizon: not one of ours
+		return nil, pos, false, errAhead
 	}
 	entries, err := s.store.feedEntries(ctx, scope, pos, horizon, limit+1)
 	if err != nil {

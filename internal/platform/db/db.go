@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -34,6 +35,11 @@ type Options struct {
 	// Limits bound the transactions of each kind of work (a kind not listed
 	// is unbounded, as is every kind when Limits is nil: tools, migrations).
 	Limits map[Kind]Limits
+	// IdleInTransaction ends a connection's session when it stays idle
+	// inside a transaction this long (idle_in_transaction_session_timeout;
+	// zero: the server's setting). A forgotten transaction of the
+	// application holds back the sync feed and audit sealing (Horizon).
+	IdleInTransaction time.Duration
 }
 
 // DB is a connection pool with transaction helpers.
@@ -45,6 +51,8 @@ type DB struct {
 	retries  int
 	replicas *replicas
 	limits   map[Kind]Limits
+	// horizonLag is the HorizonLag metric.
+	horizonLag *prometheus.GaugeVec
 }
 
 // Open creates the pool without waiting for the server: a database that is
@@ -56,7 +64,7 @@ func Open(opts Options) (*DB, error) {
 	if opts.SlowQuery == 0 {
 		opts.SlowQuery = 500 * time.Millisecond
 	}
-	pool, err := openPool(opts.URL)
+	pool, err := openPool(opts.URL, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +108,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	s.SetMaxIdleConns(opts.MaxIdleConns)
 	s.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	d := &DB{gorm: g, sql: s, retries: 3, limits: opts.Limits}
+	d := &DB{gorm: g, sql: s, retries: 3, limits: opts.Limits, horizonLag: newHorizonLag()}
 	if opts.ReplicaCheck == 0 {
 		opts.ReplicaCheck = 2 * time.Second
 	}

@@ -2,7 +2,10 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"strings"
 
@@ -27,6 +30,7 @@ const (
 	codeCannotConnectNow     = "57P03"
 	codeQueryCanceled        = "57014" // statement_timeout (or a cancel request)
 	codeLockNotAvailable     = "55P03" // lock_timeout
+	codeIdleInTransaction    = "25P03" // idle_in_transaction_session_timeout ended the session
 )
 
 // PgCode is the SQLSTATE of err, or "" when it is not a PostgreSQL error.
@@ -68,7 +72,7 @@ func MapError(err error) error {
 			return apperr.Wrap(err, apperr.Invalid, "invalid_value", "a value in the request is out of range or malformed")
 		case pg.Code == codeSerializationFailure, pg.Code == codeDeadlockDetected:
 			return apperr.Wrap(err, apperr.Conflict, "concurrent_update", "the record was changed concurrently; retry")
-		case pg.Code == codeQueryCanceled, pg.Code == codeLockNotAvailable:
+		case pg.Code == codeQueryCanceled, pg.Code == codeLockNotAvailable, pg.Code == codeIdleInTransaction:
 			return timeout(err)
 		case pg.Code == codeReadOnlyTransaction, pg.Code == codeAdminShutdown, pg.Code == codeCrashShutdown,
 			pg.Code == codeCannotConnectNow, strings.HasPrefix(pg.Code, "08"):
@@ -79,12 +83,27 @@ func MapError(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return timeout(err)
 	}
-	var ce *pgconn.ConnectError
-	var ne net.Error
-	if errors.As(err, &ce) || errors.As(err, &ne) {
+	if ConnectionLost(err) {
 		return apperr.Wrap(err, apperr.Unavailable, "database_unavailable", "the database is unavailable; retry later")
 	}
 	return err
+}
+
+// ConnectionLost reports whether err says that the connection to the server
+// could not be made, broke, or was closed: the server went away under the
+// statement (killed with its postmaster: the driver reads an unexpected EOF,
+// without an error message), the network failed, the pool handed out a dead
+// connection, or the statement never reached the server (pgconn's
+// SafeToRetry). The statement's transaction did not commit (a COMMIT whose
+// answer was lost is the one case the client cannot know; it retries with
+// its Idempotency-Key). The server's own farewells are PostgreSQL errors
+// (08xxx, 57P01-57P03), which MapError classifies by their code.
+func ConnectionLost(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, pgconn.ErrConnClosed) ||
+		pgconn.SafeToRetry(err) || errors.As(err, &ce) || errors.As(err, &ne)
 }
 
 // timeout is err past a bound: the request's deadline (waiting for a pooled

@@ -60,7 +60,7 @@ func (d *DB) attachReplicas(urls []string, opts Options, interval time.Duration)
 	r := &replicas{primary: d.sql, stop: make(chan struct{}), log: opts.Logger, live: make([]atomic.Bool, len(urls))}
 	dialectors := make([]gorm.Dialector, len(urls))
 	for i, u := range urls {
-		p, err := openPool(u)
+		p, err := openPool(u, opts)
 		if err != nil {
 			r.closePools()
 			return fmt.Errorf("db: replica %d: %w", i, err)

@@ -16,10 +16,13 @@ import (
 // type's underlying [16]byte, so every uuid.UUID argument went Value() →
 // string → a failed binary encode (a formatted error) → parse → encode:
 // measured at 9% of the server's CPU under load.
-func openPool(url string) (*sql.DB, error) {
+func openPool(url string, opts Options) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("db: parse url: %w", err)
+	}
+	if opts.IdleInTransaction > 0 { // ends a session left idle in a transaction: it would hold back the horizons (horizon.go)
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = millis(opts.IdleInTransaction)
 	}
 	return stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
 		c.TypeMap().RegisterType(&pgtype.Type{Name: "uuid", OID: pgtype.UUIDOID, Codec: uuidCodec{}})
