@@ -12,15 +12,23 @@
 -- ansinh_register_writer(), called before its first write, which locks both
 -- tables up front. A maintenance script or a future migration that writes
 -- other tables and then these calls ansinh_register_writer() first.
--- The application role is exempt: readers always wait for its transactions
+-- The application role (ansinh_app or a member of it) is exempt: readers always wait for its transactions
 -- (idle_in_transaction_session_timeout bounds a forgotten one), so the
 -- previous release runs on this schema unchanged.
 
 -- +goose Up
+-- ansinh_app_role: a login role is the application's when it is ansinh_app or
+-- a member of it (README allows either). A superuser is a member of every
+-- role to pg_has_role, but is not the application: it counts as another role.
+CREATE FUNCTION ansinh_app_role(role oid) RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT coalesce((SELECT NOT r.rolsuper AND pg_catalog.pg_has_role(r.oid, 'ansinh_app', 'MEMBER')
+                   FROM pg_catalog.pg_roles r WHERE r.oid = role), false)
+$$;
+
 -- +goose StatementBegin
 CREATE FUNCTION ansinh_register_writer() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  IF session_user = 'ansinh_app' THEN
+  IF ansinh_app_role((SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user)) THEN
     RETURN; -- exempt: readers always wait for the application's transactions
   END IF;
   IF pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL THEN
@@ -37,7 +45,7 @@ $$;
 CREATE FUNCTION ansinh_horizon_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL
-     AND session_user <> 'ansinh_app'
+     AND NOT ansinh_app_role((SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user))
      AND coalesce(pg_catalog.current_setting('ansinh.registered_writer', true), '') <> 'on' THEN
     RAISE EXCEPTION 'insert into % after other writes: call ansinh_register_writer() at the start of the transaction', TG_TABLE_NAME
       USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -58,3 +66,4 @@ DROP TRIGGER registry_changes_horizon_guard ON registry_changes;
 DROP TRIGGER audit_events_horizon_guard ON audit_events;
 DROP FUNCTION ansinh_horizon_guard();
 DROP FUNCTION ansinh_register_writer();
+DROP FUNCTION ansinh_app_role(oid);

@@ -23,8 +23,9 @@ import (
 //  1. still running after the lock table was read (pg_xact_status, evaluated
 //     after pg_locks), and
 //  2. hold no lock on the table (pg_locks, one picture of the lock table), and
-//  3. belong to a session of another database, or of a login role other than
-//     the application's (ansinh_app).
+//  3. belong to a session of another database, or of a login role that is
+//     not the application's (ansinh_app or a member of it, as README allows;
+//     a superuser is not: migration 00020's ansinh_app_role).
 //
 // Such a transaction never adds rows to the table: a session of another
 // database cannot; another role's session may insert into it only as its
@@ -101,7 +102,7 @@ SELECT CASE WHEN pg_is_in_recovery() THEN pg_snapshot_xmin(s)::text
         SELECT 1 FROM locks o, pg_stat_get_activity(o.pid) a
         WHERE o.locktype = 'transactionid' AND o.transactionid = xid(r.x) AND o.pid IS NOT NULL
           AND (a.datid IS DISTINCT FROM (SELECT oid FROM here)
-               OR a.usesysid IS DISTINCT FROM to_regrole('ansinh_app'))
+               OR NOT ansinh_app_role(a.usesysid))
           AND NOT EXISTS (SELECT 1 FROM locks t WHERE t.locktype = 'relation' AND t.virtualtransaction = o.virtualtransaction))
       THEN pg_xact_status(r.x) IS DISTINCT FROM 'in progress'
       ELSE true END))::text

@@ -192,3 +192,38 @@ func TestLateCommittingWriterIsNeverSkipped(t *testing.T) {
 		t.Fatal("an unregistered late insert into registry_changes was accepted")
 	}
 }
+
+// The application's role is ansinh_app or a member of it (README): a member
+// is exempt from the writer guard as ansinh_app is, while a superuser, a
+// member of every role to pg_has_role, is not the application.
+func TestApplicationRoleIncludesItsMembers(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	if d.SuperURL == "" {
+		t.Fatal("no superuser URL (ANSINH_DATABASE_SUPERUSER_URL)")
+	}
+	super, err := sql.Open("pgx", d.SuperURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { super.Close() })
+	member := "hz_member_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_")[:20]
+	_, _ = super.Exec(`DROP ROLE IF EXISTS ` + member)
+	if _, err := super.Exec(`CREATE ROLE ` + member + ` NOLOGIN IN ROLE ansinh_app`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = super.Exec(`DROP ROLE IF EXISTS ` + member) })
+	for role, want := range map[string]bool{"ansinh_app": true, member: true} {
+		var got bool
+		if err := super.QueryRow(`SELECT ansinh_app_role(oid) FROM pg_roles WHERE rolname = $1`, role).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+		if got != want {
+			t.Errorf("ansinh_app_role(%s) = %v, want %v", role, got, want)
+		}
+	}
+	var got bool
+	if err := super.QueryRow(`SELECT ansinh_app_role(oid) FROM pg_roles WHERE rolname = current_user`).Scan(&got); err != nil || got {
+		t.Errorf("ansinh_app_role(a superuser) = %v, %v; want false", got, err)
+	}
+}
