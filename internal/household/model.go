@@ -10,26 +10,29 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 )
 
-// Household is a registered household with its members.
+// Household is a registered household with its members. Its tags declare
+// each column once (see fields.go): the store's SQL, the audit view and the
+// PATCH body follow them; validation is in check (validate.go).
 type Household struct {
-	ID                     uuid.UUID
-	Code                   string
-	CommuneCode            string
-	AreaPath               string
-	Village                string
-	Address                string
-	AreaType               string // rural, urban
-	Phone                  string
-	EthnicMinority         bool
-	Classification         string // none, poor, near_poor, average
-	ClassificationDecision string
+	ID                     uuid.UUID `db:"id,insert" audit:"-"`
+	Code                   string    `db:"code,insert"`
+	CommuneCode            string    `db:"commune_code,insert" audit:"commune"`
+	AreaPath               string    `db:"area_path,insert,ltree" audit:"-"`
+	Village                string    `db:"village,insert,patch"`
+	Address                string    `db:"address,insert,patch"`
+	AreaType               string    `db:"area_type,insert,patch"` // rural, urban
+	Phone                  string    `db:"phone,insert,patch,null"`
+	EthnicMinority         bool      `db:"ethnic_minority,insert,patch"`
+	Classification         string    `db:"classification,update"` // none, poor, near_poor, average
+	ClassificationDecision string    `db:"classification_decision,update,null"`
 	// ClassificationEffective is the date the recognized classification
 	// took effect (nil before any recognition).
-	ClassificationEffective *time.Time
-	Status                  string // active, archived
-	ArchiveReason           string
-	Version                 int
-	CreatedAt, UpdatedAt    time.Time
+	ClassificationEffective *time.Time `db:"classification_effective,update"`
+	Status                  string     `db:"status,update"` // active, archived
+	ArchiveReason           string     `db:"archive_reason,update,null"`
+	Version                 int        `db:"version"`
+	CreatedAt               time.Time  `db:"created_at" audit:"-"`
+	UpdatedAt               time.Time  `db:"updated_at" audit:"-"`
 	Members                 []Member
 }
 
@@ -120,22 +123,17 @@ func (h Household) active() error {
 	return nil
 }
 
-// Patch changes a household's own fields; nil leaves a field alone.
+// Patch changes a household's own fields: those named (by column, each a
+// field tagged patch) take their values in To; the others are left alone.
 type Patch struct {
-	Village, Address, AreaType, Phone *string
-	EthnicMinority                    *bool
+	To     Household
+	Fields []string
 }
 
 // apply sets the patched fields and checks the result.
 func (h *Household) apply(p Patch, now time.Time) error {
-	for _, f := range []struct{ dst, v *string }{{&h.Village, p.Village}, {&h.Address, p.Address},
-		{&h.AreaType, p.AreaType}, {&h.Phone, p.Phone}} {
-		if f.v != nil {
-			*f.dst = *f.v
-		}
-	}
-	if p.EthnicMinority != nil {
-		h.EthnicMinority = *p.EthnicMinority
+	if err := householdFields.copyPatched(h, &p.To, p.Fields); err != nil {
+		return err
 	}
 	return h.check(false, now)
 }

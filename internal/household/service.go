@@ -202,8 +202,6 @@ func auditState(h Household) map[string]any {
 		}
 		members = append(members, mm)
 	}
-	return map[string]any{"code": h.Code, "commune": h.CommuneCode, "village": h.Village, "address": h.Address,
-		"area_type": h.AreaType, "phone": h.Phone, "ethnic_minority": h.EthnicMinority, "classification": h.Classification,
-		"classification_decision": h.ClassificationDecision, "classification_effective": h.ClassificationEffective,
-		"status": h.Status, "archive_reason": h.ArchiveReason, "version": h.Version, "members": members}
+	// The household's own fields by their audit keys (Household's tags).
+	return householdFields.auditView(&h, map[string]any{"members": members})
 }

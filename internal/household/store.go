@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"reflect"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -18,16 +20,69 @@ type store struct {
 	protect *IDProtector
 }
 
-const householdColumns = `households.id, households.code, households.commune_code, households.area_path::text,
-	households.village, households.address, households.area_type, coalesce(households.phone, ''), households.ethnic_minority,
-	households.classification, coalesce(households.classification_decision, ''), households.classification_effective, households.status,
-	coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at`
+// The households table's statements, derived once from Household's tags
+// (fields.go): the column list every read selects and scanHousehold scans,
+// and the UPDATE of writeHousehold.
+var (
+	householdColumns = selectList("households", householdFields)
+	updateHousehold  = updateStatement("households", householdFields)
+)
+
+// selectList is the columns of fs as a SELECT reads them from table: a null
+// column as "", an ltree as text.
+func selectList[T any](table string, fs fields[T]) string {
+	cols := make([]string, len(fs))
+	for i, f := range fs {
+		c := table + "." + f.name
+		switch {
+		case f.ltree:
+			c += "::text"
+		case f.nul:
+			c = "coalesce(" + c + ", '')"
+		}
+		cols[i] = c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// updateStatement writes the update columns of fs and moves the row to its
+// next version; its parameters are the columns' values (columnValues), the
+// actor and the id.
+func updateStatement[T any](table string, fs fields[T]) string {
+	var set []string
+	for _, f := range fs {
+		if f.update {
+			set = append(set, f.name+" = ?"+cast(f))
+		}
+	}
+	return "UPDATE " + table + " SET " + strings.Join(set, ", ") +
+		", version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?"
+}
+
+// cast is what a parameter of f's column needs to be stored.
+func cast(f field) string {
+	if f.ltree {
+		return "::ltree"
+	}
+	return ""
+}
+
+// columnValues are the values of the columns of fs that keep (insert or update), in
+// order, followed by more.
+func columnValues[T any](fs fields[T], x *T, keep func(field) bool, more ...any) []any {
+	v := reflect.ValueOf(x).Elem()
+	out := make([]any, 0, len(fs)+len(more))
+	for _, f := range fs {
+		if keep(f) {
+			out = append(out, f.value(v))
+		}
+	}
+	return append(out, more...)
+}
 
 func scanHousehold(row db.Scanner) (Household, error) {
 	var h Household
-	err := row.Scan(&h.ID, &h.Code, &h.CommuneCode, &h.AreaPath, &h.Village, &h.Address, &h.AreaType, &h.Phone,
-		&h.EthnicMinority, &h.Classification, &h.ClassificationDecision, &h.ClassificationEffective, &h.Status, &h.ArchiveReason, &h.Version,
-		&h.CreatedAt, &h.UpdatedAt)
+	err := row.Scan(householdFields.dest(&h)...)
 	return h, err
 }
 
@@ -91,11 +146,8 @@ func (s store) update(ctx context.Context, scope access.Scope, id uuid.UUID, ver
 
 // writeHousehold writes a household's own fields and moves it to its next version.
 func (s store) writeHousehold(ctx context.Context, h Household) error {
-	return s.db.Conn(ctx).Exec(`UPDATE households SET village = ?, address = ?, area_type = ?, phone = ?, ethnic_minority = ?,
-		classification = ?, classification_decision = ?, classification_effective = ?, status = ?, archive_reason = ?,
-		version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
-		h.Village, h.Address, h.AreaType, nullable(h.Phone), h.EthnicMinority, h.Classification, nullable(h.ClassificationDecision),
-		h.ClassificationEffective, h.Status, nullable(h.ArchiveReason), access.ActorID(ctx), h.ID).Error
+	return s.db.Conn(ctx).Exec(updateHousehold,
+		columnValues(householdFields, &h, func(f field) bool { return f.update }, access.ActorID(ctx), h.ID)...).Error
 }
 
 // bump moves a household to its next version after a change to its members.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -64,13 +66,11 @@ type insertError struct {
 func (e *insertError) Error() string { return "insert " + e.table + ": " + e.err.Error() }
 func (e *insertError) Unwrap() error { return e.err }
 
-// registration is the rows of new households and their members, by column.
+// registration is the rows of new households and their members: the
+// households as they are (their insert columns follow Household's tags), the
+// members by column.
 type registration struct {
-	h struct {
-		id, code, commune, path, village, address, areaType []string
-		phone                                               []*string
-		minority                                            []bool
-	}
+	h []Household
 	m struct {
 		id, household, name, sex, relationship, status []string
 		birth, expiry                                  []*time.Time
@@ -86,12 +86,9 @@ type registration struct {
 // columns lays out households (ids set, area paths resolved) and their
 // members by column, ID numbers sealed; "" is NULL in the optional ones.
 func (s store) columns(hs []Household) (*registration, error) {
-	r := &registration{}
-	h, m := &r.h, &r.m
+	r := &registration{h: hs}
+	m := &r.m
 	for _, x := range hs {
-		h.id, h.code, h.commune, h.path = append(h.id, x.ID.String()), append(h.code, x.Code), append(h.commune, x.CommuneCode), append(h.path, x.AreaPath)
-		h.village, h.address, h.areaType = append(h.village, x.Village), append(h.address, x.Address), append(h.areaType, x.AreaType)
-		h.phone, h.minority = append(h.phone, optional(x.Phone)), append(h.minority, x.EthnicMinority)
 		for _, y := range x.Members {
 			var kind *string
 			var sealed, lookup []byte
@@ -137,22 +134,78 @@ func (s store) insertHouseholds(ctx context.Context, hs []Household) error {
 	return s.insertArrays(ctx, r)
 }
 
-const (
-	insertHousehold = `INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
-		ethnic_minority, created_by, updated_by)`
-	insertMember = `INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
+// The households INSERT, derived from Household's tags (its insert
+// columns, then created_by and updated_by): one row with a parameter per
+// value, and rows from one array per column.
+var insertHouseholdRow, insertHouseholdArrays = insertStatements("households", householdFields)
+
+const insertMember = `INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
 		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
 		insurance_expiry, student, school_level, status)`
-)
+
+// insertStatements are the INSERT of the insert columns of fs into table,
+// with a parameter per value (then the actor twice), and from one array
+// parameter per column (then the actor).
+func insertStatements[T any](table string, fs fields[T]) (row, arrays string) {
+	var cols, params, selects, arrs []string
+	for _, f := range fs {
+		if f.insert {
+			cols, params = append(cols, f.name), append(params, "?"+cast(f))
+			selects = append(selects, "u."+f.name+cast(f))
+			arrs = append(arrs, fmt.Sprintf("$%d::%s[]", len(arrs)+1, pgType(f.typ)))
+		}
+	}
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ", created_by, updated_by)"
+	actor := fmt.Sprintf("$%d::uuid", len(arrs)+1)
+	return head + " VALUES (" + strings.Join(params, ", ") + ", ?, ?)",
+		head + " SELECT " + strings.Join(selects, ", ") + ", " + actor + ", " + actor +
+			" FROM unnest(" + strings.Join(arrs, ", ") + ") AS u (" + strings.Join(cols, ", ") + ")"
+}
+
+// columnArrays are the values of the insert columns of fs in xs, one array
+// per column: a uuid as text, "" as nil in a null column.
+func columnArrays[T any](fs fields[T], xs []T) []any {
+	var out []any
+	for _, f := range fs {
+		if !f.insert {
+			continue
+		}
+		elem := f.typ
+		switch {
+		case f.typ == reflect.TypeFor[uuid.UUID]():
+			elem = reflect.TypeFor[string]()
+		case f.nul:
+			elem = reflect.TypeFor[*string]()
+		}
+		arr := reflect.MakeSlice(reflect.SliceOf(elem), len(xs), len(xs))
+		for i := range xs {
+			v := reflect.ValueOf(&xs[i]).Elem().Field(f.index)
+			switch x := v.Interface().(type) {
+			case uuid.UUID:
+				arr.Index(i).SetString(x.String())
+			case string:
+				if f.nul {
+					arr.Index(i).Set(reflect.ValueOf(optional(x)))
+				} else {
+					arr.Index(i).SetString(x)
+				}
+			default:
+				arr.Index(i).Set(v)
+			}
+		}
+		out = append(out, arr.Interface())
+	}
+	return out
+}
 
 // insertRows writes the rows with a parameter per value.
 func (s store) insertRows(ctx context.Context, r *registration) error {
-	h, m := &r.h, &r.m
+	m := &r.m
 	actor := access.ActorID(ctx)
 	conn := s.db.Conn(ctx)
-	for i := range h.id {
-		if err := conn.Exec(insertHousehold+` VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?)`, h.id[i], h.code[i], h.commune[i],
-			h.path[i], h.village[i], h.address[i], h.areaType[i], h.phone[i], h.minority[i], actor, actor).Error; err != nil {
+	for i := range r.h {
+		insert := func(f field) bool { return f.insert }
+		if err := conn.Exec(insertHouseholdRow, columnValues(householdFields, &r.h[i], insert, actor, actor)...).Error; err != nil {
 			return &insertError{"households", err}
 		}
 	}
@@ -184,7 +237,7 @@ func nilBytes(b []byte) any {
 // insertArrays writes the rows with one statement per table, each column
 // one array parameter.
 func (s store) insertArrays(ctx context.Context, r *registration) error {
-	h, m := &r.h, &r.m
+	m := &r.m
 	var actorText *string
 	if actor := access.ActorID(ctx); actor != nil {
 		a := actor.String()
@@ -192,11 +245,7 @@ func (s store) insertArrays(ctx context.Context, r *registration) error {
 	}
 	// The pool's own statement path: GORM would expand the slices into lists.
 	pool := s.db.Conn(ctx).Statement.ConnPool
-	if _, err := pool.ExecContext(ctx, insertHousehold+`
-		SELECT u.id, u.code, u.commune, u.path::ltree, u.village, u.address, u.area_type, u.phone, u.minority, $10::uuid, $10::uuid
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[])
-		AS u (id, code, commune, path, village, address, area_type, phone, minority)`,
-		h.id, h.code, h.commune, h.path, h.village, h.address, h.areaType, h.phone, h.minority, actorText); err != nil {
+	if _, err := pool.ExecContext(ctx, insertHouseholdArrays, append(columnArrays(householdFields, r.h), actorText)...); err != nil {
 		return &insertError{"households", err}
 	}
 	if len(m.id) == 0 {

@@ -59,18 +59,12 @@ type MemberFields struct {
 	SchoolLevel      string
 }
 
-// HouseholdFields are a household's values as a person typed them, with its
-// members; NewHousehold parses them.
+// HouseholdFields are a household to register: its own fields as the model
+// keeps them (none needs parsing) and its members' as a person typed them;
+// NewHousehold parses and checks them.
 type HouseholdFields struct {
-	ID             *uuid.UUID // a mobile client may mint it (UUIDv7)
-	Code           string
-	CommuneCode    string
-	Village        string
-	Address        string
-	AreaType       string
-	Phone          string
-	EthnicMinority bool
-	Members        []MemberFields
+	Household Household // its own fields (ID may be set: a mobile client may mint it)
+	Members   []MemberFields
 }
 
 // NewHousehold parses and checks a household to register, with every
@@ -78,11 +72,8 @@ type HouseholdFields struct {
 // needs exactly one present head. The household is returned as far as it
 // was read even with problems.
 func NewHousehold(f HouseholdFields, now time.Time) (Household, error) {
-	h := Household{Code: f.Code, CommuneCode: f.CommuneCode, Village: f.Village, Address: f.Address, AreaType: f.AreaType,
-		Phone: f.Phone, EthnicMinority: f.EthnicMinority}
-	if f.ID != nil {
-		h.ID = *f.ID
-	}
+	h := f.Household
+	h.Members = nil
 	var fe apperr.FieldList
 	for i, m := range f.Members {
 		h.Members = append(h.Members, parseMember(m, fmt.Sprintf("members[%d].", i), now, &fe))
