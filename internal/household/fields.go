@@ -35,8 +35,11 @@ type field struct {
 // fields are a record type's columns, in the struct's order.
 type fields[T any] []field
 
-// householdFields are Household's columns.
-var householdFields = fieldsOf[Household]()
+// householdFields and memberFields are Household's and Member's columns.
+var (
+	householdFields = fieldsOf[Household]()
+	memberFields    = fieldsOf[Member]()
+)
 
 // fieldsOf reads T's tags (once, at start: a malformed tag panics, so that
 // any test catches it).
@@ -92,6 +95,8 @@ func pgType(t reflect.Type) string {
 		return "uuid"
 	case reflect.TypeFor[*time.Time]():
 		return "date"
+	case reflect.TypeFor[*int]():
+		return "integer"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -128,8 +133,11 @@ func (fs fields[T]) dest(x *T) []any {
 // column).
 func (f field) value(x reflect.Value) any {
 	v := x.Field(f.index)
-	if f.nul && v.String() == "" {
-		return nil
+	if v.Kind() == reflect.String { // a named string type (Sex) as a string
+		if f.nul && v.String() == "" {
+			return nil
+		}
+		return v.String()
 	}
 	return v.Interface()
 }

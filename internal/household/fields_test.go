@@ -31,41 +31,59 @@ func fill(t *testing.T, v reflect.Value) {
 		case *uuid.UUID:
 			id := uuid.New()
 			f.Set(reflect.ValueOf(&id))
-		case string:
-			f.SetString("v-" + name)
 		case bool:
 			f.SetBool(true)
 		case int:
 			f.SetInt(int64(7 + i))
+		case *int:
+			n := 7 + i
+			f.Set(reflect.ValueOf(&n))
 		case time.Time:
 			f.Set(reflect.ValueOf(day.AddDate(0, 0, i)))
 		case *time.Time:
 			d := day.AddDate(0, 0, i)
 			f.Set(reflect.ValueOf(&d))
 		default:
-			if name != "Members" {
+			switch {
+			case f.Kind() == reflect.String:
+				f.SetString("v-" + name)
+			case name != "Members" && name != "IDNumber":
 				t.Fatalf("%s.%s: no test value for %s", v.Type().Name(), name, f.Type())
 			}
 		}
 	}
 }
 
-func TestEveryHouseholdFieldIsAColumnInEveryStatement(t *testing.T) {
-	ht := reflect.TypeFor[Household]()
-	for i := range ht.NumField() {
-		if sf := ht.Field(i); sf.Tag.Get("db") == "" && sf.Name != "Members" {
-			t.Errorf("Household.%s has no db tag: it would be neither stored nor read", sf.Name)
+func TestEveryFieldIsAColumnInEveryStatement(t *testing.T) {
+	t.Run("household", func(t *testing.T) {
+		checkStatements(t, "households", householdFields, householdColumns, householdInsert, householdUpdate, "Members", 2, 2)
+	})
+	t.Run("member", func(t *testing.T) {
+		// The ID number is sealed into three columns by hand (store.seal).
+		checkStatements(t, "members", memberFields, strings.TrimSuffix(memberColumns, ", members.id_sealed"), memberInsert,
+			memberUpdate, "IDNumber", len(sealedColumns), len(sealedColumns)+1)
+	})
+}
+
+// checkStatements checks that every field of T but the one named untagged
+// is a column, selected, scanned, inserted and updated as its tags say, and
+// that each statement gets a value per parameter (extra: the values of the
+// INSERT after the tagged columns; more: the UPDATE's after them).
+func checkStatements[T any](t *testing.T, table string, fs fields[T], selectList string, ins inserts, update, untagged string, extra, more int) {
+	rt := reflect.TypeFor[T]()
+	for i := range rt.NumField() {
+		if sf := rt.Field(i); sf.Tag.Get("db") == "" && sf.Name != untagged {
+			t.Errorf("%s.%s has no db tag: it would be neither stored nor read", rt.Name(), sf.Name)
 		}
 	}
-	selected := strings.Split(householdColumns, "households.")[1:]
-	if n := len(householdFields.dest(&Household{})); len(selected) != len(householdFields) || n != len(selected) {
-		t.Fatalf("%d columns, %d selected, %d scanned", len(householdFields), len(selected), n)
+	selected := strings.Split(selectList, table+".")[1:]
+	if n := len(fs.dest(new(T))); len(selected) != len(fs) || n != len(selected) {
+		t.Fatalf("%d columns, %d selected, %d scanned", len(fs), len(selected), n)
 	}
-	insertCols, _, _ := strings.Cut(strings.TrimPrefix(insertHouseholdRow, "INSERT INTO households ("), ")")
-	arrayCols, _, _ := strings.Cut(strings.TrimPrefix(insertHouseholdArrays, "INSERT INTO households ("), ")")
-	inserted := strings.Split(insertCols, ", ")
-	set, _, _ := strings.Cut(updateHousehold, " WHERE ")
-	for i, f := range householdFields {
+	insertCols, _, _ := strings.Cut(strings.TrimPrefix(ins.head, "INSERT INTO "+table+" ("), ")")
+	arrayCols, _, _ := strings.Cut(strings.TrimPrefix(ins.arrays, "INSERT INTO "+table+" ("), ")")
+	set, _, _ := strings.Cut(update, " WHERE ")
+	for i, f := range fs {
 		if !strings.HasPrefix(selected[i], f.name) {
 			t.Errorf("%s: selected as %q", f.name, selected[i])
 		}
@@ -80,16 +98,16 @@ func TestEveryHouseholdFieldIsAColumnInEveryStatement(t *testing.T) {
 		t.Errorf("the two INSERTs name different columns: %q, %q", insertCols, arrayCols)
 	}
 	// One value per parameter.
-	var h Household
-	fill(t, reflect.ValueOf(&h))
-	if n := len(columnValues(householdFields, &h, func(f field) bool { return f.insert }, nil, nil)); n != strings.Count(insertHouseholdRow, "?") {
-		t.Errorf("INSERT: %d values for %d parameters", n, strings.Count(insertHouseholdRow, "?"))
+	var x T
+	fill(t, reflect.ValueOf(&x))
+	if n, want := len(columnValues(fs, &x, inserted, make([]any, extra)...)), strings.Count(ins.one(), "?"); n != want {
+		t.Errorf("INSERT: %d values for %d parameters", n, want)
 	}
-	if n := len(columnValues(householdFields, &h, func(f field) bool { return f.update }, nil, h.ID)); n != strings.Count(updateHousehold, "?") {
-		t.Errorf("UPDATE: %d values for %d parameters", n, strings.Count(updateHousehold, "?"))
+	if n, want := len(columnValues(fs, &x, updated, make([]any, more)...)), strings.Count(update, "?"); n != want {
+		t.Errorf("UPDATE: %d values for %d parameters", n, want)
 	}
-	if n := len(columnArrays(householdFields, []Household{h})); n != len(inserted)-2 { // and the actor, twice
-		t.Errorf("INSERT from arrays: %d arrays for %d columns", n, len(inserted)-2)
+	if n, want := len(columnArrays(fs, []T{x}))+extra, len(strings.Split(insertCols, ", ")); n != want {
+		t.Errorf("INSERT from arrays: %d arrays for %d columns", n, want)
 	}
 }
 
@@ -215,6 +233,74 @@ func TestAuditViewKeepsItsKeys(t *testing.T) {
 	for _, hidden := range []string{"id", "area_path", "created_at", "updated_at"} {
 		if _, ok := got[hidden]; ok {
 			t.Errorf("%s is in the audit view", hidden)
+		}
+	}
+}
+
+func TestMemberDTOsCarryEveryColumn(t *testing.T) {
+	// MemberIn -> MemberFields: every field of the request reaches the
+	// model's input (fields); every column a client sets comes from it.
+	var in MemberIn
+	fill(t, reflect.ValueOf(&in))
+	got := reflect.ValueOf(in.fields())
+	it := reflect.TypeFor[MemberIn]()
+	given := map[string]bool{}
+	for i := range it.NumField() {
+		sf := it.Field(i)
+		given[jsonName(sf)] = true
+		if f := got.FieldByName(sf.Name); !f.IsValid() || f.Interface() != reflect.ValueOf(in).Field(i).Interface() {
+			t.Errorf("MemberIn.%s: fields() gives %v", sf.Name, f)
+		}
+	}
+	for _, f := range memberFields {
+		// The birth year comes with the birth date; the household, status and
+		// its date are the service's to set.
+		if f.insert && f.update && !given[f.name] && f.name != "birth_year" {
+			t.Errorf("%s: a client sets it, but MemberIn has no field %q", f.name, f.name)
+		}
+	}
+
+	// model -> MemberOut: every column is shown (but the household's id, the
+	// birth year inside birth_date, the status's date and the version).
+	var m Member
+	fill(t, reflect.ValueOf(&m))
+	b, err := json.Marshal(householdOut(Household{Members: []Member{m}}, false).Members[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown map[string]any
+	if err := json.Unmarshal(b, &shown); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range memberFields {
+		switch f.name {
+		case "household_id", "birth_year", "status_date", "version":
+			continue
+		}
+		if v, ok := shown[f.name]; !ok || v == nil || v == "" || v == false || v == 0.0 {
+			t.Errorf("%s: MemberOut shows %v", f.name, v)
+		}
+	}
+}
+
+func TestMemberAuditViewKeepsItsKeys(t *testing.T) {
+	var m Member
+	fill(t, reflect.ValueOf(&m))
+	id := IDNumber{Kind: CCCD, Digits: "091078001234"}
+	m.IDNumber = &id
+	got := auditState(Household{Members: []Member{m}})["members"].([]map[string]any)[0]
+	// The summary of a person the trail has always kept, the number masked.
+	want := map[string]any{"id": m.ID, "full_name": m.FullName, "birth_year": m.BirthYear, "sex": m.Sex,
+		"relationship": m.Relationship, "status": m.Status, "id_number": id.Masked()}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s: %#v, want %#v", k, got[k], v)
+		}
+	}
+	// Every column is audited unless its tag says audit:"-".
+	for _, f := range memberFields {
+		if _, ok := got[f.name]; (f.audit != "") != ok {
+			t.Errorf("%s: in the audit view %v, tagged audit %q", f.name, ok, f.audit)
 		}
 	}
 }

@@ -36,28 +36,31 @@ type Household struct {
 	Members                 []Member
 }
 
-// Member is one person in a household.
+// Member is one person in a household. Its tags declare each column once
+// (see fields.go); the ID number is sealed in three columns of its own
+// (id_kind, id_sealed, id_lookup: store.seal). The audit trail keeps a
+// summary of the person (its ID number masked).
 type Member struct {
-	ID               uuid.UUID
-	HouseholdID      uuid.UUID
-	FullName         string
-	BirthDate        *time.Time // nil when only the year is known
-	BirthYear        int
-	Sex              Sex
-	IDNumber         *IDNumber // decrypted in memory only
-	Relationship     string
-	EthnicityCode    *int
-	Disability       bool
-	EducationLevel   string
-	Occupation       string
-	EmploymentStatus string
-	InsuranceCard    string
-	InsuranceExpiry  *time.Time
-	Student          bool
-	SchoolLevel      string
-	Status           string // present, moved_out, deceased
-	StatusDate       *time.Time
-	Version          int
+	ID               uuid.UUID  `db:"id,insert"`
+	HouseholdID      uuid.UUID  `db:"household_id,insert" audit:"-"`
+	FullName         string     `db:"full_name,insert,update"`
+	BirthDate        *time.Time `db:"birth_date,insert,update" audit:"-"` // nil when only the year is known
+	BirthYear        int        `db:"birth_year,insert,update"`
+	Sex              Sex        `db:"sex,insert,update"`
+	IDNumber         *IDNumber  // decrypted in memory only
+	Relationship     string     `db:"relationship,insert,update"`
+	EthnicityCode    *int       `db:"ethnicity_code,insert,update" audit:"-"`
+	Disability       bool       `db:"disability,insert,update" audit:"-"`
+	EducationLevel   string     `db:"education_level,insert,update,null" audit:"-"`
+	Occupation       string     `db:"occupation,insert,update,null" audit:"-"`
+	EmploymentStatus string     `db:"employment_status,insert,update,null" audit:"-"`
+	InsuranceCard    string     `db:"insurance_card,insert,update,null" audit:"-"`
+	InsuranceExpiry  *time.Time `db:"insurance_expiry,insert,update" audit:"-"`
+	Student          bool       `db:"student,insert,update" audit:"-"`
+	SchoolLevel      string     `db:"school_level,insert,update,null" audit:"-"`
+	Status           string     `db:"status,insert"` // present, moved_out, deceased
+	StatusDate       *time.Time `db:"status_date,insert" audit:"-"`
+	Version          int        `db:"version" audit:"-"`
 }
 
 // SchoolLevels are the levels of the Vietnamese school system a pupil may be

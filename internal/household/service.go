@@ -195,8 +195,7 @@ func (s *Service) recordChange(ctx context.Context, action, reason string, befor
 func auditState(h Household) map[string]any {
 	members := make([]map[string]any, 0, len(h.Members))
 	for _, m := range h.Members {
-		mm := map[string]any{"id": m.ID, "full_name": m.FullName, "birth_year": m.BirthYear, "sex": m.Sex,
-			"relationship": m.Relationship, "status": m.Status}
+		mm := memberFields.auditView(&m, map[string]any{}) // a summary of the person (Member's tags)
 		if m.IDNumber != nil {
 			mm["id_number"] = m.IDNumber.Masked()
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"reflect"
-	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -21,64 +19,12 @@ type store struct {
 }
 
 // The households table's statements, derived once from Household's tags
-// (fields.go): the column list every read selects and scanHousehold scans,
-// and the UPDATE of writeHousehold.
+// (store_fields.go): the column list every read selects and scanHousehold
+// scans, and the UPDATE of writeHousehold.
 var (
 	householdColumns = selectList("households", householdFields)
-	updateHousehold  = updateStatement("households", householdFields)
+	householdUpdate  = updateStatement("households", householdFields, "updated_by = ?, updated_at = now()")
 )
-
-// selectList is the columns of fs as a SELECT reads them from table: a null
-// column as "", an ltree as text.
-func selectList[T any](table string, fs fields[T]) string {
-	cols := make([]string, len(fs))
-	for i, f := range fs {
-		c := table + "." + f.name
-		switch {
-		case f.ltree:
-			c += "::text"
-		case f.nul:
-			c = "coalesce(" + c + ", '')"
-		}
-		cols[i] = c
-	}
-	return strings.Join(cols, ", ")
-}
-
-// updateStatement writes the update columns of fs and moves the row to its
-// next version; its parameters are the columns' values (columnValues), the
-// actor and the id.
-func updateStatement[T any](table string, fs fields[T]) string {
-	var set []string
-	for _, f := range fs {
-		if f.update {
-			set = append(set, f.name+" = ?"+cast(f))
-		}
-	}
-	return "UPDATE " + table + " SET " + strings.Join(set, ", ") +
-		", version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?"
-}
-
-// cast is what a parameter of f's column needs to be stored.
-func cast(f field) string {
-	if f.ltree {
-		return "::ltree"
-	}
-	return ""
-}
-
-// columnValues are the values of the columns of fs that keep (insert or update), in
-// order, followed by more.
-func columnValues[T any](fs fields[T], x *T, keep func(field) bool, more ...any) []any {
-	v := reflect.ValueOf(x).Elem()
-	out := make([]any, 0, len(fs)+len(more))
-	for _, f := range fs {
-		if keep(f) {
-			out = append(out, f.value(v))
-		}
-	}
-	return append(out, more...)
-}
 
 func scanHousehold(row db.Scanner) (Household, error) {
 	var h Household
@@ -146,8 +92,7 @@ func (s store) update(ctx context.Context, scope access.Scope, id uuid.UUID, ver
 
 // writeHousehold writes a household's own fields and moves it to its next version.
 func (s store) writeHousehold(ctx context.Context, h Household) error {
-	return s.db.Conn(ctx).Exec(updateHousehold,
-		columnValues(householdFields, &h, func(f field) bool { return f.update }, access.ActorID(ctx), h.ID)...).Error
+	return s.db.Conn(ctx).Exec(householdUpdate, columnValues(householdFields, &h, updated, access.ActorID(ctx), h.ID)...).Error
 }
 
 // bump moves a household to its next version after a change to its members.
@@ -194,9 +139,14 @@ func (s store) withMembers(q, conn *gorm.DB) ([]Household, error) {
 	return out, nil
 }
 
-const memberColumns = `id, household_id, full_name, birth_date, birth_year, sex, id_sealed, relationship, ethnicity_code,
-	disability, coalesce(education_level, ''), coalesce(occupation, ''), coalesce(employment_status, ''),
-	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version`
+// The members table's statements, derived once from Member's tags, with
+// the sealed ID number's own columns after the tagged ones.
+var (
+	sealedColumns = []string{"id_kind text", "id_sealed bytea", "id_lookup bytea"}
+	memberColumns = selectList("members", memberFields) + ", members.id_sealed"
+	memberUpdate  = updateStatement("members", memberFields, "updated_at = now()", sealedColumns...)
+	memberInsert  = insertStatements("members", memberFields, sealedColumns...)
+)
 
 func (s store) members(ctx context.Context, householdID uuid.UUID) ([]Member, error) {
 	byHousehold, err := s.membersOf(s.db.Conn(ctx), []uuid.UUID{householdID})
@@ -224,18 +174,9 @@ func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID
 
 func (s store) scanMember(row db.Scanner) (Member, error) {
 	var m Member
-	var sex string
 	var sealed []byte
-	var eth sql.NullInt64
-	if err := row.Scan(&m.ID, &m.HouseholdID, &m.FullName, &m.BirthDate, &m.BirthYear, &sex, &sealed, &m.Relationship,
-		&eth, &m.Disability, &m.EducationLevel, &m.Occupation, &m.EmploymentStatus, &m.InsuranceCard,
-		&m.InsuranceExpiry, &m.Student, &m.SchoolLevel, &m.Status, &m.StatusDate, &m.Version); err != nil {
+	if err := row.Scan(append(memberFields.dest(&m), &sealed)...); err != nil {
 		return Member{}, err
-	}
-	m.Sex = Sex(sex)
-	if eth.Valid {
-		v := int(eth.Int64)
-		m.EthnicityCode = &v
 	}
 	if sealed != nil {
 		id, err := s.protect.Open(sealed)
@@ -247,53 +188,51 @@ func (s store) scanMember(row db.Scanner) (Member, error) {
 	return m, nil
 }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+// sealedID is what the members table keeps of an ID number: its kind, the
+// sealed number and its lookup hash (all nil without one).
+type sealedID struct {
+	kind           *string
+	sealed, lookup []byte
 }
 
-// sealID is what the members table keeps of an ID number: its kind, the
-// sealed number and its lookup hash (all nil without one).
-func (s store) sealID(id *IDNumber) (kind, sealed, lookup any, err error) {
+// seal seals an ID number for the members table.
+func (s store) seal(id *IDNumber) (sealedID, error) {
 	if id == nil {
-		return nil, nil, nil, nil
+		return sealedID{}, nil
 	}
 	b, err := s.protect.Seal(*id)
 	if err != nil {
-		return nil, nil, nil, err
+		return sealedID{}, err
 	}
-	return string(id.Kind), b, s.protect.Lookup(*id), nil
+	kind := string(id.Kind)
+	return sealedID{kind: &kind, sealed: b, lookup: s.protect.Lookup(*id)}, nil
+}
+
+// values are the sealed columns' parameters (untyped nils for none).
+func (x sealedID) values() []any {
+	var kind any
+	if x.kind != nil {
+		kind = *x.kind
+	}
+	return []any{kind, nilBytes(x.sealed), nilBytes(x.lookup)}
 }
 
 // insertMember adds a member to a household.
 func (s store) insertMember(ctx context.Context, m Member) error {
-	kind, sealed, lookup, err := s.sealID(m.IDNumber)
+	id, err := s.seal(m.IDNumber)
 	if err != nil {
 		return err
 	}
-	return s.db.Conn(ctx).Exec(`INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.HouseholdID, m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship,
-		m.EthnicityCode, m.Disability, nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus),
-		nullable(m.InsuranceCard), m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.Status, m.StatusDate).Error
+	return s.db.Conn(ctx).Exec(memberInsert.one(), columnValues(memberFields, &m, inserted, id.values()...)...).Error
 }
 
 // updateMember writes a member's corrected record.
 func (s store) updateMember(ctx context.Context, m Member) error {
-	kind, sealed, lookup, err := s.sealID(m.IDNumber)
+	id, err := s.seal(m.IDNumber)
 	if err != nil {
 		return err
 	}
-	return s.db.Conn(ctx).Exec(`UPDATE members SET full_name = ?, birth_date = ?, birth_year = ?, sex = ?, id_kind = ?, id_sealed = ?,
-		id_lookup = ?, relationship = ?, ethnicity_code = ?, disability = ?, education_level = ?, occupation = ?,
-		employment_status = ?, insurance_card = ?, insurance_expiry = ?, student = ?, school_level = ?, version = version + 1,
-		updated_at = now() WHERE id = ?`,
-		m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship, m.EthnicityCode, m.Disability,
-		nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus), nullable(m.InsuranceCard),
-		m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.ID).Error
+	return s.db.Conn(ctx).Exec(memberUpdate, columnValues(memberFields, &m, updated, append(id.values(), m.ID)...)...).Error
 }
 
 // setMemberStatus writes that a member died or moved out.
