@@ -304,3 +304,22 @@ func TestMemberAuditViewKeepsItsKeys(t *testing.T) {
 		}
 	}
 }
+
+// A member's PATCH body takes every column a correction may change (tagged
+// update; the birth year comes with the birth date), each as MemberIn has it.
+func TestMemberPatchTakesEveryUpdatedColumn(t *testing.T) {
+	in, patch := reflect.TypeFor[MemberIn](), reflect.TypeFor[memberPatchIn]()
+	names := map[string]bool{}
+	for i := range patch.NumField() {
+		pf := patch.Field(i)
+		names[jsonName(pf)] = true
+		if f, ok := in.FieldByName(pf.Name); !ok || reflect.PointerTo(f.Type) != pf.Type && f.Type != pf.Type || jsonName(f) != jsonName(pf) {
+			t.Errorf("memberPatchIn.%s is not MemberIn's field, optional", pf.Name)
+		}
+	}
+	for _, f := range memberFields {
+		if f.update && f.name != "birth_year" && !names[f.name] {
+			t.Errorf("%s: a correction writes it, but memberPatchIn has no field %q", f.name, f.name)
+		}
+	}
+}

@@ -162,6 +162,8 @@ func (h *Handler) resolve(c *gin.Context) error {
 	return nil
 }
 
+// memberPatchIn is a member's PATCH body: MemberIn's fields but the id, each
+// optional, in their order (it converts to MemberPatch).
 type memberPatchIn struct {
 	FullName         *string `json:"full_name"`
 	BirthDate        *string `json:"birth_date"`
@@ -292,13 +294,9 @@ func (in HouseholdIn) household() Household {
 	return h
 }
 
-// fields are the member's values for NewMember.
-func (in MemberIn) fields() MemberFields {
-	return MemberFields{ID: in.ID, FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber,
-		Relationship: in.Relationship, EthnicityCode: in.EthnicityCode, Disability: in.Disability,
-		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
-		InsuranceCard: in.InsuranceCard, InsuranceExpiry: in.InsuranceExpiry, Student: in.Student, SchoolLevel: in.SchoolLevel}
-}
+// fields are the member's values for NewMember (MemberFields has MemberIn's
+// fields, in the same order).
+func (in MemberIn) fields() MemberFields { return MemberFields(in) }
 
 // MemberOut is a member as the API shows it: the ID number masked unless the
 // caller asked to reveal it and may.
@@ -590,12 +588,7 @@ func (h *Handler) updateMember(c *gin.Context, r changeReq[memberPatchIn]) (Hous
 	if err != nil {
 		return Household{}, err
 	}
-	in := r.in
-	return h.svc.UpdateMember(r.ctx, r.scope, r.id, r.version, member, MemberPatch{
-		FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber, Relationship: in.Relationship,
-		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
-		InsuranceCard: in.InsuranceCard, SchoolLevel: in.SchoolLevel, InsuranceExpiry: in.InsuranceExpiry,
-		EthnicityCode: in.EthnicityCode, Disability: in.Disability, Student: in.Student})
+	return h.svc.UpdateMember(r.ctx, r.scope, r.id, r.version, member, MemberPatch(r.in))
 }
 
 type memberEventIn struct {

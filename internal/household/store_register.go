@@ -122,7 +122,7 @@ func (s store) insertRows(ctx context.Context, r *registration) error {
 		return nil
 	}
 	rows := make([]string, len(r.m))
-	var args []any
+	args := make([]any, 0, len(r.m)*strings.Count(memberInsert.row, "?"))
 	for i := range r.m {
 		rows[i] = memberInsert.row
 		args = append(args, columnValues(memberFields, &r.m[i], inserted, r.ids[i].values()...)...)

@@ -40,7 +40,8 @@ func ParseBirth(s string) (date *time.Time, year int, err error) {
 var householdCode = regexp.MustCompile(`^[0-9A-Za-z._/-]{1,32}$`)
 
 // MemberFields are a member's values as a person typed them (a request, a
-// row of an import file); NewMember parses them.
+// row of an import file); NewMember parses them. MemberIn has the same
+// fields, in the same order (it converts to MemberFields).
 type MemberFields struct {
 	ID               *uuid.UUID
 	FullName         string
@@ -134,12 +135,16 @@ func parseMember(f MemberFields, prefix string, now time.Time, fe *apperr.FieldL
 
 // MemberPatch changes a member's own fields; nil leaves a field alone.
 // IDNumber "" removes the number.
+// Its fields are MemberFields' (but the id), each optional, in their order:
+// the HTTP layer's body converts to it.
 type MemberPatch struct {
-	FullName, BirthDate, Sex, IDNumber, Relationship            *string
-	EducationLevel, Occupation, EmploymentStatus, InsuranceCard *string
-	SchoolLevel, InsuranceExpiry                                *string
-	EthnicityCode                                               *int
-	Disability, Student                                         *bool
+	FullName, BirthDate, Sex, IDNumber, Relationship *string
+	EthnicityCode                                    *int
+	Disability                                       *bool
+	EducationLevel, Occupation, EmploymentStatus     *string
+	InsuranceCard, InsuranceExpiry                   *string
+	Student                                          *bool
+	SchoolLevel                                      *string
 }
 
 // patched is the member with the patch applied and checked. The head's
