@@ -119,14 +119,15 @@ func (fs fields[T]) named(name string) (field, bool) {
 	return field{}, false
 }
 
-// dest are pointers to x's fields, in the columns' order, to scan into.
-func (fs fields[T]) dest(x *T) []any {
+// dest are pointers to x's fields, in the columns' order, then more, to
+// scan into.
+func (fs fields[T]) dest(x *T, more ...any) []any {
 	v := reflect.ValueOf(x).Elem()
-	out := make([]any, len(fs))
+	out := make([]any, len(fs), len(fs)+len(more))
 	for i, f := range fs {
 		out[i] = v.Field(f.index).Addr().Interface()
 	}
-	return out
+	return append(out, more...)
 }
 
 // value is f's value in x as a statement's parameter ("" is nil for a null

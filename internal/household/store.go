@@ -175,7 +175,7 @@ func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID
 func (s store) scanMember(row db.Scanner) (Member, error) {
 	var m Member
 	var sealed []byte
-	if err := row.Scan(append(memberFields.dest(&m), &sealed)...); err != nil {
+	if err := row.Scan(memberFields.dest(&m, &sealed)...); err != nil {
 		return Member{}, err
 	}
 	if sealed != nil {
