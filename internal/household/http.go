@@ -1,9 +1,13 @@
 package household
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -158,6 +162,8 @@ func (h *Handler) resolve(c *gin.Context) error {
 	return nil
 }
 
+// memberPatchIn is a member's PATCH body: MemberIn's fields but the id, each
+// optional, in their order (it converts to MemberPatch).
 type memberPatchIn struct {
 	FullName         *string `json:"full_name"`
 	BirthDate        *string `json:"birth_date"`
@@ -263,7 +269,8 @@ type MemberIn struct {
 	SchoolLevel      string     `json:"school_level"`
 }
 
-// HouseholdIn is a household as a client registers it.
+// HouseholdIn is a household as a client registers it (and, any of the
+// fields the model lets a client change, as it patches one: patchIn).
 type HouseholdIn struct {
 	ID             *uuid.UUID `json:"id"` // a mobile client may mint it (UUIDv7)
 	Code           string     `json:"code"`
@@ -276,13 +283,20 @@ type HouseholdIn struct {
 	Members        []MemberIn `json:"members"`
 }
 
-// fields are the member's values for NewMember.
-func (in MemberIn) fields() MemberFields {
-	return MemberFields{ID: in.ID, FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber,
-		Relationship: in.Relationship, EthnicityCode: in.EthnicityCode, Disability: in.Disability,
-		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
-		InsuranceCard: in.InsuranceCard, InsuranceExpiry: in.InsuranceExpiry, Student: in.Student, SchoolLevel: in.SchoolLevel}
+// household is the household's own fields as the model takes them: the one
+// mapping from the request, for a registration and a patch alike.
+func (in HouseholdIn) household() Household {
+	h := Household{Code: in.Code, CommuneCode: in.CommuneCode, Village: in.Village, Address: in.Address,
+		AreaType: in.AreaType, Phone: in.Phone, EthnicMinority: in.EthnicMinority}
+	if in.ID != nil {
+		h.ID = *in.ID
+	}
+	return h
 }
+
+// fields are the member's values for NewMember (MemberFields has MemberIn's
+// fields, in the same order).
+func (in MemberIn) fields() MemberFields { return MemberFields(in) }
 
 // MemberOut is a member as the API shows it: the ID number masked unless the
 // caller asked to reveal it and may.
@@ -374,8 +388,7 @@ func (h *Handler) create(c *gin.Context) error {
 	if err := web.BindJSON(c, &in); err != nil {
 		return err
 	}
-	f := HouseholdFields{ID: in.ID, Code: in.Code, CommuneCode: in.CommuneCode, Village: in.Village, Address: in.Address,
-		AreaType: in.AreaType, Phone: in.Phone, EthnicMinority: in.EthnicMinority}
+	f := HouseholdFields{Household: in.household()}
 	var fe apperr.FieldList
 	if len(in.Members) > 50 {
 		fe.Add("members", "too_many", "at most 50 members")
@@ -454,12 +467,55 @@ func (h *Handler) list(c *gin.Context) error {
 	return nil
 }
 
-type patchIn struct {
-	Village        *string `json:"village"`
-	Address        *string `json:"address"`
-	AreaType       *string `json:"area_type"`
-	Phone          *string `json:"phone"`
-	EthnicMinority *bool   `json:"ethnic_minority"`
+// patchIn is a PATCH body: any of HouseholdIn's fields that the model lets
+// a client change (tagged patch), each optional (absent or null leaves the
+// field alone). Its type, patchType, is built once from HouseholdIn, so the
+// body is decoded as strictly as any other: a key that is unknown, or that a
+// patch may not change, is refused by name, a value of the wrong type by field.
+type patchIn struct{ v reflect.Value }
+
+var patchType = func() reflect.Type {
+	in := reflect.TypeFor[HouseholdIn]()
+	var fs []reflect.StructField
+	for i := range in.NumField() {
+		sf := in.Field(i)
+		if f, ok := householdFields.named(jsonName(sf)); ok && f.patch {
+			fs = append(fs, reflect.StructField{Name: sf.Name, Type: reflect.PointerTo(sf.Type), Tag: sf.Tag})
+		}
+	}
+	return reflect.StructOf(fs)
+}()
+
+// jsonName is a struct field's name in JSON.
+func jsonName(sf reflect.StructField) string {
+	name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+	return name
+}
+
+func (p *patchIn) UnmarshalJSON(b []byte) error {
+	v := reflect.New(patchType)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v.Interface()); err != nil {
+		return err
+	}
+	p.v = v.Elem()
+	return nil
+}
+
+// patch is the model's Patch: the fields given, mapped as a registration's
+// (HouseholdIn.household).
+func (p patchIn) patch() Patch {
+	var in HouseholdIn
+	var names []string
+	for i := range patchType.NumField() {
+		if p.v.IsValid() && !p.v.Field(i).IsNil() {
+			sf := patchType.Field(i)
+			reflect.ValueOf(&in).Elem().FieldByName(sf.Name).Set(p.v.Field(i).Elem())
+			names = append(names, jsonName(sf))
+		}
+	}
+	return Patch{To: in.household(), Fields: names}
 }
 
 // changeReq is what every change to a household starts from: its id from the
@@ -508,8 +564,7 @@ func memberParam(c *gin.Context) (uuid.UUID, error) {
 }
 
 func (h *Handler) update(_ *gin.Context, r changeReq[patchIn]) (Household, error) {
-	return h.svc.Update(r.ctx, r.scope, r.id, r.version, Patch{Village: r.in.Village, Address: r.in.Address,
-		AreaType: r.in.AreaType, Phone: r.in.Phone, EthnicMinority: r.in.EthnicMinority})
+	return h.svc.Update(r.ctx, r.scope, r.id, r.version, r.in.patch())
 }
 
 type reasonIn struct {
@@ -533,12 +588,7 @@ func (h *Handler) updateMember(c *gin.Context, r changeReq[memberPatchIn]) (Hous
 	if err != nil {
 		return Household{}, err
 	}
-	in := r.in
-	return h.svc.UpdateMember(r.ctx, r.scope, r.id, r.version, member, MemberPatch{
-		FullName: in.FullName, BirthDate: in.BirthDate, Sex: in.Sex, IDNumber: in.IDNumber, Relationship: in.Relationship,
-		EducationLevel: in.EducationLevel, Occupation: in.Occupation, EmploymentStatus: in.EmploymentStatus,
-		InsuranceCard: in.InsuranceCard, SchoolLevel: in.SchoolLevel, InsuranceExpiry: in.InsuranceExpiry,
-		EthnicityCode: in.EthnicityCode, Disability: in.Disability, Student: in.Student})
+	return h.svc.UpdateMember(r.ctx, r.scope, r.id, r.version, member, MemberPatch(r.in))
 }
 
 type memberEventIn struct {

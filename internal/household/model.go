@@ -10,51 +10,57 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 )
 
-// Household is a registered household with its members.
+// Household is a registered household with its members. Its tags declare
+// each column once (see fields.go): the store's SQL, the audit view and the
+// PATCH body follow them; validation is in check (validate.go).
 type Household struct {
-	ID                     uuid.UUID
-	Code                   string
-	CommuneCode            string
-	AreaPath               string
-	Village                string
-	Address                string
-	AreaType               string // rural, urban
-	Phone                  string
-	EthnicMinority         bool
-	Classification         string // none, poor, near_poor, average
-	ClassificationDecision string
+	ID                     uuid.UUID `db:"id,insert" audit:"-"`
+	Code                   string    `db:"code,insert"`
+	CommuneCode            string    `db:"commune_code,insert" audit:"commune"`
+	AreaPath               string    `db:"area_path,insert,ltree" audit:"-"`
+	Village                string    `db:"village,insert,patch"`
+	Address                string    `db:"address,insert,patch"`
+	AreaType               string    `db:"area_type,insert,patch"` // rural, urban
+	Phone                  string    `db:"phone,insert,patch,null"`
+	EthnicMinority         bool      `db:"ethnic_minority,insert,patch"`
+	Classification         string    `db:"classification,update"` // none, poor, near_poor, average
+	ClassificationDecision string    `db:"classification_decision,update,null"`
 	// ClassificationEffective is the date the recognized classification
 	// took effect (nil before any recognition).
-	ClassificationEffective *time.Time
-	Status                  string // active, archived
-	ArchiveReason           string
-	Version                 int
-	CreatedAt, UpdatedAt    time.Time
+	ClassificationEffective *time.Time `db:"classification_effective,update"`
+	Status                  string     `db:"status,update"` // active, archived
+	ArchiveReason           string     `db:"archive_reason,update,null"`
+	Version                 int        `db:"version"`
+	CreatedAt               time.Time  `db:"created_at" audit:"-"`
+	UpdatedAt               time.Time  `db:"updated_at" audit:"-"`
 	Members                 []Member
 }
 
-// Member is one person in a household.
+// Member is one person in a household. Its tags declare each column once
+// (see fields.go); the ID number is sealed in three columns of its own
+// (id_kind, id_sealed, id_lookup: store.seal). The audit trail keeps a
+// summary of the person (its ID number masked).
 type Member struct {
-	ID               uuid.UUID
-	HouseholdID      uuid.UUID
-	FullName         string
-	BirthDate        *time.Time // nil when only the year is known
-	BirthYear        int
-	Sex              Sex
-	IDNumber         *IDNumber // decrypted in memory only
-	Relationship     string
-	EthnicityCode    *int
-	Disability       bool
-	EducationLevel   string
-	Occupation       string
-	EmploymentStatus string
-	InsuranceCard    string
-	InsuranceExpiry  *time.Time
-	Student          bool
-	SchoolLevel      string
-	Status           string // present, moved_out, deceased
-	StatusDate       *time.Time
-	Version          int
+	ID               uuid.UUID  `db:"id,insert"`
+	HouseholdID      uuid.UUID  `db:"household_id,insert" audit:"-"`
+	FullName         string     `db:"full_name,insert,update"`
+	BirthDate        *time.Time `db:"birth_date,insert,update" audit:"-"` // nil when only the year is known
+	BirthYear        int        `db:"birth_year,insert,update"`
+	Sex              Sex        `db:"sex,insert,update"`
+	IDNumber         *IDNumber  // decrypted in memory only
+	Relationship     string     `db:"relationship,insert,update"`
+	EthnicityCode    *int       `db:"ethnicity_code,insert,update" audit:"-"`
+	Disability       bool       `db:"disability,insert,update" audit:"-"`
+	EducationLevel   string     `db:"education_level,insert,update,null" audit:"-"`
+	Occupation       string     `db:"occupation,insert,update,null" audit:"-"`
+	EmploymentStatus string     `db:"employment_status,insert,update,null" audit:"-"`
+	InsuranceCard    string     `db:"insurance_card,insert,update,null" audit:"-"`
+	InsuranceExpiry  *time.Time `db:"insurance_expiry,insert,update" audit:"-"`
+	Student          bool       `db:"student,insert,update" audit:"-"`
+	SchoolLevel      string     `db:"school_level,insert,update,null" audit:"-"`
+	Status           string     `db:"status,insert"` // present, moved_out, deceased
+	StatusDate       *time.Time `db:"status_date,insert" audit:"-"`
+	Version          int        `db:"version" audit:"-"`
 }
 
 // SchoolLevels are the levels of the Vietnamese school system a pupil may be
@@ -120,22 +126,17 @@ func (h Household) active() error {
 	return nil
 }
 
-// Patch changes a household's own fields; nil leaves a field alone.
+// Patch changes a household's own fields: those named (by column, each a
+// field tagged patch) take their values in To; the others are left alone.
 type Patch struct {
-	Village, Address, AreaType, Phone *string
-	EthnicMinority                    *bool
+	To     Household
+	Fields []string
 }
 
 // apply sets the patched fields and checks the result.
 func (h *Household) apply(p Patch, now time.Time) error {
-	for _, f := range []struct{ dst, v *string }{{&h.Village, p.Village}, {&h.Address, p.Address},
-		{&h.AreaType, p.AreaType}, {&h.Phone, p.Phone}} {
-		if f.v != nil {
-			*f.dst = *f.v
-		}
-	}
-	if p.EthnicMinority != nil {
-		h.EthnicMinority = *p.EthnicMinority
+	if err := householdFields.copyPatched(h, &p.To, p.Fields); err != nil {
+		return err
 	}
 	return h.check(false, now)
 }

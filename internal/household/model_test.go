@@ -56,9 +56,9 @@ func fieldCodes(t *testing.T, err error) map[string]string {
 func TestNewHousehold(t *testing.T) {
 	now := time.Date(2025, 6, 15, 3, 0, 0, 0, time.UTC)
 	head := MemberFields{FullName: "  Nguyễn Văn An ", BirthDate: "1978", Sex: "male", Relationship: "head", IDNumber: "091 078 001 234"}
-	h, err := NewHousehold(HouseholdFields{Code: " VP-1 ", CommuneCode: "30791", Village: "Ấp 1", AreaType: "rural",
-		Phone: "0912 345 678", Members: []MemberFields{head, {FullName: "Trần Thị Bích", BirthDate: "1981-03-04", Sex: "female",
-			Relationship: "spouse", EducationLevel: " lower_secondary "}}}, now)
+	h, err := NewHousehold(HouseholdFields{Household: Household{Code: " VP-1 ", CommuneCode: "30791", Village: "Ấp 1", AreaType: "rural",
+		Phone: "0912 345 678"}, Members: []MemberFields{head, {FullName: "Trần Thị Bích", BirthDate: "1981-03-04", Sex: "female",
+		Relationship: "spouse", EducationLevel: " lower_secondary "}}}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestNewHousehold(t *testing.T) {
 	}
 
 	// Format problems and the rules' own come together, each field once.
-	_, err = NewHousehold(HouseholdFields{Code: "", Village: "Ấp 1", AreaType: "town", Members: []MemberFields{
+	_, err = NewHousehold(HouseholdFields{Household: Household{Code: "", Village: "Ấp 1", AreaType: "town"}, Members: []MemberFields{
 		{FullName: "A", BirthDate: "05/2008", Sex: "male", Relationship: "child", IDNumber: "12a"},
 		{FullName: "B", BirthDate: "2030", Sex: "x", Relationship: "child", InsuranceExpiry: "soon"},
 	}}, now)

@@ -195,15 +195,12 @@ func (s *Service) recordChange(ctx context.Context, action, reason string, befor
 func auditState(h Household) map[string]any {
 	members := make([]map[string]any, 0, len(h.Members))
 	for _, m := range h.Members {
-		mm := map[string]any{"id": m.ID, "full_name": m.FullName, "birth_year": m.BirthYear, "sex": m.Sex,
-			"relationship": m.Relationship, "status": m.Status}
+		mm := memberFields.auditView(&m, map[string]any{}) // a summary of the person (Member's tags)
 		if m.IDNumber != nil {
 			mm["id_number"] = m.IDNumber.Masked()
 		}
 		members = append(members, mm)
 	}
-	return map[string]any{"code": h.Code, "commune": h.CommuneCode, "village": h.Village, "address": h.Address,
-		"area_type": h.AreaType, "phone": h.Phone, "ethnic_minority": h.EthnicMinority, "classification": h.Classification,
-		"classification_decision": h.ClassificationDecision, "classification_effective": h.ClassificationEffective,
-		"status": h.Status, "archive_reason": h.ArchiveReason, "version": h.Version, "members": members}
+	// The household's own fields by their audit keys (Household's tags).
+	return householdFields.auditView(&h, map[string]any{"members": members})
 }

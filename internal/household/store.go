@@ -18,16 +18,17 @@ type store struct {
 	protect *IDProtector
 }
 
-const householdColumns = `households.id, households.code, households.commune_code, households.area_path::text,
-	households.village, households.address, households.area_type, coalesce(households.phone, ''), households.ethnic_minority,
-	households.classification, coalesce(households.classification_decision, ''), households.classification_effective, households.status,
-	coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at`
+// The households table's statements, derived once from Household's tags
+// (store_fields.go): the column list every read selects and scanHousehold
+// scans, and the UPDATE of writeHousehold.
+var (
+	householdColumns = selectList("households", householdFields)
+	householdUpdate  = updateStatement("households", householdFields, "updated_by = ?, updated_at = now()")
+)
 
 func scanHousehold(row db.Scanner) (Household, error) {
 	var h Household
-	err := row.Scan(&h.ID, &h.Code, &h.CommuneCode, &h.AreaPath, &h.Village, &h.Address, &h.AreaType, &h.Phone,
-		&h.EthnicMinority, &h.Classification, &h.ClassificationDecision, &h.ClassificationEffective, &h.Status, &h.ArchiveReason, &h.Version,
-		&h.CreatedAt, &h.UpdatedAt)
+	err := row.Scan(householdFields.dest(&h)...)
 	return h, err
 }
 
@@ -91,11 +92,7 @@ func (s store) update(ctx context.Context, scope access.Scope, id uuid.UUID, ver
 
 // writeHousehold writes a household's own fields and moves it to its next version.
 func (s store) writeHousehold(ctx context.Context, h Household) error {
-	return s.db.Conn(ctx).Exec(`UPDATE households SET village = ?, address = ?, area_type = ?, phone = ?, ethnic_minority = ?,
-		classification = ?, classification_decision = ?, classification_effective = ?, status = ?, archive_reason = ?,
-		version = version + 1, updated_by = ?, updated_at = now() WHERE id = ?`,
-		h.Village, h.Address, h.AreaType, nullable(h.Phone), h.EthnicMinority, h.Classification, nullable(h.ClassificationDecision),
-		h.ClassificationEffective, h.Status, nullable(h.ArchiveReason), access.ActorID(ctx), h.ID).Error
+	return s.db.Conn(ctx).Exec(householdUpdate, columnValues(householdFields, &h, updated, access.ActorID(ctx), h.ID)...).Error
 }
 
 // bump moves a household to its next version after a change to its members.
@@ -142,9 +139,14 @@ func (s store) withMembers(q, conn *gorm.DB) ([]Household, error) {
 	return out, nil
 }
 
-const memberColumns = `id, household_id, full_name, birth_date, birth_year, sex, id_sealed, relationship, ethnicity_code,
-	disability, coalesce(education_level, ''), coalesce(occupation, ''), coalesce(employment_status, ''),
-	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version`
+// The members table's statements, derived once from Member's tags, with
+// the sealed ID number's own columns after the tagged ones.
+var (
+	sealedColumns = []string{"id_kind text", "id_sealed bytea", "id_lookup bytea"}
+	memberColumns = selectList("members", memberFields) + ", members.id_sealed"
+	memberUpdate  = updateStatement("members", memberFields, "updated_at = now()", sealedColumns...)
+	memberInsert  = insertStatements("members", memberFields, sealedColumns...)
+)
 
 func (s store) members(ctx context.Context, householdID uuid.UUID) ([]Member, error) {
 	byHousehold, err := s.membersOf(s.db.Conn(ctx), []uuid.UUID{householdID})
@@ -172,18 +174,9 @@ func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID
 
 func (s store) scanMember(row db.Scanner) (Member, error) {
 	var m Member
-	var sex string
 	var sealed []byte
-	var eth sql.NullInt64
-	if err := row.Scan(&m.ID, &m.HouseholdID, &m.FullName, &m.BirthDate, &m.BirthYear, &sex, &sealed, &m.Relationship,
-		&eth, &m.Disability, &m.EducationLevel, &m.Occupation, &m.EmploymentStatus, &m.InsuranceCard,
-		&m.InsuranceExpiry, &m.Student, &m.SchoolLevel, &m.Status, &m.StatusDate, &m.Version); err != nil {
+	if err := row.Scan(memberFields.dest(&m, &sealed)...); err != nil {
 		return Member{}, err
-	}
-	m.Sex = Sex(sex)
-	if eth.Valid {
-		v := int(eth.Int64)
-		m.EthnicityCode = &v
 	}
 	if sealed != nil {
 		id, err := s.protect.Open(sealed)
@@ -195,53 +188,51 @@ func (s store) scanMember(row db.Scanner) (Member, error) {
 	return m, nil
 }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+// sealedID is what the members table keeps of an ID number: its kind, the
+// sealed number and its lookup hash (all nil without one).
+type sealedID struct {
+	kind           *string
+	sealed, lookup []byte
 }
 
-// sealID is what the members table keeps of an ID number: its kind, the
-// sealed number and its lookup hash (all nil without one).
-func (s store) sealID(id *IDNumber) (kind, sealed, lookup any, err error) {
+// seal seals an ID number for the members table.
+func (s store) seal(id *IDNumber) (sealedID, error) {
 	if id == nil {
-		return nil, nil, nil, nil
+		return sealedID{}, nil
 	}
 	b, err := s.protect.Seal(*id)
 	if err != nil {
-		return nil, nil, nil, err
+		return sealedID{}, err
 	}
-	return string(id.Kind), b, s.protect.Lookup(*id), nil
+	kind := string(id.Kind)
+	return sealedID{kind: &kind, sealed: b, lookup: s.protect.Lookup(*id)}, nil
+}
+
+// values are the sealed columns' parameters (untyped nils for none).
+func (x sealedID) values() []any {
+	var kind any
+	if x.kind != nil {
+		kind = *x.kind
+	}
+	return []any{kind, nilBytes(x.sealed), nilBytes(x.lookup)}
 }
 
 // insertMember adds a member to a household.
 func (s store) insertMember(ctx context.Context, m Member) error {
-	kind, sealed, lookup, err := s.sealID(m.IDNumber)
+	id, err := s.seal(m.IDNumber)
 	if err != nil {
 		return err
 	}
-	return s.db.Conn(ctx).Exec(`INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status, status_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.HouseholdID, m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship,
-		m.EthnicityCode, m.Disability, nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus),
-		nullable(m.InsuranceCard), m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.Status, m.StatusDate).Error
+	return s.db.Conn(ctx).Exec(memberInsert.one(), columnValues(memberFields, &m, inserted, id.values()...)...).Error
 }
 
 // updateMember writes a member's corrected record.
 func (s store) updateMember(ctx context.Context, m Member) error {
-	kind, sealed, lookup, err := s.sealID(m.IDNumber)
+	id, err := s.seal(m.IDNumber)
 	if err != nil {
 		return err
 	}
-	return s.db.Conn(ctx).Exec(`UPDATE members SET full_name = ?, birth_date = ?, birth_year = ?, sex = ?, id_kind = ?, id_sealed = ?,
-		id_lookup = ?, relationship = ?, ethnicity_code = ?, disability = ?, education_level = ?, occupation = ?,
-		employment_status = ?, insurance_card = ?, insurance_expiry = ?, student = ?, school_level = ?, version = version + 1,
-		updated_at = now() WHERE id = ?`,
-		m.FullName, m.BirthDate, m.BirthYear, string(m.Sex), kind, sealed, lookup, m.Relationship, m.EthnicityCode, m.Disability,
-		nullable(m.EducationLevel), nullable(m.Occupation), nullable(m.EmploymentStatus), nullable(m.InsuranceCard),
-		m.InsuranceExpiry, m.Student, nullable(m.SchoolLevel), m.ID).Error
+	return s.db.Conn(ctx).Exec(memberUpdate, columnValues(memberFields, &m, updated, append(id.values(), m.ID)...)...).Error
 }
 
 // setMemberStatus writes that a member died or moved out.

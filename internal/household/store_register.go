@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -64,58 +63,27 @@ type insertError struct {
 func (e *insertError) Error() string { return "insert " + e.table + ": " + e.err.Error() }
 func (e *insertError) Unwrap() error { return e.err }
 
-// registration is the rows of new households and their members, by column.
+// registration is the rows of new households and their members, whose
+// insert columns follow Household's and Member's tags: the members of every
+// household in order, each with its ID number sealed.
 type registration struct {
-	h struct {
-		id, code, commune, path, village, address, areaType []string
-		phone                                               []*string
-		minority                                            []bool
-	}
-	m struct {
-		id, household, name, sex, relationship, status []string
-		birth, expiry                                  []*time.Time
-		year                                           []int32
-		kind, education, occupation, employment, card  []*string
-		school                                         []*string
-		sealed, lookup                                 [][]byte
-		ethnicity                                      []*int32
-		disability, student                            []bool
-	}
+	h   []Household
+	m   []Member
+	ids []sealedID
 }
 
 // columns lays out households (ids set, area paths resolved) and their
-// members by column, ID numbers sealed; "" is NULL in the optional ones.
+// members, ID numbers sealed.
 func (s store) columns(hs []Household) (*registration, error) {
-	r := &registration{}
-	h, m := &r.h, &r.m
+	r := &registration{h: hs}
 	for _, x := range hs {
-		h.id, h.code, h.commune, h.path = append(h.id, x.ID.String()), append(h.code, x.Code), append(h.commune, x.CommuneCode), append(h.path, x.AreaPath)
-		h.village, h.address, h.areaType = append(h.village, x.Village), append(h.address, x.Address), append(h.areaType, x.AreaType)
-		h.phone, h.minority = append(h.phone, optional(x.Phone)), append(h.minority, x.EthnicMinority)
 		for _, y := range x.Members {
-			var kind *string
-			var sealed, lookup []byte
-			if y.IDNumber != nil {
-				k := string(y.IDNumber.Kind)
-				kind = &k
-				var err error
-				if sealed, err = s.protect.Seal(*y.IDNumber); err != nil {
-					return nil, err
-				}
-				lookup = s.protect.Lookup(*y.IDNumber)
+			id, err := s.seal(y.IDNumber)
+			if err != nil {
+				return nil, err
 			}
-			var eth *int32
-			if y.EthnicityCode != nil {
-				e := int32(*y.EthnicityCode)
-				eth = &e
-			}
-			m.id, m.household, m.name, m.sex = append(m.id, y.ID.String()), append(m.household, x.ID.String()), append(m.name, y.FullName), append(m.sex, string(y.Sex))
-			m.relationship, m.status = append(m.relationship, y.Relationship), append(m.status, y.Status)
-			m.birth, m.expiry, m.year = append(m.birth, y.BirthDate), append(m.expiry, y.InsuranceExpiry), append(m.year, int32(y.BirthYear))
-			m.kind, m.education, m.occupation = append(m.kind, kind), append(m.education, optional(y.EducationLevel)), append(m.occupation, optional(y.Occupation))
-			m.employment, m.card, m.school = append(m.employment, optional(y.EmploymentStatus)), append(m.card, optional(y.InsuranceCard)), append(m.school, optional(y.SchoolLevel))
-			m.sealed, m.lookup, m.ethnicity = append(m.sealed, sealed), append(m.lookup, lookup), append(m.ethnicity, eth)
-			m.disability, m.student = append(m.disability, y.Disability), append(m.student, y.Student)
+			y.HouseholdID = x.ID
+			r.m, r.ids = append(r.m, y), append(r.ids, id)
 		}
 	}
 	return r, nil
@@ -137,37 +105,29 @@ func (s store) insertHouseholds(ctx context.Context, hs []Household) error {
 	return s.insertArrays(ctx, r)
 }
 
-const (
-	insertHousehold = `INSERT INTO households (id, code, commune_code, area_path, village, address, area_type, phone,
-		ethnic_minority, created_by, updated_by)`
-	insertMember = `INSERT INTO members (id, household_id, full_name, birth_date, birth_year, sex, id_kind, id_sealed,
-		id_lookup, relationship, ethnicity_code, disability, education_level, occupation, employment_status, insurance_card,
-		insurance_expiry, student, school_level, status)`
-)
+// The households INSERT, derived from Household's tags (its insert
+// columns, then created_by and updated_by).
+var householdInsert = insertStatements("households", householdFields, "created_by uuid", "updated_by uuid")
 
 // insertRows writes the rows with a parameter per value.
 func (s store) insertRows(ctx context.Context, r *registration) error {
-	h, m := &r.h, &r.m
 	actor := access.ActorID(ctx)
 	conn := s.db.Conn(ctx)
-	for i := range h.id {
-		if err := conn.Exec(insertHousehold+` VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?)`, h.id[i], h.code[i], h.commune[i],
-			h.path[i], h.village[i], h.address[i], h.areaType[i], h.phone[i], h.minority[i], actor, actor).Error; err != nil {
+	for i := range r.h {
+		if err := conn.Exec(householdInsert.one(), columnValues(householdFields, &r.h[i], inserted, actor, actor)...).Error; err != nil {
 			return &insertError{"households", err}
 		}
 	}
-	if len(m.id) == 0 {
+	if len(r.m) == 0 {
 		return nil
 	}
-	rows := make([]string, len(m.id))
-	args := make([]any, 0, 20*len(m.id))
-	for i := range m.id {
-		rows[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-		args = append(args, m.id[i], m.household[i], m.name[i], m.birth[i], m.year[i], m.sex[i], m.kind[i], nilBytes(m.sealed[i]),
-			nilBytes(m.lookup[i]), m.relationship[i], m.ethnicity[i], m.disability[i], m.education[i], m.occupation[i], m.employment[i],
-			m.card[i], m.expiry[i], m.student[i], m.school[i], m.status[i])
+	rows := make([]string, len(r.m))
+	args := make([]any, 0, len(r.m)*strings.Count(memberInsert.row, "?"))
+	for i := range r.m {
+		rows[i] = memberInsert.row
+		args = append(args, columnValues(memberFields, &r.m[i], inserted, r.ids[i].values()...)...)
 	}
-	if err := conn.Exec(insertMember+` VALUES `+strings.Join(rows, ", "), args...).Error; err != nil {
+	if err := conn.Exec(memberInsert.head+" VALUES "+strings.Join(rows, ", "), args...).Error; err != nil {
 		return &insertError{"members", err}
 	}
 	return nil
@@ -184,30 +144,28 @@ func nilBytes(b []byte) any {
 // insertArrays writes the rows with one statement per table, each column
 // one array parameter.
 func (s store) insertArrays(ctx context.Context, r *registration) error {
-	h, m := &r.h, &r.m
 	var actorText *string
 	if actor := access.ActorID(ctx); actor != nil {
 		a := actor.String()
 		actorText = &a
 	}
+	actors := make([]*string, len(r.h))
+	for i := range actors {
+		actors[i] = actorText
+	}
 	// The pool's own statement path: GORM would expand the slices into lists.
 	pool := s.db.Conn(ctx).Statement.ConnPool
-	if _, err := pool.ExecContext(ctx, insertHousehold+`
-		SELECT u.id, u.code, u.commune, u.path::ltree, u.village, u.address, u.area_type, u.phone, u.minority, $10::uuid, $10::uuid
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[])
-		AS u (id, code, commune, path, village, address, area_type, phone, minority)`,
-		h.id, h.code, h.commune, h.path, h.village, h.address, h.areaType, h.phone, h.minority, actorText); err != nil {
+	if _, err := pool.ExecContext(ctx, householdInsert.arrays, append(columnArrays(householdFields, r.h), actors, actors)...); err != nil {
 		return &insertError{"households", err}
 	}
-	if len(m.id) == 0 {
+	if len(r.m) == 0 {
 		return nil
 	}
-	if _, err := pool.ExecContext(ctx, insertMember+`
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::int2[], $6::text[], $7::text[], $8::bytea[], $9::bytea[],
-			$10::text[], $11::int2[], $12::bool[], $13::text[], $14::text[], $15::text[], $16::text[], $17::date[], $18::bool[],
-			$19::text[], $20::text[])`,
-		m.id, m.household, m.name, m.birth, m.year, m.sex, m.kind, m.sealed, m.lookup, m.relationship, m.ethnicity, m.disability,
-		m.education, m.occupation, m.employment, m.card, m.expiry, m.student, m.school, m.status); err != nil {
+	kinds, sealed, lookups := make([]*string, len(r.ids)), make([][]byte, len(r.ids)), make([][]byte, len(r.ids))
+	for i, id := range r.ids {
+		kinds[i], sealed[i], lookups[i] = id.kind, id.sealed, id.lookup
+	}
+	if _, err := pool.ExecContext(ctx, memberInsert.arrays, append(columnArrays(memberFields, r.m), kinds, sealed, lookups)...); err != nil {
 		return &insertError{"members", err}
 	}
 	return nil

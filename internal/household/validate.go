@@ -40,7 +40,8 @@ func ParseBirth(s string) (date *time.Time, year int, err error) {
 var householdCode = regexp.MustCompile(`^[0-9A-Za-z._/-]{1,32}$`)
 
 // MemberFields are a member's values as a person typed them (a request, a
-// row of an import file); NewMember parses them.
+// row of an import file); NewMember parses them. MemberIn has the same
+// fields, in the same order (it converts to MemberFields).
 type MemberFields struct {
 	ID               *uuid.UUID
 	FullName         string
@@ -59,18 +60,12 @@ type MemberFields struct {
 	SchoolLevel      string
 }
 
-// HouseholdFields are a household's values as a person typed them, with its
-// members; NewHousehold parses them.
+// HouseholdFields are a household to register: its own fields as the model
+// keeps them (none needs parsing) and its members' as a person typed them;
+// NewHousehold parses and checks them.
 type HouseholdFields struct {
-	ID             *uuid.UUID // a mobile client may mint it (UUIDv7)
-	Code           string
-	CommuneCode    string
-	Village        string
-	Address        string
-	AreaType       string
-	Phone          string
-	EthnicMinority bool
-	Members        []MemberFields
+	Household Household // its own fields (ID may be set: a mobile client may mint it)
+	Members   []MemberFields
 }
 
 // NewHousehold parses and checks a household to register, with every
@@ -78,11 +73,8 @@ type HouseholdFields struct {
 // needs exactly one present head. The household is returned as far as it
 // was read even with problems.
 func NewHousehold(f HouseholdFields, now time.Time) (Household, error) {
-	h := Household{Code: f.Code, CommuneCode: f.CommuneCode, Village: f.Village, Address: f.Address, AreaType: f.AreaType,
-		Phone: f.Phone, EthnicMinority: f.EthnicMinority}
-	if f.ID != nil {
-		h.ID = *f.ID
-	}
+	h := f.Household
+	h.Members = nil
 	var fe apperr.FieldList
 	for i, m := range f.Members {
 		h.Members = append(h.Members, parseMember(m, fmt.Sprintf("members[%d].", i), now, &fe))
@@ -143,12 +135,16 @@ func parseMember(f MemberFields, prefix string, now time.Time, fe *apperr.FieldL
 
 // MemberPatch changes a member's own fields; nil leaves a field alone.
 // IDNumber "" removes the number.
+// Its fields are MemberFields' (but the id), each optional, in their order:
+// the HTTP layer's body converts to it.
 type MemberPatch struct {
-	FullName, BirthDate, Sex, IDNumber, Relationship            *string
-	EducationLevel, Occupation, EmploymentStatus, InsuranceCard *string
-	SchoolLevel, InsuranceExpiry                                *string
-	EthnicityCode                                               *int
-	Disability, Student                                         *bool
+	FullName, BirthDate, Sex, IDNumber, Relationship *string
+	EthnicityCode                                    *int
+	Disability                                       *bool
+	EducationLevel, Occupation, EmploymentStatus     *string
+	InsuranceCard, InsuranceExpiry                   *string
+	Student                                          *bool
+	SchoolLevel                                      *string
 }
 
 // patched is the member with the patch applied and checked. The head's

@@ -21,35 +21,92 @@ import (
 
 // Columns of the template, one row per person; a household is the run of
 // consecutive rows with the same commune and household code, its own fields
-// read from its first row.
-var Columns = []struct{ Name, VI, EN string }{
-	{"commune_code", "Mã xã (5 chữ số, mã TCTK)", "Commune code (5 digits, GSO)"},
-	{"household_code", "Mã hộ (duy nhất trong xã)", "Household code (unique in the commune)"},
-	{"village", "Thôn/ấp", "Village"},
-	{"address", "Địa chỉ", "Address"},
-	{"area_type", "Khu vực: rural (nông thôn) hoặc urban (thành thị)", "Area type: rural or urban"},
-	{"phone", "Số điện thoại của hộ", "Household phone"},
-	{"ethnic_minority", "Hộ dân tộc thiểu số (có/không)", "Ethnic-minority household (yes/no)"},
-	{"full_name", "Họ và tên", "Full name"},
-	{"birth_date", "Ngày sinh (YYYY-MM-DD) hoặc năm sinh (YYYY)", "Birth date (YYYY-MM-DD) or year (YYYY)"},
-	{"sex", "Giới tính: male (nam) hoặc female (nữ)", "Sex: male or female"},
-	{"id_number", "Số CCCD (12 số) hoặc CMND (9 số)", "ID number (CCCD 12 digits or CMND 9)"},
-	{"relationship", "Quan hệ với chủ hộ: head, spouse, child, parent, grandchild, grandparent, sibling, in_law, other", "Relationship to the head"},
-	{"ethnicity_code", "Mã dân tộc (1–54)", "Ethnic group code (1–54)"},
-	{"disability", "Người khuyết tật (có/không)", "Disability (yes/no)"},
-	{"student", "Đang đi học (có/không)", "Attends school (yes/no)"},
-	{"school_level", "Cấp học", "School level"},
-	{"education_level", "Trình độ học vấn", "Education level"},
-	{"occupation", "Nghề nghiệp", "Occupation"},
-	{"employment_status", "Tình trạng việc làm", "Employment status"},
-	{"insurance_card", "Số thẻ BHYT", "Health insurance card number"},
-	{"insurance_expiry", "Hạn thẻ BHYT (YYYY-MM-DD)", "Card expiry (YYYY-MM-DD)"},
+// read from its first row. Each column says where its cells go: a field of
+// the household (household) or of the row's member (member); an importable
+// field is one line here.
+var Columns = []Column{
+	{"commune_code", "Mã xã (5 chữ số, mã TCTK)", "Commune code (5 digits, GSO)", true,
+		text(func(h *household.Household) *string { return &h.CommuneCode }), nil},
+	{"household_code", "Mã hộ (duy nhất trong xã)", "Household code (unique in the commune)", true,
+		text(func(h *household.Household) *string { return &h.Code }), nil},
+	{"village", "Thôn/ấp", "Village", true, text(func(h *household.Household) *string { return &h.Village }), nil},
+	{"address", "Địa chỉ", "Address", false, text(func(h *household.Household) *string { return &h.Address }), nil},
+	{"area_type", "Khu vực: rural (nông thôn) hoặc urban (thành thị)", "Area type: rural or urban", true,
+		text(func(h *household.Household) *string { return &h.AreaType }), nil},
+	{"phone", "Số điện thoại của hộ", "Household phone", false, text(func(h *household.Household) *string { return &h.Phone }), nil},
+	{"ethnic_minority", "Hộ dân tộc thiểu số (có/không)", "Ethnic-minority household (yes/no)", false,
+		yesNo(func(h *household.Household) *bool { return &h.EthnicMinority }), nil},
+	{"full_name", "Họ và tên", "Full name", true, nil, text(func(m *member) *string { return &m.FullName })},
+	{"birth_date", "Ngày sinh (YYYY-MM-DD) hoặc năm sinh (YYYY)", "Birth date (YYYY-MM-DD) or year (YYYY)", true,
+		nil, text(func(m *member) *string { return &m.BirthDate })},
+	{"sex", "Giới tính: male (nam) hoặc female (nữ)", "Sex: male or female", true, nil, text(func(m *member) *string { return &m.Sex })},
+	{"id_number", "Số CCCD (12 số) hoặc CMND (9 số)", "ID number (CCCD 12 digits or CMND 9)", false,
+		nil, text(func(m *member) *string { return &m.IDNumber })},
+	{"relationship", "Quan hệ với chủ hộ: head, spouse, child, parent, grandchild, grandparent, sibling, in_law, other", "Relationship to the head", true,
+		nil, text(func(m *member) *string { return &m.Relationship })},
+	{"ethnicity_code", "Mã dân tộc (1–54)", "Ethnic group code (1–54)", false, nil, ethnicity},
+	{"disability", "Người khuyết tật (có/không)", "Disability (yes/no)", false, nil, yesNo(func(m *member) *bool { return &m.Disability })},
+	{"student", "Đang đi học (có/không)", "Attends school (yes/no)", false, nil, yesNo(func(m *member) *bool { return &m.Student })},
+	{"school_level", "Cấp học", "School level", false, nil, text(func(m *member) *string { return &m.SchoolLevel })},
+	{"education_level", "Trình độ học vấn", "Education level", false, nil, text(func(m *member) *string { return &m.EducationLevel })},
+	{"occupation", "Nghề nghiệp", "Occupation", false, nil, text(func(m *member) *string { return &m.Occupation })},
+	{"employment_status", "Tình trạng việc làm", "Employment status", false,
+		nil, text(func(m *member) *string { return &m.EmploymentStatus })},
+	{"insurance_card", "Số thẻ BHYT", "Health insurance card number", false, nil, text(func(m *member) *string { return &m.InsuranceCard })},
+	{"insurance_expiry", "Hạn thẻ BHYT (YYYY-MM-DD)", "Card expiry (YYYY-MM-DD)", false,
+		nil, text(func(m *member) *string { return &m.InsuranceExpiry })},
+}
+
+// Column is one column of the template: its name, its header's wording,
+// whether a file must have it, and where its cells go (one of household and
+// member).
+type Column struct {
+	Name, VI, EN string
+	Required     bool
+	household    func(h *household.Household, cell string) *cellProblem
+	member       func(m *member, cell string) *cellProblem
+}
+
+// member is a member's values as a row gives them.
+type member = household.MemberFields
+
+// cellProblem is why a cell's value was refused.
+type cellProblem struct{ code, message string }
+
+// text puts the cell, trimmed, in a text field.
+func text[T any](field func(*T) *string) func(*T, string) *cellProblem {
+	return func(x *T, cell string) *cellProblem {
+		*field(x) = strings.TrimSpace(cell)
+		return nil
+	}
+}
+
+// yesNo reads the cell as yes or no (parseBool) into a field.
+func yesNo[T any](field func(*T) *bool) func(*T, string) *cellProblem {
+	return func(x *T, cell string) *cellProblem {
+		v, ok := parseBool(cell)
+		if !ok {
+			return &cellProblem{"boolean", "must be yes or no"}
+		}
+		*field(x) = v
+		return nil
+	}
+}
+
+// ethnicity reads an ethnic group's code (its range is the model's to check).
+func ethnicity(m *member, cell string) *cellProblem {
+	if e := strings.TrimSpace(cell); e != "" {
+		n, err := strconv.Atoi(e)
+		if err != nil {
+			return &cellProblem{"invalid", "must be a number from 1 to 54"}
+		}
+		m.EthnicityCode = &n
+	}
+	return nil
 }
 
 // maxCell is the longest a cell may be (a name, an address).
 const maxCell = 300
-
-var requiredColumns = []string{"commune_code", "household_code", "village", "area_type", "full_name", "birth_date", "sex", "relationship"}
 
 // rowReader reads a file's rows one at a time.
 type rowReader interface {
@@ -152,15 +209,15 @@ func header(rec []string) (map[string]int, error) {
 		if name == "" {
 			continue
 		}
-		if !slices.ContainsFunc(Columns, func(c struct{ Name, VI, EN string }) bool { return c.Name == name }) {
+		if !slices.ContainsFunc(Columns, func(c Column) bool { return c.Name == name }) {
 			return nil, fileProblem("column %q is not in the template", name)
 		}
 		idx[name] = i
 	}
 	var missing []string
-	for _, c := range requiredColumns {
-		if _, ok := idx[c]; !ok {
-			missing = append(missing, c)
+	for _, c := range Columns {
+		if _, ok := idx[c.Name]; !ok && c.Required {
+			missing = append(missing, c.Name)
 		}
 	}
 	if len(missing) > 0 {
@@ -207,33 +264,25 @@ func build(rows []line, now time.Time) (household.Household, []Problem) {
 	if len(probs) > 0 { // nothing else can be judged on such text
 		return household.Household{}, probs
 	}
-	h := household.HouseholdFields{CommuneCode: strings.TrimSpace(first.get("commune_code")), Code: strings.TrimSpace(first.get("household_code")),
-		Village: first.get("village"), Address: first.get("address"), AreaType: strings.TrimSpace(first.get("area_type")),
-		Phone: first.get("phone")}
-	var ok bool
-	if h.EthnicMinority, ok = parseBool(first.get("ethnic_minority")); !ok {
-		probs = append(probs, problem(first.number, "ethnic_minority", "boolean", "must be yes or no"))
+	// Each column's cells go where the table says: the household's from its
+	// first row, the members' from each row.
+	var h household.HouseholdFields
+	for _, c := range Columns {
+		if c.household == nil {
+			continue
+		}
+		if p := c.household(&h.Household, first.get(c.Name)); p != nil {
+			probs = append(probs, problem(first.number, c.Name, p.code, p.message))
+		}
 	}
 	for _, r := range rows {
-		in := household.MemberFields{FullName: r.get("full_name"), BirthDate: strings.TrimSpace(r.get("birth_date")),
-			Sex: strings.TrimSpace(r.get("sex")), IDNumber: strings.TrimSpace(r.get("id_number")),
-			Relationship: strings.TrimSpace(r.get("relationship")), EducationLevel: r.get("education_level"),
-			Occupation: r.get("occupation"), EmploymentStatus: r.get("employment_status"), InsuranceCard: r.get("insurance_card"),
-			InsuranceExpiry: strings.TrimSpace(r.get("insurance_expiry")), SchoolLevel: r.get("school_level")}
-		if e := strings.TrimSpace(r.get("ethnicity_code")); e != "" {
-			n, err := strconv.Atoi(e)
-			if err != nil {
-				probs = append(probs, problem(r.number, "ethnicity_code", "invalid", "must be a number from 1 to 54"))
-			} else {
-				in.EthnicityCode = &n
+		var in member
+		for _, c := range Columns {
+			if c.member == nil {
+				continue
 			}
-		}
-		for _, b := range []struct {
-			col string
-			dst *bool
-		}{{"disability", &in.Disability}, {"student", &in.Student}} {
-			if *b.dst, ok = parseBool(r.get(b.col)); !ok {
-				probs = append(probs, problem(r.number, b.col, "boolean", "must be yes or no"))
+			if p := c.member(&in, r.get(c.Name)); p != nil {
+				probs = append(probs, problem(r.number, c.Name, p.code, p.message))
 			}
 		}
 		h.Members = append(h.Members, in)

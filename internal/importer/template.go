@@ -35,10 +35,8 @@ func Template() ([]byte, error) {
 	_ = f.SetSheetRow("Huong dan", "A1", &[]any{"Cột", "Ý nghĩa", "Meaning", "Bắt buộc / Required"})
 	for i, c := range Columns {
 		req := ""
-		for _, r := range requiredColumns {
-			if r == c.Name {
-				req = "x"
-			}
+		if c.Required {
+			req = "x"
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
 		if err := f.SetSheetRow("Huong dan", cell, &[]any{c.Name, c.VI, c.EN, req}); err != nil {
