@@ -36,10 +36,16 @@ run: build db-up ## bring up PostgreSQL, migrate, load the demo province and ser
 	@scripts/banner.sh
 	@$(WITH_DB) $(BIN) serve
 
+# Packages run side by side, as many as there are cores; within a package the
+# tests (each on its own database) run TEST_PARALLEL at a time: they mostly wait
+# on PostgreSQL, processes and timers, so more of them than cores keeps the cores busy.
+TEST_P        ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_PARALLEL ?= 8
+
 .PHONY: test
 test: db-up ## bring up PostgreSQL and run the whole test suite
 	@scripts/db.sh clean-tests
-	@$(WITH_DB) go test -count=1 $(TESTFLAGS) $(GO_PKGS)
+	@$(WITH_DB) go test -count=1 -p $(TEST_P) -parallel $(TEST_PARALLEL) $(TESTFLAGS) $(GO_PKGS)
 
 .PHONY: bench-build
 bench-build: ## build bin/ansinh-bench, the load harness (never linked into the server)

@@ -128,6 +128,15 @@ func deprivedCodes(answers []Answer) []string {
 // evaluate fills an assessment's standard, answers and result from the
 // household's record and the input, collecting every problem.
 func (s *Service) evaluate(ctx context.Context, a *Assessment, h household.Household, in AssessmentInput) error {
+	standards, err := s.store.standards(ctx)
+	if err != nil {
+		return err
+	}
+	return s.evaluateWith(standards, a, h, in)
+}
+
+// evaluateWith is evaluate with the standards already read.
+func (s *Service) evaluateWith(standards []Standard, a *Assessment, h household.Household, in AssessmentInput) error {
 	var fe apperr.FieldList
 	if in.ReferenceDate != nil {
 		a.ReferenceDate = *in.ReferenceDate
@@ -146,10 +155,6 @@ func (s *Service) evaluate(ctx context.Context, a *Assessment, h household.House
 	}
 	if a.ReferenceDate.After(s.today().AddDate(1, 0, 0)) || a.ReferenceDate.Year() < 2000 {
 		fe.Add("reference_date", "invalid", "must be a date from 2000 to a year from now")
-	}
-	standards, err := s.store.standards(ctx)
-	if err != nil {
-		return err
 	}
 	std, ok := Choose(standards, h.AreaPath, a.ReferenceDate)
 	if !ok {

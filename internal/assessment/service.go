@@ -19,6 +19,7 @@ import (
 // registry is what this package needs of the household registry.
 type registry interface {
 	Get(ctx context.Context, scope access.Scope, id uuid.UUID) (household.Household, error)
+	GetEach(ctx context.Context, scope access.Scope, ids []uuid.UUID) ([]household.Household, error)
 	Classify(ctx context.Context, id uuid.UUID, to, decision string, effective time.Time) (from string, changed bool, err error)
 	NoteChange(ctx context.Context, entityType string, entityID, householdID uuid.UUID, areaPath string) error
 }

@@ -62,13 +62,19 @@ func (s *Service) SeedDemo(ctx context.Context, areaCode string, year int, seed 
 		return sum, err
 	}
 	plans := d.draw(households, seed)
-	// The households are worked on side by side.
+	// The households are worked on side by side, each household's
+	// proposals, approvals and deliveries in one transaction.
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for _, pl := range plans {
 		g.Go(func() error {
-			got, err := s.seedHousehold(gctx, d, pl)
+			var got DemoSupport
+			err := s.db.WithTx(gctx, func(ctx context.Context) error {
+				var err error
+				got, err = s.seedHousehold(ctx, d, pl)
+				return err
+			})
 			if err != nil {
 				return err
 			}
