@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/ratelimit"
@@ -29,6 +30,10 @@ type Limits struct {
 	Policies      map[ratelimit.Kind]ratelimit.Policy
 	AddressFactor int
 	Log           *slog.Logger
+	// Refused counts refusals by policy (search, search_address...);
+	// Unavailable the requests let through unlimited. Either may be nil.
+	Refused     *prometheus.CounterVec
+	Unavailable prometheus.Counter
 	// lastWarned throttles the warning of a store that does not answer.
 	lastWarned atomic.Int64
 }
@@ -86,11 +91,17 @@ func (l *Limits) middleware(kind ratelimit.Kind) gin.HandlerFunc {
 			// answers 503 itself; refusing would turn a slow limiter
 			// statement into refusals of requests that could be served.
 			l.warn(ctx, err)
+			if l.Unavailable != nil {
+				l.Unavailable.Inc()
+			}
 			c.Next()
 			return
 		}
 		setHeaders(c.Writer.Header(), ds)
 		if !ds[0].Allowed {
+			if l.Refused != nil {
+				l.Refused.WithLabelValues(ds[0].Name).Inc()
+			}
 			secs := ratelimit.Seconds(ds[0].Reset)
 			c.Header("Retry-After", strconv.Itoa(secs))
 			web.WriteProblem(c, l.Log, apperr.New(apperr.TooManyRequests, "rate_limited",

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ansinh/ansinh/internal/apptest"
@@ -54,6 +55,9 @@ func TestSearchBurstIsRefusedForItsUserOnly(t *testing.T) {
 		}
 	}
 	refused(t, apptest.Send(t, h, "GET", "/api/v1/households?q=an", greedy, nil), `"search";q=5;w=60`)
+	if m := apptest.Get(t, h, "/metrics").Body.String(); !strings.Contains(m, `ansinh_ratelimit_refused_total{policy="search"} 1`) {
+		t.Fatal("the refusal is not counted in /metrics")
+	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/areas/30791", greedy, nil); w.Code != 200 {
 		t.Fatalf("a read by the same user: %d %s", w.Code, w.Body.String())
 	}

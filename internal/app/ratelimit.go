@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/platform/ratelimit"
@@ -21,7 +23,13 @@ func (a *App) limitRequests(ctx context.Context, r *access.Routes, c config.Rate
 		policies[ratelimit.Kind(k)] = ratelimit.Policy{Quota: q.Quota, Window: q.Window}
 	}
 	limiter := ratelimit.New(a.db)
-	r.Limit(&access.Limits{Limiter: limiter, Policies: policies, AddressFactor: c.AddressFactor, Log: a.log})
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ansinh_ratelimit_refused_total",
+		Help: "Requests refused with 429 rate_limited, by policy (kind, and _address for an address's quota)."}, []string{"policy"})
+	unavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "ansinh_ratelimit_unavailable_total",
+		Help: "Requests let through unlimited because the limiter's store did not answer."})
+	a.registry.MustRegister(refused, unavailable)
+	r.Limit(&access.Limits{Limiter: limiter, Policies: policies, AddressFactor: c.AddressFactor, Log: a.log,
+		Refused: refused, Unavailable: unavailable})
 	go func() {
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
