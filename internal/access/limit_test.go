@@ -117,3 +117,22 @@ func TestUnauthenticatedRequestsAreLimitedByAddress(t *testing.T) {
 	}
 	refused(t, sendFrom(t, h, "/api/v1/households?q=an", "[2001:db8:1:2:ffff::9]:5000"), `"search";q=3;w=60`)
 }
+
+// BenchmarkLimitedRead is a cheap read (an area) through the real router,
+// with every request charged to the rate limiter and without it: the
+// limiter's cost per request in process (one statement: its round trip).
+func BenchmarkLimitedRead(b *testing.B) {
+	for _, limited := range []bool{true, false} {
+		b.Run(fmt.Sprintf("limiter=%t", limited), func(b *testing.B) {
+			extra := append([]string{"ANSINH_RATELIMIT_ENABLED", strconv.FormatBool(limited)}, apptest.Unthrottled...)
+			a := apptest.NewOn(b, apptest.Config(b, dbtest.NewDatabase(b).AppURL, extra...))
+			h := a.Handler()
+			token := apptest.Token(b, a, "bl-worker", "commune_worker", "30791")
+			for b.Loop() {
+				if w := apptest.Send(b, h, "GET", "/api/v1/areas/30791", token, nil); w.Code != 200 {
+					b.Fatalf("read: %d %s", w.Code, w.Body.String())
+				}
+			}
+		})
+	}
+}
