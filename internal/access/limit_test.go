@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -134,5 +135,37 @@ func BenchmarkLimitedRead(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// When the limiter's store does not answer in time (its table locked by
+// another session here; a database outage in production, which the request
+// would meet anyway) the request passes unlimited rather than being refused,
+// without RateLimit headers, and is counted in /metrics.
+func TestLimiterFailsOpen(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	a := apptest.NewOn(t, apptest.Config(t, d.AppURL))
+	h := a.Handler()
+	token := apptest.Token(t, a, "rl-open", "commune_worker", "30791")
+	admin, err := sql.Open("pgx", d.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	tx, err := admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() })
+	if _, err := tx.Exec(`LOCK TABLE rate_limits IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	w := apptest.Send(t, h, "GET", "/api/v1/areas/30791", token, nil)
+	if w.Code != 200 || w.Header().Get("RateLimit") != "" {
+		t.Fatalf("with the limiter's table locked: %d RateLimit=%q %s", w.Code, w.Header().Get("RateLimit"), w.Body.String())
+	}
+	if m := apptest.Get(t, h, "/metrics").Body.String(); !strings.Contains(m, "ansinh_ratelimit_unavailable_total 1") {
+		t.Fatal("the unlimited request is not counted in /metrics")
 	}
 }
