@@ -132,9 +132,12 @@ func SetLimits(cfg *config.Config, mode string) error {
 	switch mode {
 	case "", "charge":
 		cfg.RateLimit.Enabled = true
-		for _, q := range []*config.Quota{&cfg.RateLimit.Read, &cfg.RateLimit.Search, &cfg.RateLimit.Write,
-			&cfg.RateLimit.Export, &cfg.RateLimit.Upload, &cfg.RateLimit.Import} {
-			q.Quota, q.Window = 1_000_000, time.Second
+		r := &cfg.RateLimit
+		for _, q := range []*int{&r.ReadQuota, &r.SearchQuota, &r.WriteQuota, &r.ExportQuota, &r.UploadQuota, &r.ImportQuota} {
+			*q = 1_000_000
+		}
+		for _, w := range []*time.Duration{&r.ReadWindow, &r.SearchWindow, &r.WriteWindow, &r.ExportWindow, &r.UploadWindow, &r.ImportWindow} {
+			*w = time.Second
 		}
 	case "off":
 		cfg.RateLimit.Enabled = false

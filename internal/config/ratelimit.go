@@ -13,13 +13,21 @@ import (
 type RateLimit struct {
 	Enabled bool `yaml:"enabled" env:"ENABLED"`
 	// AddressFactor multiplies a user's quota into an address's.
-	AddressFactor int   `yaml:"address_factor" env:"ADDRESS_FACTOR"`
-	Read          Quota `yaml:"read" envPrefix:"READ_"`
-	Search        Quota `yaml:"search" envPrefix:"SEARCH_"`
-	Write         Quota `yaml:"write" envPrefix:"WRITE_"`
-	Export        Quota `yaml:"export" envPrefix:"EXPORT_"`
-	Upload        Quota `yaml:"upload" envPrefix:"UPLOAD_"`
-	Import        Quota `yaml:"import" envPrefix:"IMPORT_"`
+	AddressFactor int `yaml:"address_factor" env:"ADDRESS_FACTOR"`
+	// Quotas and windows by kind of route (flat, so that each variable has a
+	// field of its own name, which a parse error names).
+	ReadQuota    int           `yaml:"read_quota" env:"READ_QUOTA"`
+	ReadWindow   time.Duration `yaml:"read_window" env:"READ_WINDOW"`
+	SearchQuota  int           `yaml:"search_quota" env:"SEARCH_QUOTA"`
+	SearchWindow time.Duration `yaml:"search_window" env:"SEARCH_WINDOW"`
+	WriteQuota   int           `yaml:"write_quota" env:"WRITE_QUOTA"`
+	WriteWindow  time.Duration `yaml:"write_window" env:"WRITE_WINDOW"`
+	ExportQuota  int           `yaml:"export_quota" env:"EXPORT_QUOTA"`
+	ExportWindow time.Duration `yaml:"export_window" env:"EXPORT_WINDOW"`
+	UploadQuota  int           `yaml:"upload_quota" env:"UPLOAD_QUOTA"`
+	UploadWindow time.Duration `yaml:"upload_window" env:"UPLOAD_WINDOW"`
+	ImportQuota  int           `yaml:"import_quota" env:"IMPORT_QUOTA"`
+	ImportWindow time.Duration `yaml:"import_window" env:"IMPORT_WINDOW"`
 	// JobsPerUser caps a user's import jobs queued or running at once.
 	JobsPerUser int `yaml:"jobs_per_user" env:"JOBS_PER_USER"`
 	// UploadsPerUser caps a user's unfinished resumable uploads.
@@ -28,15 +36,16 @@ type RateLimit struct {
 
 // Quota is requests per window; all of them may come at once.
 type Quota struct {
-	Quota  int           `yaml:"quota" env:"QUOTA"`
-	Window time.Duration `yaml:"window" env:"WINDOW"`
+	Quota  int
+	Window time.Duration
 }
 
 // Quotas are the quotas by kind of route (read, search, write, export,
 // upload, import).
 func (r RateLimit) Quotas() map[string]Quota {
-	return map[string]Quota{"read": r.Read, "search": r.Search, "write": r.Write, "export": r.Export, "upload": r.Upload,
-		"import": r.Import}
+	return map[string]Quota{"read": {r.ReadQuota, r.ReadWindow}, "search": {r.SearchQuota, r.SearchWindow},
+		"write": {r.WriteQuota, r.WriteWindow}, "export": {r.ExportQuota, r.ExportWindow},
+		"upload": {r.UploadQuota, r.UploadWindow}, "import": {r.ImportQuota, r.ImportWindow}}
 }
 
 func (c *Config) validateRateLimit(bad func(string, ...any)) {
@@ -44,10 +53,10 @@ func (c *Config) validateRateLimit(bad func(string, ...any)) {
 	for _, k := range []string{"read", "search", "write", "export", "upload", "import"} {
 		q := r.Quotas()[k]
 		if q.Quota < 1 || q.Quota > 1_000_000 {
-			bad("ratelimit.%s.quota (ANSINH_RATELIMIT_%s_QUOTA) is %d; want 1..1000000", k, strings.ToUpper(k), q.Quota)
+			bad("ratelimit.%s_quota (ANSINH_RATELIMIT_%s_QUOTA) is %d; want 1..1000000", k, strings.ToUpper(k), q.Quota)
 		}
 		if q.Window < time.Second || q.Window > 24*time.Hour {
-			bad("ratelimit.%s.window (ANSINH_RATELIMIT_%s_WINDOW) is %s; want 1s..24h", k, strings.ToUpper(k), q.Window)
+			bad("ratelimit.%s_window (ANSINH_RATELIMIT_%s_WINDOW) is %s; want 1s..24h", k, strings.ToUpper(k), q.Window)
 		}
 	}
 	if r.AddressFactor < 1 || r.AddressFactor > 1000 {
