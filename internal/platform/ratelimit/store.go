@@ -11,7 +11,7 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// store is the rate_limits table (UNLOGGED; migration 00019). Its statements
+// store is the rate_limits table (UNLOGGED; migration 00021). Its statements
 // run on the pool, each on its own (the limiter runs before a request opens
 // its transaction), so a key's row is locked for one statement only.
 type store struct{ db *db.DB }
