@@ -31,7 +31,7 @@ rm -rf bench/results/pgbench
 bin/ansinh-bench --concurrency "${BENCH_CONCURRENCY:-8}" --duration "${BENCH_DURATION:-10s}" \
   --report bench/results/latest.md --scripts bench/results/pgbench \
   --cpuprofile bench/results/cpu.pprof --memprofile bench/results/allocs.pprof 2>/dev/null
-gobench=$(go test -run '^$' -bench . -benchtime 4s ./internal/audit/ ./internal/household/ | grep -E '^(Benchmark|goos|cpu)')
+gobench=$(go test -run '^$' -bench . -benchtime 4s ./internal/audit/ ./internal/household/ ./internal/platform/ratelimit/ ./internal/access/ | grep -E '^(Benchmark|goos|cpu)')
 echo "$gobench"
 {
   printf '\n## Data\n\n%s\n\nBefore the scenarios, audit %s (the generated history, sealed outside the server under test).\n' "$load" "$sealed"

@@ -41,6 +41,8 @@ func rootCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.Only, "only", "", "run only the scenarios whose names contain one of these comma-separated words")
 	cmd.Flags().IntVar(&o.Proposals, "proposals", 150, "enrollments each bench user proposes for the approval scenario")
 	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the server under load")
+	cmd.Flags().StringVar(&o.RateLimit, "ratelimit", "charge",
+		"the rate limiter in the run: charge (every request, quotas no run reaches), off, or config (as configured)")
 	cmd.Flags().StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile (pprof)")
 	var households int
 	var seed uint64

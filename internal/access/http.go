@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -16,6 +17,7 @@ type RouteInfo struct {
 	Method, Path     string
 	Resource, Action string // empty for public or sign-in-only routes
 	Public           bool   // no sign-in needed
+	Kind             ratelimit.Kind
 }
 
 // Routes registers routes with the permission each requires, so that every
@@ -27,6 +29,8 @@ type Routes struct {
 	log    *slog.Logger
 	list   *[]RouteInfo
 	writes []gin.HandlerFunc
+	limits *Limits        // nil: no rate limits
+	kind   ratelimit.Kind // of the routes registered through this value (Kind)
 }
 
 // OnWrites adds middleware that runs, after the permission check, on every
@@ -44,7 +48,11 @@ func (r *Routes) List() []RouteInfo { return append([]RouteInfo(nil), *r.list...
 
 func (r *Routes) add(info RouteInfo, handlers ...gin.HandlerFunc) {
 	info.Path = r.group.BasePath() + info.Path
+	info.Kind = r.kindOf(info.Method)
 	*r.list = append(*r.list, info)
+	if r.limits != nil {
+		handlers = append([]gin.HandlerFunc{r.limits.middleware(info.Kind)}, handlers...)
+	}
 	r.group.Handle(info.Method, info.Path[len(r.group.BasePath()):], handlers...)
 }
 

@@ -150,9 +150,11 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		cfg.Attachments.Largest()); err != nil {
 		return nil, err
 	}
+	a.uploads.LimitPerUser(cfg.RateLimit.UploadsPerUser)
 	reg.MustRegister(a.uploads.Collector())
 	jobsCtx, stopJobs := context.WithCancel(db.WithKind(context.Background(), db.Job))
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log, a.own.Instance()), stopJobs
+	a.jobs.LimitPerUser(cfg.RateLimit.JobsPerUser)
 	go a.expireUploads(jobsCtx)
 	for _, o := range opts {
 		o(a)
@@ -169,6 +171,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	authHandler.RegisterJWKS(a.engine)
 	api := a.engine.Group("/api/v1", authHandler.Middleware())
 	a.routes = access.NewRoutes(api, a.authz, log)
+	a.limitRequests(jobsCtx, a.routes, cfg.RateLimit)
 	a.routes.OnWrites(web.Idempotency(a.db, access.Owner, log))
 	authHandler.Register(a.routes)
 	authHandler.RegisterAdmin(a.routes)

@@ -294,3 +294,15 @@ func AttachFile(t testing.TB, h http.Handler, token string, fields map[string]st
 	Check(t, req, w)
 	return w
 }
+
+// Unthrottled are settings for Config under which every request is charged
+// to the rate limiter but none is refused (benchmarks send far more than a
+// person would).
+var Unthrottled = []string{
+	"ANSINH_RATELIMIT_READ_QUOTA", "1000000", "ANSINH_RATELIMIT_READ_WINDOW", "1s",
+	"ANSINH_RATELIMIT_SEARCH_QUOTA", "1000000", "ANSINH_RATELIMIT_SEARCH_WINDOW", "1s",
+	"ANSINH_RATELIMIT_WRITE_QUOTA", "1000000", "ANSINH_RATELIMIT_WRITE_WINDOW", "1s",
+	"ANSINH_RATELIMIT_EXPORT_QUOTA", "1000000", "ANSINH_RATELIMIT_EXPORT_WINDOW", "1s",
+	"ANSINH_RATELIMIT_UPLOAD_QUOTA", "1000000", "ANSINH_RATELIMIT_UPLOAD_WINDOW", "1s",
+	"ANSINH_RATELIMIT_IMPORT_QUOTA", "1000000", "ANSINH_RATELIMIT_IMPORT_WINDOW", "1s",
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -36,7 +37,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodGet, "/reviews", "review", "read", h.reviews)
 	r.Handle(http.MethodGet, "/reviews/:id", "review", "read", h.review)
 	r.Handle(http.MethodGet, "/reviews/:id/assessments", "assessment", "read", h.reviewAssessments)
-	r.Handle(http.MethodGet, "/reviews/:id/lists/:kind", "review", "read", h.list)
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reviews/:id/lists/:kind", "review", "read", h.list)
 	r.Handle(http.MethodPost, "/reviews/:id/record-meeting", "review", "write", reviewAction(h, h.recordMeeting))
 	r.Handle(http.MethodPost, "/reviews/:id/post", "review", "write", reviewAction(h, h.post))
 	r.Handle(http.MethodPost, "/reviews/:id/objections", "review", "write", reviewAction(h, h.addObjection))

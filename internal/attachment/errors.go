@@ -51,3 +51,10 @@ func human(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// errTooManyUploads is a new resumable upload past the cap on a user's
+// unfinished ones (they hold disk space until finished or expired).
+func errTooManyUploads(n int) error {
+	return apperr.New(apperr.TooManyRequests, "too_many_jobs",
+		"you have %d unfinished uploads, as many as one user may: finish one (PATCH, then attach it) or abandon it (DELETE) first", n)
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -52,11 +53,11 @@ func NewHandler(svc *Service, uploads *Uploads, directMax int64, tempDir string,
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
 	r.Public(http.MethodOptions, "/uploads", h.tus(http.MethodOptions, false))
-	r.HandleStream(http.MethodPost, "/uploads", "attachment", "write", h.createUpload())
+	r.Kind(ratelimit.Upload).HandleStream(http.MethodPost, "/uploads", "attachment", "write", h.createUpload())
 	r.HandleStream(http.MethodHead, "/uploads/:id", "attachment", "write", h.tus(http.MethodHead, true))
 	r.HandleStream(http.MethodPatch, "/uploads/:id", "attachment", "write", h.tus(http.MethodPatch, true))
 	r.HandleStream(http.MethodDelete, "/uploads/:id", "attachment", "write", h.tus(http.MethodDelete, true))
-	r.Handle(http.MethodPost, "/attachments", "attachment", "write", h.attach)
+	r.Kind(ratelimit.Upload).Handle(http.MethodPost, "/attachments", "attachment", "write", h.attach)
 	r.Handle(http.MethodGet, "/attachments", "attachment", "read", h.list)
 	r.Handle(http.MethodGet, "/attachments/:id", "attachment", "read", h.get)
 	r.Handle(http.MethodGet, "/attachments/:id/content", "attachment", "read", h.content(false))
@@ -74,6 +75,9 @@ func (h *Handler) createUpload() web.HandlerFunc {
 		ctx := c.Request.Context()
 		ctx, err := h.uploads.Prepare(ctx, access.ScopeFrom(ctx), c.Request.Header)
 		if err != nil {
+			if apperr.Is(err, apperr.TooManyRequests) { // too_many_jobs: the caller's own uploads must end first
+				c.Header("Retry-After", "60")
+			}
 			return err
 		}
 		c.Request = c.Request.WithContext(ctx)

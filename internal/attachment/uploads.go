@@ -47,6 +47,8 @@ type Uploads struct {
 	handler  *tusd.UnroutedHandler
 	dir      string
 	basePath string
+	// perUser caps a user's unfinished uploads (0: no cap).
+	perUser int
 }
 
 // NewUploads serves resumable uploads at basePath ("/api/v1/uploads/"),
@@ -72,6 +74,12 @@ func NewUploads(svc *Service, dir, basePath string, maxSize int64) (*Uploads, er
 	u.handler = h
 	return u, nil
 }
+
+// LimitPerUser caps a user's unfinished uploads: a creation past it answers
+// 429 too_many_jobs. Uploads are files in the directory every replica
+// shares, so the count holds across replicas; two creations at the very same
+// moment may both pass it (the upload rate limit bounds how many can).
+func (u *Uploads) LimitPerUser(n int) { u.perUser = n }
 
 // Collector exposes tusd's counters (requests, errors, bytes received,
 // uploads created, finished, terminated) to Prometheus.
@@ -139,7 +147,39 @@ func (u *Uploads) Prepare(ctx context.Context, scope access.Scope, header http.H
 	if err != nil {
 		return ctx, metadataFields(err)
 	}
+	if err := u.underCap(ctx); err != nil {
+		return ctx, err
+	}
 	return context.WithValue(ctx, intentKey{}, intent{details: d, size: size, owner: access.Owner(ctx)}), nil
+}
+
+// underCap refuses a new upload when the caller has as many unfinished
+// ones as the cap.
+func (u *Uploads) underCap(ctx context.Context) error {
+	if u.perUser <= 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(u.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".info")
+		if !ok || !validID(id) {
+			continue
+		}
+		if _, _, err := u.info(ctx, id); err == nil { // another's, or gone meanwhile: not counted
+			n++
+		}
+	}
+	if n >= u.perUser {
+		return errTooManyUploads(n)
+	}
+	return nil
 }
 
 // metadataFields names the Upload-Metadata keys in field errors.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -31,10 +32,10 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 
 // Register mounts the routes, each with its permission.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodGet, "/audit/events", "audit", "read", h.listEvents)
+	r.Kind(ratelimit.Search).Handle(http.MethodGet, "/audit/events", "audit", "read", h.listEvents)
 	r.Handle(http.MethodGet, "/audit/events/:id", "audit", "read", h.getEvent)
-	r.Handle(http.MethodGet, "/audit/access", "audit", "read", h.listAccess)
-	r.Handle(http.MethodGet, "/audit/verify", "audit", "verify", h.verify)
+	r.Kind(ratelimit.Search).Handle(http.MethodGet, "/audit/access", "audit", "read", h.listAccess)
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/audit/verify", "audit", "verify", h.verify)
 }
 
 // EventDTO is an audit event as the API shows it.

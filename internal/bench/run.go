@@ -42,6 +42,10 @@ type Options struct {
 	MemProfile  string        // write an allocation profile here
 	// BaselineSeconds is how long each pgbench baseline runs (0: Duration).
 	BaselineSeconds int
+	// RateLimit is what the server's rate limiter does in the run: "charge"
+	// (every request charged, quotas too large to refuse any: the
+	// limiter's cost is in the figures), "off", or "config" (as configured).
+	RateLimit string
 }
 
 // peakRSS is the process's peak resident memory (Linux), or "unknown".
@@ -64,6 +68,9 @@ func peakRSS() string {
 func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options, out io.Writer) error {
 	if cfg.IsProduction() {
 		return fmt.Errorf("bench refuses to run with env: production")
+	}
+	if err := SetLimits(cfg, o.RateLimit); err != nil {
+		return err
 	}
 	a, err := app.Open(cfg, log)
 	if err != nil {
@@ -113,6 +120,30 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 			return err
 		}
 		return os.WriteFile(o.Report, []byte(doc), 0o644)
+	}
+	return nil
+}
+
+// SetLimits sets the rate limits of a run (Options.RateLimit): a few bench
+// users send far more than any person would, so by default every request is
+// charged (the limiter's statement is part of each scenario's figures, and of
+// the SQL the pgbench baseline replays) under quotas no run reaches.
+func SetLimits(cfg *config.Config, mode string) error {
+	switch mode {
+	case "", "charge":
+		cfg.RateLimit.Enabled = true
+		r := &cfg.RateLimit
+		for _, q := range []*int{&r.ReadQuota, &r.SearchQuota, &r.WriteQuota, &r.ExportQuota, &r.UploadQuota, &r.ImportQuota} {
+			*q = 1_000_000
+		}
+		for _, w := range []*time.Duration{&r.ReadWindow, &r.SearchWindow, &r.WriteWindow, &r.ExportWindow, &r.UploadWindow, &r.ImportWindow} {
+			*w = time.Second
+		}
+	case "off":
+		cfg.RateLimit.Enabled = false
+	case "config":
+	default:
+		return fmt.Errorf("bench: --ratelimit %q: want charge, off or config", mode)
 	}
 	return nil
 }

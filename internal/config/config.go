@@ -46,6 +46,8 @@ type Config struct {
 	Registry Registry `yaml:"registry" envPrefix:"ANSINH_REGISTRY_"`
 	// Attachments configures evidence files (internal/attachment).
 	Attachments Attachments `yaml:"attachments" envPrefix:"ANSINH_ATTACHMENTS_"`
+	// RateLimit limits requests and background work per user and address.
+	RateLimit RateLimit `yaml:"ratelimit" envPrefix:"ANSINH_RATELIMIT_"`
 }
 
 // Attachment kinds, as configured per kind.
@@ -387,6 +389,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateAttachments(bad)
 	c.validateAudit(bad)
+	c.validateRateLimit(bad)
 	if c.IsProduction() {
 		for _, s := range c.developmentSecretsInUse() {
 			bad("%s uses a development default secret; production refuses it: set your own", s)

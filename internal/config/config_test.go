@@ -76,6 +76,11 @@ func TestValidationRejectsBadValues(t *testing.T) {
 		{"request deadline past the write timeout", "ANSINH_HTTP_REQUEST_TIMEOUT", "60s", "less than http.write_timeout"},
 		{"zero lock timeout", "ANSINH_DATABASE_LOCK_TIMEOUT", "0s", "database.lock_timeout"},
 		{"zero report statement timeout", "ANSINH_DATABASE_REPORT_STATEMENT_TIMEOUT", "0s", "database.report_statement_timeout"},
+		{"zero search quota", "ANSINH_RATELIMIT_SEARCH_QUOTA", "0", "ratelimit.search_quota"},
+		{"sub-second window", "ANSINH_RATELIMIT_EXPORT_WINDOW", "100ms", "ratelimit.export_window"},
+		{"no job cap", "ANSINH_RATELIMIT_JOBS_PER_USER", "0", "ratelimit.jobs_per_user"},
+		{"no address factor", "ANSINH_RATELIMIT_ADDRESS_FACTOR", "0", "ratelimit.address_factor"},
+		{"unparsable quota", "ANSINH_RATELIMIT_SEARCH_QUOTA", "many", "invalid syntax"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ansinh/ansinh/internal/apptest"
+	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
 )
 
 // The same requests as the load harness's register and read scenarios, sent
@@ -14,7 +15,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkHandlers -benchtime 5s ./internal/household/
 func BenchmarkHandlers(b *testing.B) {
-	a := apptest.New(b)
+	a := apptest.NewOn(b, apptest.Config(b, dbtest.NewDatabase(b).AppURL, apptest.Unthrottled...))
 	h := a.Handler()
 	apptest.CreateUser(b, a, "bh-worker", "commune_worker", "30791", false)
 	token := apptest.Login(b, h, "bh-worker", apptest.Password).AccessToken

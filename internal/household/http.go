@@ -16,6 +16,7 @@ import (
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -38,7 +39,7 @@ func (h *Handler) FeedView(entityType string, view func(any) any) { h.views[enti
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPost, "/households", "household", "write", h.create)
-	r.Handle(http.MethodGet, "/households", "household", "read", h.list)
+	r.Kind(ratelimit.Search).Handle(http.MethodGet, "/households", "household", "read", h.list)
 	r.Handle(http.MethodGet, "/households/:id", "household", "read", h.get)
 	r.Handle(http.MethodPatch, "/households/:id", "household", "write", changeHandler(h.update, http.StatusOK))
 	r.Handle(http.MethodPost, "/households/:id/archive", "household", "write", changeHandler(h.archive, http.StatusOK))
@@ -50,8 +51,8 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPost, "/households/:id/split", "household", "write", changeHandler(h.split, http.StatusCreated))
 	r.Handle(http.MethodGet, "/households/:id/history", "household", "read", h.historyOf)
 	r.Handle(http.MethodGet, "/sync/changes", "household", "read", h.changes)
-	r.Handle(http.MethodGet, "/duplicates", "household", "read", h.duplicates)
-	r.Handle(http.MethodGet, "/members", "household", "read", h.members)
+	r.Kind(ratelimit.Search).Handle(http.MethodGet, "/duplicates", "household", "read", h.duplicates)
+	r.Kind(ratelimit.Search).Handle(http.MethodGet, "/members", "household", "read", h.members)
 	r.Handle(http.MethodPost, "/duplicates/:id/resolve", "household", "write", h.resolve)
 }
 

@@ -22,6 +22,12 @@ func errJobNotFound() error {
 	return apperr.New(apperr.NotFound, "import_not_found", "no such import of yours")
 }
 
+// errTooManyJobs is a submission past the cap on a user's jobs.
+func errTooManyJobs(n int) error {
+	return apperr.New(apperr.TooManyRequests, "too_many_jobs",
+		"you have %d import jobs queued or running, as many as one user may: submit this one when one has finished", n)
+}
+
 // fileProblem is a file that cannot be read as a whole (its rows' problems
 // are Problems instead).
 func fileProblem(format string, args ...any) error {

@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -25,7 +27,7 @@ const UploadPath = "/api/v1/imports"
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
-	r.Handle(http.MethodPost, "/imports", "import", "run", h.submit)
+	r.Kind(ratelimit.Import).Handle(http.MethodPost, "/imports", "import", "run", h.submit)
 	r.Handle(http.MethodGet, "/imports/template.xlsx", "import", "run", h.template)
 	r.Handle(http.MethodGet, "/imports/:id", "import", "run", h.job)
 	r.Handle(http.MethodGet, "/imports/:id/problems", "import", "run", h.problems)
@@ -81,6 +83,9 @@ func (h *Handler) submit(c *gin.Context) error {
 	ctx := c.Request.Context()
 	job, err := h.jobs.Submit(ctx, access.ScopeFrom(ctx), mode, kind, name, c.Request.Body)
 	if err != nil {
+		if apperr.Is(err, apperr.TooManyRequests) { // too_many_jobs: a job takes about this long
+			c.Header("Retry-After", "30")
+		}
 		return err
 	}
 	c.Header("Location", "/api/v1/imports/"+job.ID.String())

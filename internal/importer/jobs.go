@@ -34,6 +34,8 @@ type Jobs struct {
 	// process holds the instance lock (db.InstanceLockSpace, runner) while it
 	// lives, so that a start elsewhere fails them only once it is gone.
 	runner int32
+	// perUser caps a user's jobs queued or running at once (0: no cap).
+	perUser int
 }
 
 // runningJobs is how many imports a server runs at once (others wait queued).
@@ -46,6 +48,10 @@ func NewJobs(base context.Context, im *Importer, dir string, log *slog.Logger, r
 	return &Jobs{im: im, store: &store{db: im.db}, dir: dir, log: log, base: base, slots: make(chan struct{}, runningJobs),
 		runner: runner}
 }
+
+// LimitPerUser caps a user's jobs queued or running at once: a submission
+// past it answers 429 too_many_jobs.
+func (j *Jobs) LimitPerUser(n int) { j.perUser = n }
 
 // Wait waits for running jobs (after base is cancelled, they stop soon).
 func (j *Jobs) Wait() { j.wg.Wait() }
@@ -62,6 +68,10 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 	if kind != "csv" && kind != "xlsx" {
 		return Job{}, errKind()
 	}
+	owner := access.Owner(ctx)
+	if err := j.underCap(ctx, owner, false); err != nil { // before a byte of the file is kept
+		return Job{}, err
+	}
 	id := uuid.Must(uuid.NewV7())
 	path, sum, err := j.keep(id, kind, body)
 	if err != nil {
@@ -75,8 +85,14 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 	if name == "" || len(name) > 200 {
 		name = "import." + kind
 	}
-	if err := j.store.insertJob(ctx, newJob{ID: id, Owner: access.Owner(ctx), ActorID: access.ActorID(ctx), ScopePaths: paths,
-		Mode: mode, FileName: name, FilePath: path, FileSHA256: sum, Runner: j.runner}); err != nil {
+	err = j.im.db.WithTx(ctx, func(ctx context.Context) error {
+		if err := j.underCap(ctx, owner, true); err != nil {
+			return err
+		}
+		return j.store.insertJob(ctx, newJob{ID: id, Owner: owner, ActorID: access.ActorID(ctx), ScopePaths: paths,
+			Mode: mode, FileName: name, FilePath: path, FileSHA256: sum, Runner: j.runner})
+	})
+	if err != nil {
 		os.Remove(path)
 		return Job{}, err
 	}
@@ -97,7 +113,23 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 			j.run(access.WithActor(j.base, actor), id, scope, mode, kind, path)
 		}()
 	})
-	return j.Job(ctx, access.Owner(ctx), id)
+	return j.Job(ctx, owner, id)
+}
+
+// underCap refuses a submission when the owner has as many jobs queued or
+// running as the cap; lock makes the count exact (see openJobs).
+func (j *Jobs) underCap(ctx context.Context, owner string, lock bool) error {
+	if j.perUser <= 0 {
+		return nil
+	}
+	n, err := j.store.openJobs(ctx, owner, lock)
+	if err != nil {
+		return err
+	}
+	if n >= j.perUser {
+		return errTooManyJobs(n)
+	}
+	return nil
 }
 
 // keep writes the upload under dir with an opaque name (never the client's):

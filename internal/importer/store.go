@@ -36,6 +36,21 @@ func (s *store) insertJob(ctx context.Context, j newJob) error {
 		j.FileSHA256, j.Runner).Error)
 }
 
+// openJobs counts the owner's jobs queued or running. With lock, it first
+// takes the owner's transaction-level advisory lock, so that two submissions
+// at once count one after the other (the caller's transaction holds it until
+// the new job's row commits).
+func (s *store) openJobs(ctx context.Context, owner string, lock bool) (int, error) {
+	if lock {
+		if err := s.db.Conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtext('import_jobs:' || ?))`, owner).Error; err != nil {
+			return 0, db.MapError(err)
+		}
+	}
+	var n int
+	err := s.db.Conn(ctx).Raw(`SELECT count(*) FROM import_jobs WHERE owner = ? AND status IN ('queued', 'running')`, owner).Row().Scan(&n)
+	return n, db.MapError(err)
+}
+
 // start marks a job running; its heartbeat begins.
 func (s *store) start(ctx context.Context, id uuid.UUID) error {
 	return s.db.Conn(ctx).Exec(`UPDATE import_jobs SET status = 'running', started_at = now(), heartbeat_at = now() WHERE id = ?`, id).Error

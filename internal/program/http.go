@@ -13,6 +13,7 @@ import (
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/approval"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -35,7 +36,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPatch, "/programs/:code/campaigns/:id", "program", "write", h.updateCampaign)
 	r.Handle(http.MethodGet, "/programs/:code/budgets", "budget", "read", h.budgets)
 	r.Handle(http.MethodPut, "/programs/:code/budgets/:area/:year", "budget", "write", h.setBudget)
-	r.Handle(http.MethodGet, "/programs/:code/gaps", "enrollment", "read", h.gaps)
+	r.Kind(ratelimit.Search).Handle(http.MethodGet, "/programs/:code/gaps", "enrollment", "read", h.gaps)
 	r.Handle(http.MethodGet, "/households/:id/eligibility", "enrollment", "read", h.eligibility)
 
 	r.Handle(http.MethodPost, "/enrollments", "enrollment", "propose", h.propose)

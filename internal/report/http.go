@@ -11,6 +11,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
@@ -26,11 +27,11 @@ func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
 	// Reports and lists are report work (their bounds, database.report_*); setting a target is interactive.
-	r.Handle(http.MethodGet, "/reports/poverty", "report", "read", web.AsKind(db.Report, h.poverty))
-	r.Handle(http.MethodGet, "/reports/support", "report", "read", web.AsKind(db.Report, h.support))
-	r.Handle(http.MethodGet, "/reports/targets", "report", "read", web.AsKind(db.Report, h.targets))
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/poverty", "report", "read", web.AsKind(db.Report, h.poverty))
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/support", "report", "read", web.AsKind(db.Report, h.support))
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/targets", "report", "read", web.AsKind(db.Report, h.targets))
 	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
-	r.Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.AsKind(db.Report, h.list))
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.AsKind(db.Report, h.list))
 }
 
 // XLSXType is the media type of an Excel workbook.

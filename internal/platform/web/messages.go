@@ -75,6 +75,9 @@ var details = map[string]text{
 	"forbidden":             {"Your role does not allow this.", "Vai trò của bạn không được phép thực hiện thao tác này."},
 	"audit_event_not_found": {"No such audit event.", "Không có sự kiện nhật ký này."},
 	"export_too_large":      {"", "Bộ lọc khớp quá nhiều bản ghi để xuất; hãy thu hẹp (thời gian, địa bàn)."},
+	// Rate limits (access.Limits) and caps on a user's background work: the English detail is the error's own.
+	"rate_limited":  {"", "Bạn đã gửi quá nhiều yêu cầu loại này; vui lòng thử lại sau số giây ghi trong Retry-After."},
+	"too_many_jobs": {"", "Bạn đang có quá nhiều việc chưa xong (lượt nhập dữ liệu đang chạy, lượt tải tệp dở dang); hãy chờ hoặc hoàn tất một việc rồi thử lại."},
 	// Evidence attachments (internal/attachment): the English detail is the error's own.
 	"attachment_not_found":        {"", "Không có tệp đính kèm này."},
 	"subject_not_found":           {"", "Không có đối tượng này trong địa bàn của bạn."},
