@@ -26,18 +26,18 @@ func TestImportJobsPerUserAreCapped(t *testing.T) {
 	}
 	file := "commune_code,household_code,village,area_type,full_name,birth_date,sex,relationship\n" +
 		"30791,CAP-1,Ấp 1,rural,Nguyễn Văn An,1978,male,head\n"
-	w := upload(h, busy, "dry_run", "text/csv", file)
+	w := upload(t, h, busy, "dry_run", "text/csv", file)
 	if w.Code != 429 || w.Header().Get("Retry-After") == "" || apptest.ProblemCode(t, w) != "too_many_jobs" {
 		t.Fatalf("a third job: %d Retry-After=%q %s", w.Code, w.Header().Get("Retry-After"), w.Body.String())
 	}
 	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM import_jobs WHERE owner = 'user:cap-busy'`); n != 2 {
 		t.Fatalf("%d jobs, want the 2 there were", n)
 	}
-	if w := upload(h, other, "dry_run", "text/csv", file); w.Code != 202 {
+	if w := upload(t, h, other, "dry_run", "text/csv", file); w.Code != 202 {
 		t.Fatalf("another user's job: %d %s", w.Code, w.Body.String())
 	}
 	apptest.Exec(t, a.DB(), `UPDATE import_jobs SET status = 'succeeded' WHERE owner = 'user:cap-busy' AND status = 'running'`)
-	w = upload(h, busy, "dry_run", "text/csv", file)
+	w = upload(t, h, busy, "dry_run", "text/csv", file)
 	if w.Code != 202 {
 		t.Fatalf("once a job has finished: %d %s", w.Code, w.Body.String())
 	}
