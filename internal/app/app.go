@@ -159,27 +159,33 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	for _, o := range opts {
 		o(a)
 	}
-	a.engine = web.NewEngine(web.Options{Logger: log, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: a.metrics,
+	a.mount(jobsCtx)
+	return a, nil
+}
+
+// mount builds the HTTP engine: operations, the JWKS, and under /api/v1 the
+// signed-in routes behind the rate limiter and the idempotency of writes.
+func (a *App) mount(jobsCtx context.Context) {
+	a.engine = web.NewEngine(web.Options{Logger: a.log, MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Metrics: a.metrics,
 		LargeBodies: map[string]int64{importer.UploadPath: importer.MaxFileBytes,
 			// A direct attachment is its file and a few form fields.
-			attachment.AttachPath:  cfg.Attachments.DirectMaxBytes + 64<<10,
-			attachment.UploadsPath: cfg.Attachments.Largest(),
-			attachment.UploadPath:  cfg.Attachments.Largest()},
-		NoCompress: attachment.NoCompress, RequestTimeout: cfg.HTTP.RequestTimeout})
+			attachment.AttachPath:  a.cfg.Attachments.DirectMaxBytes + 64<<10,
+			attachment.UploadsPath: a.cfg.Attachments.Largest(),
+			attachment.UploadPath:  a.cfg.Attachments.Largest()},
+		NoCompress: attachment.NoCompress, RequestTimeout: a.cfg.HTTP.RequestTimeout})
 	a.registerOps(a.engine)
-	authHandler := auth.NewHandler(a.auth, a.authz, log)
+	authHandler := auth.NewHandler(a.auth, a.authz, a.log)
 	authHandler.RegisterJWKS(a.engine)
 	api := a.engine.Group("/api/v1", authHandler.Middleware())
-	a.routes = access.NewRoutes(api, a.authz, log)
-	a.limitRequests(jobsCtx, a.routes, cfg.RateLimit)
-	a.routes.OnWrites(web.Idempotency(a.db, access.Owner, log))
+	a.routes = access.NewRoutes(api, a.authz, a.log)
+	a.limitRequests(jobsCtx, a.routes, a.cfg.RateLimit)
+	a.routes.OnWrites(web.Idempotency(a.db, access.Owner, a.log))
 	authHandler.Register(a.routes)
 	authHandler.RegisterAdmin(a.routes)
 	a.registerAPI(a.routes)
 	for _, r := range a.extraRoutes {
 		r(a.engine)
 	}
-	return a, nil
 }
 
 // registerAPI mounts the domain routes under /api/v1. Each domain issue adds
