@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/reqinfo"
 )
 
@@ -109,6 +110,11 @@ func classifyKind(err error) classification {
 		return classification{status: http.StatusRequestEntityTooLarge, code: codeTooLarge}
 	}
 	e, ok := apperr.As(err)
+	if !ok && db.ConnectionLost(err) {
+		// A lost connection a store returned without db.MapError is the same
+		// outage: 503 with Retry-After, never 500.
+		e, ok = apperr.As(db.MapError(err))
+	}
 	if !ok && errors.Is(err, context.DeadlineExceeded) {
 		return classification{status: http.StatusServiceUnavailable, code: codeTimeout}
 	}

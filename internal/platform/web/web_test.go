@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,7 +63,11 @@ func newEngine(t *testing.T, logs *bytes.Buffer) *gin.Engine {
 	})
 	e.GET("/panic", func(c *gin.Context) { panic("secret connection string postgres://u:pw@h/db") })
 	e.GET("/fail", func(c *gin.Context) {
-		web.WriteProblem(c, log, io.ErrUnexpectedEOF) // an unclassified error
+		web.WriteProblem(c, log, errors.New("unexpected: secret detail")) // an unclassified error
+	})
+	e.GET("/lost", func(c *gin.Context) {
+		// a lost connection a store returned raw, without db.MapError
+		web.WriteProblem(c, log, fmt.Errorf("household: read: %w", io.ErrUnexpectedEOF))
 	})
 	e.GET("/big", func(c *gin.Context) { c.String(http.StatusOK, strings.Repeat("ansinh ", 1000)) })
 	return e
@@ -165,8 +171,19 @@ func TestUnclassifiedErrorIs500(t *testing.T) {
 	e := newEngine(t, &bytes.Buffer{})
 	w := do(e, httptest.NewRequest("GET", "/fail", nil))
 	p := decodeProblem(t, w, 500)
-	if strings.Contains(w.Body.String(), "unexpected EOF") || p.Code != "internal" {
+	if strings.Contains(w.Body.String(), "secret detail") || p.Code != "internal" {
 		t.Fatalf("the cause leaked: %s", w.Body.String())
+	}
+}
+
+// A lost database connection is an outage whoever returned it: 503 with
+// Retry-After, even when a store did not map the driver's error.
+func TestUnmappedLostConnectionIs503(t *testing.T) {
+	e := newEngine(t, &bytes.Buffer{})
+	w := do(e, httptest.NewRequest("GET", "/lost", nil))
+	p := decodeProblem(t, w, 503)
+	if p.Code != "database_unavailable" || w.Header().Get("Retry-After") == "" || strings.Contains(w.Body.String(), "EOF") {
+		t.Fatalf("a raw lost connection: %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
 }
 
