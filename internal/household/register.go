@@ -193,6 +193,15 @@ func (s *Service) CheckBatch(ctx context.Context, scope access.Scope, hs []House
 	return res, nil
 }
 
+// communeCodes is the commune of each household, in order.
+func communeCodes(hs []Household) []string {
+	codes := make([]string, len(hs))
+	for i, h := range hs {
+		codes[i] = h.CommuneCode
+	}
+	return codes
+}
+
 // InsertBatch writes checked households (none existing, none in conflict) in
 // the caller's transaction with a few array-bound statements per table, puts
 // them on the sync feed, and records one audit event for the batch naming
@@ -201,11 +210,7 @@ func (s *Service) InsertBatch(ctx context.Context, source string, hs []Household
 	if len(hs) == 0 {
 		return nil, 0, nil
 	}
-	codes := make([]string, len(hs))
-	for i, h := range hs {
-		codes[i] = h.CommuneCode
-	}
-	paths, err := s.store.communes(ctx, codes)
+	paths, err := s.store.communes(ctx, communeCodes(hs))
 	if err != nil {
 		return nil, 0, err
 	}

@@ -140,45 +140,36 @@ func drawDemo(communes []Commune, n int, seed uint64, today time.Time) []Househo
 }
 
 // seedBatch registers drawn households in the caller's transaction, in
-// order, skipping those Create would refuse (a commune that is not one, a
-// household code taken in its commune, an ID number twice in the household
-// or held by a present person, including one registered earlier in the
-// batch). Then, like Create for each: duplicate candidates as found right
+// order, skipping those the import's CheckBatch refuses (a commune that is
+// not one, a household code taken in its commune, an ID number held by a
+// present person or by an earlier household of the batch; drawDemo already
+// refused one twice in a household). Then, like Create for each: duplicate candidates as found right
 // after each registration, the sync feed, and one household.create event
 // with the household as read back.
 func (s *Service) seedBatch(ctx context.Context, batch []Household) (int, error) {
-	var communeCodes, householdCodes []string
-	var lookups [][]byte
-	for _, h := range batch {
-		communeCodes, householdCodes = append(communeCodes, h.CommuneCode), append(householdCodes, h.Code)
-		for _, m := range h.Members {
-			if m.IDNumber != nil {
-				lookups = append(lookups, s.store.protect.Lookup(*m.IDNumber))
-			}
-		}
-	}
-	paths, err := s.store.communes(ctx, communeCodes)
+	checked, err := s.CheckBatch(ctx, access.Everywhere(), batch)
 	if err != nil {
 		return 0, err
 	}
-	exists, err := s.store.registered(ctx, communeCodes, householdCodes)
-	if err != nil {
-		return 0, err
+	refused := make(map[int]bool, len(checked.Existing)+len(checked.Conflicts))
+	for _, i := range checked.Existing {
+		refused[i] = true
 	}
-	held, err := s.store.held(ctx, lookups)
-	if err != nil {
-		return 0, err
+	for i := range checked.Conflicts {
+		refused[i] = true
 	}
 	var accepted []Household
-	for _, h := range batch {
-		if _, ok := paths[h.CommuneCode]; !ok || exists[h.CommuneCode+"/"+h.Code] || !s.idsFree(h, held) {
-			continue
+	for i, h := range batch {
+		if !refused[i] {
+			accepted = append(accepted, h)
 		}
-		exists[h.CommuneCode+"/"+h.Code] = true
-		accepted = append(accepted, h)
 	}
 	if len(accepted) == 0 {
 		return 0, nil
+	}
+	paths, err := s.store.communes(ctx, communeCodes(accepted))
+	if err != nil {
+		return 0, err
 	}
 	if err := s.insert(ctx, accepted, paths); err != nil {
 		return 0, err
@@ -205,28 +196,6 @@ func (s *Service) seedBatch(ctx context.Context, batch []Household) (int, error)
 		}
 	}
 	return len(accepted), nil
-}
-
-// idsFree tells whether h's ID numbers are free, as checkIDs would (none
-// twice in the household, none held), and if so marks them held.
-func (s *Service) idsFree(h Household, held map[string]bool) bool {
-	var keys []string
-	seen := map[string]bool{}
-	for _, m := range h.Members {
-		if m.IDNumber == nil {
-			continue
-		}
-		key := string(s.store.protect.Lookup(*m.IDNumber))
-		if held[key] || seen[key] {
-			return false
-		}
-		seen[key] = true
-		keys = append(keys, key)
-	}
-	for _, k := range keys {
-		held[k] = true
-	}
-	return true
 }
 
 // GetEach reads households in scope by id, in the order of ids, for batch
