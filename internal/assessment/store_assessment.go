@@ -111,15 +111,7 @@ func (s store) assessments(ctx context.Context, scope access.Scope, f Assessment
 // insertAssessment records a new assessment; one of the household in the
 // review already (or a taken id) is a Conflict.
 func (s store) insertAssessment(ctx context.Context, a Assessment, actor *uuid.UUID) error {
-	answers, reasons, err := marshalResult(a)
-	if err != nil {
-		return err
-	}
-	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO assessments (id, household_id, review_id, area_path, reference_date,
-		standard_code, area_type, income_per_person, answers, deprivations, result, reasons, note, created_by, updated_by)
-		VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.HouseholdID, a.ReviewID, a.AreaPath,
-		a.ReferenceDate, a.StandardCode, a.AreaType, a.IncomePerPerson, answers, a.Result.Deprivations,
-		a.Result.Classification, reasons, a.Note, actor, actor).Error)
+	return s.insertAssessments(ctx, []Assessment{a}, actor)
 }
 
 func marshalResult(a Assessment) (answers, reasons string, err error) {

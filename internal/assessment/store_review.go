@@ -164,10 +164,11 @@ func (s store) setReviewState(ctx context.Context, id uuid.UUID, state string) e
 // undecidedReviewOf is another review than except in which the household is
 // assessed and that is not recognized yet, or nil.
 func (s store) undecidedReviewOf(ctx context.Context, householdID, except uuid.UUID) (*uuid.UUID, error) {
-	var other *uuid.UUID
-	err := s.db.Conn(ctx).Raw(`SELECT r.id FROM assessments a JOIN reviews r ON r.id = a.review_id
-		WHERE a.household_id = ? AND r.id <> ? AND r.state <> 'recognized' LIMIT 1`, householdID, except).Scan(&other).Error
-	return other, err
+	others, err := s.undecidedReviewsOf(ctx, []uuid.UUID{householdID}, except)
+	if other, ok := others[householdID]; ok && err == nil {
+		return &other, nil
+	}
+	return nil, err
 }
 
 // tally counts what a submission checks.

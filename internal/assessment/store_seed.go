@@ -26,8 +26,8 @@ func (s store) undecidedReviewsOf(ctx context.Context, householdIDs []uuid.UUID,
 	return out, err
 }
 
-// insertAssessments records new assessments with one statement, each as
-// insertAssessment would.
+// insertAssessments records new assessments with one statement (one for
+// insertAssessment, a commune's for the demo seed).
 func (s store) insertAssessments(ctx context.Context, as []Assessment, actor *uuid.UUID) error {
 	if len(as) == 0 {
 		return nil
