@@ -6,7 +6,6 @@ import (
 
 	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/platform/vn"
-	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
 // A malformed UUID inside a well-formed body is a field error naming the
@@ -27,10 +26,7 @@ func TestMalformedUUIDInReviewBodiesNamesTheField(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := apptest.Send(t, h, "POST", tc.path, worker, tc.body)
-			p := apptest.Decode[web.Problem](t, w, 422)
-			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "household_id" || p.Errors[0].Code != "invalid" {
-				t.Fatalf("want one invalid error on household_id: %s", w.Body.String())
-			}
+			apptest.OneFieldError(t, w, "household_id", "invalid")
 		})
 	}
 }
@@ -57,10 +53,7 @@ func TestUnknownEnumFilterIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.path+"?"+tc.param, func(t *testing.T) {
 			w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"=bogus", worker, nil)
-			p := apptest.Decode[web.Problem](t, w, 422)
-			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != tc.param || p.Errors[0].Code != "invalid" {
-				t.Fatalf("want one invalid error on %s: %s", tc.param, w.Body.String())
-			}
+			apptest.OneFieldError(t, w, tc.param, "invalid")
 			if w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"="+tc.good, worker, nil); w.Code != 200 {
 				t.Fatalf("%s=%s: %d %s", tc.param, tc.good, w.Code, w.Body.String())
 			}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/ansinh/ansinh/internal/apptest"
-	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
 // A JSON body with bytes that are not UTF-8 inside a string is refused with
@@ -29,10 +28,7 @@ func TestInvalidUTF8InBodyIsRefusedWithTheField(t *testing.T) {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 
-	p := apptest.Decode[web.Problem](t, w, 422)
-	if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "members[0].full_name" || p.Errors[0].Code != "invalid_utf8" {
-		t.Fatalf("want one invalid_utf8 error on members[0].full_name: %s", w.Body.String())
-	}
+	apptest.OneFieldError(t, w, "members[0].full_name", "invalid_utf8")
 	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code = 'UTF-0001'`); n != 0 {
 		t.Fatalf("%d households stored", n)
 	}
@@ -47,10 +43,7 @@ func TestMalformedUUIDInResolveNamesTheField(t *testing.T) {
 	worker := apptest.Token(t, a, "uuid-worker", "commune_worker", "30791")
 	w := apptest.Send(t, h, "POST", "/api/v1/duplicates/01930000-0000-7000-8000-000000000001/resolve", worker,
 		map[string]any{"resolution": "same_person", "keep_member_id": "not-a-uuid"})
-	p := apptest.Decode[web.Problem](t, w, 422)
-	if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "keep_member_id" || p.Errors[0].Code != "invalid" {
-		t.Fatalf("want one invalid error on keep_member_id: %s", w.Body.String())
-	}
+	apptest.OneFieldError(t, w, "keep_member_id", "invalid")
 }
 
 // An unknown value of an enumerated filter is refused naming the parameter
@@ -71,10 +64,7 @@ func TestUnknownEnumFilterIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.path+"?"+tc.param, func(t *testing.T) {
 			w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"=bogus", worker, nil)
-			p := apptest.Decode[web.Problem](t, w, 422)
-			if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != tc.param || p.Errors[0].Code != "invalid" {
-				t.Fatalf("want one invalid error on %s: %s", tc.param, w.Body.String())
-			}
+			apptest.OneFieldError(t, w, tc.param, "invalid")
 			if w := apptest.Send(t, h, "GET", tc.path+"?"+tc.param+"="+tc.good, worker, nil); w.Code != 200 {
 				t.Fatalf("%s=%s: %d %s", tc.param, tc.good, w.Code, w.Body.String())
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
@@ -36,24 +37,7 @@ func TestRequestWhoseConnectionIsLostAnswers503(t *testing.T) {
 	h := a.Handler()
 	token := apptest.Token(t, a, "cl-worker", "commune_worker", "30791")
 
-	super, err := sql.Open("pgx", d.SuperURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { super.Close() })
-	holder, err := super.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = holder.Rollback() })
-	if _, err := holder.Exec(`LOCK TABLE households IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-
-	answered := make(chan *httptest.ResponseRecorder, 1)
-	go func() {
-		answered <- apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody("CL-0001", "30791", ""))
-	}()
+	super, holder, answered := blockedRegistration(t, d.SuperURL, h, token, "CL-0001")
 	var w *httptest.ResponseRecorder
 	for w == nil {
 		var pid sql.NullInt64
@@ -75,14 +59,47 @@ func TestRequestWhoseConnectionIsLostAnswers503(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	unavailableThenRetried(t, w, holder, h, token, "CL-0001")
+}
+
+// blockedRegistration holds households locked in a transaction of a session
+// on lockURL and starts registering household code through h, which waits
+// for the lock: the session, its transaction and the channel of the answer.
+func blockedRegistration(t *testing.T, lockURL string, h http.Handler, token, code string) (*sql.DB, *sql.Tx, <-chan *httptest.ResponseRecorder) {
+	t.Helper()
+	session, err := sql.Open("pgx", lockURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { session.Close() })
+	holder, err := session.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Rollback() })
+	if _, err := holder.Exec(`LOCK TABLE households IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		answered <- apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody(code, "30791", ""))
+	}()
+	return session, holder, answered
+}
+
+// unavailableThenRetried checks the answer of a registration whose connection
+// was lost (503 database_unavailable with Retry-After), releases the lock and
+// retries: the pool replaces the lost connection, and the retry registers
+// the household once.
+func unavailableThenRetried(t *testing.T, w *httptest.ResponseRecorder, holder *sql.Tx, h http.Handler, token, code string) {
+	t.Helper()
 	if w.Code != 503 || w.Header().Get("Retry-After") == "" || apptest.ProblemCode(t, w) != "database_unavailable" {
 		t.Fatalf("a request whose connection was lost: %d Retry-After=%q %s", w.Code, w.Header().Get("Retry-After"), w.Body.String())
 	}
 	if err := holder.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	// The pool replaces the lost connection: the retry succeeds.
-	if r := apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody("CL-0001", "30791", "")); r.Code != 201 {
+	if r := apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody(code, "30791", "")); r.Code != 201 {
 		t.Fatalf("the retry: %d %s", r.Code, r.Body.String())
 	}
 }
@@ -163,38 +180,13 @@ func TestRequestWhoseConnectionDropsAnswers503(t *testing.T) {
 	h := a.Handler()
 	token := apptest.Token(t, a, "cd-worker", "commune_worker", "30791")
 
-	owner, err := sql.Open("pgx", d.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { owner.Close() })
-	holder, err := owner.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = holder.Rollback() })
-	if _, err := holder.Exec(`LOCK TABLE households IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	answered := make(chan *httptest.ResponseRecorder, 1)
-	go func() {
-		answered <- apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody("CD-0001", "30791", ""))
-	}()
+	owner, holder, answered := blockedRegistration(t, d.OwnerURL, h, token, "CD-0001")
 	w := waitForLockWait(t, owner, answered)
 	if w != nil {
 		t.Fatalf("the write answered without waiting for the lock: %d %s", w.Code, w.Body.String())
 	}
 	proxy.cut()
-	w = <-answered
-	if w.Code != 503 || w.Header().Get("Retry-After") == "" || apptest.ProblemCode(t, w) != "database_unavailable" {
-		t.Fatalf("a request whose connection dropped: %d Retry-After=%q %s", w.Code, w.Header().Get("Retry-After"), w.Body.String())
-	}
-	if err := holder.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if r := apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody("CD-0001", "30791", "")); r.Code != 201 {
-		t.Fatalf("the retry: %d %s", r.Code, r.Body.String())
-	}
+	unavailableThenRetried(t, <-answered, holder, h, token, "CD-0001")
 	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code = 'CD-0001'`); n != 1 {
 		t.Fatalf("households CD-0001: %d, want the retry's one", n)
 	}
