@@ -218,18 +218,25 @@ func newStorage(c config.Attachments) (attachment.Storage, error) {
 
 // expireUploads removes abandoned resumable uploads every hour.
 func (a *App) expireUploads(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+	every(ctx, time.Hour, func() {
+		if n, err := a.uploads.Expire(a.cfg.Attachments.UploadTTL); err != nil {
+			a.log.Warn("expiring abandoned uploads", "error", err.Error())
+		} else if n > 0 {
+			a.log.Info("expired abandoned uploads", "count", n)
+		}
+	})
+}
+
+// every runs work each period until ctx ends (first after one period).
+func every(ctx context.Context, period time.Duration, work func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if n, err := a.uploads.Expire(a.cfg.Attachments.UploadTTL); err != nil {
-			a.log.Warn("expiring abandoned uploads", "error", err.Error())
-		} else if n > 0 {
-			a.log.Info("expired abandoned uploads", "count", n)
+			work()
 		}
 	}
 }

@@ -160,15 +160,8 @@ func (a *App) failInterrupted(ctx context.Context) {
 // taken again after a reconnect) alive and fails interrupted jobs every
 // period, until ctx ends.
 func (a *App) failInterruptedEvery(ctx context.Context, period time.Duration) {
-	t := time.NewTicker(ownKeepAlive)
-	defer t.Stop()
 	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, ownKeepAlive, func() {
 		pctx, cancel := context.WithTimeout(ctx, ownKeepAlive)
 		err := a.own.Ping(pctx)
 		cancel()
@@ -179,7 +172,7 @@ func (a *App) failInterruptedEvery(ctx context.Context, period time.Duration) {
 			a.failInterrupted(ctx)
 			last = time.Now()
 		}
-	}
+	})
 }
 
 // ownKeepAlive is how often the own connection is checked.

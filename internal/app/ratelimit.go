@@ -30,18 +30,9 @@ func (a *App) limitRequests(ctx context.Context, r *access.Routes, c config.Rate
 	a.registry.MustRegister(refused, unavailable)
 	r.Limit(&access.Limits{Limiter: limiter, Policies: policies, AddressFactor: c.AddressFactor, Log: a.log,
 		Refused: refused, Unavailable: unavailable})
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if _, err := limiter.Sweep(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("sweeping expired rate limits", "error", err.Error())
-			}
+	go every(ctx, time.Minute, func() {
+		if _, err := limiter.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("sweeping expired rate limits", "error", err.Error())
 		}
-	}()
+	})
 }
