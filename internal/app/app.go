@@ -32,6 +32,7 @@ import (
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/importer"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/s3store"
 	"github.com/ansinh/ansinh/internal/platform/web"
 	"github.com/ansinh/ansinh/internal/program"
 	"github.com/ansinh/ansinh/internal/report"
@@ -207,11 +208,16 @@ func (a *App) registerAPI(r *access.Routes) {
 	audit.NewHandler(auditSvc, a.log).Register(r)
 }
 
+// s3Options is where configured S3-compatible storage is.
+func s3Options(c config.S3) s3store.Options {
+	return s3store.Options{Endpoint: c.Endpoint, UseSSL: c.UseSSL, Bucket: c.Bucket, Region: c.Region,
+		AccessKey: c.AccessKey, SecretKey: c.SecretKey, PathStyle: c.PathStyle}
+}
+
 // newStorage opens the configured attachment storage.
 func newStorage(c config.Attachments) (attachment.Storage, error) {
 	if c.Storage == "s3" {
-		return attachment.NewS3Storage(attachment.S3Options{Endpoint: c.S3.Endpoint, UseSSL: c.S3.UseSSL, Bucket: c.S3.Bucket,
-			Region: c.S3.Region, AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, PathStyle: c.S3.PathStyle})
+		return attachment.NewS3Storage(s3Options(c.S3))
 	}
 	return attachment.NewFSStorage(c.ObjectDir())
 }

@@ -98,10 +98,8 @@ func newWitness(ctx context.Context, c config.Audit, log *slog.Logger) (audit.Wi
 	case "s3":
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		w, err := audit.NewS3Witness(ctx, audit.S3WitnessOptions{Endpoint: c.WitnessS3.Endpoint, UseSSL: c.WitnessS3.UseSSL,
-			Bucket: c.WitnessS3.Bucket, Region: c.WitnessS3.Region, AccessKey: c.WitnessS3.AccessKey,
-			SecretKey: c.WitnessS3.SecretKey, PathStyle: c.WitnessS3.PathStyle, Prefix: c.WitnessS3Prefix,
-			Retention: c.WitnessRetention})
+		w, err := audit.NewS3Witness(ctx, audit.S3WitnessOptions{Options: s3Options(c.WitnessS3),
+			Prefix: c.WitnessS3Prefix, Retention: c.WitnessRetention})
 		if err == nil && !w.ObjectLock() {
 			log.Warn("audit witness: the bucket has no object lock; checkpoints are protected only by its access policy",
 				"bucket", c.WitnessS3.Bucket)

@@ -4,24 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 
+	"github.com/ansinh/ansinh/internal/platform/s3store"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// S3Options configure S3-compatible object storage (MinIO, or a cloud's).
-type S3Options struct {
-	Endpoint  string // host:port, without the scheme
-	UseSSL    bool
-	Bucket    string
-	Region    string
-	AccessKey string
-	SecretKey string
-	PathStyle bool // bucket in the path (MinIO), not in the host name
-	// Transport replaces the HTTP transport (tests); nil is the default.
-	Transport http.RoundTripper
-}
+// S3Options configure S3-compatible object storage.
+type S3Options = s3store.Options
 
 // S3Storage keeps objects in a bucket through the MinIO client.
 type S3Storage struct {
@@ -31,17 +20,7 @@ type S3Storage struct {
 
 // NewS3Storage connects to the bucket (it does not create it).
 func NewS3Storage(o S3Options) (*S3Storage, error) {
-	lookup := minio.BucketLookupAuto
-	if o.PathStyle {
-		lookup = minio.BucketLookupPath
-	}
-	c, err := minio.New(o.Endpoint, &minio.Options{
-		Creds:        credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
-		Secure:       o.UseSSL,
-		Region:       o.Region,
-		BucketLookup: lookup,
-		Transport:    o.Transport,
-	})
+	c, err := s3store.Client(o)
 	if err != nil {
 		return nil, fmt.Errorf("attachment storage: s3 client: %w", err)
 	}

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/platform/s3store"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // S3WitnessOptions configure a witness in S3-compatible storage. The bucket
@@ -20,17 +19,9 @@ import (
 // Without object lock the witness still works, but its protection is only the
 // bucket's access policy (give the application put and get, never delete).
 type S3WitnessOptions struct {
-	Endpoint  string // host:port, without the scheme
-	UseSSL    bool
-	Bucket    string
-	Region    string
-	AccessKey string
-	SecretKey string
-	PathStyle bool
+	s3store.Options
 	Prefix    string        // key prefix, e.g. "audit-checkpoints/"
 	Retention time.Duration // compliance retention of each checkpoint; 0: legal hold only
-	// Transport replaces the HTTP transport (tests); nil is the default.
-	Transport http.RoundTripper
 }
 
 // S3Witness keeps one object per checkpoint. Keys count down (the newest
@@ -45,14 +36,7 @@ type S3Witness struct {
 
 // NewS3Witness connects to the bucket and asks whether it has object lock.
 func NewS3Witness(ctx context.Context, o S3WitnessOptions) (*S3Witness, error) {
-	lookup := minio.BucketLookupAuto
-	if o.PathStyle {
-		lookup = minio.BucketLookupPath
-	}
-	c, err := minio.New(o.Endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
-		Secure: o.UseSSL, Region: o.Region, BucketLookup: lookup, Transport: o.Transport,
-	})
+	c, err := s3store.Client(o.Options)
 	if err != nil {
 		return nil, fmt.Errorf("audit witness: s3 client: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/s3store"
 )
 
 func witnessSealer(e env, w audit.Witness) *audit.Sealer {
@@ -198,8 +199,8 @@ func TestS3Witness(t *testing.T) {
 	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithAutoBucket(true)).Server())
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	w, err := audit.NewS3Witness(ctx, audit.S3WitnessOptions{Endpoint: strings.TrimPrefix(srv.URL, "http://"),
-		Bucket: "witness", Region: "us-east-1", AccessKey: "k", SecretKey: "s", PathStyle: true, Prefix: "audit-checkpoints/"})
+	w, err := audit.NewS3Witness(ctx, audit.S3WitnessOptions{Options: s3store.Options{Endpoint: strings.TrimPrefix(srv.URL, "http://"),
+		Bucket: "witness", Region: "us-east-1", AccessKey: "k", SecretKey: "s", PathStyle: true}, Prefix: "audit-checkpoints/"})
 	if err != nil {
 		t.Fatal(err)
 	}
