@@ -29,7 +29,10 @@ type Limits struct {
 	Limiter       *ratelimit.Limiter
 	Policies      map[ratelimit.Kind]ratelimit.Policy
 	AddressFactor int
-	Log           *slog.Logger
+	// Timeout bounds the limiter's statement: a database that does not
+	// answer within it lets the request through (below).
+	Timeout time.Duration
+	Log     *slog.Logger
 	// Refused counts refusals by policy (search, search_address...);
 	// Unavailable the requests let through unlimited. Either may be nil.
 	Refused     *prometheus.CounterVec
@@ -37,10 +40,6 @@ type Limits struct {
 	// lastWarned throttles the warning of a store that does not answer.
 	lastWarned atomic.Int64
 }
-
-// limitTimeout bounds the limiter's statement: a database that does not
-// answer within it lets the request through (below).
-const limitTimeout = 500 * time.Millisecond
 
 // Limit applies limits to the routes registered from now on.
 func (r *Routes) Limit(l *Limits) { r.limits = l }
@@ -82,7 +81,7 @@ func (l *Limits) middleware(kind ratelimit.Kind) gin.HandlerFunc {
 		} else {
 			rules = []ratelimit.Rule{{Key: "anon:" + ip + ":" + name, Name: name, Policy: user}}
 		}
-		lctx, cancel := context.WithTimeout(ctx, limitTimeout)
+		lctx, cancel := context.WithTimeout(ctx, l.Timeout)
 		ds, err := l.Limiter.Allow(lctx, rules...)
 		cancel()
 		if err != nil {

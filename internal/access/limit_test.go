@@ -145,7 +145,7 @@ func BenchmarkLimitedRead(b *testing.B) {
 func TestLimiterFailsOpen(t *testing.T) {
 	t.Parallel()
 	d := dbtest.NewDatabase(t)
-	a := apptest.NewOn(t, apptest.Config(t, d.AppURL))
+	a := apptest.NewOn(t, apptest.Config(t, d.AppURL, "ANSINH_RATELIMIT_STORE_TIMEOUT", "500ms"))
 	h := a.Handler()
 	token := apptest.Token(t, a, "rl-open", "commune_worker", "30791")
 	admin, err := sql.Open("pgx", d.OwnerURL)

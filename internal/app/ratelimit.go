@@ -28,7 +28,7 @@ func (a *App) limitRequests(ctx context.Context, r *access.Routes, c config.Rate
 	unavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "ansinh_ratelimit_unavailable_total",
 		Help: "Requests let through unlimited because the limiter's store did not answer."})
 	a.registry.MustRegister(refused, unavailable)
-	r.Limit(&access.Limits{Limiter: limiter, Policies: policies, AddressFactor: c.AddressFactor, Log: a.log,
+	r.Limit(&access.Limits{Limiter: limiter, Policies: policies, AddressFactor: c.AddressFactor, Timeout: c.StoreTimeout, Log: a.log,
 		Refused: refused, Unavailable: unavailable})
 	go every(ctx, time.Minute, func() {
 		if _, err := limiter.Sweep(ctx); err != nil && ctx.Err() == nil {

@@ -43,6 +43,9 @@ func Config(t testing.TB, databaseURL string, extra ...string) *config.Config {
 		"ANSINH_HTTP_SHUTDOWN_TIMEOUT":  "5s",
 		"ANSINH_ATTACHMENTS_DIR":        t.TempDir(),
 		"ANSINH_AUDIT_WITNESS_DIR":      t.TempDir(),
+		// Tests assert refusals: under a loaded suite the limiter's 500 ms
+		// bound would let requests through (fail open).
+		"ANSINH_RATELIMIT_STORE_TIMEOUT": "30s",
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]

@@ -32,6 +32,9 @@ type RateLimit struct {
 	JobsPerUser int `yaml:"jobs_per_user" env:"JOBS_PER_USER"`
 	// UploadsPerUser caps a user's unfinished resumable uploads.
 	UploadsPerUser int `yaml:"uploads_per_user" env:"UPLOADS_PER_USER"`
+	// StoreTimeout bounds the limiter's statement; past it the request goes
+	// through unlimited (fail open).
+	StoreTimeout time.Duration `yaml:"store_timeout" env:"STORE_TIMEOUT"`
 }
 
 // Quota is requests per window; all of them may come at once.
@@ -58,6 +61,9 @@ func (c *Config) validateRateLimit(bad func(string, ...any)) {
 		if q.Window < time.Second || q.Window > 24*time.Hour {
 			bad("ratelimit.%s_window (ANSINH_RATELIMIT_%s_WINDOW) is %s; want 1s..24h", k, strings.ToUpper(k), q.Window)
 		}
+	}
+	if r.StoreTimeout <= 0 || r.StoreTimeout > time.Minute {
+		bad("ratelimit.store_timeout (ANSINH_RATELIMIT_STORE_TIMEOUT) is %s; want more than 0, at most 1m", r.StoreTimeout)
 	}
 	if r.AddressFactor < 1 || r.AddressFactor > 1000 {
 		bad("ratelimit.address_factor (ANSINH_RATELIMIT_ADDRESS_FACTOR) is %d; want 1..1000", r.AddressFactor)
