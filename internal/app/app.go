@@ -105,6 +105,12 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	if err != nil {
 		return nil, err
 	}
+	authSvc, err := auth.NewService(pool, auth.NewTokens(signing, cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTTL),
+		area.NewStore(pool), auth.Options{RefreshTTL: cfg.Auth.RefreshTTL, SessionCacheTTL: cfg.Auth.SessionCacheTTL, Logger: log,
+			PasswordCost: auth.PasswordCost{MemoryKiB: cfg.Auth.PasswordMemoryKiB, Passes: cfg.Auth.PasswordPasses}})
+	if err != nil {
+		return nil, err
+	}
 	authz, err := access.NewAuthorizer(configs.CasbinModel, configs.CasbinPolicy)
 	if err != nil {
 		return nil, err
@@ -124,8 +130,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 			Key: key, MaxEvents: cfg.Audit.SealMaxEvents, Logger: log, Metrics: reg, Witness: witness,
 		}),
 		authz: authz,
-		auth: auth.NewService(pool, auth.NewTokens(signing, cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTTL),
-			area.NewStore(pool), auth.Options{RefreshTTL: cfg.Auth.RefreshTTL, SessionCacheTTL: cfg.Auth.SessionCacheTTL, Logger: log}),
+		auth:  authSvc,
 	}
 	a.households = household.NewService(pool, protect, a.reads)
 	a.approvals = approval.New(pool)

@@ -46,6 +46,10 @@ func Config(t testing.TB, databaseURL string, extra ...string) *config.Config {
 		// Tests assert refusals: under a loaded suite the limiter's 500 ms
 		// bound would let requests through (fail open).
 		"ANSINH_RATELIMIT_STORE_TIMEOUT": "30s",
+		// A password hash at OWASP's cost is most of the CPU a test spends
+		// signing a user in; the hashing itself is tested in internal/auth.
+		"ANSINH_AUTH_PASSWORD_MEMORY_KIB": "64",
+		"ANSINH_AUTH_PASSWORD_PASSES":     "1",
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]

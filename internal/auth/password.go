@@ -11,30 +11,57 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2id parameters for new hashes (OWASP's minimum: 19 MiB, 2 passes).
-// Each hash records its own, so they can rise without breaking old hashes.
+// Argon2id parameters for new hashes other than their cost. Each hash records
+// its own parameters, so the cost can rise without breaking old hashes.
 const (
-	argonMemoryKiB = 19 * 1024
-	argonTime      = 2
-	argonThreads   = 1
-	argonKeyLen    = 32
-	argonSaltLen   = 16
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
 )
+
+// PasswordCost is the Argon2id cost of new password hashes.
+type PasswordCost struct {
+	MemoryKiB uint32
+	Passes    uint32
+}
+
+// DefaultPasswordCost is OWASP's minimum for Argon2id: 19 MiB, 2 passes.
+// Production refuses less (internal/config); tests use far less, because a
+// hash at this cost is most of the CPU a test spends signing a user in.
+var DefaultPasswordCost = PasswordCost{MemoryKiB: 19 * 1024, Passes: 2}
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
 
-// HashPassword returns an argon2id hash in the PHC string format.
-func HashPassword(password string) (string, error) {
+// hashPassword returns an argon2id hash in the PHC string format.
+func hashPassword(password string, cost PasswordCost) (string, error) {
+	if cost.MemoryKiB < 8*argonThreads || cost.Passes == 0 {
+		return "", fmt.Errorf("auth: password cost %+v is below Argon2id's minimum", cost)
+	}
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, cost.Passes, cost.MemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime, argonThreads,
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, cost.MemoryKiB, cost.Passes, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
+
+// passwords makes new hashes at one cost, and has a hash of the same cost to
+// check when the user does not exist, so that an unknown username takes as
+// long as a wrong password.
+type passwords struct {
+	cost  PasswordCost
+	dummy string
+}
+
+func newPasswords(cost PasswordCost) (passwords, error) {
+	dummy, err := hashPassword(OneTimePassword(), cost)
+	return passwords{cost: cost, dummy: dummy}, err
+}
+
+func (p passwords) hash(password string) (string, error) { return hashPassword(password, p.cost) }
 
 var errBadHash = errors.New("auth: malformed password hash")
 
@@ -66,11 +93,6 @@ func CheckPassword(hash, password string) (bool, error) {
 	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
-
-// dummyHash is checked against when the user does not exist, so that an
-// unknown username takes as long as a wrong password. (The hash of a throwaway
-// string with the current parameters.)
-const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$J99bCAHZji5N4NS6RG5zog$nXUlo5l8QbhVnykDbo00K60jao5enMLRbcRJt90sMtM"
 
 // OneTimePassword is a random password for a first or reset sign-in.
 func OneTimePassword() string {

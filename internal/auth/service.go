@@ -30,6 +30,7 @@ type Service struct {
 	throttle   throttle
 	approvals  approvals
 	tokens     *Tokens
+	passwords  passwords
 	refreshTTL time.Duration
 	cacheTTL   time.Duration
 	log        *slog.Logger
@@ -42,6 +43,7 @@ type Service struct {
 type Options struct {
 	RefreshTTL      time.Duration
 	SessionCacheTTL time.Duration
+	PasswordCost    PasswordCost // DefaultPasswordCost when zero
 	Logger          *slog.Logger
 }
 
@@ -51,13 +53,20 @@ type areas interface {
 }
 
 // NewService makes the identity service.
-func NewService(pool *db.DB, tokens *Tokens, areas areas, opts Options) *Service {
+func NewService(pool *db.DB, tokens *Tokens, areas areas, opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: pool, store: store{pool}, areas: areas, throttle: throttle{pool}, tokens: tokens,
+	if opts.PasswordCost == (PasswordCost{}) {
+		opts.PasswordCost = DefaultPasswordCost
+	}
+	pw, err := newPasswords(opts.PasswordCost)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{db: pool, store: store{pool}, areas: areas, throttle: throttle{pool}, tokens: tokens, passwords: pw,
 		refreshTTL: opts.RefreshTTL, cacheTTL: opts.SessionCacheTTL, log: opts.Logger,
-		sessions: map[uuid.UUID]cachedSession{}}
+		sessions: map[uuid.UUID]cachedSession{}}, nil
 }
 
 // Tokens is the access-token signer (for the JWKS endpoint).
@@ -78,7 +87,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 	if err != nil {
 		return Session{}, db.MapError(err)
 	}
-	hash := dummyHash
+	hash := s.passwords.dummy
 	if found {
 		hash = u.PasswordHash
 	}
@@ -267,7 +276,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 	if err := newPassword(current, next); err != nil {
 		return err
 	}
-	hash, err := HashPassword(next)
+	hash, err := s.passwords.hash(next)
 	if err != nil {
 		return err
 	}

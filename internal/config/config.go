@@ -137,6 +137,10 @@ type Auth struct {
 	AccessTTL       time.Duration `yaml:"access_ttl" env:"ACCESS_TTL"`
 	RefreshTTL      time.Duration `yaml:"refresh_ttl" env:"REFRESH_TTL"`
 	SessionCacheTTL time.Duration `yaml:"session_cache_ttl" env:"SESSION_CACHE_TTL"`
+	// The Argon2id cost of new password hashes (production: at least
+	// OWASP's 19 MiB and 2 passes; the tests use far less).
+	PasswordMemoryKiB uint32 `yaml:"password_memory_kib" env:"PASSWORD_MEMORY_KIB"`
+	PasswordPasses    uint32 `yaml:"password_passes" env:"PASSWORD_PASSES"`
 }
 
 // SigningPrivateKeys decodes the signing keys, the active one first.
@@ -387,6 +391,7 @@ func (c *Config) Validate() error {
 	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
 		bad("auth.issuer and auth.audience (ANSINH_AUTH_ISSUER, ANSINH_AUTH_AUDIENCE) must not be empty")
 	}
+	c.validatePasswordCost(bad)
 	c.validateAttachments(bad)
 	c.validateAudit(bad)
 	c.validateRateLimit(bad)
@@ -399,6 +404,27 @@ func (c *Config) Validate() error {
 		return &ValidationError{Problems: p}
 	}
 	return nil
+}
+
+// Argon2id's floor, and OWASP's minimum that production must meet.
+const (
+	minPasswordMemoryKiB        = 8
+	productionPasswordMemoryKiB = 19 * 1024
+	productionPasswordPasses    = 2
+)
+
+// validatePasswordCost checks the cost of new password hashes: production
+// refuses less than OWASP's minimum for Argon2id.
+func (c *Config) validatePasswordCost(bad func(format string, args ...any)) {
+	a := c.Auth
+	if a.PasswordMemoryKiB < minPasswordMemoryKiB || a.PasswordPasses == 0 {
+		bad("auth.password_memory_kib and auth.password_passes (ANSINH_AUTH_PASSWORD_MEMORY_KIB, ANSINH_AUTH_PASSWORD_PASSES) are %d and %d; want at least %d and 1",
+			a.PasswordMemoryKiB, a.PasswordPasses, minPasswordMemoryKiB)
+	}
+	if c.IsProduction() && (a.PasswordMemoryKiB < productionPasswordMemoryKiB || a.PasswordPasses < productionPasswordPasses) {
+		bad("auth.password_memory_kib and auth.password_passes are %d KiB and %d; production requires at least %d KiB and %d (OWASP's minimum for Argon2id)",
+			a.PasswordMemoryKiB, a.PasswordPasses, productionPasswordMemoryKiB, productionPasswordPasses)
+	}
 }
 
 // validateDatabaseWaits checks how long serve waits for the database at

@@ -81,6 +81,8 @@ func TestValidationRejectsBadValues(t *testing.T) {
 		{"no job cap", "ANSINH_RATELIMIT_JOBS_PER_USER", "0", "ratelimit.jobs_per_user"},
 		{"no address factor", "ANSINH_RATELIMIT_ADDRESS_FACTOR", "0", "ratelimit.address_factor"},
 		{"unparsable quota", "ANSINH_RATELIMIT_SEARCH_QUOTA", "many", "invalid syntax"},
+		{"no password hashing memory", "ANSINH_AUTH_PASSWORD_MEMORY_KIB", "4", "auth.password_memory_kib"},
+		{"no password hashing pass", "ANSINH_AUTH_PASSWORD_PASSES", "0", "auth.password_passes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +137,11 @@ func TestProductionRefusesDevelopmentSecrets(t *testing.T) {
 	}
 	if _, err := Load(Source{Environ: map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey, "ANSINH_AUTH_SIGNING_KEYS": ownSealKey, "ANSINH_REGISTRY_ID_KEY": ownSealKey}}); err != nil {
 		t.Fatalf("production with its own secrets must start: %v", err)
+	}
+	prod := map[string]string{"ANSINH_ENV": "production", "DATABASE_URL": ownURL, "ANSINH_AUDIT_SEAL_KEY": ownSealKey,
+		"ANSINH_AUTH_SIGNING_KEYS": ownSealKey, "ANSINH_REGISTRY_ID_KEY": ownSealKey, "ANSINH_AUTH_PASSWORD_MEMORY_KIB": "64"}
+	if _, err := Load(Source{Environ: prod}); err == nil || !strings.Contains(err.Error(), "OWASP") {
+		t.Fatalf("production must refuse a password hashing cost below OWASP's minimum, got %v", err)
 	}
 	// Development happily uses the defaults.
 	if _, err := Load(Source{Environ: map[string]string{}}); err != nil {

@@ -235,7 +235,10 @@ func NewDatabase(t testing.TB) Database {
 		t.Fatalf("dbtest: %v", err)
 	}
 	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q`, name, tmpl)); err != nil {
+	// FILE_COPY copies the template's files instead of writing every block
+	// through shared buffers and the WAL (PostgreSQL 15's default): a third
+	// of the CPU per clone, which is most of what a test database costs.
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q STRATEGY FILE_COPY`, name, tmpl)); err != nil {
 		admin.Close()
 		t.Fatalf("dbtest: clone template: %v", err)
 	}
