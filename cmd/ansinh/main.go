@@ -51,14 +51,16 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(migrate)
 
 	seed := &cobra.Command{Use: "seed", Short: "Load data into the database"}
-	seed.AddCommand(&cobra.Command{
+	demo := &cobra.Command{
 		Use:   "demo",
 		Short: "Load the demo province (development only)",
 		Args:  cobra.NoArgs,
-		RunE: load.RunE(func(cmd *cobra.Command, _ []string, cfg *config.Config) error {
-			return app.RunSeedDemo(cmd.Context(), cfg, app.NewLogger(cfg, os.Stderr), cmd.OutOrStdout())
-		}),
+	}
+	households := demo.Flags().Int("households", app.DemoHouseholds, "how many synthetic households the demo province gets")
+	demo.RunE = load.RunE(func(cmd *cobra.Command, _ []string, cfg *config.Config) error {
+		return app.RunSeedDemo(cmd.Context(), cfg, app.NewLogger(cfg, os.Stderr), *households, cmd.OutOrStdout())
 	})
+	seed.AddCommand(demo)
 	root.AddCommand(seed)
 
 	root.AddCommand(auditCmd(load))

@@ -150,10 +150,15 @@ var DemoUsers = []struct{ Username, FullName, Role, Area string }{
 }
 
 // RunSeedDemo loads the demo province's data: the demo accounts (areas come
-// with the migrations). It is idempotent and refused in production.
-func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
+// with the migrations), about that many households across its communes, their
+// recognized review and their support. It is idempotent and refused in
+// production.
+func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, households int, out io.Writer) error {
 	if cfg.IsProduction() {
 		return fmt.Errorf("seed demo refuses to run with env: production")
+	}
+	if households < 1 || households > maxDemoHouseholds {
+		return fmt.Errorf("seed demo: --households is %d; want 1 to %d", households, maxDemoHouseholds)
 	}
 	a, err := Open(cfg, log)
 	if err != nil {
@@ -174,7 +179,7 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, out 
 		}
 	}
 	fmt.Fprintf(out, "demo seed: %d demo account(s) created, %d already present\n", created, len(DemoUsers)-created)
-	if err := seedDemoHouseholds(ctx, a, out); err != nil {
+	if err := seedDemoHouseholds(ctx, a, households, out); err != nil {
 		return err
 	}
 	if err := seedDemoReviews(ctx, a, out); err != nil {
@@ -243,12 +248,16 @@ func seedDemoReviews(ctx context.Context, a *App, out io.Writer) error {
 	return nil
 }
 
-// demoHouseholds is how many synthetic households the demo province gets.
-const demoHouseholds = 3000
+// DemoHouseholds is how many synthetic households the demo province gets
+// unless told otherwise; the load harness builds larger provinces.
+const (
+	DemoHouseholds    = 3000
+	maxDemoHouseholds = 100_000
+)
 
 // seedDemoHouseholds registers synthetic households across Kiên Giang's
 // communes, once (a province that has households is left alone).
-func seedDemoHouseholds(ctx context.Context, a *App, out io.Writer) error {
+func seedDemoHouseholds(ctx context.Context, a *App, households int, out io.Writer) error {
 	var existing int64
 	if err := a.db.Conn(ctx).Raw(`SELECT count(*) FROM households WHERE area_path <@ '91'`).Scan(&existing).Error; err != nil {
 		return err
@@ -267,7 +276,7 @@ func seedDemoHouseholds(ctx context.Context, a *App, out io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	n, err := a.households.SeedDemo(ctx, communes, demoHouseholds, 91)
+	n, err := a.households.SeedDemo(ctx, communes, households, 91)
 	if err != nil {
 		return err
 	}
