@@ -65,9 +65,23 @@ func Slug(name string) string {
 	return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(name), "-"), "-")
 }
 
-// PgBench runs a script at a concurrency for a duration and returns the
+// PgLength is how long a pgbench run lasts: Transactions per client when
+// set, else Seconds (at least one).
+type PgLength struct {
+	Seconds      int
+	Transactions int
+}
+
+func (l PgLength) args() []string {
+	if l.Transactions > 0 {
+		return []string{"-t", strconv.Itoa(l.Transactions)}
+	}
+	return []string{"-T", strconv.Itoa(max(l.Seconds, 1))}
+}
+
+// PgBench runs a script at a concurrency for a length and returns the
 // transactions per second pgbench measured.
-func PgBench(ctx context.Context, binary, url, script string, concurrency int, seconds int) (float64, error) {
+func PgBench(ctx context.Context, binary, url, script string, concurrency int, length PgLength) (float64, error) {
 	dir, err := os.MkdirTemp("", "ansinh-pgbench-")
 	if err != nil {
 		return 0, err
@@ -81,8 +95,8 @@ func PgBench(ctx context.Context, binary, url, script string, concurrency int, s
 	// the audit documents' JSON literals as parameters. (pgx prepares and
 	// caches its statements, so the API saves the parsing pgbench does here:
 	// the baseline errs on the slow side.)
-	cmd := exec.CommandContext(ctx, binary, "-n", "-f", file, "-c", strconv.Itoa(concurrency), "-j", strconv.Itoa(min(concurrency, 4)),
-		"-T", strconv.Itoa(max(seconds, 1)), url)
+	args := append([]string{"-n", "-f", file, "-c", strconv.Itoa(concurrency), "-j", strconv.Itoa(min(concurrency, 4))}, length.args()...)
+	cmd := exec.CommandContext(ctx, binary, append(args, url)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %v: %s", err, firstError(string(out)))

@@ -40,8 +40,12 @@ type Options struct {
 	ScriptDir   string        // write the baseline's pgbench scripts here ("" for none)
 	CPUProfile  string        // write a CPU profile of the run here
 	MemProfile  string        // write an allocation profile here
-	// BaselineSeconds is how long each pgbench baseline runs (0: Duration).
-	BaselineSeconds int
+	// BaselineSeconds is how long each pgbench baseline runs (0: Duration);
+	// BaselineTransactions, when set, bounds it by transactions per client
+	// instead (the smoke test's: a second of pgbench per scenario was most
+	// of its CPU).
+	BaselineSeconds      int
+	BaselineTransactions int
 	// RateLimit is what the server's rate limiter does in the run: "charge"
 	// (every request charged, quotas too large to refuse any: the
 	// limiter's cost is in the figures), "off", or "config" (as configured).
@@ -294,7 +298,8 @@ func baseline(ctx context.Context, a *app.App, results []Result, o Options) erro
 		if seconds == 0 {
 			seconds = int(o.Duration.Seconds())
 		}
-		tps, err := PgBench(ctx, bins[len(bins)-1], a.Config().Database.URL, script, o.Concurrency, seconds)
+		tps, err := PgBench(ctx, bins[len(bins)-1], a.Config().Database.URL, script, o.Concurrency,
+			PgLength{Seconds: seconds, Transactions: o.BaselineTransactions})
 		if err != nil {
 			return fmt.Errorf("bench: baseline of %s: %w", r.Name, err)
 		}

@@ -43,7 +43,7 @@ func TestBenchSmoke(t *testing.T) {
 	results, err := bench.Drive(context.Background(), a, bench.Options{Concurrency: 2,
 		// Scenarios end on their request count, not on time: a loaded machine
 		// finished too few in a 400 ms window (Duration only bounds a stuck run).
-		Duration: time.Minute, MaxRequests: 12, BaselineSeconds: 1,
+		Duration: time.Minute, MaxRequests: 12, BaselineTransactions: 5,
 		Fixture: 2, Proposals: 10, Baseline: hasPgBench()})
 	if err != nil {
 		t.Fatal(err)

@@ -40,8 +40,9 @@ type Database struct {
 	SuperURL string // as a superuser; empty when none is configured
 }
 
-// URLs are the configured connection URLs.
-type URLs struct{ App, Owner, Super string }
+// URLs are the configured connection URLs, and the tablespace test databases
+// are made in ("" for the default; scripts/db.sh makes one in memory).
+type URLs struct{ App, Owner, Super, Tablespace string }
 
 // LoadURLs reads the URLs from the environment, else from .data/database.env
 // at the repository root.
@@ -50,6 +51,8 @@ func LoadURLs() (URLs, error) {
 		App:   os.Getenv("DATABASE_URL"),
 		Owner: os.Getenv("ANSINH_DATABASE_MIGRATE_URL"),
 		Super: os.Getenv("ANSINH_DATABASE_SUPERUSER_URL"),
+
+		Tablespace: os.Getenv("ANSINH_TEST_TABLESPACE"),
 	}
 	if u.App == "" {
 		file, err := envFile()
@@ -60,7 +63,8 @@ func LoadURLs() (URLs, error) {
 		if err != nil {
 			return u, err
 		}
-		u = URLs{App: vals["DATABASE_URL"], Owner: vals["ANSINH_DATABASE_MIGRATE_URL"], Super: vals["ANSINH_DATABASE_SUPERUSER_URL"]}
+		u = URLs{App: vals["DATABASE_URL"], Owner: vals["ANSINH_DATABASE_MIGRATE_URL"], Super: vals["ANSINH_DATABASE_SUPERUSER_URL"],
+			Tablespace: vals["ANSINH_TEST_TABLESPACE"]}
 	}
 	if u.App == "" {
 		return u, fmt.Errorf("no DATABASE_URL: run the tests with `make test`, or `scripts/db.sh up` first")
@@ -195,7 +199,7 @@ func buildTemplate(urls URLs) (string, error) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, building)); err != nil {
 		return "", err
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q`, building)); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q`, building)+urls.tablespaceClause()); err != nil {
 		return "", fmt.Errorf("dbtest: create template (the owner role needs CREATEDB): %w", err)
 	}
 	m, err := db.NewMigrator(WithDatabase(urls.Owner, building), nil)
@@ -219,6 +223,13 @@ func buildTemplate(urls URLs) (string, error) {
 	return name, nil
 }
 
+func (u URLs) tablespaceClause() string {
+	if u.Tablespace == "" {
+		return ""
+	}
+	return fmt.Sprintf(` TABLESPACE %q`, u.Tablespace)
+}
+
 // NewDatabase creates a migrated database for this test and drops it when the
 // test ends. It fails the test (never skips it) when PostgreSQL is missing.
 func NewDatabase(t testing.TB) Database {
@@ -238,7 +249,7 @@ func NewDatabase(t testing.TB) Database {
 	// FILE_COPY copies the template's files instead of writing every block
 	// through shared buffers and the WAL (PostgreSQL 15's default): a third
 	// of the CPU per clone, which is most of what a test database costs.
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q STRATEGY FILE_COPY`, name, tmpl)); err != nil {
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q STRATEGY FILE_COPY`, name, tmpl)+urls.tablespaceClause()); err != nil {
 		admin.Close()
 		t.Fatalf("dbtest: clone template: %v", err)
 	}
