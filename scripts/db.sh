@@ -131,7 +131,9 @@ write_env() {
 # are dropped (they are throwaway clones) and the tablespace made again.
 # Prints the tablespace's name, or nothing when there is no tmpfs to use.
 test_tablespace() {
-  local ts=ansinh_tests dir="/dev/shm/ansinh-pg-$port-tests" loc
+  # One directory per checkout (clusters of two checkouts may share a port).
+  local ts=ansinh_tests dir loc
+  dir="/dev/shm/ansinh-tests-$(printf '%s' "$root" | sha256sum | cut -c1-12)"
   loc=$(psql_super -tAc "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = '$ts'")
   if [ -n "$loc" ] && [ ! -d "$loc" ]; then
     say "the test tablespace's directory $loc is gone (a reboot?): dropping its databases"
@@ -146,6 +148,8 @@ test_tablespace() {
     # 2 GB free at least: a full parallel run holds a few dozen clones at once.
     [ "${ANSINH_TEST_TMPFS:-on}" = on ] && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] &&
       [ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -ge 2097152 ] 2>/dev/null || return 0
+    # Left by a cluster of this checkout that was since removed: throwaway.
+    rm -rf "$dir"
     mkdir -p "$dir" && chmod 700 "$dir" && { [ -z "$pg_user" ] || chown "$pg_user" "$dir"; } || return 0
     psql_super -c "CREATE TABLESPACE $ts OWNER $owner_role LOCATION '$dir'" >/dev/null || return 0
   fi
