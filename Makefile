@@ -37,11 +37,12 @@ run: build db-up ## bring up PostgreSQL, migrate, load the demo province and ser
 	@$(WITH_DB) $(BIN) serve
 
 # Packages run side by side, twice as many as there are cores; within a package
-# the tests (each on its own database) run TEST_PARALLEL at a time: they mostly
-# wait on PostgreSQL, processes and timers, so more of them than cores keeps the
-# cores busy (2 cores: 165 s warm at -p 2, 137 s at -p 4).
+# the tests (each on its own database) run TEST_PARALLEL at a time. The suite
+# is CPU-bound now that test databases live in memory (scripts/db.sh), and a
+# quarter of its CPU is linking the test binaries: on 2 cores, warm, 75-88 s
+# at -parallel 4 against 83-87 s at 8 (the machine's speed varies that much).
 TEST_P        ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
-TEST_PARALLEL ?= 8
+TEST_PARALLEL ?= 4
 
 .PHONY: test
 test: db-up ## bring up PostgreSQL and run the whole test suite
