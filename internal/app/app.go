@@ -153,7 +153,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	a.attachments = attachment.NewService(pool, storage, a.reads, attachment.Options{MaxBytes: cfg.Attachments.MaxBytesOf,
 		TempDir: cfg.Attachments.UploadPath(), Logger: log})
 	if a.uploads, err = attachment.NewUploads(a.attachments, cfg.Attachments.UploadPath(), attachment.UploadsPath+"/",
-		cfg.Attachments.Largest()); err != nil {
+		cfg.Attachments.Largest(), cfg.Attachments.UploadReadTimeout); err != nil {
 		return nil, err
 	}
 	a.uploads.LimitPerUser(cfg.RateLimit.UploadsPerUser)

@@ -96,7 +96,9 @@ func (h *Handler) tus(method string, owned bool) web.HandlerFunc {
 				return err
 			}
 		}
-		handler.ServeHTTP(&problemWriter{ResponseWriter: c.Writer, r: c.Request}, c.Request)
+		pw := &problemWriter{ResponseWriter: c.Writer, r: c.Request}
+		handler.ServeHTTP(pw, c.Request)
+		pw.finish()
 		c.Abort()
 		return nil
 	}
@@ -104,44 +106,88 @@ func (h *Handler) tus(method string, owned bool) web.HandlerFunc {
 
 // problemWriter turns tusd's plain-text errors ("ERR_MISMATCHED_OFFSET:
 // mismatched offset") into problem+json with a stable code
-// (upload_mismatched_offset, upload_not_found), keeping tusd's status.
+// (upload_mismatched_offset, upload_not_found), keeping tusd's status except
+// for its transient failures, which tusd answers 500 although nothing is
+// wrong with the server: a lock still held by the same upload's earlier
+// request is 503 with Retry-After, a body that stalled or broke off is 408.
+// The client then asks the offset (HEAD) and resumes. An error's header waits
+// for its body, which names the error.
 type problemWriter struct {
 	http.ResponseWriter
-	r      *http.Request
-	status int
+	r       *http.Request
+	status  int
+	written bool // the error's problem has been written
+}
+
+// transient are tusd's errors that answer 500 for what is not a failure of
+// the server, with the status they deserve.
+var transient = map[string]int{
+	"upload_lock_timeout":     http.StatusServiceUnavailable,
+	"upload_read_timeout":     http.StatusRequestTimeout,
+	"upload_connection_reset": http.StatusRequestTimeout,
 }
 
 func (w *problemWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *problemWriter) WriteHeader(status int) {
 	w.status = status
-	if status >= 400 {
-		w.Header().Set("Content-Type", web.ProblemContentType)
-		w.Header().Del("Content-Length")
-		w.Header().Set("Cache-Control", "no-store")
+	if status < 400 {
+		w.ResponseWriter.WriteHeader(status)
 	}
-	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *problemWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
 	if w.status < 400 {
 		return w.ResponseWriter.Write(b)
 	}
-	code, msg, _ := strings.Cut(strings.TrimSpace(string(b)), ": ")
+	if !w.written {
+		code, msg, _ := strings.Cut(strings.TrimSpace(string(b)), ": ")
+		if err := w.problem(code, msg); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+// finish writes the problem of an error status that came without a body.
+func (w *problemWriter) finish() {
+	if w.status >= 400 && !w.written {
+		_ = w.problem("ERR_"+strings.ReplaceAll(strings.ToUpper(http.StatusText(w.status)), " ", "_"), http.StatusText(w.status))
+	}
+}
+
+func (w *problemWriter) problem(code, msg string) error {
+	w.written = true
 	code = strings.ToLower(strings.TrimPrefix(code, "ERR_"))
 	if !strings.HasPrefix(code, "upload_") {
 		code = "upload_" + code
 	}
+	status := w.status
+	if s, ok := transient[code]; ok && status >= 500 {
+		status = s
+	}
 	p := web.NewProblem(w.r, errors.New(msg))
-	p.Type, p.Title, p.Status, p.Code, p.Detail = "urn:ansinh:problem:"+code, http.StatusText(w.status), w.status, code, msg
-	if w.status >= 500 {
+	p.Type, p.Title, p.Status, p.Code, p.Detail = "urn:ansinh:problem:"+code, http.StatusText(status), status, code, msg
+	if status >= 500 || status == http.StatusRequestTimeout {
 		p.Detail = "the upload could not be processed; ask its offset (HEAD) and resume"
 	}
-	out, _ := json.Marshal(p)
-	if _, err := w.ResponseWriter.Write(out); err != nil {
-		return 0, err
+	h := w.Header()
+	h.Set("Content-Type", web.ProblemContentType)
+	h.Del("Content-Length")
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "5")
 	}
-	return len(b), nil
+	w.ResponseWriter.WriteHeader(status)
+	if w.r.Method == http.MethodHead {
+		return nil
+	}
+	out, _ := json.Marshal(p)
+	_, err := w.ResponseWriter.Write(out)
+	return err
 }
 
 // ---- attachments ----

@@ -52,8 +52,9 @@ type Uploads struct {
 }
 
 // NewUploads serves resumable uploads at basePath ("/api/v1/uploads/"),
-// keeping partial files in dir.
-func NewUploads(svc *Service, dir, basePath string, maxSize int64) (*Uploads, error) {
+// keeping partial files in dir; a body that stalls for readTimeout ends its
+// request (0: tusd's 60 s).
+func NewUploads(svc *Service, dir, basePath string, maxSize int64, readTimeout time.Duration) (*Uploads, error) {
 	u := &Uploads{svc: svc, store: filestore.New(dir), dir: dir, basePath: basePath}
 	composer := tusd.NewStoreComposer()
 	u.store.UseIn(composer)
@@ -66,6 +67,7 @@ func NewUploads(svc *Service, dir, basePath string, maxSize int64) (*Uploads, er
 		DisableConcatenation:    true,
 		PreUploadCreateCallback: u.preCreate,
 		Cors:                    &tusd.CorsConfig{Disable: true},
+		NetworkTimeout:          readTimeout,
 		Logger:                  xslog.New(discard{}),
 	})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 func TestExpireRemovesAbandonedUploadsOnly(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	u, err := NewUploads(nil, dir, "/api/v1/uploads/", 1<<20)
+	u, err := NewUploads(nil, dir, "/api/v1/uploads/", 1<<20, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

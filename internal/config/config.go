@@ -70,7 +70,10 @@ type Attachments struct {
 	DirectMaxBytes int64 `yaml:"direct_max_bytes" env:"DIRECT_MAX_BYTES"`
 	// UploadTTL is how long an unfinished resumable upload is kept.
 	UploadTTL time.Duration `yaml:"upload_ttl" env:"UPLOAD_TTL"`
-	S3        S3            `yaml:"s3" envPrefix:"S3_"`
+	// UploadReadTimeout is how long a resumable upload's body may stall (no
+	// byte arriving) before the request ends, keeping what arrived.
+	UploadReadTimeout time.Duration `yaml:"upload_read_timeout" env:"UPLOAD_READ_TIMEOUT"`
+	S3                S3            `yaml:"s3" envPrefix:"S3_"`
 }
 
 // S3 configures S3-compatible object storage.
@@ -529,6 +532,9 @@ func (c *Config) validateAttachments(bad func(string, ...any)) {
 	}
 	if a.UploadTTL <= 0 {
 		bad("attachments.upload_ttl (ANSINH_ATTACHMENTS_UPLOAD_TTL) is %s; want a positive duration such as 168h", a.UploadTTL)
+	}
+	if a.UploadReadTimeout < 100*time.Millisecond {
+		bad("attachments.upload_read_timeout (ANSINH_ATTACHMENTS_UPLOAD_READ_TIMEOUT) is %s; want at least 100ms, such as 60s", a.UploadReadTimeout)
 	}
 	switch a.Storage {
 	case "fs":
