@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"time"
 )
 
 // Storage keeps the bytes of attachments under opaque keys that this package
@@ -25,6 +28,9 @@ type Storage interface {
 	// Delete removes an object that no row refers to (a failed attach); a
 	// missing object is not an error.
 	Delete(ctx context.Context, key string) error
+	// Walk calls fn with the key and the time of writing of every object
+	// whose key is one of ours (anything else in the store is left alone).
+	Walk(ctx context.Context, fn func(key string, written time.Time) error) error
 }
 
 // ErrObjectNotFound is a key with no object.
@@ -151,6 +157,43 @@ func (s *FSStorage) Delete(_ context.Context, key string) error {
 	}
 	return nil
 }
+
+// Walk visits the files whose paths are keys; a Put's temporary file left by
+// a crash is removed once it is older than staleTemp (its bytes belong to no
+// object, and may be a person's document).
+func (s *FSStorage) Walk(ctx context.Context, fn func(key string, written time.Time) error) error {
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		if strings.HasPrefix(d.Name(), ".put-") {
+			if time.Since(info.ModTime()) > staleTemp {
+				_ = os.Remove(p)
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil || checkKey(filepath.ToSlash(rel)) != nil {
+			return nil
+		}
+		return fn(filepath.ToSlash(rel), info.ModTime())
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no object stored yet
+	}
+	return err
+}
+
+// staleTemp is how old a Put's temporary file is before it is taken for a
+// crash's leftover (a Put lasts at most a request).
+const staleTemp = time.Hour
 
 // ctxReader stops a long copy when the context ends.
 type ctxReader struct {

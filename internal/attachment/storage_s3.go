@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/ansinh/ansinh/internal/platform/s3store"
 	"github.com/minio/minio-go/v7"
@@ -86,6 +87,22 @@ func (s *S3Storage) Stat(ctx context.Context, key string) (int64, error) {
 		return 0, fmt.Errorf("attachment storage: stat %s: %w", key, err)
 	}
 	return info.Size, nil
+}
+
+// Walk lists the bucket's objects whose keys are ours.
+func (s *S3Storage) Walk(ctx context.Context, fn func(key string, written time.Time) error) error {
+	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("attachment storage: list: %w", obj.Err)
+		}
+		if checkKey(obj.Key) != nil {
+			continue
+		}
+		if err := fn(obj.Key, obj.LastModified); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Delete removes the object (S3 answers success for a missing key too).

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -75,6 +76,36 @@ func storageSuite(t *testing.T, s Storage) {
 		}
 		if _, err := s.Stat(ctx, key); !errors.Is(err, ErrObjectNotFound) {
 			t.Fatalf("a failed put leaves nothing behind: %v", err)
+		}
+	})
+	t.Run("walk", func(t *testing.T) {
+		key := newKey()
+		thumb := key + ".thumb.jpg"
+		for _, k := range []string{key, thumb} {
+			if err := s.Put(ctx, k, strings.NewReader("x"), 1, "text/plain"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s3, ok := s.(*S3Storage); ok { // another user of the bucket (the audit witness): never ours
+			if _, err := s3.Client().PutObject(ctx, "evidence", "audit-checkpoints/1.json", strings.NewReader("{}"), 2,
+				minio.PutObjectOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[string]time.Time{}
+		if err := s.Walk(ctx, func(k string, written time.Time) error {
+			if checkKey(k) != nil {
+				t.Errorf("walk gave %q, not a key of ours", k)
+			}
+			seen[k] = written
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{key, thumb} {
+			if w, ok := seen[k]; !ok || time.Since(w) > time.Minute || time.Since(w) < -time.Minute {
+				t.Errorf("walk: %s written %v (seen %t)", k, w, ok)
+			}
 		}
 	})
 	t.Run("keys are checked", func(t *testing.T) {

@@ -97,6 +97,21 @@ func (s store) insert(ctx context.Context, a Attachment) error {
 		a.ContentType, a.StorageKey, thumb, a.MetadataStripped, a.UploadedBy).Error
 }
 
+// referenced are those of keys that an attachment refers to, as its file
+// or its thumbnail, archived or not.
+func (s store) referenced(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := db.Each(s.db.Conn(ctx).Raw(`SELECT k FROM unnest(?::text[]) k WHERE EXISTS
+		(SELECT 1 FROM attachments a WHERE a.storage_key = k OR a.thumbnail_key = k)`, db.TextArray(keys)),
+		func(row db.Scanner) error {
+			var k string
+			err := row.Scan(&k)
+			out[k] = true
+			return err
+		})
+	return out, err
+}
+
 // update changes one attachment in scope at version, under its row lock:
 // the version is checked before change runs, then what change set is
 // written with the next version (archived_at is the moment the status
