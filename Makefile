@@ -25,6 +25,10 @@ db-up: ## start (or reuse) PostgreSQL and write .data/database.env
 db-stop: ## stop the private PostgreSQL cluster
 	@scripts/db.sh stop
 
+.PHONY: db-reset
+db-reset: ## drop the development database with its attachments and audit witness (make run loads the demo again)
+	@scripts/db.sh reset
+
 .PHONY: migrate
 migrate: build db-up ## apply pending migrations
 	@$(WITH_DB) $(BIN) migrate up

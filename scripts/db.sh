@@ -7,6 +7,8 @@
 #   scripts/db.sh stop     stop the private cluster
 #   scripts/db.sh status   say what is running
 #   scripts/db.sh clean-tests  drop databases left behind by interrupted test runs
+#   scripts/db.sh reset    drop the private cluster's development database with
+#                          what belongs to it (.data/attachments, .data/audit-witness)
 #
 # Development only: the role passwords below are the documented development
 # defaults, which a production configuration refuses.
@@ -272,10 +274,23 @@ cmd_clean_tests() {
   for d in $dbs; do "$psql_bin" -X -q -d "$url" -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" || true; done
 }
 
+# The development database starts again from nothing. Its attachments and its
+# audit witness go with it: checkpoints of the old database's audit chain
+# would make the new one look rewritten (serve logs tampering), rightly.
+cmd_reset() {
+  [ -z "${DATABASE_URL:-}" ] || die "reset drops the private cluster's database only; DATABASE_URL is set: drop yours yourself"
+  up_private
+  say "dropping the development database $dbname, .data/attachments and .data/audit-witness"
+  psql_super -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)"
+  psql_super -c "CREATE DATABASE $dbname OWNER $owner_role"
+  rm -rf "$data/attachments" "$data/audit-witness"
+}
+
 case "${1:-up}" in
   up) cmd_up ;;
+  reset) cmd_reset ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   clean-tests) cmd_clean_tests ;;
-  *) die "usage: $0 up|stop|status|clean-tests" ;;
+  *) die "usage: $0 up|stop|status|clean-tests|reset" ;;
 esac
