@@ -342,6 +342,21 @@ func TestSlowStatementLogHoldsNoParameters(t *testing.T) {
 			t.Fatalf("threshold %s: logged %v, want %v: %s", c.slow, got, c.logged, log)
 		}
 	}
+	// A long statement is logged on one line, cut, with its length.
+	var out bytes.Buffer
+	pool, err := db.Open(db.Options{URL: d.AppURL, MaxOpenConns: 1, SlowQuery: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(&out, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	long := "SELECT 1 AS first\n\t\t" + strings.Repeat(", 1 AS another_column_of_a_long_select\n\t\t", 40)
+	if err := pool.Conn(context.Background()).Exec(long).Error; err != nil {
+		t.Fatal(err)
+	}
+	if log := out.String(); !strings.Contains(log, "SELECT 1 AS first , 1 AS another_column") || strings.Contains(log, `\n\t`) ||
+		!strings.Contains(log, "characters)") || len(log) > 600 {
+		t.Fatalf("a long slow statement: %s", log)
+	}
 }
 
 // uuid.UUID parameters (value, pointer, null, nil pointer) and the array

@@ -1,7 +1,9 @@
 package db
 
 import (
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,6 +18,20 @@ import (
 // placeholders ($1, $2) and never its values: they are personal data.
 
 const slowStartKey = "ansinh:slow_start"
+
+// slowSQLMax is how much of a slow statement is logged: enough to know it
+// (its start and its tables), not a screenful per line.
+const slowSQLMax = 240
+
+// compactSQL is a statement on one line, runs of white space made one
+// space, cut at slowSQLMax characters with the full length said.
+func compactSQL(sql string) string {
+	s := strings.Join(strings.Fields(sql), " ")
+	if r := []rune(s); len(r) > slowSQLMax {
+		return fmt.Sprintf("%s… (%d characters)", string(r[:slowSQLMax]), len(r))
+	}
+	return s
+}
 
 func registerSlowLog(g *gorm.DB, threshold time.Duration, log *slog.Logger) error {
 	if threshold <= 0 || log == nil {
@@ -35,7 +51,7 @@ func registerSlowLog(g *gorm.DB, threshold time.Duration, log *slog.Logger) erro
 			return
 		}
 		log.WarnContext(tx.Statement.Context, "slow SQL statement", "duration_ms", elapsed.Milliseconds(),
-			"sql", tx.Statement.SQL.String(), "rows", tx.RowsAffected)
+			"sql", compactSQL(tx.Statement.SQL.String()), "rows", tx.RowsAffected)
 	}
 	cb := g.Callback()
 	for _, err := range []error{
