@@ -262,7 +262,18 @@ cmd_status() {
 
 # Test databases are named ansinh_t_* and templates ansinh_tmpl_*; a run that was
 # killed leaves its clones behind, and templates of older migration sets pile up.
-# Only call this when no test run is going: the next run rebuilds the template.
+# Only call this when no test run is going. The template of the current
+# migration set is kept (building it holds every test back for seconds): its
+# name is the hash internal/platform/db/dbtest gives it, over each migration's
+# name, length and bytes in name order.
+current_template() {
+  local f
+  { for f in $(cd "$root/migrations" && ls -- *.sql | LC_ALL=C sort); do
+      printf '%s\0%d\0' "$f" "$(stat -c %s "$root/migrations/$f")"
+      cat "$root/migrations/$f"
+    done; } | sha256sum | cut -c1-16 | sed 's/^/ansinh_tmpl_/'
+}
+
 cmd_clean_tests() {
   [ -f "$envfile" ] || return 0
   # shellcheck disable=SC1090
@@ -271,7 +282,12 @@ cmd_clean_tests() {
   psql_bin=$(command -v psql || echo "$(find_bindir)/psql")
   local dbs
   dbs=$("$psql_bin" -X -tA -d "$url" -c "SELECT datname FROM pg_database WHERE datname LIKE 'ansinh\_t\_%' OR datname LIKE 'ansinh\_tmpl\_%'") || return 0
-  for d in $dbs; do "$psql_bin" -X -q -d "$url" -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" || true; done
+  local keep
+  keep=$(current_template 2>/dev/null || true)
+  for d in $dbs; do
+    [ "$d" = "$keep" ] && continue
+    "$psql_bin" -X -q -d "$url" -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" || true
+  done
 }
 
 # The development database starts again from nothing. Its attachments and its
