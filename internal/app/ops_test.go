@@ -110,7 +110,9 @@ func TestReadinessDoesNotQueueBehindThePool(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	w := httptest.NewRecorder()
-	a.Handler().ServeHTTP(w, httptest.NewRequestWithContext(ctx, "GET", "/readyz", nil))
+	req := httptest.NewRequestWithContext(ctx, "GET", "/readyz", nil)
+	a.Handler().ServeHTTP(w, req)
+	apptest.Check(t, req, w)
 	if w.Code != http.StatusOK {
 		t.Fatalf("readyz with the pool exhausted and the database up: %d %s", w.Code, w.Body.String())
 	}

@@ -60,6 +60,14 @@ func call(h http.Handler, path string, hdr ...string) *httptest.ResponseRecorder
 	return w
 }
 
+// checked is call with the answer checked against docs/openapi.yaml.
+func checked(t *testing.T, h http.Handler, path string, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := call(h, path, hdr...)
+	apptest.Check(t, httptest.NewRequest("GET", path, nil), w)
+	return w
+}
+
 // recordAt writes one event about a household in an area.
 func recordAt(t *testing.T, pool *db.DB, area, action string, entity uuid.UUID) {
 	t.Helper()
@@ -90,7 +98,7 @@ func TestAuditorAPIIsScoped(t *testing.T) {
 	var seen []string
 	cursor := ""
 	for pages := 0; pages < 5; pages++ {
-		w := call(api, "/api/v1/audit/events?limit=2&cursor="+cursor)
+		w := checked(t, api, "/api/v1/audit/events?limit=2&cursor="+cursor)
 		if w.Code != 200 {
 			t.Fatalf("list: %d %s", w.Code, w.Body.String())
 		}
@@ -121,22 +129,22 @@ func TestAuditorAPIIsScoped(t *testing.T) {
 
 	// The out-of-scope event is "not found", like one that does not exist.
 	outsideID := apptest.Scalar[string](t, e.pool, `SELECT id::text FROM audit_events WHERE entity_id = ?`, outside.String())
-	if w := call(api, "/api/v1/audit/events/"+outsideID); w.Code != 404 {
+	if w := checked(t, api, "/api/v1/audit/events/"+outsideID); w.Code != 404 {
 		t.Fatalf("out of scope: %d", w.Code)
 	}
-	if w := call(api, "/api/v1/audit/events/"+seen[0]); w.Code != 200 {
+	if w := checked(t, api, "/api/v1/audit/events/"+seen[0]); w.Code != 200 {
 		t.Fatalf("in scope: %d %s", w.Code, w.Body.String())
 	}
-	if w := call(api, "/api/v1/audit/events/not-a-uuid"); w.Code != 404 {
+	if w := checked(t, api, "/api/v1/audit/events/not-a-uuid"); w.Code != 404 {
 		t.Fatalf("malformed id: %d", w.Code)
 	}
 
 	// Filters.
-	w := call(api, "/api/v1/audit/events?action=household.create")
+	w := checked(t, api, "/api/v1/audit/events?action=household.create")
 	if !strings.Contains(w.Body.String(), `"items":[]`) {
 		t.Fatalf("the only create is out of scope: %s", w.Body.String())
 	}
-	w = call(api, "/api/v1/audit/events?area=91.914&entity_id="+inside.String()+"&from=2020-01-01T00:00:00Z")
+	w = checked(t, api, "/api/v1/audit/events?area=91.914&entity_id="+inside.String()+"&from=2020-01-01T00:00:00Z")
 	var filtered web.Page[audit.EventDTO]
 	if err := json.Unmarshal(w.Body.Bytes(), &filtered); err != nil || len(filtered.Items) != 5 {
 		t.Fatalf("filtered list: %s", w.Body.String())
@@ -146,7 +154,7 @@ func TestAuditorAPIIsScoped(t *testing.T) {
 	if err := reads.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	w = call(api, "/api/v1/audit/access?subject_id="+inside.String())
+	w = checked(t, api, "/api/v1/audit/access?subject_id="+inside.String())
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"demo-auditor"`) || !strings.Contains(w.Body.String(), `"subject_type":"household"`) {
 		t.Fatalf("access log: %d %s", w.Code, w.Body.String())
 	}
@@ -162,7 +170,7 @@ func TestAuditorAPIRefusals(t *testing.T) {
 	if w.Code != 401 {
 		t.Fatalf("anonymous: %d", w.Code)
 	}
-	if w := call(api, "/api/v1/audit/events", "X-Test-Actor", "worker"); w.Code != 403 {
+	if w := checked(t, api, "/api/v1/audit/events", "X-Test-Actor", "worker"); w.Code != 403 {
 		t.Fatalf("a commune worker has no audit permission: %d", w.Code)
 	}
 	for path, field := range map[string]string{
@@ -175,7 +183,7 @@ func TestAuditorAPIRefusals(t *testing.T) {
 		"/api/v1/audit/access":                     "subject_id",
 		"/api/v1/audit/access?subject_id=not-uuid": "subject_id",
 	} {
-		w := call(api, path)
+		w := checked(t, api, path)
 		if w.Code != 422 || !strings.Contains(w.Body.String(), `"field":"`+field+`"`) {
 			t.Errorf("%s: want 422 naming %s, got %d %s", path, field, w.Code, w.Body.String())
 		}
@@ -189,7 +197,7 @@ func TestAuditCSVExport(t *testing.T) {
 	recordAt(t, e.pool, "91.914.30791", "household.create", id)
 	recordAt(t, e.pool, "91.914.30791", "household.update", id)
 	api := newAPI(t, e.pool, "91.914", nil)
-	w := call(api, "/api/v1/audit/events?entity_id="+id.String(), "Accept", "text/csv")
+	w := checked(t, api, "/api/v1/audit/events?entity_id="+id.String(), "Accept", "text/csv")
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %v", w.Code, w.Header())
 	}
@@ -201,13 +209,13 @@ func TestAuditCSVExport(t *testing.T) {
 		t.Fatalf("csv rows: %v", rows)
 	}
 	// A refused filter is a problem, not a file: nothing was streamed yet.
-	w = call(api, "/api/v1/audit/events?area=91/914", "Accept", "text/csv")
+	w = checked(t, api, "/api/v1/audit/events?area=91/914", "Accept", "text/csv")
 	if w.Code != 422 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") ||
 		!strings.Contains(w.Body.String(), `"field":"area"`) {
 		t.Fatalf("csv with a bad area: %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
 	// An empty range is a file with its header.
-	w = call(api, "/api/v1/audit/events?action=nothing.here", "Accept", "text/csv")
+	w = checked(t, api, "/api/v1/audit/events?action=nothing.here", "Accept", "text/csv")
 	if w.Code != 200 || strings.Count(w.Body.String(), "\n") != 1 {
 		t.Fatalf("empty csv: %d %q", w.Code, w.Body.String())
 	}
@@ -218,7 +226,7 @@ func TestAuditVerifyEndpoint(t *testing.T) {
 	e := newEnv(t)
 	seedSealed(t, e, 3)
 	api := newAPI(t, e.pool, "91", nil)
-	w := call(api, "/api/v1/audit/verify")
+	w := checked(t, api, "/api/v1/audit/verify")
 	var r audit.Report
 	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || w.Code != 200 || !r.OK || r.EventsVerified != 3 {
 		t.Fatalf("verify: %d %s", w.Code, w.Body.String())

@@ -77,6 +77,7 @@ func TestUserAdministration(t *testing.T) {
 		}
 		rw := httptest.NewRecorder()
 		h.ServeHTTP(rw, req)
+		apptest.Check(t, req, rw)
 		return rw
 	}
 	if w := patch(""); w.Code != 428 {
@@ -167,6 +168,7 @@ func TestIdempotentWrites(t *testing.T) {
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
+		apptest.Check(t, req, w)
 		return w
 	}
 	first := post("create-retry-user-1", body)

@@ -27,7 +27,7 @@ func TestInvalidUTF8InBodyIsRefusedWithTheField(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+worker)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
-
+	apptest.Check(t, req, w)
 	apptest.OneFieldError(t, w, "members[0].full_name", "invalid_utf8")
 	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code = 'UTF-0001'`); n != 0 {
 		t.Fatalf("%d households stored", n)

@@ -26,6 +26,7 @@ func TestPatchBodyIsStrict(t *testing.T) {
 		req.Header.Set("If-Match", `"`+string(rune('0'+version))+`"`)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
+		apptest.Check(t, req, w)
 		return w
 	}
 	for _, c := range []struct{ body, field, code string }{
