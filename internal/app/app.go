@@ -227,16 +227,23 @@ func newStorage(c config.Attachments) (attachment.Storage, error) {
 	return attachment.NewFSStorage(c.ObjectDir())
 }
 
-// expireUploads removes abandoned resumable uploads, and stored files a
-// crash left without their attachment, every hour.
+// expireUploads removes abandoned resumable uploads every hour, and stored
+// files a crash left without their attachment at the first hour and then
+// daily (the sweep lists the whole store: an S3 bucket a page of 1,000 keys
+// at a time).
 func (a *App) expireUploads(ctx context.Context) {
 	sweep := access.WithActor(ctx, access.System("attachment-sweeper"))
+	var swept time.Time
 	every(ctx, time.Hour, func() {
 		if n, err := a.uploads.Expire(a.cfg.Attachments.UploadTTL); err != nil {
 			a.log.Warn("expiring abandoned uploads", "error", err.Error())
 		} else if n > 0 {
 			a.log.Info("expired abandoned uploads", "count", n)
 		}
+		if time.Since(swept) < 24*time.Hour {
+			return
+		}
+		swept = time.Now()
 		if n, err := a.attachments.SweepOrphans(sweep, attachment.OrphanAge); err != nil {
 			a.log.Warn("removing orphaned attachment files", "error", err.Error(), "removed", n)
 		} else if n > 0 {
