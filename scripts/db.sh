@@ -135,6 +135,7 @@ write_env() {
 test_tablespace() {
   # One directory per checkout (clusters of two checkouts may share a port).
   local ts=ansinh_tests dir loc
+  [ "${ANSINH_TEST_TMPFS:-on}" = on ] || return 0
   dir="/dev/shm/ansinh-tests-$(printf '%s' "$root" | sha256sum | cut -c1-12)"
   loc=$(psql_super -tAc "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = '$ts'")
   if [ -n "$loc" ] && [ ! -d "$loc" ]; then
@@ -148,7 +149,7 @@ test_tablespace() {
   fi
   if [ -z "$loc" ]; then
     # 2 GB free at least: a full parallel run holds a few dozen clones at once.
-    [ "${ANSINH_TEST_TMPFS:-on}" = on ] && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] &&
+    [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] &&
       [ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -ge 2097152 ] 2>/dev/null || return 0
     # Left by a cluster of this checkout that was since removed: throwaway.
     rm -rf "$dir"
