@@ -135,18 +135,21 @@ write_env() {
 test_tablespace() {
   # One directory per checkout (clusters of two checkouts may share a port).
   local ts=ansinh_tests dir loc
-  [ "${ANSINH_TEST_TMPFS:-on}" = on ] || return 0
   dir="/dev/shm/ansinh-tests-$(printf '%s' "$root" | sha256sum | cut -c1-12)"
   loc=$(psql_super -tAc "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = '$ts'")
-  if [ -n "$loc" ] && [ ! -d "$loc" ]; then
-    say "the test tablespace's directory $loc is gone (a reboot?): dropping its databases"
+  # Turned off, or gone with a reboot: the databases in it (clones and the
+  # template, which its clones would follow there) go with it.
+  if [ -n "$loc" ] && { [ ! -d "$loc" ] || [ "${ANSINH_TEST_TMPFS:-on}" != on ]; }; then
+    say "dropping the test tablespace in $loc and its databases (ANSINH_TEST_TMPFS=${ANSINH_TEST_TMPFS:-on}, or gone with a reboot)"
     local d
     for d in $(psql_super -tAc "SELECT d.datname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE t.spcname = '$ts'"); do
       psql_super -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" 2>/dev/null || true
     done
     psql_super -c "DROP TABLESPACE $ts" 2>/dev/null || true
+    case "$loc" in /dev/shm/ansinh-*) rm -rf "$loc" ;; esac
     loc=""
   fi
+  [ "${ANSINH_TEST_TMPFS:-on}" = on ] || return 0
   if [ -z "$loc" ]; then
     # 2 GB free at least: a full parallel run holds a few dozen clones at once.
     [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] &&

@@ -223,11 +223,9 @@ func buildTemplate(urls URLs) (string, error) {
 	return name, nil
 }
 
-// tablespaceClause names the tablespace always: a clone otherwise takes its
-// template's, which may be the memory one that is no longer wanted.
 func (u URLs) tablespaceClause() string {
 	if u.Tablespace == "" {
-		return ` TABLESPACE pg_default`
+		return ""
 	}
 	return fmt.Sprintf(` TABLESPACE %q`, u.Tablespace)
 }
