@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,6 +58,26 @@ func Script(stmts []string, fresh []string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// Minimal keeps of a request's statements its transaction's bounds and the
+// inserts into tables: the rows the job must write and nothing else.
+func Minimal(stmts []string, tables []string) []string {
+	var out []string
+	for _, s := range stmts {
+		f := strings.Fields(strings.ToUpper(s))
+		if len(f) == 1 && (f[0] == "BEGIN" || f[0] == "COMMIT" || f[0] == "BEGIN;" || f[0] == "COMMIT;") {
+			out = append(out, s)
+			continue
+		}
+		if len(f) >= 3 && f[0] == "INSERT" && f[1] == "INTO" {
+			table := strings.ToLower(strings.Trim(strings.SplitN(f[2], "(", 2)[0], `"`))
+			if slices.Contains(tables, table) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // Slug is a scenario's name as a file name: "read a household by id" ->

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,5 +34,22 @@ func TestSlug(t *testing.T) {
 		if got := Slug(in); got != want {
 			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The minimal baseline keeps the transaction and the job's own inserts.
+func TestMinimal(t *testing.T) {
+	stmts := []string{"BEGIN", "SELECT set_config('statement_timeout', '20000', true)",
+		"SELECT code, path::text FROM areas WHERE code IN ('30791')",
+		"INSERT INTO households (id, code) VALUES ('x', 'y')",
+		"INSERT INTO members(id) VALUES ('m')",
+		"WITH me AS (SELECT 1) INSERT INTO duplicate_candidates (id) SELECT 1 FROM me",
+		"INSERT INTO \"audit_events\" (id) VALUES ('e')",
+		"INSERT INTO registry_changes (household_id) VALUES ('x')",
+		"UPDATE households SET version = 2", "COMMIT"}
+	got := Minimal(stmts, []string{"households", "members", "audit_events", "registry_changes"})
+	want := []string{"BEGIN", stmts[3], stmts[4], stmts[6], stmts[7], "COMMIT"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("minimal:\n%q\nwant\n%q", got, want)
 	}
 }

@@ -305,6 +305,19 @@ func baseline(ctx context.Context, a *app.App, results []Result, o Options) erro
 		}
 		results[i].BaselineTPS = tps
 		results[i].Statements = len(capture.Statements())
+		if len(b.Minimal) == 0 {
+			continue
+		}
+		minimal := Script(Minimal(capture.Statements(), b.Minimal), b.Fresh)
+		if o.ScriptDir != "" {
+			if err := os.WriteFile(filepath.Join(o.ScriptDir, Slug(r.Name)+".minimal.sql"), []byte(minimal), 0o644); err != nil {
+				return err
+			}
+		}
+		if results[i].MinimalTPS, err = PgBench(ctx, bins[len(bins)-1], a.Config().Database.URL, minimal, o.Concurrency,
+			PgLength{Seconds: seconds, Transactions: o.BaselineTransactions}); err != nil {
+			return fmt.Errorf("bench: minimal baseline of %s: %w", r.Name, err)
+		}
 	}
 	return nil
 }

@@ -68,6 +68,9 @@ func TestBenchSmoke(t *testing.T) {
 			if r.Name == "read a household by id" && r.Statements != 3 {
 				t.Errorf("read by id issued %d statements, want 3", r.Statements)
 			}
+			if (r.MinimalTPS > 0) != (r.Name == "register a household of 4") {
+				t.Errorf("%s: minimal baseline %f tx/s; registration alone has one", r.Name, r.MinimalTPS)
+			}
 			baselines++
 		}
 	}

@@ -129,7 +129,8 @@ func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 	baseCode := "BC-" + runID
 	return []Scenario{
 		{Name: "register a household of 4", Baseline: &Request{Method: http.MethodPost, Path: "/api/v1/households",
-			Body: HouseholdBody(baseCode, u0.Commune, 1), User: u0, Fresh: []string{baseCode}}, Do: func(ctx context.Context, i int) error {
+			Body: HouseholdBody(baseCode, u0.Commune, 1), User: u0, Fresh: []string{baseCode},
+			Minimal: []string{"households", "members", "audit_events", "registry_changes"}}, Do: func(ctx context.Context, i int) error {
 			u, _ := user(i)
 			k := int(registered.Add(1))
 			code := fmt.Sprintf("BR-%s-%d", runID, k)
