@@ -1,10 +1,12 @@
 \set n random(1, 2000000000)
 SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ts \gset
-SELECT households.id, households.code, households.commune_code, households.area_path::text,
-	households.village, households.address, households.area_type, coalesce(households.phone, ''), households.ethnic_minority,
-	households.classification, coalesce(households.classification_decision, ''), households.classification_effective, households.status,
-	coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at FROM "households" WHERE (households.area_path <@ '91.914.30791'::ltree) AND households.id = '01a24883-2429-7546-90fa-7bd60fc0222a';
-SELECT id, household_id, full_name, birth_date, birth_year, sex, id_sealed, relationship, ethnicity_code,
-	disability, coalesce(education_level, ''), coalesce(occupation, ''), coalesce(employment_status, ''),
-	coalesce(insurance_card, ''), insurance_expiry, student, coalesce(school_level, ''), status, status_date, version FROM members WHERE household_id = ANY('{01a24883-2429-7546-90fa-7bd60fc0222a}'::uuid[])
+INSERT INTO rate_limits AS r (key, tat, tolerance)
+SELECT v.key, now() + make_interval(secs => v.emission), v.tolerance
+FROM unnest('{"user:01a2499b-441a-71ab-81ba-47546f488441:read","addr:192.0.2.1:read"}'::text[], '{1e-06,1e-07}'::float8[], '{0.999999,0.9999999}'::float8[]) AS v(key, emission, tolerance)
+ON CONFLICT (key) DO UPDATE
+  SET tat = greatest(r.tat, now()) + (EXCLUDED.tat - now()), tolerance = EXCLUDED.tolerance
+  WHERE r.tat <= now() + make_interval(secs => EXCLUDED.tolerance)
+RETURNING key, extract(epoch FROM tat - now())::float8;
+SELECT households.id, households.code, households.commune_code, households.area_path::text, households.village, households.address, households.area_type, coalesce(households.phone, ''), households.ethnic_minority, households.classification, coalesce(households.classification_decision, ''), households.classification_effective, households.status, coalesce(households.archive_reason, ''), households.version, households.created_at, households.updated_at FROM "households" WHERE (households.area_path <@ '91.914.30791'::ltree) AND households.id = '01a2499b-4736-7087-b765-a26914b9b8ff';
+SELECT members.id, members.household_id, members.full_name, members.birth_date, members.birth_year, members.sex, members.relationship, members.ethnicity_code, members.disability, coalesce(members.education_level, ''), coalesce(members.occupation, ''), coalesce(members.employment_status, ''), coalesce(members.insurance_card, ''), members.insurance_expiry, members.student, coalesce(members.school_level, ''), members.status, members.status_date, members.version, members.id_sealed FROM members WHERE household_id = ANY('{01a2499b-4736-7087-b765-a26914b9b8ff}'::uuid[])
 		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id;
