@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -255,11 +256,20 @@ func baseline(ctx context.Context, a *app.App, results []Result, o Options) erro
 	if len(bins) == 0 {
 		return fmt.Errorf("bench: no pgbench for the baseline (install PostgreSQL's server binaries, or drop --baseline)")
 	}
-	for i, r := range results {
-		b := r.Baseline
-		if b == nil {
-			continue
+	// Reads first: a write's baseline adds thousands of rows (the minimal
+	// one writes hundreds a second) to its user's commune, which a read's
+	// baseline run after it would then search or list.
+	order := make([]int, 0, len(results))
+	for _, write := range []bool{false, true} {
+		for i, r := range results {
+			if r.Baseline != nil && (r.Baseline.Method != http.MethodGet) == write {
+				order = append(order, i)
+			}
 		}
+	}
+	for _, i := range order {
+		r := results[i]
+		b := r.Baseline
 		var body io.Reader
 		if b.Body != nil {
 			raw, err := json.Marshal(b.Body)
