@@ -181,7 +181,7 @@ func TestRequestWhoseConnectionDropsAnswers503(t *testing.T) {
 	token := apptest.Token(t, a, "cd-worker", "commune_worker", "30791")
 
 	owner, holder, answered := blockedRegistration(t, d.OwnerURL, h, token, "CD-0001")
-	w := waitForLockWait(t, owner, answered)
+	w := apptest.WaitForLockWait(t, owner, answered)
 	if w != nil {
 		t.Fatalf("the write answered without waiting for the lock: %d %s", w.Code, w.Body.String())
 	}
@@ -189,27 +189,6 @@ func TestRequestWhoseConnectionDropsAnswers503(t *testing.T) {
 	unavailableThenRetried(t, <-answered, holder, h, token, "CD-0001")
 	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM households WHERE code = 'CD-0001'`); n != 1 {
 		t.Fatalf("households CD-0001: %d, want the retry's one", n)
-	}
-}
-
-// waitForLockWait waits until a session of the database waits for a lock
-// (nil; pg_locks, unlike pg_stat_activity, shows every role's waits), or until the request answered (its answer).
-func waitForLockWait(t *testing.T, admin *sql.DB, answered <-chan *httptest.ResponseRecorder) *httptest.ResponseRecorder {
-	t.Helper()
-	for {
-		var n int
-		if err := admin.QueryRow(`SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-			WHERE d.datname = current_database() AND NOT l.granted`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			return nil
-		}
-		select {
-		case w := <-answered:
-			return w
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
 }
 

@@ -47,26 +47,6 @@ func holdLock(t *testing.T, ownerURL, lock string) (release func(), admin *sql.D
 	return release, admin
 }
 
-// waitForLockWait waits until a session of the database waits for a lock, or
-// until the request answered (then it never waited, or its wait ended).
-func waitForLockWait(t *testing.T, admin *sql.DB, answered <-chan *httptest.ResponseRecorder) *httptest.ResponseRecorder {
-	t.Helper()
-	for {
-		var n int
-		if err := admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			return nil
-		}
-		select {
-		case w := <-answered:
-			return w
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // A write blocked by a lock ends at the request's deadline: 503 timeout with
 // Retry-After, its transaction rolled back (the household never appears, even
 // once the lock is gone), while reads of other tables keep answering.
@@ -84,7 +64,7 @@ func TestBlockedWriteAnswers503AtTheDeadlineAndNeverCommits(t *testing.T) {
 	go func() {
 		answered <- apptest.Send(t, h, "POST", "/api/v1/households", token, apptest.HouseholdBody("DL-0001", "30791", ""))
 	}()
-	w := waitForLockWait(t, admin, answered)
+	w := apptest.WaitForLockWait(t, admin, answered)
 	if w == nil {
 		if r := apptest.Send(t, h, "GET", "/api/v1/programs", token, nil); r.Code != 200 {
 			t.Errorf("a read of another table while the write waits: %d %s", r.Code, r.Body.String())
