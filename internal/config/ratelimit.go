@@ -1,6 +1,8 @@
 package config
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,8 +55,9 @@ func (r RateLimit) Quotas() map[string]Quota {
 
 func (c *Config) validateRateLimit(bad func(string, ...any)) {
 	r := c.RateLimit
-	for _, k := range []string{"read", "search", "write", "export", "upload", "import"} {
-		q := r.Quotas()[k]
+	quotas := r.Quotas()
+	for _, k := range slices.Sorted(maps.Keys(quotas)) {
+		q := quotas[k]
 		if q.Quota < 1 || q.Quota > 1_000_000 {
 			bad("ratelimit.%s_quota (ANSINH_RATELIMIT_%s_QUOTA) is %d; want 1..1000000", k, strings.ToUpper(k), q.Quota)
 		}

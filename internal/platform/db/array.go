@@ -1,6 +1,7 @@
 package db
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -42,6 +43,21 @@ func TextArray(xs []string) string {
 			b.WriteRune(r)
 		}
 		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// FloatArray renders xs as one float8[] literal for `?::float8[]` (see
+// UUIDArray), each number in the shortest form that reads back the same.
+func FloatArray(xs []float64) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
 	}
 	b.WriteByte('}')
 	return b.String()

@@ -26,6 +26,20 @@ func TestTextArrayRoundTripsAwkwardValues(t *testing.T) {
 	}
 }
 
+func TestFloatArrayRoundTrips(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	in := []float64{0, 1e-07, 0.9999999, 1.5, -2, 86400}
+	got, err := db.Collect(pool.Conn(context.Background()).Raw(`SELECT unnest(?::float8[])`, db.FloatArray(in)),
+		func(r db.Scanner) (float64, error) {
+			var f float64
+			return f, r.Scan(&f)
+		})
+	if err != nil || !slices.Equal(got, in) {
+		t.Fatalf("round trip: got %v (%v), want %v", got, err, in)
+	}
+}
+
 func TestCollectReturnsTheQueryError(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)

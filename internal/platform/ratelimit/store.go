@@ -2,8 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -39,7 +37,7 @@ func (s store) charge(ctx context.Context, rules []Rule) (map[string]time.Durati
 	for i, r := range rules {
 		keys[i], emission[i], tolerance[i] = r.Key, r.Policy.emission().Seconds(), r.Policy.tolerance().Seconds()
 	}
-	return aheadOf(s.db.Conn(ctx).Raw(chargeSQL, db.TextArray(keys), floats(emission), floats(tolerance)))
+	return aheadOf(s.db.Conn(ctx).Raw(chargeSQL, db.TextArray(keys), db.FloatArray(emission), db.FloatArray(tolerance)))
 }
 
 // ahead is how far ahead of now each key's TAT is (refused keys).
@@ -67,18 +65,4 @@ func aheadOf(q *gorm.DB) (map[string]time.Duration, error) {
 func (s store) sweep(ctx context.Context) (int64, error) {
 	res := s.db.Conn(ctx).Exec(`DELETE FROM rate_limits WHERE tat < now()`)
 	return res.RowsAffected, db.MapError(res.Error)
-}
-
-// floats renders xs as one float8[] literal.
-func floats(xs []float64) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, x := range xs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-	}
-	b.WriteByte('}')
-	return b.String()
 }
