@@ -161,7 +161,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	jobsCtx, stopJobs := context.WithCancel(db.WithKind(context.Background(), db.Job))
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log, a.own.Instance()), stopJobs
 	a.jobs.LimitPerUser(cfg.RateLimit.JobsPerUser)
-	go a.expireUploads(jobsCtx)
+	go a.tidyAttachments(jobsCtx)
 	for _, o := range opts {
 		o(a)
 	}
@@ -227,11 +227,11 @@ func newStorage(c config.Attachments) (attachment.Storage, error) {
 	return attachment.NewFSStorage(c.ObjectDir())
 }
 
-// expireUploads removes abandoned resumable uploads every hour, and stored
+// tidyAttachments removes abandoned resumable uploads every hour, and stored
 // files a crash left without their attachment at the first hour and then
 // daily (the sweep lists the whole store: an S3 bucket a page of 1,000 keys
 // at a time).
-func (a *App) expireUploads(ctx context.Context) {
+func (a *App) tidyAttachments(ctx context.Context) {
 	sweep := access.WithActor(ctx, access.System("attachment-sweeper"))
 	var swept time.Time
 	every(ctx, time.Hour, func() {
