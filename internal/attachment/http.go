@@ -119,12 +119,16 @@ type problemWriter struct {
 	written bool // the error's problem has been written
 }
 
-// transient are tusd's errors that answer 500 for what is not a failure of
-// the server, with the status they deserve.
-var transient = map[string]int{
-	"upload_lock_timeout":     http.StatusServiceUnavailable,
-	"upload_read_timeout":     http.StatusRequestTimeout,
-	"upload_connection_reset": http.StatusRequestTimeout,
+// transientStatus is the status deserved by those of tusd's errors that it
+// answers 500 although they are no failure of the server.
+func transientStatus(code string) (int, bool) {
+	switch code {
+	case "upload_lock_timeout":
+		return http.StatusServiceUnavailable, true
+	case "upload_read_timeout", "upload_connection_reset":
+		return http.StatusRequestTimeout, true
+	}
+	return 0, false
 }
 
 func (w *problemWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -166,7 +170,7 @@ func (w *problemWriter) problem(code, msg string) error {
 		code = "upload_" + code
 	}
 	status := w.status
-	if s, ok := transient[code]; ok && status >= 500 {
+	if s, ok := transientStatus(code); ok && status >= 500 {
 		status = s
 	}
 	p := web.NewProblem(w.r, errors.New(msg))
