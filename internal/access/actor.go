@@ -19,8 +19,9 @@ const (
 
 // Assignment is one role held at one administrative area.
 type Assignment struct {
-	Role     string `json:"role"`
-	AreaCode string `json:"area"`
+	Role        string `json:"role"`
+	AreaEdition string `json:"area_edition"` // of the list of units
+	AreaCode    string `json:"area"`
 	// AreaPath is the area's ltree path, e.g. 91.914.30791.
 	AreaPath string `json:"area_path"`
 }

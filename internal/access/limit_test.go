@@ -59,7 +59,7 @@ func TestSearchBurstIsRefusedForItsUserOnly(t *testing.T) {
 	if m := apptest.Get(t, h, "/metrics").Body.String(); !strings.Contains(m, `ansinh_ratelimit_refused_total{policy="search"} 1`) {
 		t.Fatal("the refusal is not counted in /metrics")
 	}
-	if w := apptest.Send(t, h, "GET", "/api/v1/areas/30791", greedy, nil); w.Code != 200 {
+	if w := apptest.Send(t, h, "GET", "/api/v1/areas/30791?edition=2025-03", greedy, nil); w.Code != 200 {
 		t.Fatalf("a read by the same user: %d %s", w.Code, w.Body.String())
 	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/households?q=an", other, nil); w.Code != 200 {
@@ -130,7 +130,7 @@ func BenchmarkLimitedRead(b *testing.B) {
 			h := a.Handler()
 			token := apptest.Token(b, a, "bl-worker", "commune_worker", "30791")
 			for b.Loop() {
-				if w := apptest.Send(b, h, "GET", "/api/v1/areas/30791", token, nil); w.Code != 200 {
+				if w := apptest.Send(b, h, "GET", "/api/v1/areas/30791?edition=2025-03", token, nil); w.Code != 200 {
 					b.Fatalf("read: %d %s", w.Code, w.Body.String())
 				}
 			}
@@ -161,7 +161,7 @@ func TestLimiterFailsOpen(t *testing.T) {
 	if _, err := tx.Exec(`LOCK TABLE rate_limits IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
-	w := apptest.Send(t, h, "GET", "/api/v1/areas/30791", token, nil)
+	w := apptest.Send(t, h, "GET", "/api/v1/areas/30791?edition=2025-03", token, nil)
 	if w.Code != 200 || w.Header().Get("RateLimit") != "" {
 		t.Fatalf("with the limiter's table locked: %d RateLimit=%q %s", w.Code, w.Header().Get("RateLimit"), w.Body.String())
 	}

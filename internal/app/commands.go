@@ -220,7 +220,8 @@ func DemoPovertyRate(districtName string) float64 {
 // to recognition in every commune that has households, once.
 func seedDemoReviews(ctx context.Context, a *App, out io.Writer) error {
 	rates := map[string]float64{}
-	err := db.Each(a.db.Conn(ctx).Raw(`SELECT path::text, name FROM areas WHERE level = 'district' AND path <@ '91'`),
+	err := db.Each(a.db.Conn(ctx).Raw(`SELECT path::text, name FROM areas
+		WHERE edition = area_edition_in_use() AND level = 'district' AND path <@ '91'`),
 		func(r db.Scanner) error {
 			var path, name string
 			if err := r.Scan(&path, &name); err != nil {
@@ -267,7 +268,7 @@ func seedDemoHouseholds(ctx context.Context, a *App, households int, out io.Writ
 		return nil
 	}
 	communes, err := db.Collect(a.db.Conn(ctx).Raw(`SELECT code, unit_type = 'ward' OR unit_type = 'commune_level_town' FROM areas
-		WHERE level = 'commune' AND path <@ '91' ORDER BY code`), func(r db.Scanner) (household.Commune, error) {
+		WHERE edition = area_edition_in_use() AND level = 'commune' AND path <@ '91' ORDER BY code`), func(r db.Scanner) (household.Commune, error) {
 		var c household.Commune
 		err := r.Scan(&c.Code, &c.Urban)
 		return c, err

@@ -228,7 +228,7 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	for _, u := range app.DemoUsers {
 		p := apptest.Login(t, a.Handler(), u.Username, app.DemoPassword)
 		w := apptest.Send(t, a.Handler(), "GET", "/api/v1/me", p.AccessToken, nil)
-		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_code":"`+u.Area+`"`) {
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_edition":"2025-03","area_code":"`+u.Area+`"`) {
 			t.Errorf("%s: %d %s", u.Username, w.Code, w.Body.String())
 		}
 	}

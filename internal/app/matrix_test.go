@@ -300,8 +300,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// the login throttle, and every caller here comes from the same address).
 		"POST /api/v1/me/password": {request{"POST", "/api/v1/me/password", map[string]string{"current_password": "wrong", "new_password": "short"}},
 			map[string]int{"anonymous": 401, "*": 422}},
-		"GET /api/v1/areas":       {request{"GET", "/api/v1/areas?parent=914", nil}, map[string]int{"anonymous": 401, "*": 200}},
-		"GET /api/v1/areas/:code": {request{"GET", "/api/v1/areas/30791", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/areas":         {request{"GET", "/api/v1/areas?parent=914", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/areas/:code":   {request{"GET", "/api/v1/areas/30791?edition=2025-03", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/area-editions": {request{"GET", "/api/v1/area-editions", nil}, map[string]int{"anonymous": 401, "*": 200}},
 		// Outside auditors get an answer, with none of the province's rows in it (checked below).
 		"GET /api/v1/audit/events":     {request{"GET", "/api/v1/audit/events", nil}, auditorsOnly(200, 200)},
 		"GET /api/v1/audit/events/:id": {request{"GET", "/api/v1/audit/events/" + eventID, nil}, auditorsOnly(200, 404)},

@@ -1,11 +1,15 @@
 package area
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -13,20 +17,22 @@ import (
 // may read every unit (scoping applies to what lies in them).
 type Handler struct {
 	store *Store
+	now   func() time.Time
 }
 
-// NewHandler makes the handlers. The logger is no longer used (errors are
-// written and logged by the route adapter); the parameter keeps the wiring.
-func NewHandler(store *Store) *Handler { return &Handler{store: store} }
+// NewHandler makes the handlers.
+func NewHandler(store *Store) *Handler { return &Handler{store: store, now: time.Now} }
 
 // Register mounts the routes.
 func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodGet, "/areas", "area", "read", h.list)
 	r.Handle(http.MethodGet, "/areas/:code", "area", "read", h.get)
+	r.Handle(http.MethodGet, "/area-editions", "area", "read", h.editions)
 }
 
 // DTO is an area as the API shows it.
 type DTO struct {
+	Edition    string `json:"edition"`
 	Code       string `json:"code"`
 	Level      string `json:"level"`
 	ParentCode string `json:"parent_code,omitempty"`
@@ -38,21 +44,66 @@ type DTO struct {
 }
 
 func toDTO(a Area) DTO {
-	return DTO{Code: a.Code, Level: a.Level, ParentCode: a.ParentCode, Name: a.Name, FullName: a.FullName,
+	return DTO{Edition: a.Edition, Code: a.Code, Level: a.Level, ParentCode: a.ParentCode, Name: a.Name, FullName: a.FullName,
 		NameEN: a.NameEN, UnitType: a.UnitType, Path: a.Path}
+}
+
+// LinkDTO is a predecessor or successor.
+type LinkDTO struct {
+	DTO
+	Divided bool `json:"divided"`
+}
+
+// DetailDTO is one area with the units it came from and became.
+type DetailDTO struct {
+	DTO
+	Predecessors []LinkDTO `json:"predecessors"`
+	Successors   []LinkDTO `json:"successors"`
+}
+
+// EditionDTO is an edition of the list of units.
+type EditionDTO struct {
+	Edition   string  `json:"edition"`
+	Units     int     `json:"units"`
+	ValidFrom string  `json:"valid_from"`
+	ValidTo   *string `json:"valid_to"`
+	InForce   bool    `json:"in_force"`
+	InUse     bool    `json:"in_use"`
+	Source    string  `json:"source"`
+}
+
+// edition is the edition a request names, or by default the one in force
+// today in Vietnam; an edition that is not loaded is a 422 on the field.
+func (h *Handler) edition(ctx context.Context, name string) (string, error) {
+	if name == "" {
+		return h.store.EditionOn(ctx, vn.Today(h.now()))
+	}
+	editions, err := h.store.Editions(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range editions {
+		if e.Name == name {
+			return name, nil
+		}
+	}
+	return "", apperr.Fields([]apperr.FieldError{{Field: "edition", Code: "unknown", Message: "no edition " + name + " is loaded (see /area-editions)"}})
 }
 
 func (h *Handler) list(c *gin.Context) error {
 	q := web.NewQuery(c)
-	parent, level, text := q.String("parent", 6), q.String("level", 16), q.String("q", 100)
+	edition, parent, level, text := q.String("edition", 7), q.String("parent", 6), q.String("level", 16), q.String("q", 100)
 	limit := q.Limit(100, 500)
 	var after string
 	hasCursor := q.Cursor(&after)
 	if err := q.Err(); err != nil {
 		return err
 	}
-	f, err := NewFilter(parent, level, text)
+	f, err := NewFilter(edition, parent, level, text)
 	if err != nil {
+		return err
+	}
+	if f.Edition, err = h.edition(c.Request.Context(), f.Edition); err != nil {
 		return err
 	}
 	if !hasCursor {
@@ -77,11 +128,55 @@ func (h *Handler) get(c *gin.Context) error {
 	if !ValidCode(code) {
 		return errNotFound(code)
 	}
-	a, err := h.store.Get(c.Request.Context(), code)
+	q := web.NewQuery(c)
+	name := q.String("edition", 7)
+	if err := q.Err(); err != nil {
+		return err
+	}
+	if _, err := NewFilter(name, "", "", ""); err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	edition, err := h.edition(ctx, name)
 	if err != nil {
 		return err
 	}
+	a, err := h.store.GetIn(ctx, edition, code)
+	if err != nil {
+		return err
+	}
+	before, after, err := h.store.Links(ctx, a.Edition, a.Code)
+	if err != nil {
+		return err
+	}
+	links := func(ls []Link) []LinkDTO {
+		out := make([]LinkDTO, len(ls))
+		for i, l := range ls {
+			out[i] = LinkDTO{DTO: toDTO(l.Area), Divided: l.Divided}
+		}
+		return out
+	}
 	c.Header("Cache-Control", "private, max-age=300")
-	c.JSON(http.StatusOK, toDTO(a))
+	c.JSON(http.StatusOK, DetailDTO{DTO: toDTO(a), Predecessors: links(before), Successors: links(after)})
+	return nil
+}
+
+func (h *Handler) editions(c *gin.Context) error {
+	editions, err := h.store.Editions(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	today := vn.Today(h.now())
+	out := make([]EditionDTO, len(editions))
+	for i, e := range editions {
+		out[i] = EditionDTO{Edition: e.Name, Units: e.Units, ValidFrom: e.ValidFrom.Format(time.DateOnly),
+			InForce: e.Covers(today), InUse: e.InUse, Source: e.Source}
+		if e.ValidTo != nil {
+			to := e.ValidTo.Format(time.DateOnly)
+			out[i].ValidTo = &to
+		}
+	}
+	c.Header("Cache-Control", "private, max-age=300")
+	c.JSON(http.StatusOK, map[string]any{"items": out})
 	return nil
 }

@@ -9,21 +9,22 @@ import (
 
 func TestNewFilter(t *testing.T) {
 	for _, tc := range []struct {
-		parent, level string
-		fields        []string // the invalid fields, in order
+		edition, parent, level string
+		fields                 []string // the invalid fields, in order
 	}{
-		{"", "", nil},
-		{"91", "district", nil},
-		{"30791", "commune", nil},
-		{"9", "", []string{"parent"}},
-		{"9x", "province", []string{"parent"}},
-		{"1234567", "", []string{"parent"}},
-		{"", "hamlet", []string{"level"}},
-		{"9x", "hamlet", []string{"parent", "level"}},
+		{"", "", "", nil},
+		{"2025-03", "91", "district", nil},
+		{"", "30791", "commune", nil},
+		{"", "9", "", []string{"parent"}},
+		{"", "9x", "province", []string{"parent"}},
+		{"", "1234567", "", []string{"parent"}},
+		{"", "", "hamlet", []string{"level"}},
+		{"2026", "9x", "hamlet", []string{"edition", "parent", "level"}},
+		{"2026-4", "", "", []string{"edition"}},
 	} {
-		f, err := NewFilter(tc.parent, tc.level, "vinh phu")
+		f, err := NewFilter(tc.edition, tc.parent, tc.level, "vinh phu")
 		if tc.fields == nil {
-			if err != nil || f != (Filter{Parent: tc.parent, Level: tc.level, Query: "vinh phu"}) {
+			if err != nil || f != (Filter{Edition: tc.edition, Parent: tc.parent, Level: tc.level, Query: "vinh phu"}) {
 				t.Errorf("NewFilter(%q, %q) = %+v, %v", tc.parent, tc.level, f, err)
 			}
 			continue

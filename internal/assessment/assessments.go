@@ -228,7 +228,7 @@ func (s *Service) reviewFor(ctx context.Context, scope access.Scope, h household
 	if err != nil {
 		return Review{}, err
 	}
-	if r.CommuneCode != h.CommuneCode {
+	if r.CommuneEdition != h.CommuneEdition || r.CommuneCode != h.CommuneCode {
 		return Review{}, apperr.Fields([]apperr.FieldError{{Field: "review_id", Code: "other_commune", Message: "the review is of another commune"}})
 	}
 	if r.Kind == Regular && *r.HouseholdID != h.ID {

@@ -93,6 +93,7 @@ type StandardOut struct {
 	ValidFrom           string         `json:"valid_from"`
 	ValidTo             string         `json:"valid_to"`
 	AreaCode            string         `json:"area_code,omitempty"`
+	AreaEdition         string         `json:"area_edition,omitempty"`
 	IncomeLine          BandOut        `json:"income_line"`
 	AverageMax          BandOut        `json:"average_max"`
 	PoorMinDeprivations int            `json:"poor_min_deprivations"`
@@ -102,7 +103,7 @@ type StandardOut struct {
 
 func standardOut(s Standard) StandardOut {
 	out := StandardOut{Code: s.Code, Name: s.Name, LegalSource: s.LegalSource, ValidFrom: date(s.ValidFrom), ValidTo: date(s.ValidTo),
-		AreaCode: s.AreaCode, IncomeLine: BandOut{s.LineRural, s.LineUrban}, AverageMax: BandOut{s.AverageMaxRural, s.AverageMaxUrban},
+		AreaCode: s.AreaCode, AreaEdition: s.AreaEdition, IncomeLine: BandOut{s.LineRural, s.LineUrban}, AverageMax: BandOut{s.AverageMaxRural, s.AverageMaxUrban},
 		PoorMinDeprivations: s.PoorMinDeprivations, Notes: s.Notes, Indicators: make([]IndicatorOut, 0, len(s.Indicators))}
 	for _, i := range s.Indicators {
 		out.Indicators = append(out.Indicators, IndicatorOut{Code: i.Code, Position: i.Position, Dimension: i.Dimension,
@@ -413,27 +414,28 @@ func (h *Handler) FeedView(v any) any {
 
 // ReviewOut is a review as the API shows it.
 type ReviewOut struct {
-	ID            uuid.UUID      `json:"id"`
-	Kind          string         `json:"kind"`
-	CommuneCode   string         `json:"commune_code"`
-	AreaPath      string         `json:"area_path"`
-	Year          int            `json:"year"`
-	ReferenceDate string         `json:"reference_date"`
-	HouseholdID   *uuid.UUID     `json:"household_id,omitempty"`
-	RequestedOn   string         `json:"requested_on,omitempty"`
-	DecideBy      string         `json:"decide_by,omitempty"`
-	State         string         `json:"state"`
-	Meeting       *MeetingOut    `json:"meeting,omitempty"`
-	Posting       *PostingOut    `json:"posting,omitempty"`
-	Decision      *DecisionOut   `json:"decision,omitempty"`
-	ReturnReason  string         `json:"return_reason,omitempty"`
-	Note          string         `json:"note,omitempty"`
-	Counts        map[string]int `json:"counts"`
-	Objections    []ObjectionOut `json:"objections,omitempty"`
-	Steps         []StepOut      `json:"approval_steps,omitempty"`
-	Version       int            `json:"version"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
+	ID             uuid.UUID      `json:"id"`
+	Kind           string         `json:"kind"`
+	CommuneCode    string         `json:"commune_code"`
+	CommuneEdition string         `json:"commune_edition"`
+	AreaPath       string         `json:"area_path"`
+	Year           int            `json:"year"`
+	ReferenceDate  string         `json:"reference_date"`
+	HouseholdID    *uuid.UUID     `json:"household_id,omitempty"`
+	RequestedOn    string         `json:"requested_on,omitempty"`
+	DecideBy       string         `json:"decide_by,omitempty"`
+	State          string         `json:"state"`
+	Meeting        *MeetingOut    `json:"meeting,omitempty"`
+	Posting        *PostingOut    `json:"posting,omitempty"`
+	Decision       *DecisionOut   `json:"decision,omitempty"`
+	ReturnReason   string         `json:"return_reason,omitempty"`
+	Note           string         `json:"note,omitempty"`
+	Counts         map[string]int `json:"counts"`
+	Objections     []ObjectionOut `json:"objections,omitempty"`
+	Steps          []StepOut      `json:"approval_steps,omitempty"`
+	Version        int            `json:"version"`
+	CreatedAt      time.Time      `json:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
 }
 
 // MeetingOut is the village meeting's record.
@@ -476,7 +478,7 @@ type StepOut struct {
 }
 
 func reviewOut(r Review) ReviewOut {
-	out := ReviewOut{ID: r.ID, Kind: r.Kind, CommuneCode: r.CommuneCode, AreaPath: r.AreaPath, Year: r.Year,
+	out := ReviewOut{ID: r.ID, Kind: r.Kind, CommuneCode: r.CommuneCode, CommuneEdition: r.CommuneEdition, AreaPath: r.AreaPath, Year: r.Year,
 		ReferenceDate: date(r.ReferenceDate), HouseholdID: r.HouseholdID, RequestedOn: datePtr(r.RequestedOn),
 		DecideBy: datePtr(r.DecideBy), State: r.State, ReturnReason: r.ReturnReason, Note: r.Note, Counts: r.Counts,
 		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}

@@ -30,6 +30,7 @@ type Standard struct {
 	ValidFrom   time.Time // dates, inclusive
 	ValidTo     time.Time
 	AreaCode    string // empty for the national standard
+	AreaEdition string // of the list of units, with AreaCode
 	AreaPath    string
 	LineRural   int64 // VND per person per month
 	LineUrban   int64
@@ -143,6 +144,7 @@ type Review struct {
 	ID             uuid.UUID
 	Kind           string // periodic, regular
 	CommuneCode    string
+	CommuneEdition string // of the list of units
 	AreaPath       string
 	Year           int
 	ReferenceDate  time.Time

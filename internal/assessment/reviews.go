@@ -90,10 +90,10 @@ func (s *Service) CreateReview(ctx context.Context, scope access.Scope, in Revie
 		if !scope.Contains(commune.Path) {
 			return apperr.New(apperr.Forbidden, "area_outside_scope", "you can open reviews only in your own communes")
 		}
-		r.AreaPath = commune.Path
+		r.CommuneEdition, r.AreaPath = commune.Edition, commune.Path
 		if r.Kind == Regular {
 			h, err := s.registry.Get(ctx, scope, *r.HouseholdID)
-			if apperr.Is(err, apperr.NotFound) || err == nil && h.CommuneCode != r.CommuneCode {
+			if apperr.Is(err, apperr.NotFound) || err == nil && (h.CommuneEdition != r.CommuneEdition || h.CommuneCode != r.CommuneCode) {
 				return apperr.Fields([]apperr.FieldError{{Field: "household_id", Code: "not_found", Message: "no such household in this commune"}})
 			}
 			if err != nil {

@@ -33,8 +33,8 @@ func (s *Service) SeedDemoReviews(ctx context.Context, areaPath string, year int
 	}
 	var communes [][]hh
 	err := db.Each(s.db.Conn(ctx).Raw(`SELECT h.id, h.commune_code, h.area_path::text, h.area_type FROM households h
-		WHERE h.status = 'active' AND h.area_path <@ ?::ltree
-		AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.commune_code = h.commune_code AND r.kind = 'periodic' AND r.year = ?)
+		WHERE h.status = 'active' AND h.area_path <@ ?::ltree AND h.commune_edition = area_edition_in_use()
+		AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.commune_edition = h.commune_edition AND r.commune_code = h.commune_code AND r.kind = 'periodic' AND r.year = ?)
 		ORDER BY h.commune_code, h.id`, areaPath, year), func(row db.Scanner) error {
 		var h hh
 		if err := row.Scan(&h.id, &h.commune, &h.path, &h.areaType); err != nil {
@@ -181,7 +181,7 @@ func (s *Service) seedAssessments(ctx context.Context, scope access.Scope, revie
 		switch {
 		case h.Status != "active":
 			return apperr.New(apperr.Conflict, "household_archived", "the household is archived")
-		case r.CommuneCode != h.CommuneCode || r.Kind == Regular && *r.HouseholdID != h.ID:
+		case r.CommuneEdition != h.CommuneEdition || r.CommuneCode != h.CommuneCode || r.Kind == Regular && *r.HouseholdID != h.ID:
 			return fmt.Errorf("household %s: review %s is of another commune or household", h.ID, r.ID)
 		case others[h.ID] != uuid.Nil:
 			return apperr.New(apperr.Conflict, "household_in_open_review",

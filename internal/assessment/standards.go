@@ -113,7 +113,7 @@ func (s *Service) AddLocalStandard(ctx context.Context, scope access.Scope, st S
 		if !scope.Contains(province.Path) {
 			return apperr.New(apperr.Forbidden, "area_outside_scope", "you can set a local standard only for your own province")
 		}
-		st.AreaPath = province.Path
+		st.AreaEdition, st.AreaPath = province.Edition, province.Path
 		if err := s.store.lockStandards(ctx); err != nil {
 			return err
 		}

@@ -21,10 +21,10 @@ var lockForUpdate = clause.Locking{Strength: "UPDATE"}
 // standards reads every standard with its indicators, oldest first.
 func (s store) standards(ctx context.Context) ([]Standard, error) {
 	out, err := db.Collect(s.db.Conn(ctx).Raw(`SELECT code, name, legal_source, valid_from, valid_to, coalesce(area_code, ''),
-		coalesce(area_path::text, ''), income_line_rural, income_line_urban, average_max_rural, average_max_urban,
+		coalesce(area_edition, ''), coalesce(area_path::text, ''), income_line_rural, income_line_urban, average_max_rural, average_max_urban,
 		poor_min_deprivations, notes FROM poverty_standards ORDER BY valid_from, code`), func(row db.Scanner) (Standard, error) {
 		var st Standard
-		err := row.Scan(&st.Code, &st.Name, &st.LegalSource, &st.ValidFrom, &st.ValidTo, &st.AreaCode, &st.AreaPath,
+		err := row.Scan(&st.Code, &st.Name, &st.LegalSource, &st.ValidFrom, &st.ValidTo, &st.AreaCode, &st.AreaEdition, &st.AreaPath,
 			&st.LineRural, &st.LineUrban, &st.AverageMaxRural, &st.AverageMaxUrban, &st.PoorMinDeprivations, &st.Notes)
 		return st, err
 	})
@@ -61,10 +61,10 @@ func (s store) lockStandards(ctx context.Context) error {
 
 func (s store) insertStandard(ctx context.Context, st Standard, actor *uuid.UUID) error {
 	conn := s.db.Conn(ctx)
-	if err := conn.Exec(`INSERT INTO poverty_standards (code, name, legal_source, valid_from, valid_to, area_code, area_path,
+	if err := conn.Exec(`INSERT INTO poverty_standards (code, name, legal_source, valid_from, valid_to, area_code, area_edition, area_path,
 		income_line_rural, income_line_urban, average_max_rural, average_max_urban, poor_min_deprivations, notes, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?)`, st.Code, st.Name, st.LegalSource, st.ValidFrom, st.ValidTo,
-		st.AreaCode, st.AreaPath, st.LineRural, st.LineUrban, st.AverageMaxRural, st.AverageMaxUrban, st.PoorMinDeprivations,
+		VALUES (?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?::ltree, ?, ?, ?, ?, ?, ?, ?)`, st.Code, st.Name, st.LegalSource, st.ValidFrom, st.ValidTo,
+		st.AreaCode, st.AreaEdition, st.AreaPath, st.LineRural, st.LineUrban, st.AverageMaxRural, st.AverageMaxUrban, st.PoorMinDeprivations,
 		st.Notes, actor).Error; err != nil {
 		return err
 	}

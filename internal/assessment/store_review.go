@@ -14,7 +14,7 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-const reviewColumns = `reviews.id, reviews.kind, reviews.commune_code, reviews.area_path::text, reviews.year, reviews.reference_date,
+const reviewColumns = `reviews.id, reviews.kind, reviews.commune_code, reviews.commune_edition, reviews.area_path::text, reviews.year, reviews.reference_date,
 	reviews.household_id, reviews.requested_on, reviews.decide_by, reviews.state, reviews.meeting_date,
 	coalesce(reviews.meeting_chair, ''), reviews.meeting_attendees, reviews.posting_start, reviews.posting_end,
 	coalesce(reviews.decision_number, ''), reviews.decision_date, coalesce(reviews.decision_signer, ''),
@@ -22,7 +22,7 @@ const reviewColumns = `reviews.id, reviews.kind, reviews.commune_code, reviews.a
 
 func scanReview(row db.Scanner) (Review, error) {
 	var r Review
-	err := row.Scan(&r.ID, &r.Kind, &r.CommuneCode, &r.AreaPath, &r.Year, &r.ReferenceDate, &r.HouseholdID, &r.RequestedOn,
+	err := row.Scan(&r.ID, &r.Kind, &r.CommuneCode, &r.CommuneEdition, &r.AreaPath, &r.Year, &r.ReferenceDate, &r.HouseholdID, &r.RequestedOn,
 		&r.DecideBy, &r.State, &r.MeetingDate, &r.MeetingChair, &r.Attendees, &r.PostingStart, &r.PostingEnd,
 		&r.DecisionNumber, &r.DecisionDate, &r.DecisionSigner, &r.ReturnReason, &r.Note, &r.Version, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
@@ -86,7 +86,7 @@ type ReviewFilter struct {
 func (s store) reviews(ctx context.Context, scope access.Scope, f ReviewFilter, after uuid.UUID, limit int) ([]Review, error) {
 	q := scope.Filter(s.db.Conn(ctx).Table("reviews"), "reviews.area_path").Select(reviewColumns)
 	if f.AreaCode != "" {
-		q = q.Where("reviews.area_path <@ (SELECT path FROM areas WHERE code = ?)", f.AreaCode)
+		q = q.Where("reviews.area_path <@ (SELECT path FROM areas WHERE edition = area_edition_in_use() AND code = ?)", f.AreaCode)
 	}
 	if f.Year != 0 {
 		q = q.Where("reviews.year = ?", f.Year)
@@ -121,9 +121,9 @@ func (s store) reviews(ctx context.Context, scope access.Scope, f ReviewFilter, 
 // insertReview opens a review; a periodic review of a commune and year that
 // exists (or a taken id) is a Conflict.
 func (s store) insertReview(ctx context.Context, r Review, actor *uuid.UUID) error {
-	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO reviews (id, kind, commune_code, area_path, year, reference_date,
-		household_id, requested_on, decide_by, note, created_by, updated_by) VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Kind, r.CommuneCode, r.AreaPath, r.Year, r.ReferenceDate, r.HouseholdID, r.RequestedOn, r.DecideBy, r.Note,
+	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO reviews (id, kind, commune_code, commune_edition, area_path, year, reference_date,
+		household_id, requested_on, decide_by, note, created_by, updated_by) VALUES (?, ?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.Kind, r.CommuneCode, r.CommuneEdition, r.AreaPath, r.Year, r.ReferenceDate, r.HouseholdID, r.RequestedOn, r.DecideBy, r.Note,
 		actor, actor).Error)
 }
 

@@ -59,8 +59,8 @@ func TestAttachLeavesNothingWhenTheTransactionFails(t *testing.T) {
 	rec := &recordingStorage{Storage: fs, objects: map[string]bool{}}
 	svc := NewService(pool, rec, noReads{}, Options{MaxBytes: func(string) int64 { return 1 << 20 }, TempDir: t.TempDir()})
 	household := uuid.Must(uuid.NewV7())
-	if err := pool.Conn(context.Background()).Exec(`INSERT INTO households (id, code, commune_code, area_path, village, area_type)
-		VALUES (?, 'TX-1', '30791', '91.914.30791', 'Ấp 1', 'rural')`, household).Error; err != nil {
+	if err := pool.Conn(context.Background()).Exec(`INSERT INTO households (id, code, commune_edition, commune_code, area_path, village, area_type)
+		VALUES (?, 'TX-1', '2025-03', '30791', '91.914.30791', 'Ấp 1', 'rural')`, household).Error; err != nil {
 		t.Fatal(err)
 	}
 	photo := attachmenttest.PNG()

@@ -68,8 +68,8 @@ func TestOrphanLeftByAKillIsSwept(t *testing.T) {
 	t.Cleanup(func() { pool.Close() })
 	ctx := access.WithActor(context.Background(), access.System("test"))
 	household := uuid.Must(uuid.NewV7())
-	if err := pool.Conn(ctx).Exec(`INSERT INTO households (id, code, commune_code, area_path, village, area_type)
-		VALUES (?, 'SW-1', '30791', '91.914.30791', 'Ấp 1', 'rural')`, household).Error; err != nil {
+	if err := pool.Conn(ctx).Exec(`INSERT INTO households (id, code, commune_edition, commune_code, area_path, village, area_type)
+		VALUES (?, 'SW-1', '2025-03', '30791', '91.914.30791', 'Ấp 1', 'rural')`, household).Error; err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

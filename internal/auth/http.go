@@ -172,9 +172,10 @@ func (h *Handler) logout(c *gin.Context) error {
 }
 
 type assignmentDTO struct {
-	Role     string `json:"role"`
-	AreaCode string `json:"area_code"`
-	AreaPath string `json:"area_path"`
+	Role        string `json:"role"`
+	AreaEdition string `json:"area_edition"`
+	AreaCode    string `json:"area_code"`
+	AreaPath    string `json:"area_path"`
 }
 
 type meResponse struct {
@@ -200,7 +201,7 @@ func (h *Handler) me(c *gin.Context) error {
 		MustChangePassword: u.MustChangePassword, LastLoginAt: u.LastLoginAt, Assignments: []assignmentDTO{}}
 	var roles []string
 	for _, a := range actor.Assignments {
-		out.Assignments = append(out.Assignments, assignmentDTO{Role: a.Role, AreaCode: a.AreaCode, AreaPath: a.AreaPath})
+		out.Assignments = append(out.Assignments, assignmentDTO{Role: a.Role, AreaEdition: a.AreaEdition, AreaCode: a.AreaCode, AreaPath: a.AreaPath})
 		roles = append(roles, a.Role)
 	}
 	out.Permissions = h.authz.Permissions(roles...)
@@ -259,15 +260,16 @@ type userDTO struct {
 }
 
 type assignmentOut struct {
-	ID       uuid.UUID `json:"id"`
-	Role     string    `json:"role"`
-	AreaCode string    `json:"area_code"`
-	AreaPath string    `json:"area_path"`
-	Status   string    `json:"status"`
+	ID          uuid.UUID `json:"id"`
+	Role        string    `json:"role"`
+	AreaEdition string    `json:"area_edition"`
+	AreaCode    string    `json:"area_code"`
+	AreaPath    string    `json:"area_path"`
+	Status      string    `json:"status"`
 }
 
 func assignmentOf(a AssignmentView) assignmentOut {
-	return assignmentOut{ID: a.ID, Role: a.Role, AreaCode: a.AreaCode, AreaPath: a.AreaPath, Status: a.Status}
+	return assignmentOut{ID: a.ID, Role: a.Role, AreaEdition: a.AreaEdition, AreaCode: a.AreaCode, AreaPath: a.AreaPath, Status: a.Status}
 }
 
 // pendingGrantOut is a grant awaiting a second administrator's approval.

@@ -80,11 +80,12 @@ type UserView struct {
 
 // AssignmentView is one live role assignment: active, or awaiting approval.
 type AssignmentView struct {
-	ID       uuid.UUID
-	Role     string
-	AreaCode string
-	AreaPath string
-	Status   string // AssignmentActive or AssignmentPending
+	ID          uuid.UUID
+	Role        string
+	AreaEdition string
+	AreaCode    string
+	AreaPath    string
+	Status      string // AssignmentActive or AssignmentPending
 }
 
 // Assignment states: a grant of a data role is pending until a second

@@ -49,11 +49,11 @@ func (s store) userByUsername(ctx context.Context, username string) (User, bool,
 // assignments are a user's active role assignments with their area paths
 // (a grant awaiting approval gives nothing).
 func (s store) assignments(ctx context.Context, userID uuid.UUID) ([]access.Assignment, error) {
-	return db.Collect(s.db.Conn(ctx).Raw(`SELECT r.role, r.area_code, a.path::text FROM role_assignments r
-		JOIN areas a ON a.code = r.area_code WHERE r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'active' ORDER BY r.role, r.area_code`, userID),
+	return db.Collect(s.db.Conn(ctx).Raw(`SELECT r.role, r.area_edition, r.area_code, a.path::text FROM role_assignments r
+		JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code WHERE r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'active' ORDER BY r.role, r.area_code`, userID),
 		func(row db.Scanner) (access.Assignment, error) {
 			var a access.Assignment
-			err := row.Scan(&a.Role, &a.AreaCode, &a.AreaPath)
+			err := row.Scan(&a.Role, &a.AreaEdition, &a.AreaCode, &a.AreaPath)
 			return a, err
 		})
 }

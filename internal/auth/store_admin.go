@@ -19,7 +19,7 @@ func holdsRoleIn(scope access.Scope) (string, []any) {
 		return "TRUE", nil
 	}
 	cond, args := scope.SQL("a.path")
-	return `EXISTS (SELECT 1 FROM role_assignments r JOIN areas a ON a.code = r.area_code
+	return `EXISTS (SELECT 1 FROM role_assignments r JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code
 		WHERE r.user_id = users.id AND r.revoked_at IS NULL AND ` + cond + `)`, args
 }
 
@@ -49,12 +49,12 @@ func (s store) views(ctx context.Context, users ...User) ([]UserView, error) {
 		ids[i] = u.ID
 	}
 	byUser := make(map[uuid.UUID][]AssignmentView, len(users))
-	err := db.Each(s.db.Conn(ctx).Raw(`SELECT r.user_id, r.id, r.role, r.area_code, a.path::text, r.status FROM role_assignments r
-		JOIN areas a ON a.code = r.area_code WHERE r.user_id = ANY(?::uuid[]) AND r.revoked_at IS NULL ORDER BY r.granted_at`,
+	err := db.Each(s.db.Conn(ctx).Raw(`SELECT r.user_id, r.id, r.role, r.area_edition, r.area_code, a.path::text, r.status FROM role_assignments r
+		JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code WHERE r.user_id = ANY(?::uuid[]) AND r.revoked_at IS NULL ORDER BY r.granted_at`,
 		db.UUIDArray(ids)), func(row db.Scanner) error {
 		var user uuid.UUID
 		var a AssignmentView
-		if err := row.Scan(&user, &a.ID, &a.Role, &a.AreaCode, &a.AreaPath, &a.Status); err != nil {
+		if err := row.Scan(&user, &a.ID, &a.Role, &a.AreaEdition, &a.AreaCode, &a.AreaPath, &a.Status); err != nil {
 			return err
 		}
 		byUser[user] = append(byUser[user], a)
@@ -102,9 +102,12 @@ func (s store) addAssignment(ctx context.Context, userID uuid.UUID, g Grant, gra
 func (s store) addAssignmentAs(ctx context.Context, userID uuid.UUID, g Grant, grantedBy *uuid.UUID, status string) (
 	AssignmentView, bool, error) {
 	a := AssignmentView{ID: uuid.Must(uuid.NewV7()), Role: g.Role, AreaCode: g.AreaCode, Status: status}
-	err := s.db.Conn(ctx).Raw(`INSERT INTO role_assignments (id, user_id, role, area_code, granted_by, status)
-		SELECT ?, ?, ?, code, ?, ? FROM areas WHERE code = ? RETURNING (SELECT path::text FROM areas WHERE code = ?)`,
-		a.ID, userID, g.Role, grantedBy, status, g.AreaCode, g.AreaCode).Row().Scan(&a.AreaPath)
+	// The code is read in the edition in use, and the assignment names it.
+	err := s.db.Conn(ctx).Raw(`INSERT INTO role_assignments (id, user_id, role, area_edition, area_code, granted_by, status)
+		SELECT ?, ?, ?, edition, code, ?, ? FROM areas WHERE edition = area_edition_in_use() AND code = ?
+		RETURNING area_edition, (SELECT path::text FROM areas a
+			WHERE a.edition = role_assignments.area_edition AND a.code = role_assignments.area_code)`,
+		a.ID, userID, g.Role, grantedBy, status, g.AreaCode).Row().Scan(&a.AreaEdition, &a.AreaPath)
 	if errors.Is(err, sql.ErrNoRows) {
 		return AssignmentView{}, false, nil
 	}
@@ -114,9 +117,9 @@ func (s store) addAssignmentAs(ctx context.Context, userID uuid.UUID, g Grant, g
 // pendingAssignment is a user's assignment awaiting approval.
 func (s store) pendingAssignment(ctx context.Context, userID, assignment uuid.UUID) (AssignmentView, bool, error) {
 	a := AssignmentView{ID: assignment}
-	err := s.db.Conn(ctx).Raw(`SELECT r.role, r.area_code, a.path::text, r.status FROM role_assignments r
-		JOIN areas a ON a.code = r.area_code WHERE r.id = ? AND r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'pending'`,
-		assignment, userID).Row().Scan(&a.Role, &a.AreaCode, &a.AreaPath, &a.Status)
+	err := s.db.Conn(ctx).Raw(`SELECT r.role, r.area_edition, r.area_code, a.path::text, r.status FROM role_assignments r
+		JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code WHERE r.id = ? AND r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'pending'`,
+		assignment, userID).Row().Scan(&a.Role, &a.AreaEdition, &a.AreaCode, &a.AreaPath, &a.Status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return AssignmentView{}, false, nil
 	}
@@ -140,7 +143,7 @@ func (s store) decideAssignment(ctx context.Context, assignment uuid.UUID, appro
 // liveAssignment is the area path and status (pending or active) of a
 // user's assignment that is not revoked.
 func (s store) liveAssignment(ctx context.Context, userID, assignment uuid.UUID) (path, status string, found bool, err error) {
-	err = s.db.Conn(ctx).Raw(`SELECT a.path::text, r.status FROM role_assignments r JOIN areas a ON a.code = r.area_code
+	err = s.db.Conn(ctx).Raw(`SELECT a.path::text, r.status FROM role_assignments r JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code
 		WHERE r.id = ? AND r.user_id = ? AND r.revoked_at IS NULL`, assignment, userID).Row().Scan(&path, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", false, nil

@@ -64,7 +64,7 @@ var (
 		"Phương", "Thảo", "Trang", "Tuyết", "Yến", "Vy", "Nhi", "Thư", "Uyên", "Loan", "Kiều"}
 )
 
-type commune struct{ code, path, district string }
+type commune struct{ edition, code, path, district string }
 
 // person is one generated member before their name and ID are drawn.
 type person struct {
@@ -170,14 +170,15 @@ func Generate(ctx context.Context, url string, protect *household.IDProtector, o
 
 // loadCommunes lists the province's communes with their district's name.
 func loadCommunes(ctx context.Context, conn *pgx.Conn, province string) ([]commune, error) {
-	rows, err := conn.Query(ctx, `SELECT c.code, c.path::text, d.name FROM areas c JOIN areas d ON d.code = c.parent_code
-		WHERE c.level = 'commune' AND c.path <@ $1::ltree ORDER BY c.code`, province)
+	rows, err := conn.Query(ctx, `SELECT c.edition, c.code, c.path::text, d.name FROM areas c
+		JOIN areas d ON d.edition = c.edition AND d.code = c.parent_code
+		WHERE c.edition = area_edition_in_use() AND c.level = 'commune' AND c.path <@ $1::ltree ORDER BY c.code`, province)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (commune, error) {
 		var c commune
-		err := row.Scan(&c.code, &c.path, &c.district)
+		err := row.Scan(&c.edition, &c.code, &c.path, &c.district)
 		return c, err
 	})
 }
@@ -207,7 +208,7 @@ func (g *generator) household(i int) (hRow []any, mRows [][]any, err error) {
 	case x < 2.5*g.rate(c.district)+0.1:
 		class = "average"
 	}
-	hRow = []any{id, fmt.Sprintf("G-%s-%d", g.o.Tag, i), c.code, c.path, fmt.Sprintf("Ấp %d", 1+r.IntN(9)),
+	hRow = []any{id, fmt.Sprintf("G-%s-%d", g.o.Tag, i), c.edition, c.code, c.path, fmt.Sprintf("Ấp %d", 1+r.IntN(9)),
 		fmt.Sprintf("tổ %d", 1+r.IntN(12)), "rural", class}
 	family := families[r.IntN(len(families))]
 	for j, p := range g.people() {
@@ -312,7 +313,7 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, tables ...string) ([]s
 }
 
 func copyBatch(ctx context.Context, conn pgx.Tx, hRows, mRows [][]any) error {
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "code", "commune_code", "area_path", "village",
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "code", "commune_edition", "commune_code", "area_path", "village",
 		"address", "area_type", "classification"}, pgx.CopyFromRows(hRows)); err != nil {
 		return fmt.Errorf("bench: copy households: %w", err)
 	}
@@ -342,18 +343,19 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 		sql   string
 		count *int
 	}{
-		{"reviews", `INSERT INTO reviews (id, kind, commune_code, area_path, year, reference_date, state, meeting_date, meeting_chair,
+		{"reviews", `INSERT INTO reviews (id, kind, commune_edition, commune_code, area_path, year, reference_date, state, meeting_date, meeting_chair,
 			meeting_attendees, posting_start, posting_end, decision_number, decision_date, decision_signer, note)
-		SELECT ` + uuid7SQL + `, 'periodic', c.code, c.path, $2::int, make_date($2::int, 9, 1), 'recognized', make_date($2::int, 11, 20),
+		SELECT ` + uuid7SQL + `, 'periodic', c.edition, c.code, c.path, $2::int, make_date($2::int, 9, 1), 'recognized', make_date($2::int, 11, 20),
 			'Trưởng ấp (bench)', 40, make_date($2::int, 11, 21), make_date($2::int, 11, 28), c.code || '/QĐ-UBND', make_date($2::int, 12, 10),
 			'Chủ tịch UBND (bench)', 'bench'
-		FROM areas c WHERE c.level = 'commune' AND EXISTS (SELECT 1 FROM households h WHERE h.commune_code = c.code AND h.code LIKE $1)
+		FROM areas c WHERE c.edition = area_edition_in_use() AND c.level = 'commune'
+			AND EXISTS (SELECT 1 FROM households h WHERE h.commune_edition = c.edition AND h.commune_code = c.code AND h.code LIKE $1)
 		ON CONFLICT DO NOTHING`, &res.Reviews},
 		// Incomes under the line for the poor and near-poor (3 to 6
 		// deprivations for the poor, 0 to 2 otherwise), inside the average
 		// band for the average class, drawn from the household's id.
 		{"assessments", `WITH s AS (SELECT * FROM poverty_standards WHERE area_code IS NULL AND make_date($2::int, 9, 1) BETWEEN valid_from AND valid_to),
-		h AS (SELECT h.id, h.commune_code, h.area_path, h.area_type, h.classification, abs(hashtext(h.id::text)) AS x,
+		h AS (SELECT h.id, h.commune_edition, h.commune_code, h.area_path, h.area_type, h.classification, abs(hashtext(h.id::text)) AS x,
 				CASE WHEN h.area_type = 'urban' THEN s.income_line_urban ELSE s.income_line_rural END AS line,
 				CASE WHEN h.area_type = 'urban' THEN s.average_max_urban ELSE s.average_max_rural END AS top, s.code AS std
 			FROM households h, s WHERE h.code LIKE $1 AND h.classification <> 'none'),
@@ -369,7 +371,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 			a.k, a.classification,
 			jsonb_build_array(jsonb_build_object('code', a.classification, 'detail', 'bench', 'income', a.income, 'line', a.line)),
 			'recognized', 30 + a.x % 10, 40
-		FROM a JOIN reviews r ON r.commune_code = a.commune_code AND r.kind = 'periodic' AND r.year = $2::int
+		FROM a JOIN reviews r ON r.commune_edition = a.commune_edition AND r.commune_code = a.commune_code AND r.kind = 'periodic' AND r.year = $2::int
 		ON CONFLICT DO NOTHING`, &res.Assessments},
 		{"enrollments", `INSERT INTO enrollments (id, program_code, household_id, member_id, area_path, state, starts_on, ends_on, benefit, reason, evidence)
 		SELECT ` + uuid7SQL + `, CASE h.classification WHEN 'poor' THEN 'bhyt_poor' ELSE 'bhyt_near_poor' END, h.id, m.id, h.area_path,

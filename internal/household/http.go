@@ -326,6 +326,7 @@ type HouseholdOut struct {
 	ID                     uuid.UUID   `json:"id"`
 	Code                   string      `json:"code"`
 	CommuneCode            string      `json:"commune_code"`
+	CommuneEdition         string      `json:"commune_edition"`
 	AreaPath               string      `json:"area_path"`
 	Village                string      `json:"village"`
 	Address                string      `json:"address,omitempty"`
@@ -351,7 +352,7 @@ func dateString(t *time.Time) string {
 }
 
 func householdOut(hh Household, reveal bool) HouseholdOut {
-	out := HouseholdOut{ID: hh.ID, Code: hh.Code, CommuneCode: hh.CommuneCode, AreaPath: hh.AreaPath, Village: hh.Village,
+	out := HouseholdOut{ID: hh.ID, Code: hh.Code, CommuneCode: hh.CommuneCode, CommuneEdition: hh.CommuneEdition, AreaPath: hh.AreaPath, Village: hh.Village,
 		Address: hh.Address, AreaType: hh.AreaType, Phone: hh.Phone, EthnicMinority: hh.EthnicMinority,
 		Classification: hh.Classification, ClassificationDecision: hh.ClassificationDecision,
 		ClassificationSince: dateString(hh.ClassificationEffective), Status: hh.Status,

@@ -17,6 +17,7 @@ type Household struct {
 	ID                     uuid.UUID `db:"id,insert" audit:"-"`
 	Code                   string    `db:"code,insert"`
 	CommuneCode            string    `db:"commune_code,insert" audit:"commune"`
+	CommuneEdition         string    `db:"commune_edition,insert" audit:"commune_edition"` // of the list of units
 	AreaPath               string    `db:"area_path,insert,ltree" audit:"-"`
 	Village                string    `db:"village,insert,patch"`
 	Address                string    `db:"address,insert,patch"`

@@ -91,7 +91,7 @@ func (s *Service) Split(ctx context.Context, scope access.Scope, fromID uuid.UUI
 			if err != nil {
 				return err
 			}
-			nh.CommuneCode, nh.AreaPath = h.CommuneCode, h.AreaPath
+			nh.CommuneCode, nh.CommuneEdition, nh.AreaPath = h.CommuneCode, h.CommuneEdition, h.AreaPath
 			if err := nh.check(false, s.now()); err != nil {
 				return err
 			}

@@ -28,11 +28,11 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, h Household) (
 		if err != nil {
 			return err
 		}
-		path, ok := paths[h.CommuneCode]
+		c, ok := paths[h.CommuneCode]
 		if !ok {
 			return errNotCommune
 		}
-		if !scope.Contains(path) {
+		if !scope.Contains(c.path) {
 			return errCommuneOutside
 		}
 		if err := s.checkIDs(ctx, scope, h.Members); err != nil {
@@ -71,14 +71,15 @@ func registrationConflict(err error, h Household, member int) error {
 
 // insert gives new households and their members their ids (households
 // keep theirs if set, members get UUIDv7s unless set) and their communes'
-// paths, and writes them.
-func (s *Service) insert(ctx context.Context, hs []Household, paths map[string]string) error {
+// editions and paths, and writes them.
+func (s *Service) insert(ctx context.Context, hs []Household, communes map[string]commune) error {
 	for i := range hs {
 		h := &hs[i]
 		if h.ID == uuid.Nil {
 			h.ID = uuid.Must(uuid.NewV7())
 		}
-		h.AreaPath = paths[h.CommuneCode]
+		c := communes[h.CommuneCode]
+		h.CommuneEdition, h.AreaPath = c.edition, c.path
 		h.Members = append([]Member(nil), h.Members...)
 		for j := range h.Members {
 			m := &h.Members[j]
@@ -163,11 +164,11 @@ func (s *Service) CheckBatch(ctx context.Context, scope access.Scope, hs []House
 	for i, h := range hs {
 		// Scope first: whether a household exists elsewhere is not the importer's to learn.
 		var fe apperr.FieldList
-		path, ok := paths[h.CommuneCode]
+		c, ok := paths[h.CommuneCode]
 		switch {
 		case !ok:
 			fe.Add("commune_code", "invalid", "must be the code of a commune")
-		case !scope.Contains(path):
+		case !scope.Contains(c.path):
 			fe.Add("commune_code", "outside_scope", "commune %s is outside your areas", h.CommuneCode)
 		case exists[h.CommuneCode+"/"+h.Code]:
 			res.Existing = append(res.Existing, i)

@@ -24,7 +24,7 @@ func (s store) findDuplicates(ctx context.Context, memberID uuid.UUID) error {
 	return s.db.Conn(ctx).Exec(`
 		WITH me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
-			       h.commune_code, h.area_path
+			       h.commune_edition, h.commune_code, h.area_path
 			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = ?
 		), found AS (
 			SELECT DISTINCT ON (other) other, reason FROM (
@@ -33,7 +33,7 @@ func (s store) findDuplicates(ctx context.Context, memberID uuid.UUID) error {
 				WHERE o.id <> me.id AND o.status = 'present'
 				UNION ALL
 				SELECT o.id, 'similar_name_same_year_and_commune'
-				FROM me JOIN households oh ON oh.commune_code = me.commune_code
+				FROM me JOIN households oh ON oh.commune_edition = me.commune_edition AND oh.commune_code = me.commune_code
 				JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
 				WHERE o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
 				UNION ALL

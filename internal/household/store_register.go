@@ -13,18 +13,32 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// communes are the paths of the codes that are communes.
-func (s store) communes(ctx context.Context, codes []string) (map[string]string, error) {
-	return s.db.StringMap(ctx, `SELECT code, path::text FROM areas WHERE level = 'commune' AND code IN ?`, codes)
+// commune is a commune a household is filed under.
+type commune struct{ edition, path string }
+
+// communes are the codes that are communes in the edition in use, with
+// their paths.
+func (s store) communes(ctx context.Context, codes []string) (map[string]commune, error) {
+	out := map[string]commune{}
+	err := db.Each(s.db.Conn(ctx).Raw(`SELECT code, edition, path::text FROM areas
+		WHERE edition = area_edition_in_use() AND level = 'commune' AND code IN ?`, codes), func(row db.Scanner) error {
+		var code string
+		var c commune
+		err := row.Scan(&code, &c.edition, &c.path)
+		out[code] = c
+		return err
+	})
+	return out, err
 }
 
-// registered are the households of these (commune, code) pairs that exist,
-// as "commune/code".
+// registered are the households of these (commune, code) pairs that exist
+// in the edition in use, as "commune/code".
 func (s store) registered(ctx context.Context, communeCodes, householdCodes []string) (map[string]bool, error) {
 	exists := map[string]bool{}
 	// Joined to the arrays, so that the (commune_code, code) index answers.
 	err := db.Each(s.db.Conn(ctx).Raw(`SELECT h.commune_code || '/' || h.code FROM households h
-		JOIN unnest(?::text[], ?::text[]) AS u (commune, code) ON h.commune_code = u.commune AND h.code = u.code`,
+		JOIN unnest(?::text[], ?::text[]) AS u (commune, code)
+		  ON h.commune_edition = area_edition_in_use() AND h.commune_code = u.commune AND h.code = u.code`,
 		db.TextArray(communeCodes), db.TextArray(householdCodes)), func(row db.Scanner) error {
 		var e string
 		err := row.Scan(&e)

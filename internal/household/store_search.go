@@ -23,8 +23,9 @@ func (s store) list(ctx context.Context, scope access.Scope, f Filter, year int,
 		// sorted a whole commune (700 ms at 3,700 households) instead of
 		// walking the (commune, id) index for a page.
 		cond, args := scope.SQL("a.path")
-		q = q.Where("households.commune_code = ?", f.CommuneCode).
-			Where("EXISTS (SELECT 1 FROM areas a WHERE a.code = ? AND "+cond+")", append([]any{f.CommuneCode}, args...)...)
+		q = q.Where("households.commune_edition = area_edition_in_use() AND households.commune_code = ?", f.CommuneCode).
+			Where("EXISTS (SELECT 1 FROM areas a WHERE a.edition = area_edition_in_use() AND a.code = ? AND "+cond+")",
+				append([]any{f.CommuneCode}, args...)...)
 	} else {
 		q = scope.Filter(q, "households.area_path")
 	}
@@ -79,9 +80,9 @@ func (s store) searchByName(ctx context.Context, scope access.Scope, commune, ke
 	areaCond, areaArgs := scope.SQL("a.path")
 	memberCond, memberArgs := scope.SQL("m.area_path")
 	if commune != "" {
-		areaCond += " AND a.code = ?"
+		areaCond += " AND a.edition = area_edition_in_use() AND a.code = ?"
 		areaArgs = append(areaArgs, commune)
-		memberCond += " AND m.area_path <@ (SELECT path FROM areas WHERE code = ?)"
+		memberCond += " AND m.area_path <@ (SELECT path FROM areas WHERE edition = area_edition_in_use() AND code = ?)"
 		memberArgs = append(memberArgs, commune)
 	}
 	given := func(candidates int) (string, []any) {
@@ -167,7 +168,7 @@ func (s store) memberHits(ctx context.Context, scope access.Scope, f MemberFilte
 	q := `SELECT m.id, m.household_id, h.code, h.commune_code, h.area_path::text
 		FROM members m JOIN households h ON h.id = m.household_id WHERE ` + cond
 	if f.CommuneCode != "" {
-		q += ` AND h.commune_code = ?`
+		q += ` AND h.commune_edition = area_edition_in_use() AND h.commune_code = ?`
 		args = append(args, f.CommuneCode)
 	}
 	if f.Sex != "" {

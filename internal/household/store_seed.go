@@ -22,7 +22,7 @@ func (s store) findDuplicatesOfNew(ctx context.Context, householdIDs []uuid.UUID
 			SELECT m.id, b.ord FROM batch b JOIN members m ON m.household_id = b.household_id
 		), me AS (
 			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
-			       h.commune_code, h.area_path, b.ord
+			       h.commune_edition, h.commune_code, h.area_path, b.ord
 			FROM batch b JOIN households h ON h.id = b.household_id JOIN members m ON m.household_id = h.id
 		)
 		INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)
@@ -35,7 +35,7 @@ func (s store) findDuplicatesOfNew(ctx context.Context, householdIDs []uuid.UUID
 				UNION ALL
 				SELECT o.id, 'similar_name_same_year_and_commune'
 				FROM households oh JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
-				WHERE oh.commune_code = me.commune_code
+				WHERE oh.commune_edition = me.commune_edition AND oh.commune_code = me.commune_code
 				AND o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
 				UNION ALL
 				SELECT o.id, 'same_phone'

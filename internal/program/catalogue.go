@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -36,11 +37,11 @@ func (s *Service) CreateProgram(ctx context.Context, scope access.Scope, p Progr
 		return Program{}, err
 	}
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
-		path, err := s.areaInScope(ctx, scope, p.AreaCode, "area_code")
+		a, err := s.areaInScope(ctx, scope, p.AreaCode, "area_code")
 		if err != nil {
 			return err
 		}
-		p.AreaPath = path
+		p.AreaEdition, p.AreaPath = a.Edition, a.Path
 		if err := s.store.insertProgram(ctx, p); err != nil {
 			if apperr.Is(db.MapError(err), apperr.Conflict) {
 				return apperr.New(apperr.Conflict, "program_exists", "a program with code %s exists", p.Code)
@@ -48,7 +49,7 @@ func (s *Service) CreateProgram(ctx context.Context, scope access.Scope, p Progr
 			return err
 		}
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "program.create", EntityType: "program", EntityID: p.Code,
-			AreaPath: path, After: programState(p)})
+			AreaPath: p.AreaPath, After: programState(p)})
 	})
 	if err != nil {
 		return Program{}, db.MapError(err)
@@ -135,9 +136,11 @@ func (s *Service) AddCampaign(ctx context.Context, scope access.Scope, code stri
 		if p.Kind != KindGift && p.Kind != KindRelief {
 			return errNotCampaignProgram
 		}
-		if c.AreaPath, err = s.areaInScope(ctx, scope, c.AreaCode, "area_code"); err != nil {
+		a, err := s.areaInScope(ctx, scope, c.AreaCode, "area_code")
+		if err != nil {
 			return err
 		}
+		c.AreaEdition, c.AreaPath = a.Edition, a.Path
 		c.ID, c.ProgramCode, c.Version = uuid.Must(uuid.NewV7()), code, 1
 		if err := s.store.insertCampaign(ctx, c); err != nil {
 			return err
@@ -173,11 +176,12 @@ func (s *Service) SetBudget(ctx context.Context, scope access.Scope, code, areaC
 		if p.AreaPath != "" && !scope.Contains(p.AreaPath) {
 			return errProgramNotFound // another province's own program
 		}
-		path, err := s.areaInScope(ctx, scope, areaCode, "area_code")
+		a, err := s.areaInScope(ctx, scope, areaCode, "area_code")
 		if err != nil {
 			return err
 		}
-		before, current, err := s.store.lockBudget(ctx, code, areaCode, year)
+		path := a.Path
+		before, current, err := s.store.lockBudget(ctx, code, a, year)
 		if err != nil {
 			return err
 		}
@@ -187,10 +191,10 @@ func (s *Service) SetBudget(ctx context.Context, scope access.Scope, code, areaC
 		if current != nil && *current != version {
 			return stale("budget", version, *current, "")
 		}
-		if err := s.store.putBudget(ctx, code, areaCode, path, year, amount); err != nil {
+		if err := s.store.putBudget(ctx, code, a, year, amount); err != nil {
 			return err
 		}
-		if out, err = s.budgetOf(ctx, path, code, areaCode, year); err != nil {
+		if out, err = s.budgetOf(ctx, code, a, year); err != nil {
 			return err
 		}
 		if out.Committed > amount {
@@ -205,11 +209,11 @@ func (s *Service) SetBudget(ctx context.Context, scope access.Scope, code, areaC
 }
 
 // budgetOf reads one budget with what is committed of it.
-func (s *Service) budgetOf(ctx context.Context, path, code, areaCode string, year int) (Budget, error) {
+func (s *Service) budgetOf(ctx context.Context, code string, a area.Area, year int) (Budget, error) {
 	var out Budget
-	list, err := s.store.budgets(ctx, access.Within(path), code, year)
+	list, err := s.store.budgets(ctx, access.Within(a.Path), code, year)
 	for _, b := range list {
-		if b.AreaCode == areaCode {
+		if b.AreaEdition == a.Edition && b.AreaCode == a.Code {
 			out = b
 		}
 	}

@@ -202,11 +202,11 @@ func (s *Service) Gaps(ctx context.Context, scope access.Scope, code, areaCode s
 	if p.Status != "active" {
 		return nil, apperr.New(apperr.Conflict, "program_not_active", "program %s is %s: nobody is enrolled in it now", p.Code, p.Status)
 	}
-	path, err := s.areaPath(ctx, areaCode, "area")
+	a, err := s.areaOf(ctx, areaCode, "area")
 	if err != nil {
 		return nil, err
 	}
-	within := narrow(scope, path)
+	within := narrow(scope, a.Path)
 	if within.Empty() {
 		return nil, apperr.New(apperr.NotFound, "area_outside_scope", "area %s is outside your areas", areaCode)
 	}

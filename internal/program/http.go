@@ -63,25 +63,26 @@ func datePtr(t *time.Time) string {
 
 // ProgramOut is a program of the catalog.
 type ProgramOut struct {
-	Code       string    `json:"code"`
-	NameVI     string    `json:"name_vi"`
-	NameEN     string    `json:"name_en"`
-	LegalBasis string    `json:"legal_basis"`
-	Kind       string    `json:"kind"`
-	Level      string    `json:"level"`
-	AreaCode   string    `json:"area_code,omitempty"`
-	Rule       []Clause  `json:"rule"`
-	Params     []Params  `json:"params"`
-	Amount     string    `json:"amount"`
-	Funding    []string  `json:"funding"`
-	Status     string    `json:"status"`
-	Version    int       `json:"version"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	Code        string    `json:"code"`
+	NameVI      string    `json:"name_vi"`
+	NameEN      string    `json:"name_en"`
+	LegalBasis  string    `json:"legal_basis"`
+	Kind        string    `json:"kind"`
+	Level       string    `json:"level"`
+	AreaCode    string    `json:"area_code,omitempty"`
+	AreaEdition string    `json:"area_edition,omitempty"`
+	Rule        []Clause  `json:"rule"`
+	Params      []Params  `json:"params"`
+	Amount      string    `json:"amount"`
+	Funding     []string  `json:"funding"`
+	Status      string    `json:"status"`
+	Version     int       `json:"version"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func programOut(p Program) ProgramOut {
 	out := ProgramOut{Code: p.Code, NameVI: p.NameVI, NameEN: p.NameEN, LegalBasis: p.LegalBasis, Kind: p.Kind, Level: p.Level,
-		AreaCode: p.AreaCode, Rule: p.Rule, Params: p.Params, Amount: p.Amount, Funding: p.Funding, Status: p.Status,
+		AreaCode: p.AreaCode, AreaEdition: p.AreaEdition, Rule: p.Rule, Params: p.Params, Amount: p.Amount, Funding: p.Funding, Status: p.Status,
 		Version: p.Version, UpdatedAt: p.UpdatedAt.UTC()}
 	if out.Params == nil {
 		out.Params = []Params{}
@@ -182,6 +183,7 @@ type CampaignOut struct {
 	ProgramCode   string    `json:"program_code"`
 	Name          string    `json:"name"`
 	AreaCode      string    `json:"area_code"`
+	AreaEdition   string    `json:"area_edition"`
 	StartsOn      string    `json:"starts_on"`
 	EndsOn        string    `json:"ends_on"`
 	PackageAmount int64     `json:"package_amount"`
@@ -189,7 +191,7 @@ type CampaignOut struct {
 }
 
 func campaignOut(x Campaign) CampaignOut {
-	return CampaignOut{ID: x.ID, ProgramCode: x.ProgramCode, Name: x.Name, AreaCode: x.AreaCode,
+	return CampaignOut{ID: x.ID, ProgramCode: x.ProgramCode, Name: x.Name, AreaCode: x.AreaCode, AreaEdition: x.AreaEdition,
 		StartsOn: x.StartsOn.Format(time.DateOnly), EndsOn: x.EndsOn.Format(time.DateOnly), PackageAmount: x.PackageAmount,
 		Version: x.Version}
 }
@@ -272,6 +274,7 @@ func (h *Handler) addCampaign(c *gin.Context) error {
 type BudgetOut struct {
 	ProgramCode string `json:"program_code"`
 	AreaCode    string `json:"area_code"`
+	AreaEdition string `json:"area_edition"`
 	Year        int    `json:"year"`
 	Amount      int64  `json:"amount"`
 	Committed   int64  `json:"committed"`
@@ -280,7 +283,7 @@ type BudgetOut struct {
 }
 
 func budgetOut(b Budget) BudgetOut {
-	return BudgetOut{ProgramCode: b.ProgramCode, AreaCode: b.AreaCode, Year: b.Year, Amount: b.Amount, Committed: b.Committed,
+	return BudgetOut{ProgramCode: b.ProgramCode, AreaCode: b.AreaCode, AreaEdition: b.AreaEdition, Year: b.Year, Amount: b.Amount, Committed: b.Committed,
 		Remaining: b.Amount - b.Committed, Version: b.Version}
 }
 

@@ -35,21 +35,22 @@ var Kinds = []string{KindHealthInsurance, KindTuition, KindStudyCost, KindHousin
 
 // Program is a support program.
 type Program struct {
-	Code       string
-	NameVI     string
-	NameEN     string
-	LegalBasis string
-	Kind       string
-	Level      string // household, member
-	AreaCode   string // empty for a national program
-	AreaPath   string
-	Rule       []Clause
-	Params     []Params
-	Amount     string // expression: what one enrollment commits of the budget
-	Funding    []string
-	Status     string // active, suspended, closed
-	Version    int
-	UpdatedAt  time.Time
+	Code        string
+	NameVI      string
+	NameEN      string
+	LegalBasis  string
+	Kind        string
+	Level       string // household, member
+	AreaCode    string // empty for a national program
+	AreaEdition string // of the list of units, with AreaCode
+	AreaPath    string
+	Rule        []Clause
+	Params      []Params
+	Amount      string // expression: what one enrollment commits of the budget
+	Funding     []string
+	Status      string // active, suspended, closed
+	Version     int
+	UpdatedAt   time.Time
 }
 
 // Params are a program's benefit parameters for a period.
@@ -78,6 +79,7 @@ type Campaign struct {
 	ProgramCode   string
 	Name          string
 	AreaCode      string
+	AreaEdition   string
 	AreaPath      string
 	StartsOn      time.Time
 	EndsOn        time.Time
@@ -90,6 +92,7 @@ type Campaign struct {
 type Budget struct {
 	ProgramCode string
 	AreaCode    string
+	AreaEdition string
 	AreaPath    string
 	Year        int
 	Amount      int64

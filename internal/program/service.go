@@ -112,24 +112,24 @@ func (s *Service) compiledOf(p Program) (compiled, error) {
 	return c, nil
 }
 
-// areaPath is the path of an area by its code; an unknown code is the field's
-// error, any other failure is returned as it is.
-func (s *Service) areaPath(ctx context.Context, code, field string) (string, error) {
+// areaOf is an area by its code; an unknown code is the field's error, any
+// other failure is returned as it is.
+func (s *Service) areaOf(ctx context.Context, code, field string) (area.Area, error) {
 	a, err := s.areas.Get(ctx, code)
 	if apperr.Is(err, apperr.NotFound) {
-		return "", fieldError(field, "invalid", "must be the code of an administrative area")
+		return a, fieldError(field, "invalid", "must be the code of an administrative area")
 	}
-	return a.Path, err
+	return a, err
 }
 
-// areaInScope is the path of an area the caller acts in.
-func (s *Service) areaInScope(ctx context.Context, scope access.Scope, code, field string) (string, error) {
-	path, err := s.areaPath(ctx, code, field)
+// areaInScope is an area the caller acts in.
+func (s *Service) areaInScope(ctx context.Context, scope access.Scope, code, field string) (area.Area, error) {
+	a, err := s.areaOf(ctx, code, field)
 	if err != nil {
-		return "", err
+		return a, err
 	}
-	if !scope.Contains(path) {
-		return "", apperr.New(apperr.Forbidden, "area_outside_scope", "area %s is outside your areas", code)
+	if !scope.Contains(a.Path) {
+		return a, apperr.New(apperr.Forbidden, "area_outside_scope", "area %s is outside your areas", code)
 	}
-	return path, nil
+	return a, nil
 }

@@ -29,13 +29,13 @@ func TestAreaLookup(t *testing.T) {
 	}
 	down := errors.New("connection refused")
 	s.areas = fakeAreas{err: down}
-	if _, err := s.areaPath(ctx, "91", "area"); !errors.Is(err, down) {
+	if _, err := s.areaOf(ctx, "91", "area"); !errors.Is(err, down) {
 		t.Fatalf("a failing lookup became %v", err)
 	}
 	s.areas = fakeAreas{a: area.Area{Code: "79", Path: "79"}}
 	_, err = s.areaInScope(ctx, access.Within("91"), "79", "area_code")
 	wantCode(t, err, apperr.Forbidden, "area_outside_scope")
-	if path, err := s.areaInScope(ctx, access.Within("79"), "79", "area_code"); err != nil || path != "79" {
-		t.Fatalf("in scope: %q %v", path, err)
+	if a, err := s.areaInScope(ctx, access.Within("79"), "79", "area_code"); err != nil || a.Path != "79" {
+		t.Fatalf("in scope: %+v %v", a, err)
 	}
 }

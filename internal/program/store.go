@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
@@ -18,14 +19,15 @@ import (
 // campaigns, budgets) here, enrollments and deliveries in store_enrollment.go.
 type store struct{ db *db.DB }
 
-const programColumns = `code, name_vi, name_en, legal_basis, kind, level, coalesce(area_code, ''), coalesce(area_path::text, ''),
+const programColumns = `code, name_vi, name_en, legal_basis, kind, level, coalesce(area_code, ''), coalesce(area_edition, ''),
+	coalesce(area_path::text, ''),
 	rule, params, amount, funding::text, status, version, updated_at`
 
 func scanProgram(row db.Scanner) (Program, error) {
 	var p Program
 	var rule, params []byte
 	var funding string
-	if err := row.Scan(&p.Code, &p.NameVI, &p.NameEN, &p.LegalBasis, &p.Kind, &p.Level, &p.AreaCode, &p.AreaPath, &rule, &params,
+	if err := row.Scan(&p.Code, &p.NameVI, &p.NameEN, &p.LegalBasis, &p.Kind, &p.Level, &p.AreaCode, &p.AreaEdition, &p.AreaPath, &rule, &params,
 		&p.Amount, &funding, &p.Status, &p.Version, &p.UpdatedAt); err != nil {
 		return p, err
 	}
@@ -71,9 +73,10 @@ func (s store) insertProgram(ctx context.Context, p Program) error {
 		return err
 	}
 	actor := access.ActorID(ctx)
-	return s.db.Conn(ctx).Exec(`INSERT INTO programs (code, name_vi, name_en, legal_basis, kind, level, area_code, area_path, rule,
-			params, amount, funding, status, created_by, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?::ltree, ?, ?, ?, ?::text[], ?, ?, ?)`,
-		p.Code, p.NameVI, p.NameEN, p.LegalBasis, p.Kind, p.Level, p.AreaCode, p.AreaPath, rule, params, p.Amount,
+	return s.db.Conn(ctx).Exec(`INSERT INTO programs (code, name_vi, name_en, legal_basis, kind, level, area_code, area_edition, area_path,
+			rule, params, amount, funding, status, created_by, updated_by)
+			VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, '')::ltree, ?, ?, ?, ?::text[], ?, ?, ?)`,
+		p.Code, p.NameVI, p.NameEN, p.LegalBasis, p.Kind, p.Level, p.AreaCode, p.AreaEdition, p.AreaPath, rule, params, p.Amount,
 		db.TextArray(p.Funding), p.Status, actor, actor).Error
 }
 
@@ -125,11 +128,11 @@ func (s store) updateProgram(ctx context.Context, code string, version int, allo
 	return before, after, err
 }
 
-const campaignColumns = `id, program_code, name, area_code, area_path::text, starts_on, ends_on, package_amount, version`
+const campaignColumns = `id, program_code, name, area_code, area_edition, area_path::text, starts_on, ends_on, package_amount, version`
 
 func scanCampaign(row db.Scanner) (Campaign, error) {
 	var c Campaign
-	err := row.Scan(&c.ID, &c.ProgramCode, &c.Name, &c.AreaCode, &c.AreaPath, &c.StartsOn, &c.EndsOn, &c.PackageAmount, &c.Version)
+	err := row.Scan(&c.ID, &c.ProgramCode, &c.Name, &c.AreaCode, &c.AreaEdition, &c.AreaPath, &c.StartsOn, &c.EndsOn, &c.PackageAmount, &c.Version)
 	return c, err
 }
 
@@ -149,8 +152,8 @@ func (s store) campaign(ctx context.Context, code string, id uuid.UUID) (Campaig
 }
 
 func (s store) insertCampaign(ctx context.Context, c Campaign) error {
-	return s.db.Conn(ctx).Exec(`INSERT INTO program_campaigns (id, program_code, name, area_code, area_path, starts_on, ends_on,
-			package_amount, created_by) VALUES (?, ?, ?, ?, ?::ltree, ?, ?, ?, ?)`, c.ID, c.ProgramCode, c.Name, c.AreaCode, c.AreaPath,
+	return s.db.Conn(ctx).Exec(`INSERT INTO program_campaigns (id, program_code, name, area_code, area_edition, area_path, starts_on, ends_on,
+			package_amount, created_by) VALUES (?, ?, ?, ?, ?, ?::ltree, ?, ?, ?, ?)`, c.ID, c.ProgramCode, c.Name, c.AreaCode, c.AreaEdition, c.AreaPath,
 		c.StartsOn, c.EndsOn, c.PackageAmount, access.ActorID(ctx)).Error
 }
 
@@ -185,7 +188,7 @@ func (s store) updateCampaign(ctx context.Context, code string, id uuid.UUID, ve
 // scope, with what approved enrollments committed in each.
 func (s store) budgets(ctx context.Context, scope access.Scope, code string, year int) ([]Budget, error) {
 	q := scope.Filter(s.db.Conn(ctx).Table("program_budgets b"), "b.area_path").
-		Select(`b.program_code, b.area_code, b.area_path::text, b.year, b.amount, b.version,
+		Select(`b.program_code, b.area_code, b.area_edition, b.area_path::text, b.year, b.amount, b.version,
 			(SELECT coalesce(sum(e.amount), 0) FROM enrollments e WHERE e.program_code = b.program_code
 			 AND e.area_path <@ b.area_path AND e.state IN ('approved', 'ended') AND extract(year FROM e.starts_on) = b.year)`).
 		Where("b.program_code = ?", code)
@@ -194,35 +197,37 @@ func (s store) budgets(ctx context.Context, scope access.Scope, code string, yea
 	}
 	return db.Collect(q.Order("b.year, b.area_path"), func(row db.Scanner) (Budget, error) {
 		var b Budget
-		err := row.Scan(&b.ProgramCode, &b.AreaCode, &b.AreaPath, &b.Year, &b.Amount, &b.Version, &b.Committed)
+		err := row.Scan(&b.ProgramCode, &b.AreaCode, &b.AreaEdition, &b.AreaPath, &b.Year, &b.Amount, &b.Version, &b.Committed)
 		return b, err
 	})
 }
 
 // lockBudget reads and locks a budget's amount and version; both nil when
 // there is none yet.
-func (s store) lockBudget(ctx context.Context, code, areaCode string, year int) (amount *int64, version *int, err error) {
+func (s store) lockBudget(ctx context.Context, code string, a area.Area, year int) (amount *int64, version *int, err error) {
 	var current struct {
 		Amount  *int64
 		Version *int
 	}
-	err = s.db.Conn(ctx).Raw(`SELECT amount, version FROM program_budgets WHERE program_code = ? AND area_code = ? AND year = ? FOR UPDATE`,
-		code, areaCode, year).Scan(&current).Error
+	err = s.db.Conn(ctx).Raw(`SELECT amount, version FROM program_budgets
+		WHERE program_code = ? AND area_edition = ? AND area_code = ? AND year = ? FOR UPDATE`,
+		code, a.Edition, a.Code, year).Scan(&current).Error
 	return current.Amount, current.Version, err
 }
 
 // putBudget sets a budget, a new one at version 1, an existing one a version on.
-func (s store) putBudget(ctx context.Context, code, areaCode, path string, year int, amount int64) error {
-	return s.db.Conn(ctx).Exec(`INSERT INTO program_budgets (program_code, area_code, area_path, year, amount, updated_by)
-			VALUES (?, ?, ?::ltree, ?, ?, ?) ON CONFLICT (program_code, area_code, year)
+func (s store) putBudget(ctx context.Context, code string, a area.Area, year int, amount int64) error {
+	return s.db.Conn(ctx).Exec(`INSERT INTO program_budgets (program_code, area_edition, area_code, area_path, year, amount, updated_by)
+			VALUES (?, ?, ?, ?::ltree, ?, ?, ?) ON CONFLICT (program_code, area_edition, area_code, year)
 			DO UPDATE SET amount = excluded.amount, version = program_budgets.version + 1, updated_by = excluded.updated_by,
-			updated_at = now()`, code, areaCode, path, year, amount, access.ActorID(ctx)).Error
+			updated_at = now()`, code, a.Edition, a.Code, a.Path, year, amount, access.ActorID(ctx)).Error
 }
 
 // coveringBudget is a budget of a program that covers an area, and what its
 // area's approved enrollments committed of it in its year.
 type coveringBudget struct {
 	AreaCode  string
+	AreaPath  string
 	Amount    int64
 	Committed int64
 }
@@ -233,14 +238,14 @@ type coveringBudget struct {
 func (s store) lockCoveringBudgets(ctx context.Context, code string, year int, path string) ([]coveringBudget, error) {
 	conn := s.db.Conn(ctx)
 	var out []coveringBudget
-	if err := conn.Raw(`SELECT area_code, amount FROM program_budgets WHERE program_code = ? AND year = ? AND ?::ltree <@ area_path
+	if err := conn.Raw(`SELECT area_code, area_path::text AS area_path, amount FROM program_budgets WHERE program_code = ? AND year = ? AND ?::ltree <@ area_path
 			ORDER BY area_code FOR UPDATE`, code, year, path).Scan(&out).Error; err != nil {
 		return nil, err
 	}
 	for i, b := range out {
 		if err := conn.Raw(`SELECT coalesce(sum(amount), 0) FROM enrollments WHERE program_code = ? AND state IN ('approved', 'ended')
-				AND extract(year FROM starts_on) = ? AND area_path <@ (SELECT path FROM areas WHERE code = ?)`,
-			code, year, b.AreaCode).Scan(&out[i].Committed).Error; err != nil {
+				AND extract(year FROM starts_on) = ? AND area_path <@ ?::ltree`,
+			code, year, b.AreaPath).Scan(&out[i].Committed).Error; err != nil {
 			return nil, err
 		}
 	}

@@ -68,7 +68,7 @@ func (s store) enrollments(ctx context.Context, scope access.Scope, f Enrollment
 		q = q.Where("(enrollments.flagged_on IS NOT NULL) = ?", *f.Flagged)
 	}
 	if f.AreaCode != "" {
-		q = q.Where("enrollments.area_path <@ (SELECT path FROM areas WHERE code = ?)", f.AreaCode)
+		q = q.Where("enrollments.area_path <@ (SELECT path FROM areas WHERE edition = area_edition_in_use() AND code = ?)", f.AreaCode)
 	}
 	if after != uuid.Nil {
 		q = q.Where("enrollments.id > ?", after)

@@ -14,7 +14,7 @@ import (
 
 // Area is the area a report is about.
 type Area struct {
-	Code, Name, Level, Path string
+	Edition, Code, Name, Level, Path string
 }
 
 // PovertyRow is one child area's figures.

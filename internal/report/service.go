@@ -56,7 +56,7 @@ func (s *Service) area(ctx context.Context, scope access.Scope, code, field stri
 	if err != nil {
 		return Area{}, err // the database, not the caller's area
 	}
-	a := Area{Code: found.Code, Name: found.Name, Level: found.Level, Path: found.Path}
+	a := Area{Edition: found.Edition, Code: found.Code, Name: found.Name, Level: found.Level, Path: found.Path}
 	if !scope.Contains(a.Path) && !slices.ContainsFunc(scope.Paths(), func(p string) bool { return strings.HasPrefix(p+".", a.Path+".") }) {
 		return a, errAreaOutsideScope(code)
 	}
@@ -194,7 +194,7 @@ func (s *Service) Targets(ctx context.Context, scope access.Scope, areaCode stri
 	if err != nil {
 		return a, nil, err
 	}
-	out, err := s.store.targets(ctx, a.Code)
+	out, err := s.store.targets(ctx, a)
 	if err != nil {
 		return a, nil, err
 	}

@@ -106,7 +106,7 @@ func (s store) childNames(ctx context.Context, a Area) (map[string]string, error
 	if a.Level == "commune" {
 		return map[string]string{}, nil
 	}
-	return s.db.StringMap(ctx, `SELECT path::text, name FROM areas WHERE parent_code = ?`, a.Code)
+	return s.db.StringMap(ctx, `SELECT path::text, name FROM areas WHERE edition = ? AND parent_code = ?`, a.Edition, a.Code)
 }
 
 // supportQuery is one of the support report's queries: program, child key,
@@ -224,18 +224,18 @@ func (s store) support(ctx context.Context, scope access.Scope, a Area, from, to
 // version.
 func (s store) setTarget(ctx context.Context, a Area, t Target) (Target, error) {
 	actor := access.ActorID(ctx)
-	err := s.db.Conn(ctx).Raw(`INSERT INTO report_targets (id, area_code, area_path, metric, year, value, description, created_by, updated_by)
-		VALUES (?, ?, ?::ltree, ?, ?, ?, ?, ?, ?) ON CONFLICT (area_code, metric, year) DO UPDATE SET value = excluded.value,
+	err := s.db.Conn(ctx).Raw(`INSERT INTO report_targets (id, area_edition, area_code, area_path, metric, year, value, description, created_by, updated_by)
+		VALUES (?, ?, ?, ?::ltree, ?, ?, ?, ?, ?, ?) ON CONFLICT (area_edition, area_code, metric, year) DO UPDATE SET value = excluded.value,
 		description = excluded.description, version = report_targets.version + 1, updated_by = excluded.updated_by, updated_at = now()
-		RETURNING id, version`, uuid.Must(uuid.NewV7()), a.Code, a.Path, t.Metric, t.Year, t.Value, t.Description, actor, actor).
+		RETURNING id, version`, uuid.Must(uuid.NewV7()), a.Edition, a.Code, a.Path, t.Metric, t.Year, t.Value, t.Description, actor, actor).
 		Row().Scan(&t.ID, &t.Version)
 	return t, err
 }
 
 // targets are an area's targets by year and metric.
-func (s store) targets(ctx context.Context, areaCode string) ([]Target, error) {
+func (s store) targets(ctx context.Context, a Area) ([]Target, error) {
 	return db.Collect(s.db.Read(ctx).Raw(`SELECT id, area_code, metric, year, value::float8, description, version FROM report_targets
-		WHERE area_code = ? ORDER BY year, metric`, areaCode), func(r db.Scanner) (Target, error) {
+		WHERE area_edition = ? AND area_code = ? ORDER BY year, metric`, a.Edition, a.Code), func(r db.Scanner) (Target, error) {
 		var t Target
 		err := r.Scan(&t.ID, &t.AreaCode, &t.Metric, &t.Year, &t.Value, &t.Description, &t.Version)
 		return t, err
@@ -255,10 +255,10 @@ func listQuery(kind, cond string) string {
 			coalesce((SELECT c.decision_number FROM classification_changes c WHERE c.household_id = h.id AND c.effective_date <= @date
 				ORDER BY c.effective_date DESC, c.created_at DESC LIMIT 1), '')
 			FROM (SELECT h.*, ` + classAt + ` AS cls FROM households h WHERE h.area_path <@ (@area)::ltree AND ` + activeAt + ` AND ` +
-			cond + `) h JOIN areas a ON a.code = h.commune_code WHERE h.cls = @kind ORDER BY a.name, h.village, h.code`
+			cond + `) h JOIN areas a ON a.edition = h.commune_edition AND a.code = h.commune_code WHERE h.cls = @kind ORDER BY a.name, h.village, h.code`
 	case "enrollees":
 		return `SELECT h.id, h.code, ` + head + `, coalesce(mb.full_name, 'Cả hộ'), h.village, a.name, to_char(e.starts_on, 'DD/MM/YYYY'), e.amount
-			FROM enrollments e JOIN households h ON h.id = e.household_id JOIN areas a ON a.code = h.commune_code
+			FROM enrollments e JOIN households h ON h.id = e.household_id JOIN areas a ON a.edition = h.commune_edition AND a.code = h.commune_code
 			LEFT JOIN members mb ON mb.id = e.member_id
 			WHERE e.program_code = @program AND e.state IN ('approved', 'ended') AND e.starts_on <= @date
 			AND coalesce(e.ended_on, e.ends_on, @date) >= @date AND h.area_path <@ (@area)::ltree AND ` + cond + `
@@ -266,7 +266,7 @@ func listQuery(kind, cond string) string {
 	}
 	return `SELECT h.id, h.code, ` + head + `, h.village, a.name, c.from_class, c.to_class, c.decision_number,
 			to_char(c.effective_date, 'DD/MM/YYYY')
-			FROM classification_changes c JOIN households h ON h.id = c.household_id JOIN areas a ON a.code = h.commune_code
+			FROM classification_changes c JOIN households h ON h.id = c.household_id JOIN areas a ON a.edition = h.commune_edition AND a.code = h.commune_code
 			WHERE @kind = ANY (c.lists) AND c.effective_date BETWEEN @from AND @date AND h.area_path <@ (@area)::ltree AND ` +
 		cond + ` ORDER BY a.name, h.village, h.code`
 }
