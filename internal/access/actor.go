@@ -24,6 +24,9 @@ type Assignment struct {
 	AreaCode    string `json:"area"`
 	// AreaPath is the area's ltree path, e.g. 91.914.30791.
 	AreaPath string `json:"area_path"`
+	// PastPaths are the paths of units of earlier editions the area took in
+	// whole: records made under them are in the assignment's scope.
+	PastPaths []string `json:"past_paths,omitempty"`
 }
 
 // Actor is whoever performs an action: a signed-in user, or a named system

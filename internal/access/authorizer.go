@@ -93,6 +93,7 @@ func (a *Authorizer) Scope(ctx context.Context, resource, action string) (Scope,
 	for _, as := range actor.Assignments {
 		if a.Allows(as.Role, resource, action) {
 			paths = append(paths, as.AreaPath)
+			paths = append(paths, as.PastPaths...)
 		}
 	}
 	if len(paths) == 0 {

@@ -176,6 +176,8 @@ type assignmentDTO struct {
 	AreaEdition string `json:"area_edition"`
 	AreaCode    string `json:"area_code"`
 	AreaPath    string `json:"area_path"`
+	// PastPaths: units of earlier editions the area took in whole.
+	PastPaths []string `json:"past_paths,omitempty"`
 }
 
 type meResponse struct {
@@ -201,7 +203,8 @@ func (h *Handler) me(c *gin.Context) error {
 		MustChangePassword: u.MustChangePassword, LastLoginAt: u.LastLoginAt, Assignments: []assignmentDTO{}}
 	var roles []string
 	for _, a := range actor.Assignments {
-		out.Assignments = append(out.Assignments, assignmentDTO{Role: a.Role, AreaEdition: a.AreaEdition, AreaCode: a.AreaCode, AreaPath: a.AreaPath})
+		out.Assignments = append(out.Assignments, assignmentDTO{Role: a.Role, AreaEdition: a.AreaEdition, AreaCode: a.AreaCode, AreaPath: a.AreaPath,
+			PastPaths: a.PastPaths})
 		roles = append(roles, a.Role)
 	}
 	out.Permissions = h.authz.Permissions(roles...)

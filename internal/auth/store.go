@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,13 +48,27 @@ func (s store) userByUsername(ctx context.Context, username string) (User, bool,
 }
 
 // assignments are a user's active role assignments with their area paths
-// (a grant awaiting approval gives nothing).
+// (a grant awaiting approval gives nothing) and the paths of the units of
+// earlier editions their area took in whole, through every reorganization
+// (the records made under those units are its past). A unit that was divided
+// is nobody's past but the province's: its successors each took only a part.
 func (s store) assignments(ctx context.Context, userID uuid.UUID) ([]access.Assignment, error) {
-	return db.Collect(s.db.Conn(ctx).Raw(`SELECT r.role, r.area_edition, r.area_code, a.path::text FROM role_assignments r
-		JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code WHERE r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'active' ORDER BY r.role, r.area_code`, userID),
+	return db.Collect(s.db.Conn(ctx).Raw(`SELECT r.role, r.area_edition, r.area_code, a.path::text,
+		coalesce((WITH RECURSIVE past (edition, code) AS (
+				SELECT s.from_edition, s.from_code FROM area_successions s
+				WHERE s.to_edition = r.area_edition AND s.to_code = r.area_code AND NOT s.divided
+				UNION
+				SELECT s.from_edition, s.from_code FROM past p JOIN area_successions s
+					ON s.to_edition = p.edition AND s.to_code = p.code AND NOT s.divided)
+			SELECT string_agg(o.path::text, ' ' ORDER BY o.path) FROM past p JOIN areas o ON o.edition = p.edition AND o.code = p.code
+			WHERE o.path <> a.path), '')
+		FROM role_assignments r JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code
+		WHERE r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'active' ORDER BY r.role, r.area_code`, userID),
 		func(row db.Scanner) (access.Assignment, error) {
 			var a access.Assignment
-			err := row.Scan(&a.Role, &a.AreaEdition, &a.AreaCode, &a.AreaPath)
+			var past string
+			err := row.Scan(&a.Role, &a.AreaEdition, &a.AreaCode, &a.AreaPath, &past)
+			a.PastPaths = strings.Fields(past) // ltree labels have no spaces
 			return a, err
 		})
 }
