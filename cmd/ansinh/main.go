@@ -66,6 +66,7 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(auditCmd(load))
 	root.AddCommand(userCmd(load))
 	root.AddCommand(importCmd(load))
+	root.AddCommand(areasCmd(load))
 	root.AddCommand(&cobra.Command{
 		Use:   "healthcheck",
 		Short: "Exit 0 when the server on this machine answers /healthz (for container health checks)",
@@ -180,5 +181,37 @@ func importCmd(load cli.Loader) *cobra.Command {
 	households.Flags().StringVar(&mode, "mode", "dry_run", "dry_run, all_or_nothing or valid_only")
 	households.Flags().StringVar(&area, "area", "", "limit the import to this area's households (GSO code); empty: anywhere")
 	cmd.AddCommand(households)
+	return cmd
+}
+
+func areasCmd(load cli.Loader) *cobra.Command {
+	cmd := &cobra.Command{Use: "areas", Short: "Administrative units and their reorganizations"}
+	var o app.ReorganizeOptions
+	reorganize := &cobra.Command{
+		Use:   "reorganize",
+		Short: "Move the registry to another edition of the units (the 2025 reform: --to 2026-04)",
+		Long: "Move the registry from the edition in use to --to: households with their members, attachments and live\n" +
+			"enrollments, and the assignments, budgets, targets, local standards, programs and campaigns in force.\n" +
+			"Records of the past keep their units. A plan comes first (--dry-run prints it and writes nothing); a run\n" +
+			"refuses to start while anything in the plan must be decided: --villages places the households of divided\n" +
+			"communes (CSV: old_commune_code,village,new_commune_code; the rest wait for their successor's worker), and\n" +
+			"--bindings re-binds what was bound to districts or divided communes (CSV: kind,ref,action,to_code).\n" +
+			"--mapping loads a corrected mapping (the layout of internal/area/data/vn-commune-mapping-2025.csv).\n" +
+			"A run killed at any point resumes when run again.",
+		Args: cobra.NoArgs,
+		RunE: load.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
+			return app.RunReorganize(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), o, c.OutOrStdout(), c.ErrOrStderr())
+		}),
+	}
+	f := reorganize.Flags()
+	f.StringVar(&o.To, "to", "", "the edition to move to (see GET /api/v1/area-editions)")
+	f.StringVar(&o.Mapping, "mapping", "", "a corrected mapping (CSV); default: the successions loaded")
+	f.StringVar(&o.Villages, "villages", "", "village table for divided communes (CSV)")
+	f.StringVar(&o.Bindings, "bindings", "", "decisions for bindings the mapping cannot settle (CSV)")
+	f.StringVar(&o.PlanJSON, "plan-json", "", "write the whole plan as JSON to this file")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan and write nothing")
+	f.IntVar(&o.BatchSize, "batch", 200, "households a transaction")
+	_ = reorganize.MarkFlagRequired("to")
+	cmd.AddCommand(reorganize)
 	return cmd
 }

@@ -6,6 +6,9 @@ package access
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -96,6 +99,20 @@ func (s Scope) Contains(areaPath string) bool {
 		}
 	}
 	return false
+}
+
+// Fingerprint identifies the scope's subtrees, whatever their order: a sync
+// position records it, so that a client whose areas changed since (a role
+// re-bound by a reorganization, granted or revoked) starts over instead of
+// keeping copies it may no longer hold.
+func (s Scope) Fingerprint() string {
+	if s.everywhere {
+		return "*"
+	}
+	paths := slices.Clone(s.paths)
+	slices.Sort(paths)
+	sum := sha256.Sum256([]byte(strings.Join(slices.Compact(paths), " ")))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
 // SQL is a condition limiting column (an ltree path) to the scope, with its

@@ -35,6 +35,7 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/s3store"
 	"github.com/ansinh/ansinh/internal/platform/web"
 	"github.com/ansinh/ansinh/internal/program"
+	"github.com/ansinh/ansinh/internal/reorganize"
 	"github.com/ansinh/ansinh/internal/report"
 )
 
@@ -66,6 +67,10 @@ type App struct {
 	imports     *importer.Importer
 	jobs        *importer.Jobs
 	stopJobs    context.CancelFunc
+	// reorganizations move the registry between editions of the units; their
+	// batches run under jobsCtx.
+	reorganizations *reorganize.Service
+	jobsCtx         context.Context
 
 	extraRoutes []func(*gin.Engine)
 }
@@ -159,6 +164,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	a.uploads.LimitPerUser(cfg.RateLimit.UploadsPerUser)
 	reg.MustRegister(a.uploads.Collector())
 	jobsCtx, stopJobs := context.WithCancel(db.WithKind(context.Background(), db.Job))
+	a.jobsCtx, a.reorganizations = jobsCtx, reorganize.NewService(pool)
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log, a.own.Instance()), stopJobs
 	a.jobs.LimitPerUser(cfg.RateLimit.JobsPerUser)
 	go a.tidyAttachments(jobsCtx)
@@ -211,6 +217,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	importer.NewHandler(a.jobs).Register(r)
 	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
+	reorganize.NewHandler(a.reorganizations, a.jobsCtx, a.log).Register(r)
 }
 
 // s3Options is where configured S3-compatible storage is.

@@ -75,6 +75,8 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	go a.failInterruptedEvery(ctx, time.Minute)
+	// A reorganization a stopped server was moving goes on here.
+	go a.reorganizations.Resume(a.jobsCtx, log)
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)

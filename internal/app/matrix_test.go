@@ -300,8 +300,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// the login throttle, and every caller here comes from the same address).
 		"POST /api/v1/me/password": {request{"POST", "/api/v1/me/password", map[string]string{"current_password": "wrong", "new_password": "short"}},
 			map[string]int{"anonymous": 401, "*": 422}},
-		"GET /api/v1/areas":         {request{"GET", "/api/v1/areas?parent=914", nil}, map[string]int{"anonymous": 401, "*": 200}},
-		"GET /api/v1/areas/:code":   {request{"GET", "/api/v1/areas/30791?edition=2025-03", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/areas":       {request{"GET", "/api/v1/areas?parent=914", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/areas/:code": {request{"GET", "/api/v1/areas/30791?edition=2025-03", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		// A dry run only: a started reorganization would move the matrix's own data.
+		"POST /api/v1/reorganizations": {request{"POST", "/api/v1/reorganizations", map[string]any{"to_edition": "2026-04", "dry_run": true}},
+			adminsOnly(200, 200)},
+		"GET /api/v1/reorganizations/:id": {request{"GET", "/api/v1/reorganizations/" + uuid.NewString(), nil},
+			map[string]int{"anonymous": 401, "*": 403, "system_admin/inside": 404, "system_admin/outside": 404,
+				"province_auditor/inside": 404, "province_auditor/outside": 404}},
+		"GET /api/v1/reorganizations/:id/queue": {request{"GET", "/api/v1/reorganizations/" + uuid.NewString() + "/queue", nil},
+			map[string]int{"anonymous": 401, "*": 403, "commune_worker/inside": 404, "commune_worker/outside": 404,
+				"province_auditor/inside": 404, "province_auditor/outside": 404}},
+		"POST /api/v1/reorganizations/:id/queue/:household": {request{"POST", "/api/v1/reorganizations/" + uuid.NewString() + "/queue/" + uuid.NewString(),
+			map[string]string{"commune_code": "30793"}}, workers(404, 404)},
 		"GET /api/v1/area-editions": {request{"GET", "/api/v1/area-editions", nil}, map[string]int{"anonymous": 401, "*": 200}},
 		// Outside auditors get an answer, with none of the province's rows in it (checked below).
 		"GET /api/v1/audit/events":     {request{"GET", "/api/v1/audit/events", nil}, auditorsOnly(200, 200)},

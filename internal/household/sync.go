@@ -33,6 +33,10 @@ func (s *Service) Feed(entityType string, load FeedLoader) { s.feeds[entityType]
 type SyncPosition struct {
 	TxID uint64 `json:"x"`
 	Seq  int64  `json:"s"`
+	// Scope is the fingerprint of the scope the position was read in; a
+	// position of another scope is expired (positions issued before it was
+	// recorded have none, and are accepted).
+	Scope string `json:"a,omitempty"`
 }
 
 // Change is one entry of the feed: a household's current state, or a
@@ -46,6 +50,10 @@ type Change struct {
 	Household   *Household
 	Data        any
 }
+
+// errScopeChanged: the caller's areas changed since the position was issued.
+var errScopeChanged = apperr.New(apperr.Gone, "sync_cursor_expired",
+	"your areas changed since this sync position (a role granted, revoked or re-bound to new units): discard local data and sync from the start (no cursor)")
 
 // ErrSyncCursorExpired asks the client to sync from scratch.
 var ErrSyncCursorExpired = apperr.New(apperr.Gone, "sync_cursor_expired",
@@ -61,6 +69,10 @@ var ErrSyncCursorExpired = apperr.New(apperr.Gone, "sync_cursor_expired",
 // serving: the horizon and the page come from the same server. A position a
 // lagging replica has not reached yet is served by the primary.
 func (s *Service) Changes(ctx context.Context, scope access.Scope, pos SyncPosition, limit int) (changes []Change, next SyncPosition, more bool, err error) {
+	if pos.Scope != "" && pos.Scope != scope.Fingerprint() {
+		return nil, pos, false, errScopeChanged
+	}
+	defer func() { next.Scope = scope.Fingerprint() }()
 	err = s.db.ReadTx(ctx, func(ctx context.Context, onReplica bool) error {
 		changes, next, more, err = s.changes(ctx, scope, pos, limit)
 		if onReplica && (errors.Is(err, ErrSyncCursorExpired) || errors.Is(err, errAhead)) {
