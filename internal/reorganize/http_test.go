@@ -137,6 +137,10 @@ func TestReorganizationThroughTheAPI(t *testing.T) {
 		}
 	}
 
+	// Before: the approver of district 914 (Kiên Giang) does not see old An Giang's households.
+	if w := apptest.Send(t, h, "GET", "/api/v1/households/"+ph2.ID, approver, nil); w.Code != 404 {
+		t.Fatalf("another province's household before the reorganization: %d", w.Code)
+	}
 	bindings := []map[string]string{
 		{"kind": "assignment", "ref": ref["approver-914"], "action": "rebind", "to_code": "91"},
 		{"kind": "assignment", "ref": ref["w30358"], "action": "rebind", "to_code": "30337"},
