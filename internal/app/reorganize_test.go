@@ -110,7 +110,7 @@ func TestReorganizeCommand(t *testing.T) {
 		`SELECT area_edition || '/' || area_code FROM role_assignments r JOIN users u ON u.id = r.user_id
 			WHERE u.username = 'approver-914'`: "2026-04/91",
 		`SELECT (revoked_at IS NOT NULL)::text FROM role_assignments r JOIN users u ON u.id = r.user_id WHERE u.username = 'w30358'`: "true",
-		`SELECT commune_code FROM households WHERE code = 'R-30358'`:                                                                  "30346",
+		`SELECT commune_code FROM households WHERE code = 'R-30358'`:                                                                 "30346",
 		`SELECT area_edition_in_use()`: "2026-04",
 	} {
 		if got := apptest.Scalar[string](t, a.DB(), q); got != want {

@@ -91,3 +91,37 @@ func NewFilter(edition, parent, level, query string) (Filter, error) {
 	}
 	return Filter{Edition: edition, Parent: parent, Level: level, Query: query}, nil
 }
+
+// InUse is the edition records are filed under ("" if none is marked).
+func InUse(editions []Edition) Edition {
+	for _, e := range editions {
+		if e.InUse {
+			return e
+		}
+	}
+	return Edition{}
+}
+
+// RecordsEdition is the edition a figure of day is shown under by default:
+// the one in force on day, among those the records have been under (none
+// newer than the edition in use); for a day before the first edition, the
+// first (the oldest list is the best there is); after them, the one in use.
+func RecordsEdition(editions []Edition, day time.Time) string {
+	use := InUse(editions)
+	var first Edition
+	for _, e := range editions {
+		if e.ValidFrom.After(use.ValidFrom) {
+			continue
+		}
+		if e.Covers(day) {
+			return e.Name
+		}
+		if first.Name == "" || e.ValidFrom.Before(first.ValidFrom) {
+			first = e
+		}
+	}
+	if first.Name != "" && day.Before(first.ValidFrom) {
+		return first.Name
+	}
+	return use.Name
+}

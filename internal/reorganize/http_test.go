@@ -218,6 +218,50 @@ func TestReorganizationThroughTheAPI(t *testing.T) {
 		t.Fatalf("after the last decision: %+v", st)
 	}
 
+	// Reports across the reform: the old units as they were, today's units
+	// with the same households where each went; totals agree.
+	auditor := apptest.Token(t, a, "auditor-91", "province_auditor", "91") // the new An Giang
+	type report struct {
+		Area struct {
+			Code, Edition string
+		} `json:"area"`
+		Items []struct {
+			AreaCode   string `json:"area_code"`
+			Households int    `json:"households"`
+		} `json:"items"`
+		Totals struct {
+			Households int `json:"households"`
+		} `json:"totals"`
+	}
+	poverty := func(query string) report {
+		t.Helper()
+		return apptest.Decode[report](t, apptest.Send(t, h, "GET", "/api/v1/reports/poverty?"+query, auditor, nil), 200)
+	}
+	kienGiang, oldAnGiang, anGiang := poverty("area=91&edition=2025-03"), poverty("area=89&edition=2025-03"), poverty("area=91")
+	if kienGiang.Totals.Households != 2 || oldAnGiang.Totals.Households != 3 || anGiang.Totals.Households != 5 ||
+		kienGiang.Area.Edition != "2025-03" || anGiang.Area.Edition != "2026-04" {
+		t.Fatalf("totals: Kiên Giang %+v, old An Giang %+v, new An Giang %+v", kienGiang, oldAnGiang, anGiang)
+	}
+	byDistrict := map[string]int{}
+	for _, r := range poverty("area=914&edition=2025-03").Items {
+		byDistrict[r.AreaCode] = r.Households
+	}
+	if byDistrict["30791"] != 1 || byDistrict["30793"] != 1 {
+		t.Fatalf("Giang Thành's communes as they were: %v", byDistrict)
+	}
+	byCommune := map[string]int{}
+	for _, r := range anGiang.Items {
+		byCommune[r.AreaCode] = r.Households
+	}
+	if byCommune["30793"] != 2 || byCommune["30337"] != 2 || byCommune["30346"] != 1 {
+		t.Fatalf("today's communes: %v", byCommune)
+	}
+	for _, q := range []string{"area=91&edition=2027-01", "area=91&edition=27"} {
+		if w := apptest.Send(t, h, "GET", "/api/v1/reports/poverty?"+q, auditor, nil); w.Code != 422 {
+			t.Errorf("%s: %d", q, w.Code)
+		}
+	}
+
 	// The clients' positions were read in their old areas: they start over.
 	for _, c := range []string{"30791", "30358"} {
 		w := apptest.Send(t, h, "GET", "/api/v1/sync/changes?cursor="+cursor[c], worker[c], nil)

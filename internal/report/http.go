@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ansinh/ansinh/internal/access"
+	adminarea "github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/vn"
@@ -58,6 +59,16 @@ func format(c *gin.Context) (string, error) {
 
 // onDate reads ?date= or ?year= (31 December of it, or today for this year);
 // today when neither is given.
+// editionParam is the edition of the units a report is shown under ("" for
+// the one its date's records stood under).
+func editionParam(q *web.Query) string {
+	e := q.String("edition", 7)
+	if e != "" && !adminarea.ValidEdition(e) {
+		q.Invalid("edition", "must be an edition of the list of units, such as 2025-03")
+	}
+	return e
+}
+
 func onDate(q *web.Query, now time.Time) time.Time {
 	return ReportDate(q.Date("date"), q.Int("year", 2000, 2100), vn.Today(now))
 }
@@ -112,7 +123,7 @@ func tableJSON(t Table, a Area, extra map[string]any) map[string]any {
 	for i, c := range t.Columns {
 		cols[i] = map[string]string{"key": c.Key, "header_vi": c.HeaderVI, "header_en": c.HeaderEN, "kind": c.Kind}
 	}
-	out := map[string]any{"title_vi": t.TitleVI, "title_en": t.TitleEN, "area": map[string]string{"code": a.Code, "name": a.Name, "level": a.Level},
+	out := map[string]any{"title_vi": t.TitleVI, "title_en": t.TitleEN, "area": map[string]string{"code": a.Code, "name": a.Name, "level": a.Level, "edition": a.Edition},
 		"columns": cols, "items": t.JSONRows(t.Rows)}
 	if t.Totals != nil {
 		out["totals"] = t.JSONRows([][]any{t.Totals})[0]
@@ -146,7 +157,7 @@ func povertyRow(r PovertyRow) []any {
 
 func (h *Handler) poverty(c *gin.Context) error {
 	q := web.NewQuery(c)
-	area := q.String("area", 10)
+	area, edition := q.String("area", 10), editionParam(q)
 	q.Require("area")
 	on := onDate(q, time.Now())
 	f, err := checked(c, q)
@@ -154,7 +165,7 @@ func (h *Handler) poverty(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	a, rows, total, err := h.svc.Poverty(ctx, access.ScopeFrom(ctx), area, on)
+	a, rows, total, err := h.svc.Poverty(ctx, access.ScopeFrom(ctx), edition, area, on)
 	if err != nil {
 		return err
 	}
@@ -182,7 +193,7 @@ var supportColumns = []Column{
 
 func (h *Handler) support(c *gin.Context) error {
 	q := web.NewQuery(c)
-	area := q.String("area", 10)
+	area, edition := q.String("area", 10), editionParam(q)
 	q.Require("area")
 	from, to := SupportPeriod(q.Date("from"), q.Date("to"), vn.Today(time.Now()))
 	f, err := checked(c, q)
@@ -190,7 +201,7 @@ func (h *Handler) support(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	a, rows, reach, err := h.svc.Support(ctx, access.ScopeFrom(ctx), area, from, to)
+	a, rows, reach, err := h.svc.Support(ctx, access.ScopeFrom(ctx), edition, area, from, to)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ import (
 // Area is the area a report is about.
 type Area struct {
 	Edition, Code, Name, Level, Path string
+	// Past: the edition is older than the one in use; households are counted
+	// where they stood under its units (their moves), not where they are.
+	Past bool
 }
 
 // PovertyRow is one child area's figures.

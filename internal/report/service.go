@@ -29,6 +29,8 @@ type readLogger interface {
 // areas reads administrative areas (*area.Store).
 type areas interface {
 	Get(ctx context.Context, code string) (area.Area, error)
+	GetIn(ctx context.Context, edition, code string) (area.Area, error)
+	Editions(ctx context.Context) ([]area.Edition, error)
 }
 
 // Service computes reports in the caller's scope.
@@ -50,13 +52,43 @@ func NewService(pool *db.DB, reads readLogger, areas areas) *Service {
 // code that names no area is the field's error.
 func (s *Service) area(ctx context.Context, scope access.Scope, code, field string) (Area, error) {
 	found, err := s.areas.Get(ctx, code)
+	return s.reportable(scope, found, err, code, field, false)
+}
+
+// areaIn is area in an edition of the units: by default the one the
+// records stood under on day (area.RecordsEdition). An edition newer than
+// the one in use names no records yet (a reorganization moves them).
+func (s *Service) areaIn(ctx context.Context, scope access.Scope, edition, code, field string, day time.Time) (Area, error) {
+	editions, err := s.areas.Editions(ctx)
+	if err != nil {
+		return Area{}, err
+	}
+	use := area.InUse(editions)
+	if edition == "" {
+		edition = area.RecordsEdition(editions, day)
+	}
+	i := slices.IndexFunc(editions, func(e area.Edition) bool { return e.Name == edition })
+	switch {
+	case i < 0:
+		return Area{}, apperr.Fields([]apperr.FieldError{{Field: "edition", Code: "unknown", Message: "no edition " + edition + " is loaded"}})
+	case editions[i].ValidFrom.After(use.ValidFrom):
+		return Area{}, apperr.Fields([]apperr.FieldError{{Field: "edition", Code: "not_in_use_yet",
+			Message: "the records are under the units of " + use.Name + " until a reorganization moves them to " + edition}})
+	}
+	found, err := s.areas.GetIn(ctx, edition, code)
+	return s.reportable(scope, found, err, code, field, edition != use.Name)
+}
+
+// reportable is a found area the caller may report on: inside their scope
+// or above part of it.
+func (s *Service) reportable(scope access.Scope, found area.Area, err error, code, field string, past bool) (Area, error) {
 	if e, ok := apperr.As(err); ok && e.Code == "area_not_found" {
 		return Area{}, errNoArea(field)
 	}
 	if err != nil {
 		return Area{}, err // the database, not the caller's area
 	}
-	a := Area{Edition: found.Edition, Code: found.Code, Name: found.Name, Level: found.Level, Path: found.Path}
+	a := Area{Edition: found.Edition, Code: found.Code, Name: found.Name, Level: found.Level, Path: found.Path, Past: past}
 	if !scope.Contains(a.Path) && !slices.ContainsFunc(scope.Paths(), func(p string) bool { return strings.HasPrefix(p+".", a.Path+".") }) {
 		return a, errAreaOutsideScope(code)
 	}
@@ -65,8 +97,8 @@ func (s *Service) area(ctx context.Context, scope access.Scope, code, field stri
 
 // Poverty is the poverty report of an area on a date, by child area, with
 // the change against the same date a year before and the year's movements.
-func (s *Service) Poverty(ctx context.Context, scope access.Scope, areaCode string, on time.Time) (Area, []PovertyRow, PovertyRow, error) {
-	a, err := s.area(ctx, scope, areaCode, "area")
+func (s *Service) Poverty(ctx context.Context, scope access.Scope, edition, areaCode string, on time.Time) (Area, []PovertyRow, PovertyRow, error) {
+	a, err := s.areaIn(ctx, scope, edition, areaCode, "area", on)
 	if err != nil {
 		return a, nil, PovertyRow{}, err
 	}
@@ -130,8 +162,8 @@ func povertyFigures(c povertyCounts, m movements) PovertyRow {
 
 // Support is the support report of an area over a period, by program and
 // child area, with the households and people supported in all.
-func (s *Service) Support(ctx context.Context, scope access.Scope, areaCode string, from, to time.Time) (Area, []SupportRow, Reach, error) {
-	a, err := s.area(ctx, scope, areaCode, "area")
+func (s *Service) Support(ctx context.Context, scope access.Scope, edition, areaCode string, from, to time.Time) (Area, []SupportRow, Reach, error) {
+	a, err := s.areaIn(ctx, scope, edition, areaCode, "area", to)
 	if err != nil {
 		return a, nil, Reach{}, err
 	}
@@ -207,7 +239,7 @@ func (s *Service) Targets(ctx context.Context, scope access.Scope, areaCode stri
 		}
 		total, ok := totals[t.Year]
 		if !ok {
-			if _, _, total, err = s.Poverty(ctx, scope, a.Code, yearEnd(t.Year, today)); err != nil {
+			if _, _, total, err = s.Poverty(ctx, scope, a.Edition, a.Code, yearEnd(t.Year, today)); err != nil {
 				return a, nil, err
 			}
 			totals[t.Year] = total

@@ -32,6 +32,14 @@ func (brokenAreas) Get(context.Context, string) (area.Area, error) {
 	return area.Area{}, errors.New("connection refused")
 }
 
+func (brokenAreas) GetIn(context.Context, string, string) (area.Area, error) {
+	return area.Area{}, errors.New("connection refused")
+}
+
+func (brokenAreas) Editions(context.Context) ([]area.Edition, error) {
+	return nil, errors.New("connection refused")
+}
+
 // A scope of two areas in two districts: the scope condition has two
 // parameters in every query, and the budgets' condition is on the budgets'
 // own column.
@@ -65,7 +73,7 @@ func TestScopeOfTwoAreas(t *testing.T) {
 
 	// Poverty of the province in the two communes' scope: only their households.
 	two := access.Within(vinhPhu, dongHungA)
-	_, rows, total, err := svc.Poverty(ctx, two, "91", today)
+	_, rows, total, err := svc.Poverty(ctx, two, "", "91", today)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +87,7 @@ func TestScopeOfTwoAreas(t *testing.T) {
 	if g, m := byKey["91.914"], byKey["91.909"]; g.Households != 2 || g.Poor != 1 || g.Name != "Giang Thành" || m.Households != 1 || m.Poor != 1 {
 		t.Fatalf("districts: Giang Thành %+v, An Minh %+v", g, m)
 	}
-	if _, _, total, err = svc.Poverty(ctx, access.Within(dongHungA), "91", today); err != nil || total.Households != 1 {
+	if _, _, total, err = svc.Poverty(ctx, access.Within(dongHungA), "", "91", today); err != nil || total.Households != 1 {
 		t.Fatalf("one commune: %+v %v", total, err)
 	}
 
@@ -102,7 +110,7 @@ func TestScopeOfTwoAreas(t *testing.T) {
 	from, to := report.SupportPeriod(nil, nil, today)
 	allocated := func(scope access.Scope) map[string]int64 {
 		t.Helper()
-		_, rows, _, err := svc.Support(ctx, scope, "914", from, to)
+		_, rows, _, err := svc.Support(ctx, scope, "", "914", from, to)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +127,7 @@ func TestScopeOfTwoAreas(t *testing.T) {
 	if got := allocated(two); len(got) != 1 || got["housing_new Vĩnh Phú"] != 100_000_000 {
 		t.Fatalf("budgets in Vĩnh Phú and Đông Hưng A: %v", got)
 	}
-	if _, _, _, err := svc.Support(ctx, two, "914", to, from.AddDate(0, 0, -1)); apperr.KindOf(err) != apperr.Invalid {
+	if _, _, _, err := svc.Support(ctx, two, "", "914", to, from.AddDate(0, 0, -1)); apperr.KindOf(err) != apperr.Invalid {
 		t.Fatalf("a period that ends before it starts: %v", err)
 	}
 }
@@ -132,7 +140,7 @@ func TestReportArea(t *testing.T) {
 	ctx := context.Background()
 	scope := access.Within("91")
 	svc := report.NewService(a.DB(), &reads{}, area.NewStore(a.DB()))
-	_, _, _, err := svc.Poverty(ctx, scope, "99999", time.Now())
+	_, _, _, err := svc.Poverty(ctx, scope, "", "99999", time.Now())
 	if e, ok := apperr.As(err); !ok || e.Kind != apperr.Invalid || len(e.Fields) != 1 || e.Fields[0].Field != "area" {
 		t.Fatalf("an unknown area: %#v", err)
 	}
@@ -140,7 +148,7 @@ func TestReportArea(t *testing.T) {
 	if e, ok := apperr.As(err); !ok || e.Kind != apperr.Invalid || len(e.Fields) != 1 || e.Fields[0].Field != "area_code" {
 		t.Fatalf("a target of an unknown area: %#v", err)
 	}
-	if _, _, _, err := svc.Poverty(ctx, scope, "79", time.Now()); apperr.KindOf(err) != apperr.NotFound {
+	if _, _, _, err := svc.Poverty(ctx, scope, "", "79", time.Now()); apperr.KindOf(err) != apperr.NotFound {
 		t.Fatalf("an area outside the scope: %v", err)
 	}
 	broken := report.NewService(a.DB(), &reads{}, brokenAreas{})

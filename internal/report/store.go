@@ -26,6 +26,24 @@ func childKey(a Area, t string) string {
 	return fmt.Sprintf("subpath(%s.area_path, 0, %d)::text", t, strings.Count(a.Path, ".")+2)
 }
 
+// households is the relation of the households as they stood under the
+// units of a's edition: the table itself for the edition in use; for an
+// older one, each household that was under it with the commune and path it
+// had there (its move in the reorganization from that edition), so that a
+// year before the reform can be shown under the old units as they were.
+// Households registered after the reform had no unit then and are not in it.
+// The query's parameters need @edition.
+func households(a Area) string {
+	if !a.Past {
+		return "households"
+	}
+	return `(SELECT h.id, h.code, h.village, h.address, h.status, h.classification, h.created_at, h.updated_at, h.area_type,
+		r.from_edition AS commune_edition, m.from_code AS commune_code, o.path AS area_path
+		FROM households h JOIN reorganization_moves m ON m.household_id = h.id
+		JOIN reorganizations r ON r.id = m.reorganization_id AND r.from_edition = @edition
+		JOIN areas o ON o.edition = r.from_edition AND o.code = m.from_code)`
+}
+
 // classAt is the SQL of a household's classification on a date ($date): the
 // last recognized change by then, else what it was before its first change,
 // else its current one.
@@ -43,7 +61,7 @@ const activeAt = `h.created_at < @next AND (h.status = 'active' OR h.updated_at 
 // the same date a year before, by child key.
 func (s store) povertyCounts(ctx context.Context, scope access.Scope, a Area, on time.Time) (map[string]povertyCounts, error) {
 	prevDate := on.AddDate(-1, 0, 0)
-	params := map[string]any{"area": a.Path, "date": on, "next": nextDay(on), "prev": prevDate, "pnext": nextDay(prevDate)}
+	params := map[string]any{"area": a.Path, "edition": a.Edition, "date": on, "next": nextDay(on), "prev": prevDate, "pnext": nextDay(prevDate)}
 	// One pass over the households gives both dates: each household's
 	// classification on a date is its last recognized change by then, else
 	// what it was before its first change, else its current one. The changes
@@ -62,7 +80,7 @@ func (s store) povertyCounts(ctx context.Context, scope access.Scope, a Area, on
 				h.created_at < @pnext AND (h.status = 'active' OR h.updated_at >= @pnext) AS prev_active,
 				coalesce(ln.to_class, f.from_class, h.classification) AS cls_now,
 				coalesce(lp.to_class, f.from_class, h.classification) AS cls_prev
-			FROM households h LEFT JOIN last_now ln ON ln.household_id = h.id LEFT JOIN last_prev lp ON lp.household_id = h.id
+			FROM ` + households(a) + ` h LEFT JOIN last_now ln ON ln.household_id = h.id LEFT JOIN last_prev lp ON lp.household_id = h.id
 			LEFT JOIN first f ON f.household_id = h.id
 			WHERE h.area_path <@ (@area)::ltree AND h.created_at < @next AND ` + scope.Named("h.area_path", "scope", params) + `) x GROUP BY k`
 	out := map[string]povertyCounts{}
@@ -81,10 +99,10 @@ func (s store) povertyCounts(ctx context.Context, scope access.Scope, a Area, on
 // movements are the recognized changes effective in the date's year up to
 // it, by child key.
 func (s store) movements(ctx context.Context, scope access.Scope, a Area, on time.Time) (map[string]movements, error) {
-	params := map[string]any{"area": a.Path, "from": time.Date(on.Year(), 1, 1, 0, 0, 0, 0, time.UTC), "date": on}
+	params := map[string]any{"area": a.Path, "edition": a.Edition, "from": time.Date(on.Year(), 1, 1, 0, 0, 0, 0, time.UTC), "date": on}
 	q := `SELECT ` + childKey(a, "h") + ` AS k, count(*) FILTER (WHERE 'newly_poor' = ANY (c.lists)),
 		count(*) FILTER (WHERE 'escaped_poverty' = ANY (c.lists)), count(*) FILTER (WHERE 're_entered_poverty' = ANY (c.lists))
-		FROM classification_changes c JOIN households h ON h.id = c.household_id
+		FROM classification_changes c JOIN ` + households(a) + ` h ON h.id = c.household_id
 		WHERE h.area_path <@ (@area)::ltree AND c.effective_date BETWEEN @from AND @date AND ` +
 		scope.Named("h.area_path", "scope", params) + ` GROUP BY 1`
 	out := map[string]movements{}
@@ -121,10 +139,12 @@ type supportQuery struct {
 // of the households in @area, each with the people it supports (m: the
 // household's present members, when the household is enrolled rather than
 // one member); the scope's condition follows.
-const supportEnrolled = `FROM enrollments e JOIN households h ON h.id = e.household_id
+func supportEnrolled(a Area) string {
+	return `FROM enrollments e JOIN ` + households(a) + ` h ON h.id = e.household_id
 	LEFT JOIN members m ON e.member_id IS NULL AND m.household_id = e.household_id AND m.status = 'present'
 	WHERE h.area_path <@ (@area)::ltree AND e.state IN ('approved', 'ended') AND e.starts_on <= @to
 	AND coalesce(e.ended_on, e.ends_on, @to) >= @from AND `
+}
 
 // supportReached counts the households and the people supportEnrolled reach,
 // each once.
@@ -134,9 +154,9 @@ const supportReached = `count(DISTINCT e.household_id), count(DISTINCT coalesce(
 // in the period supported, each counted once however many programs supported
 // them.
 func (s store) supportReach(ctx context.Context, scope access.Scope, a Area, from, to time.Time) (Reach, error) {
-	params := map[string]any{"area": a.Path, "from": from, "to": to}
+	params := map[string]any{"area": a.Path, "edition": a.Edition, "from": from, "to": to}
 	var r Reach
-	err := s.db.Read(ctx).Raw(`SELECT `+supportReached+` `+supportEnrolled+scope.Named("h.area_path", "scope", params), params).
+	err := s.db.Read(ctx).Raw(`SELECT `+supportReached+` `+supportEnrolled(a)+scope.Named("h.area_path", "scope", params), params).
 		Row().Scan(&r.Households, &r.People)
 	return r, err
 }
@@ -147,7 +167,7 @@ func supportQueries(scope access.Scope, a Area, params map[string]any) []support
 	key, cond := childKey(a, "h"), scope.Named("h.area_path", "scope", params)
 	queries := []supportQuery{
 		// Enrollments live in the period: households and people.
-		{`SELECT e.program_code, ` + key + `, ` + supportReached + ` ` + supportEnrolled + cond + ` GROUP BY 1, 2`,
+		{`SELECT e.program_code, ` + key + `, ` + supportReached + ` ` + supportEnrolled(a) + cond + ` GROUP BY 1, 2`,
 			2, func(r *SupportRow, v []int64) { r.Households, r.People = v[0], v[1] }},
 		// Deliveries in the period, with the kinds' own figures.
 		{`SELECT e.program_code, ` + key + `,
@@ -159,14 +179,14 @@ func supportQueries(scope access.Scope, a Area, params map[string]any) []support
 			count(DISTINCT d.enrollment_id) FILTER (WHERE d.kind = 'vocational_training'),
 			count(*) FILTER (WHERE d.kind = 'vocational_training' AND d.details->>'outcome' = 'completed'),
 			coalesce(sum(d.amount) FILTER (WHERE d.kind = 'loan' AND d.details->>'event' = 'disbursement'), 0)
-			FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id JOIN households h ON h.id = e.household_id
+			FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id JOIN ` + households(a) + ` h ON h.id = e.household_id
 			WHERE h.area_path <@ (@area)::ltree AND d.occurred_on BETWEEN @from AND @to AND ` + cond + ` GROUP BY 1, 2`,
 			6, func(r *SupportRow, v []int64) {
 				r.Delivered, r.HousesStarted, r.HousesCompleted, r.Trainees, r.TrainingsCompleted, r.LoansDisbursed = v[0], v[1], v[2], v[3], v[4], v[5]
 			}},
 		// Loans outstanding at the end of the period: each loan's latest balance.
 		{`SELECT e.program_code, ` + key + `, coalesce(sum(last.balance), 0)
-			FROM enrollments e JOIN households h ON h.id = e.household_id
+			FROM enrollments e JOIN ` + households(a) + ` h ON h.id = e.household_id
 			JOIN LATERAL (SELECT (d.details->>'outstanding_balance')::bigint AS balance FROM deliveries d
 				WHERE d.enrollment_id = e.id AND d.kind = 'loan' AND d.occurred_on <= @to ORDER BY d.occurred_on DESC, d.id DESC LIMIT 1) last ON true
 			WHERE h.area_path <@ (@area)::ltree AND ` + cond + ` GROUP BY 1, 2`,
@@ -184,7 +204,7 @@ func supportQueries(scope access.Scope, a Area, params map[string]any) []support
 	return append(queries, supportQuery{`SELECT b.program_code, ` + childKey(a, "b") + `, sum(b.amount),
 			sum((SELECT coalesce(sum(e.amount), 0) FROM enrollments e WHERE e.program_code = b.program_code AND e.area_path <@ b.area_path
 				AND e.state IN ('approved', 'ended') AND e.starts_on >= make_date(b.year, 1, 1) AND e.starts_on < make_date(b.year + 1, 1, 1)))
-			FROM program_budgets b WHERE b.area_path <@ (@area)::ltree AND nlevel(b.area_path) = nlevel((@area)::ltree) + 1
+			FROM program_budgets b WHERE b.area_edition = @edition AND b.area_path <@ (@area)::ltree AND nlevel(b.area_path) = nlevel((@area)::ltree) + 1
 			AND b.year BETWEEN @y0 AND @y1 AND ` + scope.Named("b.area_path", "scope", params) + ` GROUP BY 1, 2`,
 		2, func(r *SupportRow, v []int64) { r.Allocated, r.Committed = v[0], v[1] }})
 }
@@ -192,7 +212,7 @@ func supportQueries(scope access.Scope, a Area, params map[string]any) []support
 // support is the support figures of the area's children over a period, by
 // program and child key (names not set).
 func (s store) support(ctx context.Context, scope access.Scope, a Area, from, to time.Time) (map[[2]string]*SupportRow, error) {
-	params := map[string]any{"area": a.Path, "from": from, "to": to, "y0": from.Year(), "y1": to.Year()}
+	params := map[string]any{"area": a.Path, "edition": a.Edition, "from": from, "to": to, "y0": from.Year(), "y1": to.Year()}
 	out := map[[2]string]*SupportRow{}
 	for _, q := range supportQueries(scope, a, params) {
 		err := db.Each(s.db.Read(ctx).Raw(q.sql, params), func(r db.Scanner) error {

@@ -31,6 +31,9 @@ func (q *Query) bad(name, code, msg string) {
 	q.errs = append(q.errs, apperr.FieldError{Field: name, Code: code, Message: msg})
 }
 
+// Invalid records a problem the caller's own check found with a parameter.
+func (q *Query) Invalid(name, msg string) { q.bad(name, "invalid", msg) }
+
 // String is the parameter as given ("" when absent), limited to max bytes.
 func (q *Query) String(name string, max int) string {
 	v := q.c.Query(name)
