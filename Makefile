@@ -61,6 +61,10 @@ bench-build: ## build bin/ansinh-bench, the load harness (never linked into the 
 bench: build bench-build db-up ## load test a synthetic province (BENCH_HOUSEHOLDS, default 500000) in a database of its own: bench/results/latest.md
 	@scripts/bench.sh
 
+.PHONY: bench-reorganize
+bench-reorganize: build bench-build db-up ## reorganize a synthetic province (BENCH_HOUSEHOLDS) to the two-tier units under load: bench/results/reorganize.md
+	@scripts/bench-reorganize.sh
+
 # The OpenAPI linter: Redocly CLI, pinned, run with npx (Node.js 20.19+ or 22.12+);
 # its rules are in redocly.yaml. `make test` does not need Node.js.
 REDOCLY    := @redocly/cli@2.77.0

@@ -57,5 +57,19 @@ func rootCmd() *cobra.Command {
 	load.Flags().IntVar(&households, "households", 500_000, "how many households (a province: 500000; a scale run: up to 5000000)")
 	load.Flags().Uint64Var(&seed, "seed", 1, "the generator's seed (the same seed, the same people)")
 	cmd.AddCommand(load)
+	var ro bench.ReorgOptions
+	reorganize := &cobra.Command{
+		Use: "reorganize",
+		Short: "Reorganize the loaded province to the two-tier units through the API while clients register and edit households; " +
+			"report the time, the writes' latencies and the longest lock wait (destroys the bench data's old units)",
+		Args: cobra.NoArgs,
+		RunE: loadCfg.RunE(func(c *cobra.Command, _ []string, cfg *config.Config) error {
+			return bench.RunReorganize(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), ro, c.OutOrStdout())
+		}),
+	}
+	reorganize.Flags().IntVar(&ro.Concurrency, "concurrency", 8, "clients registering households meanwhile")
+	reorganize.Flags().StringVar(&ro.Report, "report", "", "also write the figures to this markdown file")
+	reorganize.Flags().DurationVar(&ro.Timeout, "timeout", 30*time.Minute, "give up after this long")
+	cmd.AddCommand(reorganize)
 	return cmd
 }

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +82,38 @@ func TestBenchSmoke(t *testing.T) {
 	if got := bench.Names(bench.Only(bench.Scenarios(nil, bench.Fixture{Users: []bench.User{{}}, Households: [][]string{{"x"}}}, "x"),
 		"search, report")); got != "name search, poverty report (province)" {
 		t.Errorf("only: %q", got)
+	}
+}
+
+// The reorganization bench's smoke run: through the real server, the run
+// moves every household while the clients' registrations and edits succeed.
+func TestReorganizeBenchSmoke(t *testing.T) {
+	t.Parallel()
+	cfg := apptest.Config(t, dbtest.NewDatabase(t).AppURL)
+	if err := bench.SetLimits(cfg, "off"); err != nil {
+		t.Fatal(err)
+	}
+	a := apptest.NewOn(t, cfg)
+	h := a.Handler()
+	// Households in Vĩnh Phú and Vĩnh Điều (which become Vĩnh Điều), and a
+	// district's approver (re-bound to the province by the run's decisions).
+	for _, c := range []string{"30791", "30793"} {
+		tok := apptest.Token(t, a, "smoke-"+c, "commune_worker", c)
+		for i := range 3 {
+			if w := apptest.Send(t, h, "POST", "/api/v1/households", tok, apptest.HouseholdBody(c+"-"+string(rune('A'+i)), c, "")); w.Code != 201 {
+				t.Fatalf("seed: %d %s", w.Code, w.Body.String())
+			}
+		}
+	}
+	apptest.CreateUser(t, a, "smoke-approver", "district_approver", "914", false)
+	r, err := bench.DriveReorganize(context.Background(), a, bench.ReorgOptions{Concurrency: 2, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != "applied" || r.Households != 6 || r.Moved != 6 || r.Decisions != 1 || r.Total <= 0 {
+		t.Fatalf("%+v", r)
+	}
+	if md := r.Markdown(); !strings.Contains(md, "| start to applied |") || strings.Contains(md, "errors (first") {
+		t.Fatalf("report:\n%s", md)
 	}
 }
