@@ -10,16 +10,18 @@ cat <<MSG
     health / readiness     http://localhost:${port}/healthz  /readyz
     metrics                http://localhost:${port}/metrics
 
-  Demo logins (password ansinh-demo; development only):
-    demo-admin     system_admin      province 91 Kiên Giang
-    demo-worker    commune_worker    commune 30791 Vĩnh Phú (Giang Thành)
-    demo-worker2   commune_worker    commune 31036 Đông Hưng A (An Minh)
-    demo-approver  district_approver district 914 Giang Thành
+  Demo logins (password ansinh-demo; development only), at today's units:
+    demo-admin     system_admin      province 91 An Giang (took in Kiên Giang in the 2025 reform)
+    demo-worker    commune_worker    commune 30793 Vĩnh Điều (took in Vĩnh Phú, 30791)
+    demo-worker2   commune_worker    commune 31036 Đông Hưng (was Đông Hưng A)
+    demo-approver  district_approver province 91 (its district, 914 Giang Thành, is gone)
     demo-auditor   province_auditor  province 91
     demo-manager   program_manager   province 91
-  The demo province (Kiên Giang, 91) has about 3,000 synthetic households, a recognized
-  2025 poverty review in every commune, and 2026 support (cards, school, houses, loans, Tết gifts).
-  Try: GET /api/v1/reports/poverty?area=91 as demo-auditor, or /api/v1/households/{id}/eligibility.
+  The demo province was recorded under Kiên Giang's 2025-03 units (about 3,000 synthetic
+  households, a recognized 2025 poverty review in every commune, 2026 support: cards, school,
+  houses, loans, Tết gifts), then moved to today's units by "ansinh areas reorganize".
+  Try as demo-auditor: GET /api/v1/reports/poverty?area=91 (today's communes) and
+    ?area=91&edition=2025-03 (Kiên Giang's districts as they were); or /api/v1/households/{id}/eligibility.
   Sign in:
     curl -s localhost:${port}/api/v1/auth/login -H 'Content-Type: application/json' -d '{"username":"demo-worker","password":"ansinh-demo"}'
   Stop with Ctrl-C; the database keeps running (make db-stop stops it).

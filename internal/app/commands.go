@@ -22,6 +22,7 @@ import (
 	"github.com/ansinh/ansinh/internal/importer"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/reorganize"
 )
 
 // Version is set at build time (-ldflags "-X .../internal/app.Version=v1.2.3").
@@ -141,15 +142,22 @@ func RunMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, actio
 // DemoPassword is the password of every demo account (development only).
 const DemoPassword = "ansinh-demo"
 
-// DemoUsers are the demo accounts: one of each role in Kiên Giang (91).
-var DemoUsers = []struct{ Username, FullName, Role, Area string }{
-	{"demo-admin", "Quản trị Demo", "system_admin", "91"},
-	{"demo-worker", "Cán bộ xã Vĩnh Phú", "commune_worker", "30791"},
-	{"demo-worker2", "Cán bộ xã Đông Hưng A", "commune_worker", "31036"},
-	{"demo-approver", "Phê duyệt huyện Giang Thành", "district_approver", "914"},
-	{"demo-auditor", "Kiểm tra tỉnh Kiên Giang", "province_auditor", "91"},
-	{"demo-manager", "Quản lý chương trình tỉnh", "program_manager", "91"},
+// DemoUsers are the demo accounts: one of each role in Kiên Giang (91),
+// created at units of the 2025-03 list (Area), where the demo's history was
+// recorded, and at Today's units once the demo moved to the two-tier list
+// (Kiên Giang is part of the new An Giang, 91; district 914 is gone, so its
+// approver was re-bound to the province).
+var DemoUsers = []struct{ Username, FullName, Role, Area, Today string }{
+	{"demo-admin", "Quản trị Demo", "system_admin", "91", "91"},
+	{"demo-worker", "Cán bộ xã Vĩnh Phú", "commune_worker", "30791", "30793"},
+	{"demo-worker2", "Cán bộ xã Đông Hưng A", "commune_worker", "31036", "31036"},
+	{"demo-approver", "Phê duyệt huyện Giang Thành", "district_approver", "914", "91"},
+	{"demo-auditor", "Kiểm tra tỉnh Kiên Giang", "province_auditor", "91", "91"},
+	{"demo-manager", "Quản lý chương trình tỉnh", "program_manager", "91", "91"},
 }
+
+// DemoEdition is the list of units the demo ends on: today's.
+const DemoEdition = "2026-04"
 
 // RunSeedDemo loads the demo province's data: the demo accounts (areas come
 // with the migrations), about that many households across its communes, their
@@ -168,6 +176,14 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, hous
 	}
 	defer a.Close()
 	ctx = access.WithActor(ctx, access.System("seed-demo"))
+	var moved bool
+	if err := a.db.Conn(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM reorganizations WHERE to_edition = ?)`, DemoEdition).Row().Scan(&moved); err != nil {
+		return err
+	}
+	if moved {
+		fmt.Fprintf(out, "demo seed: the demo is on today's units (%s) already\n", DemoEdition)
+		return nil
+	}
 	created := 0
 	for _, u := range DemoUsers {
 		_, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: u.Username, FullName: u.FullName, Password: DemoPassword,
@@ -194,6 +210,31 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, hous
 	}
 	fmt.Fprintf(out, "demo seed: %d enrollments with %d delivery records in %d (%d Tết gift packages, %d VND) in %s\n",
 		support.Enrollments, support.Deliveries, demoReviewYear+1, support.Packages, support.GiftAmount, time.Since(start).Round(time.Second))
+	return seedDemoReorganize(ctx, a, out)
+}
+
+// seedDemoReorganize moves the demo to today's units, as a province that
+// recorded its past under the 2025-03 list does: what the mapping cannot
+// settle (the district approver) is re-bound to the province.
+func seedDemoReorganize(ctx context.Context, a *App, out io.Writer) error {
+	start := time.Now()
+	plan, err := a.reorganizations.DryRun(ctx, reorganize.Options{To: DemoEdition})
+	if err != nil {
+		return err
+	}
+	var decisions []reorganize.Decision
+	for _, b := range plan.Bindings {
+		if b.Action == "" {
+			decisions = append(decisions, reorganize.Decision{Kind: b.Kind, Ref: b.Ref, Action: reorganize.Rebind, ToCode: "91"})
+		}
+	}
+	st, err := a.reorganizations.Apply(ctx, reorganize.Options{To: DemoEdition, Decisions: decisions})
+	if err != nil {
+		return fmt.Errorf("demo seed: reorganize: %w", err)
+	}
+	fmt.Fprintf(out, "demo seed: moved to today's units (%s): %d households of Kiên Giang's %d communes into the new An Giang (91); "+
+		"%d binding(s) at districts re-bound to the province; in %s\n", DemoEdition, st.Moved, len(plan.Communes), len(decisions),
+		time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

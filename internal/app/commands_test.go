@@ -194,7 +194,8 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 		t.Fatalf("a demo of no households must be refused: %v", err)
 	}
 	if err := app.RunSeedDemo(ctx, cfg, log, seedDemoTestHouseholds, &out); err != nil || !strings.Contains(out.String(), "6 demo account(s) created") ||
-		!strings.Contains(out.String(), "households registered across 143 communes") {
+		!strings.Contains(out.String(), "households registered across 143 communes") ||
+		!strings.Contains(out.String(), "of Kiên Giang's 143 communes into the new An Giang (91); 1 binding(s) at districts re-bound") {
 		t.Fatalf("seed: %v %s", err, out.String())
 	}
 	pool, err := app.OpenDB(cfg, log)
@@ -203,8 +204,8 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	}
 	checkDemoData(t, pool)
 	out.Reset()
-	if err := app.RunSeedDemo(ctx, cfg, log, seedDemoTestHouseholds, &out); err != nil || !strings.Contains(out.String(), "0 demo account(s) created, 6 already present") ||
-		!strings.Contains(out.String(), "households already in province 91") || !strings.Contains(out.String(), "0 communes' 2025 reviews") {
+	if err := app.RunSeedDemo(ctx, cfg, log, seedDemoTestHouseholds, &out); err != nil ||
+		!strings.Contains(out.String(), "the demo is on today's units (2026-04) already") {
 		t.Fatalf("a second seed changes nothing: %v %s", err, out.String())
 	}
 	out.Reset()
@@ -228,7 +229,7 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	for _, u := range app.DemoUsers {
 		p := apptest.Login(t, a.Handler(), u.Username, app.DemoPassword)
 		w := apptest.Send(t, a.Handler(), "GET", "/api/v1/me", p.AccessToken, nil)
-		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_edition":"2025-03","area_code":"`+u.Area+`"`) {
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_edition":"2026-04","area_code":"`+u.Today+`"`) {
 			t.Errorf("%s: %d %s", u.Username, w.Code, w.Body.String())
 		}
 	}
@@ -236,8 +237,9 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 
 // checkDemoData: the demo households are realistic enough to pass the
 // registry's own rules (their ID numbers agree with their holders, checked on
-// registration), and every commune with households has a recognized 2025
-// review whose district poverty rates follow the reported ones.
+// registration), every commune that had households has a recognized 2025
+// review whose district poverty rates follow the reported ones (under the
+// units they had then), and every household is under today's units.
 func checkDemoData(t *testing.T, pool *db.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -251,7 +253,10 @@ func checkDemoData(t *testing.T, pool *db.DB) {
 		t.Fatalf("households %d, members %d, with ID %d, heads %d, Khmer %d", households, members, withID, heads, khmer)
 	}
 	var communes, recognized, unassessed int
-	if err := pool.Conn(ctx).Raw(`SELECT (SELECT count(DISTINCT commune_code) FROM households),
+	if moved := apptest.Scalar[int](t, pool, `SELECT count(*) FROM households WHERE commune_edition = '2026-04' AND area_path ~ '91.*{1}'`); moved != households {
+		t.Fatalf("%d of %d households under today's communes of An Giang", moved, households)
+	}
+	if err := pool.Conn(ctx).Raw(`SELECT (SELECT count(DISTINCT from_code) FROM reorganization_moves),
 		(SELECT count(*) FROM reviews WHERE year = 2025 AND state = 'recognized'),
 		(SELECT count(*) FROM households h WHERE NOT EXISTS (SELECT 1 FROM assessments a WHERE a.household_id = h.id AND a.state = 'recognized'))`).
 		Row().Scan(&communes, &recognized, &unassessed); err != nil {
@@ -264,8 +269,9 @@ func checkDemoData(t *testing.T, pool *db.DB) {
 	// 914, U Minh Thượng 913, An Minh 909) together well above the province,
 	// the three under 1% (Phú Quốc 911, Kiên Hải 912, Rạch Giá 899) below it.
 	rate := func(paths ...string) float64 {
-		return apptest.Scalar[float64](t, pool, `SELECT avg((classification = 'poor')::int) FROM households WHERE area_path <@ ?::ltree[]`,
-			"{"+strings.Join(paths, ",")+"}")
+		return apptest.Scalar[float64](t, pool, `SELECT avg((h.classification = 'poor')::int) FROM households h
+			JOIN reorganization_moves m ON m.household_id = h.id JOIN areas o ON o.edition = '2025-03' AND o.code = m.from_code
+			WHERE o.path <@ ?::ltree[]`, "{"+strings.Join(paths, ",")+"}")
 	}
 	province, high, low := rate("91"), rate("91.914", "91.913", "91.909"), rate("91.911", "91.912", "91.899")
 	if province <= 0 || high <= 2*province || low >= province {

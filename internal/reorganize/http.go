@@ -12,6 +12,7 @@ import (
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -111,7 +112,9 @@ func (h *Handler) create(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	go h.runInBackground(id)
+	// Inside a request's transaction (an Idempotency-Key), the run starts
+	// once the start has committed.
+	db.AfterCommit(ctx, func() { go h.runInBackground(id) })
 	st, err := h.svc.Status(ctx, id)
 	if err != nil {
 		return err

@@ -145,10 +145,17 @@ func TestReorganizationThroughTheAPI(t *testing.T) {
 		{"kind": "assignment", "ref": ref["approver-914"], "action": "rebind", "to_code": "91"},
 		{"kind": "assignment", "ref": ref["w30358"], "action": "rebind", "to_code": "30337"},
 	}
-	w = apptest.Send(t, h, "POST", "/api/v1/reorganizations", admin,
-		map[string]any{"to_edition": "2026-04", "villages": villages, "bindings": bindings})
+	// With an Idempotency-Key (the whole request one transaction, the
+	// batches started once it commits); a retry gets the same answer.
+	start := map[string]any{"to_edition": "2026-04", "villages": villages, "bindings": bindings}
+	key := map[string]string{"Idempotency-Key": "reorganize-2026-04"}
+	w = apptest.SendWith(t, h, "POST", "/api/v1/reorganizations", admin, start, key)
 	if w.Code != 202 {
 		t.Fatalf("start: %d %s", w.Code, w.Body)
+	}
+	if again := apptest.SendWith(t, h, "POST", "/api/v1/reorganizations", admin, start, key); again.Code != 202 ||
+		again.Header().Get("Location") != w.Header().Get("Location") {
+		t.Fatalf("the start retried: %d %s", again.Code, again.Body)
 	}
 	var st status
 	_ = json.Unmarshal(w.Body.Bytes(), &st)
