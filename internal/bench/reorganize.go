@@ -301,7 +301,7 @@ func DriveReorganize(ctx context.Context, a *app.App, o ReorgOptions) (ReorgResu
 			stopLoad()
 			return res, err
 		}
-		if tick%8 == 0 {
+		if tick%40 == 0 { // the status once a second
 			if status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/reorganizations/"+st.ID, admin, nil, nil, &st); err != nil || status != http.StatusOK {
 				stopLoad()
 				return res, fmt.Errorf("bench: status: %d %v", status, err)

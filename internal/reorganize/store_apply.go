@@ -75,7 +75,13 @@ func (s store) recordMoves(ctx context.Context, id uuid.UUID, p prepared) error 
 			return err
 		}
 	}
-	return nil
+	return s.countHouseholds(ctx, id)
+}
+
+// countHouseholds records how many households the run gives a destination.
+func (s store) countHouseholds(ctx context.Context, id uuid.UUID) error {
+	return s.db.Conn(ctx).Exec(`UPDATE reorganizations SET households = (SELECT count(*) FROM reorganization_moves WHERE reorganization_id = ?)
+		WHERE id = ?`, id, id).Error
 }
 
 // applyBindings re-binds (or revokes) what is bound to old units, as the
@@ -131,7 +137,10 @@ func (s store) recordLate(ctx context.Context, id uuid.UUID) (int64, error) {
 		JOIN LATERAL (SELECT bool_or(x.divided) AS divided, min(x.to_code) AS to_code FROM area_successions x
 			WHERE x.from_edition = r.from_edition AND x.from_code = h.commune_code AND x.to_edition = r.to_edition) s ON true
 		WHERE r.id = ? ON CONFLICT DO NOTHING`, id)
-	return res.RowsAffected, res.Error
+	if res.Error != nil || res.RowsAffected == 0 {
+		return 0, res.Error
+	}
+	return res.RowsAffected, s.countHouseholds(ctx, id)
 }
 
 // writeMoves writes a batch's moves.
@@ -151,7 +160,6 @@ func (s store) writeMoves(ctx context.Context, id uuid.UUID, edition string, bat
 	steps := []struct{ what, sql string }{
 		{"households", `UPDATE households h SET commune_edition = ?, commune_code = u.commune, code = u.code, area_path = u.new_path::ltree,
 			version = h.version + 1, updated_at = now() FROM ` + u + ` WHERE h.id = u.id`},
-		{"members", `UPDATE members m SET area_path = u.new_path::ltree FROM ` + u + ` WHERE m.household_id = u.id`},
 		{"enrollments", `UPDATE enrollments e SET area_path = u.new_path::ltree FROM ` + u + `
 			WHERE e.household_id = u.id AND e.state IN ('proposed', 'returned', 'approved')`},
 		{"approvals", `UPDATE approval_requests r SET area_path = e.area_path FROM enrollments e JOIN ` + u + ` ON e.household_id = u.id
@@ -164,6 +172,7 @@ func (s store) writeMoves(ctx context.Context, id uuid.UUID, edition string, bat
 			SELECT u.id, p.path::ltree, 'upsert' FROM ` + u + ` CROSS JOIN LATERAL (VALUES (u.old_path), (u.new_path)) AS p (path)`},
 		{"moves", `UPDATE reorganization_moves m SET moved_at = now(), new_household_code = u.code FROM ` + u + `
 			WHERE m.reorganization_id = ? AND m.household_id = u.id`},
+		{"progress", `INSERT INTO reorganization_batches (reorganization_id, moved) SELECT ?, cardinality(?::uuid[])`},
 	}
 	for _, st := range steps {
 		args := uargs
@@ -174,6 +183,8 @@ func (s store) writeMoves(ctx context.Context, id uuid.UUID, edition string, bat
 			// u is joined, not listed in FROM first: same arguments.
 		case "moves":
 			args = append(append([]any{}, uargs...), id)
+		case "progress":
+			args = []any{id, db.UUIDArray(ids)}
 		}
 		if err := conn.Exec(st.sql, args...).Error; err != nil {
 			return fmt.Errorf("reorganize: move %s: %w", st.what, err)
@@ -187,12 +198,12 @@ func (s store) status(ctx context.Context, id uuid.UUID) (Status, error) {
 	var st Status
 	var plan []byte
 	err := s.db.Conn(ctx).Raw(`SELECT r.id, r.from_edition, r.to_edition, r.state, r.started_by, r.started_at, r.finished_at, r.plan,
-			count(m.household_id), count(m.moved_at), count(*) FILTER (WHERE m.moved_at IS NULL AND m.to_code IS NOT NULL),
-			count(*) FILTER (WHERE m.to_code IS NULL)
-		FROM reorganizations r LEFT JOIN reorganization_moves m ON m.reorganization_id = r.id
-		WHERE r.id = ? GROUP BY r.id`, id).Row().
+			r.households, (SELECT coalesce(sum(b.moved), 0) FROM reorganization_batches b WHERE b.reorganization_id = r.id),
+			(SELECT count(*) FROM reorganization_moves m WHERE m.reorganization_id = r.id AND m.to_code IS NULL)
+		FROM reorganizations r WHERE r.id = ?`, id).Row().
 		Scan(&st.ID, &st.From, &st.To, &st.State, &st.StartedBy, &st.StartedAt, &st.FinishedAt, &plan,
-			&st.Households, &st.Moved, &st.Pending, &st.Queued)
+			&st.Households, &st.Moved, &st.Queued)
+	st.Pending = st.Households - st.Moved - st.Queued
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, errNotFound
 	}
