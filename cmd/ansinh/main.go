@@ -213,5 +213,20 @@ func areasCmd(load cli.Loader) *cobra.Command {
 	f.IntVar(&o.BatchSize, "batch", 200, "households a transaction")
 	_ = reorganize.MarkFlagRequired("to")
 	cmd.AddCommand(reorganize)
+	var illustrative bool
+	designations := &cobra.Command{
+		Use:   "designations FILE",
+		Short: "Load a list of commune designations (CSV: kind,zone,area_edition,area_code,village,valid_from,valid_to,decision_number,decision_date,issuer)",
+		Long: "Load designations by decision: coastal_extremely_difficult, ethnic_mountainous_zone (zone I, II or III),\n" +
+			"extremely_difficult_hamlet (a village of a commune), border_commune, poor_district (a district of 2025-03).\n" +
+			"The list is refused whole, with every problem, if a unit is unknown in its edition, a kind and level disagree\n" +
+			"or two periods of one unit overlap; a designation of the same kind, unit and start is replaced.",
+		Args: cobra.ExactArgs(1),
+		RunE: load.RunE(func(c *cobra.Command, args []string, cfg *config.Config) error {
+			return app.RunLoadDesignations(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), args[0], illustrative, c.OutOrStdout())
+		}),
+	}
+	designations.Flags().BoolVar(&illustrative, "illustrative", false, "mark the list as illustrative (not a real decision)")
+	cmd.AddCommand(designations)
 	return cmd
 }

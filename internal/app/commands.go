@@ -210,7 +210,55 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, hous
 	}
 	fmt.Fprintf(out, "demo seed: %d enrollments with %d delivery records in %d (%d Tết gift packages, %d VND) in %s\n",
 		support.Enrollments, support.Deliveries, demoReviewYear+1, support.Packages, support.GiftAmount, time.Since(start).Round(time.Second))
-	return seedDemoReorganize(ctx, a, out)
+	if err := seedDemoDesignations(ctx, a, "2025-03", out); err != nil {
+		return err
+	}
+	if err := seedDemoReorganize(ctx, a, out); err != nil {
+		return err
+	}
+	return seedDemoDesignations(ctx, a, DemoEdition, out)
+}
+
+// demoDesignations are illustrative designations of Kiên Giang's communes
+// and hamlets (not the real lists: a deployment loads those with `ansinh
+// areas designations`): the 2021-2025 list under the 2025-03 units, and a
+// shorter one under today's units from the reform.
+var demoDesignations = map[string]string{
+	"2025-03": `kind,zone,area_edition,area_code,village,valid_from,valid_to,decision_number,decision_date,issuer
+coastal_extremely_difficult,,2025-03,31108,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2025-03,31111,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2025-03,31114,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2025-03,31115,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2025-03,31033,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2025-03,31039,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2025-03,31042,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2025-03,31045,,2021-06-04,2025-06-30,353/QĐ-TTg (minh họa),2021-03-15,Thủ tướng Chính phủ
+extremely_difficult_hamlet,,2025-03,31036,Ấp 3,2021-06-04,2025-06-30,612/QĐ-UBDT (minh họa),2021-09-16,Ủy ban Dân tộc
+extremely_difficult_hamlet,,2025-03,31036,Ấp 7,2021-06-04,2025-06-30,612/QĐ-UBDT (minh họa),2021-09-16,Ủy ban Dân tộc
+extremely_difficult_hamlet,,2025-03,31048,Ấp 2,2021-06-04,2025-06-30,612/QĐ-UBDT (minh họa),2021-09-16,Ủy ban Dân tộc
+extremely_difficult_hamlet,,2025-03,30791,Ấp 5,2021-06-04,2025-06-30,612/QĐ-UBDT (minh họa),2021-09-16,Ủy ban Dân tộc
+`,
+	DemoEdition: `kind,zone,area_edition,area_code,village,valid_from,valid_to,decision_number,decision_date,issuer
+coastal_extremely_difficult,,2026-04,31108,,2025-07-01,,1/QĐ-TTg (minh họa),2025-06-30,Thủ tướng Chính phủ
+coastal_extremely_difficult,,2026-04,31018,,2025-07-01,,1/QĐ-TTg (minh họa),2025-06-30,Thủ tướng Chính phủ
+extremely_difficult_hamlet,,2026-04,31036,Ấp 3,2025-07-01,,2/QĐ-UBDT (minh họa),2025-06-30,Ủy ban Dân tộc
+extremely_difficult_hamlet,,2026-04,30793,Ấp 5,2025-07-01,,2/QĐ-UBDT (minh họa),2025-06-30,Ủy ban Dân tộc
+`,
+}
+
+// seedDemoDesignations loads the demo's illustrative designations of an
+// edition.
+func seedDemoDesignations(ctx context.Context, a *App, edition string, out io.Writer) error {
+	list, err := adminarea.ReadDesignations(strings.NewReader(demoDesignations[edition]))
+	if err != nil {
+		return err
+	}
+	n, err := adminarea.NewStore(a.db).LoadDesignations(ctx, list, true, "demo:"+edition)
+	if err != nil {
+		return fmt.Errorf("demo designations: %w", err)
+	}
+	fmt.Fprintf(out, "demo seed: %d illustrative designations of communes and hamlets under the %s units\n", n, edition)
+	return nil
 }
 
 // seedDemoReorganize moves the demo to today's units, as a province that

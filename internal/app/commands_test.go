@@ -195,7 +195,9 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 	}
 	if err := app.RunSeedDemo(ctx, cfg, log, seedDemoTestHouseholds, &out); err != nil || !strings.Contains(out.String(), "6 demo account(s) created") ||
 		!strings.Contains(out.String(), "households registered across 143 communes") ||
-		!strings.Contains(out.String(), "of Kiên Giang's 143 communes into the new An Giang (91); 1 binding(s) at districts re-bound") {
+		!strings.Contains(out.String(), "of Kiên Giang's 143 communes into the new An Giang (91); 1 binding(s) at districts re-bound") ||
+		!strings.Contains(out.String(), "12 illustrative designations of communes and hamlets under the 2025-03 units") ||
+		!strings.Contains(out.String(), "4 illustrative designations of communes and hamlets under the 2026-04 units") {
 		t.Fatalf("seed: %v %s", err, out.String())
 	}
 	pool, err := app.OpenDB(cfg, log)

@@ -199,6 +199,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			withManager(readers(200, 404), 200, 404)},
 		"GET /api/v1/reports/targets": {request{"GET", "/api/v1/reports/targets?area=914", nil},
 			withManager(readers(200, 404), 200, 404)},
+		"GET /api/v1/reports/designations": {request{"GET", "/api/v1/reports/designations?area=914", nil},
+			withManager(readers(200, 404), 200, 404)},
 		"POST /api/v1/reports/targets": {request{"POST", "/api/v1/reports/targets", map[string]any{"area_code": "914", "metric": "poverty_rate",
 			"year": 2026, "value": 5}}, func() map[string]int {
 			m := managers(200, 404)
@@ -313,6 +315,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				"province_auditor/inside": 404, "province_auditor/outside": 404}},
 		"POST /api/v1/reorganizations/:id/queue/:household": {request{"POST", "/api/v1/reorganizations/" + uuid.NewString() + "/queue/" + uuid.NewString(),
 			map[string]string{"commune_code": "30793"}}, workers(404, 404)},
+		"GET /api/v1/areas/:code/designations": {request{"GET", "/api/v1/areas/30791/designations?edition=2025-03", nil},
+			map[string]int{"anonymous": 401, "*": 200}},
 		"GET /api/v1/area-editions": {request{"GET", "/api/v1/area-editions", nil}, map[string]int{"anonymous": 401, "*": 200}},
 		// Outside auditors get an answer, with none of the province's rows in it (checked below).
 		"GET /api/v1/audit/events":     {request{"GET", "/api/v1/audit/events", nil}, auditorsOnly(200, 200)},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
@@ -120,4 +121,25 @@ func reportPlan(p reorganize.Plan, jsonFile string, out io.Writer) error {
 		return err
 	}
 	return os.WriteFile(jsonFile, data, 0o600)
+}
+
+// RunLoadDesignations loads a list of commune designations from a CSV file,
+// as the system actor "designations-cli".
+func RunLoadDesignations(ctx context.Context, cfg *config.Config, log *slog.Logger, path string, illustrative bool, out io.Writer) error {
+	list, err := readInput(path, area.ReadDesignations)
+	if err != nil {
+		return err
+	}
+	a, err := Open(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx = access.WithActor(ctx, access.System("designations-cli"))
+	n, err := area.NewStore(a.db).LoadDesignations(ctx, list, illustrative, "file:"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "designations: %d loaded from %s\n", n, path)
+	return nil
 }

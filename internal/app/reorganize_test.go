@@ -118,6 +118,19 @@ func TestReorganizeCommand(t *testing.T) {
 		}
 	}
 
+	// A list of designations under today's units, from a file.
+	good := write("designations.csv", "kind,zone,area_edition,area_code,village,valid_from,valid_to,decision_number,decision_date,issuer\n"+
+		"coastal_extremely_difficult,,2026-04,31108,,2025-07-01,,1/QĐ-TTg,2025-06-30,Thủ tướng Chính phủ\n")
+	out.Reset()
+	if err := app.RunLoadDesignations(ctx, cfg, log, good, false, &out); err != nil || !strings.Contains(out.String(), "1 loaded") {
+		t.Fatalf("designations: %v %s", err, out.String())
+	}
+	bad := write("bad.csv", "kind,zone,area_edition,area_code,village,valid_from,valid_to,decision_number,decision_date,issuer\n"+
+		"coastal_extremely_difficult,,2026-04,31111,,2025-07-01,,1/QĐ-TTg,2025-06-30,Thủ tướng Chính phủ\n")
+	if err := app.RunLoadDesignations(ctx, cfg, log, bad, false, &out); err == nil || !strings.Contains(err.Error(), "no unit 31111 in edition \"2026-04\"") {
+		t.Fatalf("a commune of the old units under the new: %v", err)
+	}
+
 	// The trail verifies.
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		out.Reset()

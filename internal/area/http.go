@@ -28,6 +28,71 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodGet, "/areas", "area", "read", h.list)
 	r.Handle(http.MethodGet, "/areas/:code", "area", "read", h.get)
 	r.Handle(http.MethodGet, "/area-editions", "area", "read", h.editions)
+	r.Handle(http.MethodGet, "/areas/:code/designations", "area", "read", h.designations)
+}
+
+// DesignationDTO is a designation as the API shows it.
+type DesignationDTO struct {
+	Kind           string  `json:"kind"`
+	Label          string  `json:"label"`
+	Zone           string  `json:"zone,omitempty"`
+	Edition        string  `json:"edition"`
+	Code           string  `json:"area_code"`
+	Path           string  `json:"area_path"`
+	Village        string  `json:"village,omitempty"`
+	ValidFrom      string  `json:"valid_from"`
+	ValidTo        *string `json:"valid_to"`
+	DecisionNumber string  `json:"decision_number"`
+	DecisionDate   string  `json:"decision_date"`
+	Issuer         string  `json:"issuer,omitempty"`
+	Illustrative   bool    `json:"illustrative"`
+}
+
+// designations are those in force on a date (default today) in an area and
+// in the units containing it.
+func (h *Handler) designations(c *gin.Context) error {
+	code := c.Param("code")
+	if !ValidCode(code) {
+		return errNotFound(code)
+	}
+	q := web.NewQuery(c)
+	name, on := q.String("edition", 7), q.Date("date")
+	if err := q.Err(); err != nil {
+		return err
+	}
+	if _, err := NewFilter(name, "", "", ""); err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	day := vn.Today(h.now())
+	if on != nil {
+		day = *on
+	}
+	edition, err := h.edition(ctx, name)
+	if err != nil {
+		return err
+	}
+	a, err := h.store.GetIn(ctx, edition, code)
+	if err != nil {
+		return err
+	}
+	ds, err := h.store.DesignationsOn(ctx, a, day)
+	if err != nil {
+		return err
+	}
+	out := make([]DesignationDTO, len(ds))
+	for i, d := range ds {
+		out[i] = DesignationDTO{Kind: d.Kind, Label: d.Label(), Zone: d.Zone, Edition: d.Edition, Code: d.Code, Path: d.Path,
+			Village: d.Village, ValidFrom: d.ValidFrom.Format(time.DateOnly), DecisionNumber: d.DecisionNumber,
+			DecisionDate: d.DecisionDate.Format(time.DateOnly), Issuer: d.Issuer, Illustrative: d.Illustrative}
+		if d.ValidTo != nil {
+			to := d.ValidTo.Format(time.DateOnly)
+			out[i].ValidTo = &to
+		}
+	}
+	c.Header("Cache-Control", "private, max-age=300")
+	c.JSON(http.StatusOK, map[string]any{"area": toDTO(a), "date": day.Format(time.DateOnly), "items": out})
+	return nil
 }
 
 // DTO is an area as the API shows it.

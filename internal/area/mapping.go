@@ -116,9 +116,12 @@ func readCSV(r io.Reader, header []string, row func(line int, fields []string) e
 // unit or the line.
 type MappingProblems []string
 
-func (p MappingProblems) Error() string {
+func (p MappingProblems) Error() string { return refused("the mapping", p) }
+
+// refused says a file was refused, with its first problems.
+func refused(what string, p []string) string {
 	const shown = 20
-	msg := fmt.Sprintf("the mapping is refused: %d problem(s): %s", len(p), strings.Join(p[:min(len(p), shown)], "; "))
+	msg := fmt.Sprintf("%s is refused: %d problem(s): %s", what, len(p), strings.Join(p[:min(len(p), shown)], "; "))
 	if len(p) > shown {
 		msg += fmt.Sprintf("; and %d more", len(p)-shown)
 	}

@@ -211,7 +211,7 @@ func DriveReorganize(ctx context.Context, a *app.App, o ReorgOptions) (ReorgResu
 		}
 	}
 
-	regs, edits, waits := res.Registrations, res.Edits, &res.Waits
+	waits := &res.Waits
 	var st struct {
 		ID                                 string
 		State                              string
@@ -225,40 +225,79 @@ func DriveReorganize(ctx context.Context, a *app.App, o ReorgOptions) (ReorgResu
 	}
 	res.Start = time.Since(t1)
 
-	// Load while the batches run: registrations in today's communes, and a
-	// worker editing households of the communes Vĩnh Điều took in (moved or
-	// not yet).
+	stopLoad, err := startLoad(ctx, a, c, o.Concurrency, st.ID, runID, user, &res)
+	if err != nil {
+		return res, err
+	}
+
+	deadline := time.Now().Add(o.Timeout)
+	poll := time.NewTicker(25 * time.Millisecond)
+	defer poll.Stop()
+	for tick := 0; ; tick++ {
+		<-poll.C
+		if err := waits.sample(ctx, a.DB()); err != nil {
+			stopLoad()
+			return res, err
+		}
+		if tick%40 == 0 { // the status once a second
+			if status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/reorganizations/"+st.ID, admin, nil, nil, &st); err != nil || status != http.StatusOK {
+				stopLoad()
+				return res, fmt.Errorf("bench: status: %d %v", status, err)
+			}
+			if st.State == "applied" || (st.Pending == 0 && st.Moved+st.Queued == st.Households) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			stopLoad()
+			return res, fmt.Errorf("bench: the reorganization did not finish in %s: %+v", o.Timeout, st)
+		}
+	}
+	res.Total = time.Since(t1)
+	stopLoad()
+	res.Moved, res.Queued, res.Decisions, res.State = st.Moved, st.Queued, len(decisions), st.State
+	return res, nil
+}
+
+// startLoad starts the writes a reorganization runs beside: registrations in
+// today's communes (one client each), and a worker editing households of
+// the communes Vĩnh Điều took in (moved or not yet). Stopping it waits for
+// the clients.
+func startLoad(ctx context.Context, a *app.App, c *Client, concurrency int, runUUID, runID string,
+	user func(role, code string) (string, error), res *ReorgResult) (func(), error) {
+	regs, edits := res.Registrations, res.Edits
 	var communes []string
 	if err := db.Each(a.DB().Conn(ctx).Raw(`SELECT code FROM areas WHERE edition = '2026-04' AND parent_code = '91' ORDER BY code LIMIT ?`,
-		o.Concurrency), func(r db.Scanner) error {
+		concurrency), func(r db.Scanner) error {
 		var code string
 		err := r.Scan(&code)
 		communes = append(communes, code)
 		return err
 	}); err != nil {
-		return res, err
+		return nil, err
 	}
 	editor, err := user("commune_worker", "30793")
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	var editable []uuid.UUID
 	if err := db.Each(a.DB().Conn(ctx).Raw(`SELECT m.household_id FROM reorganization_moves m WHERE m.reorganization_id = ?
-		AND m.to_code = '30793' ORDER BY random() LIMIT 2000`, st.ID), func(r db.Scanner) error {
+		AND m.to_code = '30793' ORDER BY random() LIMIT 2000`, runUUID), func(r db.Scanner) error {
 		var id uuid.UUID
 		err := r.Scan(&id)
 		editable = append(editable, id)
 		return err
 	}); err != nil {
-		return res, err
+		return nil, err
 	}
-	lctx, stopLoad := context.WithCancel(ctx)
+	lctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	stopLoad := func() { cancel(); wg.Wait() }
 	for i, commune := range communes {
 		tok, err := user("commune_worker", commune)
 		if err != nil {
 			stopLoad()
-			return res, err
+			return nil, err
 		}
 		wg.Add(1)
 		go func() {
@@ -292,32 +331,5 @@ func DriveReorganize(ctx context.Context, a *app.App, o ReorgOptions) (ReorgResu
 		}
 	}()
 
-	deadline := time.Now().Add(o.Timeout)
-	poll := time.NewTicker(25 * time.Millisecond)
-	defer poll.Stop()
-	for tick := 0; ; tick++ {
-		<-poll.C
-		if err := waits.sample(ctx, a.DB()); err != nil {
-			stopLoad()
-			return res, err
-		}
-		if tick%40 == 0 { // the status once a second
-			if status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/reorganizations/"+st.ID, admin, nil, nil, &st); err != nil || status != http.StatusOK {
-				stopLoad()
-				return res, fmt.Errorf("bench: status: %d %v", status, err)
-			}
-			if st.State == "applied" || (st.Pending == 0 && st.Moved+st.Queued == st.Households) {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			stopLoad()
-			return res, fmt.Errorf("bench: the reorganization did not finish in %s: %+v", o.Timeout, st)
-		}
-	}
-	res.Total = time.Since(t1)
-	stopLoad()
-	wg.Wait()
-	res.Moved, res.Queued, res.Decisions, res.State = st.Moved, st.Queued, len(decisions), st.State
-	return res, nil
+	return stopLoad, nil
 }

@@ -8,20 +8,51 @@ import (
 	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/google/uuid"
 )
 
 // Facts and eligibility: what a household's facts are, and which programs
 // they make it (or its members) eligible for.
 
-// factsOf are the facts of a household on a date, with its live enrollments
-// (by member; uuid.Nil for the household's own) and when it last left poverty.
-func factsOf(h household.Household, live map[uuid.UUID][]string, escaped *time.Time, on time.Time) HouseholdFacts {
+// situation is what a household's facts need beyond its record: its live
+// enrollments (by member; uuid.Nil for the household's own), when it last
+// left poverty (nil: never) and the designations around it on the date.
+type situation struct {
+	live         map[uuid.UUID][]string
+	escaped      *time.Time
+	designations []string
+}
+
+// designationsOf are the labels of the designations that reach a household:
+// of its commune or a unit containing it, or of its hamlet (its village, by
+// name without case).
+func designationsOf(ds []area.Designation, h household.Household) []string {
+	out := []string{}
+	for _, d := range ds {
+		if d.Edition != h.CommuneEdition || (h.AreaPath != d.Path && !strings.HasPrefix(h.AreaPath, d.Path+".")) {
+			continue
+		}
+		if d.Village != "" && !strings.EqualFold(d.Village, vn.NormalizeName(h.Village)) {
+			continue
+		}
+		if !slices.Contains(out, d.Label()) {
+			out = append(out, d.Label())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// factsOf are the facts of a household on a date in its situation.
+func factsOf(h household.Household, sit situation, on time.Time) HouseholdFacts {
+	live, escaped := sit.live, sit.escaped
 	f := HouseholdFacts{Classification: h.Classification, AreaType: h.AreaType, EthnicMinority: h.EthnicMinority,
-		Enrolled: append([]string{}, live[uuid.Nil]...), YearsSinceEscaping: -1}
+		Enrolled: append([]string{}, live[uuid.Nil]...), YearsSinceEscaping: -1, Designations: append([]string{}, sit.designations...)}
 	if h.ClassificationEffective != nil {
 		f.ClassificationSince = h.ClassificationEffective.Format(time.DateOnly)
 	}
@@ -62,14 +93,15 @@ type ProgramVerdict struct {
 
 // judge evaluates a program for a household (each present member at member
 // level); a member's reason names them and their age.
-func (s *Service) judge(p Program, h household.Household, live map[uuid.UUID][]string, escaped *time.Time, on time.Time) (ProgramVerdict, error) {
+func (s *Service) judge(p Program, h household.Household, sit situation, on time.Time) (ProgramVerdict, error) {
+	live := sit.live
 	c, err := s.compiledOf(p)
 	if err != nil {
 		return ProgramVerdict{}, err
 	}
 	out := ProgramVerdict{Program: p}
 	if p.Level == "household" {
-		v := verdictOf(c, p, h, nil, live, escaped, on)
+		v := verdictOf(c, p, h, nil, sit, on)
 		out.Eligible, out.Enrolled = v.Eligible, slices.Contains(live[uuid.Nil], p.Code)
 		out.Verdicts = []MemberVerdict{{Verdict: v}}
 		return out, nil
@@ -79,7 +111,7 @@ func (s *Service) judge(p Program, h household.Household, live map[uuid.UUID][]s
 			continue
 		}
 		id := m.ID
-		v := verdictOf(c, p, h, &m, live, escaped, on)
+		v := verdictOf(c, p, h, &m, sit, on)
 		out.Verdicts = append(out.Verdicts, MemberVerdict{MemberID: &id, Verdict: v})
 		out.Eligible = out.Eligible || v.Eligible
 		out.Enrolled = out.Enrolled || slices.Contains(live[m.ID], p.Code)
@@ -88,34 +120,38 @@ func (s *Service) judge(p Program, h household.Household, live map[uuid.UUID][]s
 }
 
 // verdictOf judges one subject: the household (m nil) or one of its members.
-func verdictOf(c compiled, p Program, h household.Household, m *household.Member, live map[uuid.UUID][]string, escaped *time.Time, on time.Time) Verdict {
-	facts := Facts{Household: factsOf(h, live, escaped, on)}
+func verdictOf(c compiled, p Program, h household.Household, m *household.Member, sit situation, on time.Time) Verdict {
+	facts := Facts{Household: factsOf(h, sit, on)}
 	if m == nil {
 		v, _ := c.rule.Evaluate(facts)
 		return v
 	}
-	facts.Member = memberFacts(*m, live, on)
+	facts.Member = memberFacts(*m, sit.live, on)
 	v, _ := c.rule.Evaluate(facts)
 	v.ReasonVI = fmt.Sprintf("%s, %d tuổi: %s", m.FullName, facts.Member.Age, v.ReasonVI)
 	v.ReasonEN = fmt.Sprintf("member %s, %d: %s", m.FullName, facts.Member.Age, v.ReasonEN)
 	return v
 }
 
-// circumstances are a household's live enrollments (by member; uuid.Nil for
-// the household's own) and when it last left poverty (nil: never).
-func (s *Service) circumstances(ctx context.Context, householdID uuid.UUID) (map[uuid.UUID][]string, *time.Time, error) {
-	live, err := s.store.liveEnrollments(ctx, []uuid.UUID{householdID})
+// circumstances are a household's situation on a date.
+func (s *Service) circumstances(ctx context.Context, h household.Household, on time.Time) (situation, error) {
+	live, err := s.store.liveEnrollments(ctx, []uuid.UUID{h.ID})
 	if err != nil {
-		return nil, nil, err
+		return situation{}, err
 	}
-	escapes, err := s.store.escapes(ctx, []uuid.UUID{householdID})
+	escapes, err := s.store.escapes(ctx, []uuid.UUID{h.ID})
 	if err != nil {
-		return nil, nil, err
+		return situation{}, err
 	}
-	if d, ok := escapes[householdID]; ok {
-		return live[householdID], &d, nil
+	ds, err := s.areas.DesignationsOn(ctx, area.Area{Edition: h.CommuneEdition, Code: h.CommuneCode, Path: h.AreaPath}, on)
+	if err != nil {
+		return situation{}, err
 	}
-	return live[householdID], nil, nil
+	sit := situation{live: live[h.ID], designations: designationsOf(ds, h)}
+	if d, ok := escapes[h.ID]; ok {
+		sit.escaped = &d
+	}
+	return sit, nil
 }
 
 // subjectVerdict judges an enrollment's own subject again, as if it were not
@@ -126,10 +162,11 @@ func (s *Service) subjectVerdict(ctx context.Context, p Program, h household.Hou
 	if err != nil {
 		return Verdict{}, err
 	}
-	mine, escaped, err := s.circumstances(ctx, h.ID)
+	sit, err := s.circumstances(ctx, h, on)
 	if err != nil {
 		return Verdict{}, err
 	}
+	mine := sit.live
 	own := uuid.Nil
 	if e.MemberID != nil {
 		own = *e.MemberID
@@ -138,11 +175,11 @@ func (s *Service) subjectVerdict(ctx context.Context, p Program, h household.Hou
 		mine[own] = slices.DeleteFunc(slices.Clone(mine[own]), func(code string) bool { return code == e.ProgramCode })
 	}
 	if e.MemberID == nil {
-		return verdictOf(c, p, h, nil, mine, escaped, on), nil
+		return verdictOf(c, p, h, nil, sit, on), nil
 	}
 	for _, m := range h.Members {
 		if m.ID == *e.MemberID && m.Status == "present" {
-			return verdictOf(c, p, h, &m, mine, escaped, on), nil
+			return verdictOf(c, p, h, &m, sit, on), nil
 		}
 	}
 	return Verdict{ReasonVI: "không còn là thành viên của hộ", ReasonEN: "is no longer a present member of the household"}, nil
@@ -158,7 +195,8 @@ func (s *Service) Eligibility(ctx context.Context, scope access.Scope, household
 	if err != nil {
 		return nil, err
 	}
-	live, escaped, err := s.circumstances(ctx, h.ID)
+	today := s.today()
+	sit, err := s.circumstances(ctx, h, today)
 	if err != nil {
 		return nil, db.MapError(err)
 	}
@@ -167,7 +205,7 @@ func (s *Service) Eligibility(ctx context.Context, scope access.Scope, household
 		if p.Status != "active" || !applies(p, h.AreaPath) {
 			continue
 		}
-		v, err := s.judge(p, h, live, escaped, s.today())
+		v, err := s.judge(p, h, sit, today)
 		if err != nil {
 			return nil, err
 		}
@@ -212,6 +250,12 @@ func (s *Service) Gaps(ctx context.Context, scope access.Scope, code, areaCode s
 	}
 	var out []Gap
 	on := s.today()
+	// The designations in the area and above it, once: each household takes
+	// those that reach it.
+	designated, err := s.areas.DesignationsOn(ctx, a, on)
+	if err != nil {
+		return nil, err
+	}
 	after := uuid.Nil
 	for len(out) < limit {
 		page, err := s.registry.List(ctx, within, household.Filter{Status: "active", AgeMin: -1, AgeMax: -1}, after, gapBatch)
@@ -237,11 +281,11 @@ func (s *Service) Gaps(ctx context.Context, scope access.Scope, code, areaCode s
 			if !applies(p, h.AreaPath) {
 				continue
 			}
-			var escaped *time.Time
+			sit := situation{live: live[h.ID], designations: designationsOf(designated, h)}
 			if d, ok := escapes[h.ID]; ok {
-				escaped = &d
+				sit.escaped = &d
 			}
-			v, err := s.judge(p, h, live[h.ID], escaped, on)
+			v, err := s.judge(p, h, sit, on)
 			if err != nil {
 				return nil, err
 			}

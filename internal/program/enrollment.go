@@ -135,11 +135,11 @@ func (s *Service) Propose(ctx context.Context, scope access.Scope, in Proposal) 
 // proposed is the enrollment a proposal makes when its subject is eligible on
 // the start date: the reason in words, the benefit and the amount.
 func (s *Service) proposed(ctx context.Context, p Program, h household.Household, in Proposal) (Enrollment, error) {
-	live, escaped, err := s.circumstances(ctx, h.ID)
+	sit, err := s.circumstances(ctx, h, in.StartsOn)
 	if err != nil {
 		return Enrollment{}, err
 	}
-	verdict, err := s.judge(p, h, live, escaped, in.StartsOn)
+	verdict, err := s.judge(p, h, sit, in.StartsOn)
 	if err != nil {
 		return Enrollment{}, err
 	}
@@ -147,11 +147,11 @@ func (s *Service) proposed(ctx context.Context, p Program, h household.Household
 	if err != nil {
 		return Enrollment{}, err
 	}
-	facts := Facts{Household: factsOf(h, live, escaped, in.StartsOn)}
+	facts := Facts{Household: factsOf(h, sit, in.StartsOn)}
 	if in.MemberID != nil {
 		for _, m := range h.Members {
 			if m.ID == *in.MemberID {
-				facts.Member = memberFacts(m, live, in.StartsOn)
+				facts.Member = memberFacts(m, sit.live, in.StartsOn)
 			}
 		}
 	}

@@ -21,6 +21,10 @@ type HouseholdFacts struct {
 	// YearsSinceEscaping is the time since the household last left poverty,
 	// in years; -1 when it never did.
 	YearsSinceEscaping float64 `expr:"years_since_escaping"`
+	// Designations of the household's commune (and hamlet, and district) in
+	// force on the reference date, as area.Designation.Label names them:
+	// "ethnic_mountainous_zone_III", "coastal_extremely_difficult", ...
+	Designations []string `expr:"designations"`
 }
 
 // MemberFacts are what a rule may say of a person (member-level programs).

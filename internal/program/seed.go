@@ -164,7 +164,7 @@ func (s *Service) seedHousehold(ctx context.Context, d demoRun, pl demoPlan) (De
 		if p.Code == "housing_new" && !pl.houses || p.Code == "vbsp_loan" && !pl.loan {
 			continue
 		}
-		v, err := s.judge(p, pl.h, nil, nil, d.start)
+		v, err := s.judge(p, pl.h, situation{}, d.start)
 		if err != nil {
 			return got, err
 		}

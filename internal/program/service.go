@@ -27,6 +27,7 @@ type registry interface {
 // areas is what this package needs of the administrative areas (*area.Store).
 type areas interface {
 	Get(ctx context.Context, code string) (area.Area, error)
+	DesignationsOn(ctx context.Context, a area.Area, day time.Time) ([]area.Designation, error)
 }
 
 // approvals is the generic approval flow.

@@ -3,10 +3,13 @@ package program
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/area"
+	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 )
 
@@ -16,6 +19,33 @@ type fakeAreas struct {
 }
 
 func (f fakeAreas) Get(context.Context, string) (area.Area, error) { return f.a, f.err }
+
+func (f fakeAreas) DesignationsOn(context.Context, area.Area, time.Time) ([]area.Designation, error) {
+	return nil, f.err
+}
+
+// A designation reaches the households of its unit and of the units in it,
+// and a hamlet's only the households of that village.
+func TestDesignationsOf(t *testing.T) {
+	ds := []area.Designation{
+		{Kind: area.EthnicMountainousZone, Zone: "III", Edition: "2026-04", Code: "30793", Path: "91.30793"},
+		{Kind: area.ExtremelyDifficultHamlet, Edition: "2026-04", Code: "30793", Path: "91.30793", Village: "Ấp Tà Teng"},
+		{Kind: area.CoastalExtremelyDifficult, Edition: "2026-04", Code: "30796", Path: "91.30796"},
+		{Kind: area.PoorDistrict, Edition: "2025-03", Code: "914", Path: "91.914"},
+	}
+	h := household.Household{CommuneEdition: "2026-04", AreaPath: "91.30793", Village: "ấp  tà teng"}
+	if got := strings.Join(designationsOf(ds, h), ","); got != "ethnic_mountainous_zone_III,extremely_difficult_hamlet" {
+		t.Errorf("a household of the hamlet: %s", got)
+	}
+	h.Village = "Ấp 2"
+	if got := strings.Join(designationsOf(ds, h), ","); got != "ethnic_mountainous_zone_III" {
+		t.Errorf("another village: %s", got)
+	}
+	old := household.Household{CommuneEdition: "2025-03", AreaPath: "91.914.30791"}
+	if got := strings.Join(designationsOf(ds, old), ","); got != "poor_district" {
+		t.Errorf("a commune of a poor district: %s", got)
+	}
+}
 
 // Only an unknown area is the field's error; any other failure of the lookup
 // is returned as it is, and an area outside the scope is forbidden.

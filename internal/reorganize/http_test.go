@@ -297,4 +297,22 @@ func TestReorganizationThroughTheAPI(t *testing.T) {
 	if w := apptest.Send(t, h, "GET", "/api/v1/households/"+ph2.ID, approver, nil); w.Code != 200 {
 		t.Fatalf("the approver re-bound to the province: %d", w.Code)
 	}
+
+	// Two tiers in the workflow: a review opens in today's commune, and the
+	// approver bound to the province approves an enrollment there.
+	rw := apptest.Send(t, h, "POST", "/api/v1/reviews", worker["30791"], map[string]any{"kind": "periodic", "commune_code": "30793", "year": 2026})
+	if rw.Code != 201 || !strings.Contains(rw.Body.String(), `"commune_edition":"2026-04"`) {
+		t.Fatalf("a review in today's commune: %d %s", rw.Code, rw.Body)
+	}
+	apptest.Exec(t, a.DB(), `UPDATE households SET classification = 'poor' WHERE id = ?`, vd1.ID)
+	ew := apptest.Send(t, h, "POST", "/api/v1/enrollments", worker["30791"], map[string]any{"program_code": "legal_aid",
+		"household_id": vd1.ID, "starts_on": "2026-01-01"})
+	if ew.Code != 201 {
+		t.Fatalf("a proposal in today's commune: %d %s", ew.Code, ew.Body)
+	}
+	var enrolled struct{ ID string }
+	_ = json.Unmarshal(ew.Body.Bytes(), &enrolled)
+	if w := apptest.Send(t, h, "POST", "/api/v1/enrollments/"+enrolled.ID+"/approve", approver, nil); w.Code != 200 {
+		t.Fatalf("the province's approver approves: %d %s", w.Code, w.Body)
+	}
 }

@@ -31,6 +31,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/poverty", "report", "read", web.AsKind(db.Report, h.poverty))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/support", "report", "read", web.AsKind(db.Report, h.support))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/targets", "report", "read", web.AsKind(db.Report, h.targets))
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/designations", "report", "read", web.AsKind(db.Report, h.designations))
 	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.AsKind(db.Report, h.list))
 }
@@ -231,6 +232,45 @@ func (h *Handler) support(c *gin.Context) error {
 	}
 	filter := map[string]any{"area": a.Code, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}
 	return h.respond(c, f, "support_report", a, filter, t, tableJSON(t, a, map[string]any{"from": filter["from"], "to": filter["to"]}))
+}
+
+var designationColumns = []Column{
+	{"designation", "Loại địa bàn", "Designation", Text}, {"name", "Tên", "Name", Text},
+	{"at_start", "Đầu kỳ", "At the start", Integer}, {"at_end", "Cuối kỳ", "At the end", Integer}, {"change", "Tăng/giảm", "Change", Integer},
+}
+
+// designations counts the designated communes and hamlets of an area at the
+// start (?from, default five years before the end) and end (?to, default
+// today) of a period.
+func (h *Handler) designations(c *gin.Context) error {
+	q := web.NewQuery(c)
+	area, edition := q.String("area", 10), editionParam(q)
+	q.Require("area")
+	to := vn.Today(time.Now())
+	if d := q.Date("to"); d != nil {
+		to = *d
+	}
+	from := to.AddDate(-5, 0, 0)
+	if d := q.Date("from"); d != nil {
+		from = *d
+	}
+	f, err := checked(c, q)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	a, rows, err := h.svc.Designations(ctx, access.ScopeFrom(ctx), edition, area, from, to)
+	if err != nil {
+		return err
+	}
+	t := Table{TitleVI: fmt.Sprintf("Địa bàn đặc biệt khó khăn — %s, %s đến %s", a.Name, from.Format("02/01/2006"), to.Format("02/01/2006")),
+		TitleEN: fmt.Sprintf("Designated areas — %s, %s to %s", a.Name, from.Format(time.DateOnly), to.Format(time.DateOnly)),
+		Columns: designationColumns}
+	for _, r := range rows {
+		t.Rows = append(t.Rows, []any{r.Label, r.NameVI, r.From, r.To, r.To - r.From})
+	}
+	filter := map[string]any{"area": a.Code, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)}
+	return h.respond(c, f, "designations_report", a, filter, t, tableJSON(t, a, map[string]any{"from": filter["from"], "to": filter["to"]}))
 }
 
 var targetColumns = []Column{

@@ -248,3 +248,46 @@ func (s *Service) Targets(ctx context.Context, scope access.Scope, areaCode stri
 	}
 	return a, out, nil
 }
+
+// DesignationRow is how many units (or hamlets) carry a designation at the
+// start and the end of a period.
+type DesignationRow struct {
+	Label, NameVI, NameEN string
+	From, To              int64
+}
+
+// designationNames are the designations' names, in the order reports list
+// them.
+var designationNames = []struct{ label, vi, en string }{
+	{"coastal_extremely_difficult", "Xã đặc biệt khó khăn vùng bãi ngang ven biển và hải đảo", "Extremely difficult coastal and island communes"},
+	{"ethnic_mountainous_zone_III", "Xã khu vực III (vùng đồng bào DTTS và miền núi)", "Zone III communes (ethnic-minority and mountainous region)"},
+	{"ethnic_mountainous_zone_II", "Xã khu vực II", "Zone II communes"},
+	{"ethnic_mountainous_zone_I", "Xã khu vực I", "Zone I communes"},
+	{"extremely_difficult_hamlet", "Thôn, ấp đặc biệt khó khăn", "Extremely difficult hamlets"},
+	{"border_commune", "Xã biên giới", "Border communes"},
+	{"poor_district", "Huyện nghèo", "Poor districts"},
+}
+
+// Designations counts the designated units and hamlets of an area at the
+// start and the end of a period (the seed's target: halve the extremely
+// difficult coastal communes and hamlets), under an edition of the units
+// (by default the one of the period's end).
+func (s *Service) Designations(ctx context.Context, scope access.Scope, edition, areaCode string, from, to time.Time) (Area, []DesignationRow, error) {
+	a, err := s.areaIn(ctx, scope, edition, areaCode, "area", to)
+	if err != nil {
+		return a, nil, err
+	}
+	if to.Before(from) {
+		return a, nil, errPeriod()
+	}
+	counts, err := s.store.designationCounts(ctx, scope, a, from, to)
+	if err != nil {
+		return a, nil, err
+	}
+	out := make([]DesignationRow, len(designationNames))
+	for i, n := range designationNames {
+		c := counts[n.label]
+		out[i] = DesignationRow{Label: n.label, NameVI: n.vi, NameEN: n.en, From: c[0], To: c[1]}
+	}
+	return a, out, nil
+}

@@ -321,3 +321,23 @@ func (s store) userFullName(ctx context.Context, id uuid.UUID) (string, error) {
 	err := s.db.Read(ctx).Raw(`SELECT full_name FROM users WHERE id = ?`, id).Scan(&full).Error
 	return full, db.MapError(err)
 }
+
+// designationCounts are the designations of the area's edition in the area
+// in force on each of two dates, by label (the kind, with the zone).
+func (s store) designationCounts(ctx context.Context, scope access.Scope, a Area, from, on time.Time) (map[string][2]int64, error) {
+	params := map[string]any{"area": a.Path, "edition": a.Edition, "from": from, "date": on}
+	q := `SELECT kind || coalesce('_' || zone, ''),
+			count(*) FILTER (WHERE valid_from <= @from AND (valid_to IS NULL OR valid_to >= @from)),
+			count(*) FILTER (WHERE valid_from <= @date AND (valid_to IS NULL OR valid_to >= @date))
+		FROM area_designations WHERE area_edition = @edition AND area_path <@ (@area)::ltree AND ` +
+		scope.Named("area_path", "scope", params) + ` GROUP BY 1`
+	out := map[string][2]int64{}
+	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
+		var label string
+		var n [2]int64
+		err := r.Scan(&label, &n[0], &n[1])
+		out[label] = n
+		return err
+	})
+	return out, err
+}
