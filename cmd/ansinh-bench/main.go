@@ -69,7 +69,8 @@ func rootCmd() *cobra.Command {
 	}
 	reorganize.Flags().IntVar(&ro.Concurrency, "concurrency", 8, "clients registering households meanwhile")
 	reorganize.Flags().StringVar(&ro.Report, "report", "", "also write the figures to this markdown file")
-	reorganize.Flags().DurationVar(&ro.Timeout, "timeout", 30*time.Minute, "give up after this long")
+	reorganize.Flags().DurationVar(&ro.Timeout, "timeout", 60*time.Minute, "stop measuring after this long (the report says how far the run got)")
+	reorganize.Flags().DurationVar(&ro.LoadFor, "load-for", 0, "run the registrations and edits for this long only (0: the whole run); the run then goes on alone")
 	cmd.AddCommand(reorganize)
 	return cmd
 }
