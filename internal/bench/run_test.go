@@ -113,7 +113,7 @@ func TestReorganizeBenchSmoke(t *testing.T) {
 	if r.State != "applied" || r.Households != 6 || r.Moved != 6 || r.Decisions != 1 || r.Total <= 0 {
 		t.Fatalf("%+v", r)
 	}
-	if md := r.Markdown(); !strings.Contains(md, "| start to applied |") || strings.Contains(md, "errors (first") {
+	if md := r.Markdown(); !strings.Contains(md, "| start to the end (state: applied) |") || strings.Contains(md, "errors (first") {
 		t.Fatalf("report:\n%s", md)
 	}
 }
