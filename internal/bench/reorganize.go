@@ -110,11 +110,11 @@ type ReorgResult struct {
 	DryRun, Start, Total                 time.Duration
 	// LoadTime is how long the writes ran beside the run, MovedUnderLoad
 	// what it moved meanwhile.
-	LoadTime       time.Duration
-	MovedUnderLoad int
-	Registrations, Edits                 *latencies
-	Waits                                lockWaits
-	Concurrency                          int
+	LoadTime             time.Duration
+	MovedUnderLoad       int
+	Registrations, Edits *latencies
+	Waits                lockWaits
+	Concurrency          int
 }
 
 // Markdown is the result as a report.
@@ -203,22 +203,9 @@ func DriveReorganize(ctx context.Context, a *app.App, o ReorgOptions) (ReorgResu
 		return res, err
 	}
 
-	// The plan, and every binding it cannot settle re-bound to the province.
-	var plan struct {
-		Bindings []struct{ Kind, Ref, Action string } `json:"bindings"`
-		Blockers []string                             `json:"blockers"`
-	}
-	t0 := time.Now()
-	if status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/reorganizations", admin,
-		map[string]any{"to_edition": "2026-04", "dry_run": true}, nil, &plan); err != nil || status != http.StatusOK {
-		return res, fmt.Errorf("bench: dry run: %d %v", status, err)
-	}
-	res.DryRun = time.Since(t0)
-	var decisions []map[string]string
-	for _, b := range plan.Bindings {
-		if b.Action == "" {
-			decisions = append(decisions, map[string]string{"kind": b.Kind, "ref": b.Ref, "action": "rebind", "to_code": "91"})
-		}
+	decisions, err := decide(ctx, c, admin, &res)
+	if err != nil {
+		return res, err
 	}
 
 	waits := &res.Waits
@@ -350,4 +337,25 @@ func startLoad(ctx context.Context, a *app.App, c *Client, concurrency int, runU
 	}()
 
 	return stopLoad, nil
+}
+
+// decide runs the dry run and re-binds every binding it cannot settle to the
+// province.
+func decide(ctx context.Context, c *Client, admin string, res *ReorgResult) ([]map[string]string, error) {
+	var plan struct {
+		Bindings []struct{ Kind, Ref, Action string } `json:"bindings"`
+	}
+	t0 := time.Now()
+	if status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/reorganizations", admin,
+		map[string]any{"to_edition": "2026-04", "dry_run": true}, nil, &plan); err != nil || status != http.StatusOK {
+		return nil, fmt.Errorf("bench: dry run: %d %v", status, err)
+	}
+	res.DryRun = time.Since(t0)
+	var decisions []map[string]string
+	for _, b := range plan.Bindings {
+		if b.Action == "" {
+			decisions = append(decisions, map[string]string{"kind": b.Kind, "ref": b.Ref, "action": "rebind", "to_code": "91"})
+		}
+	}
+	return decisions, nil
 }
