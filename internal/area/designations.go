@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,11 @@ func checkDesignation(d Designation, units map[[2]string]Area) []string {
 	return p
 }
 
+// designationKey identifies a designation: a list giving it again replaces it.
+func designationKey(d Designation) string {
+	return d.Kind + "/" + d.Edition + "/" + d.Code + "/" + strings.ToLower(d.Village) + "/" + d.ValidFrom.Format(time.DateOnly)
+}
+
 // overlaps lists designations of one unit (or hamlet) and kind whose periods
 // overlap: a list must not say a thing twice for a day.
 func overlaps(ds []Designation) []string {
@@ -146,7 +152,9 @@ func overlaps(ds []Designation) []string {
 		k := d.Kind + "/" + d.Edition + "/" + d.Code + "/" + strings.ToLower(d.Village)
 		for _, o := range by[k] {
 			if o.ValidFrom.Equal(d.ValidFrom) {
-				continue // the same designation again: it replaces
+				p = append(p, fmt.Sprintf("line %d: %s of %s %s from %s is given twice", d.line, d.Kind, d.Code, d.Village,
+					d.ValidFrom.Format(time.DateOnly)))
+				continue
 			}
 			if (o.ValidTo == nil || !o.ValidTo.Before(d.ValidFrom)) && (d.ValidTo == nil || !d.ValidTo.Before(o.ValidFrom)) {
 				p = append(p, fmt.Sprintf("line %d: %s of %s %s overlaps the one from %s", d.line, d.Kind, d.Code, d.Village,
@@ -181,7 +189,14 @@ func (s *Store) LoadDesignations(ctx context.Context, ds []Designation, illustra
 			p = append(p, checkDesignation(ds[i], units)...)
 			ds[i].Path, ds[i].Illustrative = units[[2]string{ds[i].Edition, ds[i].Code}].Path, illustrative
 		}
-		p = append(p, overlaps(append(existing, ds...))...)
+		// A loaded designation the list gives again (same kind, unit and
+		// start) is replaced: its old period does not count.
+		replaced := map[string]bool{}
+		for _, d := range ds {
+			replaced[designationKey(d)] = true
+		}
+		kept := slices.DeleteFunc(existing, func(d Designation) bool { return replaced[designationKey(d)] })
+		p = append(p, overlaps(append(kept, ds...))...)
 		if len(p) > 0 {
 			return p
 		}

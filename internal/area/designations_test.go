@@ -64,10 +64,24 @@ poor_district,,2025-03,914,,2018-01-01,2020-12-31,275/QĐ-TTg,2018-03-07,Thủ t
 	if _, err := s.LoadDesignations(ctx, good, true, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM area_designations WHERE area_code = '30791'`); n != 2 {
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM area_designations WHERE area_code = '30791'`); n != 2 { // before the next period
 		t.Fatalf("designations of 30791: %d", n)
 	}
-	if n := apptest.CountEvents(t, a, "area.designations_load"); n != 2 {
+	// A list that closes the open-ended hamlet designation and starts the
+	// next: the designation it replaces does not count against the next.
+	next := readDesignations(t, `extremely_difficult_hamlet,,2025-03,30791,Ấp Tà Teng,2021-01-01,2024-12-31,612/QĐ-UBDT,2021-09-16,Ủy ban Dân tộc
+extremely_difficult_hamlet,,2025-03,30791,Ấp Tà Teng,2025-01-01,,9/QĐ-UBDT,2024-12-20,Ủy ban Dân tộc
+`)
+	if _, err := s.LoadDesignations(ctx, next, true, "test"); err != nil {
+		t.Fatalf("closing a period and starting the next: %v", err)
+	}
+	twice := readDesignations(t, `border_commune,,2025-03,30793,,2021-01-01,,1/QĐ,2021-01-01,
+border_commune,,2025-03,30793,,2021-01-01,,2/QĐ,2021-01-01,
+`)
+	if _, err := s.LoadDesignations(ctx, twice, false, "test"); err == nil || !strings.Contains(err.Error(), "is given twice") {
+		t.Fatalf("one designation twice in a list: %v", err)
+	}
+	if n := apptest.CountEvents(t, a, "area.designations_load"); n != 3 {
 		t.Fatalf("load events: %d", n)
 	}
 
@@ -90,7 +104,7 @@ poor_district,,2025-03,914,,2018-01-01,2020-12-31,275/QĐ-TTg,2018-03-07,Thủ t
 	if got := labels("date=2019-05-01"); got != "poor_district" {
 		t.Errorf("in 2019 (the district was poor): %q", got)
 	}
-	if got := labels("date=2026-01-01"); got != "extremely_difficult_hamlet Ấp Tà Teng" {
+	if got := labels("date=2026-01-01"); got != "extremely_difficult_hamlet Ấp Tà Teng" { // the next period's
 		t.Errorf("in 2026: %q", got)
 	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/areas/30791/designations?date=yesterday", tok, nil); w.Code != 422 {

@@ -15,6 +15,7 @@ import (
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // Service plans and applies reorganizations.
@@ -64,6 +65,24 @@ func (s *Service) Apply(ctx context.Context, o Options) (Status, error) {
 	return s.run(ctx, id, o)
 }
 
+// errChanged refuses a start whose plan no longer holds.
+func errChanged(what string) error {
+	return apperr.New(apperr.Conflict, "reorganization_changed", "%s: plan again", what)
+}
+
+// sameBindings reports whether two reads of the bindings name the same ones.
+func sameBindings(a, b []Binding) bool {
+	key := func(bs []Binding) []string {
+		out := make([]string, len(bs))
+		for i, x := range bs {
+			out[i] = x.Kind + "/" + x.Ref
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
+}
+
 // errBlocked is a plan with blockers.
 type errBlocked struct{ plan Plan }
 
@@ -105,7 +124,19 @@ func (s *Service) start(ctx context.Context, o Options) (uuid.UUID, error) {
 			return err
 		}
 		if _, found, err := s.store.existing(ctx, o.To); err != nil || found {
-			return errors.Join(err, errors.New("reorganize: another run started meanwhile; run again to resume it"))
+			return errors.Join(err, errChanged("another run to this edition started meanwhile; run again to resume it"))
+		}
+		// What the plan was computed on must still hold now that starts are
+		// serialized: the edition in use, no other run under way, the same
+		// bindings (one made since would be left on the old units).
+		if from, err := s.store.inUse(ctx); err != nil || from != p.plan.From {
+			return errors.Join(err, errChanged("the edition in use changed since the plan"))
+		}
+		if running, err := s.store.unfinished(ctx); err != nil || len(running) > 0 {
+			return errors.Join(err, errChanged("another reorganization is still under way"))
+		}
+		if now, err := s.store.bindings(ctx, p.plan.From, vn.Today(s.now())); err != nil || !sameBindings(now, p.bindings) {
+			return errors.Join(err, errChanged("assignments, budgets, targets, standards, programs or campaigns changed since the plan"))
 		}
 		if p.plan.MappingReplaced {
 			if err := s.store.replaceSuccessions(ctx, p.plan.From, p.plan.To, p.successions); err != nil {
@@ -148,11 +179,20 @@ func (s *Service) run(ctx context.Context, id uuid.UUID, o Options) (Status, err
 	moved, pending := st.Moved, st.Pending
 	batches := 0
 	for {
-		n, err := s.moveBatch(ctx, id, nil, size, func() {
-			if o.onBatch != nil {
-				o.onBatch(batches + 1)
+		var n int
+		var err error
+		// A registration may take a suffixed code in the same commune between
+		// the batch's check and its write: a Conflict is tried again.
+		for try := 0; try < 3; try++ {
+			n, err = s.moveBatch(ctx, id, nil, size, func() {
+				if o.onBatch != nil {
+					o.onBatch(batches + 1)
+				}
+			})
+			if !apperr.Is(err, apperr.Conflict) {
+				break
 			}
-		})
+		}
 		if err != nil {
 			return Status{}, err
 		}
@@ -250,6 +290,16 @@ func (s *Service) moveBatch(ctx context.Context, id uuid.UUID, ids []uuid.UUID, 
 	return count, db.MapError(err)
 }
 
+// fitCode is code with suffix, the code cut so that the whole stays within
+// the 32 characters a household code may have (codes are ASCII).
+func fitCode(code, suffix string) string {
+	const maxCode = 32
+	if len(code)+len(suffix) > maxCode {
+		code = code[:maxCode-len(suffix)]
+	}
+	return code + suffix
+}
+
 // uniqueCodes gives a household whose code is taken in its new commune (by
 // a household already there, or one moving in before it) the code with its
 // old commune's code appended, "A12-30791", then "-2", "-3"... until free.
@@ -259,7 +309,7 @@ func (s *Service) uniqueCodes(ctx context.Context, edition string, batch []moved
 	var communes, codes []string
 	for _, m := range batch {
 		communes = append(communes, m.To, m.To)
-		codes = append(codes, m.Code, m.Code+"-"+m.From)
+		codes = append(codes, m.Code, fitCode(m.Code, "-"+m.From))
 	}
 	taken, err := s.store.takenCodes(ctx, edition, communes, codes)
 	if err != nil {
@@ -269,9 +319,12 @@ func (s *Service) uniqueCodes(ctx context.Context, edition string, batch []moved
 		m := &batch[i]
 		code := m.Code
 		for n := 1; taken[m.To+"/"+code]; n++ {
-			code = m.Code + "-" + m.From
+			suffix := "-" + m.From
 			if n > 1 {
-				code += fmt.Sprintf("-%d", n)
+				suffix += fmt.Sprintf("-%d", n)
+			}
+			code = fitCode(m.Code, suffix)
+			if n > 1 {
 				// Beyond the two candidates read above, ask.
 				exists, err := s.store.codeExists(ctx, edition, m.To, code)
 				if err != nil {

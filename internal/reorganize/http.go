@@ -16,9 +16,11 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
-// Handler serves reorganizations: a system administrator plans and starts
-// one (its batches run in the background, and resume when a server starts);
-// workers decide the households of divided communes.
+// Handler serves reorganizations: a system administrator plans, starts and
+// follows one (its batches run in the background, and resume when a server
+// starts; a reorganization is the whole deployment's, and its plan names
+// every assignment, so only administrators read it); workers decide the
+// households of divided communes.
 type Handler struct {
 	svc  *Service
 	jobs context.Context // the background work's lifetime
@@ -136,6 +138,10 @@ func (h *Handler) runInBackground(id uuid.UUID) {
 // crash or a restart). Batches take their households with SKIP LOCKED, so
 // servers resuming the same run share it.
 func (s *Service) Resume(ctx context.Context, log *slog.Logger) {
+	if err := s.store.reopen(ctx); err != nil {
+		log.Error("reorganizations to reopen", "error", err.Error())
+		return
+	}
 	ids, err := s.store.unfinished(ctx)
 	if err != nil {
 		log.Error("reorganizations to resume", "error", err.Error())

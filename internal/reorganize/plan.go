@@ -200,6 +200,9 @@ func (p *Plan) account(communes []CommunePlan, placed []move, names map[string]s
 	}
 	for _, m := range placed {
 		c := byCode[m.from]
+		if c == nil { // registered since the counts were read: the start counts it
+			continue
+		}
 		if m.to == "" {
 			c.Queued++
 			p.Queued++

@@ -131,16 +131,22 @@ func (s store) applyBindings(ctx context.Context, p prepared) error {
 // recordLate gives a destination to households registered under the old
 // edition by requests that read the edition in use before it switched.
 func (s store) recordLate(ctx context.Context, id uuid.UUID) (int64, error) {
-	res := s.db.Conn(ctx).Exec(`INSERT INTO reorganization_moves (reorganization_id, household_id, from_code, to_code, source, old_household_code)
+	var late int64
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		res := s.db.Conn(ctx).Exec(`INSERT INTO reorganization_moves (reorganization_id, household_id, from_code, to_code, source, old_household_code)
 		SELECT r.id, h.id, h.commune_code, CASE WHEN NOT s.divided THEN s.to_code END, CASE WHEN NOT s.divided THEN 'mapping' END, h.code
 		FROM reorganizations r JOIN households h ON h.commune_edition = r.from_edition
 		JOIN LATERAL (SELECT bool_or(x.divided) AS divided, min(x.to_code) AS to_code FROM area_successions x
 			WHERE x.from_edition = r.from_edition AND x.from_code = h.commune_code AND x.to_edition = r.to_edition) s ON true
 		WHERE r.id = ? ON CONFLICT DO NOTHING`, id)
-	if res.Error != nil || res.RowsAffected == 0 {
-		return 0, res.Error
-	}
-	return res.RowsAffected, s.countHouseholds(ctx, id)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		late = res.RowsAffected
+		// In the same transaction: the count never lags the moves.
+		return s.countHouseholds(ctx, id)
+	})
+	return late, err
 }
 
 // writeMoves writes a batch's moves.
@@ -165,7 +171,7 @@ func (s store) writeMoves(ctx context.Context, id uuid.UUID, edition string, bat
 		{"approvals", `UPDATE approval_requests r SET area_path = e.area_path FROM enrollments e JOIN ` + u + ` ON e.household_id = u.id
 			WHERE r.subject_type = 'enrollment' AND r.subject_id = e.id AND r.state IN ('pending', 'returned')`},
 		{"duplicates", `UPDATE duplicate_candidates d SET area_path = u.new_path::ltree FROM members m JOIN ` + u + ` ON m.household_id = u.id
-			WHERE d.status = 'open' AND (d.member_a = m.id OR d.member_b = m.id)`},
+			WHERE d.status = 'open' AND (d.member_a = m.id OR d.member_b = m.id) AND d.area_path = u.old_path::ltree`},
 		// The sync feed: the old scope's clients learn the household left
 		// them (it is no longer theirs: a tombstone), the new scope's get it.
 		{"sync feed", `INSERT INTO registry_changes (household_id, area_path, op)
@@ -213,6 +219,14 @@ func (s store) status(ctx context.Context, id uuid.UUID) (Status, error) {
 	return st, json.Unmarshal(plan, &st.Plan)
 }
 
+// reopen puts back under way an applied run that a household of its old
+// edition outlived (registered by a request that read the edition in use
+// before the switch and committed after the run finished).
+func (s store) reopen(ctx context.Context) error {
+	return s.db.Conn(ctx).Exec(`UPDATE reorganizations r SET state = 'applying', finished_at = NULL
+		WHERE r.state = 'applied' AND EXISTS (SELECT 1 FROM households h WHERE h.commune_edition = r.from_edition)`).Error
+}
+
 // unfinished are the runs started and not applied, oldest first.
 func (s store) unfinished(ctx context.Context) ([]uuid.UUID, error) {
 	return db.Collect(s.db.Conn(ctx).Raw(`SELECT id FROM reorganizations WHERE state = 'applying' ORDER BY started_at`),
@@ -237,9 +251,18 @@ func (s store) insertRun(ctx context.Context, id uuid.UUID, p Plan, startedBy st
 		VALUES (?, ?, ?, 'applying', ?, ?, ?)`, id, p.From, p.To, p.MappingSHA256, string(plan), startedBy).Error
 }
 
-// switchInUse makes edition the one plain codes are read in.
+// switchInUse makes edition the one plain codes are read in. Two
+// statements: the partial unique index on in_use is checked row by row, so
+// one UPDATE could see two editions in use for a moment.
 func (s store) switchInUse(ctx context.Context, edition string) error {
-	return s.db.Conn(ctx).Exec(`UPDATE area_editions SET in_use = (edition = ?)`, edition).Error
+	if err := s.db.Conn(ctx).Exec(`UPDATE area_editions SET in_use = false WHERE in_use`).Error; err != nil {
+		return err
+	}
+	res := s.db.Conn(ctx).Exec(`UPDATE area_editions SET in_use = true WHERE edition = ?`, edition)
+	if res.Error == nil && res.RowsAffected != 1 {
+		return fmt.Errorf("reorganize: no edition %s to put in use", edition)
+	}
+	return res.Error
 }
 
 // markApplied marks the run applied when no household of the old edition
