@@ -242,7 +242,8 @@ func DriveReorganize(ctx context.Context, a *app.App, o ReorgOptions) (ReorgResu
 				stopLoad()
 				return res, fmt.Errorf("bench: status: %d %v", status, err)
 			}
-			if st.State == "applied" || (st.Pending == 0 && st.Moved+st.Queued == st.Households) {
+			// Done once applied, or when all that is left awaits decisions.
+			if st.State == "applied" || (st.Pending == 0 && st.Queued > 0) {
 				break
 			}
 			if loading && o.LoadFor > 0 && time.Since(t1) >= o.LoadFor {
