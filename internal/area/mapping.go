@@ -85,14 +85,24 @@ func ReadMapping(r io.Reader) ([]Succession, error) {
 	return out, err
 }
 
-// readCSV checks the header and hands each record, numbered as a line of
-// the file, to row.
+// readCSV is ReadCSV.
 func readCSV(r io.Reader, header []string, row func(line int, fields []string) error) error {
+	return ReadCSV(r, header, row)
+}
+
+// ReadCSV reads the lists a province supplies (mappings, village tables,
+// designations): it checks the header (an Excel byte-order mark allowed) and
+// hands each record, with the header's number of fields and numbered as a
+// line of the file, to row.
+func ReadCSV(r io.Reader, header []string, row func(line int, fields []string) error) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true // every record then has the header's fields
 	first, err := cr.Read()
 	if err != nil {
 		return fmt.Errorf("header: %w", err)
+	}
+	if len(first) > 0 {
+		first[0] = strings.TrimPrefix(first[0], "\ufeff")
 	}
 	if !slices.Equal(first, header) {
 		return fmt.Errorf("header is %s; want %s", strings.Join(first, ","), strings.Join(header, ","))

@@ -9,13 +9,10 @@
 package reorganize
 
 import (
-	"encoding/csv"
-	"errors"
-	"fmt"
 	"io"
-	"slices"
 	"strings"
 
+	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
@@ -65,7 +62,7 @@ var (
 // new_commune_code).
 func ReadVillages(r io.Reader) ([]VillageRule, error) {
 	var out []VillageRule
-	err := readCSV(r, villageHeader, func(line int, f []string) error {
+	err := area.ReadCSV(r, villageHeader, func(line int, f []string) error {
 		out = append(out, VillageRule{Line: line, OldCommune: strings.TrimSpace(f[0]), Village: villageKey(f[1]),
 			NewCommune: strings.TrimSpace(f[2])})
 		return nil
@@ -76,7 +73,7 @@ func ReadVillages(r io.Reader) ([]VillageRule, error) {
 // ReadDecisions reads binding decisions (CSV: kind, ref, action, to_code).
 func ReadDecisions(r io.Reader) ([]Decision, error) {
 	var out []Decision
-	err := readCSV(r, decisionHeader, func(line int, f []string) error {
+	err := area.ReadCSV(r, decisionHeader, func(line int, f []string) error {
 		out = append(out, Decision{Line: line, Kind: strings.TrimSpace(f[0]), Ref: strings.TrimSpace(f[1]),
 			Action: strings.TrimSpace(f[2]), ToCode: strings.TrimSpace(f[3])})
 		return nil
@@ -87,31 +84,3 @@ func ReadDecisions(r io.Reader) ([]Decision, error) {
 // villageKey is how village names are compared: spaces collapsed, Unicode
 // NFC, lower case ("Ấp  3" and "ấp 3" are one village).
 func villageKey(s string) string { return strings.ToLower(vn.NormalizeName(s)) }
-
-func readCSV(r io.Reader, header []string, row func(line int, fields []string) error) error {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(header)
-	first, err := cr.Read()
-	if err != nil {
-		return fmt.Errorf("header: %w", err)
-	}
-	if len(first) > 0 {
-		first[0] = strings.TrimPrefix(first[0], "\ufeff") // Excel's byte-order mark
-	}
-	if !slices.Equal(first, header) {
-		return fmt.Errorf("header is %s; want %s", strings.Join(first, ","), strings.Join(header, ","))
-	}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		line, _ := cr.FieldPos(0)
-		if err := row(line, rec); err != nil {
-			return err
-		}
-	}
-}
