@@ -9,16 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
-scripts/db.sh up >/dev/null
-set -a; . .data/database.env; set +a
-db=ansinh_bench_reorg
-swap() { echo "$1" | sed "s#/[^/?]*\(?\|\$\)#/$db\1#"; }
-admin=$(echo "$ANSINH_DATABASE_MIGRATE_URL" | sed "s#/[^/?]*\(?\|\$\)#/postgres\1#")
-psql -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-export DATABASE_URL="$(swap "$DATABASE_URL")" ANSINH_DATABASE_MIGRATE_URL="$(swap "$ANSINH_DATABASE_MIGRATE_URL")"
-export ANSINH_AUDIT_WITNESS_DIR=.data/bench-reorg-audit-witness
-rm -rf "$ANSINH_AUDIT_WITNESS_DIR"
-bin/ansinh migrate up >/dev/null
+. scripts/bench-db.sh ansinh_bench_reorg .data/bench-reorg-audit-witness
 mkdir -p bench/results
 load=$(bin/ansinh-bench load --households "${BENCH_HOUSEHOLDS:-500000}")
 echo "$load"
