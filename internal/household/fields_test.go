@@ -131,6 +131,9 @@ func TestHouseholdDTOsCarryEveryColumn(t *testing.T) {
 			t.Errorf("HouseholdIn.%s: no insert column %q in Household", it.Field(i).Name, name)
 			continue
 		}
+		if name == "established_on" {
+			continue // a date typed as text: NewHousehold parses it (TestValidTime)
+		}
 		want := reflect.Indirect(reflect.ValueOf(in).Field(i)).Interface()
 		if got := h.Field(f.index).Interface(); got != want {
 			t.Errorf("%s: HouseholdIn.household gives %v, want %v", name, got, want)

@@ -281,6 +281,7 @@ type HouseholdIn struct {
 	AreaType       string     `json:"area_type"`
 	Phone          string     `json:"phone"`
 	EthnicMinority bool       `json:"ethnic_minority"`
+	EstablishedOn  string     `json:"established_on"` // YYYY-MM-DD: when it came into existence (default today)
 	Members        []MemberIn `json:"members"`
 }
 
@@ -338,6 +339,8 @@ type HouseholdOut struct {
 	ClassificationSince    string      `json:"classification_effective,omitempty"`
 	Status                 string      `json:"status"`
 	ArchiveReason          string      `json:"archive_reason,omitempty"`
+	EstablishedOn          string      `json:"established_on"`
+	EndedOn                string      `json:"ended_on,omitempty"`
 	Version                int         `json:"version"`
 	CreatedAt              time.Time   `json:"created_at"`
 	UpdatedAt              time.Time   `json:"updated_at"`
@@ -356,7 +359,8 @@ func householdOut(hh Household, reveal bool) HouseholdOut {
 		Address: hh.Address, AreaType: hh.AreaType, Phone: hh.Phone, EthnicMinority: hh.EthnicMinority,
 		Classification: hh.Classification, ClassificationDecision: hh.ClassificationDecision,
 		ClassificationSince: dateString(hh.ClassificationEffective), Status: hh.Status,
-		ArchiveReason: hh.ArchiveReason, Version: hh.Version, CreatedAt: hh.CreatedAt.UTC(), UpdatedAt: hh.UpdatedAt.UTC(),
+		ArchiveReason: hh.ArchiveReason, EstablishedOn: dateString(hh.EstablishedOn), EndedOn: dateString(hh.EndedOn),
+		Version: hh.Version, CreatedAt: hh.CreatedAt.UTC(), UpdatedAt: hh.UpdatedAt.UTC(),
 		Members: make([]MemberOut, 0, len(hh.Members))}
 	for _, m := range hh.Members {
 		birth := dateString(m.BirthDate)
@@ -390,7 +394,7 @@ func (h *Handler) create(c *gin.Context) error {
 	if err := web.BindJSON(c, &in); err != nil {
 		return err
 	}
-	f := HouseholdFields{Household: in.household()}
+	f := HouseholdFields{Household: in.household(), EstablishedOn: in.EstablishedOn}
 	var fe apperr.FieldList
 	if len(in.Members) > 50 {
 		fe.Add("members", "too_many", "at most 50 members")
@@ -569,12 +573,21 @@ func (h *Handler) update(_ *gin.Context, r changeReq[patchIn]) (Household, error
 	return h.svc.Update(r.ctx, r.scope, r.id, r.version, r.in.patch())
 }
 
-type reasonIn struct {
-	Reason string `json:"reason"`
+type archiveIn struct {
+	Reason  string `json:"reason"`
+	EndedOn string `json:"ended_on"` // YYYY-MM-DD; empty: today
 }
 
-func (h *Handler) archive(_ *gin.Context, r changeReq[reasonIn]) (Household, error) {
-	return h.svc.Archive(r.ctx, r.scope, r.id, r.version, r.in.Reason)
+func (h *Handler) archive(_ *gin.Context, r changeReq[archiveIn]) (Household, error) {
+	var ended *time.Time
+	if r.in.EndedOn != "" {
+		t, err := time.Parse(time.DateOnly, r.in.EndedOn)
+		if err != nil {
+			return Household{}, apperr.Fields([]apperr.FieldError{{Field: "ended_on", Code: "invalid", Message: "must be a date, YYYY-MM-DD"}})
+		}
+		ended = &t
+	}
+	return h.svc.Archive(r.ctx, r.scope, r.id, r.version, r.in.Reason, ended)
 }
 
 func (h *Handler) addMember(_ *gin.Context, r changeReq[MemberIn]) (Household, error) {

@@ -31,10 +31,14 @@ type Household struct {
 	ClassificationEffective *time.Time `db:"classification_effective,update"`
 	Status                  string     `db:"status,update"` // active, archived
 	ArchiveReason           string     `db:"archive_reason,update,null"`
-	Version                 int        `db:"version"`
-	CreatedAt               time.Time  `db:"created_at" audit:"-"`
-	UpdatedAt               time.Time  `db:"updated_at" audit:"-"`
-	Members                 []Member
+	// Valid time: the day the household came into existence and the day it
+	// ended (archived), as events, whenever they were typed.
+	EstablishedOn *time.Time `db:"established_on,insert"`
+	EndedOn       *time.Time `db:"ended_on,update"`
+	Version       int        `db:"version"`
+	CreatedAt     time.Time  `db:"created_at" audit:"-"`
+	UpdatedAt     time.Time  `db:"updated_at" audit:"-"`
+	Members       []Member
 }
 
 // Member is one person in a household. Its tags declare each column once
@@ -142,9 +146,18 @@ func (h *Household) apply(p Patch, now time.Time) error {
 	return h.check(false, now)
 }
 
-// archive retires the household with a reason (nothing is deleted).
-func (h *Household) archive(reason string) {
-	h.Status, h.ArchiveReason = "archived", reason
+// archive retires the household with a reason on the day it ended
+// (nothing is deleted): not before it was established, not after today.
+func (h *Household) archive(reason string, ended, today time.Time) error {
+	switch {
+	case ended.After(today):
+		return apperr.Fields([]apperr.FieldError{{Field: "ended_on", Code: "future", Message: "must not be after today"}})
+	case h.EstablishedOn != nil && ended.Before(*h.EstablishedOn):
+		return apperr.Fields([]apperr.FieldError{{Field: "ended_on", Code: "before_established",
+			Message: "must not be before the household was established (" + h.EstablishedOn.Format(time.DateOnly) + ")"}})
+	}
+	h.Status, h.ArchiveReason, h.EndedOn = "archived", reason, &ended
+	return nil
 }
 
 // archiveReason is a reason to archive, trimmed and checked.

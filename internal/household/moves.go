@@ -8,6 +8,7 @@ import (
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // Transfer moves present members from one household to another in the
@@ -55,7 +56,12 @@ func (s *Service) Transfer(ctx context.Context, scope access.Scope, fromID uuid.
 			}
 			if remaining == 0 {
 				action = "household.merge"
-				h.archive("merged into household " + toID.String())
+				// A transfer happens when it is recorded (it carries no date):
+				// the merged household ends today.
+				today := vn.Today(s.now())
+				if err := h.archive("merged into household "+toID.String(), today, today); err != nil {
+					return err
+				}
 			}
 			return s.store.bump(ctx, toID)
 		})
@@ -92,6 +98,8 @@ func (s *Service) Split(ctx context.Context, scope access.Scope, fromID uuid.UUI
 				return err
 			}
 			nh.CommuneCode, nh.CommuneEdition, nh.AreaPath = h.CommuneCode, h.CommuneEdition, h.AreaPath
+			today := vn.Today(s.now()) // a split happens when it is recorded
+			nh.EstablishedOn = &today
 			if err := nh.check(false, s.now()); err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // Registration: one household through the API (Create) or a batch of an
@@ -80,6 +81,10 @@ func (s *Service) insert(ctx context.Context, hs []Household, communes map[strin
 		}
 		c := communes[h.CommuneCode]
 		h.CommuneEdition, h.AreaPath = c.edition, c.path
+		if h.EstablishedOn == nil { // not said: it is there from today
+			today := vn.Today(s.now())
+			h.EstablishedOn = &today
+		}
 		h.Members = append([]Member(nil), h.Members...)
 		for j := range h.Members {
 			m := &h.Members[j]

@@ -103,8 +103,11 @@ func drawDemo(communes []Commune, n int, seed uint64, today time.Time) []Househo
 			family = pick(r, khmerFamilies)
 		}
 		headYear := now - 25 - r.IntN(50)
+		// Established over 2015-2018 (from the index, so that the generator's
+		// draws stay as they were): the demo's households predate its reviews.
 		h := Household{Code: fmt.Sprintf("%s-%05d", c.Code, i+1), CommuneCode: c.Code,
-			Village: fmt.Sprintf("Ấp %d", 1+r.IntN(9)), Address: fmt.Sprintf("tổ %d", 1+r.IntN(12)),
+			EstablishedOn: ptr(time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, (i*37)%1400)),
+			Village:       fmt.Sprintf("Ấp %d", 1+r.IntN(9)), Address: fmt.Sprintf("tổ %d", 1+r.IntN(12)),
 			AreaType: "rural", EthnicMinority: khmer}
 		if c.Urban {
 			h.AreaType = "urban"
@@ -197,3 +200,5 @@ func (s *Service) seedBatch(ctx context.Context, batch []Household) (int, error)
 	}
 	return len(accepted), nil
 }
+
+func ptr[T any](v T) *T { return &v }

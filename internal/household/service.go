@@ -10,6 +10,7 @@ import (
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // readLogger records reads of personal data (the audit access log).
@@ -138,15 +139,21 @@ func (s *Service) Update(ctx context.Context, scope access.Scope, id uuid.UUID, 
 	})
 }
 
-// Archive retires a household with a reason (nothing is deleted).
-func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID, version int, reason string) (Household, error) {
+// Archive retires a household with a reason, ended on a day (nil: today;
+// an earlier day is a late entry, which the audit event shows beside its
+// own time). Nothing is deleted.
+func (s *Service) Archive(ctx context.Context, scope access.Scope, id uuid.UUID, version int, reason string, ended *time.Time) (Household, error) {
 	reason, err := archiveReason(reason)
 	if err != nil {
 		return Household{}, err
 	}
+	today := vn.Today(s.now())
+	day := today
+	if ended != nil {
+		day = *ended
+	}
 	return s.change(ctx, scope, id, version, "household.archive", reason, func(_ context.Context, h *Household) error {
-		h.archive(reason)
-		return nil
+		return h.archive(reason, day, today)
 	})
 }
 

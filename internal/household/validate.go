@@ -65,7 +65,10 @@ type MemberFields struct {
 // NewHousehold parses and checks them.
 type HouseholdFields struct {
 	Household Household // its own fields (ID may be set: a mobile client may mint it)
-	Members   []MemberFields
+	// EstablishedOn is the day it came into existence (YYYY-MM-DD; empty:
+	// today): a registry entered late says when the household was there.
+	EstablishedOn string
+	Members       []MemberFields
 }
 
 // NewHousehold parses and checks a household to register, with every
@@ -76,6 +79,18 @@ func NewHousehold(f HouseholdFields, now time.Time) (Household, error) {
 	h := f.Household
 	h.Members = nil
 	var fe apperr.FieldList
+	today := vn.Today(now)
+	h.EstablishedOn = &today
+	if s := strings.TrimSpace(f.EstablishedOn); s != "" {
+		switch t, err := time.Parse(time.DateOnly, s); {
+		case err != nil:
+			fe.Add("established_on", "invalid", "must be a date, YYYY-MM-DD")
+		case t.After(today):
+			fe.Add("established_on", "future", "must not be after today")
+		default:
+			h.EstablishedOn = &t
+		}
+	}
 	for i, m := range f.Members {
 		h.Members = append(h.Members, parseMember(m, fmt.Sprintf("members[%d].", i), now, &fe))
 	}

@@ -52,7 +52,7 @@ func TestReports(t *testing.T) {
 	for _, k := range []string{"E", "F"} {
 		ids[k] = apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker2, apptest.HouseholdBody("RP-"+k, "31036", ""))).ID
 	}
-	apptest.Exec(t, a.DB(), `UPDATE households SET created_at = now() - interval '2 years' WHERE code LIKE 'RP-%'`)
+	apptest.Exec(t, a.DB(), `UPDATE households SET established_on = (now() - interval '2 years')::date WHERE code LIKE 'RP-%'`)
 	apptest.Exec(t, a.DB(), `UPDATE households SET classification = 'poor' WHERE code = 'RP-E'`)
 
 	// The periodic review of Vĩnh Phú.

@@ -38,6 +38,7 @@ func households(a Area) string {
 		return "households"
 	}
 	return `(SELECT h.id, h.code, h.village, h.address, h.status, h.classification, h.created_at, h.updated_at, h.area_type,
+		h.established_on, h.ended_on,
 		r.from_edition AS commune_edition, m.from_code AS commune_code, o.path AS area_path
 		FROM households h JOIN reorganization_moves m ON m.household_id = h.id
 		JOIN reorganizations r ON r.id = m.reorganization_id AND r.from_edition = @edition
@@ -53,9 +54,10 @@ const classAt = `coalesce(
 	(SELECT c.from_class FROM classification_changes c WHERE c.household_id = h.id ORDER BY c.effective_date, c.created_at LIMIT 1),
 	h.classification)`
 
-// activeAt limits households to those registered by a date and not archived
-// before it (the archive's time is the last update of an archived household).
-const activeAt = `h.created_at < @next AND (h.status = 'active' OR h.updated_at >= @next)`
+// activeAt limits households to those in existence on the date, by valid
+// time: established by then and not ended by then (an ended household is
+// gone from its end date on).
+const activeAt = `h.established_on <= @date AND (h.ended_on IS NULL OR h.ended_on > @date)`
 
 // povertyCounts are the households of the area's children on a date and on
 // the same date a year before, by child key.
@@ -76,13 +78,13 @@ func (s store) povertyCounts(ctx context.Context, scope access.Scope, a Area, on
 			count(*) FILTER (WHERE now_active AND cls_now = 'near_poor'), count(*) FILTER (WHERE now_active AND cls_now = 'average'),
 			count(*) FILTER (WHERE prev_active), count(*) FILTER (WHERE prev_active AND cls_prev = 'poor')
 		FROM (SELECT ` + childKey(a, "h") + ` AS k,
-				h.created_at < @next AND (h.status = 'active' OR h.updated_at >= @next) AS now_active,
-				h.created_at < @pnext AND (h.status = 'active' OR h.updated_at >= @pnext) AS prev_active,
+				h.established_on <= @date AND (h.ended_on IS NULL OR h.ended_on > @date) AS now_active,
+				h.established_on <= @prev AND (h.ended_on IS NULL OR h.ended_on > @prev) AS prev_active,
 				coalesce(ln.to_class, f.from_class, h.classification) AS cls_now,
 				coalesce(lp.to_class, f.from_class, h.classification) AS cls_prev
 			FROM ` + households(a) + ` h LEFT JOIN last_now ln ON ln.household_id = h.id LEFT JOIN last_prev lp ON lp.household_id = h.id
 			LEFT JOIN first f ON f.household_id = h.id
-			WHERE h.area_path <@ (@area)::ltree AND h.created_at < @next AND ` + scope.Named("h.area_path", "scope", params) + `) x GROUP BY k`
+			WHERE h.area_path <@ (@area)::ltree AND h.established_on <= @date AND ` + scope.Named("h.area_path", "scope", params) + `) x GROUP BY k`
 	out := map[string]povertyCounts{}
 	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
 		var k string
@@ -267,7 +269,10 @@ func (s store) targets(ctx context.Context, a Area) ([]Target, error) {
 func listQuery(kind, cond string) string {
 	head := `coalesce((SELECT m.full_name FROM members m WHERE m.household_id = h.id AND m.relationship = 'head' AND m.status = 'present'
 		LIMIT 1), '')`
-	size := `(SELECT count(*) FROM members m WHERE m.household_id = h.id AND m.status = 'present')`
+	// Members on the date: present, or gone (moved out, died) only after it;
+	// a record merged into another person's never counts.
+	size := `(SELECT count(*) FROM members m WHERE m.household_id = h.id AND m.status <> 'merged'
+		AND (m.status = 'present' OR m.status_date > @date))`
 	switch kind {
 	case "poor", "near_poor":
 		// The decision in force on the date: that of the last change by then.
