@@ -268,6 +268,7 @@ type MemberIn struct {
 	InsuranceExpiry  string     `json:"insurance_expiry"`
 	Student          bool       `json:"student"`
 	SchoolLevel      string     `json:"school_level"`
+	ArrivedOn        string     `json:"arrived_on"` // YYYY-MM-DD: born or moved in (default: since the household was established)
 }
 
 // HouseholdIn is a household as a client registers it (and, any of the
@@ -319,6 +320,7 @@ type MemberOut struct {
 	InsuranceExpiry  string    `json:"insurance_expiry,omitempty"`
 	Student          bool      `json:"student,omitempty"`
 	SchoolLevel      string    `json:"school_level,omitempty"`
+	ArrivedOn        string    `json:"arrived_on,omitempty"`
 	Status           string    `json:"status"`
 }
 
@@ -370,7 +372,7 @@ func householdOut(hh Household, reveal bool) HouseholdOut {
 		mo := MemberOut{ID: m.ID, FullName: m.FullName, BirthDate: birth, Sex: string(m.Sex), Relationship: m.Relationship,
 			EthnicityCode: m.EthnicityCode, Disability: m.Disability, EducationLevel: m.EducationLevel, Occupation: m.Occupation,
 			EmploymentStatus: m.EmploymentStatus, InsuranceCard: m.InsuranceCard, InsuranceExpiry: dateString(m.InsuranceExpiry),
-			Student: m.Student, SchoolLevel: m.SchoolLevel, Status: m.Status}
+			Student: m.Student, SchoolLevel: m.SchoolLevel, ArrivedOn: dateString(m.ArrivedOn), Status: m.Status}
 		if m.IDNumber != nil {
 			mo.IDKind = string(m.IDNumber.Kind)
 			mo.IDNumber = m.IDNumber.Masked()

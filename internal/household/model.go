@@ -63,7 +63,8 @@ type Member struct {
 	InsuranceExpiry  *time.Time `db:"insurance_expiry,insert,update" audit:"-"`
 	Student          bool       `db:"student,insert,update" audit:"-"`
 	SchoolLevel      string     `db:"school_level,insert,update,null" audit:"-"`
-	Status           string     `db:"status,insert"` // present, moved_out, deceased
+	ArrivedOn        *time.Time `db:"arrived_on,insert" audit:"arrived_on"` // nil: since the household was established
+	Status           string     `db:"status,insert"`                        // present, moved_out, deceased
 	StatusDate       *time.Time `db:"status_date,insert" audit:"-"`
 	Version          int        `db:"version" audit:"-"`
 }

@@ -58,6 +58,7 @@ type MemberFields struct {
 	InsuranceExpiry  string // YYYY-MM-DD
 	Student          bool
 	SchoolLevel      string
+	ArrivedOn        string // YYYY-MM-DD: born into or moved into the household; empty: since it was established
 }
 
 // HouseholdFields are a household to register: its own fields as the model
@@ -143,6 +144,16 @@ func parseMember(f MemberFields, prefix string, now time.Time, fe *apperr.FieldL
 			fe.Add(prefix+"insurance_expiry", "invalid", "must be YYYY-MM-DD")
 		} else {
 			m.InsuranceExpiry = &t
+		}
+	}
+	if s := strings.TrimSpace(f.ArrivedOn); s != "" {
+		switch t, err := time.Parse(time.DateOnly, s); {
+		case err != nil:
+			fe.Add(prefix+"arrived_on", "invalid", "must be YYYY-MM-DD")
+		case t.After(today(now)):
+			fe.Add(prefix+"arrived_on", "future", "must not be after today")
+		default:
+			m.ArrivedOn = &t
 		}
 	}
 	return m

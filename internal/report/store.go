@@ -272,7 +272,7 @@ func listQuery(kind, cond string) string {
 	// Members on the date: present, or gone (moved out, died) only after it;
 	// a record merged into another person's never counts.
 	size := `(SELECT count(*) FROM members m WHERE m.household_id = h.id AND m.status <> 'merged'
-		AND (m.status = 'present' OR m.status_date > @date))`
+		AND (m.status = 'present' OR m.status_date > @date) AND (m.arrived_on IS NULL OR m.arrived_on <= @date))`
 	switch kind {
 	case "poor", "near_poor":
 		// The decision in force on the date: that of the last change by then.

@@ -65,17 +65,31 @@ func TestValidTime(t *testing.T) {
 	if n2021, n2023 := members("2021-12-31"), members("2023-12-31"); n2021 != float64(4) || n2023 != float64(3) {
 		t.Fatalf("members in 2021 and 2023: %v %v", n2021, n2023)
 	}
+	// A birth in 2023, entered today: counted from then on.
+	baby := map[string]any{"full_name": "Nguyễn Thị Én", "birth_date": "2023-06-01", "sex": "female", "relationship": "child",
+		"arrived_on": "2023-06-01"}
+	if w := apptest.SendWith(t, h, "POST", path+"/members", worker, baby, map[string]string{"If-Match": `"2"`}); w.Code != 201 {
+		t.Fatalf("a birth: %d %s", w.Code, w.Body)
+	}
+	if n2022, n2023 := members("2022-12-31"), members("2023-12-31"); n2022 != float64(3) || n2023 != float64(4) {
+		t.Fatalf("members in 2022 and 2023 with the birth: %v %v", n2022, n2023)
+	}
+	baby["arrived_on"] = "2099-01-01"
+	if w := apptest.SendWith(t, h, "POST", path+"/members", worker, baby, map[string]string{"If-Match": `"3"`}); w.Code != 422 ||
+		!containsField(w.Body.String(), "arrived_on", "future") {
+		t.Fatalf("an arrival in the future: %d %s", w.Code, w.Body)
+	}
 
 	// Ended in 2024: not before it was established, not in the future.
 	for ended, want := range map[string]string{"2018-01-01": "before_established", "2099-01-01": "future"} {
 		w := apptest.SendWith(t, h, "POST", path+"/archive", worker, map[string]string{"reason": "moved away", "ended_on": ended},
-			map[string]string{"If-Match": `"2"`})
+			map[string]string{"If-Match": `"3"`})
 		if w.Code != 422 || !containsField(w.Body.String(), "ended_on", want) {
 			t.Fatalf("ended %s: %d %s", ended, w.Code, w.Body)
 		}
 	}
 	if w := apptest.SendWith(t, h, "POST", path+"/archive", worker, map[string]string{"reason": "moved away", "ended_on": "2024-03-01"},
-		map[string]string{"If-Match": `"2"`}); w.Code != 200 {
+		map[string]string{"If-Match": `"3"`}); w.Code != 200 {
 		t.Fatalf("archive: %d %s", w.Code, w.Body)
 	}
 	if n := count("2023-12-31"); n != float64(1) {
