@@ -214,8 +214,47 @@ func (s *Service) recordChange(ctx context.Context, action, reason string, befor
 	if before.ID != uuid.Nil {
 		was = auditState(before)
 	}
+	state := auditState(after)
+	today := vn.Today(s.now())
+	if d := lateEvent(before, after, today); d != nil {
+		// Entered late: the event's date beside the day it was typed (the
+		// event's own time is when it was recorded).
+		state["entered_late"] = map[string]string{"event_date": d.Format(time.DateOnly), "entered_on": today.Format(time.DateOnly)}
+	}
 	return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: action, EntityType: "household", EntityID: after.ID.String(),
-		AreaPath: after.AreaPath, Reason: reason, Before: was, After: auditState(after)})
+		AreaPath: after.AreaPath, Reason: reason, Before: was, After: state})
+}
+
+// lateEvent is the earliest date before today of an event this change
+// records: the household established or ended, a member arrived or left
+// (nil when every event is of today).
+func lateEvent(before, after Household, today time.Time) *time.Time {
+	var earliest *time.Time
+	note := func(d *time.Time) {
+		if d != nil && d.Before(today) && (earliest == nil || d.Before(*earliest)) {
+			earliest = d
+		}
+	}
+	if before.ID == uuid.Nil {
+		note(after.EstablishedOn)
+	}
+	if before.EndedOn == nil {
+		note(after.EndedOn)
+	}
+	was := map[uuid.UUID]Member{}
+	for _, m := range before.Members {
+		was[m.ID] = m
+	}
+	for _, m := range after.Members {
+		old, existed := was[m.ID]
+		switch {
+		case !existed:
+			note(m.ArrivedOn)
+		case old.Status != m.Status:
+			note(m.StatusDate)
+		}
+	}
+	return earliest
 }
 
 // auditState is a household as the audit trail keeps it: ID numbers masked

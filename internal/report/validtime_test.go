@@ -35,6 +35,11 @@ func TestValidTime(t *testing.T) {
 	if hh.EstablishedOn != "2019-05-01" {
 		t.Fatalf("established_on: %q", hh.EstablishedOn)
 	}
+	// Entered late, and the trail says so.
+	if d := apptest.Scalar[string](t, a.DB(), `SELECT doc->'after'->'entered_late'->>'event_date' FROM audit_events
+		WHERE action = 'household.create' AND entity_id = ?`, hh.ID); d != "2019-05-01" {
+		t.Fatalf("the registration's audit event: entered late %q", d)
+	}
 	apptest.Exec(t, a.DB(), `UPDATE households SET classification = 'poor' WHERE id = ?`, hh.ID)
 	count := func(date string) any {
 		t.Helper()
@@ -64,6 +69,10 @@ func TestValidTime(t *testing.T) {
 	}
 	if n2021, n2023 := members("2021-12-31"), members("2023-12-31"); n2021 != float64(4) || n2023 != float64(3) {
 		t.Fatalf("members in 2021 and 2023: %v %v", n2021, n2023)
+	}
+	if d := apptest.Scalar[string](t, a.DB(), `SELECT doc->'after'->'entered_late'->>'event_date' FROM audit_events
+		WHERE action = 'member.death' AND entity_id = ?`, hh.ID); d != "2022-06-01" {
+		t.Fatalf("the death's audit event: entered late %q", d)
 	}
 	// A birth in 2023, entered today: counted from then on.
 	baby := map[string]any{"full_name": "Nguyễn Thị Én", "birth_date": "2023-06-01", "sex": "female", "relationship": "child",
