@@ -122,12 +122,13 @@ func (s *Service) judge(p Program, h household.Household, sit situation, on time
 // verdictOf judges one subject: the household (m nil) or one of its members.
 func verdictOf(c compiled, p Program, h household.Household, m *household.Member, sit situation, on time.Time) Verdict {
 	facts := Facts{Household: factsOf(h, sit, on)}
+	rule := c.ruleOn(p, on) // the rule in force on the reference date
 	if m == nil {
-		v, _ := c.rule.Evaluate(facts)
+		v, _ := rule.Evaluate(facts)
 		return v
 	}
 	facts.Member = memberFacts(*m, sit.live, on)
-	v, _ := c.rule.Evaluate(facts)
+	v, _ := rule.Evaluate(facts)
 	v.ReasonVI = fmt.Sprintf("%s, %d tuổi: %s", m.FullName, facts.Member.Age, v.ReasonVI)
 	v.ReasonEN = fmt.Sprintf("member %s, %d: %s", m.FullName, facts.Member.Age, v.ReasonEN)
 	return v

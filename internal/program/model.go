@@ -59,6 +59,9 @@ type Params struct {
 	To       string            `json:"to,omitempty"`
 	Values   map[string]any    `json:"values,omitempty"`
 	Computed map[string]string `json:"computed,omitempty"` // name -> expression over the facts
+	// Rule, when given, is who is eligible in this period, in place of the
+	// program's rule: the law changes who, not only how much.
+	Rule []Clause `json:"rule,omitempty"`
 }
 
 // inForce is the index of the params entry in force on a date (YYYY-MM-DD):

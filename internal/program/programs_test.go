@@ -94,7 +94,9 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 		}
 	}
 	age := today.Year() - 2014
-	for code, want := range map[string]bool{"bhyt_poor": true, "bhyt_near_poor": false, "study_cost": true, "tuition_exemption": true,
+	// Tuition: from the 2025-2026 school year a primary pupil's public school
+	// is free (the exemption's rule of that period: TestRuleInTime).
+	for code, want := range map[string]bool{"bhyt_poor": true, "bhyt_near_poor": false, "study_cost": true, "tuition_exemption": false,
 		"housing_new": true, "legal_aid": true, "vocational_training": true, "vbsp_loan": true} {
 		if got[code] != want {
 			t.Errorf("eligible for %s: %v, want %v", code, got[code], want)
@@ -139,7 +141,10 @@ func TestProgramsThroughTheAPI(t *testing.T) {
 	if w := propose(worker, "bhyt_poor", hh[0].ID, head); w.Code != 409 {
 		t.Fatalf("a second live enrollment: %d", w.Code)
 	}
-	tuition := apptest.Decode[enrollmentOut](t, propose(worker, "tuition_exemption", hh[0].ID, child), 201)
+	// A tuition exemption for the school year before the change, by its rule.
+	tuition := apptest.Decode[enrollmentOut](t, apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{
+		"program_code": "tuition_exemption", "household_id": hh[0].ID, "member_id": child, "starts_on": "2025-01-06",
+		"evidence": "Sổ hộ nghèo"}), 201)
 	aid := apptest.Decode[enrollmentOut](t, propose(worker, "legal_aid", hh[0].ID, ""), 201)
 	house := apptest.Decode[enrollmentOut](t, propose(dual, "housing_new", hh[0].ID, ""), 201)
 	if house.Amount != 40_000_000 {
@@ -420,5 +425,35 @@ func TestStaleVersionsAndAreas(t *testing.T) {
 	if w := apptest.Send(t, h, "GET", "/api/v1/programs/bhyt_poor/gaps?area=99999", approver, nil); w.Code != 422 ||
 		!strings.Contains(w.Body.String(), `"field":"area"`) {
 		t.Fatalf("gaps of an unknown area: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// Rules in time: a program's rule on a reference date is the rule of the
+// period in force then. The poor-household tuition exemption reaches a
+// primary pupil for a school year before 2025-2026 and not after (public
+// schooling free for all), and a university student in both.
+func TestRuleInTime(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "rit-worker", "commune_worker", "30791")
+	body := apptest.HouseholdBody("RIT-1", "30791", "")
+	apptest.Member(body, 3)["school_level"] = "primary"
+	apptest.Member(body, 2)["school_level"] = "university"
+	hh := apptest.DecodeHousehold(t, apptest.Send(t, h, "POST", "/api/v1/households", worker, body))
+	apptest.Exec(t, a.DB(), `UPDATE households SET classification = 'poor' WHERE id = ?`, hh.ID)
+	pupil, student := hh.Members[3].ID, hh.Members[2].ID
+	propose := func(member, startsOn string) int {
+		return apptest.Send(t, h, "POST", "/api/v1/enrollments", worker, map[string]any{"program_code": "tuition_exemption",
+			"household_id": hh.ID, "member_id": member, "starts_on": startsOn, "evidence": "Sổ hộ nghèo"}).Code
+	}
+	if c := propose(pupil, "2026-01-05"); c != 422 {
+		t.Fatalf("a primary pupil in 2026: %d", c)
+	}
+	if c := propose(pupil, "2025-01-06"); c != 201 {
+		t.Fatalf("a primary pupil in the 2024-2025 school year: %d", c)
+	}
+	if c := propose(student, "2026-01-05"); c != 201 {
+		t.Fatalf("a university student in 2026: %d", c)
 	}
 }

@@ -65,8 +65,18 @@ func (s *Service) today() time.Time { return vn.Today(s.now()) }
 // compiled is a program's rule, amount and computed parameters, checked.
 type compiled struct {
 	rule     Rule
+	rules    []*Rule // per params entry: its own rule (nil: the program's)
 	amount   Amount
 	computed []map[string]*vm.Program // per params entry
+}
+
+// ruleOn is the rule in force on a day: that of the params entry in force
+// then when it has one, else the program's.
+func (c compiled) ruleOn(p Program, on time.Time) Rule {
+	if i := p.inForce(on.Format(time.DateOnly)); i >= 0 && i < len(c.rules) && c.rules[i] != nil {
+		return *c.rules[i]
+	}
+	return c.rule
 }
 
 // compileProgram checks every expression of a program; the error names the
@@ -81,6 +91,15 @@ func compileProgram(p Program) (compiled, error) {
 		return c, fieldError("amount", "invalid", err.Error())
 	}
 	for i, e := range p.Params {
+		var r *Rule
+		if len(e.Rule) > 0 {
+			compiledRule, err := CompileRule(e.Rule)
+			if err != nil {
+				return c, fieldError(fmt.Sprintf("params[%d].rule", i), "invalid", err.Error())
+			}
+			r = &compiledRule
+		}
+		c.rules = append(c.rules, r)
 		m := map[string]*vm.Program{}
 		for name, code := range e.Computed {
 			prog, err := compileComputed(code)
