@@ -138,9 +138,14 @@ func checkDesignation(d Designation, units map[[2]string]Area) []string {
 	return p
 }
 
+// unitKey names what a designation designates: its kind, unit and hamlet.
+func unitKey(d Designation) string {
+	return d.Kind + "/" + d.Edition + "/" + d.Code + "/" + vn.VillageKey(d.Village)
+}
+
 // designationKey identifies a designation: a list giving it again replaces it.
 func designationKey(d Designation) string {
-	return d.Kind + "/" + d.Edition + "/" + d.Code + "/" + strings.ToLower(d.Village) + "/" + d.ValidFrom.Format(time.DateOnly)
+	return unitKey(d) + "/" + d.ValidFrom.Format(time.DateOnly)
 }
 
 // overlaps lists designations of one unit (or hamlet) and kind whose periods
@@ -149,7 +154,7 @@ func overlaps(ds []Designation) []string {
 	var p []string
 	by := map[string][]Designation{}
 	for _, d := range ds {
-		k := d.Kind + "/" + d.Edition + "/" + d.Code + "/" + strings.ToLower(d.Village)
+		k := unitKey(d)
 		for _, o := range by[k] {
 			if o.ValidFrom.Equal(d.ValidFrom) {
 				p = append(p, fmt.Sprintf("line %d: %s of %s %s from %s is given twice", d.line, d.Kind, d.Code, d.Village,
@@ -207,10 +212,4 @@ func (s *Store) LoadDesignations(ctx context.Context, ds []Designation, illustra
 			EntityID: source, After: map[string]any{"designations": loaded, "illustrative": illustrative}})
 	})
 	return loaded, db.MapError(err)
-}
-
-// DesignationsOn are the designations in force on day in an area (its own,
-// and those of the units and hamlets in it), of the area's edition.
-func (s *Store) DesignationsOn(ctx context.Context, a Area, day time.Time) ([]Designation, error) {
-	return s.designationsIn(ctx, a, day)
 }

@@ -60,19 +60,12 @@ func (h *Handler) designations(c *gin.Context) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	if _, err := NewFilter(name, "", "", ""); err != nil {
-		return err
-	}
 	ctx := c.Request.Context()
 	day := vn.Today(h.now())
 	if on != nil {
 		day = *on
 	}
-	edition, err := h.edition(ctx, name)
-	if err != nil {
-		return err
-	}
-	a, err := h.store.GetIn(ctx, edition, code)
+	a, err := h.unit(ctx, name, code)
 	if err != nil {
 		return err
 	}
@@ -138,14 +131,18 @@ type EditionDTO struct {
 }
 
 // edition is the edition a request names, or by default the one in force
-// today in Vietnam; an edition that is not loaded is a 422 on the field.
+// today in Vietnam; an edition of another shape, or not loaded, is a 422 on
+// the field.
 func (h *Handler) edition(ctx context.Context, name string) (string, error) {
-	if name == "" {
-		return h.store.EditionOn(ctx, vn.Today(h.now()))
+	if name != "" && !ValidEdition(name) {
+		return "", apperr.Fields([]apperr.FieldError{{Field: "edition", Code: "invalid", Message: "must be an edition of the list of units, such as 2026-04"}})
 	}
 	editions, err := h.store.Editions(ctx)
 	if err != nil {
 		return "", err
+	}
+	if name == "" {
+		return EditionOn(editions, vn.Today(h.now())), nil
 	}
 	for _, e := range editions {
 		if e.Name == name {
@@ -153,6 +150,15 @@ func (h *Handler) edition(ctx context.Context, name string) (string, error) {
 		}
 	}
 	return "", apperr.Fields([]apperr.FieldError{{Field: "edition", Code: "unknown", Message: "no edition " + name + " is loaded (see /area-editions)"}})
+}
+
+// unit is the area of a code in the edition a request names (or today's).
+func (h *Handler) unit(ctx context.Context, edition, code string) (Area, error) {
+	edition, err := h.edition(ctx, edition)
+	if err != nil {
+		return Area{}, err
+	}
+	return h.store.GetIn(ctx, edition, code)
 }
 
 func (h *Handler) list(c *gin.Context) error {
@@ -198,15 +204,8 @@ func (h *Handler) get(c *gin.Context) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	if _, err := NewFilter(name, "", "", ""); err != nil {
-		return err
-	}
 	ctx := c.Request.Context()
-	edition, err := h.edition(ctx, name)
-	if err != nil {
-		return err
-	}
-	a, err := h.store.GetIn(ctx, edition, code)
+	a, err := h.unit(ctx, name, code)
 	if err != nil {
 		return err
 	}

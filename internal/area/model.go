@@ -102,15 +102,27 @@ func InUse(editions []Edition) Edition {
 	return Edition{}
 }
 
+// EditionOn is the edition in force on day, or, before the first edition,
+// the first (the oldest list is the best there is).
+func EditionOn(editions []Edition, day time.Time) string {
+	return editionOn(editions, day, nil)
+}
+
 // RecordsEdition is the edition a figure of day is shown under by default:
-// the one in force on day, among those the records have been under (none
-// newer than the edition in use); for a day before the first edition, the
-// first (the oldest list is the best there is); after them, the one in use.
+// the one in force on day among those the records have been under (none
+// newer than the edition in use), the first before them, the one in use
+// after them.
 func RecordsEdition(editions []Edition, day time.Time) string {
 	use := InUse(editions)
-	var first Edition
+	return editionOn(editions, day, &use)
+}
+
+// editionOn is the edition covering day among those not newer than last
+// (nil: all); the first for a day before them all, else the newest of them.
+func editionOn(editions []Edition, day time.Time, last *Edition) string {
+	var first, newest Edition
 	for _, e := range editions {
-		if e.ValidFrom.After(use.ValidFrom) {
+		if last != nil && e.ValidFrom.After(last.ValidFrom) {
 			continue
 		}
 		if e.Covers(day) {
@@ -119,9 +131,12 @@ func RecordsEdition(editions []Edition, day time.Time) string {
 		if first.Name == "" || e.ValidFrom.Before(first.ValidFrom) {
 			first = e
 		}
+		if newest.Name == "" || e.ValidFrom.After(newest.ValidFrom) {
+			newest = e
+		}
 	}
 	if first.Name != "" && day.Before(first.ValidFrom) {
 		return first.Name
 	}
-	return use.Name
+	return newest.Name
 }

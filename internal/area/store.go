@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -84,16 +83,6 @@ func (s *Store) Editions(ctx context.Context) ([]Edition, error) {
 		err := row.Scan(&e.Name, &e.Units, &e.ValidFrom, &e.ValidTo, &e.InUse, &e.Source)
 		return e, err
 	})
-}
-
-// EditionOn is the name of the edition in force on day, or, before the
-// first edition loaded, the first (the oldest list is the best there is).
-func (s *Store) EditionOn(ctx context.Context, day time.Time) (string, error) {
-	var name string
-	err := s.db.Conn(ctx).Raw(`SELECT edition FROM area_editions
-		ORDER BY (valid_from <= ?::date AND (valid_to IS NULL OR valid_to >= ?::date)) DESC, valid_from LIMIT 1`,
-		day.Format(time.DateOnly), day.Format(time.DateOnly)).Row().Scan(&name)
-	return name, db.MapError(err)
 }
 
 // Links are a unit's predecessors (units of earlier editions it came from)

@@ -83,9 +83,10 @@ func (s *Store) upsertDesignations(ctx context.Context, ds []Designation) (int, 
 	return n, nil
 }
 
-// designationsIn are the designations in force on day of the area's
-// edition in the area, and of the units that contain it.
-func (s *Store) designationsIn(ctx context.Context, a Area, day time.Time) ([]Designation, error) {
+// DesignationsOn are the designations in force on day, of the area's
+// edition, in the area (its own and those of the units and hamlets in it)
+// and of the units that contain it.
+func (s *Store) DesignationsOn(ctx context.Context, a Area, day time.Time) ([]Designation, error) {
 	return db.Collect(s.db.Conn(ctx).Raw(`SELECT `+designationColumns+` FROM area_designations
 		WHERE area_edition = ? AND (area_path <@ ?::ltree OR area_path @> ?::ltree)
 		AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)

@@ -34,10 +34,10 @@ type situation struct {
 func designationsOf(ds []area.Designation, h household.Household) []string {
 	out := []string{}
 	for _, d := range ds {
-		if d.Edition != h.CommuneEdition || (h.AreaPath != d.Path && !strings.HasPrefix(h.AreaPath, d.Path+".")) {
+		if d.Edition != h.CommuneEdition || !access.Within(d.Path).Contains(h.AreaPath) {
 			continue
 		}
-		if d.Village != "" && !strings.EqualFold(d.Village, vn.NormalizeName(h.Village)) {
+		if d.Village != "" && vn.VillageKey(d.Village) != vn.VillageKey(h.Village) {
 			continue
 		}
 		if !slices.Contains(out, d.Label()) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -184,7 +185,7 @@ func (s *Service) run(ctx context.Context, id uuid.UUID, o Options) (Status, err
 		// A registration may take a suffixed code in the same commune between
 		// the batch's check and its write: a Conflict is tried again.
 		for try := 0; try < 3; try++ {
-			n, err = s.moveBatch(ctx, id, nil, size, func() {
+			n, err = s.moveBatch(ctx, id, st.To, nil, size, func() {
 				if o.onBatch != nil {
 					o.onBatch(batches + 1)
 				}
@@ -219,6 +220,26 @@ func (s *Service) run(ctx context.Context, id uuid.UUID, o Options) (Status, err
 	return s.Status(ctx, id)
 }
 
+// Resume continues every run that was started and not finished (after a
+// crash or a restart). Batches take their households with SKIP LOCKED, so
+// servers resuming the same run share it.
+func (s *Service) Resume(ctx context.Context, log *slog.Logger) {
+	if err := s.store.reopen(ctx); err != nil {
+		log.Error("reorganizations to reopen", "error", err.Error())
+		return
+	}
+	ids, err := s.store.unfinished(ctx)
+	if err != nil {
+		log.Error("reorganizations to resume", "error", err.Error())
+		return
+	}
+	for _, id := range ids {
+		if _, err := s.run(access.WithActor(ctx, access.System("reorganize")), id, Options{}); err != nil && ctx.Err() == nil {
+			log.Error("resuming a reorganization", "id", id, "error", err.Error())
+		}
+	}
+}
+
 // finishIfDone marks the run applied when no household of the old edition
 // is left.
 func (s *Service) finishIfDone(ctx context.Context, id uuid.UUID) error {
@@ -245,18 +266,14 @@ type moved struct {
 }
 
 // moveBatch moves up to size placed households (only these, when ids is
-// given) in one transaction: the household with its members, attachments,
+// given) to edition to in one transaction: the household with its members, attachments,
 // live enrollments and their approvals, open duplicate candidates (its
 // attachments follow by trigger: households_move_attachments); the sync
 // feed told on both sides; one audit event per destination province. It
 // returns how many moved.
-func (s *Service) moveBatch(ctx context.Context, id uuid.UUID, ids []uuid.UUID, size int, beforeCommit func()) (int, error) {
+func (s *Service) moveBatch(ctx context.Context, id uuid.UUID, to string, ids []uuid.UUID, size int, beforeCommit func()) (int, error) {
 	count := 0
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
-		to, err := s.store.runEdition(ctx, id)
-		if err != nil {
-			return err
-		}
 		picked, err := s.store.pickPending(ctx, id, ids, size)
 		if err != nil || len(picked) == 0 {
 			return err

@@ -13,6 +13,7 @@ import (
 	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -68,11 +69,11 @@ func (in createIn) options() (Options, error) {
 	}
 	o := Options{To: in.ToEdition}
 	for i, v := range in.Villages {
-		if !area.ValidCode(v.OldCommuneCode) || !area.ValidCode(v.NewCommuneCode) || villageKey(v.Village) == "" || len(v.Village) > 100 {
+		if !area.ValidCode(v.OldCommuneCode) || !area.ValidCode(v.NewCommuneCode) || vn.VillageKey(v.Village) == "" || len(v.Village) > 100 {
 			fe.Add(fmt.Sprintf("villages[%d]", i), "invalid", "needs old_commune_code, village (at most 100 characters) and new_commune_code")
 			continue
 		}
-		o.Villages = append(o.Villages, VillageRule{Line: i, OldCommune: v.OldCommuneCode, Village: villageKey(v.Village), NewCommune: v.NewCommuneCode})
+		o.Villages = append(o.Villages, VillageRule{Line: i, OldCommune: v.OldCommuneCode, Village: vn.VillageKey(v.Village), NewCommune: v.NewCommuneCode})
 	}
 	for i, d := range in.Bindings {
 		if d.Kind == "" || d.Ref == "" || (d.Action != Rebind && d.Action != Revoke) || (d.Action == Rebind) != area.ValidCode(d.ToCode) {
@@ -131,26 +132,6 @@ func (h *Handler) runInBackground(id uuid.UUID) {
 	ctx := access.WithActor(h.jobs, access.System("reorganize"))
 	if _, err := h.svc.run(ctx, id, Options{}); err != nil && ctx.Err() == nil {
 		h.log.Error("reorganization stopped; it resumes when a server starts", "id", id, "error", err.Error())
-	}
-}
-
-// Resume continues every run that was started and not finished (after a
-// crash or a restart). Batches take their households with SKIP LOCKED, so
-// servers resuming the same run share it.
-func (s *Service) Resume(ctx context.Context, log *slog.Logger) {
-	if err := s.store.reopen(ctx); err != nil {
-		log.Error("reorganizations to reopen", "error", err.Error())
-		return
-	}
-	ids, err := s.store.unfinished(ctx)
-	if err != nil {
-		log.Error("reorganizations to resume", "error", err.Error())
-		return
-	}
-	for _, id := range ids {
-		if _, err := s.run(access.WithActor(ctx, access.System("reorganize")), id, Options{}); err != nil && ctx.Err() == nil {
-			log.Error("resuming a reorganization", "id", id, "error", err.Error())
-		}
 	}
 }
 

@@ -63,7 +63,7 @@ var (
 func ReadVillages(r io.Reader) ([]VillageRule, error) {
 	var out []VillageRule
 	err := area.ReadCSV(r, villageHeader, func(line int, f []string) error {
-		out = append(out, VillageRule{Line: line, OldCommune: strings.TrimSpace(f[0]), Village: villageKey(f[1]),
+		out = append(out, VillageRule{Line: line, OldCommune: strings.TrimSpace(f[0]), Village: vn.VillageKey(f[1]),
 			NewCommune: strings.TrimSpace(f[2])})
 		return nil
 	})
@@ -80,7 +80,3 @@ func ReadDecisions(r io.Reader) ([]Decision, error) {
 	})
 	return out, err
 }
-
-// villageKey is how village names are compared: spaces collapsed, Unicode
-// NFC, lower case ("Ấp  3" and "ấp 3" are one village).
-func villageKey(s string) string { return strings.ToLower(vn.NormalizeName(s)) }

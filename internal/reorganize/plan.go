@@ -356,7 +356,7 @@ func (s *Service) placeDivided(ctx context.Context, from string, divided map[str
 	out := make([]move, len(households))
 	for i, h := range households {
 		out[i] = move{household: h.id, from: h.commune}
-		if out[i].to = rules[h.commune][villageKey(h.village)]; out[i].to != "" {
+		if out[i].to = rules[h.commune][vn.VillageKey(h.village)]; out[i].to != "" {
 			out[i].source = "village"
 		}
 	}

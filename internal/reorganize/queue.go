@@ -74,7 +74,7 @@ func (s *Service) Decide(ctx context.Context, scope access.Scope, id, household 
 			After: map[string]any{"reorganization": id, "from": m.from, "to": toCode}}); err != nil {
 			return err
 		}
-		if _, err := s.moveBatch(ctx, id, []uuid.UUID{household}, 1, nil); err != nil {
+		if _, err := s.moveBatch(ctx, id, m.toEdition, []uuid.UUID{household}, 1, nil); err != nil {
 			return err
 		}
 		out.Edition = m.toEdition

@@ -84,40 +84,35 @@ func (s store) countHouseholds(ctx context.Context, id uuid.UUID) error {
 		WHERE id = ?`, id, id).Error
 }
 
+// rebound is, for each kind of binding but assignments, its table and how
+// a ref names its row: re-binding sets the unit and its path.
+var rebound = map[string]struct{ table, where string }{
+	KindBudget:   {"program_budgets", "area_edition = @from AND program_code || '/' || area_code || '/' || year = @ref"},
+	KindTarget:   {"report_targets", "id = CAST(@ref AS uuid)"},
+	KindStandard: {"poverty_standards", "code = @ref"},
+	KindProgram:  {"programs", "code = @ref"},
+	KindCampaign: {"program_campaigns", "id = CAST(@ref AS uuid)"},
+}
+
 // applyBindings re-binds (or revokes) what is bound to old units, as the
 // plan decided.
 func (s store) applyBindings(ctx context.Context, p prepared) error {
 	conn := s.db.Conn(ctx)
 	for _, b := range p.bindings {
+		args := map[string]any{"to": p.plan.To, "from": p.plan.From, "code": b.ToCode, "ref": b.Ref, "actor": access.ActorID(ctx)}
 		var q string
-		var args []any
-		switch {
+		switch r, ok := rebound[b.Kind]; {
 		case b.Kind == KindAssignment && b.Action == Revoke:
-			q, args = `UPDATE role_assignments SET revoked_at = now(), revoked_by = ? WHERE id = ?::uuid`, []any{access.ActorID(ctx), b.Ref}
+			q = `UPDATE role_assignments SET revoked_at = now(), revoked_by = @actor WHERE id = CAST(@ref AS uuid)`
 		case b.Kind == KindAssignment:
-			q, args = `UPDATE role_assignments SET area_edition = @to, area_code = @code WHERE id = CAST(@ref AS uuid)`, nil
-		case b.Kind == KindBudget:
-			q = `UPDATE program_budgets SET area_edition = @to, area_code = @code, area_path = (SELECT path FROM areas WHERE edition = @to AND code = @code)
-				WHERE area_edition = @from AND program_code || '/' || area_code || '/' || year = @ref`
-		case b.Kind == KindTarget:
-			q = `UPDATE report_targets SET area_edition = @to, area_code = @code, area_path = (SELECT path FROM areas WHERE edition = @to AND code = @code)
-				WHERE id = CAST(@ref AS uuid)`
-		case b.Kind == KindStandard:
-			q = `UPDATE poverty_standards SET area_edition = @to, area_code = @code, area_path = (SELECT path FROM areas WHERE edition = @to AND code = @code)
-				WHERE code = @ref`
-		case b.Kind == KindProgram:
-			q = `UPDATE programs SET area_edition = @to, area_code = @code, area_path = (SELECT path FROM areas WHERE edition = @to AND code = @code)
-				WHERE code = @ref`
-		case b.Kind == KindCampaign:
-			q = `UPDATE program_campaigns SET area_edition = @to, area_code = @code, area_path = (SELECT path FROM areas WHERE edition = @to AND code = @code)
-				WHERE id = CAST(@ref AS uuid)`
+			q = `UPDATE role_assignments SET area_edition = @to, area_code = @code WHERE id = CAST(@ref AS uuid)`
+		case ok:
+			q = `UPDATE ` + r.table + ` SET area_edition = @to, area_code = @code,
+				area_path = (SELECT path FROM areas WHERE edition = @to AND code = @code) WHERE ` + r.where
 		default:
 			return fmt.Errorf("reorganize: binding of kind %q", b.Kind)
 		}
-		if args == nil {
-			args = []any{map[string]any{"to": p.plan.To, "from": p.plan.From, "code": b.ToCode, "ref": b.Ref}}
-		}
-		res := conn.Exec(q, args...)
+		res := conn.Exec(q, args)
 		if res.Error != nil {
 			return fmt.Errorf("reorganize: %s %s: %w", b.Kind, b.Ref, res.Error)
 		}
@@ -161,11 +156,15 @@ func (s store) writeMoves(ctx context.Context, id uuid.UUID, edition string, bat
 			codes[i] = m.NewCode
 		}
 	}
-	u := `unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[]) AS u (id, commune, code, old_path, new_path)`
-	uargs := []any{db.UUIDArray(ids), db.TextArray(tos), db.TextArray(codes), db.TextArray(oldPaths), db.TextArray(newPaths)}
+	// Every statement names the batch as u, with these arguments (CAST, not
+	// ::, after a named parameter: GORM would take the cast for its name).
+	u := `unnest(CAST(@ids AS uuid[]), CAST(@communes AS text[]), CAST(@codes AS text[]), CAST(@old AS text[]), CAST(@new AS text[]))
+		AS u (id, commune, code, old_path, new_path)`
+	args := map[string]any{"ids": db.UUIDArray(ids), "communes": db.TextArray(tos), "codes": db.TextArray(codes),
+		"old": db.TextArray(oldPaths), "new": db.TextArray(newPaths), "edition": edition, "run": id}
 	steps := []struct{ what, sql string }{
-		{"households", `UPDATE households h SET commune_edition = ?, commune_code = u.commune, code = u.code, area_path = u.new_path::ltree,
-			version = h.version + 1, updated_at = now() FROM ` + u + ` WHERE h.id = u.id`},
+		{"households", `UPDATE households h SET commune_edition = @edition, commune_code = u.commune, code = u.code,
+			area_path = u.new_path::ltree, version = h.version + 1, updated_at = now() FROM ` + u + ` WHERE h.id = u.id`},
 		{"enrollments", `UPDATE enrollments e SET area_path = u.new_path::ltree FROM ` + u + `
 			WHERE e.household_id = u.id AND e.state IN ('proposed', 'returned', 'approved')`},
 		{"approvals", `UPDATE approval_requests r SET area_path = e.area_path FROM enrollments e JOIN ` + u + ` ON e.household_id = u.id
@@ -177,22 +176,11 @@ func (s store) writeMoves(ctx context.Context, id uuid.UUID, edition string, bat
 		{"sync feed", `INSERT INTO registry_changes (household_id, area_path, op)
 			SELECT u.id, p.path::ltree, 'upsert' FROM ` + u + ` CROSS JOIN LATERAL (VALUES (u.old_path), (u.new_path)) AS p (path)`},
 		{"moves", `UPDATE reorganization_moves m SET moved_at = now(), new_household_code = u.code FROM ` + u + `
-			WHERE m.reorganization_id = ? AND m.household_id = u.id`},
-		{"progress", `INSERT INTO reorganization_batches (reorganization_id, moved) SELECT ?, cardinality(?::uuid[])`},
+			WHERE m.reorganization_id = @run AND m.household_id = u.id`},
+		{"progress", `INSERT INTO reorganization_batches (reorganization_id, moved) SELECT @run, cardinality(CAST(@ids AS uuid[]))`},
 	}
 	for _, st := range steps {
-		args := uargs
-		switch st.what {
-		case "households":
-			args = append([]any{edition}, uargs...)
-		case "approvals", "duplicates":
-			// u is joined, not listed in FROM first: same arguments.
-		case "moves":
-			args = append(append([]any{}, uargs...), id)
-		case "progress":
-			args = []any{id, db.UUIDArray(ids)}
-		}
-		if err := conn.Exec(st.sql, args...).Error; err != nil {
+		if err := conn.Exec(st.sql, args).Error; err != nil {
 			return fmt.Errorf("reorganize: move %s: %w", st.what, err)
 		}
 	}
@@ -272,13 +260,6 @@ func (s store) markApplied(ctx context.Context, id uuid.UUID) (bool, error) {
 		WHERE r.id = ? AND r.state = 'applying'
 		AND NOT EXISTS (SELECT 1 FROM households h WHERE h.commune_edition = r.from_edition)`, id)
 	return res.RowsAffected > 0, res.Error
-}
-
-// runEdition is the edition a run moves to.
-func (s store) runEdition(ctx context.Context, id uuid.UUID) (string, error) {
-	var to string
-	err := s.db.Conn(ctx).Raw(`SELECT to_edition FROM reorganizations WHERE id = ?`, id).Row().Scan(&to)
-	return to, err
 }
 
 // pickPending locks up to size placed households not yet moved (only

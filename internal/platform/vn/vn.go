@@ -29,6 +29,10 @@ func NormalizeName(s string) string {
 	return norm.NFC.String(strings.Join(strings.Fields(s), " "))
 }
 
+// VillageKey is how village (ấp, thôn) names are compared: as NormalizeName
+// leaves them, without case ("Ấp  3" and "ấp 3" are one village).
+func VillageKey(s string) string { return strings.ToLower(NormalizeName(s)) }
+
 // Zone is the zone dates are judged in ("today", "not in the future").
 var Zone = func() *time.Location {
 	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")

@@ -35,3 +35,9 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+func TestVillageKey(t *testing.T) {
+	if VillageKey("  Ấp   Tà Teng ") != VillageKey("ấp tà teng") || VillageKey("Ấp 3") == VillageKey("Ấp 4") {
+		t.Fatal("village names compare without case or extra spaces, and only so")
+	}
+}
