@@ -10,6 +10,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/config"
+	"github.com/ansinh/ansinh/internal/importer"
 	"github.com/ansinh/ansinh/internal/platform/cli"
 )
 
@@ -166,21 +167,30 @@ func userCmd(load cli.Loader) *cobra.Command {
 func importCmd(load cli.Loader) *cobra.Command {
 	cmd := &cobra.Command{Use: "import", Short: "Load records from files"}
 	var mode, area string
-	households := &cobra.Command{
-		Use:   "households FILE",
-		Short: "Import households with their members from a CSV or XLSX file in the template's layout",
-		Long: "Import households with their members (one row per person; the template is GET /api/v1/imports/template.xlsx).\n" +
-			"--mode dry_run checks and writes nothing; all_or_nothing writes everything or nothing; valid_only writes the\n" +
-			"valid households and reports the rest. Households already registered (commune and code) are skipped, so a\n" +
-			"file can be run again. Problems go to standard output; progress to standard error.",
-		Args: cobra.ExactArgs(1),
-		RunE: load.RunE(func(c *cobra.Command, args []string, cfg *config.Config) error {
-			return app.RunImport(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), args[0], mode, area, c.OutOrStdout(), c.ErrOrStderr())
-		}),
+	for _, what := range []string{importer.Households, importer.History} {
+		short, long := "Import households with their members from a CSV or XLSX file in the template's layout",
+			"Import households with their members (one row per person; the template is GET /api/v1/imports/template.xlsx).\n"
+		if what == importer.History {
+			short, long = "Import the recognized lists of past years (poor, near-poor, out of poverty) from a CSV or XLSX file",
+				"Import past years' recognized lists (one row per household and year, in year order; the template is\n"+
+					"GET /api/v1/imports/template.xlsx?kind=history). The commune is in the units of the decision's date;\n"+
+					"households not registered are created from the head's columns. Years recorded alike are skipped.\n"
+		}
+		c := &cobra.Command{
+			Use:   what + " FILE",
+			Short: short,
+			Long: long + "--mode dry_run checks and writes nothing; all_or_nothing writes everything or nothing; valid_only writes the\n" +
+				"valid households and reports the rest. What is already there is skipped, so a file can be run again.\n" +
+				"Problems go to standard output; progress to standard error.",
+			Args: cobra.ExactArgs(1),
+			RunE: load.RunE(func(c *cobra.Command, args []string, cfg *config.Config) error {
+				return app.RunImport(c.Context(), cfg, app.NewLogger(cfg, os.Stderr), what, args[0], mode, area, c.OutOrStdout(), c.ErrOrStderr())
+			}),
+		}
+		c.Flags().StringVar(&mode, "mode", "dry_run", "dry_run, all_or_nothing or valid_only")
+		c.Flags().StringVar(&area, "area", "", "limit the import to this area's households (GSO code); empty: anywhere")
+		cmd.AddCommand(c)
 	}
-	households.Flags().StringVar(&mode, "mode", "dry_run", "dry_run, all_or_nothing or valid_only")
-	households.Flags().StringVar(&area, "area", "", "limit the import to this area's households (GSO code); empty: anywhere")
-	cmd.AddCommand(households)
 	return cmd
 }
 

@@ -433,10 +433,11 @@ func ensurePartitions(ctx context.Context, cfg *config.Config, months int) error
 	return audit.EnsurePartitions(ctx, owner, months)
 }
 
-// RunImport imports households from a file, showing progress on errOut and
-// listing the problems on out. Within an area (its GSO code) when one is
-// given; as the system actor "import-cli".
-func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, mode, area string, out, errOut io.Writer) error {
+// RunImport imports households, or the recognized lists of past years
+// (what: importer.Households or importer.History), from a file, showing
+// progress on errOut and listing the problems on out. Within an area (its
+// GSO code) when one is given; as the system actor "import-cli".
+func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, what, path, mode, area string, out, errOut io.Writer) error {
 	a, err := Open(cfg, log)
 	if err != nil {
 		return err
@@ -468,7 +469,7 @@ func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, 
 	// large file's bookkeeping grow the process past it.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(192 << 20))
 	start := time.Now()
-	res, err := a.imports.Run(ctx, scope, mode, kind, "file:"+filepath.Base(path), f, st.Size(), func(p importer.Progress) {
+	res, err := a.imports.RunOf(ctx, what, scope, mode, kind, "file:"+filepath.Base(path), f, st.Size(), func(p importer.Progress) {
 		secs := time.Since(start).Seconds()
 		fmt.Fprintf(errOut, "\r%d rows, %d households written, %d skipped (already there), %d invalid, %.0f rows/s   ",
 			p.RowsRead, p.HouseholdsCreated, p.HouseholdsExisting, p.HouseholdsInvalid, float64(p.RowsRead)/max(secs, 0.001))
@@ -483,6 +484,9 @@ func RunImport(ctx context.Context, cfg *config.Config, log *slog.Logger, path, 
 	fmt.Fprintf(out, "import (%s): %d rows, %d households valid, %d invalid, %d written with %d members, %d already there, %d problems, in %s\n",
 		mode, res.RowsRead, res.HouseholdsValid, res.HouseholdsInvalid, res.HouseholdsCreated, res.MembersCreated, res.HouseholdsExisting,
 		res.Progress.Problems, time.Since(start).Round(time.Millisecond))
+	if what == importer.History {
+		fmt.Fprintf(out, "history: %d years recorded, %d already recorded\n", res.YearsRecorded, res.YearsExisting)
+	}
 	if res.HouseholdsInvalid > 0 && mode == importer.AllOrNothing {
 		return fmt.Errorf("import: %d invalid households: nothing was written", res.HouseholdsInvalid)
 	}

@@ -94,7 +94,7 @@ func Choose(standards []Standard, areaPath string, date time.Time) (Standard, bo
 	var best Standard
 	found := false
 	for _, s := range standards {
-		if !s.InForce(date) {
+		if !s.InForce(date) || s.HistoryOnly {
 			continue
 		}
 		if s.AreaPath != "" && areaPath != s.AreaPath && !strings.HasPrefix(areaPath, s.AreaPath+".") {

@@ -41,6 +41,10 @@ type Standard struct {
 	PoorMinDeprivations int
 	Notes               string
 	Indicators          []Indicator
+	// HistoryOnly: recorded for the history of classifications (the
+	// 2016-2020 standard, whose rule the assessments do not implement); no
+	// assessment is made under it.
+	HistoryOnly bool
 }
 
 // Line is the income line for an area type.

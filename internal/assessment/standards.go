@@ -86,7 +86,7 @@ func basedOn(st Standard, all []Standard) (Standard, error) {
 				return Standard{}, apperr.Fields([]apperr.FieldError{{Field: "income_line_rural", Code: "below_national",
 					Message: fmt.Sprintf("a local standard may not be below the national %s (%d rural, %d urban)", o.Code, o.LineRural, o.LineUrban)}})
 			}
-			if o.InForce(st.ValidFrom) {
+			if o.InForce(st.ValidFrom) && !o.HistoryOnly {
 				national = &all[i]
 			}
 		}

@@ -22,10 +22,10 @@ var lockForUpdate = clause.Locking{Strength: "UPDATE"}
 func (s store) standards(ctx context.Context) ([]Standard, error) {
 	out, err := db.Collect(s.db.Conn(ctx).Raw(`SELECT code, name, legal_source, valid_from, valid_to, coalesce(area_code, ''),
 		coalesce(area_edition, ''), coalesce(area_path::text, ''), income_line_rural, income_line_urban, average_max_rural, average_max_urban,
-		poor_min_deprivations, notes FROM poverty_standards ORDER BY valid_from, code`), func(row db.Scanner) (Standard, error) {
+		poor_min_deprivations, notes, NOT assessable FROM poverty_standards ORDER BY valid_from, code`), func(row db.Scanner) (Standard, error) {
 		var st Standard
 		err := row.Scan(&st.Code, &st.Name, &st.LegalSource, &st.ValidFrom, &st.ValidTo, &st.AreaCode, &st.AreaEdition, &st.AreaPath,
-			&st.LineRural, &st.LineUrban, &st.AverageMaxRural, &st.AverageMaxUrban, &st.PoorMinDeprivations, &st.Notes)
+			&st.LineRural, &st.LineUrban, &st.AverageMaxRural, &st.AverageMaxUrban, &st.PoorMinDeprivations, &st.Notes, &st.HistoryOnly)
 		return st, err
 	})
 	if err != nil {

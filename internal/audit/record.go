@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -164,4 +165,22 @@ func nullUUID(id uuid.UUID) *uuid.UUID {
 		return nil
 	}
 	return &id
+}
+
+// CommonPath is the deepest area containing every path: the area of an
+// event about records in several.
+func CommonPath(paths []string) string {
+	if len(paths) == 0 {
+		return ""
+	}
+	common := strings.Split(paths[0], ".")
+	for _, p := range paths[1:] {
+		parts := strings.Split(p, ".")
+		n := 0
+		for n < len(common) && n < len(parts) && common[n] == parts[n] {
+			n++
+		}
+		common = common[:n]
+	}
+	return strings.Join(common, ".")
 }

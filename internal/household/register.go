@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -235,23 +234,6 @@ func (s *Service) InsertBatch(ctx context.Context, source string, hs []Household
 		audited = append(audited, map[string]any{"id": h.ID, "code": h.Code, "commune": h.CommuneCode, "members": len(h.Members)})
 	}
 	err = audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "household.import", EntityType: "import", EntityID: source,
-		AreaPath: commonPath(areas), After: map[string]any{"households": audited}})
+		AreaPath: audit.CommonPath(areas), After: map[string]any{"households": audited}})
 	return ids, members, db.MapError(err)
-}
-
-// commonPath is the deepest area containing every path.
-func commonPath(paths []string) string {
-	if len(paths) == 0 {
-		return ""
-	}
-	common := strings.Split(paths[0], ".")
-	for _, p := range paths[1:] {
-		parts := strings.Split(p, ".")
-		n := 0
-		for n < len(common) && n < len(parts) && common[n] == parts[n] {
-			n++
-		}
-		common = common[:n]
-	}
-	return strings.Join(common, ".")
 }

@@ -10,6 +10,10 @@ func errMode() error {
 	return apperr.Fields([]apperr.FieldError{{Field: "mode", Code: "invalid", Message: "must be dry_run, all_or_nothing or valid_only"}})
 }
 
+func errWhat() error {
+	return apperr.Fields([]apperr.FieldError{{Field: "kind", Code: "invalid", Message: "must be households or history"}})
+}
+
 func errKind() error {
 	return apperr.New(apperr.Invalid, "import_file", "send a CSV (text/csv) or XLSX file")
 }

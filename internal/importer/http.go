@@ -39,6 +39,7 @@ const XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 // JobOut is an import job as the API shows it.
 type JobOut struct {
 	ID                 uuid.UUID  `json:"id"`
+	Kind               string     `json:"kind"`
 	Mode               string     `json:"mode"`
 	FileName           string     `json:"file_name"`
 	Status             string     `json:"status"`
@@ -48,6 +49,8 @@ type JobOut struct {
 	HouseholdsCreated  int        `json:"households_created"`
 	HouseholdsExisting int        `json:"households_existing"`
 	MembersCreated     int        `json:"members_created"`
+	YearsRecorded      int        `json:"years_recorded"`
+	YearsExisting      int        `json:"years_existing"`
 	Problems           int        `json:"problems"`
 	Error              string     `json:"error,omitempty"`
 	CreatedAt          time.Time  `json:"created_at"`
@@ -56,10 +59,10 @@ type JobOut struct {
 }
 
 func jobOut(j Job) JobOut {
-	return JobOut{ID: j.ID, Mode: j.Mode, FileName: j.FileName, Status: j.Status, RowsRead: j.Progress.RowsRead,
+	return JobOut{ID: j.ID, Kind: j.Kind, Mode: j.Mode, FileName: j.FileName, Status: j.Status, RowsRead: j.Progress.RowsRead,
 		HouseholdsValid: j.Progress.HouseholdsValid, HouseholdsInvalid: j.Progress.HouseholdsInvalid,
 		HouseholdsCreated: j.Progress.HouseholdsCreated, HouseholdsExisting: j.Progress.HouseholdsExisting,
-		MembersCreated: j.Progress.MembersCreated, Problems: j.Progress.Problems, Error: j.Error, CreatedAt: j.CreatedAt.UTC(),
+		MembersCreated: j.Progress.MembersCreated, YearsRecorded: j.Progress.YearsRecorded, YearsExisting: j.Progress.YearsExisting, Problems: j.Progress.Problems, Error: j.Error, CreatedAt: j.CreatedAt.UTC(),
 		StartedAt: j.StartedAt, FinishedAt: j.FinishedAt}
 }
 
@@ -71,6 +74,7 @@ func (h *Handler) submit(c *gin.Context) error {
 	if mode == "" {
 		mode = DryRun
 	}
+	what := kindParam(q)
 	name := q.String("name", 200)
 	if err := q.Err(); err != nil {
 		return err
@@ -81,7 +85,7 @@ func (h *Handler) submit(c *gin.Context) error {
 		return errMediaType()
 	}
 	ctx := c.Request.Context()
-	job, err := h.jobs.Submit(ctx, access.ScopeFrom(ctx), mode, kind, name, c.Request.Body)
+	job, err := h.jobs.Submit(ctx, access.ScopeFrom(ctx), what, mode, kind, name, c.Request.Body)
 	if err != nil {
 		if apperr.Is(err, apperr.TooManyRequests) { // too_many_jobs: a job takes about this long
 			c.Header("Retry-After", "30")
@@ -152,12 +156,30 @@ func (h *Handler) problems(c *gin.Context) error {
 	return nil
 }
 
+// kindParam reads ?kind=: what an import reads (households by default).
+func kindParam(q *web.Query) string {
+	what := q.String("kind", 20)
+	if what == "" {
+		return Households
+	}
+	if what != Households && what != History {
+		q.Invalid("kind", "must be households or history")
+	}
+	return what
+}
+
 func (h *Handler) template(c *gin.Context) error {
-	b, err := Template()
+	q := web.NewQuery(c)
+	what := kindParam(q)
+	if err := q.Err(); err != nil {
+		return err
+	}
+	b, err := Template(what)
 	if err != nil {
 		return err
 	}
-	c.Header("Content-Disposition", `attachment; filename="ansinh-mau-nhap-ho.xlsx"`)
+	name := map[string]string{Households: "ansinh-mau-nhap-ho.xlsx", History: "ansinh-mau-nhap-lich-su.xlsx"}[what]
+	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	c.Data(http.StatusOK, XLSXType, b)
 	return nil
 }

@@ -139,3 +139,54 @@ func TestImportJobStatesAndProblemsPages(t *testing.T) {
 		t.Fatalf("another user read the problems: %d", w.Code)
 	}
 }
+
+// A history through the API: kind=history runs the history import as a
+// job; its figures count years; its template is the history's; an unknown
+// kind is refused before anything is kept.
+func TestHistoryImportThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "im-history", "commune_worker", "30791")
+	file := historyHead +
+		"2019,30791,HS-1,Nguyễn Văn An,poor,12/QĐ-UBND,2019-12-20,Ấp 1,rural,1978,male\n" +
+		"2020,30791,HS-1,Nguyễn Văn An,near_poor,15/QĐ-UBND,2020-12-18\n" +
+		"2020,31036,HS-2,Lê Văn Bình,poor,15/QĐ-UBND,2020-12-18,Ấp 1,rural,1978,male\n" // another commune
+	send := func(kind string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/api/v1/imports?mode=valid_only&kind="+kind, strings.NewReader(file))
+		req.Header.Set("Content-Type", "text/csv")
+		req.Header.Set("Authorization", "Bearer "+worker)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		apptest.Check(t, req, w)
+		return w
+	}
+	if w := send("people"); w.Code != 422 || apptest.ProblemCode(t, w) != "validation_failed" {
+		t.Fatalf("an unknown kind: %d %s", w.Code, w.Body.String())
+	}
+	type historyJob struct {
+		jobView
+		Kind          string `json:"kind"`
+		YearsRecorded int    `json:"years_recorded"`
+	}
+	w := send("history")
+	job := apptest.Decode[historyJob](t, w, 202)
+	for deadline := time.Now().Add(20 * time.Second); job.Status != "succeeded" && job.Status != "failed"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job did not finish: %+v", job)
+		}
+		job = apptest.Decode[historyJob](t, apptest.Send(t, h, "GET", "/api/v1/imports/"+job.ID, worker, nil), 200)
+	}
+	if job.Status != "succeeded" || job.Kind != "history" || job.YearsRecorded != 2 || job.HouseholdsCreated != 1 ||
+		job.HouseholdsInvalid != 1 || job.Problems != 1 {
+		t.Fatalf("history job: %+v", job)
+	}
+	w = apptest.Send(t, h, "GET", "/api/v1/imports/"+job.ID+"/problems", worker, nil)
+	if !strings.Contains(w.Body.String(), `"row":4`) || !strings.Contains(w.Body.String(), `"code":"outside_scope"`) {
+		t.Fatalf("problems: %s", w.Body.String())
+	}
+	w = apptest.Send(t, h, "GET", "/api/v1/imports/template.xlsx?kind=history", worker, nil)
+	if w.Code != 200 || !strings.Contains(w.Header().Get("Content-Disposition"), "lich-su") || !bytes.HasPrefix(w.Body.Bytes(), []byte("PK")) {
+		t.Fatalf("history template: %d %v", w.Code, w.Header())
+	}
+}

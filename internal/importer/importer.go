@@ -1,8 +1,9 @@
-// Package importer loads households with their members from CSV or XLSX
-// files in the template's layout: validated with the registry's own rules,
-// streamed in constant memory, written in batches of whole households (never
-// half a household), re-runnable without duplicates; as a background job of
-// the server or from the command line.
+// Package importer loads households with their members, or the recognized
+// lists of past years, from CSV or XLSX files in the templates' layouts:
+// validated with the registry's own rules, streamed in constant memory,
+// written in batches of whole households (never half a household),
+// re-runnable without duplicates; as a background job of the server or from
+// the command line.
 package importer
 
 import (
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/area"
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -29,6 +31,33 @@ type registry interface {
 	CheckBatch(ctx context.Context, scope access.Scope, hs []household.Household) (household.BulkResult, error)
 	InsertBatch(ctx context.Context, source string, hs []household.Household) ([]uuid.UUID, int, error)
 	LookupKey(id household.IDNumber) []byte
+	Classify(ctx context.Context, id uuid.UUID, to, decision string, effective time.Time) (string, bool, error)
+}
+
+// What an import reads.
+const (
+	Households = "households" // households with their members, a row a person
+	History    = "history"    // the recognized lists of past years, a row a household and year
+)
+
+// format is what an import of one kind reads and writes: its template's
+// columns, how a household's rows become what is written, and how a batch
+// of them is checked against the database and written.
+type format interface {
+	columns() []Column
+	build(rows []line, now time.Time) (pending, []Problem)
+	// check finds what the database knows of a batch: households to skip
+	// (existing) and those it refuses, with their problems. It may note on
+	// the batch's elements what write needs.
+	check(ctx context.Context, scope access.Scope, batch []pending) (checked, error)
+	// write writes a checked batch's households and says what it added.
+	write(ctx context.Context, source string, batch []pending) (Progress, error)
+}
+
+// checked is what check found of a batch, by the batch's index.
+type checked struct {
+	existing map[int]bool
+	refused  map[int][]Problem
 }
 
 // maxMembers is the most members a household may have in a file.
@@ -41,12 +70,29 @@ const batchSize = 1000
 type Importer struct {
 	db       *db.DB
 	registry registry
+	editions editions
 	now      func() time.Time
+}
+
+// editions reads the editions of the administrative units (*area.Store).
+type editions interface {
+	Editions(ctx context.Context) ([]area.Edition, error)
 }
 
 // New makes an importer.
 func New(pool *db.DB, reg registry) *Importer {
-	return &Importer{db: pool, registry: reg, now: time.Now}
+	return &Importer{db: pool, registry: reg, editions: area.NewStore(pool), now: time.Now}
+}
+
+// formatOf is the format of an import of what (Households or History).
+func (im *Importer) formatOf(what string) (format, error) {
+	switch what {
+	case Households, "":
+		return householdFormat{im: im}, nil
+	case History:
+		return &historyFormat{im: im, store: historyStore{db: im.db}}, nil
+	}
+	return nil, errWhat()
 }
 
 // Run imports a file (kind csv or xlsx) as the actor in ctx within scope,
@@ -56,10 +102,20 @@ func New(pool *db.DB, reg registry) *Importer {
 // writes nothing. The source names the import in the audit trail.
 func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, source string, file io.ReaderAt, size int64,
 	progress func(Progress)) (Result, error) {
+	return im.RunOf(ctx, Households, scope, mode, kind, source, file, size, progress)
+}
+
+// RunOf is Run for an import of what: Households or History.
+func (im *Importer) RunOf(ctx context.Context, what string, scope access.Scope, mode, kind, source string, file io.ReaderAt, size int64,
+	progress func(Progress)) (Result, error) {
 	if err := checkMode(mode); err != nil {
 		return Result{}, err
 	}
-	r := &runner{im: im, scope: scope, mode: mode, source: source, progress: progress, now: im.now(),
+	f, err := im.formatOf(what)
+	if err != nil {
+		return Result{}, err
+	}
+	r := &runner{im: im, format: f, scope: scope, mode: mode, source: source, progress: progress, now: im.now(),
 		seenHouseholds: map[uint64]struct{}{}, seenIDs: map[uint64]struct{}{}}
 	if err := r.open(file, size, kind); err != nil {
 		return Result{}, err
@@ -74,6 +130,7 @@ func (im *Importer) Run(ctx context.Context, scope access.Scope, mode, kind, sou
 // batches go to.
 type runner struct {
 	im       *Importer
+	format   format
 	scope    access.Scope
 	mode     string
 	source   string // names the import in the audit trail
@@ -103,7 +160,8 @@ type runner struct {
 // pending is a household read from the file, with where it came from.
 type pending struct {
 	h    household.Household
-	rows []int // the file's row numbers of its members
+	rows []int    // the file's row numbers of its members (of its years, in a history)
+	past *history // a history's years and what check found of them
 }
 
 // open opens the file and reads its header.
@@ -117,7 +175,7 @@ func (r *runner) open(file io.ReaderAt, size int64, kind string) error {
 		src.Close()
 		return fileProblem("the file is empty: it needs the template's header row")
 	}
-	cols, err := header(rec)
+	cols, err := header(rec, r.format.columns())
 	if err != nil {
 		src.Close()
 		return err
@@ -259,8 +317,8 @@ func (r *runner) validate(group []line) (pending, []Problem) {
 		return pending{}, []Problem{problem(group[0].number, "household_code", "too_many_members",
 			fmt.Sprintf("a household has at most %d members: check that each household has its own code", maxMembers))}
 	}
-	h, probs := build(group, r.now)
-	p := pending{h: h}
+	p, probs := r.format.build(group, r.now)
+	p.rows = p.rows[:0]
 	for _, l := range group {
 		p.rows = append(p.rows, l.number)
 	}
@@ -272,7 +330,7 @@ func (r *runner) validate(group []line) (pending, []Problem) {
 // is remembered by its codes as written, and has no other problem found.
 func (r *runner) seen(p pending, first line) []Problem {
 	h := p.h
-	unreadable := len(h.Members) == 0
+	unreadable := len(h.Members) == 0 && p.past == nil // a history's households have no members in the file
 	key := hash([]byte(h.CommuneCode), []byte(h.Code))
 	if unreadable {
 		key = hash([]byte(strings.TrimSpace(first.get("commune_code"))), []byte(strings.TrimSpace(first.get("household_code"))))
@@ -369,51 +427,46 @@ func (r *runner) write(ctx context.Context, batch []pending) error {
 	return r.insert(ctx, valid)
 }
 
-// check asks the registry what it knows of a batch: households already
-// registered are counted as existing, those in conflict with it as invalid
-// (with their problems); the others are to be written unless this is a dry
-// run or an all-or-nothing import that an invalid household doomed.
-func (r *runner) check(ctx context.Context, batch []pending) (valid []household.Household, writable bool, err error) {
-	hs := make([]household.Household, len(batch))
-	for i, p := range batch {
-		hs[i] = p.h
-	}
-	check, err := r.im.registry.CheckBatch(ctx, r.scope, hs)
+// check asks the format what the database knows of a batch: households
+// already there are counted as existing, those it refuses as invalid (with
+// their problems); the others are to be written unless this is a dry run or
+// an all-or-nothing import that an invalid household doomed.
+func (r *runner) check(ctx context.Context, batch []pending) (valid []pending, writable bool, err error) {
+	found, err := r.format.check(ctx, r.scope, batch)
 	if err != nil {
 		return nil, false, err
-	}
-	existing := map[int]bool{}
-	for _, i := range check.Existing {
-		existing[i] = true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, p := range batch {
 		switch {
-		case existing[i]:
+		case found.existing[i]:
 			r.res.HouseholdsExisting++
-		case len(check.Conflicts[i]) > 0:
+		case len(found.refused[i]) > 0:
 			r.res.HouseholdsInvalid++
 			r.res.HouseholdsValid--
-			r.res.note(placedPending(p, check.Conflicts[i])...)
+			r.res.note(found.refused[i]...)
 		default:
-			valid = append(valid, p.h)
+			valid = append(valid, p)
 		}
 	}
 	doomed := r.mode == AllOrNothing && r.res.HouseholdsInvalid > 0
 	return valid, r.mode != DryRun && !doomed, nil
 }
 
-// insert writes a batch's valid households and counts them.
-func (r *runner) insert(ctx context.Context, valid []household.Household) error {
-	ids, members, err := r.im.registry.InsertBatch(ctx, r.source, valid)
+// insert writes a batch's valid households and counts what they added.
+func (r *runner) insert(ctx context.Context, valid []pending) error {
+	added, err := r.format.write(ctx, r.source, valid)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.res.HouseholdsCreated += len(ids)
-	r.res.MembersCreated += members
+	r.res.HouseholdsCreated += added.HouseholdsCreated
+	r.res.HouseholdsExisting += added.HouseholdsExisting
+	r.res.MembersCreated += added.MembersCreated
+	r.res.YearsRecorded += added.YearsRecorded
+	r.res.YearsExisting += added.YearsExisting
 	return nil
 }
 
@@ -427,6 +480,48 @@ func (r *runner) report() {
 	p := r.res.Progress
 	r.mu.Unlock()
 	r.progress(p)
+}
+
+// householdFormat is the import of households with their members.
+type householdFormat struct{ im *Importer }
+
+func (householdFormat) columns() []Column { return Columns }
+
+func (householdFormat) build(rows []line, now time.Time) (pending, []Problem) {
+	h, probs := build(rows, now)
+	return pending{h: h}, probs
+}
+
+// check asks the registry: households already registered (commune and
+// code) are skipped, those in conflict with it refused.
+func (f householdFormat) check(ctx context.Context, scope access.Scope, batch []pending) (checked, error) {
+	hs := make([]household.Household, len(batch))
+	for i, p := range batch {
+		hs[i] = p.h
+	}
+	res, err := f.im.registry.CheckBatch(ctx, scope, hs)
+	if err != nil {
+		return checked{}, err
+	}
+	out := checked{existing: map[int]bool{}, refused: map[int][]Problem{}}
+	for _, i := range res.Existing {
+		out.existing[i] = true
+	}
+	for i, fe := range res.Conflicts {
+		if len(fe) > 0 {
+			out.refused[i] = placedPending(batch[i], fe)
+		}
+	}
+	return out, nil
+}
+
+func (f householdFormat) write(ctx context.Context, source string, batch []pending) (Progress, error) {
+	hs := make([]household.Household, len(batch))
+	for i, p := range batch {
+		hs[i] = p.h
+	}
+	ids, members, err := f.im.registry.InsertBatch(ctx, source, hs)
+	return Progress{HouseholdsCreated: len(ids), MembersCreated: members}, err
 }
 
 // placedPending puts the database's findings on a household's rows.

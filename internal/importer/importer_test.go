@@ -200,7 +200,7 @@ func TestImportModesAndRerun(t *testing.T) {
 	if err != nil || x.HouseholdsCreated != 3 {
 		t.Fatalf("xlsx: %+v %v %+v", x.Progress, err, x.Problems)
 	}
-	if b, err := importer.Template(); err != nil || len(b) < 1000 {
+	if b, err := importer.Template(importer.Households); err != nil || len(b) < 1000 {
 		t.Fatalf("template: %v", err)
 	}
 }

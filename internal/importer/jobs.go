@@ -59,10 +59,14 @@ func (j *Jobs) Wait() { j.wg.Wait() }
 // MaxFileBytes is the largest file an import accepts through the API.
 const MaxFileBytes = 1 << 30
 
-// Submit stores the uploaded file and starts the job as the actor in ctx,
-// within scope (kept with the job: the job acts as the submitter did).
-func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name string, body io.Reader) (Job, error) {
+// Submit stores the uploaded file and starts the job, an import of what
+// (Households or History), as the actor in ctx, within scope (kept with the
+// job: the job acts as the submitter did).
+func (j *Jobs) Submit(ctx context.Context, scope access.Scope, what, mode, kind, name string, body io.Reader) (Job, error) {
 	if err := checkMode(mode); err != nil {
+		return Job{}, err
+	}
+	if _, err := j.im.formatOf(what); err != nil {
 		return Job{}, err
 	}
 	if kind != "csv" && kind != "xlsx" {
@@ -89,7 +93,7 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 		if err := j.underCap(ctx, owner, true); err != nil {
 			return err
 		}
-		return j.store.insertJob(ctx, newJob{ID: id, Owner: owner, ActorID: access.ActorID(ctx), ScopePaths: paths,
+		return j.store.insertJob(ctx, newJob{ID: id, Owner: owner, ActorID: access.ActorID(ctx), ScopePaths: paths, Kind: what,
 			Mode: mode, FileName: name, FilePath: path, FileSHA256: sum, Runner: j.runner})
 	})
 	if err != nil {
@@ -110,7 +114,7 @@ func (j *Jobs) Submit(ctx context.Context, scope access.Scope, mode, kind, name 
 				defer func() { <-j.slots }()
 			case <-j.base.Done():
 			}
-			j.run(access.WithActor(j.base, actor), id, scope, mode, kind, path)
+			j.run(access.WithActor(j.base, actor), id, scope, what, mode, kind, path)
 		}()
 	})
 	return j.Job(ctx, owner, id)
@@ -160,7 +164,7 @@ func (j *Jobs) keep(id uuid.UUID, kind string, body io.Reader) (path, sum string
 
 // run runs a job and records its states: running, then its figures, its
 // problems and how it ended. The bookkeeping outlives a shutdown.
-func (j *Jobs) run(ctx context.Context, id uuid.UUID, scope access.Scope, mode, kind, path string) {
+func (j *Jobs) run(ctx context.Context, id uuid.UUID, scope access.Scope, what, mode, kind, path string) {
 	defer os.Remove(path)
 	quiet := context.WithoutCancel(ctx) // the job's own bookkeeping outlives a shutdown
 	j.logged(id, "marking it running", j.store.start(quiet, id))
@@ -170,7 +174,7 @@ func (j *Jobs) run(ctx context.Context, id uuid.UUID, scope access.Scope, mode, 
 			j.logged(id, "marking it failed", j.store.finish(quiet, id, jobFailed, "internal error"))
 		}
 	}()
-	res, err := j.importFile(ctx, id, scope, mode, kind, path, func(p Progress) {
+	res, err := j.importFile(ctx, id, scope, what, mode, kind, path, func(p Progress) {
 		j.logged(id, "saving its progress", j.store.saveProgress(quiet, id, p))
 	})
 	j.logged(id, "saving its progress", j.store.saveProgress(quiet, id, res.Progress))
@@ -180,7 +184,7 @@ func (j *Jobs) run(ctx context.Context, id uuid.UUID, scope access.Scope, mode, 
 }
 
 // importFile runs the import of a job's file.
-func (j *Jobs) importFile(ctx context.Context, id uuid.UUID, scope access.Scope, mode, kind, path string,
+func (j *Jobs) importFile(ctx context.Context, id uuid.UUID, scope access.Scope, what, mode, kind, path string,
 	progress func(Progress)) (Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -191,7 +195,7 @@ func (j *Jobs) importFile(ctx context.Context, id uuid.UUID, scope access.Scope,
 	if err != nil {
 		return Result{}, err
 	}
-	return j.im.Run(ctx, scope, mode, kind, "import:"+id.String(), f, st.Size(), progress)
+	return j.im.RunOf(ctx, what, scope, mode, kind, "import:"+id.String(), f, st.Size(), progress)
 }
 
 // logged logs a failure of a job's bookkeeping (the job goes on: a job left

@@ -33,6 +33,8 @@ type Progress struct {
 	HouseholdsCreated  int
 	HouseholdsExisting int
 	MembersCreated     int
+	YearsRecorded      int // a history's years written
+	YearsExisting      int // a history's years already recorded alike (skipped)
 	Problems           int
 }
 
@@ -94,6 +96,7 @@ func problem(row int, column, code, en string) Problem {
 type Job struct {
 	ID         uuid.UUID
 	Owner      string
+	Kind       string // what it reads: Households or History
 	Mode       string
 	FileName   string
 	Status     string // queued, running, succeeded, failed

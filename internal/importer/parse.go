@@ -201,21 +201,22 @@ func openRows(r io.ReaderAt, size int64, kind string) (rowReader, error) {
 	return nil, fileProblem("the file must be CSV or XLSX")
 }
 
-// header maps column names to positions; every required column must be there.
-func header(rec []string) (map[string]int, error) {
+// header maps column names to positions; every required column of cols must
+// be there.
+func header(rec []string, cols []Column) (map[string]int, error) {
 	idx := map[string]int{}
 	for i, name := range rec {
 		name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
 		if name == "" {
 			continue
 		}
-		if !slices.ContainsFunc(Columns, func(c Column) bool { return c.Name == name }) {
+		if !slices.ContainsFunc(cols, func(c Column) bool { return c.Name == name }) {
 			return nil, fileProblem("column %q is not in the template", name)
 		}
 		idx[name] = i
 	}
 	var missing []string
-	for _, c := range Columns {
+	for _, c := range cols {
 		if _, ok := idx[c.Name]; !ok && c.Required {
 			missing = append(missing, c.Name)
 		}

@@ -20,7 +20,7 @@ func parseAll(data []byte) (households int, problems []Problem, err error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	cols, err := header(rec)
+	cols, err := header(rec, Columns)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -33,6 +34,10 @@ func (f *fakeRegistry) InsertBatch(context.Context, string, []household.Househol
 }
 
 func (f *fakeRegistry) LookupKey(id household.IDNumber) []byte { return []byte(id.Digits) }
+
+func (f *fakeRegistry) Classify(context.Context, uuid.UUID, string, string, time.Time) (string, bool, error) {
+	return "", false, nil
+}
 
 // heads is a file of n households of one person each.
 func heads(n int) string {

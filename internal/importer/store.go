@@ -23,6 +23,7 @@ type newJob struct {
 	Owner      string
 	ActorID    *uuid.UUID
 	ScopePaths []string // "*" for everywhere
+	Kind       string   // what it reads: Households or History
 	Mode       string
 	FileName   string
 	FilePath   string
@@ -31,9 +32,9 @@ type newJob struct {
 }
 
 func (s *store) insertJob(ctx context.Context, j newJob) error {
-	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO import_jobs (id, owner, actor_id, scope_paths, mode, file_name, file_path, file_sha256,
-		runner) VALUES (?, ?, ?, ?::text[], ?, ?, ?, ?, ?)`, j.ID, j.Owner, j.ActorID, db.TextArray(j.ScopePaths), j.Mode, j.FileName, j.FilePath,
-		j.FileSHA256, j.Runner).Error)
+	return db.MapError(s.db.Conn(ctx).Exec(`INSERT INTO import_jobs (id, owner, actor_id, scope_paths, kind, mode, file_name, file_path,
+		file_sha256, runner) VALUES (?, ?, ?, ?::text[], ?, ?, ?, ?, ?, ?)`, j.ID, j.Owner, j.ActorID, db.TextArray(j.ScopePaths), j.Kind, j.Mode,
+		j.FileName, j.FilePath, j.FileSHA256, j.Runner).Error)
 }
 
 // openJobs counts the owner's jobs queued or running. With lock, it first
@@ -59,8 +60,9 @@ func (s *store) start(ctx context.Context, id uuid.UUID) error {
 // saveProgress writes a job's figures, which is also its heartbeat.
 func (s *store) saveProgress(ctx context.Context, id uuid.UUID, p Progress) error {
 	return s.db.Conn(ctx).Exec(`UPDATE import_jobs SET rows_read = ?, households_valid = ?, households_invalid = ?, households_created = ?,
-		households_existing = ?, members_created = ?, problem_count = ?, heartbeat_at = now() WHERE id = ?`, p.RowsRead, p.HouseholdsValid,
-		p.HouseholdsInvalid, p.HouseholdsCreated, p.HouseholdsExisting, p.MembersCreated, p.Problems, id).Error
+		households_existing = ?, members_created = ?, years_recorded = ?, years_existing = ?, problem_count = ?, heartbeat_at = now()
+		WHERE id = ?`, p.RowsRead, p.HouseholdsValid, p.HouseholdsInvalid, p.HouseholdsCreated, p.HouseholdsExisting, p.MembersCreated,
+		p.YearsRecorded, p.YearsExisting, p.Problems, id).Error
 }
 
 // finish ends a job with its status and error message ("" for none).
@@ -90,12 +92,13 @@ func (s *store) saveProblems(ctx context.Context, id uuid.UUID, ps []Problem) er
 // job reads a job of its owner.
 func (s *store) job(ctx context.Context, owner string, id uuid.UUID) (Job, error) {
 	var job Job
-	err := s.db.Conn(ctx).Raw(`SELECT id, owner, mode, file_name, status, rows_read, households_valid, households_invalid,
-		households_created, households_existing, members_created, problem_count, coalesce(error, ''), created_at, started_at, finished_at
-		FROM import_jobs WHERE id = ? AND owner = ?`, id, owner).Row().Scan(&job.ID, &job.Owner, &job.Mode, &job.FileName, &job.Status,
-		&job.Progress.RowsRead, &job.Progress.HouseholdsValid, &job.Progress.HouseholdsInvalid, &job.Progress.HouseholdsCreated,
-		&job.Progress.HouseholdsExisting, &job.Progress.MembersCreated, &job.Progress.Problems, &job.Error, &job.CreatedAt,
-		&job.StartedAt, &job.FinishedAt)
+	err := s.db.Conn(ctx).Raw(`SELECT id, owner, kind, mode, file_name, status, rows_read, households_valid, households_invalid,
+		households_created, households_existing, members_created, years_recorded, years_existing, problem_count, coalesce(error, ''),
+		created_at, started_at, finished_at
+		FROM import_jobs WHERE id = ? AND owner = ?`, id, owner).Row().Scan(&job.ID, &job.Owner, &job.Kind, &job.Mode, &job.FileName,
+		&job.Status, &job.Progress.RowsRead, &job.Progress.HouseholdsValid, &job.Progress.HouseholdsInvalid, &job.Progress.HouseholdsCreated,
+		&job.Progress.HouseholdsExisting, &job.Progress.MembersCreated, &job.Progress.YearsRecorded, &job.Progress.YearsExisting,
+		&job.Progress.Problems, &job.Error, &job.CreatedAt, &job.StartedAt, &job.FinishedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, errJobNotFound()
 	}

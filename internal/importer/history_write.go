@@ -1,0 +1,380 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/area"
+	"github.com/ansinh/ansinh/internal/assessment"
+	"github.com/ansinh/ansinh/internal/audit"
+	"github.com/ansinh/ansinh/internal/household"
+)
+
+// historyFormat is the import of the recognized lists of past years.
+type historyFormat struct {
+	im    *Importer
+	store historyStore
+
+	once sync.Once // ref, read by the first batch
+	ref  reference
+	err  error
+}
+
+// reference is what every batch of a history is checked against.
+type reference struct {
+	editions  []area.Edition
+	inUse     string
+	standards []standardPeriod
+}
+
+func (*historyFormat) columns() []Column { return HistoryColumns }
+
+func (*historyFormat) build(rows []line, now time.Time) (pending, []Problem) {
+	return buildHistory(rows, now)
+}
+
+func (f *historyFormat) reference(ctx context.Context) (reference, error) {
+	f.once.Do(func() {
+		if f.ref.editions, f.err = f.im.editions.Editions(ctx); f.err != nil {
+			return
+		}
+		f.ref.inUse = area.InUse(f.ref.editions).Name
+		f.ref.standards, f.err = f.store.standards(ctx)
+	})
+	return f.ref, f.err
+}
+
+// standardOn is the standard a household at path was judged by on day: the
+// most local one in force (a province's own over the national).
+func (r reference) standardOn(day time.Time, path string) *standardPeriod {
+	var best *standardPeriod
+	for i, st := range r.standards {
+		if day.Before(st.from) || day.After(st.to) || st.path != "" && path != st.path && !strings.HasPrefix(path, st.path+".") {
+			continue
+		}
+		if best == nil || len(st.path) > len(best.path) {
+			best = &r.standards[i]
+		}
+	}
+	return best
+}
+
+// check finds each household of the batch in the units of its first year
+// (or what registering it needs), and judges its years against those on
+// record. Nothing is skipped whole: a household found still gets the years
+// it lacks.
+func (f *historyFormat) check(ctx context.Context, scope access.Scope, batch []pending) (checked, error) {
+	out := checked{refused: map[int][]Problem{}}
+	ref, err := f.reference(ctx)
+	if err != nil {
+		return out, err
+	}
+	refuse := func(i, row int, col, code, msg string) {
+		out.refused[i] = append(out.refused[i], problem(row, col, code, msg))
+	}
+	var keys []unitKey
+	for i := range batch {
+		h := batch[i].past
+		h.edition = area.RecordsEdition(ref.editions, h.years[0].effective)
+		keys = append(keys, unitKey{edition: h.edition, commune: h.commune, code: h.code})
+	}
+	communes, err := f.store.communes(ctx, keys)
+	if err != nil {
+		return out, err
+	}
+	found, err := f.store.households(ctx, keys)
+	if err != nil {
+		return out, err
+	}
+	for i, k := range keys {
+		h, row := batch[i].past, batch[i].rows[0]
+		c, ok := communes[unitKey{edition: k.edition, commune: k.commune}]
+		switch {
+		case !ok || c.level != "commune":
+			refuse(i, row, "commune_code", "unknown", fmt.Sprintf("no commune %s in the units of %s (in force on %s)",
+				k.commune, k.edition, h.years[0].effective.Format(time.DateOnly)))
+			continue
+		case !scope.Contains(c.path):
+			// Whether the household exists elsewhere is not the importer's to learn.
+			refuse(i, row, "commune_code", "outside_scope", "the commune is outside your areas")
+			continue
+		}
+		h.path = c.path
+		if id, ok := found[k]; ok {
+			h.householdID = id
+		}
+	}
+	if err := f.registering(ctx, scope, ref, batch, out.refused); err != nil {
+		return out, err
+	}
+	return out, f.judgeYears(ctx, ref, batch, out.refused)
+}
+
+// registering prepares the households of the batch that are not found: in
+// the edition in use as the file gives them; under older units, in their
+// commune's single successor, placed in the reorganization that moved its
+// households (a divided commune's cannot be placed by the importer). The
+// registry checks them as an import of households.
+func (f *historyFormat) registering(ctx context.Context, scope access.Scope, ref reference, batch []pending, refused map[int][]Problem) error {
+	refuse := func(i int, col, code, msg string) {
+		refused[i] = append(refused[i], problem(batch[i].rows[0], col, code, msg))
+	}
+	var idx []int
+	var creates []household.Household
+	for i := range batch {
+		h := batch[i].past
+		if len(refused[i]) > 0 || h.householdID != uuid.Nil {
+			continue
+		}
+		if h.create == nil {
+			for _, col := range h.missing {
+				refuse(i, col, "required", "is required to register a household the registry does not have")
+			}
+			continue
+		}
+		nh := *h.create
+		if h.edition != ref.inUse {
+			to, reorg, err := f.successor(ctx, h.edition, h.commune, ref.inUse)
+			if err != nil {
+				return err
+			}
+			if to == "" {
+				refuse(i, "commune_code", "not_placeable", fmt.Sprintf("commune %s of %s was divided, or its households were never moved "+
+					"to the units in use (%s): register the household first, then import its history", h.commune, h.edition, ref.inUse))
+				continue
+			}
+			nh.CommuneCode, h.moveFrom = to, &move{reorganization: reorg, fromCode: h.commune}
+		}
+		nh.ID = uuid.Must(uuid.NewV7())
+		h.householdID, h.created = nh.ID, true
+		idx, creates = append(idx, i), append(creates, nh)
+	}
+	if len(creates) == 0 {
+		return nil
+	}
+	res, err := f.im.registry.CheckBatch(ctx, scope, creates)
+	if err != nil {
+		return err
+	}
+	for _, j := range res.Existing {
+		refuse(idx[j], "household_code", "code_taken", fmt.Sprintf("code %s is taken in commune %s, where the household would go", creates[j].Code,
+			creates[j].CommuneCode))
+	}
+	for j, fe := range res.Conflicts {
+		refused[idx[j]] = append(refused[idx[j]], placedHead(batch[idx[j]].rows[0], fe)...)
+	}
+	for j, nh := range creates {
+		batch[idx[j]].past.create = &nh
+	}
+	return nil
+}
+
+// successor is the unit in use that a commune of an older edition became,
+// with the reorganization that moved its households: "" if it became
+// several or no reorganization moved it.
+func (f *historyFormat) successor(ctx context.Context, from, code, to string) (string, uuid.UUID, error) {
+	reorg, err := f.store.reorganization(ctx, from, to)
+	if err != nil || reorg == uuid.Nil {
+		return "", uuid.Nil, err
+	}
+	next, err := f.store.successors(ctx, from, []string{code}, to)
+	if err != nil || len(next[code]) != 1 {
+		return "", uuid.Nil, err
+	}
+	return next[code][0], reorg, nil
+}
+
+// judgeYears checks each year of the households still accepted against the
+// standards and what is on record: a year recorded alike is skipped, one
+// recorded otherwise is a conflict, and a year may not come before the last
+// one on record (the history is written in order). A household that comes
+// again in the batch is judged against what the rows above add.
+func (f *historyFormat) judgeYears(ctx context.Context, ref reference, batch []pending, refused map[int][]Problem) error {
+	var ids []uuid.UUID
+	for i := range batch {
+		if len(refused[i]) == 0 {
+			ids = append(ids, batch[i].past.householdID)
+		}
+	}
+	onRecord, err := f.store.changes(ctx, ids)
+	if err != nil {
+		return err
+	}
+	byID := map[uuid.UUID]*known{}
+	for i := range batch {
+		h := batch[i].past
+		if len(refused[i]) > 0 {
+			continue
+		}
+		k := byID[h.householdID]
+		if k == nil {
+			k = &known{recorded: map[string]recorded{}}
+			for _, c := range onRecord[h.householdID] {
+				k.note(c.change, c.history, c.decision)
+			}
+			byID[h.householdID] = k
+		}
+		h.known = k
+		var probs []Problem
+		for j := range h.years {
+			probs = append(probs, h.judge(&h.years[j], ref)...)
+		}
+		if len(probs) > 0 {
+			refused[i] = append(refused[i], probs...)
+			continue
+		}
+		for _, y := range h.years { // the rows below see these years as recorded
+			k.recorded[y.effective.Format(time.DateOnly)] = recorded{class: y.class, decision: y.decision}
+			k.lastHistory = y.effective
+		}
+	}
+	return nil
+}
+
+// note adds a change on record.
+func (k *known) note(c change, history bool, decision string) {
+	k.changes = append(k.changes, c)
+	if history {
+		k.recorded[c.on.Format(time.DateOnly)] = recorded{class: c.to, decision: decision}
+		k.lastHistory = c.on
+	}
+	if c.on.After(k.latest) {
+		k.latest = c.on
+	}
+}
+
+// judge checks one year against the standards and the history on record.
+func (h *history) judge(y *year, ref reference) []Problem {
+	var probs []Problem
+	st := ref.standardOn(y.effective, h.path)
+	if st == nil {
+		probs = append(probs, problem(y.row, "decision_date", "no_standard",
+			"no poverty standard in force on "+y.effective.Format(time.DateOnly)+" is recorded: the registry cannot say what this list measured"))
+	}
+	for _, d := range y.deprivations {
+		if st != nil && !st.indicators[d] {
+			probs = append(probs, problem(y.row, "deprivations", "unknown", fmt.Sprintf("%s is not an indicator of standard %s", d, st.code)))
+		}
+	}
+	rec, ok := h.known.recorded[y.effective.Format(time.DateOnly)]
+	switch {
+	case ok && rec.class == y.class:
+		y.existing = true
+	case ok:
+		probs = append(probs, problem(y.row, "classification", "conflict",
+			fmt.Sprintf("%d is recorded already as %s by decision %s", y.year, rec.class, rec.decision)))
+	case y.effective.Before(h.known.lastHistory):
+		probs = append(probs, problem(y.row, "year", "order", fmt.Sprintf("this household's history is recorded up to %s: "+
+			"import earlier years first (a year cannot go before one on record)", h.known.lastHistory.Format(time.DateOnly))))
+	}
+	return probs
+}
+
+// write registers the households to create, writes the years they lack
+// (each from the class it had just before, on the lists the change puts it
+// on), gives each household the class of its last year when that is the
+// newest decision it has, and records the batch in the audit trail.
+func (f *historyFormat) write(ctx context.Context, source string, batch []pending) (Progress, error) {
+	var added Progress
+	ref, err := f.reference(ctx)
+	if err != nil {
+		return added, err
+	}
+	var creates []household.Household
+	var moves []newMove
+	for _, p := range batch {
+		if h := p.past; h.created {
+			creates = append(creates, *h.create)
+			if h.moveFrom != nil {
+				moves = append(moves, newMove{reorganization: h.moveFrom.reorganization, household: h.householdID,
+					fromCode: h.moveFrom.fromCode, toCode: h.create.CommuneCode, householdCode: h.code})
+			}
+		} else {
+			added.HouseholdsExisting++
+		}
+	}
+	ids, members, err := f.im.registry.InsertBatch(ctx, source, creates)
+	if err != nil {
+		return added, err
+	}
+	added.HouseholdsCreated, added.MembersCreated = len(ids), members
+	if err := f.store.insertMoves(ctx, moves); err != nil {
+		return added, fmt.Errorf("history import moves: %w", err)
+	}
+	var rows []historyRow
+	var paths []string
+	var audited []map[string]any
+	for _, p := range batch {
+		h := p.past
+		hr := h.rows(ref)
+		rows = append(rows, hr...)
+		added.YearsRecorded += len(hr)
+		added.YearsExisting += len(h.years) - len(hr)
+		paths = append(paths, h.path)
+		audited = append(audited, map[string]any{"id": h.householdID, "code": h.code, "commune": h.commune, "edition": h.edition,
+			"created": h.created, "years": len(hr)})
+	}
+	if err := f.store.insertHistory(ctx, source, rows); err != nil {
+		return added, fmt.Errorf("history import: %w", err)
+	}
+	for _, p := range batch {
+		if err := f.classify(ctx, p.past); err != nil {
+			return added, err
+		}
+	}
+	return added, audit.Record(ctx, f.im.db.Conn(ctx), audit.Event{Action: "classification.import_history", EntityType: "import",
+		EntityID: source, AreaPath: audit.CommonPath(paths), After: map[string]any{"households": audited}})
+}
+
+// rows are the years a household lacks, each from the class it had just
+// before (on record or written before it) with the lists the change puts it
+// on: re-entry when it escaped poverty earlier within the standard's period.
+func (h *history) rows(ref reference) []historyRow {
+	var out []historyRow
+	for _, y := range h.years {
+		if y.existing {
+			continue
+		}
+		st := ref.standardOn(y.effective, h.path)
+		from, escaped := assessment.None, false
+		var since time.Time // the date of the change from is taken from (the last before the year)
+		for _, c := range h.known.changes {
+			if !c.on.Before(y.effective) {
+				continue
+			}
+			if !c.on.Before(since) {
+				from, since = c.to, c.on
+			}
+			escaped = escaped || !c.on.Before(st.from) && c.from == assessment.Poor && c.to != assessment.Poor
+		}
+		out = append(out, historyRow{household: h.householdID, path: h.path, standard: st.code, from: from, to: y.class,
+			effective: y.effective, decision: y.decision, lists: assessment.Lists(from, y.class, escaped), income: y.income,
+			deprivations: y.deprivations})
+		h.known.changes = append(h.known.changes, change{on: y.effective, from: from, to: y.class})
+	}
+	return out
+}
+
+// classify gives the household the class of its last year written, when no
+// newer decision is on record (the registry keeps the newest).
+func (f *historyFormat) classify(ctx context.Context, h *history) error {
+	var last *year
+	for i := range h.years {
+		if !h.years[i].existing {
+			last = &h.years[i]
+		}
+	}
+	if last == nil || last.effective.Before(h.known.latest) {
+		return nil
+	}
+	if _, _, err := f.im.registry.Classify(ctx, h.householdID, last.class, last.decision, last.effective); err != nil {
+		return fmt.Errorf("history import: classify household %s: %w", h.householdID, err)
+	}
+	return nil
+}
