@@ -59,6 +59,10 @@ ALTER TABLE classification_changes
     (source = 'review') = (review_id IS NOT NULL AND assessment_id IS NOT NULL) AND (source = 'history') = (import_source IS NOT NULL));
 CREATE UNIQUE INDEX classification_changes_history ON classification_changes (household_id, effective_date) WHERE source = 'history';
 
+-- A history under units a reorganization replaced finds its households by
+-- the commune and code they had there.
+CREATE INDEX reorganization_moves_old_code ON reorganization_moves (from_code, old_household_code);
+
 -- An import job reads households with their members, or the history of
 -- their classification.
 ALTER TABLE import_jobs
@@ -67,6 +71,7 @@ ALTER TABLE import_jobs
   ADD COLUMN years_existing integer NOT NULL DEFAULT 0;
 
 -- +goose Down
+DROP INDEX reorganization_moves_old_code;
 ALTER TABLE import_jobs DROP COLUMN years_existing, DROP COLUMN years_recorded, DROP COLUMN kind;
 DELETE FROM classification_changes WHERE source = 'history';
 DROP INDEX classification_changes_history;

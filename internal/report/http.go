@@ -32,6 +32,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/support", "report", "read", web.AsKind(db.Report, h.support))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/targets", "report", "read", web.AsKind(db.Report, h.targets))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/designations", "report", "read", web.AsKind(db.Report, h.designations))
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/trend", "report", "read", web.AsKind(db.Report, h.trend))
 	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.AsKind(db.Report, h.list))
 }
@@ -177,6 +178,7 @@ func (h *Handler) poverty(c *gin.Context) error {
 	}
 	t.Totals = povertyRow(total)
 	t.Totals[0], t.Totals[1] = a.Code, "Tổng cộng — "+a.Name
+	t.Chart = povertyChart(rows)
 	return h.respond(c, f, "poverty_report", a, map[string]any{"area": a.Code, "date": on.Format(time.DateOnly)}, t,
 		tableJSON(t, a, map[string]any{"date": on.Format(time.DateOnly)}))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,9 +34,36 @@ type Table struct {
 	TitleEN string
 	Columns []Column
 	Rows    [][]any
-	Totals  []any  // optional: the totals row (nil cells left blank)
-	Footer  string // who exported it and when (files only)
+	Totals  []any    // optional: the totals row (nil cells left blank)
+	Notes   []string // optional: lines under the table (what a reader must know to read it)
+	Chart   *Chart   // optional: a native chart beside the table (XLSX only)
+	Footer  string   // who exported it and when (files only)
 }
+
+// Chart is a native Excel chart drawn beside a table, from its own data (on
+// a sheet of their own): a category along the axis, a line or bar per
+// series. A nil value is a gap: a line is not drawn across it.
+type Chart struct {
+	Kind       string // ChartLine or ChartBar
+	TitleVI    string
+	Categories []string
+	Series     []ChartSeries
+}
+
+// ChartSeries is one line or set of bars of a chart.
+type ChartSeries struct {
+	Name   string
+	Values []any // numbers, or nil for none
+}
+
+// Kinds of chart.
+const (
+	ChartLine = "line"
+	ChartBar  = "bar"
+)
+
+// chartSheet is the sheet that holds a chart's data.
+const chartSheet = "Bieu do"
 
 // JSONRows are the rows as objects keyed by column.
 func (t Table) JSONRows(rows [][]any) []map[string]any {
@@ -102,8 +130,11 @@ func (t Table) WriteCSV(w io.Writer) error {
 			return err
 		}
 	}
-	if t.Footer != "" {
-		if err := cw.Write([]string{t.Footer}); err != nil {
+	for _, n := range append(slices.Clone(t.Notes), t.Footer) {
+		if n == "" {
+			continue
+		}
+		if err := cw.Write([]string{n}); err != nil {
 			return err
 		}
 	}
@@ -191,18 +222,81 @@ func (t Table) XLSX() ([]byte, error) {
 			return nil, err
 		}
 	}
-	if t.Footer != "" {
-		cell, _ := excelize.CoordinatesToCellName(1, row+1)
-		if err := sw.SetRow(cell, []any{t.Footer}); err != nil {
-			return nil, err
-		}
+	if err := t.writeNotes(sw, row+1); err != nil {
+		return nil, err
 	}
 	if err := sw.Flush(); err != nil {
 		return nil, err
+	}
+	if t.Chart != nil {
+		if err := t.Chart.draw(f, sheet, len(t.Columns)+2, headerRow); err != nil {
+			return nil, err
+		}
 	}
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// writeNotes writes the notes and the footer under the table from row on,
+// a line each.
+func (t Table) writeNotes(sw *excelize.StreamWriter, row int) error {
+	for _, n := range append(slices.Clone(t.Notes), t.Footer) {
+		if n == "" {
+			continue
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, row)
+		row++
+		if err := sw.SetRow(cell, []any{n}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// draw writes the chart's data on a sheet of its own and draws the chart on
+// sheet with its top left corner at column col, row row.
+func (c *Chart) draw(f *excelize.File, sheet string, col, row int) error {
+	if _, err := f.NewSheet(chartSheet); err != nil {
+		return err
+	}
+	header := []any{""}
+	for _, s := range c.Series {
+		header = append(header, s.Name)
+	}
+	if err := f.SetSheetRow(chartSheet, "A1", &header); err != nil {
+		return err
+	}
+	for i, cat := range c.Categories {
+		values := []any{cat}
+		for _, s := range c.Series {
+			values = append(values, s.Values[i])
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := f.SetSheetRow(chartSheet, cell, &values); err != nil {
+			return err
+		}
+	}
+	last := len(c.Categories) + 1
+	var series []excelize.ChartSeries
+	for i := range c.Series {
+		column, _ := excelize.ColumnNumberToName(i + 2)
+		series = append(series, excelize.ChartSeries{
+			Name:       fmt.Sprintf("'%s'!$%s$1", chartSheet, column),
+			Categories: fmt.Sprintf("'%s'!$A$2:$A$%d", chartSheet, last),
+			Values:     fmt.Sprintf("'%s'!$%s$2:$%s$%d", chartSheet, column, column, last),
+			Marker:     excelize.ChartMarker{Symbol: "circle", Size: 5},
+		})
+	}
+	kind := excelize.Line
+	if c.Kind == ChartBar {
+		kind = excelize.Col
+	}
+	anchor, _ := excelize.CoordinatesToCellName(col, row)
+	return f.AddChart(sheet, anchor, &excelize.Chart{Type: kind, Series: series,
+		Title:     excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: c.TitleVI}}},
+		Dimension: excelize.ChartDimension{Width: 720, Height: 400},
+		Legend:    excelize.ChartLegend{Position: "bottom"}})
 }
