@@ -200,6 +200,9 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, hous
 	if err := seedDemoHouseholds(ctx, a, households, out); err != nil {
 		return err
 	}
+	if err := seedDemoHistory(ctx, a, out); err != nil {
+		return err
+	}
 	if err := seedDemoReviews(ctx, a, out); err != nil {
 		return err
 	}

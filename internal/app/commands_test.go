@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,6 +235,66 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 		if w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"`+u.Role+`","area_edition":"2026-04","area_code":"`+u.Today+`"`) {
 			t.Errorf("%s: %d %s", u.Username, w.Code, w.Body.String())
 		}
+	}
+	checkDemoTrend(t, a.Handler(), apptest.Login(t, a.Handler(), "demo-auditor", app.DemoPassword).AccessToken)
+}
+
+// checkDemoTrend: the demo's history tells the seed article's story through
+// the trend report (../shared/domain): Kiên Giang's poverty rate falls 7.09
+// points over 2016-2020 (1.77 a year) to 1.69%, with Giang Thành at 7.96%,
+// U Minh Thượng 6.32%, An Minh 5.04%, Phú Quốc, Kiên Hải and Rạch Giá under
+// 1%; the 2022 standard re-baselines it (not comparable), and 2022-2025
+// falls about 0.2 points a year.
+func checkDemoTrend(t *testing.T, h http.Handler, token string) {
+	t.Helper()
+	type figures struct {
+		AreaName string   `json:"area_name"`
+		PoorRate float64  `json:"poor_rate"`
+		Change   *float64 `json:"change"`
+	}
+	type trend struct {
+		Area struct {
+			Edition string `json:"edition"`
+		} `json:"area"`
+		Years []struct {
+			figures
+			Year       int       `json:"year"`
+			Standard   string    `json:"standard"`
+			Comparable bool      `json:"comparable"`
+			Children   []figures `json:"children"`
+		} `json:"years"`
+		Periods []struct {
+			AreaCode string   `json:"area_code"`
+			From     int      `json:"from"`
+			To       int      `json:"to"`
+			Change   float64  `json:"change"`
+			Average  *float64 `json:"average_yearly_change"`
+		} `json:"periods"`
+	}
+	tr := apptest.Decode[trend](t, apptest.Send(t, h, "GET", "/api/v1/reports/trend?area=91&from=2016&to=2020", token, nil), 200)
+	if len(tr.Years) != 5 || tr.Area.Edition != "2025-03" || tr.Years[0].PoorRate != 8.78 || tr.Years[4].PoorRate != 1.69 ||
+		len(tr.Periods) == 0 || tr.Periods[0].AreaCode != "91" || tr.Periods[0].Change != -7.09 || *tr.Periods[0].Average != -1.77 {
+		t.Fatalf("Kiên Giang 2016-2020: %+v", tr)
+	}
+	want := map[string]float64{"Giang Thành": 7.96, "U Minh Thượng": 6.32, "An Minh": 5.04}
+	for _, c := range tr.Years[4].Children {
+		name := c.AreaName[strings.LastIndex(c.AreaName, " ")+1:]
+		for district, rate := range want {
+			if strings.HasSuffix(c.AreaName, district) && c.PoorRate != rate {
+				t.Errorf("%s in 2020: %.2f, want %.2f", c.AreaName, c.PoorRate, rate)
+			}
+		}
+		for _, district := range []string{"Phú Quốc", "Kiên Hải", "Rạch Giá"} {
+			if strings.HasSuffix(c.AreaName, district) && c.PoorRate >= 1 {
+				t.Errorf("%s (%s) in 2020: %.2f, want under 1", c.AreaName, name, c.PoorRate)
+			}
+		}
+	}
+	tr = apptest.Decode[trend](t, apptest.Send(t, h, "GET", "/api/v1/reports/trend?area=91&from=2021&to=2025&edition=2025-03", token, nil), 200)
+	if len(tr.Years) != 5 || tr.Years[0].Standard != "QD59-2015" || tr.Years[1].Standard != "ND07-2021" || tr.Years[1].Comparable ||
+		tr.Years[1].Change != nil || len(tr.Periods) < 2 || tr.Periods[1].From != 2022 || tr.Periods[1].To != 2025 ||
+		*tr.Periods[1].Average > -0.05 || *tr.Periods[1].Average < -0.4 {
+		t.Fatalf("Kiên Giang 2021-2025: %+v", tr)
 	}
 }
 
