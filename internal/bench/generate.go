@@ -28,6 +28,7 @@ type GenResult struct {
 	Households, Members, AuditEvents int
 	Reviews, Assessments             int
 	Enrollments, Deliveries          int
+	YearsOnLists                     int // classification history rows (the recognized lists of past years)
 	Elapsed                          time.Duration
 	Phases                           []Phase // where the time went, in order
 }
@@ -208,8 +209,11 @@ func (g *generator) household(i int) (hRow []any, mRows [][]any, err error) {
 	case x < 2.5*g.rate(c.district)+0.1:
 		class = "average"
 	}
+	// Established over 2012-2020, from the index (the draws stay as they
+	// were): a province's registry grows over the years its trend covers.
+	established := time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, (i*37)%3000)
 	hRow = []any{id, fmt.Sprintf("G-%s-%d", g.o.Tag, i), c.edition, c.code, c.path, fmt.Sprintf("Ấp %d", 1+r.IntN(9)),
-		fmt.Sprintf("tổ %d", 1+r.IntN(12)), "rural", class}
+		fmt.Sprintf("tổ %d", 1+r.IntN(12)), "rural", class, established}
 	family := families[r.IntN(len(families))]
 	for j, p := range g.people() {
 		middle, given := middlesM[r.IntN(len(middlesM))], givensM[r.IntN(len(givensM))]
@@ -314,7 +318,7 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, tables ...string) ([]s
 
 func copyBatch(ctx context.Context, conn pgx.Tx, hRows, mRows [][]any) error {
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "code", "commune_edition", "commune_code", "area_path", "village",
-		"address", "area_type", "classification"}, pgx.CopyFromRows(hRows)); err != nil {
+		"address", "area_type", "classification", "established_on"}, pgx.CopyFromRows(hRows)); err != nil {
 		return fmt.Errorf("bench: copy households: %w", err)
 	}
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"members"}, []string{"id", "household_id", "full_name", "birth_year", "sex",
@@ -393,6 +397,31 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 				'premium', (e.benefit->>'state_share_pct')::bigint * 1105650 / 100)
 		FROM enrollments e JOIN households h ON h.id = e.household_id
 		WHERE h.code LIKE $1 AND e.evidence = 'bench' AND e.program_code IN ('bhyt_poor', 'bhyt_near_poor')`, &res.Deliveries},
+		// The recognized lists of the ten years before: each household's class
+		// a year drawn from its id (rates falling under the 2016-2020
+		// standard, re-based in 2022), the last its class now; a row for each
+		// year it is on a list and the year it leaves, as the history import
+		// writes them.
+		{"classification history", `WITH h AS (SELECT id, area_path, commune_code, established_on,
+				CASE classification WHEN 'none' THEN 'average' ELSE classification END AS now, abs(hashtext(id::text || 'lists')) % 1000 AS x
+			FROM households WHERE code LIKE $1),
+		y (year, poor, near) AS (VALUES (2016, 90, 60), (2017, 72, 56), (2018, 55, 50), (2019, 38, 44), (2020, 22, 38), (2021, 19, 35),
+			(2022, 40, 45), (2023, 36, 42), (2024, 32, 40)),
+		yc AS (SELECT h.id, h.area_path, h.commune_code, y.year,
+				CASE WHEN h.x < y.poor THEN 'poor' WHEN h.x < y.poor + y.near THEN 'near_poor' ELSE 'average' END AS cls
+			FROM h JOIN y ON y.year < $2::int AND make_date(y.year, 12, 10) >= h.established_on
+			UNION ALL SELECT h.id, h.area_path, h.commune_code, $2::int, h.now FROM h),
+		c AS (SELECT yc.*, coalesce(lag(cls) OVER (PARTITION BY id ORDER BY year), 'none') AS prev FROM yc)
+		INSERT INTO classification_changes (id, household_id, area_path, standard_code, from_class, to_class, effective_date, decision_number,
+			lists, source, import_source)
+		SELECT ` + uuid7SQL + `, c.id, c.area_path, CASE WHEN c.year < 2022 THEN 'QD59-2015' ELSE 'ND07-2021' END, c.prev, c.cls,
+			make_date(c.year, 12, 10), c.commune_code || '/' || c.year || '/QĐ-UBND',
+			array_remove(ARRAY[CASE WHEN c.cls = 'poor' AND c.prev <> 'poor' THEN 'newly_poor' END,
+				CASE WHEN c.cls = 'near_poor' AND c.prev <> 'near_poor' THEN 'newly_near_poor' END,
+				CASE WHEN c.prev = 'poor' AND c.cls <> 'poor' THEN 'escaped_poverty' END,
+				CASE WHEN c.prev = 'near_poor' AND c.cls = 'average' THEN 'escaped_near_poverty' END], NULL),
+			'history', 'bench'
+		FROM c WHERE c.cls IN ('poor', 'near_poor') OR c.prev IN ('poor', 'near_poor')`, &res.YearsOnLists},
 		// The audit trail: a creation event per household, a recognition per
 		// review and an approval per enrollment.
 		{"audit events", `INSERT INTO audit_events (id, action, entity_type, entity_id, area_path, doc)
@@ -411,7 +440,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 	for _, st := range steps {
 		// Statistics of what this transaction wrote so far, or the planner
 		// takes the fresh tables for empty and joins them row by row.
-		if _, err := conn.Exec(ctx, `ANALYZE households, members, reviews, assessments, enrollments, deliveries`); err != nil {
+		if _, err := conn.Exec(ctx, `ANALYZE households, members, reviews, assessments, enrollments, deliveries, classification_changes`); err != nil {
 			return fmt.Errorf("bench: history: %w", err)
 		}
 		res.phase("analyze before "+st.name, mark)

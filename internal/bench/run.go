@@ -354,8 +354,8 @@ func RunLoad(ctx context.Context, cfg *config.Config, households int, seed uint6
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "bench load: %d households, %d members, %d reviews, %d assessments, %d enrollments, %d deliveries, %d audit events in %s: %.0f rows/s\n",
-		res.Households, res.Members, res.Reviews, res.Assessments, res.Enrollments, res.Deliveries, res.AuditEvents,
+	fmt.Fprintf(out, "bench load: %d households, %d members, %d reviews, %d assessments, %d enrollments, %d deliveries, %d years on past lists, %d audit events in %s: %.0f rows/s\n",
+		res.Households, res.Members, res.Reviews, res.Assessments, res.Enrollments, res.Deliveries, res.YearsOnLists, res.AuditEvents,
 		res.Elapsed.Round(time.Millisecond), res.RowsPerSecond())
 	for _, ph := range res.Phases {
 		fmt.Fprintf(out, "- %s: %s\n", ph.Name, ph.Elapsed.Round(time.Millisecond))

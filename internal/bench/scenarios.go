@@ -188,6 +188,12 @@ func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/reports/poverty?area="+f.Province, f.Auditor, nil, nil, nil)
 			return expect(status, err, http.StatusOK)
 		}},
+		{Name: "trend report (province, 10 years)", Do: func(ctx context.Context, i int) error {
+			to := time.Now().Year()
+			status, _, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/reports/trend?area=%s&from=%d&to=%d", f.Province, to-9, to),
+				f.Auditor, nil, nil, nil)
+			return expect(status, err, http.StatusOK)
+		}},
 	}
 }
 
