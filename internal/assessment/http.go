@@ -99,12 +99,13 @@ type StandardOut struct {
 	PoorMinDeprivations int            `json:"poor_min_deprivations"`
 	Notes               string         `json:"notes,omitempty"`
 	Indicators          []IndicatorOut `json:"indicators"`
+	Assessable          bool           `json:"assessable"`
 }
 
 func standardOut(s Standard) StandardOut {
 	out := StandardOut{Code: s.Code, Name: s.Name, LegalSource: s.LegalSource, ValidFrom: date(s.ValidFrom), ValidTo: date(s.ValidTo),
 		AreaCode: s.AreaCode, AreaEdition: s.AreaEdition, IncomeLine: BandOut{s.LineRural, s.LineUrban}, AverageMax: BandOut{s.AverageMaxRural, s.AverageMaxUrban},
-		PoorMinDeprivations: s.PoorMinDeprivations, Notes: s.Notes, Indicators: make([]IndicatorOut, 0, len(s.Indicators))}
+		PoorMinDeprivations: s.PoorMinDeprivations, Notes: s.Notes, Indicators: make([]IndicatorOut, 0, len(s.Indicators)), Assessable: !s.HistoryOnly}
 	for _, i := range s.Indicators {
 		out.Indicators = append(out.Indicators, IndicatorOut{Code: i.Code, Position: i.Position, Dimension: i.Dimension,
 			NameVI: i.NameVI, NameEN: i.NameEN, Criterion: i.Criterion, Prefill: i.Prefill})

@@ -410,10 +410,12 @@ func TestPovertyStandards(t *testing.T) {
 			Code    string `json:"code"`
 			Prefill string `json:"prefill"`
 		} `json:"indicators"`
+		Assessable bool `json:"assessable"`
 	}
 	all := apptest.Decode[struct{ Items []standard }](t, apptest.Send(t, h, "GET", "/api/v1/poverty-standards", worker, nil), 200)
 	// The 2016-2020 standard (migration 00030) is there for the history of classifications.
-	if len(all.Items) != 3 || all.Items[0].Code != "QD59-2015" || len(all.Items[0].Indicators) != 10 ||
+	if len(all.Items) != 3 || all.Items[0].Code != "QD59-2015" || len(all.Items[0].Indicators) != 10 || all.Items[0].Assessable ||
+		!all.Items[1].Assessable ||
 		all.Items[1].Code != "ND07-2021" || len(all.Items[1].Indicators) != 12 ||
 		all.Items[2].Code != "ND351-2025" || all.Items[2].IncomeLine.Rural != 2_200_000 || all.Items[2].IncomeLine.Urban != 2_800_000 ||
 		len(all.Items[2].Indicators) != 13 || all.Items[1].Indicators[3].Prefill != "health_insurance" {

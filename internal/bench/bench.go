@@ -163,7 +163,12 @@ func Run(ctx context.Context, scenarios []Scenario, concurrency int, duration ti
 }
 
 func runOne(ctx context.Context, s Scenario, concurrency int, duration time.Duration, maxRequests int) Result {
-	ctx, cancel := context.WithTimeout(ctx, duration)
+	// The window bounds when requests start; one under way finishes and
+	// counts (a report slower than the window still gets its figures), up to
+	// a hard bound.
+	hard, stop := context.WithTimeout(ctx, max(6*duration, 2*time.Minute))
+	defer stop()
+	window, cancel := context.WithTimeout(hard, duration)
 	defer cancel()
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -177,14 +182,14 @@ func runOne(ctx context.Context, s Scenario, concurrency int, duration time.Dura
 			defer wg.Done()
 			var mine []time.Duration
 			errs, first := 0, ""
-			for ctx.Err() == nil {
+			for window.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if maxRequests > 0 && i >= maxRequests {
 					break
 				}
 				t := time.Now()
-				err := s.Do(ctx, i)
-				if ctx.Err() != nil || errors.Is(err, ErrExhausted) { // cut off by the time bound, or nothing left to do: not counted
+				err := s.Do(hard, i)
+				if hard.Err() != nil || errors.Is(err, ErrExhausted) { // cut off by the hard bound, or nothing left to do: not counted
 					break
 				}
 				mine = append(mine, time.Since(t))

@@ -333,6 +333,32 @@ func copyBatch(ctx context.Context, conn pgx.Tx, hRows, mRows [][]any) error {
 const uuid7SQL = `(lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' ||
 	substr(md5(random()::text), 1, 19))::uuid`
 
+// classificationHistorySQL writes the recognized lists of the ten years
+// before: each household's class a year drawn from its id (rates falling
+// under the 2016-2020 standard, re-based in 2022), the last its class now;
+// a row for each year it is on a list and the year it leaves, as the
+// history import writes them.
+const classificationHistorySQL = `WITH h AS (SELECT id, area_path, commune_code, established_on,
+				CASE classification WHEN 'none' THEN 'average' ELSE classification END AS now, abs(hashtext(id::text || 'lists')) % 1000 AS x
+			FROM households WHERE code LIKE $1),
+		y (year, poor, near) AS (VALUES (2016, 90, 60), (2017, 72, 56), (2018, 55, 50), (2019, 38, 44), (2020, 22, 38), (2021, 19, 35),
+			(2022, 40, 45), (2023, 36, 42), (2024, 32, 40)),
+		yc AS (SELECT h.id, h.area_path, h.commune_code, y.year,
+				CASE WHEN h.x < y.poor THEN 'poor' WHEN h.x < y.poor + y.near THEN 'near_poor' ELSE 'average' END AS cls
+			FROM h JOIN y ON y.year < $2::int AND make_date(y.year, 12, 10) >= h.established_on
+			UNION ALL SELECT h.id, h.area_path, h.commune_code, $2::int, h.now FROM h),
+		c AS (SELECT yc.*, coalesce(lag(cls) OVER (PARTITION BY id ORDER BY year), 'none') AS prev FROM yc)
+		INSERT INTO classification_changes (id, household_id, area_path, standard_code, from_class, to_class, effective_date, decision_number,
+			lists, source, import_source)
+		SELECT ` + uuid7SQL + `, c.id, c.area_path, CASE WHEN c.year < 2022 THEN 'QD59-2015' ELSE 'ND07-2021' END, c.prev, c.cls,
+			make_date(c.year, 12, 10), c.commune_code || '/' || c.year || '/QĐ-UBND',
+			array_remove(ARRAY[CASE WHEN c.cls = 'poor' AND c.prev <> 'poor' THEN 'newly_poor' END,
+				CASE WHEN c.cls = 'near_poor' AND c.prev <> 'near_poor' THEN 'newly_near_poor' END,
+				CASE WHEN c.prev = 'poor' AND c.cls <> 'poor' THEN 'escaped_poverty' END,
+				CASE WHEN c.prev = 'near_poor' AND c.cls = 'average' THEN 'escaped_near_poverty' END], NULL),
+			'history', 'bench'
+		FROM c WHERE c.cls IN ('poor', 'near_poor') OR c.prev IN ('poor', 'near_poor')`
+
 // generateHistory writes, set-based in the database, what a province has
 // behind its households: last year's periodic review of each commune,
 // recognized, with an assessment of every classified household (income and
@@ -397,31 +423,7 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 				'premium', (e.benefit->>'state_share_pct')::bigint * 1105650 / 100)
 		FROM enrollments e JOIN households h ON h.id = e.household_id
 		WHERE h.code LIKE $1 AND e.evidence = 'bench' AND e.program_code IN ('bhyt_poor', 'bhyt_near_poor')`, &res.Deliveries},
-		// The recognized lists of the ten years before: each household's class
-		// a year drawn from its id (rates falling under the 2016-2020
-		// standard, re-based in 2022), the last its class now; a row for each
-		// year it is on a list and the year it leaves, as the history import
-		// writes them.
-		{"classification history", `WITH h AS (SELECT id, area_path, commune_code, established_on,
-				CASE classification WHEN 'none' THEN 'average' ELSE classification END AS now, abs(hashtext(id::text || 'lists')) % 1000 AS x
-			FROM households WHERE code LIKE $1),
-		y (year, poor, near) AS (VALUES (2016, 90, 60), (2017, 72, 56), (2018, 55, 50), (2019, 38, 44), (2020, 22, 38), (2021, 19, 35),
-			(2022, 40, 45), (2023, 36, 42), (2024, 32, 40)),
-		yc AS (SELECT h.id, h.area_path, h.commune_code, y.year,
-				CASE WHEN h.x < y.poor THEN 'poor' WHEN h.x < y.poor + y.near THEN 'near_poor' ELSE 'average' END AS cls
-			FROM h JOIN y ON y.year < $2::int AND make_date(y.year, 12, 10) >= h.established_on
-			UNION ALL SELECT h.id, h.area_path, h.commune_code, $2::int, h.now FROM h),
-		c AS (SELECT yc.*, coalesce(lag(cls) OVER (PARTITION BY id ORDER BY year), 'none') AS prev FROM yc)
-		INSERT INTO classification_changes (id, household_id, area_path, standard_code, from_class, to_class, effective_date, decision_number,
-			lists, source, import_source)
-		SELECT ` + uuid7SQL + `, c.id, c.area_path, CASE WHEN c.year < 2022 THEN 'QD59-2015' ELSE 'ND07-2021' END, c.prev, c.cls,
-			make_date(c.year, 12, 10), c.commune_code || '/' || c.year || '/QĐ-UBND',
-			array_remove(ARRAY[CASE WHEN c.cls = 'poor' AND c.prev <> 'poor' THEN 'newly_poor' END,
-				CASE WHEN c.cls = 'near_poor' AND c.prev <> 'near_poor' THEN 'newly_near_poor' END,
-				CASE WHEN c.prev = 'poor' AND c.cls <> 'poor' THEN 'escaped_poverty' END,
-				CASE WHEN c.prev = 'near_poor' AND c.cls = 'average' THEN 'escaped_near_poverty' END], NULL),
-			'history', 'bench'
-		FROM c WHERE c.cls IN ('poor', 'near_poor') OR c.prev IN ('poor', 'near_poor')`, &res.YearsOnLists},
+		{"classification history", classificationHistorySQL, &res.YearsOnLists},
 		// The audit trail: a creation event per household, a recognition per
 		// review and an approval per enrollment.
 		{"audit events", `INSERT INTO audit_events (id, action, entity_type, entity_id, area_path, doc)

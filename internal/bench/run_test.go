@@ -80,7 +80,7 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	// Only picks scenarios by name.
 	if got := bench.Names(bench.Only(bench.Scenarios(nil, bench.Fixture{Users: []bench.User{{}}, Households: [][]string{{"x"}}}, "x"),
-		"search, report")); got != "name search, poverty report (province)" {
+		"search, report")); got != "name search, poverty report (province), trend report (province, 10 years)" {
 		t.Errorf("only: %q", got)
 	}
 }
