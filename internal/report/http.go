@@ -148,12 +148,17 @@ var povertyColumns = []Column{
 	{"re_entered", "Hộ tái nghèo", "Poor again", Integer},
 }
 
-func povertyRow(r PovertyRow) []any {
-	key := r.Key
+// areaCode is the code of a child area from its key: the last label of its
+// path (a village's key is its name).
+func areaCode(key string) string {
 	if i := strings.LastIndexByte(key, '.'); i >= 0 {
-		key = key[i+1:]
+		return key[i+1:]
 	}
-	return []any{key, r.Name, r.Households, r.Poor, r.PoorRate, r.NearPoor, r.NearPoorRate, r.Avg, r.PrevPoorRate, r.Change,
+	return key
+}
+
+func povertyRow(r PovertyRow) []any {
+	return []any{areaCode(r.Key), r.Name, r.Households, r.Poor, r.PoorRate, r.NearPoor, r.NearPoorRate, r.Avg, r.PrevPoorRate, r.Change,
 		r.NewlyPoor, r.Escaped, r.ReEntered}
 }
 
@@ -213,13 +218,9 @@ func (h *Handler) support(c *gin.Context) error {
 		Columns: supportColumns}
 	totals := make([]int64, 11)
 	for _, r := range rows {
-		key := r.Key
-		if i := strings.LastIndexByte(key, '.'); i >= 0 {
-			key = key[i+1:]
-		}
 		vals := []int64{r.Households, r.People, r.Delivered, r.Allocated, r.Committed, r.HousesStarted, r.HousesCompleted,
 			r.Trainees, r.TrainingsCompleted, r.LoansDisbursed, r.LoansOutstanding}
-		row := []any{r.Program, key, r.Name}
+		row := []any{r.Program, areaCode(r.Key), r.Name}
 		for i, v := range vals {
 			row = append(row, v)
 			totals[i] += v

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,29 +42,21 @@ var trendColumns = []Column{
 
 // trendRow is a year's row of an area in the trend's table.
 func trendRow(y TrendYear, f TrendFigures) []any {
-	key := f.Key
-	if i := strings.LastIndexByte(key, '.'); i >= 0 {
-		key = key[i+1:]
-	}
 	var ch any
 	if f.Change != nil {
 		ch = *f.Change
 	}
-	return []any{strconv.Itoa(y.Year), key, f.Name, y.Standard, f.Households, f.Poor, f.PoorRate, f.NearPoor, f.NearPoorRate, ch, nil,
+	return []any{strconv.Itoa(y.Year), areaCode(f.Key), f.Name, y.Standard, f.Households, f.Poor, f.PoorRate, f.NearPoor, f.NearPoorRate, ch, nil,
 		f.NewlyPoor, f.Escaped, f.ReEntered}
 }
 
 // periodRow is a period's row: the rate at its end, its change and average.
 func periodRow(p TrendPeriod) []any {
-	key := p.Key
-	if i := strings.LastIndexByte(key, '.'); i >= 0 {
-		key = key[i+1:]
-	}
 	var avg any
 	if p.AveragePerYear != nil {
 		avg = *p.AveragePerYear
 	}
-	return []any{fmt.Sprintf("%d–%d", p.From, p.To), key, p.Name, p.Standard, nil, nil, p.LastRate, nil, nil, p.Change, avg, nil, nil, nil}
+	return []any{fmt.Sprintf("%d–%d", p.From, p.To), areaCode(p.Key), p.Name, p.Standard, nil, nil, p.LastRate, nil, nil, p.Change, avg, nil, nil, nil}
 }
 
 // trendTable is the trend as a table: each year's area and children, then
@@ -126,11 +117,7 @@ func trendChart(tr Trend) *Chart {
 // trendJSON is the trend as the API shows it.
 func trendJSON(a Area, tr Trend) map[string]any {
 	figures := func(f TrendFigures) map[string]any {
-		key := f.Key
-		if i := strings.LastIndexByte(key, '.'); i >= 0 {
-			key = key[i+1:]
-		}
-		return map[string]any{"area_code": key, "area_name": f.Name, "households": f.Households, "poor": f.Poor, "near_poor": f.NearPoor,
+		return map[string]any{"area_code": areaCode(f.Key), "area_name": f.Name, "households": f.Households, "poor": f.Poor, "near_poor": f.NearPoor,
 			"poor_rate": f.PoorRate, "near_poor_rate": f.NearPoorRate, "change": f.Change, "newly_poor": f.NewlyPoor, "escaped": f.Escaped,
 			"re_entered": f.ReEntered}
 	}
@@ -146,11 +133,7 @@ func trendJSON(a Area, tr Trend) map[string]any {
 	}
 	periods := make([]map[string]any, 0, len(tr.Periods))
 	for _, p := range tr.Periods {
-		key := p.Key
-		if i := strings.LastIndexByte(key, '.'); i >= 0 {
-			key = key[i+1:]
-		}
-		periods = append(periods, map[string]any{"area_code": key, "area_name": p.Name, "standard": p.Standard, "from": p.From, "to": p.To,
+		periods = append(periods, map[string]any{"area_code": areaCode(p.Key), "area_name": p.Name, "standard": p.Standard, "from": p.From, "to": p.To,
 			"first_rate": p.FirstRate, "last_rate": p.LastRate, "change": p.Change, "average_yearly_change": p.AveragePerYear})
 	}
 	targets := make([]map[string]any, 0, len(tr.Targets))
