@@ -349,14 +349,15 @@ const classificationHistorySQL = `WITH h AS (SELECT id, area_path, commune_code,
 			UNION ALL SELECT h.id, h.area_path, h.commune_code, $2::int, h.now FROM h),
 		c AS (SELECT yc.*, coalesce(lag(cls) OVER (PARTITION BY id ORDER BY year), 'none') AS prev FROM yc)
 		INSERT INTO classification_changes (id, household_id, area_path, standard_code, from_class, to_class, effective_date, decision_number,
-			lists, source, import_source)
+			lists, source, import_source, list_year)
 		SELECT ` + uuid7SQL + `, c.id, c.area_path, CASE WHEN c.year < 2022 THEN 'QD59-2015' ELSE 'ND07-2021' END, c.prev, c.cls,
 			make_date(c.year, 12, 10), c.commune_code || '/' || c.year || '/QĐ-UBND',
-			array_remove(ARRAY[CASE WHEN c.cls = 'poor' AND c.prev <> 'poor' THEN 'newly_poor' END,
+			CASE WHEN c.prev = 'none' THEN '{}'::text[] -- a first known class is on no list, as the import writes it
+			ELSE array_remove(ARRAY[CASE WHEN c.cls = 'poor' AND c.prev <> 'poor' THEN 'newly_poor' END,
 				CASE WHEN c.cls = 'near_poor' AND c.prev <> 'near_poor' THEN 'newly_near_poor' END,
 				CASE WHEN c.prev = 'poor' AND c.cls <> 'poor' THEN 'escaped_poverty' END,
-				CASE WHEN c.prev = 'near_poor' AND c.cls = 'average' THEN 'escaped_near_poverty' END], NULL),
-			'history', 'bench'
+				CASE WHEN c.prev = 'near_poor' AND c.cls = 'average' THEN 'escaped_near_poverty' END], NULL) END,
+			'history', 'bench', c.year
 		FROM c WHERE c.cls IN ('poor', 'near_poor') OR c.prev IN ('poor', 'near_poor')`
 
 // generateHistory writes, set-based in the database, what a province has

@@ -51,11 +51,16 @@ type history struct {
 	create  *household.Household
 	missing []string
 
+	// createProblems are the head's columns' problems: reported only when
+	// the household must be created.
+	createProblems []Problem
+
 	// Found by check.
 	edition     string    // the units of its first year
 	path        string    // its commune's path in them
 	householdID uuid.UUID // the household found, or the one to create
 	created     bool      // it is to be created
+	twin        bool      // created by a group above in the batch (the same household under the codes of other units)
 	moveFrom    *move     // created under units older than those in use: its move
 	known       *known    // the household's record, shared by its groups of rows in a batch
 }
@@ -64,10 +69,10 @@ type history struct {
 // batch adds to it: a household may come twice in a file (under the codes
 // of the units before and after a reorganization).
 type known struct {
-	recorded    map[string]recorded // history rows by date
-	lastHistory time.Time           // the date of the last history row
-	latest      time.Time           // its last change (any source), zero if none
-	changes     []change            // every change, in the order they were made known
+	recorded    map[int]recorded // history rows by list year
+	lastHistory time.Time        // the date of the last history row
+	latest      time.Time        // its last change (any source), zero if none
+	changes     []change         // every change, in the order they were made known
 }
 
 // year is one row of a history: a household's classification in a year's
@@ -84,8 +89,11 @@ type year struct {
 	existing     bool // recorded alike already (found by check)
 }
 
-// recorded is a history row on record for a household and date.
-type recorded struct{ class, decision string }
+// recorded is a history row on record for a household and list year.
+type recorded struct {
+	class, decision string
+	on              time.Time
+}
 
 // change is a classification change on record.
 type change struct {
@@ -145,8 +153,8 @@ func buildHistory(rows []line, now time.Time) (pending, []Problem) {
 	if len(probs) > 0 {
 		return pending{h: household.Household{CommuneCode: h.commune, Code: h.code}}, probs
 	}
-	probs = append(probs, h.registering(first, now)...)
-	return pending{h: household.Household{CommuneCode: h.commune, Code: h.code}, past: h}, probs
+	h.createProblems = h.registering(first, now)
+	return pending{h: household.Household{CommuneCode: h.commune, Code: h.code}, past: h}, nil
 }
 
 // validCell is a cell a row may hold: UTF-8 text without NUL, not too long.
@@ -203,8 +211,9 @@ func readYear(r line, today time.Time) (year, []Problem) {
 
 // registering makes the household to create if none is found: from the
 // head's columns, established by its first list's date (the earliest the
-// history knows of it). Without them, the columns are named for check to
-// report should it find no household.
+// history knows of it). Without them, the columns are named, and with
+// problems in them, the problems are returned, for check to report should
+// it find no household.
 func (h *history) registering(first line, now time.Time) []Problem {
 	village, birth, sex := strings.TrimSpace(first.get("village")), strings.TrimSpace(first.get("head_birth_year")),
 		strings.TrimSpace(first.get("head_sex"))

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,10 +88,10 @@ func TestHistoryImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRows := []string{
-		"H-1 2019-12-20 none>poor newly_poor QD59-2015 12/QĐ-UBND 600000 health_insurance,toilet",
+		"H-1 2019-12-20 none>poor  QD59-2015 12/QĐ-UBND 600000 health_insurance,toilet", // its first known class: on no list
 		"H-1 2020-12-18 poor>poor  QD59-2015 15/QĐ-UBND - -",
 		"H-1 2021-12-31 poor>average escaped_poverty QD59-2015 3/QĐ-UBND - -",
-		"N-1 2022-12-15 none>near_poor newly_near_poor ND07-2021 20/QĐ-UBND - -",
+		"N-1 2022-12-15 none>near_poor  ND07-2021 20/QĐ-UBND - -",
 		"N-1 2023-12-15 near_poor>poor newly_poor ND07-2021 21/QĐ-UBND - -",
 	}
 	if !slices.Equal(got, wantRows) {
@@ -116,11 +117,40 @@ func TestHistoryImport(t *testing.T) {
 	}
 	// A year recorded otherwise is a conflict; one before the history on
 	// record is out of order.
+	// A year is its list's: the same year with another date is a conflict
+	// too. A bad head's column does not matter for a household found.
 	res = runHistory(t, im, importer.ValidOnly, historyHead+
 		"2020,30791,H-1,Nguyễn Văn An,near_poor,15/QĐ-UBND,2020-12-18\n"+
+		"2021,30791,H-1,Nguyễn Văn An,average,3/QĐ-UBND,2021-12-20\n"+
 		"2017,30791,N-1,Lê Thị Mai,poor,9/QĐ-UBND,2017-12-18\n")
-	if got := problemsAt(res); !slices.Equal(got, []string{"2 classification conflict", "3 year order"}) || count(t, pool, changes) != 5 {
-		t.Fatalf("conflict and order: %v", got)
+	if got := problemsAt(res); !slices.Equal(got, []string{"2 classification conflict", "3 classification conflict", "4 year order"}) ||
+		count(t, pool, changes) != 5 {
+		t.Fatalf("conflict and order: %+v %v", res.Progress, got)
+	}
+	res = runHistory(t, im, importer.ValidOnly, historyHead+"2024,30791,N-1,Lê Thị Mai,poor,30/QĐ-UBND,2024-12-10,Ấp 2,rural,1965,robot\n")
+	if res.Progress.Problems != 0 || res.YearsRecorded != 1 || count(t, pool, changes) != 6 {
+		t.Fatalf("a bad head's column on a household found: %+v %v", res.Progress, problemsAt(res))
+	}
+}
+
+// A batch of a thousand households of five years each writes its 5,000
+// years (statements in chunks under PostgreSQL's parameter limit).
+func TestHistoryImportLargeBatch(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t)
+	im, pool := setup(t, d.AppURL)
+	var b strings.Builder
+	b.WriteString(historyHead)
+	for i := range 1000 {
+		for y := 2020; y <= 2024; y++ {
+			class := []string{"poor", "near_poor", "average"}[(i+y)%3]
+			fmt.Fprintf(&b, "%d,30791,L-%04d,Nguyễn Văn An,%s,%d/QĐ,%d-12-10,Ấp 1,rural,1970,male\n", y, i, class, y, y)
+		}
+	}
+	res := runHistory(t, im, importer.ValidOnly, b.String())
+	if res.HouseholdsCreated != 1000 || res.YearsRecorded != 5000 || res.Progress.Problems != 0 ||
+		count(t, pool, `SELECT count(*) FROM classification_changes WHERE source = 'history'`) != 5000 {
+		t.Fatalf("a large batch: %+v %v", res.Progress, problemsAt(res))
 	}
 }
 
@@ -148,22 +178,27 @@ func TestHistoryUnderOlderUnits(t *testing.T) {
 		"2020,30791,K-1,Nguyễn Văn An,poor,7/QĐ,2020-12-10\n" + // moved to 30793 as K-1-30791
 		"2024,30791,NEW-1,Phan Thị Cúc,near_poor,8/QĐ,2024-12-10,Ấp 3,rural,1980,female\n" +
 		"2024," + divided + ",NEW-2,Huỳnh Văn Đức,poor,9/QĐ,2024-12-10,Ấp 4,rural,1980,male\n" + // row 4
-		"2025,30793,K-1-30791,Nguyễn Văn An,average,10/QĐ,2025-12-10\n" // today's units, after the reform: the same household
+		"2025,30793,K-1-30791,Nguyễn Văn An,average,10/QĐ,2025-12-10\n" + // today's units, after the reform: the same household
+		"2024,30791,NEW-9,Đỗ Thị Hoa,poor,8/QĐ,2024-12-10,Ấp 3,rural,1980,female\n" + // new, and again under today's units:
+		"2025,30793,NEW-9,Đỗ Thị Hoa,average,10/QĐ,2025-12-10\n" // one household
 	res := runHistory(t, im, importer.ValidOnly, file)
-	if got := problemsAt(res); !slices.Equal(got, []string{"4 commune_code not_placeable"}) || res.HouseholdsCreated != 1 || res.YearsRecorded != 3 {
+	if got := problemsAt(res); !slices.Equal(got, []string{"4 commune_code not_placeable"}) || res.HouseholdsCreated != 2 || res.YearsRecorded != 5 ||
+		count(t, pool, `SELECT count(*) FROM households WHERE code = 'NEW-9'`) != 1 {
 		t.Fatalf("older units: %+v %v", res.Progress, got)
 	}
 	var got []string
 	if err := pool.Conn(ctx).Raw(`SELECT h.code || ' ' || h.commune_edition || ':' || h.commune_code || ' ' || c.effective_date || ' ' || c.to_class ||
 		' ' || c.area_path::text || ' ' || coalesce((SELECT m.from_code || '/' || m.old_household_code FROM reorganization_moves m
 			WHERE m.household_id = h.id), '-')
-		FROM classification_changes c JOIN households h ON h.id = c.household_id ORDER BY c.effective_date`).Scan(&got).Error; err != nil {
+		FROM classification_changes c JOIN households h ON h.id = c.household_id ORDER BY c.effective_date, h.code`).Scan(&got).Error; err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"K-1-30791 2026-04:30793 2020-12-10 poor 91.914.30791 30791/K-1",
 		"NEW-1 2026-04:30793 2024-12-10 near_poor 91.914.30791 30791/NEW-1",
+		"NEW-9 2026-04:30793 2024-12-10 poor 91.914.30791 30791/NEW-9",
 		"K-1-30791 2026-04:30793 2025-12-10 average 91.30793 30791/K-1",
+		"NEW-9 2026-04:30793 2025-12-10 average 91.30793 30791/NEW-9",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("years under older units:\n%s", strings.Join(got, "\n"))

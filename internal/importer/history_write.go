@@ -35,6 +35,10 @@ type reference struct {
 
 func (*historyFormat) columns() []Column { return HistoryColumns }
 
+// concurrent is false: a household's years in two batches written at once
+// would each miss the other's (the class before, the order, the same year).
+func (*historyFormat) concurrent() bool { return false }
+
 func (*historyFormat) build(rows []line, now time.Time) (pending, []Problem) {
 	return buildHistory(rows, now)
 }
@@ -106,8 +110,12 @@ func (f *historyFormat) check(ctx context.Context, scope access.Scope, batch []p
 			continue
 		}
 		h.path = c.path
-		if id, ok := found[k]; ok {
-			h.householdID = id
+		if f, ok := found[k]; ok {
+			if !scope.Contains(f.path) { // moved since out of the caller's areas
+				refuse(i, row, "commune_code", "outside_scope", "the household is outside your areas")
+				continue
+			}
+			h.householdID = f.id
 		}
 	}
 	if err := f.registering(ctx, scope, ref, batch, out.refused); err != nil {
@@ -127,9 +135,18 @@ func (f *historyFormat) registering(ctx context.Context, scope access.Scope, ref
 	}
 	var idx []int
 	var creates []household.Household
+	byCode := map[[2]string]int{} // the households created above in the batch, by commune and code
 	for i := range batch {
 		h := batch[i].past
 		if len(refused[i]) > 0 || h.householdID != uuid.Nil {
+			continue
+		}
+		if j, ok := byCode[[2]string{h.commune, h.code}]; ok && h.edition == ref.inUse { // created above under older codes
+			h.householdID, h.twin = creates[j].ID, true
+			continue
+		}
+		if len(h.createProblems) > 0 {
+			refused[i] = append(refused[i], h.createProblems...)
 			continue
 		}
 		if h.create == nil {
@@ -151,8 +168,13 @@ func (f *historyFormat) registering(ctx context.Context, scope access.Scope, ref
 			}
 			nh.CommuneCode, h.moveFrom = to, &move{reorganization: reorg, fromCode: h.commune}
 		}
+		if j, ok := byCode[[2]string{nh.CommuneCode, nh.Code}]; ok { // the same household under the codes of other units
+			h.householdID, h.twin = creates[j].ID, true
+			continue
+		}
 		nh.ID = uuid.Must(uuid.NewV7())
 		h.householdID, h.created = nh.ID, true
+		byCode[[2]string{nh.CommuneCode, nh.Code}] = len(creates)
 		idx, creates = append(idx, i), append(creates, nh)
 	}
 	if len(creates) == 0 {
@@ -214,9 +236,9 @@ func (f *historyFormat) judgeYears(ctx context.Context, ref reference, batch []p
 		}
 		k := byID[h.householdID]
 		if k == nil {
-			k = &known{recorded: map[string]recorded{}}
+			k = &known{recorded: map[int]recorded{}}
 			for _, c := range onRecord[h.householdID] {
-				k.note(c.change, c.history, c.decision)
+				k.note(c)
 			}
 			byID[h.householdID] = k
 		}
@@ -230,7 +252,7 @@ func (f *historyFormat) judgeYears(ctx context.Context, ref reference, batch []p
 			continue
 		}
 		for _, y := range h.years { // the rows below see these years as recorded
-			k.recorded[y.effective.Format(time.DateOnly)] = recorded{class: y.class, decision: y.decision}
+			k.recorded[y.year] = recorded{class: y.class, decision: y.decision, on: y.effective}
 			k.lastHistory = y.effective
 		}
 	}
@@ -238,10 +260,10 @@ func (f *historyFormat) judgeYears(ctx context.Context, ref reference, batch []p
 }
 
 // note adds a change on record.
-func (k *known) note(c change, history bool, decision string) {
-	k.changes = append(k.changes, c)
-	if history {
-		k.recorded[c.on.Format(time.DateOnly)] = recorded{class: c.to, decision: decision}
+func (k *known) note(c changeOnRecord) {
+	k.changes = append(k.changes, c.change)
+	if c.history {
+		k.recorded[c.year] = recorded{class: c.to, decision: c.decision, on: c.on}
 		k.lastHistory = c.on
 	}
 	if c.on.After(k.latest) {
@@ -262,13 +284,13 @@ func (h *history) judge(y *year, ref reference) []Problem {
 			probs = append(probs, problem(y.row, "deprivations", "unknown", fmt.Sprintf("%s is not an indicator of standard %s", d, st.code)))
 		}
 	}
-	rec, ok := h.known.recorded[y.effective.Format(time.DateOnly)]
+	rec, ok := h.known.recorded[y.year]
 	switch {
-	case ok && rec.class == y.class:
+	case ok && rec.class == y.class && rec.on.Equal(y.effective):
 		y.existing = true
 	case ok:
-		probs = append(probs, problem(y.row, "classification", "conflict",
-			fmt.Sprintf("%d is recorded already as %s by decision %s", y.year, rec.class, rec.decision)))
+		probs = append(probs, problem(y.row, "classification", "conflict", fmt.Sprintf("%d is recorded already as %s by decision %s of %s",
+			y.year, rec.class, rec.decision, rec.on.Format(time.DateOnly))))
 	case y.effective.Before(h.known.lastHistory):
 		probs = append(probs, problem(y.row, "year", "order", fmt.Sprintf("this household's history is recorded up to %s: "+
 			"import earlier years first (a year cannot go before one on record)", h.known.lastHistory.Format(time.DateOnly))))
@@ -289,13 +311,14 @@ func (f *historyFormat) write(ctx context.Context, source string, batch []pendin
 	var creates []household.Household
 	var moves []newMove
 	for _, p := range batch {
-		if h := p.past; h.created {
+		switch h := p.past; {
+		case h.created:
 			creates = append(creates, *h.create)
 			if h.moveFrom != nil {
 				moves = append(moves, newMove{reorganization: h.moveFrom.reorganization, household: h.householdID,
 					fromCode: h.moveFrom.fromCode, toCode: h.create.CommuneCode, householdCode: h.code})
 			}
-		} else {
+		case !h.twin:
 			added.HouseholdsExisting++
 		}
 	}
@@ -342,20 +365,25 @@ func (h *history) rows(ref reference) []historyRow {
 			continue
 		}
 		st := ref.standardOn(y.effective, h.path)
-		from, escaped := assessment.None, false
+		from, escaped, before := assessment.None, false, false
 		var since time.Time // the date of the change from is taken from (the last before the year)
 		for _, c := range h.known.changes {
 			if !c.on.Before(y.effective) {
 				continue
 			}
 			if !c.on.Before(since) {
-				from, since = c.to, c.on
+				from, since, before = c.to, c.on, true
 			}
 			escaped = escaped || !c.on.Before(st.from) && c.from == assessment.Poor && c.to != assessment.Poor
 		}
-		out = append(out, historyRow{household: h.householdID, path: h.path, standard: st.code, from: from, to: y.class,
-			effective: y.effective, decision: y.decision, lists: assessment.Lists(from, y.class, escaped), income: y.income,
-			deprivations: y.deprivations})
+		// The first class known of a household moves it onto no list: what
+		// it was before is not known (its first list is not "newly poor").
+		var lists []string
+		if before {
+			lists = assessment.Lists(from, y.class, escaped)
+		}
+		out = append(out, historyRow{household: h.householdID, year: y.year, path: h.path, standard: st.code, from: from, to: y.class,
+			effective: y.effective, decision: y.decision, lists: lists, income: y.income, deprivations: y.deprivations})
 		h.known.changes = append(h.known.changes, change{on: y.effective, from: from, to: y.class})
 	}
 	return out

@@ -52,6 +52,8 @@ type format interface {
 	check(ctx context.Context, scope access.Scope, batch []pending) (checked, error)
 	// write writes a checked batch's households and says what it added.
 	write(ctx context.Context, source string, batch []pending) (Progress, error)
+	// concurrent: batches may be written side by side.
+	concurrent() bool
 }
 
 // checked is what check found of a batch, by the batch's index.
@@ -223,6 +225,7 @@ func (r *runner) process(ctx context.Context) error {
 func (r *runner) finish(err error) (Result, error) {
 	if errors.Is(err, errDoomed) {
 		r.res.HouseholdsCreated, r.res.MembersCreated, r.res.HouseholdsExisting = 0, 0, 0
+		r.res.YearsRecorded, r.res.YearsExisting = 0, 0
 		err = nil
 	}
 	if r.progress != nil {
@@ -382,7 +385,7 @@ func (r *runner) send() error {
 // transaction). Reading and checking overlap with writing.
 func (r *runner) startWriters(ctx context.Context) {
 	writers := 3
-	if r.mode == AllOrNothing {
+	if r.mode == AllOrNothing || !r.format.concurrent() {
 		writers = 1
 	}
 	r.batches = make(chan []pending, writers)
@@ -486,6 +489,10 @@ func (r *runner) report() {
 type householdFormat struct{ im *Importer }
 
 func (householdFormat) columns() []Column { return Columns }
+
+// concurrent: households of a file are distinct (the reader refuses a
+// household's rows apart), and the registry's unique keys settle the rest.
+func (householdFormat) concurrent() bool { return true }
 
 func (householdFormat) build(rows []line, now time.Time) (pending, []Problem) {
 	h, probs := build(rows, now)

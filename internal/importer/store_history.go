@@ -40,29 +40,37 @@ func (s historyStore) communes(ctx context.Context, keys []unitKey) (map[unitKey
 	return out, err
 }
 
+// foundHousehold is a household found by the commune and code it had in an
+// edition, with its path today.
+type foundHousehold struct {
+	id   uuid.UUID
+	path string
+}
+
 // households finds households by commune and code in an edition: those
 // filed under it, and those a reorganization moved from it (by the code they
 // had there).
-func (s historyStore) households(ctx context.Context, keys []unitKey) (map[unitKey]uuid.UUID, error) {
+func (s historyStore) households(ctx context.Context, keys []unitKey) (map[unitKey]foundHousehold, error) {
 	eds, communes, codes := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		eds[i], communes[i], codes[i] = k.edition, k.commune, k.code
 	}
-	out := map[unitKey]uuid.UUID{}
+	out := map[unitKey]foundHousehold{}
 	err := db.Each(s.db.Conn(ctx).Raw(`WITH k (edition, commune, code) AS (SELECT * FROM unnest(CAST(@e AS text[]), CAST(@c AS text[]), CAST(@k AS text[])))
-		SELECT k.edition, k.commune, k.code, h.id FROM households h
+		SELECT k.edition, k.commune, k.code, h.id, h.area_path::text FROM households h
 			JOIN k ON h.commune_edition = k.edition AND h.commune_code = k.commune AND h.code = k.code
 		UNION
-		SELECT k.edition, k.commune, k.code, m.household_id FROM reorganization_moves m
+		SELECT k.edition, k.commune, k.code, h.id, h.area_path::text FROM reorganization_moves m
 			JOIN reorganizations r ON r.id = m.reorganization_id
-			JOIN k ON r.from_edition = k.edition AND m.from_code = k.commune AND m.old_household_code = k.code`,
+			JOIN k ON r.from_edition = k.edition AND m.from_code = k.commune AND m.old_household_code = k.code
+			JOIN households h ON h.id = m.household_id`,
 		map[string]any{"e": db.TextArray(eds), "c": db.TextArray(communes), "k": db.TextArray(codes)}), func(r db.Scanner) error {
 		var k unitKey
-		var id uuid.UUID
-		if err := r.Scan(&k.edition, &k.commune, &k.code, &id); err != nil {
+		var f foundHousehold
+		if err := r.Scan(&k.edition, &k.commune, &k.code, &f.id, &f.path); err != nil {
 			return err
 		}
-		out[k] = id
+		out[k] = f
 		return nil
 	})
 	return out, err
@@ -104,18 +112,20 @@ type changeOnRecord struct {
 	change
 	history  bool
 	decision string
+	year     int // a history row's list year
 }
 
 // changes are the classification changes on record of the households, in
 // order of effect.
 func (s historyStore) changes(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]changeOnRecord, error) {
 	out := map[uuid.UUID][]changeOnRecord{}
-	err := db.Each(s.db.Conn(ctx).Raw(`SELECT household_id, effective_date, from_class, to_class, source = 'history', decision_number
-		FROM classification_changes WHERE household_id = ANY (CAST(? AS uuid[])) ORDER BY household_id, effective_date, created_at`,
+	err := db.Each(s.db.Conn(ctx).Raw(`SELECT household_id, effective_date, from_class, to_class, source = 'history', decision_number,
+		coalesce(list_year, 0) FROM classification_changes WHERE household_id = ANY (CAST(? AS uuid[]))
+		ORDER BY household_id, effective_date, created_at`,
 		db.UUIDArray(ids)), func(r db.Scanner) error {
 		var id uuid.UUID
 		var c changeOnRecord
-		if err := r.Scan(&id, &c.on, &c.from, &c.to, &c.history, &c.decision); err != nil {
+		if err := r.Scan(&id, &c.on, &c.from, &c.to, &c.history, &c.decision, &c.year); err != nil {
 			return err
 		}
 		out[id] = append(out[id], c)
@@ -163,6 +173,7 @@ func (s historyStore) standards(ctx context.Context) ([]standardPeriod, error) {
 // historyRow is a year of a household's history to write.
 type historyRow struct {
 	household    uuid.UUID
+	year         int // the list's year
 	path         string
 	standard     string
 	from, to     string
@@ -173,28 +184,36 @@ type historyRow struct {
 	deprivations []string
 }
 
+// historyChunk is how many years one statement writes (13 parameters a
+// row, under PostgreSQL's 65,535).
+const historyChunk = 4000
+
 // insertHistory writes years of households' histories, with the import
 // that brought them.
 func (s historyStore) insertHistory(ctx context.Context, source string, rows []historyRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	q := `INSERT INTO classification_changes (id, household_id, area_path, standard_code, from_class, to_class, effective_date,
-		decision_number, lists, source, import_source, income_per_person, deprivations) VALUES `
-	args := make([]any, 0, len(rows)*12)
-	for i, r := range rows {
-		if i > 0 {
-			q += ", "
+	for len(rows) > 0 {
+		chunk := rows[:min(historyChunk, len(rows))]
+		rows = rows[len(chunk):]
+		q := `INSERT INTO classification_changes (id, household_id, area_path, standard_code, from_class, to_class, effective_date,
+			decision_number, lists, source, import_source, list_year, income_per_person, deprivations) VALUES `
+		args := make([]any, 0, len(chunk)*13)
+		for i, r := range chunk {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, CAST(? AS ltree), ?, ?, ?, ?, ?, CAST(? AS text[]), 'history', ?, ?, ?, CAST(? AS text[]))"
+			var deprivations any
+			if r.deprivations != nil {
+				deprivations = db.TextArray(r.deprivations)
+			}
+			args = append(args, uuid.Must(uuid.NewV7()), r.household, r.path, r.standard, r.from, r.to, r.effective, r.decision,
+				db.TextArray(r.lists), source, r.year, r.income, deprivations)
 		}
-		q += "(?, ?, CAST(? AS ltree), ?, ?, ?, ?, ?, CAST(? AS text[]), 'history', ?, ?, CAST(? AS text[]))"
-		var deprivations any
-		if r.deprivations != nil {
-			deprivations = db.TextArray(r.deprivations)
+		if err := s.db.Conn(ctx).Exec(q, args...).Error; err != nil {
+			return err
 		}
-		args = append(args, uuid.Must(uuid.NewV7()), r.household, r.path, r.standard, r.from, r.to, r.effective, r.decision,
-			db.TextArray(r.lists), source, r.income, deprivations)
 	}
-	return s.db.Conn(ctx).Exec(q, args...).Error
+	return nil
 }
 
 // newMove is a household created under older units, placed in the

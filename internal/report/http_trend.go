@@ -70,7 +70,7 @@ func trendTable(a Area, tr Trend) Table {
 		for _, c := range y.Children {
 			t.Rows = append(t.Rows, trendRow(y, c))
 		}
-		if !y.Comparable && y.Year > tr.From {
+		if !y.Comparable && y.Year > tr.From && y.Standard != "" {
 			t.Notes = append(t.Notes, fmt.Sprintf("Năm %d đo theo chuẩn nghèo %s, khác năm trước: tỷ lệ không so sánh được với các năm trước đó "+
 				"(%d is measured by standard %s: not comparable with the years before).", y.Year, y.Standard, y.Year, y.Standard))
 		}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -208,27 +207,36 @@ func round2(x float64) float64 { return math.Round(100*x) / 100 }
 
 // trendPeriods are the runs of years under one standard, for the area and
 // then each child: the rate at each end, the change and its yearly average.
+// A run is measured from its first year with households to its last; years
+// no recorded standard covers make no period.
 func trendPeriods(years []TrendYear) []TrendPeriod {
 	var out []TrendPeriod
 	series := func(pick func(TrendYear) TrendFigures) {
 		start := 0
 		for i := range years {
-			if i+1 < len(years) && years[i+1].Comparable {
+			if i+1 < len(years) && years[i+1].Standard == years[i].Standard {
 				continue
 			}
-			first, last := pick(years[start]), pick(years[i])
-			if !slices.ContainsFunc(years[start:i+1], func(y TrendYear) bool { return pick(y).Households > 0 }) {
-				start = i + 1 // an area without households then has no period
+			run := years[start : i+1]
+			start = i + 1
+			lo, hi := 0, len(run)-1
+			for lo <= hi && pick(run[lo]).Households == 0 {
+				lo++
+			}
+			for hi >= lo && pick(run[hi]).Households == 0 {
+				hi--
+			}
+			if run[0].Standard == "" || lo > hi {
 				continue
 			}
-			p := TrendPeriod{Key: last.Key, Name: last.Name, Standard: years[i].Standard, From: years[start].Year, To: years[i].Year,
+			first, last := pick(run[lo]), pick(run[hi])
+			p := TrendPeriod{Key: last.Key, Name: last.Name, Standard: run[lo].Standard, From: run[lo].Year, To: run[hi].Year,
 				FirstRate: first.PoorRate, LastRate: last.PoorRate, Change: round2(last.PoorRate - first.PoorRate)}
 			if n := p.To - p.From; n > 0 {
 				avg := round2(p.Change / float64(n))
 				p.AveragePerYear = &avg
 			}
 			out = append(out, p)
-			start = i + 1
 		}
 	}
 	if len(years) == 0 {

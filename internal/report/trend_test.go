@@ -76,8 +76,8 @@ func TestTrend(t *testing.T) {
 			path = "91.914.30793"
 		}
 		apptest.Exec(t, db, `INSERT INTO classification_changes (id, household_id, area_path, standard_code, from_class, to_class, effective_date,
-			decision_number, lists, source, import_source) VALUES (?, ?, CAST(? AS ltree), ?, ?, ?, ?, 'QĐ', CAST(? AS text[]), 'history', 'test')`,
-			uuid.Must(uuid.NewV7()), ids[code], path, std, from, to, on, "{"+lists+"}")
+			decision_number, lists, source, import_source, list_year) VALUES (?, ?, CAST(? AS ltree), ?, ?, ?, ?, 'QĐ', CAST(? AS text[]), 'history',
+			'test', ?)`, uuid.Must(uuid.NewV7()), ids[code], path, std, from, to, on, "{"+lists+"}", on[:4])
 	}
 	for _, c := range []string{"H1", "H2", "H3", "H4", "Q1", "Q2"} {
 		change(c, "QD59-2015", "none", "poor", "2019-12-10", "newly_poor")
