@@ -19,9 +19,12 @@ cat <<MSG
     demo-manager   program_manager   province 91
   The demo province was recorded under Kiên Giang's 2025-03 units (about 3,000 synthetic
   households, a recognized 2025 poverty review in every commune, 2026 support: cards, school,
-  houses, loans, Tết gifts), then moved to today's units by "ansinh areas reorganize".
+  houses, loans, Tết gifts) and its recognized lists of 2016-2024 loaded by the history import,
+  then moved to today's units by "ansinh areas reorganize".
   Try as demo-auditor: GET /api/v1/reports/poverty?area=91 (today's communes) and
     ?area=91&edition=2025-03 (Kiên Giang's districts as they were); or /api/v1/households/{id}/eligibility.
+  The trend, 8.78% in 2016 to 1.69% in 2020, then the 2022 standard's re-baseline:
+    GET /api/v1/reports/trend?area=91&from=2016&to=2025&edition=2025-03 (add &format=xlsx for its chart)
   Sign in:
     curl -s localhost:${port}/api/v1/auth/login -H 'Content-Type: application/json' -d '{"username":"demo-worker","password":"ansinh-demo"}'
   Stop with Ctrl-C; the database keeps running (make db-stop stops it).
