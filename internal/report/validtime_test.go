@@ -10,8 +10,8 @@ import (
 
 // Reports and lists count by valid time: a household entered in 2026 but
 // established in 2019 is in 2020's report and not in 2018's; one ended in
-// 2024 is gone from that day; a death with a past date changes the past
-// member count of a list.
+// 2024 is gone from that day; a death and a move away with past dates
+// change the past member counts of a list.
 func TestValidTime(t *testing.T) {
 	t.Parallel()
 	a := apptest.New(t)
@@ -70,6 +70,15 @@ func TestValidTime(t *testing.T) {
 	if n2021, n2023 := members("2021-12-31"), members("2023-12-31"); n2021 != float64(4) || n2023 != float64(3) {
 		t.Fatalf("members in 2021 and 2023: %v %v", n2021, n2023)
 	}
+	// A move away in 2022 too, entered today: 2021 still counts the person, 2023 not.
+	if w := apptest.SendWith(t, h, "POST", path+"/members/"+hh.Members[2].ID+"/status", worker,
+		map[string]string{"status": "moved_out", "date": "2022-09-01", "destination": "TP. Hồ Chí Minh"},
+		map[string]string{"If-Match": `"2"`}); w.Code != 200 {
+		t.Fatalf("a move: %d %s", w.Code, w.Body)
+	}
+	if n2021, n2023 := members("2021-12-31"), members("2023-12-31"); n2021 != float64(4) || n2023 != float64(2) {
+		t.Fatalf("members in 2021 and 2023 after the move: %v %v", n2021, n2023)
+	}
 	if d := apptest.Scalar[string](t, a.DB(), `SELECT doc->'after'->'entered_late'->>'event_date' FROM audit_events
 		WHERE action = 'member.death' AND entity_id = ?`, hh.ID); d != "2022-06-01" {
 		t.Fatalf("the death's audit event: entered late %q", d)
@@ -77,14 +86,14 @@ func TestValidTime(t *testing.T) {
 	// A birth in 2023, entered today: counted from then on.
 	baby := map[string]any{"full_name": "Nguyễn Thị Én", "birth_date": "2023-06-01", "sex": "female", "relationship": "child",
 		"arrived_on": "2023-06-01"}
-	if w := apptest.SendWith(t, h, "POST", path+"/members", worker, baby, map[string]string{"If-Match": `"2"`}); w.Code != 201 {
+	if w := apptest.SendWith(t, h, "POST", path+"/members", worker, baby, map[string]string{"If-Match": `"3"`}); w.Code != 201 {
 		t.Fatalf("a birth: %d %s", w.Code, w.Body)
 	}
-	if n2022, n2023 := members("2022-12-31"), members("2023-12-31"); n2022 != float64(3) || n2023 != float64(4) {
+	if n2022, n2023 := members("2022-12-31"), members("2023-12-31"); n2022 != float64(2) || n2023 != float64(3) {
 		t.Fatalf("members in 2022 and 2023 with the birth: %v %v", n2022, n2023)
 	}
 	baby["arrived_on"] = "2099-01-01"
-	if w := apptest.SendWith(t, h, "POST", path+"/members", worker, baby, map[string]string{"If-Match": `"3"`}); w.Code != 422 ||
+	if w := apptest.SendWith(t, h, "POST", path+"/members", worker, baby, map[string]string{"If-Match": `"4"`}); w.Code != 422 ||
 		!containsField(w.Body.String(), "arrived_on", "future") {
 		t.Fatalf("an arrival in the future: %d %s", w.Code, w.Body)
 	}
@@ -92,13 +101,13 @@ func TestValidTime(t *testing.T) {
 	// Ended in 2024: not before it was established, not in the future.
 	for ended, want := range map[string]string{"2018-01-01": "before_established", "2099-01-01": "future"} {
 		w := apptest.SendWith(t, h, "POST", path+"/archive", worker, map[string]string{"reason": "moved away", "ended_on": ended},
-			map[string]string{"If-Match": `"3"`})
+			map[string]string{"If-Match": `"4"`})
 		if w.Code != 422 || !containsField(w.Body.String(), "ended_on", want) {
 			t.Fatalf("ended %s: %d %s", ended, w.Code, w.Body)
 		}
 	}
 	if w := apptest.SendWith(t, h, "POST", path+"/archive", worker, map[string]string{"reason": "moved away", "ended_on": "2024-03-01"},
-		map[string]string{"If-Match": `"3"`}); w.Code != 200 {
+		map[string]string{"If-Match": `"4"`}); w.Code != 200 {
 		t.Fatalf("archive: %d %s", w.Code, w.Body)
 	}
 	if n := count("2023-12-31"); n != float64(1) {
