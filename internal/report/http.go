@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -158,7 +159,11 @@ func areaCode(key string) string {
 }
 
 func povertyRow(r PovertyRow) []any {
-	return []any{areaCode(r.Key), r.Name, r.Households, r.Poor, r.PoorRate, r.NearPoor, r.NearPoorRate, r.Avg, r.PrevPoorRate, r.Change,
+	var prev, change any // none across a change of standard
+	if r.Comparable {
+		prev, change = r.PrevPoorRate, r.Change
+	}
+	return []any{areaCode(r.Key), r.Name, r.Households, r.Poor, r.PoorRate, r.NearPoor, r.NearPoorRate, r.Avg, prev, change,
 		r.NewlyPoor, r.Escaped, r.ReEntered}
 }
 
@@ -184,8 +189,14 @@ func (h *Handler) poverty(c *gin.Context) error {
 	t.Totals = povertyRow(total)
 	t.Totals[0], t.Totals[1] = a.Code, "Tổng cộng — "+a.Name
 	t.Chart = povertyChart(rows)
+	if !total.Comparable {
+		t.Notes = append(t.Notes, fmt.Sprintf("Tỷ lệ năm trước đo theo chuẩn %s, năm nay theo chuẩn %s: không so sánh "+
+			"(a year before was measured by standard %s, this year by %s: not compared).", cmp.Or(total.PrevStandard, "—"),
+			cmp.Or(total.Standard, "—"), cmp.Or(total.PrevStandard, "none"), cmp.Or(total.Standard, "none")))
+	}
 	return h.respond(c, f, "poverty_report", a, map[string]any{"area": a.Code, "date": on.Format(time.DateOnly)}, t,
-		tableJSON(t, a, map[string]any{"date": on.Format(time.DateOnly)}))
+		tableJSON(t, a, map[string]any{"date": on.Format(time.DateOnly), "standard": total.Standard,
+			"previous_standard": total.PrevStandard, "comparable": total.Comparable}))
 }
 
 var supportColumns = []Column{

@@ -27,6 +27,10 @@ type PovertyRow struct {
 	PoorRate, NearPoorRate          float64
 	PrevPoorRate, Change            float64
 	NewlyPoor, Escaped, ReEntered   int64
+	// The standards in force on the date and a year before; the change is
+	// shown only when they are one (Comparable).
+	Standard, PrevStandard string
+	Comparable             bool
 }
 
 // povertyCounts are one child area's households on the report's date and on
@@ -100,6 +104,9 @@ func (t *Target) measure(total PovertyRow) {
 	case "near_poverty_rate":
 		actual = total.NearPoorRate
 	case "poverty_rate_reduction":
+		if !total.Comparable { // measured by two standards: no reduction to speak of
+			return
+		}
 		actual = math.Round(100*(total.PrevPoorRate-total.PoorRate)) / 100
 	}
 	met := actual <= t.Value

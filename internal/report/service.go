@@ -105,6 +105,7 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, edition, area
 	var counts map[string]povertyCounts
 	var moves map[string]movements
 	var names map[string]string
+	var standards []standardPeriod
 	// One snapshot, in a transaction bounded as the caller's kind of work (a
 	// report's, on its routes).
 	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
@@ -114,6 +115,9 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, edition, area
 		if moves, err = s.store.movements(ctx, scope, a, on); err != nil {
 			return err
 		}
+		if standards, err = s.store.standardPeriods(ctx); err != nil {
+			return err
+		}
 		names, err = s.store.childNames(ctx, a)
 		return err
 	})
@@ -121,6 +125,13 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, edition, area
 		return a, nil, PovertyRow{}, err
 	}
 	rows, total := povertyRows(a, counts, moves, names)
+	// Rates measured by different standards are not compared.
+	std, prev := standardOn(standards, on, a.Path), standardOn(standards, on.AddDate(-1, 0, 0), a.Path)
+	comparable := std != "" && std == prev
+	for i := range rows {
+		rows[i].Standard, rows[i].PrevStandard, rows[i].Comparable = std, prev, comparable
+	}
+	total.Standard, total.PrevStandard, total.Comparable = std, prev, comparable
 	return a, rows, total, nil
 }
 

@@ -145,6 +145,21 @@ func TestTrend(t *testing.T) {
 		t.Errorf("the poverty report of 2023: %v", p.Totals)
 	}
 
+	// The poverty report of 2022 does not compare with 2021 either.
+	type povertyOut struct {
+		reportOut
+		Standard   string `json:"standard"`
+		Previous   string `json:"previous_standard"`
+		Comparable bool   `json:"comparable"`
+	}
+	p22 := apptest.Decode[povertyOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=914&date=2022-12-31", official, nil), 200)
+	if p22.Comparable || p22.Standard != "ND07-2021" || p22.Previous != "QD59-2015" || p22.Totals["change"] != nil || p22.Totals["prev_poor_rate"] != nil {
+		t.Errorf("the poverty report across the change of standard: %+v", p22)
+	}
+	if p23 := apptest.Decode[povertyOut](t, apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=914&date=2023-12-31", official, nil), 200); !p23.Comparable || p23.Totals["change"] != -5.0 {
+		t.Errorf("the poverty report of 2023: %+v", p23)
+	}
+
 	// The files: the table with the break's note; the XLSX with its line chart.
 	w = apptest.Send(t, h, "GET", "/api/v1/reports/trend?area=914&from=2019&to=2024&format=csv", official, nil)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "2019–2021") || !strings.Contains(w.Body.String(), "Năm 2022 đo theo chuẩn nghèo ND07-2021") {
