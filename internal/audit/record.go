@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -183,4 +184,10 @@ func CommonPath(paths []string) string {
 		common = common[:n]
 	}
 	return strings.Join(common, ".")
+}
+
+// EnteredLate is what an event's state says of a change entered after the
+// day it happened: the (earliest) event's date beside the day it was typed.
+func EnteredLate(event, enteredOn time.Time) map[string]string {
+	return map[string]string{"event_date": event.Format(time.DateOnly), "entered_on": enteredOn.Format(time.DateOnly)}
 }

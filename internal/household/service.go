@@ -219,7 +219,7 @@ func (s *Service) recordChange(ctx context.Context, action, reason string, befor
 	if d := lateEvent(before, after, today); d != nil {
 		// Entered late: the event's date beside the day it was typed (the
 		// event's own time is when it was recorded).
-		state["entered_late"] = map[string]string{"event_date": d.Format(time.DateOnly), "entered_on": today.Format(time.DateOnly)}
+		state["entered_late"] = audit.EnteredLate(*d, today)
 	}
 	return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: action, EntityType: "household", EntityID: after.ID.String(),
 		AreaPath: after.AreaPath, Reason: reason, Before: was, After: state})

@@ -106,8 +106,9 @@ func TestHistoryImport(t *testing.T) {
 	if len(now) != 2 || !strings.HasPrefix(now[0], "H-1 average 3/QĐ-UBND ") || now[1] != "N-1 poor 21/QĐ-UBND 2022-12-15 1" {
 		t.Fatalf("households after the history: %v", now)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM audit_events WHERE action = 'classification.import_history'`); n != 1 {
-		t.Fatalf("%d audit events of the import", n)
+	if n := count(t, pool, `SELECT count(*) FROM audit_events WHERE action = 'classification.import_history'
+		AND doc->'after'->'entered_late'->>'event_date' = '2019-12-20'`); n != 1 {
+		t.Fatalf("%d audit events of the import entered late from 2019-12-20", n)
 	}
 
 	again := runHistory(t, im, importer.ValidOnly, file)

@@ -14,6 +14,7 @@ import (
 	"github.com/ansinh/ansinh/internal/assessment"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/household"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // historyFormat is the import of the recognized lists of past years.
@@ -351,8 +352,18 @@ func (f *historyFormat) write(ctx context.Context, source string, batch []pendin
 			return added, err
 		}
 	}
+	after := map[string]any{"households": audited}
+	if len(rows) > 0 { // lists of past years: entered late by nature
+		earliest := rows[0].effective
+		for _, r := range rows[1:] {
+			if r.effective.Before(earliest) {
+				earliest = r.effective
+			}
+		}
+		after["entered_late"] = audit.EnteredLate(earliest, vn.Today(f.im.now()))
+	}
 	return added, audit.Record(ctx, f.im.db.Conn(ctx), audit.Event{Action: "classification.import_history", EntityType: "import",
-		EntityID: source, AreaPath: audit.CommonPath(paths), After: map[string]any{"households": audited}})
+		EntityID: source, AreaPath: audit.CommonPath(paths), After: after})
 }
 
 // rows are the years a household lacks, each from the class it had just
