@@ -31,6 +31,7 @@ import (
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/importer"
+	"github.com/ansinh/ansinh/internal/inbox"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/s3store"
 	"github.com/ansinh/ansinh/internal/platform/web"
@@ -218,6 +219,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 	reorganize.NewHandler(a.reorganizations, a.jobsCtx, a.log).Register(r)
+	inbox.NewHandler(inbox.NewService(a.db, a.authz)).Register(r)
 }
 
 // s3Options is where configured S3-compatible storage is.

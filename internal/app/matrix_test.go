@@ -299,7 +299,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			map[string]int{"anonymous": 401, "*": 401}},
 		"POST /api/v1/auth/logout": {request{"POST", "/api/v1/auth/logout", map[string]string{"refresh_token": "x"}},
 			map[string]int{"anonymous": 204, "*": 204}},
-		"GET /api/v1/me": {request{"GET", "/api/v1/me", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/me":    {request{"GET", "/api/v1/me", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/inbox": {request{"GET", "/api/v1/inbox", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		// A system administrator reads none of the records the summary counts.
+		"GET /api/v1/inbox/summary": {request{"GET", "/api/v1/inbox/summary", nil}, map[string]int{"anonymous": 401,
+			"system_admin/inside": 403, "system_admin/outside": 403, "*": 200}},
 		// A new password too short: refused before the current one is checked (wrong ones count against
 		// the login throttle, and every caller here comes from the same address).
 		"POST /api/v1/me/password": {request{"POST", "/api/v1/me/password", map[string]string{"current_password": "wrong", "new_password": "short"}},
