@@ -49,7 +49,7 @@ func TestBenchSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 9 {
+	if len(results) != 11 {
 		t.Fatalf("%d scenarios", len(results))
 	}
 	baselines := 0

@@ -184,6 +184,18 @@ func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/enrollments/"+p.Enrollment+"/approve", p.Approver, nil, nil, nil)
 			return expect(status, err, http.StatusOK)
 		}},
+		{Name: "inbox of a commune's worker", Do: func(ctx context.Context, i int) error {
+			u := f.Users[i%len(f.Users)]
+			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/inbox", u.Token, nil, nil, nil)
+			return expect(status, err, http.StatusOK)
+		}},
+		{Name: "inbox of a district's approver", Do: func(ctx context.Context, i int) error {
+			if len(f.Proposals) == 0 {
+				return ErrExhausted
+			}
+			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/inbox", f.Proposals[i%len(f.Proposals)].Approver, nil, nil, nil)
+			return expect(status, err, http.StatusOK)
+		}},
 		{Name: "poverty report (province)", Do: func(ctx context.Context, i int) error {
 			status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/reports/poverty?area="+f.Province, f.Auditor, nil, nil, nil)
 			return expect(status, err, http.StatusOK)

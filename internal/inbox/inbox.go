@@ -64,6 +64,7 @@ type Item struct {
 	Kind          string
 	SubjectType   string
 	SubjectID     uuid.UUID
+	ParentID      *uuid.UUID // the review of an objection, the reorganization of a move
 	HouseholdID   *uuid.UUID
 	HouseholdCode string
 	CommuneCode   string
@@ -72,6 +73,39 @@ type Item struct {
 	Overdue       bool
 	Detail        string
 	Method, Path  string // the action's route
+}
+
+// actionOf is the route that acts on an item.
+func actionOf(it Item) (method, path string) {
+	id, parent := it.SubjectID.String(), ""
+	if it.ParentID != nil {
+		parent = it.ParentID.String()
+	}
+	switch it.Kind {
+	case "regular_review_due":
+		return "GET", "/api/v1/reviews/" + id
+	case "review_returned":
+		return "POST", "/api/v1/reviews/" + id + "/reopen"
+	case "objection_open":
+		return "POST", "/api/v1/reviews/" + parent + "/objections/" + id + "/resolve"
+	case "duplicate_candidate":
+		return "POST", "/api/v1/duplicates/" + id + "/resolve"
+	case "enrollment_returned":
+		return "POST", "/api/v1/enrollments/" + id + "/resubmit"
+	case "card_expiring":
+		return "POST", "/api/v1/enrollments/" + id + "/deliveries"
+	case "reorganization_decision":
+		return "POST", "/api/v1/reorganizations/" + parent + "/queue/" + id
+	case "review_submitted":
+		return "POST", "/api/v1/reviews/" + id + "/recognize"
+	case "enrollment_proposed":
+		return "POST", "/api/v1/enrollments/" + id + "/approve"
+	case "enrollment_flagged", "enrollment_past_end":
+		return "POST", "/api/v1/enrollments/" + id + "/end"
+	case "import_problems":
+		return "GET", "/api/v1/imports/" + id + "/problems"
+	}
+	return "GET", "/api/v1/inbox"
 }
 
 // Filter narrows an inbox.
