@@ -25,6 +25,7 @@ cat <<MSG
     ?area=91&edition=2025-03 (Kiên Giang's districts as they were); or /api/v1/households/{id}/eligibility.
   The trend, 8.78% in 2016 to 1.69% in 2020, then the 2022 standard's re-baseline:
     GET /api/v1/reports/trend?area=91&from=2016&to=2025&edition=2025-03 (add &format=xlsx for its chart)
+  What waits for each account: GET /api/v1/inbox (demo-worker has an overdue regular review).
   Sign in:
     curl -s localhost:${port}/api/v1/auth/login -H 'Content-Type: application/json' -d '{"username":"demo-worker","password":"ansinh-demo"}'
   Stop with Ctrl-C; the database keeps running (make db-stop stops it).

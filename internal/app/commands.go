@@ -219,7 +219,10 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, hous
 	if err := seedDemoReorganize(ctx, a, out); err != nil {
 		return err
 	}
-	return seedDemoDesignations(ctx, a, DemoEdition, out)
+	if err := seedDemoDesignations(ctx, a, DemoEdition, out); err != nil {
+		return err
+	}
+	return seedDemoWork(ctx, a, out)
 }
 
 // demoDesignations are illustrative designations of Kiên Giang's communes

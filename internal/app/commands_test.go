@@ -237,6 +237,28 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 		}
 	}
 	checkDemoTrend(t, a.Handler(), apptest.Login(t, a.Handler(), "demo-auditor", app.DemoPassword).AccessToken)
+	// A new user's inbox has work in it: an overdue regular review for the
+	// worker, proposals for the approver.
+	type inbox struct {
+		Counts []struct {
+			Kind    string `json:"kind"`
+			Items   int    `json:"items"`
+			Overdue int    `json:"overdue"`
+		} `json:"counts"`
+	}
+	has := func(user, kind string, overdue bool) {
+		t.Helper()
+		token := apptest.Login(t, a.Handler(), user, app.DemoPassword).AccessToken
+		in := apptest.Decode[inbox](t, apptest.Send(t, a.Handler(), "GET", "/api/v1/inbox", token, nil), 200)
+		for _, c := range in.Counts {
+			if c.Kind == kind && c.Items > 0 && (!overdue || c.Overdue > 0) {
+				return
+			}
+		}
+		t.Errorf("%s's inbox has no %s (overdue: %v): %+v", user, kind, overdue, in.Counts)
+	}
+	has("demo-worker", "regular_review_due", true)
+	has("demo-approver", "enrollment_proposed", false)
 }
 
 // checkDemoTrend: the demo's history tells the seed article's story through
