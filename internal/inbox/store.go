@@ -27,57 +27,60 @@ type query struct {
 // parent (the review of an objection, the reorganization of a move), the
 // household's id and code, the commune's code, since (timestamptz), due
 // (date) and a detail; {scope} is where the scope's condition on the
-// column goes ("" for a kind that is the caller's own). The routes that act
+// columns goes (none for a kind that is the caller's own). The routes that act
 // are made in Go (actionOf): the SQL stays lean where a commune has
 // thousands of items.
-type kindQuery struct{ sql, column string }
+type kindQuery struct {
+	sql     string
+	columns []string // each gets the scope's condition (both sides of a join: the planner then narrows both by their index)
+}
 
 // kindSQL are the kinds' SELECTs.
 var kindSQL = map[string]kindQuery{
 	"regular_review_due": {`SELECT 'regular_review_due', 'review', r.id, NULL::uuid, r.household_id, h.code, r.commune_code,
 		coalesce(r.requested_on::timestamptz, r.created_at), r.decide_by, ''
 		FROM reviews r LEFT JOIN households h ON h.id = r.household_id
-		WHERE r.kind = 'regular' AND r.state IN ('open', 'surveying', 'meeting_recorded', 'posted') AND {scope}`, "r.area_path"},
+		WHERE r.kind = 'regular' AND r.state IN ('open', 'surveying', 'meeting_recorded', 'posted') AND {scope}`, []string{"r.area_path"}},
 	"review_returned": {`SELECT 'review_returned', 'review', r.id, NULL::uuid, r.household_id, h.code, r.commune_code, r.updated_at,
-		r.decide_by, r.kind FROM reviews r LEFT JOIN households h ON h.id = r.household_id WHERE r.state = 'returned' AND {scope}`, "r.area_path"},
+		r.decide_by, r.kind FROM reviews r LEFT JOIN households h ON h.id = r.household_id WHERE r.state = 'returned' AND {scope}`, []string{"r.area_path"}},
 	"objection_open": {`SELECT 'objection_open', 'objection', o.id, r.id, o.household_id, h.code, r.commune_code, o.raised_on::timestamptz,
 		r.posting_end, left(o.content, 200)
 		FROM review_objections o JOIN reviews r ON r.id = o.review_id LEFT JOIN households h ON h.id = o.household_id
-		WHERE o.outcome IS NULL AND r.state <> 'recognized' AND {scope}`, "r.area_path"},
+		WHERE o.outcome IS NULL AND r.state <> 'recognized' AND {scope}`, []string{"r.area_path"}},
 	// A commune may have thousands: no join (the duplicates list has the people).
 	"duplicate_candidate": {`SELECT 'duplicate_candidate', 'duplicate', d.id, NULL::uuid, NULL::uuid, NULL::text,
 		subpath(d.area_path, -1)::text, d.created_at, NULL::date, d.reason
-		FROM duplicate_candidates d WHERE d.status = 'open' AND {scope}`, "d.area_path"},
+		FROM duplicate_candidates d WHERE d.status = 'open' AND {scope}`, []string{"d.area_path"}},
 	"enrollment_returned": {`SELECT 'enrollment_returned', 'enrollment', e.id, NULL::uuid, e.household_id, NULL::text,
 		subpath(e.area_path, -1)::text, e.updated_at, NULL::date, e.program_code
-		FROM enrollments e WHERE e.state = 'returned' AND {scope}`, "e.area_path"},
+		FROM enrollments e WHERE e.state = 'returned' AND {scope}`, []string{"e.area_path"}},
 	"card_expiring": {`SELECT 'card_expiring', 'enrollment', e.id, NULL::uuid, e.household_id, NULL::text, subpath(d.area_path, -1)::text,
 		(d.expires_on - 30)::timestamptz, d.expires_on, d.details->>'card_number'
 		FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id
 		WHERE d.kind = 'health_insurance' AND d.expires_on BETWEEN @today AND CAST(@today AS date) + 30 AND e.state = 'approved'
 		AND (e.ends_on IS NULL OR e.ends_on > d.expires_on)
 		AND NOT EXISTS (SELECT 1 FROM deliveries n WHERE n.enrollment_id = d.enrollment_id AND n.kind = 'health_insurance'
-			AND n.expires_on > d.expires_on) AND {scope}`, "d.area_path"},
+			AND n.expires_on > d.expires_on) AND {scope}`, []string{"d.area_path", "e.area_path"}},
 	"reorganization_decision": {`SELECT 'reorganization_decision', 'household', m.household_id, r.id, m.household_id, h.code, m.from_code,
 		r.started_at, NULL::date, m.from_code
 		FROM reorganizations r JOIN reorganization_moves m ON m.reorganization_id = r.id AND m.to_code IS NULL
 		JOIN households h ON h.id = m.household_id
 		WHERE EXISTS (SELECT 1 FROM area_successions s JOIN areas a ON a.edition = s.to_edition AND a.code = s.to_code
-			WHERE s.from_edition = r.from_edition AND s.from_code = m.from_code AND s.to_edition = r.to_edition AND {scope})`, "a.path"},
+			WHERE s.from_edition = r.from_edition AND s.from_code = m.from_code AND s.to_edition = r.to_edition AND {scope})`, []string{"a.path"}},
 	"review_submitted": {`SELECT 'review_submitted', 'review', r.id, NULL::uuid, r.household_id, h.code, r.commune_code, r.updated_at,
-		r.decide_by, r.kind FROM reviews r LEFT JOIN households h ON h.id = r.household_id WHERE r.state = 'submitted' AND {scope}`, "r.area_path"},
+		r.decide_by, r.kind FROM reviews r LEFT JOIN households h ON h.id = r.household_id WHERE r.state = 'submitted' AND {scope}`, []string{"r.area_path"}},
 	"enrollment_proposed": {`SELECT 'enrollment_proposed', 'enrollment', e.id, NULL::uuid, e.household_id, NULL::text,
 		subpath(e.area_path, -1)::text, e.updated_at, NULL::date, e.program_code
-		FROM enrollments e WHERE e.state = 'proposed' AND {scope}`, "e.area_path"},
+		FROM enrollments e WHERE e.state = 'proposed' AND {scope}`, []string{"e.area_path"}},
 	"enrollment_flagged": {`SELECT 'enrollment_flagged', 'enrollment', e.id, NULL::uuid, e.household_id, NULL::text,
 		subpath(e.area_path, -1)::text, e.flagged_on::timestamptz, NULL::date, e.flag_reason
-		FROM enrollments e WHERE e.state = 'approved' AND e.flagged_on IS NOT NULL AND {scope}`, "e.area_path"},
+		FROM enrollments e WHERE e.state = 'approved' AND e.flagged_on IS NOT NULL AND {scope}`, []string{"e.area_path"}},
 	"enrollment_past_end": {`SELECT 'enrollment_past_end', 'enrollment', e.id, NULL::uuid, e.household_id, NULL::text,
 		subpath(e.area_path, -1)::text, (e.ends_on + 1)::timestamptz, e.ends_on, e.program_code
-		FROM enrollments e WHERE e.state = 'approved' AND e.flagged_on IS NULL AND e.ends_on < @today AND {scope}`, "e.area_path"},
+		FROM enrollments e WHERE e.state = 'approved' AND e.flagged_on IS NULL AND e.ends_on < @today AND {scope}`, []string{"e.area_path"}},
 	// A user's own imports, finished with problems in the last 30 days.
 	"import_problems": {`SELECT 'import_problems', 'import', j.id, NULL::uuid, NULL::uuid, NULL::text, NULL::text, j.finished_at, NULL::date,
-		j.file_name FROM import_jobs j WHERE j.owner = @owner AND j.problem_count > 0 AND j.finished_at > now() - interval '30 days'`, ""},
+		j.file_name FROM import_jobs j WHERE j.owner = @owner AND j.problem_count > 0 AND j.finished_at > now() - interval '30 days'`, nil},
 }
 
 // branches are the filtered SELECTs of the kinds the query may see, each
@@ -100,8 +103,12 @@ func branches(q query) ([]string, map[string]any) {
 		}
 		kq := kindSQL[k.Name]
 		sql := kq.sql
-		if kq.column != "" {
-			sql = strings.Replace(sql, "{scope}", scope.Named(kq.column, fmt.Sprintf("s%d", i), params), 1)
+		if len(kq.columns) > 0 {
+			conds := make([]string, len(kq.columns))
+			for j, col := range kq.columns {
+				conds[j] = scope.Named(col, fmt.Sprintf("s%d_%d", i, j), params)
+			}
+			sql = strings.Replace(sql, "{scope}", strings.Join(conds, " AND "), 1)
 		}
 		out = append(out, `SELECT * FROM (SELECT b.*, coalesce(b.due, DATE '`+noDue+`') AS sort_due, b.due IS NOT NULL AND b.due < @today AS overdue
 			FROM (`+sql+`) b (kind, subject_type, subject_id, parent_id, household_id, household_code, commune_code, since, due, detail)) x
