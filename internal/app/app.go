@@ -28,6 +28,7 @@ import (
 	"github.com/ansinh/ansinh/internal/attachment"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/auth"
+	"github.com/ansinh/ansinh/internal/complaint"
 	"github.com/ansinh/ansinh/internal/config"
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/importer"
@@ -220,6 +221,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	audit.NewHandler(auditSvc, a.log).Register(r)
 	reorganize.NewHandler(a.reorganizations, a.jobsCtx, a.log).Register(r)
 	inbox.NewHandler(inbox.NewService(a.db, a.authz)).Register(r)
+	complaint.NewHandler(complaint.NewService(a.db)).Register(r)
 }
 
 // s3Options is where configured S3-compatible storage is.

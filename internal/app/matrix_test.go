@@ -87,6 +87,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 	en := "/api/v1/enrollments/" + enrolled.ID
 	nobody := "/api/v1/enrollments/" + uuid.NewString()
 
+	// A complaint of the household's, received by the inside worker.
+	complaintBody := map[string]any{"household_id": seeded.ID, "complainant_name": "Nguyễn Văn An", "channel": "in_person",
+		"subject_kind": "classification", "content": "Hộ tôi không đồng ý với kết quả rà soát"}
+	cw := apptest.Send(t, h, "POST", "/api/v1/complaints", tokens["commune_worker/inside"], complaintBody)
+	if cw.Code != 201 {
+		t.Fatalf("seed complaint: %d %s", cw.Code, cw.Body.String())
+	}
+	var complained struct{ ID string }
+	json.Unmarshal(cw.Body.Bytes(), &complained)
+	kn := "/api/v1/complaints/" + complained.ID
+
 	// A photo of the household's house, attached by the inside worker.
 	pw := apptest.AttachFile(t, h, tokens["commune_worker/inside"], map[string]string{"subject_type": "household", "subject_id": seeded.ID,
 		"kind": "house_photo"}, "nha.png", attachmenttest.PNG())
@@ -143,6 +154,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	approvers := func(inside, outside int) map[string]int {
 		m := map[string]int{"anonymous": 401, "*": 403}
+		m["district_approver/inside"], m["district_approver/outside"] = inside, outside
+		return m
+	}
+	handlers := func(inside, outside int) map[string]int { // who handle complaints: workers and approvers
+		m := workers(inside, outside)
 		m["district_approver/inside"], m["district_approver/outside"] = inside, outside
 		return m
 	}
@@ -299,8 +315,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 			map[string]int{"anonymous": 401, "*": 401}},
 		"POST /api/v1/auth/logout": {request{"POST", "/api/v1/auth/logout", map[string]string{"refresh_token": "x"}},
 			map[string]int{"anonymous": 204, "*": 204}},
-		"GET /api/v1/me":    {request{"GET", "/api/v1/me", nil}, map[string]int{"anonymous": 401, "*": 200}},
-		"GET /api/v1/inbox": {request{"GET", "/api/v1/inbox", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/me":                     {request{"GET", "/api/v1/me", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"GET /api/v1/inbox":                  {request{"GET", "/api/v1/inbox", nil}, map[string]int{"anonymous": 401, "*": 200}},
+		"POST /api/v1/complaints":            {request{"POST", "/api/v1/complaints", complaintBody}, handlers(201, 422)},
+		"GET /api/v1/complaints":             {request{"GET", "/api/v1/complaints", nil}, readers(200, 200)},
+		"GET /api/v1/complaints/:id":         {request{"GET", kn, nil}, readers(200, 404)},
+		"POST /api/v1/complaints/:id/accept": {request{"POST", kn + "/accept", map[string]any{"accepted_on": "2999-01-01"}}, handlers(422, 422)},
+		"POST /api/v1/complaints/:id/refuse": {request{"POST", kn + "/refuse", map[string]any{}}, handlers(422, 404)},
+		"POST /api/v1/complaints/:id/steps":  {request{"POST", kn + "/steps", map[string]any{}}, handlers(422, 422)},
+		"POST /api/v1/complaints/:id/decide": {request{"POST", kn + "/decide", map[string]any{"decided_on": "2999-01-01"}}, handlers(422, 422)},
+		"POST /api/v1/complaints/:id/appeal": {request{"POST", kn + "/appeal", map[string]any{}}, handlers(422, 422)},
 		// A system administrator reads none of the records the summary counts.
 		"GET /api/v1/inbox/summary": {request{"GET", "/api/v1/inbox/summary", nil}, map[string]int{"anonymous": 401,
 			"system_admin/inside": 403, "system_admin/outside": 403, "*": 200}},

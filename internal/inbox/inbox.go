@@ -3,8 +3,9 @@
 // drift): the regular reviews to decide by their due date, the reviews sent
 // back, the objections open, the duplicates to settle, the enrollments to
 // approve, to end or to resubmit, the health insurance cards about to
-// expire, the reviews awaiting recognition, the imports with problems and
-// the households a reorganization left to decide. Supervisors see the same
+// expire, the reviews awaiting recognition, the imports with problems, the
+// households a reorganization left to decide and the complaints to accept
+// and to settle. Supervisors see the same
 // work counted by commune.
 package inbox
 
@@ -47,6 +48,8 @@ var Kinds = []Kind{
 		"enrollment", "approve", "enrollment"},
 	{"enrollment_past_end", "Hỗ trợ đã quá hạn kết thúc", "Enrollment past its end", "enrollment", "approve", "enrollment"},
 	{"import_problems", "Tệp nhập có lỗi cần sửa", "Import with problems", "import", "run", ""},
+	{"complaint_to_accept", "Khiếu nại cần thụ lý", "Complaint to accept or refuse", "complaint", "write", "complaint"},
+	{"complaint_to_settle", "Khiếu nại cần giải quyết", "Complaint to settle", "complaint", "decide", "complaint"},
 }
 
 // kind is a kind by name.
@@ -104,6 +107,10 @@ func actionOf(it Item) (method, path string) {
 		return "POST", "/api/v1/enrollments/" + id + "/end"
 	case "import_problems":
 		return "GET", "/api/v1/imports/" + id + "/problems"
+	case "complaint_to_accept":
+		return "POST", "/api/v1/complaints/" + id + "/accept"
+	case "complaint_to_settle":
+		return "POST", "/api/v1/complaints/" + id + "/decide"
 	}
 	return "GET", "/api/v1/inbox"
 }

@@ -78,6 +78,13 @@ var kindSQL = map[string]kindQuery{
 	"enrollment_past_end": {`SELECT 'enrollment_past_end', 'enrollment', e.id, NULL::uuid, e.household_id, NULL::text,
 		subpath(e.area_path, -1)::text, (e.ends_on + 1)::timestamptz, e.ends_on, e.program_code
 		FROM enrollments e WHERE e.state = 'approved' AND e.flagged_on IS NULL AND e.ends_on < @today AND {scope}`, []string{"e.area_path"}},
+	// Complaints, at the level that handles them.
+	"complaint_to_accept": {`SELECT 'complaint_to_accept', 'complaint', c.id, NULL::uuid, c.household_id, NULL::text,
+		subpath(c.area_path, -1)::text, c.received_on::timestamptz, c.accept_by, c.reference
+		FROM complaints c WHERE c.state = 'received' AND {scope}`, []string{"c.handler_path"}},
+	"complaint_to_settle": {`SELECT 'complaint_to_settle', 'complaint', c.id, NULL::uuid, c.household_id, NULL::text,
+		subpath(c.area_path, -1)::text, c.accepted_on::timestamptz, c.settle_by, c.reference
+		FROM complaints c WHERE c.state = 'accepted' AND {scope}`, []string{"c.handler_path"}},
 	// A user's own imports, finished with problems in the last 30 days.
 	"import_problems": {`SELECT 'import_problems', 'import', j.id, NULL::uuid, NULL::uuid, NULL::text, NULL::text, j.finished_at, NULL::date,
 		j.file_name FROM import_jobs j WHERE j.owner = @owner AND j.problem_count > 0 AND j.finished_at > now() - interval '30 days'`, nil},
