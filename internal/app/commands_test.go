@@ -258,6 +258,7 @@ func TestSeedDemoAndUserCreate(t *testing.T) {
 		t.Errorf("%s's inbox has no %s (overdue: %v): %+v", user, kind, overdue, in.Counts)
 	}
 	has("demo-worker", "regular_review_due", true)
+	has("demo-worker", "complaint_to_accept", true)
 	has("demo-approver", "enrollment_proposed", false)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/assessment"
+	"github.com/ansinh/ansinh/internal/complaint"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/program"
@@ -18,8 +19,10 @@ import (
 // seedDemoWork leaves open work for the demo accounts, so that a new user's
 // inbox is a real one: in Vĩnh Điều (demo-worker's commune today) a
 // household's request for a regular review made 20 days ago (overdue: 15
-// days to decide) and one made 3 days ago, and legal aid proposed for two
-// poor households, awaiting demo-approver (fewer in a small demo).
+// days to decide) and one made 3 days ago, two complaints about their
+// classification (one past its 10 days to be accepted), and legal aid
+// proposed for two poor households, awaiting demo-approver (fewer in a
+// small demo).
 func seedDemoWork(ctx context.Context, a *App, out io.Writer) error {
 	const commune = "30793"
 	pick := func(q string) ([]uuid.UUID, error) {
@@ -51,7 +54,16 @@ func seedDemoWork(ctx context.Context, a *App, out io.Writer) error {
 			return fmt.Errorf("demo work: proposal: %w", err)
 		}
 	}
-	fmt.Fprintf(out, "demo seed: open work for the demo accounts in %s: %d regular reviews requested (the first overdue), %d proposals awaiting approval\n",
-		commune, len(asking), len(poor))
+	complaints := complaint.NewService(a.db)
+	for i, h := range asking {
+		received := today.AddDate(0, 0, -[]int{12, 2}[i])
+		if _, err := complaints.Receive(ctx, everywhere, complaint.Intake{HouseholdID: h, ComplainantName: "Người khiếu nại (demo)",
+			Channel: []string{"in_person", "letter"}[i], ReceivedOn: &received, SubjectKind: "classification",
+			Content: "Hộ tôi không đồng ý với kết quả phân loại của kỳ rà soát (dữ liệu demo)"}); err != nil {
+			return fmt.Errorf("demo work: complaint: %w", err)
+		}
+	}
+	fmt.Fprintf(out, "demo seed: open work for the demo accounts in %s: %d regular reviews requested and %d complaints received (the first of each overdue), %d proposals awaiting approval\n",
+		commune, len(asking), len(asking), len(poor))
 	return nil
 }

@@ -34,6 +34,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/targets", "report", "read", web.AsKind(db.Report, h.targets))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/designations", "report", "read", web.AsKind(db.Report, h.designations))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/trend", "report", "read", web.AsKind(db.Report, h.trend))
+	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/complaints", "report", "read", web.AsKind(db.Report, h.complaints))
 	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.AsKind(db.Report, h.list))
 }
