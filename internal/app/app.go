@@ -215,12 +215,13 @@ func (a *App) registerAPI(r *access.Routes) {
 	householdHandler.Register(r)
 	assessmentHandler.Register(r)
 	program.NewHandler(a.programs).Register(r)
-	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db))).Register(r)
+	inboxSvc := inbox.NewService(a.db, a.authz)
+	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db))).WithBacklog(inboxSvc).Register(r)
 	importer.NewHandler(a.jobs).Register(r)
 	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 	reorganize.NewHandler(a.reorganizations, a.jobsCtx, a.log).Register(r)
-	inbox.NewHandler(inbox.NewService(a.db, a.authz)).Register(r)
+	inbox.NewHandler(inboxSvc).Register(r)
 	complaint.NewHandler(complaint.NewService(a.db)).Register(r)
 }
 

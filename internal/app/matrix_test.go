@@ -221,6 +221,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			withManager(readers(200, 404), 200, 404)},
 		"GET /api/v1/reports/complaints": {request{"GET", "/api/v1/reports/complaints?area=914", nil},
 			withManager(readers(200, 404), 200, 404)},
+		"GET /api/v1/reports/inbox": {request{"GET", "/api/v1/reports/inbox", nil}, withManager(readers(200, 200), 200, 200)},
 		"POST /api/v1/reports/targets": {request{"POST", "/api/v1/reports/targets", map[string]any{"area_code": "914", "metric": "poverty_rate",
 			"year": 2026, "value": 5}}, func() map[string]int {
 			m := managers(200, 404)

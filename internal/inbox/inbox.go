@@ -52,6 +52,12 @@ var Kinds = []Kind{
 	{"complaint_to_settle", "Khiếu nại cần giải quyết", "Complaint to settle", "complaint", "decide", "complaint"},
 }
 
+// KindNamed is a kind by its name (the zero Kind for none).
+func KindNamed(name string) Kind {
+	k, _ := kind(name)
+	return k
+}
+
 // kind is a kind by name.
 func kind(name string) (Kind, bool) {
 	i := slices.IndexFunc(Kinds, func(k Kind) bool { return k.Name == name })

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/platform/vn"
+	"github.com/ansinh/ansinh/internal/report"
 )
 
 // The complaints report on a hand-built dataset: in Vĩnh Phú, one complaint
@@ -66,5 +67,15 @@ func TestComplaintsReport(t *testing.T) {
 	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/reports/complaints?area=31036", worker, nil); w.Code != 404 {
 		t.Fatalf("another commune: %d", w.Code)
+	}
+
+	// The backlog report: the unaccepted complaint waits in Vĩnh Phú, overdue.
+	b := apptest.Decode[out](t, apptest.Send(t, h, "GET", "/api/v1/reports/inbox", approver, nil), 200)
+	if len(b.Items) != 1 || b.Items[0]["commune_code"] != "30791" || b.Items[0]["kind"] != "complaint_to_accept" ||
+		b.Items[0]["items"] != 1.0 || b.Items[0]["overdue"] != 1.0 || b.Totals["items"] != 1.0 {
+		t.Fatalf("the backlog: %+v %v", b.Items, b.Totals)
+	}
+	if w := apptest.Send(t, h, "GET", "/api/v1/reports/inbox?format=xlsx", approver, nil); w.Code != 200 || w.Header().Get("Content-Type") != report.XLSXType {
+		t.Fatalf("the backlog as a workbook: %d %v", w.Code, w.Header())
 	}
 }

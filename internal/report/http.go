@@ -12,6 +12,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	adminarea "github.com/ansinh/ansinh/internal/area"
+	"github.com/ansinh/ansinh/internal/inbox"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/ratelimit"
 	"github.com/ansinh/ansinh/internal/platform/vn"
@@ -20,7 +21,8 @@ import (
 
 // Handler serves the reports.
 type Handler struct {
-	svc *Service
+	svc     *Service
+	backlog *inbox.Service // the inbox backlog report's counts (nil: no such report)
 }
 
 // NewHandler makes the handlers.
@@ -35,6 +37,7 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/designations", "report", "read", web.AsKind(db.Report, h.designations))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/trend", "report", "read", web.AsKind(db.Report, h.trend))
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/complaints", "report", "read", web.AsKind(db.Report, h.complaints))
+	h.registerBacklog(r)
 	r.Handle(http.MethodPost, "/reports/targets", "report", "write", h.setTarget)
 	r.Kind(ratelimit.Export).Handle(http.MethodGet, "/reports/lists/:kind", "list", "read", web.AsKind(db.Report, h.list))
 }
