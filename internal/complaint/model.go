@@ -129,11 +129,6 @@ func (in *Intake) check(today time.Time) error {
 	return fe.Err()
 }
 
-// errState is a step the complaint's state does not allow.
-func errState(state, step string) error {
-	return apperr.New(apperr.Conflict, "complaint_state", "a complaint that is %s cannot be %s", state, step)
-}
-
 // accept records that the body accepted the complaint (within or after its
 // limit) and sets the time to settle it.
 func (c *Complaint) accept(on time.Time, complex bool, settleDays int) error {
