@@ -324,7 +324,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/v1/complaints":             {request{"GET", "/api/v1/complaints", nil}, readers(200, 200)},
 		"GET /api/v1/complaints/:id":         {request{"GET", kn, nil}, readers(200, 404)},
 		"POST /api/v1/complaints/:id/accept": {request{"POST", kn + "/accept", map[string]any{"accepted_on": "2999-01-01"}}, handlers(422, 422)},
-		"POST /api/v1/complaints/:id/refuse": {request{"POST", kn + "/refuse", map[string]any{}}, handlers(422, 404)},
+		"POST /api/v1/complaints/:id/refuse": {request{"POST", kn + "/refuse", map[string]any{}}, func() map[string]int {
+			m := handlers(422, 404)
+			m["district_approver/inside"] = 403 // the district handles the commune's complaints' appeals, not the complaints
+			return m
+		}()},
 		"POST /api/v1/complaints/:id/steps":  {request{"POST", kn + "/steps", map[string]any{}}, handlers(422, 422)},
 		"POST /api/v1/complaints/:id/decide": {request{"POST", kn + "/decide", map[string]any{"decided_on": "2999-01-01"}}, handlers(422, 422)},
 		"POST /api/v1/complaints/:id/appeal": {request{"POST", kn + "/appeal", map[string]any{}}, handlers(422, 422)},

@@ -85,6 +85,10 @@ func TestComplaintFlow(t *testing.T) {
 		t.Fatalf("the worker's inbox: %+v", in)
 	}
 
+	// The district handles the commune's appeals, not its complaints.
+	if w := apptest.Send(t, h, "POST", path+"/accept", approver, map[string]any{}); w.Code != 403 || apptest.ProblemCode(t, w) != "not_the_handler" {
+		t.Fatalf("the district accepts a commune's complaint: %d %s", w.Code, w.Body)
+	}
 	accepted := apptest.Decode[complaintOut](t, apptest.Send(t, h, "POST", path+"/accept", worker, map[string]any{}), 200)
 	if accepted.State != "accepted" || accepted.SettleBy != day(30) || accepted.Overdue {
 		t.Fatalf("accepted: %+v", accepted)
@@ -152,6 +156,9 @@ func TestComplaintFlow(t *testing.T) {
 	if got := apptest.Decode[complaintOut](t, apptest.Send(t, h, "POST", "/api/v1/complaints/"+remote.ID+"/accept", worker, map[string]any{}), 200); got.SettleBy != day(45) {
 		t.Fatalf("remote: %+v", got)
 	}
+	receive := func() string {
+		return apptest.Decode[complaintOut](t, apptest.Send(t, h, "POST", "/api/v1/complaints", worker, body), 201).ID
+	}
 	refused := apptest.Decode[complaintOut](t, apptest.Send(t, h, "POST", "/api/v1/complaints", worker, body), 201)
 	if w := apptest.Send(t, h, "POST", "/api/v1/complaints/"+refused.ID+"/refuse", worker, map[string]any{}); w.Code != 422 {
 		t.Fatalf("a refusal without reason: %d %s", w.Code, w.Body)
@@ -160,15 +167,33 @@ func TestComplaintFlow(t *testing.T) {
 		map[string]any{"reason": "Đã hết thời hiệu khiếu nại (90 ngày)"}), 200); got.State != "not_accepted" {
 		t.Fatalf("refused: %+v", got)
 	}
+	// Not settled in its time, a complaint may be appealed; the first
+	// instance is then closed, and appealed once only.
+	apptest.Exec(t, pool, `UPDATE complaints SET settle_by = ? WHERE id = ?`, today.AddDate(0, 0, -1), remote.ID)
+	if w := apptest.Send(t, h, "POST", "/api/v1/complaints/"+remote.ID+"/appeal", worker, map[string]any{"content": "quá hạn"}); w.Code != 201 {
+		t.Fatalf("an appeal of an unsettled complaint: %d %s", w.Code, w.Body)
+	}
+	if w := apptest.Send(t, h, "POST", "/api/v1/complaints/"+remote.ID+"/decide", colleague, decision); w.Code != 409 ||
+		apptest.ProblemCode(t, w) != "complaint_state" {
+		t.Fatalf("a decision after the appeal: %d %s", w.Code, w.Body)
+	}
+	if w := apptest.Send(t, h, "POST", "/api/v1/complaints/"+remote.ID+"/appeal", worker, map[string]any{"content": "lần nữa"}); w.Code != 409 ||
+		apptest.ProblemCode(t, w) != "complaint_state" {
+		t.Fatalf("a second appeal: %d %s", w.Code, w.Body)
+	}
 	// An appeal more than 45 days (remote) after the first decision is late.
+	late := receive()
+	apptest.Exec(t, pool, `UPDATE complaints SET state = 'accepted', accepted_on = ?, settle_by = ? WHERE id = ?`,
+		today.AddDate(0, 0, -60), today.AddDate(0, 0, -50), late)
+	remote.ID = late
 	apptest.Exec(t, pool, `UPDATE complaints SET state = 'settled', decided_on = ?, outcome = 'rejected', reasoning = 'x' WHERE id = ?`,
 		today.AddDate(0, 0, -46), remote.ID)
 	if w := apptest.Send(t, h, "POST", "/api/v1/complaints/"+remote.ID+"/appeal", worker, map[string]any{"content": "muộn"}); w.Code != 422 ||
 		!strings.Contains(w.Body.String(), `"code":"late"`) {
 		t.Fatalf("a late appeal: %d %s", w.Code, w.Body)
 	}
-	for action, n := range map[string]int{"complaint.receive": 3, "complaint.accept": 3, "complaint.step": 1, "complaint.decide": 2,
-		"complaint.appeal": 1, "complaint.not_accept": 1} {
+	for action, n := range map[string]int{"complaint.receive": 4, "complaint.accept": 3, "complaint.step": 1, "complaint.decide": 2,
+		"complaint.appeal": 2, "complaint.not_accept": 1} {
 		if got := apptest.CountEvents(t, a, action); got != n {
 			t.Errorf("%d %s events, want %d", got, action, n)
 		}

@@ -57,6 +57,7 @@ type Complaint struct {
 	Version          int
 	CreatedAt        time.Time
 	Steps            []Step
+	Appealed         bool // an appeal followed: the first instance is closed to changes
 }
 
 // Step is something done to settle a complaint.
@@ -184,16 +185,30 @@ func (c *Complaint) decide(by uuid.UUID, on time.Time, outcome, reasoning string
 }
 
 // appealable reports whether an appeal received on a day may follow this
-// complaint: settled within the appeal's limit, or not settled in time.
+// complaint: within the appeal's limit of its decision, or of the end of
+// the time it had to be accepted or settled and was not.
 func (c *Complaint) appealable(on time.Time, appealDays int) error {
+	var from time.Time // the day the appeal's limit runs from
 	switch {
 	case c.Instance != 1:
 		return apperr.New(apperr.Conflict, "complaint_final", "a second-instance decision is final: the complainant may go to court")
-	case c.State == Settled && on.After(c.DecidedOn.AddDate(0, 0, appealDays)):
-		return apperr.Fields([]apperr.FieldError{{Field: "received_on", Code: "late",
-			Message: "an appeal comes within " + strconv.Itoa(appealDays) + " days of the first decision"}})
-	case c.State == Settled, c.State == Accepted && c.SettleBy.Before(on):
-		return nil
+	case c.Appealed:
+		return errState("appealed", "appealed again")
+	case c.State == Settled:
+		from = *c.DecidedOn
+	case c.State == Accepted && c.SettleBy.Before(on):
+		from = *c.SettleBy
+	case c.State == Received && c.AcceptBy.Before(on):
+		from = c.AcceptBy
+	default:
+		return errState(c.State, "appealed (it is neither settled nor overdue)")
 	}
-	return errState(c.State, "appealed (it is neither settled nor overdue)")
+	if on.Before(from) || on.Before(c.ReceivedOn) {
+		return apperr.Fields([]apperr.FieldError{{Field: "received_on", Code: "invalid", Message: "an appeal follows the first decision or its time"}})
+	}
+	if on.After(from.AddDate(0, 0, appealDays)) {
+		return apperr.Fields([]apperr.FieldError{{Field: "received_on", Code: "late",
+			Message: "an appeal comes within " + strconv.Itoa(appealDays) + " days of the first decision, or of the end of its time"}})
+	}
+	return nil
 }

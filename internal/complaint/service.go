@@ -2,6 +2,7 @@ package complaint
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,8 +121,11 @@ func (s *Service) change(ctx context.Context, scope access.Scope, id uuid.UUID, 
 		if c, err = s.store.get(ctx, scope, id, true); err != nil {
 			return err
 		}
-		if !scope.Contains(c.HandlerPath) {
+		if !handles(scope, c.HandlerPath) {
 			return errNotHandler
+		}
+		if c.Appealed {
+			return errState("appealed", "changed at first instance")
 		}
 		if version >= 0 && version != c.Version {
 			return apperr.New(apperr.PreconditionFailed, "version_mismatch", "the complaint changed since you read it (now version %d)", c.Version)
@@ -241,6 +245,13 @@ func (s *Service) Appeal(ctx context.Context, scope access.Scope, id uuid.UUID, 
 		return s.open(ctx, &appeal, above, "complaint.appeal")
 	})
 	return appeal, db.MapError(err)
+}
+
+// handles reports whether the scope is the unit that handles a complaint:
+// one of its areas is that unit (a level above it does not settle the
+// lower level's complaints: it handles their appeals).
+func handles(scope access.Scope, handler string) bool {
+	return scope.IsEverywhere() || slices.Contains(scope.Paths(), handler)
 }
 
 func (s *Service) day(d *time.Time) time.Time {

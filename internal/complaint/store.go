@@ -78,14 +78,14 @@ func (s store) nextReference(ctx context.Context, code string, year int) (string
 const columns = `id, reference, instance, appeal_of, household_id, area_path::text, handler_edition, handler_code, handler_path::text,
 	complainant_name, channel, received_on, subject_kind, subject_id, respondent_user_id, content, complex, remote, state, accept_by,
 	accepted_on, settle_by, coalesce(not_accepted_reason, ''), decided_on, coalesce(outcome, ''), coalesce(reasoning, ''), decided_by,
-	version, created_at`
+	version, created_at, EXISTS (SELECT 1 FROM complaints a WHERE a.appeal_of = complaints.id)`
 
 func scan(r db.Scanner) (Complaint, error) {
 	var c Complaint
 	err := r.Scan(&c.ID, &c.Reference, &c.Instance, &c.AppealOf, &c.HouseholdID, &c.AreaPath, &c.HandlerEdition, &c.HandlerCode,
 		&c.HandlerPath, &c.ComplainantName, &c.Channel, &c.ReceivedOn, &c.SubjectKind, &c.SubjectID, &c.RespondentUserID, &c.Content,
 		&c.Complex, &c.Remote, &c.State, &c.AcceptBy, &c.AcceptedOn, &c.SettleBy, &c.NotAcceptedWhy, &c.DecidedOn, &c.Outcome,
-		&c.Reasoning, &c.DecidedBy, &c.Version, &c.CreatedAt)
+		&c.Reasoning, &c.DecidedBy, &c.Version, &c.CreatedAt, &c.Appealed)
 	return c, err
 }
 

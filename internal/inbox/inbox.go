@@ -237,5 +237,5 @@ func (s *Service) Summary(ctx context.Context, f Filter) ([]CommuneCount, error)
 	if len(scopes) == 0 {
 		return nil, apperr.New(apperr.Forbidden, "forbidden", "your roles read none of the work an inbox counts")
 	}
-	return s.store.byCommune(ctx, query{scopes: scopes, today: vn.Today(s.now()), filter: f})
+	return s.store.byCommune(ctx, query{scopes: scopes, today: vn.Today(s.now()), filter: f, within: true})
 }

@@ -21,13 +21,15 @@ type query struct {
 	owner  string
 	today  time.Time
 	filter Filter
+	within bool // the work below the scope's areas, whoever acts on it (a supervisor's summary)
 }
 
 // kindQuery is a kind's SELECT: kind, subject type and id, the subject's
 // parent (the review of an objection, the reorganization of a move), the
 // household's id and code, the commune's code, since (timestamptz), due
 // (date) and a detail; {scope} is where the scope's condition on the
-// columns goes (none for a kind that is the caller's own). The routes that act
+// columns goes (none for a kind that is the caller's own), {exact} where the
+// first column must be one of the scope's areas itself. The routes that act
 // are made in Go (actionOf): the SQL stays lean where a commune has
 // thousands of items.
 type kindQuery struct {
@@ -60,7 +62,7 @@ var kindSQL = map[string]kindQuery{
 		WHERE d.kind = 'health_insurance' AND d.expires_on BETWEEN @today AND CAST(@today AS date) + 30 AND e.state = 'approved'
 		AND (e.ends_on IS NULL OR e.ends_on > d.expires_on)
 		AND NOT EXISTS (SELECT 1 FROM deliveries n WHERE n.enrollment_id = d.enrollment_id AND n.kind = 'health_insurance'
-			AND n.expires_on > d.expires_on) AND {scope}`, []string{"d.area_path", "e.area_path"}},
+			AND (n.expires_on, n.id) > (d.expires_on, d.id)) AND {scope}`, []string{"d.area_path", "e.area_path"}},
 	"reorganization_decision": {`SELECT 'reorganization_decision', 'household', m.household_id, r.id, m.household_id, h.code, m.from_code,
 		r.started_at, NULL::date, m.from_code
 		FROM reorganizations r JOIN reorganization_moves m ON m.reorganization_id = r.id AND m.to_code IS NULL
@@ -81,10 +83,12 @@ var kindSQL = map[string]kindQuery{
 	// Complaints, at the level that handles them.
 	"complaint_to_accept": {`SELECT 'complaint_to_accept', 'complaint', c.id, NULL::uuid, c.household_id, NULL::text,
 		subpath(c.area_path, -1)::text, c.received_on::timestamptz, c.accept_by, c.reference
-		FROM complaints c WHERE c.state = 'received' AND {scope}`, []string{"c.handler_path"}},
+		FROM complaints c WHERE c.state = 'received' AND NOT EXISTS (SELECT 1 FROM complaints a WHERE a.appeal_of = c.id)
+		AND {exact}`, []string{"c.handler_path"}},
 	"complaint_to_settle": {`SELECT 'complaint_to_settle', 'complaint', c.id, NULL::uuid, c.household_id, NULL::text,
 		subpath(c.area_path, -1)::text, c.accepted_on::timestamptz, c.settle_by, c.reference
-		FROM complaints c WHERE c.state = 'accepted' AND {scope}`, []string{"c.handler_path"}},
+		FROM complaints c WHERE c.state = 'accepted' AND NOT EXISTS (SELECT 1 FROM complaints a WHERE a.appeal_of = c.id)
+		AND {exact}`, []string{"c.handler_path"}},
 	// A user's own imports, finished with problems in the last 30 days.
 	"import_problems": {`SELECT 'import_problems', 'import', j.id, NULL::uuid, NULL::uuid, NULL::text, NULL::text, j.finished_at, NULL::date,
 		j.file_name FROM import_jobs j WHERE j.owner = @owner AND j.problem_count > 0 AND j.finished_at > now() - interval '30 days'`, nil},
@@ -116,12 +120,35 @@ func branches(q query) ([]string, map[string]any) {
 				conds[j] = scope.Named(col, fmt.Sprintf("s%d_%d", i, j), params)
 			}
 			sql = strings.Replace(sql, "{scope}", strings.Join(conds, " AND "), 1)
+			exact := exactly(scope, kq.columns[0], fmt.Sprintf("x%d", i), params)
+			if q.within { // a supervisor counts the work below their areas too
+				exact = scope.Named(kq.columns[0], fmt.Sprintf("x%d", i), params)
+			}
+			sql = strings.Replace(sql, "{exact}", exact, 1)
 		}
 		out = append(out, `SELECT * FROM (SELECT b.*, coalesce(b.due, DATE '`+noDue+`') AS sort_due, b.due IS NOT NULL AND b.due < @today AS overdue
 			FROM (`+sql+`) b (kind, subject_type, subject_id, parent_id, household_id, household_code, commune_code, since, due, detail)) x
 			WHERE `+where)
 	}
 	return out, params
+}
+
+// exactly is the condition that column is one of the scope's areas
+// themselves (not below them): the unit that handles a complaint.
+func exactly(scope access.Scope, column, name string, params map[string]any) string {
+	if scope.IsEverywhere() {
+		return "TRUE"
+	}
+	if len(scope.Paths()) == 0 {
+		return "FALSE"
+	}
+	parts := make([]string, len(scope.Paths()))
+	for i, p := range scope.Paths() {
+		key := fmt.Sprintf("%s_%d", name, i)
+		params[key] = p
+		parts[i] = column + " = CAST(@" + key + " AS ltree)"
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
 }
 
 // columns are an item's columns as page reads them.

@@ -76,6 +76,11 @@ func TestReorganizationThroughTheAPI(t *testing.T) {
 	ph1 := register("30358", "PH-1", "Ấp Một")
 	ph2 := register("30358", "PH-2", "ấp  hai")
 	ph3 := register("30358", "PH-3", "Ấp Ba")
+	// Vĩnh Phú's household has an open complaint, handled by its commune.
+	if w := apptest.Send(t, h, "POST", "/api/v1/complaints", worker["30791"], map[string]any{"household_id": vd1old.ID,
+		"complainant_name": "Nguyễn Văn An", "channel": "in_person", "subject_kind": "classification", "content": "Đề nghị xem xét lại"}); w.Code != 201 {
+		t.Fatalf("a complaint: %d %s", w.Code, w.Body)
+	}
 	// The clients of Vĩnh Phú and Phước Hưng hold copies and a sync position.
 	cursor := map[string]string{}
 	for _, c := range []string{"30791", "30358"} {
@@ -180,6 +185,11 @@ func TestReorganizationThroughTheAPI(t *testing.T) {
 	if a1.CommuneCode != "30793" || a1.CommuneEdition != "2026-04" || a1.AreaPath != "91.30793" || a1.Code != "VD-1" ||
 		a2.CommuneCode != "30793" || a2.Code != "VD-1-30791" {
 		t.Fatalf("the merged commune: %+v %+v", a1, a2)
+	}
+	// The open complaint went with it: Vĩnh Điều handles it now.
+	if c := apptest.Scalar[string](t, a.DB(), `SELECT handler_edition || ':' || handler_code || ' ' || area_path::text FROM complaints
+		WHERE household_id = ?`, vd1old.ID); c != "2026-04:30793 91.30793" {
+		t.Fatalf("the open complaint after the move: %s", c)
 	}
 	if p := get(worker["30358"], ph1.ID); p.CommuneCode != "30337" || p.AreaPath != "91.30337" {
 		t.Fatalf("placed by its village: %+v", p)

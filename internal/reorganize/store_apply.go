@@ -171,6 +171,14 @@ func (s store) writeMoves(ctx context.Context, id uuid.UUID, edition string, bat
 			WHERE r.subject_type = 'enrollment' AND r.subject_id = e.id AND r.state IN ('pending', 'returned')`},
 		{"duplicates", `UPDATE duplicate_candidates d SET area_path = u.new_path::ltree FROM members m JOIN ` + u + ` ON m.household_id = u.id
 			WHERE d.status = 'open' AND (d.member_a = m.id OR d.member_b = m.id) AND d.area_path = u.old_path::ltree`},
+		// Open complaints go with the household to the units that now handle
+		// them: the new commune, or for an appeal the unit above it.
+		{"complaints", `UPDATE complaints c SET area_path = u.new_path::ltree, handler_edition = @edition,
+			handler_code = CASE WHEN c.instance = 1 THEN a.code ELSE p.code END,
+			handler_path = CASE WHEN c.instance = 1 THEN a.path ELSE p.path END
+			FROM ` + u + ` JOIN areas a ON a.edition = @edition AND a.code = u.commune
+			JOIN areas p ON p.edition = a.edition AND p.code = a.parent_code
+			WHERE c.household_id = u.id AND c.state IN ('received', 'accepted')`},
 		// The sync feed: the old scope's clients learn the household left
 		// them (it is no longer theirs: a tombstone), the new scope's get it.
 		{"sync feed", `INSERT INTO registry_changes (household_id, area_path, op)

@@ -11,8 +11,9 @@ import (
 // complaintCounts are the complaints of the area's children over a period,
 // by child key and what they are about: received in the period, accepted,
 // not accepted and settled in it with their outcomes, the days from
-// acceptance to decision summed over those settled, and those still open at
-// the period's end past their limit.
+// acceptance to decision summed over those settled, and those open on the
+// period's end past their limit (as they stood that day: accepted or
+// settled only later).
 func (s store) complaintCounts(ctx context.Context, scope access.Scope, a Area, from, to time.Time) (map[[2]string][]int64, error) {
 	params := map[string]any{"area": a.Path, "edition": a.Edition, "from": from, "to": to}
 	q := `SELECT ` + childKey(a, "h") + `, c.subject_kind,
@@ -24,8 +25,8 @@ func (s store) complaintCounts(ctx context.Context, scope access.Scope, a Area, 
 		count(*) FILTER (WHERE c.decided_on BETWEEN @from AND @to AND c.outcome = 'partly_upheld'),
 		count(*) FILTER (WHERE c.decided_on BETWEEN @from AND @to AND c.outcome = 'rejected'),
 		coalesce(sum(c.decided_on - c.accepted_on) FILTER (WHERE c.decided_on BETWEEN @from AND @to), 0),
-		count(*) FILTER (WHERE c.received_on <= @to AND (c.state = 'received' AND c.accept_by < @to
-			OR c.state = 'accepted' AND c.settle_by < @to))
+		count(*) FILTER (WHERE c.received_on <= @to AND (c.accept_by < @to AND (c.accepted_on IS NULL OR c.accepted_on > @to)
+			AND c.state <> 'not_accepted' OR c.accepted_on <= @to AND c.settle_by < @to AND (c.decided_on IS NULL OR c.decided_on > @to)))
 		FROM complaints c JOIN ` + households(a) + ` h ON h.id = c.household_id
 		WHERE h.area_path <@ (@area)::ltree AND ` + scope.Named("h.area_path", "scope", params) + ` GROUP BY 1, 2`
 	out := map[[2]string][]int64{}
