@@ -173,8 +173,13 @@ func (s *Service) transition(ctx context.Context, scope access.Scope, id uuid.UU
 		if err != nil {
 			return err
 		}
+		state := reviewState(after)
+		if d := after.DecisionDate; action == "recognize" && d != nil && d.Before(s.today()) {
+			// A decision dated in the past, entered now: says so, as a household's change does.
+			state["entered_late"] = audit.EnteredLate(*d, s.today())
+		}
 		return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: "review." + action, EntityType: "review", EntityID: id.String(),
-			AreaPath: after.AreaPath, Reason: reason, Before: reviewState(before), After: reviewState(after)})
+			AreaPath: after.AreaPath, Reason: reason, Before: reviewState(before), After: state})
 	})
 	if err != nil {
 		return ReviewDetail{}, db.MapError(err)

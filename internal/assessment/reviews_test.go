@@ -102,6 +102,11 @@ func TestPeriodicReviewThroughTheAPI(t *testing.T) {
 	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews/"+regular.ID+"/submit", worker, nil), 200)
 	apptest.Decode[reviewOut](t, apptest.Send(t, h, "POST", "/api/v1/reviews/"+regular.ID+"/recognize", approver, map[string]any{
 		"decision_number": "41/QĐ-UBND", "decision_date": ago(10), "signer": "Chủ tịch UBND xã"}), 200)
+	// A decision dated ten days ago, entered today: its event says so.
+	if d := apptest.Scalar[string](t, a.DB(), `SELECT doc->'after'->'entered_late'->>'event_date' FROM audit_events
+		WHERE action = 'review.recognize' AND entity_id = ?`, regular.ID); d != ago(10) {
+		t.Fatalf("the recognition's audit event: entered late %q", d)
+	}
 
 	// The periodic review of 2026.
 	if w := apptest.Send(t, h, "POST", "/api/v1/reviews", worker2, map[string]any{"kind": "periodic", "commune_code": "30791", "year": 2026}); w.Code != 403 {
