@@ -215,15 +215,7 @@ func (s *Service) Inbox(ctx context.Context, f Filter, after *Position, limit in
 	}
 	today := vn.Today(s.now())
 	q := query{scopes: scopes, owner: access.Owner(ctx), today: today, filter: f}
-	var items []Item
-	var counts []Count
-	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
-		if items, err = s.store.page(ctx, q, after, limit); err != nil {
-			return err
-		}
-		counts, err = s.store.counts(ctx, q)
-		return err
-	})
+	items, counts, err := s.store.inbox(ctx, q, after, limit)
 	return items, counts, err
 }
 

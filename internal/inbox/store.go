@@ -155,12 +155,14 @@ func exactly(scope access.Scope, column, name string, params map[string]any) str
 const columns = `kind, subject_type, subject_id, parent_id, household_id, coalesce(household_code, ''), coalesce(commune_code, ''),
 	since, due, overdue, coalesce(detail, '')`
 
-// page is a page of items in order after a position: each kind's first
-// items after it, then the first of them all.
-func (s store) page(ctx context.Context, q query, after *Position, limit int) ([]Item, error) {
+// inbox is a page of items in order after a position and the counts of
+// every item by kind, in one statement: the kinds' items are read once
+// (a commune may have thousands of one kind), then ordered for the page
+// and counted.
+func (s store) inbox(ctx context.Context, q query, after *Position, limit int) ([]Item, []Count, error) {
 	parts, params := branches(q)
 	if len(parts) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cond := "true"
 	if after != nil {
@@ -168,31 +170,35 @@ func (s store) page(ctx context.Context, q query, after *Position, limit int) ([
 		params["a_due"], params["a_since"], params["a_id"], params["a_kind"] = after.Due, after.Since, after.ID, after.Kind
 	}
 	params["limit"] = limit
-	order := " ORDER BY sort_due, since, subject_id, kind LIMIT @limit"
-	for i, p := range parts {
-		parts[i] = "(" + p + " AND " + cond + order + ")"
-	}
-	return db.Collect(s.db.Read(ctx).Raw(`SELECT `+columns+` FROM (`+strings.Join(parts, "\nUNION ALL\n")+`) p`+order, params),
-		func(r db.Scanner) (Item, error) {
-			var it Item
-			err := r.Scan(&it.Kind, &it.SubjectType, &it.SubjectID, &it.ParentID, &it.HouseholdID, &it.HouseholdCode, &it.CommuneCode,
-				&it.Since, &it.Due, &it.Overdue, &it.Detail)
-			it.Method, it.Path = actionOf(it)
-			return it, err
-		})
-}
-
-// counts are the items by kind, and the overdue among them.
-func (s store) counts(ctx context.Context, q query) ([]Count, error) {
-	parts, params := branches(q)
-	if len(parts) == 0 {
-		return nil, nil
-	}
-	return db.Collect(s.db.Read(ctx).Raw(`SELECT kind, count(*), count(*) FILTER (WHERE overdue) FROM (`+strings.Join(parts, "\nUNION ALL\n")+
-		`) c GROUP BY kind`, params), func(r db.Scanner) (Count, error) {
+	q1 := `WITH a AS MATERIALIZED (` + strings.Join(parts, "\nUNION ALL\n") + `)
+		SELECT * FROM (SELECT true, ` + columns + `, 0::bigint, 0::bigint FROM a WHERE ` + cond + `
+			ORDER BY sort_due, since, subject_id, kind LIMIT @limit) p
+		UNION ALL
+		SELECT false, kind, '', '00000000-0000-0000-0000-000000000000'::uuid, NULL::uuid, NULL::uuid, '', '', NULL::timestamptz, NULL::date,
+			false, '', count(*),
+			count(*) FILTER (WHERE overdue) FROM a GROUP BY kind`
+	var items []Item
+	var counts []Count
+	err := db.Each(s.db.Read(ctx).Raw(q1, params), func(r db.Scanner) error {
+		var isItem bool
+		var it Item
+		var since *time.Time
 		var c Count
-		return c, r.Scan(&c.Kind, &c.Items, &c.Overdue)
+		if err := r.Scan(&isItem, &it.Kind, &it.SubjectType, &it.SubjectID, &it.ParentID, &it.HouseholdID, &it.HouseholdCode, &it.CommuneCode,
+			&since, &it.Due, &it.Overdue, &it.Detail, &c.Items, &c.Overdue); err != nil {
+			return err
+		}
+		if !isItem {
+			c.Kind = it.Kind
+			counts = append(counts, c)
+			return nil
+		}
+		it.Since = *since
+		it.Method, it.Path = actionOf(it)
+		items = append(items, it)
+		return nil
 	})
+	return items, counts, err
 }
 
 // byCommune are the items by commune and kind.
