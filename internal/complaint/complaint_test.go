@@ -63,6 +63,12 @@ func TestComplaintFlow(t *testing.T) {
 		!strings.Contains(w.Body.String(), `"field":"content"`) || !strings.Contains(w.Body.String(), `"field":"respondent_user_id"`) {
 		t.Fatalf("a bad intake: %d %s", w.Code, w.Body)
 	}
+	// The record it is about must be the household's.
+	if w := apptest.Send(t, h, "POST", "/api/v1/complaints", worker, map[string]any{"household_id": hh.ID, "complainant_name": "Nguyễn Văn An",
+		"channel": "phone", "subject_kind": "enrollment", "subject_id": hh.ID, "content": "x"}); w.Code != 422 ||
+		!strings.Contains(w.Body.String(), `"field":"subject_id"`) {
+		t.Fatalf("a subject that is not the household's: %d %s", w.Code, w.Body)
+	}
 	// About the worker's own conduct, received 12 days ago: two days overdue for acceptance.
 	body := map[string]any{"household_id": hh.ID, "complainant_name": "Nguyễn Văn An", "channel": "in_person", "received_on": day(-12),
 		"subject_kind": "staff_conduct", "respondent_user_id": workerID, "content": "Cán bộ không tiếp nhận hồ sơ đề nghị rà soát của hộ tôi"}

@@ -42,6 +42,14 @@ func (s *Service) Receive(ctx context.Context, scope access.Scope, in Intake) (C
 		if err != nil {
 			return err
 		}
+		if in.SubjectID != nil {
+			if ok, err := s.store.subjectOf(ctx, in.SubjectKind, *in.SubjectID, in.HouseholdID); err != nil || !ok {
+				if err == nil {
+					err = errSubjectNotFound
+				}
+				return err
+			}
+		}
 		c = Complaint{ID: uuid.Must(uuid.NewV7()), Instance: 1, HouseholdID: in.HouseholdID, AreaPath: path, ComplainantName: in.ComplainantName,
 			Channel: in.Channel, ReceivedOn: *in.ReceivedOn, SubjectKind: in.SubjectKind, SubjectID: in.SubjectID,
 			RespondentUserID: in.RespondentUserID, Content: in.Content, State: Received}

@@ -34,6 +34,25 @@ func (s store) householdUnit(ctx context.Context, scope access.Scope, id uuid.UU
 	return path, u, err
 }
 
+// subjectOf reports whether a record of the kind a complaint is about
+// belongs to the household: a classification change, an enrollment, a
+// delivery (kinds without a record: true).
+func (s store) subjectOf(ctx context.Context, kind string, id, household uuid.UUID) (bool, error) {
+	q := map[string]string{
+		"classification":     `SELECT EXISTS (SELECT 1 FROM classification_changes WHERE id = ? AND household_id = ?)`,
+		"enrollment":         `SELECT EXISTS (SELECT 1 FROM enrollments WHERE id = ? AND household_id = ?)`,
+		"enrollment_refusal": `SELECT EXISTS (SELECT 1 FROM enrollments WHERE id = ? AND household_id = ?)`,
+		"delivery": `SELECT EXISTS (SELECT 1 FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id
+			WHERE d.id = ? AND e.household_id = ?)`,
+	}[kind]
+	if q == "" {
+		return true, nil
+	}
+	var found bool
+	err := s.db.Conn(ctx).Raw(q, id, household).Row().Scan(&found)
+	return found, err
+}
+
 // parentUnit is the unit containing another (the level above), if any.
 func (s store) parentUnit(ctx context.Context, u unit) (unit, bool, error) {
 	var p unit
