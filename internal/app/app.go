@@ -222,7 +222,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	audit.NewHandler(auditSvc, a.log).Register(r)
 	reorganize.NewHandler(a.reorganizations, a.jobsCtx, a.log).Register(r)
 	inbox.NewHandler(inboxSvc).Register(r)
-	complaint.NewHandler(complaint.NewService(a.db)).Register(r)
+	complaint.NewHandler(complaint.NewService(a.db, a.reads)).Register(r)
 }
 
 // s3Options is where configured S3-compatible storage is.

@@ -54,7 +54,7 @@ func seedDemoWork(ctx context.Context, a *App, out io.Writer) error {
 			return fmt.Errorf("demo work: proposal: %w", err)
 		}
 	}
-	complaints := complaint.NewService(a.db)
+	complaints := complaint.NewService(a.db, a.reads)
 	for i, h := range asking {
 		received := today.AddDate(0, 0, -[]int{12, 2}[i])
 		if _, err := complaints.Receive(ctx, everywhere, complaint.Intake{HouseholdID: h, ComplainantName: "Người khiếu nại (demo)",

@@ -86,6 +86,13 @@ func TestComplaintFlow(t *testing.T) {
 			t.Fatalf("a supervisor reads it: %d", w.Code)
 		}
 	}
+	// Who complained and why is personal: the reads are in the access log.
+	for deadline := time.Now().Add(15 * time.Second); apptest.Scalar[int](t, pool, `SELECT count(*) FROM audit_access
+		WHERE subject_type = 'complaint' AND subject_ids @> ARRAY[?::uuid]`, first.ID) < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reads of the complaint were not logged")
+		}
+	}
 	in := apptest.Decode[inboxOut](t, apptest.Send(t, h, "GET", "/api/v1/inbox?kind=complaint_to_accept", worker, nil), 200)
 	if len(in.Items) != 1 || in.Items[0].SubjectID != first.ID || !in.Items[0].Overdue {
 		t.Fatalf("the worker's inbox: %+v", in)

@@ -15,16 +15,22 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
+// readLogger records reads of personal data (the audit access log).
+type readLogger interface {
+	Read(ctx context.Context, subjectType, areaPath string, ids ...uuid.UUID)
+}
+
 // Service handles complaints.
 type Service struct {
 	db    *db.DB
 	store store
+	reads readLogger
 	now   func() time.Time
 }
 
 // NewService makes the service.
-func NewService(pool *db.DB) *Service {
-	return &Service{db: pool, store: store{db: pool}, now: time.Now}
+func NewService(pool *db.DB, reads readLogger) *Service {
+	return &Service{db: pool, store: store{db: pool}, reads: reads, now: time.Now}
 }
 
 func (s *Service) today() time.Time { return vn.Today(s.now()) }
@@ -110,13 +116,32 @@ func (s *Service) Get(ctx context.Context, scope access.Scope, id uuid.UUID) (Co
 		c, err = s.store.get(ctx, scope, id, false)
 		return err
 	})
-	return c, db.MapError(err)
+	if err != nil {
+		return c, db.MapError(err)
+	}
+	s.noteReads(ctx, []Complaint{c}) // who complained and why is personal
+	return c, nil
+}
+
+// noteReads logs the reads of complaints, by area.
+func (s *Service) noteReads(ctx context.Context, cs []Complaint) {
+	byArea := map[string][]uuid.UUID{}
+	for _, c := range cs {
+		byArea[c.AreaPath] = append(byArea[c.AreaPath], c.ID)
+	}
+	for area, ids := range byArea {
+		s.reads.Read(ctx, "complaint", area, ids...)
+	}
 }
 
 // List is a page of the complaints the scope sees, newest first.
 func (s *Service) List(ctx context.Context, scope access.Scope, f Filter, before *uuid.UUID, limit int) ([]Complaint, error) {
 	out, err := s.store.list(ctx, scope, f, before, limit)
-	return out, db.MapError(err)
+	if err != nil {
+		return nil, db.MapError(err)
+	}
+	s.noteReads(ctx, out)
+	return out, nil
 }
 
 // change applies a step to a complaint the caller handles (its unit is in

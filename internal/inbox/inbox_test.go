@@ -25,6 +25,7 @@ type item struct {
 	HouseholdID string `json:"household_id"`
 	CommuneCode string `json:"commune_code"`
 	Due         string `json:"due"`
+	Detail      string `json:"detail"`
 	Overdue     bool   `json:"overdue"`
 	Action      struct {
 		Method string `json:"method"`
@@ -173,7 +174,8 @@ func TestInbox(t *testing.T) {
 			uuid.Must(uuid.NewV7()), card, today.AddDate(-1, 0, 0), expires)
 	}
 	deliver(today.AddDate(0, 0, 10))
-	if got := expect("the worker", worker, "card_expiring:1:0"); got.Items[0].Action.Path != "/api/v1/enrollments/"+card+"/deliveries" {
+	if got := expect("the worker", worker, "card_expiring:1:0"); got.Items[0].Action.Path != "/api/v1/enrollments/"+card+"/deliveries" ||
+		got.Items[0].Detail != "bhyt_poor" {
 		t.Fatalf("the card: %+v", got.Items[0])
 	}
 	expect("another commune's worker", other)

@@ -57,7 +57,7 @@ var kindSQL = map[string]kindQuery{
 		subpath(e.area_path, -1)::text, e.updated_at, NULL::date, e.program_code
 		FROM enrollments e WHERE e.state = 'returned' AND {scope}`, []string{"e.area_path"}},
 	"card_expiring": {`SELECT 'card_expiring', 'enrollment', e.id, NULL::uuid, e.household_id, NULL::text, subpath(d.area_path, -1)::text,
-		(d.expires_on - 30)::timestamptz, d.expires_on, d.details->>'card_number'
+		(d.expires_on - 30)::timestamptz, d.expires_on, e.program_code
 		FROM deliveries d JOIN enrollments e ON e.id = d.enrollment_id
 		WHERE d.kind = 'health_insurance' AND d.expires_on BETWEEN @today AND CAST(@today AS date) + 30 AND e.state = 'approved'
 		AND (e.ends_on IS NULL OR e.ends_on > d.expires_on)
