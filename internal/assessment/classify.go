@@ -88,13 +88,27 @@ func formatVND(n int64) string {
 	return b.String() + " VND"
 }
 
-// Choose is the standard in force on date for a household at areaPath: the
-// most local one (a province's own standard over the national one).
+// Choose is the standard an assessment on date of a household at areaPath
+// applies: the most local one in force (a province's own standard over the
+// national one) among those assessments implement.
 func Choose(standards []Standard, areaPath string, date time.Time) (Standard, bool) {
+	return mostLocal(standards, areaPath, date, true)
+}
+
+// Measured is the standard a household at areaPath was measured by on date:
+// the most local one in force, a standard recorded for history included
+// (the lists of past years, their trend).
+func Measured(standards []Standard, areaPath string, date time.Time) (Standard, bool) {
+	return mostLocal(standards, areaPath, date, false)
+}
+
+// mostLocal is the most local standard in force on date for areaPath, only
+// among the assessable when assessable.
+func mostLocal(standards []Standard, areaPath string, date time.Time, assessable bool) (Standard, bool) {
 	var best Standard
 	found := false
 	for _, s := range standards {
-		if !s.InForce(date) || s.HistoryOnly {
+		if !s.InForce(date) || assessable && s.HistoryOnly {
 			continue
 		}
 		if s.AreaPath != "" && areaPath != s.AreaPath && !strings.HasPrefix(areaPath, s.AreaPath+".") {

@@ -3,7 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,7 +31,7 @@ type historyFormat struct {
 type reference struct {
 	editions  []area.Edition
 	inUse     string
-	standards []standardPeriod
+	standards []assessment.Standard
 }
 
 func (*historyFormat) columns() []Column { return HistoryColumns }
@@ -53,21 +53,6 @@ func (f *historyFormat) reference(ctx context.Context) (reference, error) {
 		f.ref.standards, f.err = f.store.standards(ctx)
 	})
 	return f.ref, f.err
-}
-
-// standardOn is the standard a household at path was judged by on day: the
-// most local one in force (a province's own over the national).
-func (r reference) standardOn(day time.Time, path string) *standardPeriod {
-	var best *standardPeriod
-	for i, st := range r.standards {
-		if day.Before(st.from) || day.After(st.to) || st.path != "" && path != st.path && !strings.HasPrefix(path, st.path+".") {
-			continue
-		}
-		if best == nil || len(st.path) > len(best.path) {
-			best = &r.standards[i]
-		}
-	}
-	return best
 }
 
 // check finds each household of the batch in the units of its first year
@@ -275,14 +260,14 @@ func (k *known) note(c changeOnRecord) {
 // judge checks one year against the standards and the history on record.
 func (h *history) judge(y *year, ref reference) []Problem {
 	var probs []Problem
-	st := ref.standardOn(y.effective, h.path)
-	if st == nil {
+	st, ok := assessment.Measured(ref.standards, h.path, y.effective)
+	if !ok {
 		probs = append(probs, problem(y.row, "decision_date", "no_standard",
 			"no poverty standard in force on "+y.effective.Format(time.DateOnly)+" is recorded: the registry cannot say what this list measured"))
 	}
 	for _, d := range y.deprivations {
-		if st != nil && !st.indicators[d] {
-			probs = append(probs, problem(y.row, "deprivations", "unknown", fmt.Sprintf("%s is not an indicator of standard %s", d, st.code)))
+		if ok && !slices.ContainsFunc(st.Indicators, func(i assessment.Indicator) bool { return i.Code == d }) {
+			probs = append(probs, problem(y.row, "deprivations", "unknown", fmt.Sprintf("%s is not an indicator of standard %s", d, st.Code)))
 		}
 	}
 	rec, ok := h.known.recorded[y.year]
@@ -375,7 +360,7 @@ func (h *history) rows(ref reference) []historyRow {
 		if y.existing {
 			continue
 		}
-		st := ref.standardOn(y.effective, h.path)
+		st, _ := assessment.Measured(ref.standards, h.path, y.effective) // judge found it
 		from, escaped, before := assessment.None, false, false
 		var since time.Time // the date of the change from is taken from (the last before the year)
 		for _, c := range h.known.changes {
@@ -385,7 +370,7 @@ func (h *history) rows(ref reference) []historyRow {
 			if !c.on.Before(since) {
 				from, since, before = c.to, c.on, true
 			}
-			escaped = escaped || !c.on.Before(st.from) && c.from == assessment.Poor && c.to != assessment.Poor
+			escaped = escaped || !c.on.Before(st.ValidFrom) && c.from == assessment.Poor && c.to != assessment.Poor
 		}
 		// The first class known of a household moves it onto no list: what
 		// it was before is not known (its first list is not "newly poor").
@@ -393,7 +378,7 @@ func (h *history) rows(ref reference) []historyRow {
 		if before {
 			lists = assessment.Lists(from, y.class, escaped)
 		}
-		out = append(out, historyRow{household: h.householdID, year: y.year, path: h.path, standard: st.code, from: from, to: y.class,
+		out = append(out, historyRow{household: h.householdID, year: y.year, path: h.path, standard: st.Code, from: from, to: y.class,
 			effective: y.effective, decision: y.decision, lists: lists, income: y.income, deprivations: y.deprivations})
 		h.known.changes = append(h.known.changes, change{on: y.effective, from: from, to: y.class})
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ansinh/ansinh/internal/assessment"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
@@ -134,36 +135,28 @@ func (s historyStore) changes(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 	return out, err
 }
 
-// standardPeriod is a poverty standard's period and area ("" national),
-// with its indicators.
-type standardPeriod struct {
-	code       string
-	from, to   time.Time
-	path       string
-	indicators map[string]bool
-}
-
-// standards reads the poverty standards with their indicators.
-func (s historyStore) standards(ctx context.Context) ([]standardPeriod, error) {
-	all, err := db.Collect(s.db.Conn(ctx).Raw(`SELECT code, valid_from, valid_to, coalesce(area_path::text, '') FROM poverty_standards
-		ORDER BY valid_from, code`), func(r db.Scanner) (standardPeriod, error) {
-		st := standardPeriod{indicators: map[string]bool{}}
-		return st, r.Scan(&st.code, &st.from, &st.to, &st.path)
+// standards reads the poverty standards with their indicators' codes, as
+// the assessments know them (the rule of which is in force is theirs).
+func (s historyStore) standards(ctx context.Context) ([]assessment.Standard, error) {
+	all, err := db.Collect(s.db.Conn(ctx).Raw(`SELECT code, valid_from, valid_to, coalesce(area_path::text, ''), NOT assessable
+		FROM poverty_standards ORDER BY valid_from, code`), func(r db.Scanner) (assessment.Standard, error) {
+		var st assessment.Standard
+		return st, r.Scan(&st.Code, &st.ValidFrom, &st.ValidTo, &st.AreaPath, &st.HistoryOnly)
 	})
 	if err != nil {
 		return nil, err
 	}
-	byCode := map[string]*standardPeriod{}
-	for i := range all {
-		byCode[all[i].code] = &all[i]
+	index := map[string]int{}
+	for i, st := range all {
+		index[st.Code] = i
 	}
-	err = db.Each(s.db.Conn(ctx).Raw(`SELECT standard_code, code FROM poverty_indicators`), func(r db.Scanner) error {
+	err = db.Each(s.db.Conn(ctx).Raw(`SELECT standard_code, code FROM poverty_indicators ORDER BY standard_code, position`), func(r db.Scanner) error {
 		var st, code string
 		if err := r.Scan(&st, &code); err != nil {
 			return err
 		}
-		if p := byCode[st]; p != nil {
-			p.indicators[code] = true
+		if i, ok := index[st]; ok {
+			all[i].Indicators = append(all[i].Indicators, assessment.Indicator{Code: code})
 		}
 		return nil
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/area"
+	"github.com/ansinh/ansinh/internal/assessment"
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -105,7 +106,7 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, edition, area
 	var counts map[string]povertyCounts
 	var moves map[string]movements
 	var names map[string]string
-	var standards []standardPeriod
+	var standards []assessment.Standard
 	// One snapshot, in a transaction bounded as the caller's kind of work (a
 	// report's, on its routes).
 	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {

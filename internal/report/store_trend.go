@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/assessment"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
@@ -75,12 +76,12 @@ func (s store) trendMovements(ctx context.Context, scope access.Scope, a Area, f
 }
 
 // standardPeriods are the poverty standards' periods and areas ("" for the
-// national ones).
-func (s store) standardPeriods(ctx context.Context) ([]standardPeriod, error) {
-	return db.Collect(s.db.Read(ctx).Raw(`SELECT code, valid_from, valid_to, coalesce(area_path::text, '') FROM poverty_standards
-		ORDER BY valid_from, code`), func(r db.Scanner) (standardPeriod, error) {
-		var p standardPeriod
-		return p, r.Scan(&p.code, &p.from, &p.to, &p.path)
+// national ones), as the assessments know them.
+func (s store) standardPeriods(ctx context.Context) ([]assessment.Standard, error) {
+	return db.Collect(s.db.Read(ctx).Raw(`SELECT code, valid_from, valid_to, coalesce(area_path::text, ''), NOT assessable
+		FROM poverty_standards ORDER BY valid_from, code`), func(r db.Scanner) (assessment.Standard, error) {
+		var st assessment.Standard
+		return st, r.Scan(&st.Code, &st.ValidFrom, &st.ValidTo, &st.AreaPath, &st.HistoryOnly)
 	})
 }
 

@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/assessment"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 )
@@ -93,7 +93,7 @@ func (s *Service) Trend(ctx context.Context, scope access.Scope, edition, areaCo
 	var counts map[time.Time]map[string]povertyCounts
 	var moves map[int]map[string]movements
 	var names map[string]string
-	var standards []standardPeriod
+	var standards []assessment.Standard
 	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
 		if counts, err = s.store.trendCounts(ctx, scope, a, days); err != nil {
 			return err
@@ -119,33 +119,18 @@ func (s *Service) Trend(ctx context.Context, scope access.Scope, edition, areaCo
 	return a, tr, nil
 }
 
-// standardPeriod is a poverty standard's period and area ("" national).
-type standardPeriod struct {
-	code     string
-	from, to time.Time
-	path     string
-}
-
-// standardOn is the standard a household at path was measured by on day:
-// the most local one in force ("" if none is recorded).
-func standardOn(standards []standardPeriod, day time.Time, path string) string {
-	best, depth := "", -1
-	for _, st := range standards {
-		if day.Before(st.from) || day.After(st.to) || st.path != "" && path != st.path && !strings.HasPrefix(path, st.path+".") {
-			continue
-		}
-		if d := len(st.path); d > depth {
-			best, depth = st.code, d
-		}
-	}
-	return best
+// standardOn is the code of the standard a household at path was measured
+// by on day ("" if none is recorded).
+func standardOn(standards []assessment.Standard, day time.Time, path string) string {
+	st, _ := assessment.Measured(standards, path, day)
+	return st.Code
 }
 
 // trendYears are the years from from on, each with its children (every
 // child that has households in some year or a name), and the change from
 // the year before when both were measured by the same standard.
 func trendYears(a Area, days []time.Time, from int, counts map[time.Time]map[string]povertyCounts, moves map[int]map[string]movements,
-	names map[string]string, standards []standardPeriod) []TrendYear {
+	names map[string]string, standards []assessment.Standard) []TrendYear {
 	keys := map[string]bool{}
 	for _, byKey := range counts {
 		for k := range byKey {
