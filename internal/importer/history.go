@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -122,18 +121,11 @@ var indicatorCode = regexp.MustCompile(`^[a-z][a-z_]{1,40}$`)
 // to register if none is found, when the file says enough.
 func buildHistory(rows []line, now time.Time) (pending, []Problem) {
 	first := rows[0]
-	var probs []Problem
-	add := func(row int, col, code, msg string) { probs = append(probs, problem(row, col, code, msg)) }
-	for _, r := range rows {
-		for _, c := range HistoryColumns {
-			if v := r.get(c.Name); !validCell(v) {
-				add(r.number, c.Name, "invalid", "is not UTF-8 text, contains a NUL character or is longer than 300 bytes")
-			}
-		}
-	}
-	if len(probs) > 0 {
+	probs := cellProblems(rows, HistoryColumns)
+	if len(probs) > 0 { // nothing else can be judged on such text
 		return pending{}, probs
 	}
+	add := func(row int, col, code, msg string) { probs = append(probs, problem(row, col, code, msg)) }
 	h := &history{commune: strings.TrimSpace(first.get("commune_code")), code: strings.TrimSpace(first.get("household_code")),
 		head: strings.TrimSpace(first.get("head_name"))}
 	for col, v := range map[string]string{"commune_code": h.commune, "household_code": h.code, "head_name": h.head} {
@@ -155,11 +147,6 @@ func buildHistory(rows []line, now time.Time) (pending, []Problem) {
 	}
 	h.createProblems = h.registering(first, now)
 	return pending{h: household.Household{CommuneCode: h.commune, Code: h.code}, past: h}, nil
-}
-
-// validCell is a cell a row may hold: UTF-8 text without NUL, not too long.
-func validCell(v string) bool {
-	return len(v) <= maxCell && !strings.ContainsRune(v, 0) && utf8.ValidString(v)
 }
 
 // readYear reads the year of a row.

@@ -248,20 +248,7 @@ func parseBool(s string) (bool, bool) {
 // them (by row and column) and the rows of its members.
 func build(rows []line, now time.Time) (household.Household, []Problem) {
 	first := rows[0]
-	var probs []Problem
-	for _, r := range rows {
-		for _, c := range Columns {
-			v := r.get(c.Name)
-			switch {
-			case !utf8.ValidString(v):
-				probs = append(probs, problem(r.number, c.Name, "encoding", "is not UTF-8 text: save the CSV file as UTF-8"))
-			case strings.ContainsRune(v, 0):
-				probs = append(probs, problem(r.number, c.Name, "invalid", "contains a NUL character"))
-			case len(v) > maxCell:
-				probs = append(probs, problem(r.number, c.Name, "too_long", fmt.Sprintf("is longer than %d bytes", maxCell)))
-			}
-		}
-	}
+	probs := cellProblems(rows, Columns)
 	if len(probs) > 0 { // nothing else can be judged on such text
 		return household.Household{}, probs
 	}
@@ -293,6 +280,26 @@ func build(rows []line, now time.Time) (household.Household, []Problem) {
 		probs = append(probs, placed(rows, e.Fields)...)
 	}
 	return parsed, probs
+}
+
+// cellProblems are the cells of rows that are no text to read: not UTF-8,
+// with a NUL character, or too long.
+func cellProblems(rows []line, cols []Column) []Problem {
+	var probs []Problem
+	for _, r := range rows {
+		for _, c := range cols {
+			v := r.get(c.Name)
+			switch {
+			case !utf8.ValidString(v):
+				probs = append(probs, problem(r.number, c.Name, "encoding", "is not UTF-8 text: save the CSV file as UTF-8"))
+			case strings.ContainsRune(v, 0):
+				probs = append(probs, problem(r.number, c.Name, "invalid", "contains a NUL character"))
+			case len(v) > maxCell:
+				probs = append(probs, problem(r.number, c.Name, "too_long", fmt.Sprintf("is longer than %d bytes", maxCell)))
+			}
+		}
+	}
+	return probs
 }
 
 var memberField = regexp.MustCompile(`^members\[(\d+)\]\.(.+)$`)
