@@ -12,6 +12,7 @@ package inbox
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,26 +31,27 @@ type Kind struct {
 	NameVI, NameEN   string
 	Resource, Action string // the permission to act
 	ReadResource     string // the resource whose read permission counts it
+	Route            string // the route that acts on an item: method and path, {id} the subject's, {parent} its parent's
 }
 
 // Kinds of work, in the order the counts list them.
 var Kinds = []Kind{
-	{"regular_review_due", "Rà soát thường xuyên cần quyết định", "Regular review to decide", "review", "write", "review"},
-	{"review_returned", "Kết quả rà soát bị trả lại", "Review returned", "review", "write", "review"},
-	{"objection_open", "Khiếu nại, thắc mắc chưa giải quyết trong thời gian niêm yết", "Objection open", "review", "write", "review"},
-	{"duplicate_candidate", "Nghi trùng nhân khẩu cần xác định", "Possible duplicate to settle", "household", "write", "household"},
-	{"enrollment_returned", "Đề nghị hỗ trợ bị trả lại", "Enrollment returned", "enrollment", "propose", "enrollment"},
-	{"card_expiring", "Thẻ BHYT sắp hết hạn", "Health insurance card expiring", "delivery", "write", "delivery"},
+	{"regular_review_due", "Rà soát thường xuyên cần quyết định", "Regular review to decide", "review", "write", "review", "GET /api/v1/reviews/{id}"},
+	{"review_returned", "Kết quả rà soát bị trả lại", "Review returned", "review", "write", "review", "POST /api/v1/reviews/{id}/reopen"},
+	{"objection_open", "Khiếu nại, thắc mắc chưa giải quyết trong thời gian niêm yết", "Objection open", "review", "write", "review", "POST /api/v1/reviews/{parent}/objections/{id}/resolve"},
+	{"duplicate_candidate", "Nghi trùng nhân khẩu cần xác định", "Possible duplicate to settle", "household", "write", "household", "POST /api/v1/duplicates/{id}/resolve"},
+	{"enrollment_returned", "Đề nghị hỗ trợ bị trả lại", "Enrollment returned", "enrollment", "propose", "enrollment", "POST /api/v1/enrollments/{id}/resubmit"},
+	{"card_expiring", "Thẻ BHYT sắp hết hạn", "Health insurance card expiring", "delivery", "write", "delivery", "POST /api/v1/enrollments/{id}/deliveries"},
 	{"reorganization_decision", "Hộ chờ xác định xã mới sau sắp xếp", "Household to place after the reorganization",
-		"reorganization_queue", "decide", "household"},
-	{"review_submitted", "Kết quả rà soát chờ công nhận", "Review awaiting recognition", "review", "approve", "review"},
-	{"enrollment_proposed", "Đề nghị hỗ trợ chờ phê duyệt", "Enrollment awaiting approval", "enrollment", "approve", "enrollment"},
+		"reorganization_queue", "decide", "household", "POST /api/v1/reorganizations/{parent}/queue/{id}"},
+	{"review_submitted", "Kết quả rà soát chờ công nhận", "Review awaiting recognition", "review", "approve", "review", "POST /api/v1/reviews/{id}/recognize"},
+	{"enrollment_proposed", "Đề nghị hỗ trợ chờ phê duyệt", "Enrollment awaiting approval", "enrollment", "approve", "enrollment", "POST /api/v1/enrollments/{id}/approve"},
 	{"enrollment_flagged", "Hỗ trợ cần xem lại sau khi phân loại lại", "Enrollment flagged after reclassification",
-		"enrollment", "approve", "enrollment"},
-	{"enrollment_past_end", "Hỗ trợ đã quá hạn kết thúc", "Enrollment past its end", "enrollment", "approve", "enrollment"},
-	{"import_problems", "Tệp nhập có lỗi cần sửa", "Import with problems", "import", "run", ""},
-	{"complaint_to_accept", "Khiếu nại cần thụ lý", "Complaint to accept or refuse", "complaint", "write", "complaint"},
-	{"complaint_to_settle", "Khiếu nại cần giải quyết", "Complaint to settle", "complaint", "decide", "complaint"},
+		"enrollment", "approve", "enrollment", "POST /api/v1/enrollments/{id}/end"},
+	{"enrollment_past_end", "Hỗ trợ đã quá hạn kết thúc", "Enrollment past its end", "enrollment", "approve", "enrollment", "POST /api/v1/enrollments/{id}/end"},
+	{"import_problems", "Tệp nhập có lỗi cần sửa", "Import with problems", "import", "run", "", "GET /api/v1/imports/{id}/problems"},
+	{"complaint_to_accept", "Khiếu nại cần thụ lý", "Complaint to accept or refuse", "complaint", "write", "complaint", "POST /api/v1/complaints/{id}/accept"},
+	{"complaint_to_settle", "Khiếu nại cần giải quyết", "Complaint to settle", "complaint", "decide", "complaint", "POST /api/v1/complaints/{id}/decide"},
 }
 
 // KindNamed is a kind by its name (the zero Kind for none).
@@ -84,41 +86,14 @@ type Item struct {
 	Method, Path  string // the action's route
 }
 
-// actionOf is the route that acts on an item.
+// actionOf is the route that acts on an item: its kind's, with its ids.
 func actionOf(it Item) (method, path string) {
-	id, parent := it.SubjectID.String(), ""
+	parent := ""
 	if it.ParentID != nil {
 		parent = it.ParentID.String()
 	}
-	switch it.Kind {
-	case "regular_review_due":
-		return "GET", "/api/v1/reviews/" + id
-	case "review_returned":
-		return "POST", "/api/v1/reviews/" + id + "/reopen"
-	case "objection_open":
-		return "POST", "/api/v1/reviews/" + parent + "/objections/" + id + "/resolve"
-	case "duplicate_candidate":
-		return "POST", "/api/v1/duplicates/" + id + "/resolve"
-	case "enrollment_returned":
-		return "POST", "/api/v1/enrollments/" + id + "/resubmit"
-	case "card_expiring":
-		return "POST", "/api/v1/enrollments/" + id + "/deliveries"
-	case "reorganization_decision":
-		return "POST", "/api/v1/reorganizations/" + parent + "/queue/" + id
-	case "review_submitted":
-		return "POST", "/api/v1/reviews/" + id + "/recognize"
-	case "enrollment_proposed":
-		return "POST", "/api/v1/enrollments/" + id + "/approve"
-	case "enrollment_flagged", "enrollment_past_end":
-		return "POST", "/api/v1/enrollments/" + id + "/end"
-	case "import_problems":
-		return "GET", "/api/v1/imports/" + id + "/problems"
-	case "complaint_to_accept":
-		return "POST", "/api/v1/complaints/" + id + "/accept"
-	case "complaint_to_settle":
-		return "POST", "/api/v1/complaints/" + id + "/decide"
-	}
-	return "GET", "/api/v1/inbox"
+	method, path, _ = strings.Cut(KindNamed(it.Kind).Route, " ")
+	return method, strings.NewReplacer("{id}", it.SubjectID.String(), "{parent}", parent).Replace(path)
 }
 
 // Filter narrows an inbox.
