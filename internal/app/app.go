@@ -33,6 +33,7 @@ import (
 	"github.com/ansinh/ansinh/internal/household"
 	"github.com/ansinh/ansinh/internal/importer"
 	"github.com/ansinh/ansinh/internal/inbox"
+	"github.com/ansinh/ansinh/internal/notify"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/s3store"
 	"github.com/ansinh/ansinh/internal/platform/web"
@@ -73,6 +74,7 @@ type App struct {
 	// batches run under jobsCtx.
 	reorganizations *reorganize.Service
 	jobsCtx         context.Context
+	notifier        *notify.Dispatcher
 
 	extraRoutes []func(*gin.Engine)
 }
@@ -170,6 +172,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log, a.own.Instance()), stopJobs
 	a.jobs.LimitPerUser(cfg.RateLimit.JobsPerUser)
 	go a.tidyAttachments(jobsCtx)
+	a.notifier = a.newNotifier(cfg.Notify)
 	for _, o := range opts {
 		o(a)
 	}
@@ -223,6 +226,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	reorganize.NewHandler(a.reorganizations, a.jobsCtx, a.log).Register(r)
 	inbox.NewHandler(inboxSvc).Register(r)
 	complaint.NewHandler(complaint.NewService(a.db, a.reads)).Register(r)
+	notify.NewHandler(notify.NewSettings(a.db, a.notifier.Channels())).Register(r)
 }
 
 // s3Options is where configured S3-compatible storage is.

@@ -90,6 +90,12 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		a.Sealer().Run(sealCtx, cfg.Audit.SealInterval)
 	}()
 	defer func() { stopSealing(); <-sealed }()
+	if cfg.Notify.Enabled {
+		notifyCtx, stopNotifying := context.WithCancel(ctx)
+		notified := make(chan struct{})
+		go func() { defer close(notified); a.runNotifier(notifyCtx) }()
+		defer func() { stopNotifying(); <-notified }()
+	}
 	log.Info("ansinh serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", VersionString())
 	return a.Serve(ctx, ln)
 }

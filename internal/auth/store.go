@@ -54,14 +54,7 @@ func (s store) userByUsername(ctx context.Context, username string) (User, bool,
 // is nobody's past but the province's: its successors each took only a part.
 func (s store) assignments(ctx context.Context, userID uuid.UUID) ([]access.Assignment, error) {
 	return db.Collect(s.db.Conn(ctx).Raw(`SELECT r.role, r.area_edition, r.area_code, a.path::text,
-		coalesce((WITH RECURSIVE past (edition, code) AS (
-				SELECT s.from_edition, s.from_code FROM area_successions s
-				WHERE s.to_edition = r.area_edition AND s.to_code = r.area_code AND NOT s.divided
-				UNION
-				SELECT s.from_edition, s.from_code FROM past p JOIN area_successions s
-					ON s.to_edition = p.edition AND s.to_code = p.code AND NOT s.divided)
-			SELECT string_agg(o.path::text, ' ' ORDER BY o.path) FROM past p JOIN areas o ON o.edition = p.edition AND o.code = p.code
-			WHERE o.path <> a.path), '')
+		coalesce((SELECT string_agg(o::text, ' ' ORDER BY o) FROM area_past_paths(r.area_edition, r.area_code) o WHERE o <> a.path), '')
 		FROM role_assignments r JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code
 		WHERE r.user_id = ? AND r.revoked_at IS NULL AND r.status = 'active' ORDER BY r.role, r.area_code`, userID),
 		func(row db.Scanner) (access.Assignment, error) {

@@ -48,6 +48,8 @@ type Config struct {
 	Attachments Attachments `yaml:"attachments" envPrefix:"ANSINH_ATTACHMENTS_"`
 	// RateLimit limits requests and background work per user and address.
 	RateLimit RateLimit `yaml:"ratelimit" envPrefix:"ANSINH_RATELIMIT_"`
+	// Notify configures notifications: the dispatcher, email and webhooks.
+	Notify Notify `yaml:"notify" envPrefix:"ANSINH_NOTIFY_"`
 }
 
 // Attachment kinds, as configured per kind.
@@ -398,6 +400,7 @@ func (c *Config) Validate() error {
 	c.validateAttachments(bad)
 	c.validateAudit(bad)
 	c.validateRateLimit(bad)
+	c.validateNotify(bad)
 	if c.IsProduction() {
 		for _, s := range c.developmentSecretsInUse() {
 			bad("%s uses a development default secret; production refuses it: set your own", s)

@@ -1,0 +1,276 @@
+// Package notify delivers notifications from the transactional outbox: a
+// change that makes work for someone writes a notification in its own
+// transaction (migration 00033's triggers); the dispatcher here fans each
+// one out to the users whose roles act on that work (the inbox's rule),
+// by their preferences, and delivers each message by email or by a signed
+// webhook, at least once, with retries and backoff. Every message carries an
+// idempotency key (its delivery's id) so that a receiver drops repeats: a
+// dispatcher that dies after sending and before marking sends again.
+//
+// A message never carries more than its recipient may see: the kind of
+// work, the unit, how many items, the earliest due date, a complaint's
+// reference or a program's code, and the link; never a name or an ID
+// number (the detail stays behind the link, behind sign-in).
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// Channels.
+const (
+	Email   = "email"
+	Webhook = "webhook"
+)
+
+// Message is one message to one address, rendered in its recipient's
+// language.
+type Message struct {
+	Key      uuid.UUID // the idempotency key: the same on every attempt
+	Channel  string
+	To       string
+	Endpoint string // a webhook's gateway (by name)
+	Language string
+	Kind     string
+	Items    int
+	AreaCode string
+	Due      *time.Time
+	Subject  string
+	Text     string
+	Link     string
+	Created  time.Time
+}
+
+// Sender delivers messages on one channel. An error wrapping ErrPermanent
+// (the receiver refused the message itself) is not retried.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// ErrPermanent marks a refusal that retrying will not change.
+var ErrPermanent = errors.New("refused permanently")
+
+// Options configure a dispatcher.
+type Options struct {
+	Senders      map[string]Sender // by channel; a channel without one gets no deliveries
+	Endpoints    []Endpoint        // the webhook gateways, by area
+	Roles        func(resource, action string) []string
+	MaxAttempts  int
+	FirstBackoff time.Duration
+	MaxBackoff   time.Duration
+	SendTimeout  time.Duration
+	Retention    time.Duration
+	// Gather is how long a notification waits for more of its kind and
+	// place before it is sent (a worker proposing enrollments one by one).
+	Gather   time.Duration
+	LinkBase string
+	Batch    int
+	Logger   *slog.Logger
+	Metrics  prometheus.Registerer
+
+	afterSend func(Message) // tests: between sending and marking
+}
+
+// Endpoint is a webhook gateway for the users of an area (a unit code).
+type Endpoint struct {
+	Name, Area, URL string
+	Secret          []byte
+}
+
+// Dispatcher fans notifications out and delivers them.
+type Dispatcher struct {
+	store store
+	o     Options
+	sent  *prometheus.CounterVec
+}
+
+// NewDispatcher makes a dispatcher.
+func NewDispatcher(pool *db.DB, o Options) *Dispatcher {
+	if o.Batch == 0 {
+		o.Batch = 50
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	d := &Dispatcher{store: store{db: pool}, o: o, sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ansinh_notifications_total", Help: "Notification deliveries by channel and outcome (sent, retry, failed).",
+	}, []string{"channel", "outcome"})}
+	if o.Metrics != nil {
+		o.Metrics.MustRegister(d.sent)
+	}
+	return d
+}
+
+// Channels are the channels the dispatcher sends on.
+func (d *Dispatcher) Channels() []string {
+	var out []string
+	for _, c := range []string{Email, Webhook} {
+		if _, ok := d.o.Senders[c]; ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Run fans out and delivers every interval until ctx ends; once an hour it
+// removes what is older than the retention.
+func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var pruned time.Time
+	for {
+		if _, err := d.Step(ctx); err != nil && ctx.Err() == nil {
+			d.o.Logger.Warn("notifications", "error", err.Error())
+		}
+		if time.Since(pruned) > time.Hour {
+			pruned = time.Now()
+			if n, err := d.store.prune(ctx, d.o.Retention); err != nil && ctx.Err() == nil {
+				d.o.Logger.Warn("removing old notifications", "error", err.Error())
+			} else if n > 0 {
+				d.o.Logger.Info("removed old notifications", "count", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Step fans out the notifications that have gathered long enough and
+// delivers the messages that are due, until none is left; it returns how
+// many messages it tried.
+func (d *Dispatcher) Step(ctx context.Context) (int, error) {
+	for {
+		n, err := d.fanOut(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if n < d.o.Batch {
+			break
+		}
+	}
+	tried := 0
+	for {
+		n, err := d.deliver(ctx)
+		tried += n
+		if err != nil || n < d.o.Batch {
+			return tried, err
+		}
+	}
+}
+
+// fanOut takes a batch of notifications and writes their deliveries: one a
+// recipient and channel.
+func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
+	ns, err := d.store.claim(ctx, d.o.Gather, d.lease(), d.o.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("notify: claim: %w", err)
+	}
+	for _, n := range ns {
+		if err := d.fanOutOne(ctx, n); err != nil {
+			return 0, fmt.Errorf("notify: fan out %s: %w", n.ID, err)
+		}
+	}
+	return len(ns), nil
+}
+
+// fanOutOne writes one notification's deliveries and marks it fanned out,
+// in one transaction (a crash before the commit leaves it to be taken again).
+func (d *Dispatcher) fanOutOne(ctx context.Context, n notification) error {
+	k, ok := kindOf(n.Kind)
+	if !ok {
+		return d.store.fannedOut(ctx, n.ID, nil)
+	}
+	var roles []string
+	if n.OwnerID == nil {
+		roles = d.o.Roles(k.Resource, k.Action)
+	}
+	rs, err := d.store.recipients(ctx, n, roles)
+	if err != nil {
+		return err
+	}
+	var out []delivery
+	for _, r := range rs {
+		if r.muted(n.Kind) {
+			continue
+		}
+		if _, ok := d.o.Senders[Email]; ok && r.Email && r.EmailAddress != "" {
+			out = append(out, delivery{ID: uuid.Must(uuid.NewV7()), UserID: r.UserID, Channel: Email, Address: r.EmailAddress, Language: r.Language})
+		}
+		if _, ok := d.o.Senders[Webhook]; ok && r.Webhook && r.WebhookAddress != "" {
+			if e, ok := endpointFor(d.o.Endpoints, r.AreaPath); ok {
+				out = append(out, delivery{ID: uuid.Must(uuid.NewV7()), UserID: r.UserID, Channel: Webhook, Address: r.WebhookAddress,
+					Endpoint: e.Name, Language: r.Language})
+			}
+		}
+	}
+	return d.store.fannedOut(ctx, n.ID, out)
+}
+
+// lease is how long a taken notification or message is left to the one who
+// took it before another may take it again.
+func (d *Dispatcher) lease() time.Duration { return 2*d.o.SendTimeout + 30*time.Second }
+
+// deliver sends a batch of due messages, each outside any transaction, and
+// marks each sent, to retry or failed.
+func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
+	due, err := d.store.due(ctx, d.lease(), d.o.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("notify: take due messages: %w", err)
+	}
+	for _, p := range due {
+		m, err := render(p, d.o.LinkBase)
+		if err == nil {
+			sctx, cancel := context.WithTimeout(ctx, d.o.SendTimeout)
+			err = d.o.Senders[p.Channel].Send(sctx, m)
+			cancel()
+			if err == nil && d.o.afterSend != nil {
+				d.o.afterSend(m)
+			}
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err() // stopping: the lease gives it back
+		}
+		if err := d.mark(ctx, p, err); err != nil {
+			return 0, err
+		}
+	}
+	return len(due), nil
+}
+
+// mark records an attempt's outcome: sent; failed for a permanent refusal
+// or the last attempt; else due again after the backoff.
+func (d *Dispatcher) mark(ctx context.Context, p pending, sendErr error) error {
+	switch {
+	case sendErr == nil:
+		d.sent.WithLabelValues(p.Channel, "sent").Inc()
+		return d.store.sent(ctx, p.ID)
+	case errors.Is(sendErr, ErrPermanent) || p.Attempts >= d.o.MaxAttempts:
+		d.sent.WithLabelValues(p.Channel, "failed").Inc()
+		d.o.Logger.Warn("notification failed", "delivery", p.ID, "channel", p.Channel, "attempts", p.Attempts, "error", sendErr.Error())
+		return d.store.failed(ctx, p.ID, sendErr.Error())
+	default:
+		d.sent.WithLabelValues(p.Channel, "retry").Inc()
+		return d.store.retry(ctx, p.ID, sendErr.Error(), backoff(p.Attempts, d.o.FirstBackoff, d.o.MaxBackoff))
+	}
+}
+
+// backoff is the wait after the nth attempt: first, doubling, at most max.
+func backoff(attempt int, first, most time.Duration) time.Duration {
+	b := first
+	for i := 1; i < attempt && b < most; i++ {
+		b *= 2
+	}
+	return min(b, most)
+}

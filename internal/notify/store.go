@@ -1,0 +1,215 @@
+package notify
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// store holds the outbox's SQL.
+type store struct{ db *db.DB }
+
+// notification is an outbox row as the fan-out reads it.
+type notification struct {
+	ID       uuid.UUID
+	Kind     string
+	AreaPath string
+	Exact    bool
+	OwnerID  *uuid.UUID
+	ActorID  *uuid.UUID
+}
+
+// claim takes up to n notifications that have gathered long enough (or
+// were taken by a dispatcher that has not finished within the lease), in a
+// transaction of its own: from then on they gather no more, and the
+// change that would have joined one starts another.
+func (s store) claim(ctx context.Context, gather, lease time.Duration, n int) ([]notification, error) {
+	return db.Collect(s.db.Conn(ctx).Raw(`UPDATE notifications o SET claimed_at = now()
+		FROM (SELECT id FROM notifications WHERE fanned_out_at IS NULL
+			AND (claimed_at IS NULL AND (updated_at <= now() - make_interval(secs => @gather) OR created_at <= now() - 5 * make_interval(secs => @gather))
+				OR claimed_at < now() - make_interval(secs => @lease))
+			ORDER BY created_at LIMIT @n FOR UPDATE SKIP LOCKED) c
+		WHERE o.id = c.id
+		RETURNING o.id, o.kind, coalesce(o.area_path::text, ''), o.exact, o.owner_id, o.actor_id`,
+		map[string]any{"gather": gather.Seconds(), "lease": lease.Seconds(), "n": n}),
+		func(r db.Scanner) (notification, error) {
+			var x notification
+			return x, r.Scan(&x.ID, &x.Kind, &x.AreaPath, &x.Exact, &x.OwnerID, &x.ActorID)
+		})
+}
+
+// recipient is a user who hears of a notification, with their choices and
+// the area of the role that makes them one (which chooses the gateway).
+type recipient struct {
+	UserID         uuid.UUID
+	Language       string
+	Email          bool
+	EmailAddress   string
+	Webhook        bool
+	WebhookAddress string
+	Muted          []string
+	AreaPath       string
+}
+
+func (r recipient) muted(kind string) bool { return slices.Contains(r.Muted, kind) }
+
+// preferenceColumns are a user's choices, their defaults where they made none.
+const preferenceColumns = `u.id, coalesce(p.language, 'vi'), coalesce(p.email, true), coalesce(p.email_address, u.email, ''),
+	coalesce(p.webhook, false), coalesce(p.webhook_address, u.phone, ''), array_to_string(coalesce(p.muted_kinds, '{}'), ',')`
+
+// recipients are the active users a notification reaches: its owner, or
+// those holding one of roles where its area is (in the unit itself when
+// exact, else in it or above it, or in a unit whose past it is), save its
+// actor. Each comes once, with their most local such role's area.
+func (s store) recipients(ctx context.Context, n notification, roles []string) ([]recipient, error) {
+	params := map[string]any{"owner": n.OwnerID, "actor": n.ActorID, "path": n.AreaPath, "exact": n.Exact, "roles": db.TextArray(roles)}
+	q := `SELECT DISTINCT ON (u.id) ` + preferenceColumns + `, a.path::text
+		FROM role_assignments r JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code
+		JOIN users u ON u.id = r.user_id AND u.status = 'active'
+		LEFT JOIN notification_preferences p ON p.user_id = u.id
+		WHERE r.revoked_at IS NULL AND r.status = 'active' AND r.role = ANY (CAST(@roles AS text[]))
+		AND u.id IS DISTINCT FROM CAST(@actor AS uuid)
+		AND CASE WHEN @exact THEN a.path = CAST(@path AS ltree)
+			ELSE a.path @> CAST(@path AS ltree)
+				OR EXISTS (SELECT 1 FROM area_past_paths(r.area_edition, r.area_code) o WHERE o @> CAST(@path AS ltree)) END
+		ORDER BY u.id, nlevel(a.path) DESC`
+	if n.OwnerID != nil {
+		q = `SELECT ` + preferenceColumns + `, coalesce((SELECT a.path::text FROM role_assignments r
+				JOIN areas a ON a.edition = r.area_edition AND a.code = r.area_code
+				WHERE r.user_id = u.id AND r.revoked_at IS NULL AND r.status = 'active' ORDER BY nlevel(a.path) DESC LIMIT 1), '')
+			FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+			WHERE u.id = CAST(@owner AS uuid) AND u.status = 'active'`
+	}
+	return db.Collect(s.db.Conn(ctx).Raw(q, params), func(r db.Scanner) (recipient, error) {
+		var x recipient
+		var muted string
+		err := r.Scan(&x.UserID, &x.Language, &x.Email, &x.EmailAddress, &x.Webhook, &x.WebhookAddress, &muted, &x.AreaPath)
+		x.Muted = strings.FieldsFunc(muted, func(r rune) bool { return r == ',' })
+		return x, err
+	})
+}
+
+// delivery is one message to write.
+type delivery struct {
+	ID                        uuid.UUID
+	UserID                    uuid.UUID
+	Channel, Address, Endpoint string
+	Language                  string
+}
+
+// fannedOut writes a notification's deliveries (again, after a crash: the
+// ones written before stay) and marks it fanned out.
+func (s store) fannedOut(ctx context.Context, id uuid.UUID, ds []delivery) error {
+	return s.db.WithTx(ctx, func(ctx context.Context) error {
+		conn := s.db.Conn(ctx)
+		for _, d := range ds {
+			var endpoint *string
+			if d.Endpoint != "" {
+				endpoint = &d.Endpoint
+			}
+			if err := conn.Exec(`INSERT INTO notification_deliveries (id, notification_id, user_id, channel, address, endpoint, language)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (notification_id, user_id, channel) DO NOTHING`,
+				d.ID, id, d.UserID, d.Channel, d.Address, endpoint, d.Language).Error; err != nil {
+				return err
+			}
+		}
+		return conn.Exec(`UPDATE notifications SET fanned_out_at = now() WHERE id = ?`, id).Error
+	})
+}
+
+// pending is a message taken to send, with what its text needs.
+type pending struct {
+	ID                  uuid.UUID
+	Channel, Address    string
+	Endpoint, Language  string
+	Attempts            int
+	Kind, SubjectType   string
+	SubjectID           uuid.UUID
+	Items               int
+	Due                 *time.Time
+	Reference           string
+	AreaCode, AreaName  string
+	Created             time.Time
+}
+
+// due takes up to n messages whose time has come: each is given the lease
+// (due again only after it) and counts an attempt, in a transaction of its
+// own, so that it is sent outside any.
+func (s store) due(ctx context.Context, lease time.Duration, n int) ([]pending, error) {
+	return db.Collect(s.db.Conn(ctx).Raw(`WITH t AS (UPDATE notification_deliveries d
+			SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => @lease)
+			FROM (SELECT id FROM notification_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+				ORDER BY next_attempt_at LIMIT @n FOR UPDATE SKIP LOCKED) c
+			WHERE d.id = c.id
+			RETURNING d.id, d.channel, d.address, coalesce(d.endpoint, ''), d.language, d.attempts, d.notification_id)
+		SELECT t.id, t.channel, t.address, t.endpoint, t.language, t.attempts, n.kind, n.subject_type, n.subject_id, n.items, n.due,
+			coalesce(n.reference, ''), coalesce(a.code, ''), coalesce(a.name, ''), n.created_at
+		FROM t JOIN notifications n ON n.id = t.notification_id
+		LEFT JOIN LATERAL (SELECT code, name FROM areas WHERE path = n.area_path ORDER BY edition DESC LIMIT 1) a ON true
+		ORDER BY t.id`, map[string]any{"lease": lease.Seconds(), "n": n}),
+		func(r db.Scanner) (pending, error) {
+			var p pending
+			return p, r.Scan(&p.ID, &p.Channel, &p.Address, &p.Endpoint, &p.Language, &p.Attempts, &p.Kind, &p.SubjectType, &p.SubjectID,
+				&p.Items, &p.Due, &p.Reference, &p.AreaCode, &p.AreaName, &p.Created)
+		})
+}
+
+// sent marks a message sent.
+func (s store) sent(ctx context.Context, id uuid.UUID) error {
+	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = ?`, id).Error
+}
+
+// retry makes a message due again after wait.
+func (s store) retry(ctx context.Context, id uuid.UUID, why string, wait time.Duration) error {
+	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET next_attempt_at = now() + make_interval(secs => ?), last_error = ? WHERE id = ?`,
+		wait.Seconds(), clip(why), id).Error
+}
+
+// failed gives a message up.
+func (s store) failed(ctx context.Context, id uuid.UUID, why string) error {
+	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET status = 'failed', last_error = ? WHERE id = ?`, clip(why), id).Error
+}
+
+// clip keeps an error short enough to store.
+func clip(s string) string {
+	if len(s) > 500 {
+		s = strings.ToValidUTF8(s[:500], "")
+	}
+	return s
+}
+
+// prune removes notifications older than the retention whose messages are
+// all sent or failed (the messages go with them).
+func (s store) prune(ctx context.Context, retention time.Duration) (int64, error) {
+	res := s.db.Conn(ctx).Exec(`DELETE FROM notifications n WHERE n.created_at < now() - make_interval(secs => ?) AND n.fanned_out_at IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id AND d.status = 'pending')`, retention.Seconds())
+	return res.RowsAffected, res.Error
+}
+
+// preferencesOf is a user's preferences (the defaults when they chose none)
+// and their own email and phone.
+func preferencesOf(ctx context.Context, pool *db.DB, id uuid.UUID) (Preferences, string, string, error) {
+	var p Preferences
+	var muted, email, phone string
+	err := pool.Conn(ctx).Raw(`SELECT coalesce(p.language, 'vi'), coalesce(p.email, true), p.email_address, coalesce(p.webhook, false),
+		p.webhook_address, array_to_string(coalesce(p.muted_kinds, '{}'), ','), coalesce(u.email, ''), coalesce(u.phone, '')
+		FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = ?`, id).Row().
+		Scan(&p.Language, &p.Email, &p.EmailAddress, &p.Webhook, &p.WebhookAddress, &muted, &email, &phone)
+	p.MutedKinds = strings.FieldsFunc(muted, func(r rune) bool { return r == ',' })
+	return p, email, phone, err
+}
+
+// putPreferences writes a user's preferences.
+func putPreferences(ctx context.Context, pool *db.DB, id uuid.UUID, p Preferences) error {
+	return pool.Conn(ctx).Exec(`INSERT INTO notification_preferences AS o (user_id, language, email, email_address, webhook, webhook_address, muted_kinds)
+		VALUES (?, ?, ?, ?, ?, ?, CAST(? AS text[]))
+		ON CONFLICT (user_id) DO UPDATE SET language = EXCLUDED.language, email = EXCLUDED.email, email_address = EXCLUDED.email_address,
+			webhook = EXCLUDED.webhook, webhook_address = EXCLUDED.webhook_address, muted_kinds = EXCLUDED.muted_kinds,
+			version = o.version + 1, updated_at = now()`,
+		id, p.Language, p.Email, p.EmailAddress, p.Webhook, p.WebhookAddress, db.TextArray(p.MutedKinds)).Error
+}
