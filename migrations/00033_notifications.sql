@@ -84,12 +84,18 @@ CREATE TABLE notification_deliveries (
 );
 CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX notification_deliveries_user ON notification_deliveries (user_id, created_at);
+-- Kept for the retention (90 days), then removed by the dispatcher.
+GRANT DELETE ON notifications, notification_deliveries TO ansinh_app;
 
 -- notify_work writes or gathers a notification: the caller's transaction's.
+-- Its actor is who the transaction acts for, as the application says at its
+-- start (ansinh.actor; none from other clients).
 -- +goose StatementBegin
 CREATE FUNCTION notify_work(p_kind text, p_subject_type text, p_subject uuid, p_path ltree, p_exact boolean,
-                            p_owner uuid, p_actor uuid, p_due date, p_reference text) RETURNS void
+                            p_owner uuid, p_due date, p_reference text) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+  p_actor uuid := nullif(current_setting('ansinh.actor', true), '')::uuid;
 BEGIN
   IF p_path IS NULL THEN -- a user's own: never gathered with another's
     INSERT INTO notifications (kind, subject_type, subject_id, owner_id, actor_id, due, reference)
@@ -110,10 +116,10 @@ END $$;
 CREATE FUNCTION notify_review() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    PERFORM notify_work('regular_review_due', 'review', NEW.id, NEW.area_path, false, NULL, NEW.created_by, NEW.decide_by, NULL);
+    PERFORM notify_work('regular_review_due', 'review', NEW.id, NEW.area_path, false, NULL, NEW.decide_by, NULL);
   ELSE
     PERFORM notify_work(CASE NEW.state WHEN 'submitted' THEN 'review_submitted' ELSE 'review_returned' END, 'review', NEW.id,
-                        NEW.area_path, false, NULL, NEW.updated_by, NEW.decide_by, NULL);
+                        NEW.area_path, false, NULL, NEW.decide_by, NULL);
   END IF;
   RETURN NULL;
 END $$;
@@ -122,23 +128,23 @@ CREATE FUNCTION notify_enrollment() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM notify_work(CASE WHEN NEW.state = 'approved' THEN 'enrollment_flagged'
                            WHEN NEW.state = 'proposed' THEN 'enrollment_proposed' ELSE 'enrollment_returned' END,
-                      'enrollment', NEW.id, NEW.area_path, false, NULL, coalesce(NEW.updated_by, NEW.created_by), NULL, NEW.program_code);
+                      'enrollment', NEW.id, NEW.area_path, false, NULL, NULL, NEW.program_code);
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION notify_complaint() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.state = 'received' THEN
-    PERFORM notify_work('complaint_to_accept', 'complaint', NEW.id, NEW.handler_path, true, NULL, NEW.created_by, NEW.accept_by, NEW.reference);
+    PERFORM notify_work('complaint_to_accept', 'complaint', NEW.id, NEW.handler_path, true, NULL, NEW.accept_by, NEW.reference);
   ELSE
-    PERFORM notify_work('complaint_to_settle', 'complaint', NEW.id, NEW.handler_path, true, NULL, NULL, NEW.settle_by, NEW.reference);
+    PERFORM notify_work('complaint_to_settle', 'complaint', NEW.id, NEW.handler_path, true, NULL, NEW.settle_by, NEW.reference);
   END IF;
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION notify_import() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM notify_work('import_problems', 'import', NEW.id, NULL, false, NEW.actor_id, NULL, NULL, NULL);
+  PERFORM notify_work('import_problems', 'import', NEW.id, NULL, false, NEW.actor_id, NULL, NULL);
   RETURN NULL;
 END $$;
 -- +goose StatementEnd
@@ -188,7 +194,7 @@ DROP FUNCTION notify_import();
 DROP FUNCTION notify_complaint();
 DROP FUNCTION notify_enrollment();
 DROP FUNCTION notify_review();
-DROP FUNCTION notify_work(text, text, uuid, ltree, boolean, uuid, uuid, date, text);
+DROP FUNCTION notify_work(text, text, uuid, ltree, boolean, uuid, date, text);
 DROP TABLE notification_deliveries;
 DROP TABLE notification_preferences;
 DROP TABLE notifications;

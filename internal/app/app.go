@@ -381,6 +381,12 @@ func OpenDB(cfg *config.Config, log *slog.Logger) (*db.DB, error) {
 			db.Job:         {Statement: cfg.Database.JobStatementTimeout, Lock: cfg.Database.JobLockTimeout},
 		},
 		IdleInTransaction: cfg.Database.IdleInTransactionTimeout,
+		Actor: func(ctx context.Context) string {
+			if id := access.ActorID(ctx); id != nil {
+				return id.String()
+			}
+			return ""
+		},
 	})
 }
 

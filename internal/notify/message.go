@@ -22,7 +22,8 @@ var templates = map[string]*template.Template{
 
 // view is what a template may show: nothing about a person.
 type view struct {
-	What, Area, Reference, Due string
+	What, Area, Due            string
+	Reference, Program         string // a complaint's reference; an enrollment's program
 	Items                      int
 	Overdue                    bool
 	Link, Preferences          string
@@ -49,7 +50,12 @@ func render(p pending, linkBase string) (Message, error) {
 		t = templates["vi"]
 	}
 	k, _ := kindOf(p.Kind)
-	v := view{What: k.NameVI, Reference: p.Reference, Items: p.Items, Preferences: linkBase + "/api/v1/me/notifications"}
+	v := view{What: k.NameVI, Items: p.Items, Preferences: linkBase + "/api/v1/me/notifications"}
+	if p.SubjectType == "enrollment" {
+		v.Program = p.Reference
+	} else {
+		v.Reference = p.Reference
+	}
 	if p.Language == "en" {
 		v.What = k.NameEN
 	}

@@ -74,8 +74,11 @@ type Options struct {
 	Gather   time.Duration
 	LinkBase string
 	Batch    int
-	Logger   *slog.Logger
-	Metrics  prometheus.Registerer
+	// Lease is how long a taken notification or message is left to the
+	// dispatcher that took it (zero: twice the send timeout and 30 s).
+	Lease   time.Duration
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
 
 	afterSend func(Message) // tests: between sending and marking
 }
@@ -220,7 +223,12 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, n notification) error {
 
 // lease is how long a taken notification or message is left to the one who
 // took it before another may take it again.
-func (d *Dispatcher) lease() time.Duration { return 2*d.o.SendTimeout + 30*time.Second }
+func (d *Dispatcher) lease() time.Duration {
+	if d.o.Lease > 0 {
+		return d.o.Lease
+	}
+	return 2*d.o.SendTimeout + 30*time.Second
+}
 
 // deliver sends a batch of due messages, each outside any transaction, and
 // marks each sent, to retry or failed.

@@ -96,10 +96,10 @@ func (s store) recipients(ctx context.Context, n notification, roles []string) (
 
 // delivery is one message to write.
 type delivery struct {
-	ID                        uuid.UUID
-	UserID                    uuid.UUID
+	ID                         uuid.UUID
+	UserID                     uuid.UUID
 	Channel, Address, Endpoint string
-	Language                  string
+	Language                   string
 }
 
 // fannedOut writes a notification's deliveries (again, after a crash: the
@@ -124,17 +124,17 @@ func (s store) fannedOut(ctx context.Context, id uuid.UUID, ds []delivery) error
 
 // pending is a message taken to send, with what its text needs.
 type pending struct {
-	ID                  uuid.UUID
-	Channel, Address    string
-	Endpoint, Language  string
-	Attempts            int
-	Kind, SubjectType   string
-	SubjectID           uuid.UUID
-	Items               int
-	Due                 *time.Time
-	Reference           string
-	AreaCode, AreaName  string
-	Created             time.Time
+	ID                 uuid.UUID
+	Channel, Address   string
+	Endpoint, Language string
+	Attempts           int
+	Kind, SubjectType  string
+	SubjectID          uuid.UUID
+	Items              int
+	Due                *time.Time
+	Reference          string
+	AreaCode, AreaName string
+	Created            time.Time
 }
 
 // due takes up to n messages whose time has come: each is given the lease
@@ -146,7 +146,7 @@ func (s store) due(ctx context.Context, lease time.Duration, n int) ([]pending, 
 			FROM (SELECT id FROM notification_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
 				ORDER BY next_attempt_at LIMIT @n FOR UPDATE SKIP LOCKED) c
 			WHERE d.id = c.id
-			RETURNING d.id, d.channel, d.address, coalesce(d.endpoint, ''), d.language, d.attempts, d.notification_id)
+			RETURNING d.id, d.channel, d.address, coalesce(d.endpoint, '') AS endpoint, d.language, d.attempts, d.notification_id)
 		SELECT t.id, t.channel, t.address, t.endpoint, t.language, t.attempts, n.kind, n.subject_type, n.subject_id, n.items, n.due,
 			coalesce(n.reference, ''), coalesce(a.code, ''), coalesce(a.name, ''), n.created_at
 		FROM t JOIN notifications n ON n.id = t.notification_id

@@ -40,6 +40,11 @@ type Options struct {
 	// zero: the server's setting). A forgotten transaction of the
 	// application holds back the sync feed and audit sealing (Horizon).
 	IdleInTransaction time.Duration
+	// Actor names who a context acts for (a user's id; empty for none): each
+	// transaction begun with it says so to the database (ansinh.actor), so
+	// that a trigger can tell who made a change (notifications do not tell
+	// people of their own acts).
+	Actor func(context.Context) string
 }
 
 // DB is a connection pool with transaction helpers.
@@ -51,6 +56,7 @@ type DB struct {
 	retries  int
 	replicas *replicas
 	limits   map[Kind]Limits
+	actor    func(context.Context) string
 	// horizonLag is the HorizonLag metric.
 	horizonLag *prometheus.GaugeVec
 }
@@ -108,7 +114,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	s.SetMaxIdleConns(opts.MaxIdleConns)
 	s.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	d := &DB{gorm: g, sql: s, retries: 3, limits: opts.Limits, horizonLag: newHorizonLag()}
+	d := &DB{gorm: g, sql: s, retries: 3, limits: opts.Limits, actor: opts.Actor, horizonLag: newHorizonLag()}
 	if opts.ReplicaCheck == 0 {
 		opts.ReplicaCheck = 2 * time.Second
 	}

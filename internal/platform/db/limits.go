@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -42,14 +43,25 @@ func KindOf(ctx context.Context) Kind {
 }
 
 // bound sets the limits of ctx's kind on the transaction tx has just begun
-// (SET LOCAL: they end with it). A pool opened without limits sets none.
+// (SET LOCAL: they end with it), and who it acts for; in one statement. A
+// pool opened without limits sets none.
 func (d *DB) bound(ctx context.Context, tx *gorm.DB) error {
-	l, ok := d.limits[KindOf(ctx)]
-	if !ok {
+	var sets []string
+	var args []any
+	if l, ok := d.limits[KindOf(ctx)]; ok {
+		sets = append(sets, "set_config('statement_timeout', ?, true)", "set_config('lock_timeout', ?, true)")
+		args = append(args, millis(l.Statement), millis(l.Lock))
+	}
+	if d.actor != nil {
+		if who := d.actor(ctx); who != "" {
+			sets = append(sets, "set_config('ansinh.actor', ?, true)")
+			args = append(args, who)
+		}
+	}
+	if len(sets) == 0 {
 		return nil
 	}
-	return tx.Exec(`SELECT set_config('statement_timeout', ?, true), set_config('lock_timeout', ?, true)`,
-		millis(l.Statement), millis(l.Lock)).Error
+	return tx.Exec("SELECT "+strings.Join(sets, ", "), args...).Error
 }
 
 // millis is a duration as PostgreSQL's milliseconds; zero leaves it unbounded.
