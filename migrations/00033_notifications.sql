@@ -8,9 +8,11 @@
 -- (internal/notify) fans each one out to the users whose roles act on that
 -- work, by their preferences, and delivers with retries.
 --
--- Until it is fanned out, a notification gathers the others of its kind and
--- place: a designation that proposes 300 enrollments in one commune is one
--- message to each approver ("300 enrollments await approval"), not 300.
+-- Each change writes its own row (a plain INSERT: writers never wait for
+-- each other here). The dispatcher gathers the rows of one kind and place
+-- waiting together into one message: a designation that proposes 300
+-- enrollments in one commune is one message to each approver ("300
+-- enrollments await approval"), not 300.
 
 -- +goose Up
 -- A UUIDv7 minted in SQL (PostgreSQL 15 has none): the millisecond time over
@@ -26,26 +28,25 @@ CREATE TABLE notifications (
   id            uuid        PRIMARY KEY DEFAULT uuid_v7(),
   kind          text        NOT NULL,  -- an inbox kind
   subject_type  text        NOT NULL,
-  subject_id    uuid        NOT NULL,  -- the latest subject gathered
+  subject_id    uuid        NOT NULL,
   area_path     ltree,                 -- where the work is; NULL for a user's own (owner_id)
   exact         boolean     NOT NULL DEFAULT false, -- only the unit at area_path itself acts (a complaint's handler)
   owner_id      uuid        REFERENCES users (id),  -- the one recipient of a user's own work (their import)
-  actor_id      uuid,                  -- who caused it, when one person did: not told of their own act
-  items         integer     NOT NULL DEFAULT 1 CHECK (items > 0),
-  due           date,                  -- the earliest due date among the items
+  actor_id      uuid,                  -- who caused it: not told of their own act
+  due           date,
   reference     text,                  -- a complaint's reference, a program's code: never a name or an ID number
   created_at    timestamptz NOT NULL DEFAULT now(),
-  updated_at    timestamptz NOT NULL DEFAULT now(),
-  -- The dispatcher takes it (it gathers no more: the next change starts a
-  -- new one), then writes its deliveries; a dispatcher that died between
-  -- the two leaves it to be taken again.
+  -- The dispatcher takes it, then writes its deliveries; a dispatcher that
+  -- died between the two leaves it to be taken again after the lease.
   claimed_at    timestamptz,
   fanned_out_at timestamptz,
+  -- The row whose message tells of this one with the others of its kind and
+  -- place waiting then (how many, the earliest due date).
+  gathered_into uuid,
   CHECK (fanned_out_at IS NULL OR claimed_at IS NOT NULL)
 );
--- Gathering: one row per kind and place, until the dispatcher takes it.
-CREATE UNIQUE INDEX notifications_gathering ON notifications (kind, area_path, exact) WHERE claimed_at IS NULL;
-CREATE INDEX notifications_to_fan_out ON notifications (created_at) WHERE fanned_out_at IS NULL;
+CREATE INDEX notifications_to_fan_out ON notifications (kind, area_path, created_at) WHERE fanned_out_at IS NULL;
+CREATE INDEX notifications_gathered ON notifications (gathered_into) WHERE gathered_into IS NOT NULL;
 CREATE INDEX notifications_created ON notifications (created_at);
 
 -- A user's choices: channels on or off, their addresses (none: the user's
@@ -87,31 +88,17 @@ CREATE INDEX notification_deliveries_user ON notification_deliveries (user_id, c
 -- Kept for the retention (90 days), then removed by the dispatcher.
 GRANT DELETE ON notifications, notification_deliveries TO ansinh_app;
 
--- notify_work writes or gathers a notification: the caller's transaction's.
--- Its actor is who the transaction acts for, as the application says at its
+-- notify_work writes a notification in the caller's transaction. Its
+-- actor is who the transaction acts for, as the application says at its
 -- start (ansinh.actor; none from other clients).
 -- +goose StatementBegin
 CREATE FUNCTION notify_work(p_kind text, p_subject_type text, p_subject uuid, p_path ltree, p_exact boolean,
                             p_owner uuid, p_due date, p_reference text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  p_actor uuid := nullif(current_setting('ansinh.actor', true), '')::uuid;
-BEGIN
-  IF p_path IS NULL THEN -- a user's own: never gathered with another's
-    INSERT INTO notifications (kind, subject_type, subject_id, owner_id, actor_id, due, reference)
-    VALUES (p_kind, p_subject_type, p_subject, p_owner, p_actor, p_due, p_reference);
-    RETURN;
-  END IF;
-  INSERT INTO notifications AS n (kind, subject_type, subject_id, area_path, exact, actor_id, due, reference)
-  VALUES (p_kind, p_subject_type, p_subject, p_path, p_exact, p_actor, p_due, p_reference)
-  ON CONFLICT (kind, area_path, exact) WHERE claimed_at IS NULL DO UPDATE SET
-    subject_id = EXCLUDED.subject_id,
-    items = n.items + 1,
-    actor_id = CASE WHEN n.actor_id = EXCLUDED.actor_id THEN n.actor_id END,
-    due = least(n.due, EXCLUDED.due),
-    reference = CASE WHEN n.reference = EXCLUDED.reference THEN n.reference END,
-    updated_at = now();
-END $$;
+LANGUAGE sql AS $$
+  INSERT INTO notifications (kind, subject_type, subject_id, area_path, exact, owner_id, actor_id, due, reference)
+  VALUES (p_kind, p_subject_type, p_subject, p_path, p_exact, p_owner, nullif(current_setting('ansinh.actor', true), '')::uuid,
+          p_due, p_reference)
+$$;
 
 CREATE FUNCTION notify_review() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

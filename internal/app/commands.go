@@ -193,7 +193,7 @@ func RunSeedDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, hous
 	created := 0
 	for _, u := range DemoUsers {
 		_, err := a.Auth().CreateUser(ctx, auth.NewUser{Username: u.Username, FullName: u.FullName, Password: DemoPassword,
-			Assignments: []auth.Grant{{Role: u.Role, AreaCode: u.Area}}})
+			Email: u.Username + "@example.org", Assignments: []auth.Grant{{Role: u.Role, AreaCode: u.Area}}})
 		switch {
 		case err == nil:
 			created++

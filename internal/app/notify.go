@@ -10,13 +10,17 @@ import (
 )
 
 // newNotifier is the dispatcher of notifications as configured: email when
-// an SMTP host is set, webhooks when gateways are; recipients are those
+// an SMTP host is set (in development without one, to the log), webhooks
+// when gateways are; recipients are those
 // whose roles act on a kind of work (the inbox's rule).
 func (a *App) newNotifier(c config.Notify) *notify.Dispatcher {
 	senders := map[string]notify.Sender{}
-	if c.SMTP.Host != "" {
+	switch {
+	case c.SMTP.Host != "":
 		senders[notify.Email] = notify.NewEmailSender(notify.SMTPOptions{Host: c.SMTP.Host, Port: c.SMTP.Port, From: c.SMTP.From,
 			Username: c.SMTP.Username, Password: c.SMTP.Password, TLS: c.SMTP.TLS})
+	case a.cfg.Env == config.EnvDevelopment: // make run: what would be sent shows in the log
+		senders[notify.Email] = notify.NewLogSender(a.log)
 	}
 	endpoints := make([]notify.Endpoint, len(c.Webhooks))
 	for i, w := range c.Webhooks {

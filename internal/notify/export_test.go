@@ -13,4 +13,6 @@ func WithAfterSend(o Options, fn func(Message)) Options {
 var Backoff = backoff
 
 // Prune removes what is older than the retention.
-func (d *Dispatcher) Prune(ctx context.Context) (int64, error) { return d.store.prune(ctx, d.o.Retention) }
+func (d *Dispatcher) Prune(ctx context.Context) (int64, error) {
+	return d.store.prune(ctx, d.o.Retention)
+}

@@ -22,11 +22,11 @@ var templates = map[string]*template.Template{
 
 // view is what a template may show: nothing about a person.
 type view struct {
-	What, Area, Due            string
-	Reference, Program         string // a complaint's reference; an enrollment's program
-	Items                      int
-	Overdue                    bool
-	Link, Preferences          string
+	What, Area, Due    string
+	Reference, Program string // a complaint's reference; an enrollment's program
+	Items              int
+	Overdue            bool
+	Link, Preferences  string
 }
 
 // kindOf is a notification's kind of work.

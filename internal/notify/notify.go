@@ -18,6 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -173,39 +176,76 @@ func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 	}
 }
 
-// fanOut takes a batch of notifications and writes their deliveries: one a
-// recipient and channel.
+// fanOut takes a batch of notifications and writes their messages'
+// deliveries: one a group of the same kind and place, a recipient and a
+// channel.
 func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 	ns, err := d.store.claim(ctx, d.o.Gather, d.lease(), d.o.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("notify: claim: %w", err)
 	}
-	for _, n := range ns {
-		if err := d.fanOutOne(ctx, n); err != nil {
-			return 0, fmt.Errorf("notify: fan out %s: %w", n.ID, err)
+	groups := gather(ns)
+	for _, g := range groups {
+		if err := d.fanOutOne(ctx, g); err != nil {
+			return 0, fmt.Errorf("notify: fan out %s: %w", g[0].ID, err)
 		}
 	}
-	return len(ns), nil
+	return len(groups), nil
 }
 
-// fanOutOne writes one notification's deliveries and marks it fanned out,
-// in one transaction (a crash before the commit leaves it to be taken again).
-func (d *Dispatcher) fanOutOne(ctx context.Context, n notification) error {
-	k, ok := kindOf(n.Kind)
+// gather groups notifications by kind, place and owner; the newest of each
+// group leads it (its message links to that one alone when it is alone).
+func gather(ns []notification) [][]notification {
+	key := func(n notification) string {
+		owner := ""
+		if n.OwnerID != nil {
+			owner = n.OwnerID.String()
+		}
+		return n.Kind + " " + n.AreaPath + " " + strconv.FormatBool(n.Exact) + " " + owner
+	}
+	slices.SortStableFunc(ns, func(a, b notification) int {
+		if c := strings.Compare(key(a), key(b)); c != 0 {
+			return c
+		}
+		return b.CreatedAt.Compare(a.CreatedAt) // newest first
+	})
+	var out [][]notification
+	for i, n := range ns {
+		if i == 0 || key(n) != key(ns[i-1]) {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], n)
+	}
+	return out
+}
+
+// fanOutOne writes one group's deliveries and marks its notifications
+// fanned out, in one transaction (a crash before the commit leaves them to
+// be taken again). Its actor, when one person made all of it, is not told.
+func (d *Dispatcher) fanOutOne(ctx context.Context, g []notification) error {
+	lead := g[0]
+	others := make([]uuid.UUID, 0, len(g)-1)
+	for _, n := range g[1:] {
+		others = append(others, n.ID)
+		if n.ActorID == nil || lead.ActorID == nil || *n.ActorID != *lead.ActorID {
+			lead.ActorID = nil
+		}
+	}
+	k, ok := kindOf(lead.Kind)
 	if !ok {
-		return d.store.fannedOut(ctx, n.ID, nil)
+		return d.store.fannedOut(ctx, lead.ID, others, nil)
 	}
 	var roles []string
-	if n.OwnerID == nil {
+	if lead.OwnerID == nil {
 		roles = d.o.Roles(k.Resource, k.Action)
 	}
-	rs, err := d.store.recipients(ctx, n, roles)
+	rs, err := d.store.recipients(ctx, lead, roles)
 	if err != nil {
 		return err
 	}
 	var out []delivery
 	for _, r := range rs {
-		if r.muted(n.Kind) {
+		if r.muted(lead.Kind) {
 			continue
 		}
 		if _, ok := d.o.Senders[Email]; ok && r.Email && r.EmailAddress != "" {
@@ -218,7 +258,7 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, n notification) error {
 			}
 		}
 	}
-	return d.store.fannedOut(ctx, n.ID, out)
+	return d.store.fannedOut(ctx, lead.ID, others, out)
 }
 
 // lease is how long a taken notification or message is left to the one who

@@ -16,30 +16,35 @@ type store struct{ db *db.DB }
 
 // notification is an outbox row as the fan-out reads it.
 type notification struct {
-	ID       uuid.UUID
-	Kind     string
-	AreaPath string
-	Exact    bool
-	OwnerID  *uuid.UUID
-	ActorID  *uuid.UUID
+	ID        uuid.UUID
+	Kind      string
+	AreaPath  string
+	Exact     bool
+	OwnerID   *uuid.UUID
+	ActorID   *uuid.UUID
+	CreatedAt time.Time
 }
 
-// claim takes up to n notifications that have gathered long enough (or
-// were taken by a dispatcher that has not finished within the lease), in a
-// transaction of its own: from then on they gather no more, and the
-// change that would have joined one starts another.
+// claim takes the notifications of up to n kinds and places (or owners)
+// whose newest has waited gather (or oldest five times that), and those a
+// dispatcher took and did not finish within the lease, in a transaction of
+// its own; they come by kind and place, oldest first.
 func (s store) claim(ctx context.Context, gather, lease time.Duration, n int) ([]notification, error) {
-	return db.Collect(s.db.Conn(ctx).Raw(`UPDATE notifications o SET claimed_at = now()
-		FROM (SELECT id FROM notifications WHERE fanned_out_at IS NULL
-			AND (claimed_at IS NULL AND (updated_at <= now() - make_interval(secs => @gather) OR created_at <= now() - 5 * make_interval(secs => @gather))
-				OR claimed_at < now() - make_interval(secs => @lease))
-			ORDER BY created_at LIMIT @n FOR UPDATE SKIP LOCKED) c
-		WHERE o.id = c.id
-		RETURNING o.id, o.kind, coalesce(o.area_path::text, ''), o.exact, o.owner_id, o.actor_id`,
+	return db.Collect(s.db.Conn(ctx).Raw(`WITH g AS (SELECT kind, area_path, exact, owner_id FROM notifications
+			WHERE fanned_out_at IS NULL AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => @lease))
+			GROUP BY kind, area_path, exact, owner_id
+			HAVING max(created_at) <= now() - make_interval(secs => @gather) OR min(created_at) <= now() - 5 * make_interval(secs => @gather)
+			ORDER BY min(created_at) LIMIT @n),
+		c AS (SELECT o.id FROM notifications o JOIN g ON g.kind = o.kind AND g.exact = o.exact
+				AND g.area_path IS NOT DISTINCT FROM o.area_path AND g.owner_id IS NOT DISTINCT FROM o.owner_id
+			WHERE o.fanned_out_at IS NULL AND (o.claimed_at IS NULL OR o.claimed_at < now() - make_interval(secs => @lease))
+			FOR UPDATE OF o SKIP LOCKED)
+		UPDATE notifications o SET claimed_at = now() FROM c WHERE o.id = c.id
+		RETURNING o.id, o.kind, coalesce(o.area_path::text, ''), o.exact, o.owner_id, o.actor_id, o.created_at`,
 		map[string]any{"gather": gather.Seconds(), "lease": lease.Seconds(), "n": n}),
 		func(r db.Scanner) (notification, error) {
 			var x notification
-			return x, r.Scan(&x.ID, &x.Kind, &x.AreaPath, &x.Exact, &x.OwnerID, &x.ActorID)
+			return x, r.Scan(&x.ID, &x.Kind, &x.AreaPath, &x.Exact, &x.OwnerID, &x.ActorID, &x.CreatedAt)
 		})
 }
 
@@ -102,9 +107,10 @@ type delivery struct {
 	Language                   string
 }
 
-// fannedOut writes a notification's deliveries (again, after a crash: the
-// ones written before stay) and marks it fanned out.
-func (s store) fannedOut(ctx context.Context, id uuid.UUID, ds []delivery) error {
+// fannedOut writes the deliveries of a group's message, which tells of its
+// lead and of the others gathered into it (again, after a crash: the
+// deliveries written before stay), and marks them all fanned out.
+func (s store) fannedOut(ctx context.Context, lead uuid.UUID, others []uuid.UUID, ds []delivery) error {
 	return s.db.WithTx(ctx, func(ctx context.Context) error {
 		conn := s.db.Conn(ctx)
 		for _, d := range ds {
@@ -114,11 +120,17 @@ func (s store) fannedOut(ctx context.Context, id uuid.UUID, ds []delivery) error
 			}
 			if err := conn.Exec(`INSERT INTO notification_deliveries (id, notification_id, user_id, channel, address, endpoint, language)
 				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (notification_id, user_id, channel) DO NOTHING`,
-				d.ID, id, d.UserID, d.Channel, d.Address, endpoint, d.Language).Error; err != nil {
+				d.ID, lead, d.UserID, d.Channel, d.Address, endpoint, d.Language).Error; err != nil {
 				return err
 			}
 		}
-		return conn.Exec(`UPDATE notifications SET fanned_out_at = now() WHERE id = ?`, id).Error
+		if len(others) > 0 {
+			if err := conn.Exec(`UPDATE notifications SET fanned_out_at = now(), gathered_into = ? WHERE id = ANY (CAST(? AS uuid[]))`,
+				lead, db.UUIDArray(others)).Error; err != nil {
+				return err
+			}
+		}
+		return conn.Exec(`UPDATE notifications SET fanned_out_at = now() WHERE id = ?`, lead).Error
 	})
 }
 
@@ -147,9 +159,12 @@ func (s store) due(ctx context.Context, lease time.Duration, n int) ([]pending, 
 				ORDER BY next_attempt_at LIMIT @n FOR UPDATE SKIP LOCKED) c
 			WHERE d.id = c.id
 			RETURNING d.id, d.channel, d.address, coalesce(d.endpoint, '') AS endpoint, d.language, d.attempts, d.notification_id)
-		SELECT t.id, t.channel, t.address, t.endpoint, t.language, t.attempts, n.kind, n.subject_type, n.subject_id, n.items, n.due,
-			coalesce(n.reference, ''), coalesce(a.code, ''), coalesce(a.name, ''), n.created_at
+		SELECT t.id, t.channel, t.address, t.endpoint, t.language, t.attempts, n.kind, n.subject_type, n.subject_id, g.items, g.due,
+			coalesce(g.reference, ''), coalesce(a.code, ''), coalesce(a.name, ''), n.created_at
 		FROM t JOIN notifications n ON n.id = t.notification_id
+		CROSS JOIN LATERAL (SELECT count(*)::int AS items, min(due) AS due,
+				CASE WHEN count(DISTINCT coalesce(reference, '')) = 1 THEN min(reference) END AS reference
+			FROM notifications x WHERE x.id = n.id OR x.gathered_into = n.id) g
 		LEFT JOIN LATERAL (SELECT code, name FROM areas WHERE path = n.area_path ORDER BY edition DESC LIMIT 1) a ON true
 		ORDER BY t.id`, map[string]any{"lease": lease.Seconds(), "n": n}),
 		func(r db.Scanner) (pending, error) {
