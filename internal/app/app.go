@@ -75,6 +75,7 @@ type App struct {
 	reorganizations *reorganize.Service
 	jobsCtx         context.Context
 	notifier        *notify.Dispatcher
+	inbox           *inbox.Service
 
 	extraRoutes []func(*gin.Engine)
 }
@@ -172,6 +173,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	a.jobs, a.stopJobs = importer.NewJobs(jobsCtx, a.imports, importDir, log, a.own.Instance()), stopJobs
 	a.jobs.LimitPerUser(cfg.RateLimit.JobsPerUser)
 	go a.tidyAttachments(jobsCtx)
+	a.inbox = inbox.NewService(pool, authz)
 	a.notifier = a.newNotifier(cfg.Notify)
 	for _, o := range opts {
 		o(a)
@@ -218,13 +220,12 @@ func (a *App) registerAPI(r *access.Routes) {
 	householdHandler.Register(r)
 	assessmentHandler.Register(r)
 	program.NewHandler(a.programs).Register(r)
-	inboxSvc := inbox.NewService(a.db, a.authz)
-	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db))).WithBacklog(inboxSvc).Register(r)
+	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db))).WithBacklog(a.inbox).Register(r)
 	importer.NewHandler(a.jobs).Register(r)
 	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
 	reorganize.NewHandler(a.reorganizations, a.jobsCtx, a.log).Register(r)
-	inbox.NewHandler(inboxSvc).Register(r)
+	inbox.NewHandler(a.inbox).Register(r)
 	complaint.NewHandler(complaint.NewService(a.db, a.reads)).Register(r)
 	notify.NewHandler(notify.NewSettings(a.db, a.notifier.Channels())).Register(r)
 }

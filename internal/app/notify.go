@@ -29,7 +29,7 @@ func (a *App) newNotifier(c config.Notify) *notify.Dispatcher {
 	if len(endpoints) > 0 {
 		senders[notify.Webhook] = notify.NewWebhookSender(endpoints)
 	}
-	return notify.NewDispatcher(a.db, notify.Options{Senders: senders, Endpoints: endpoints, Roles: a.rolesAllowed,
+	return notify.NewDispatcher(a.db, notify.Options{Senders: senders, Endpoints: endpoints, Roles: a.rolesAllowed, Waiting: a.inbox.Waiting,
 		MaxAttempts: c.MaxAttempts, FirstBackoff: c.FirstBackoff, MaxBackoff: c.MaxBackoff, SendTimeout: c.SendTimeout,
 		Retention: c.Retention, Gather: c.Gather, LinkBase: c.LinkBase, Logger: a.log, Metrics: a.registry})
 }

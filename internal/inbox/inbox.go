@@ -206,3 +206,17 @@ func (s *Service) Summary(ctx context.Context, f Filter) ([]CommuneCount, error)
 	}
 	return s.store.byCommune(ctx, query{scopes: scopes, today: vn.Today(s.now()), filter: f, within: true})
 }
+
+// Waiting are those of the subjects whose work of the kind still waits
+// (a notification tells only of work still to do: a review recognized
+// before its notification went out is not news). A user's own kind
+// (import_problems) always waits.
+func (s *Service) Waiting(ctx context.Context, kind string, ids []uuid.UUID) ([]uuid.UUID, error) {
+	if _, ok := kindSQL[kind]; !ok || len(ids) == 0 {
+		return nil, nil
+	}
+	if len(kindSQL[kind].columns) == 0 {
+		return ids, nil
+	}
+	return s.store.waiting(ctx, kind, vn.Today(s.now()), ids)
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
@@ -212,5 +214,18 @@ func (s store) byCommune(ctx context.Context, q query) ([]CommuneCount, error) {
 		func(r db.Scanner) (CommuneCount, error) {
 			var c CommuneCount
 			return c, r.Scan(&c.CommuneCode, &c.Kind, &c.Items, &c.Overdue)
+		})
+}
+
+// waiting are those of ids that are subjects of the kind's items now,
+// wherever they are.
+func (s store) waiting(ctx context.Context, kind string, today time.Time, ids []uuid.UUID) ([]uuid.UUID, error) {
+	sql := strings.NewReplacer("{scope}", "TRUE", "{exact}", "TRUE").Replace(kindSQL[kind].sql)
+	return db.Collect(s.db.Conn(ctx).Raw(`SELECT DISTINCT b.subject_id FROM (`+sql+`)
+		b (kind, subject_type, subject_id, parent_id, household_id, household_code, commune_code, since, due, detail)
+		WHERE b.subject_id = ANY (CAST(@ids AS uuid[]))`, map[string]any{"today": today, "ids": db.UUIDArray(ids)}),
+		func(r db.Scanner) (uuid.UUID, error) {
+			var id uuid.UUID
+			return id, r.Scan(&id)
 		})
 }

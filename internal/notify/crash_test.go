@@ -60,6 +60,7 @@ func init() {
 	case "send":
 		o := notify.WithAfterSend(helperOptions(os.Getenv("ANSINH_NOTIFY_HELPER_GATEWAY")), func(m notify.Message) {
 			fmt.Println("sent", m.Key)
+			select {} // until killed, before marking it
 		})
 		_, err = notify.NewDispatcher(pool, o).Step(ctx)
 		fmt.Println("stepped", err) // not reached when it sent

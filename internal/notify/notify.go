@@ -64,9 +64,13 @@ var ErrPermanent = errors.New("refused permanently")
 
 // Options configure a dispatcher.
 type Options struct {
-	Senders      map[string]Sender // by channel; a channel without one gets no deliveries
-	Endpoints    []Endpoint        // the webhook gateways, by area
-	Roles        func(resource, action string) []string
+	Senders   map[string]Sender // by channel; a channel without one gets no deliveries
+	Endpoints []Endpoint        // the webhook gateways, by area
+	Roles     func(resource, action string) []string
+	// Waiting are those of the subjects whose work of the kind still waits
+	// (inbox.Service.Waiting): work done before its notification went out
+	// is not told of.
+	Waiting      func(ctx context.Context, kind string, ids []uuid.UUID) ([]uuid.UUID, error)
 	MaxAttempts  int
 	FirstBackoff time.Duration
 	MaxBackoff   time.Duration
@@ -223,6 +227,13 @@ func gather(ns []notification) [][]notification {
 // fanned out, in one transaction (a crash before the commit leaves them to
 // be taken again). Its actor, when one person made all of it, is not told.
 func (d *Dispatcher) fanOutOne(ctx context.Context, g []notification) error {
+	g, done, err := d.stillWaiting(ctx, g)
+	if err != nil {
+		return err
+	}
+	if len(g) == 0 {
+		return d.store.fannedOut(ctx, done[0], nil, done[1:], nil)
+	}
 	lead := g[0]
 	others := make([]uuid.UUID, 0, len(g)-1)
 	for _, n := range g[1:] {
@@ -233,7 +244,7 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, g []notification) error {
 	}
 	k, ok := kindOf(lead.Kind)
 	if !ok {
-		return d.store.fannedOut(ctx, lead.ID, others, nil)
+		return d.store.fannedOut(ctx, lead.ID, others, done, nil)
 	}
 	var roles []string
 	if lead.OwnerID == nil {
@@ -258,7 +269,31 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, g []notification) error {
 			}
 		}
 	}
-	return d.store.fannedOut(ctx, lead.ID, others, out)
+	return d.store.fannedOut(ctx, lead.ID, others, done, out)
+}
+
+// stillWaiting splits a group into the notifications whose work still
+// waits and those whose work was done since.
+func (d *Dispatcher) stillWaiting(ctx context.Context, g []notification) (waiting []notification, done []uuid.UUID, err error) {
+	if d.o.Waiting == nil {
+		return g, nil, nil
+	}
+	subjects := make([]uuid.UUID, len(g))
+	for i, n := range g {
+		subjects[i] = n.SubjectID
+	}
+	open, err := d.o.Waiting(ctx, g[0].Kind, subjects)
+	if err != nil {
+		return nil, nil, fmt.Errorf("work still waiting: %w", err)
+	}
+	for _, n := range g {
+		if slices.Contains(open, n.SubjectID) {
+			waiting = append(waiting, n)
+		} else {
+			done = append(done, n.ID)
+		}
+	}
+	return waiting, done, nil
 }
 
 // lease is how long a taken notification or message is left to the one who

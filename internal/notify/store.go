@@ -18,6 +18,7 @@ type store struct{ db *db.DB }
 type notification struct {
 	ID        uuid.UUID
 	Kind      string
+	SubjectID uuid.UUID
 	AreaPath  string
 	Exact     bool
 	OwnerID   *uuid.UUID
@@ -40,11 +41,11 @@ func (s store) claim(ctx context.Context, gather, lease time.Duration, n int) ([
 			WHERE o.fanned_out_at IS NULL AND (o.claimed_at IS NULL OR o.claimed_at < now() - make_interval(secs => @lease))
 			FOR UPDATE OF o SKIP LOCKED)
 		UPDATE notifications o SET claimed_at = now() FROM c WHERE o.id = c.id
-		RETURNING o.id, o.kind, coalesce(o.area_path::text, ''), o.exact, o.owner_id, o.actor_id, o.created_at`,
+		RETURNING o.id, o.kind, o.subject_id, coalesce(o.area_path::text, ''), o.exact, o.owner_id, o.actor_id, o.created_at`,
 		map[string]any{"gather": gather.Seconds(), "lease": lease.Seconds(), "n": n}),
 		func(r db.Scanner) (notification, error) {
 			var x notification
-			return x, r.Scan(&x.ID, &x.Kind, &x.AreaPath, &x.Exact, &x.OwnerID, &x.ActorID, &x.CreatedAt)
+			return x, r.Scan(&x.ID, &x.Kind, &x.SubjectID, &x.AreaPath, &x.Exact, &x.OwnerID, &x.ActorID, &x.CreatedAt)
 		})
 }
 
@@ -109,8 +110,9 @@ type delivery struct {
 
 // fannedOut writes the deliveries of a group's message, which tells of its
 // lead and of the others gathered into it (again, after a crash: the
-// deliveries written before stay), and marks them all fanned out.
-func (s store) fannedOut(ctx context.Context, lead uuid.UUID, others []uuid.UUID, ds []delivery) error {
+// deliveries written before stay), and marks them all fanned out, with
+// those whose work was done since (told of by nobody).
+func (s store) fannedOut(ctx context.Context, lead uuid.UUID, others, done []uuid.UUID, ds []delivery) error {
 	return s.db.WithTx(ctx, func(ctx context.Context) error {
 		conn := s.db.Conn(ctx)
 		for _, d := range ds {
@@ -130,7 +132,8 @@ func (s store) fannedOut(ctx context.Context, lead uuid.UUID, others []uuid.UUID
 				return err
 			}
 		}
-		return conn.Exec(`UPDATE notifications SET fanned_out_at = now() WHERE id = ?`, lead).Error
+		return conn.Exec(`UPDATE notifications SET fanned_out_at = now() WHERE id = ? OR id = ANY (CAST(? AS uuid[]))`,
+			lead, db.UUIDArray(done)).Error
 	})
 }
 

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/notify"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 )
 
 // gatewayUser makes a user who hears of work through the gateway only.
@@ -20,13 +22,16 @@ func gatewayUser(t *testing.T, a *app.App, name, role, area string) string {
 	return tok
 }
 
-// work writes a notification as the triggers do, for the work (of the
-// kind's subject) at the unit.
-func work(t *testing.T, a *app.App, kind, unit string) {
+// proposed writes an enrollment proposed for a new household of the
+// commune, as a worker would (the trigger writes its notification), and
+// returns its id.
+func proposed(t *testing.T, a *app.App, commune string) string {
 	t.Helper()
-	subject, _, _ := strings.Cut(kind, "_")
-	apptest.Exec(t, a.DB(), `SELECT notify_work(?, ?, gen_random_uuid(), (SELECT path FROM areas WHERE code = ? ORDER BY edition DESC LIMIT 1),
-		false, NULL, NULL, 'BHYT')`, kind, subject, unit)
+	return apptest.Scalar[string](t, a.DB(), `WITH h AS (INSERT INTO households (id, code, commune_edition, commune_code, area_path, village, area_type)
+			SELECT gen_random_uuid(), 'NT-' || substr(md5(random()::text), 1, 10), a.edition, a.code, a.path, 'Ấp 1', 'rural'
+			FROM areas a WHERE a.code = ? AND a.edition = '2025-03' RETURNING id, area_path)
+		INSERT INTO enrollments (id, program_code, household_id, area_path, state, starts_on)
+		SELECT gen_random_uuid(), 'bhyt_poor', h.id, h.area_path, 'proposed', CURRENT_DATE FROM h RETURNING id::text`, commune)
 }
 
 // A gateway that fails twice (503) and then recovers gets the message three
@@ -40,8 +45,8 @@ func TestWebhookRetriesThenDelivers(t *testing.T) {
 	a := newApp(t, newMailbox(t), map[string]*gateway{"914": district, "91": province, "903": refusing})
 	gatewayUser(t, a, "wh-approver", "district_approver", "914")
 	gatewayUser(t, a, "wh-refused", "district_approver", "903")
-	work(t, a, "enrollment_proposed", "30791")
-	work(t, a, "enrollment_proposed", "903")
+	proposed(t, a, "30791")
+	proposed(t, a, apptest.Scalar[string](t, a.DB(), `SELECT code FROM areas WHERE path <@ '91.903' AND level = 'commune' ORDER BY code LIMIT 1`))
 	drain(t, a)
 
 	got := district.hooks()
@@ -56,7 +61,7 @@ func TestWebhookRetriesThenDelivers(t *testing.T) {
 	}
 	b := got[2].Body
 	if b.Kind != "enrollment_proposed" || b.Items != 1 || b.AreaCode != "30791" || b.Language != "vi" || !strings.HasPrefix(b.To, "0912000") ||
-		!strings.Contains(b.Text, "Đề nghị hỗ trợ chờ phê duyệt") || !strings.Contains(b.Text, "Chương trình: BHYT") ||
+		!strings.Contains(b.Text, "Đề nghị hỗ trợ chờ phê duyệt") || !strings.Contains(b.Text, "Chương trình: bhyt_poor") ||
 		!strings.HasPrefix(b.Link, "https://ansinh.example/api/v1/enrollments/") {
 		t.Fatalf("the gateway's message: %+v", b)
 	}
@@ -79,8 +84,7 @@ func TestWebhookGivesUpAfterMaxAttempts(t *testing.T) {
 	down := newGateway(t, 503, 503, 503, 503, 503, 503)
 	a := newApp(t, newMailbox(t), map[string]*gateway{"914": down})
 	gatewayUser(t, a, "wh-down", "district_approver", "914")
-	work(t, a, "enrollment_returned", "914") // returned: for the commune's workers, none here
-	work(t, a, "enrollment_proposed", "30791")
+	proposed(t, a, "30791")
 	drain(t, a)
 	if n := len(down.hooks()); n != 4 {
 		t.Fatalf("tried %d times; want max_attempts (4)", n)
@@ -89,10 +93,10 @@ func TestWebhookGivesUpAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("deliveries: %q", st)
 	}
 	// Past the retention, a notification goes with its messages, unless one is still to send.
-	work(t, a, "enrollment_proposed", "30791")
+	proposed(t, a, "30791")
 	apptest.Exec(t, a.DB(), `UPDATE notifications SET created_at = now() - interval '91 days'`)
-	if n, err := a.Notifier().Prune(context.Background()); err != nil || n != 2 {
-		t.Fatalf("pruned %d, %v; want the two fanned out (the returned one reached nobody)", n, err)
+	if n, err := a.Notifier().Prune(context.Background()); err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want the one fanned out", n, err)
 	}
 	if st := apptest.Scalar[string](t, a.DB(), `SELECT count(*) || ' ' || count(fanned_out_at) FROM notifications`); st != "1 0" {
 		t.Fatalf("left: %q; want the one not yet fanned out", st)
@@ -106,29 +110,52 @@ func TestWebhookGivesUpAfterMaxAttempts(t *testing.T) {
 
 // Work of one kind at one unit waiting together when the dispatcher comes
 // is one message that says how many and links to the inbox, with the
-// earliest due date; work that comes after is another.
+// earliest due date; work done before the dispatcher came is not told of;
+// work that comes after is another message.
 func TestWorkGathersIntoOneMessage(t *testing.T) {
 	t.Parallel()
 	mb := newMailbox(t)
 	a := newApp(t, mb, nil)
+	h := a.Handler()
+	worker := user(t, a, "gt-worker", "commune_worker", "30791")
+	user(t, a, "gt-colleague", "commune_worker", "30791")
 	user(t, a, "gt-approver", "district_approver", "914")
-	apptest.Exec(t, a.DB(), `SELECT notify_work('review_submitted', 'review', gen_random_uuid(), '91.914.30791', false, NULL,
-		CURRENT_DATE + d, NULL) FROM unnest(ARRAY[5, 2, 9]) d`)
+	hh := apptest.Decode[struct {
+		ID string `json:"id"`
+	}](t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("GT-1", "30791", "")), 201)
+	today := vn.Today(time.Now())
+	complain := func(daysAgo int) string {
+		return apptest.Decode[struct{ ID string }](t, apptest.Send(t, h, "POST", "/api/v1/complaints", worker, map[string]any{
+			"household_id": hh.ID, "channel": "phone", "subject_kind": "classification", "complainant_name": "Lê Văn Cường",
+			"received_on": today.AddDate(0, 0, -daysAgo).Format(time.DateOnly), "content": "Khiếu nại lần " + strconv.Itoa(daysAgo)}), 201).ID
+	}
+	complain(5)
+	complain(9) // accept by: 10 days after receipt, so tomorrow
+	complain(2)
+	// A proposal rejected before the dispatcher came: nobody hears of it.
+	rejected := proposed(t, a, "30791")
+	apptest.Exec(t, a.DB(), `UPDATE enrollments SET state = 'rejected' WHERE id = ?`, rejected)
 	drain(t, a)
-	if st := apptest.Scalar[string](t, a.DB(), `SELECT count(*) || ' ' || count(gathered_into) FROM notifications`); st != "3 2" {
+	if n := len(mb.to("gt-approver@xa.gov.vn")); n != 0 || apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM notifications n
+		JOIN notification_deliveries d ON d.notification_id = n.id WHERE n.subject_id = ?`, rejected) != 0 {
+		t.Fatalf("the approver heard of a rejected proposal (%d messages)", n)
+	}
+	if st := apptest.Scalar[string](t, a.DB(), `SELECT count(*) || ' ' || count(gathered_into) || ' ' || count(fanned_out_at)
+		FROM notifications WHERE kind = 'complaint_to_accept'`); st != "3 2 3" {
 		t.Fatalf("gathered: %q; want 3 notifications, 2 gathered into the third", st)
 	}
-	work(t, a, "review_submitted", "30791")
+	complain(0)
 	drain(t, a)
-	got := mb.to("gt-approver@xa.gov.vn")
+	got := mb.to("gt-colleague@xa.gov.vn")
 	if len(got) != 2 {
 		t.Fatalf("%d messages; want 2", len(got))
 	}
-	if !contains(got[0].Subject, "Kết quả rà soát chờ công nhận (3)") || !contains(got[0].Text, "Có 3 việc mới", "Hạn xử lý sớm nhất",
-		"https://ansinh.example/api/v1/inbox?kind=review_submitted") {
+	due := today.AddDate(0, 0, 1).Format("02/01/2006")
+	if !contains(got[0].Subject, "Khiếu nại cần thụ lý (3)") || !contains(got[0].Text, "Có 3 việc mới", "Hạn xử lý sớm nhất: "+due,
+		"https://ansinh.example/api/v1/inbox?kind=complaint_to_accept") || contains(got[0].Text, "Số hiệu") {
 		t.Fatalf("the gathered message:\n%s\n%s", got[0].Subject, got[0].Text)
 	}
-	if contains(got[1].Subject, "(3)") || !contains(got[1].Text, "Số hiệu: BHYT") || !contains(got[1].Text, "/api/v1/reviews/") {
+	if contains(got[1].Subject, "(3)") || !contains(got[1].Text, "Số hiệu: KN-30791-", "/api/v1/complaints/") {
 		t.Fatalf("the message after:\n%s\n%s", got[1].Subject, got[1].Text)
 	}
 }
