@@ -1,11 +1,9 @@
 package notify_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/ansinh/ansinh/internal/auth"
 	"github.com/ansinh/ansinh/internal/notify"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/proctest"
 )
 
 // helperOptions are the dispatcher's options in the crash tests: webhooks
@@ -68,34 +67,11 @@ func init() {
 	select {} // until killed
 }
 
-// runHelper starts the helper in mode, waits for its first line, kills it
-// with SIGKILL and returns the line.
+// runHelper runs the helper in mode, kills it at its first line and
+// returns the line.
 func runHelper(t *testing.T, mode string, env ...string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run", "^$")
-	cmd.Env = append(append(os.Environ(), "ANSINH_NOTIFY_HELPER="+mode), env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	said := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		said <- strings.TrimSpace(line)
-	}()
-	var line string
-	select {
-	case line = <-said:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("the helper said nothing in 30 s")
-	}
-	_ = cmd.Process.Kill() // SIGKILL: no deferred function, no cleanup
-	_ = cmd.Wait()
-	return line
+	return proctest.KillAtFirstLine(t, 30*time.Second, append(env, "ANSINH_NOTIFY_HELPER="+mode)...)
 }
 
 // A process that commits a change and dies before delivering anything

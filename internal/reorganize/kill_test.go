@@ -1,17 +1,16 @@
 package reorganize
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/db"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
+	"github.com/ansinh/ansinh/internal/platform/proctest"
 )
 
 // The helper process of TestKilledRunResumesToTheSameEnd: it applies in
@@ -64,34 +63,9 @@ func TestKilledRunResumesToTheSameEnd(t *testing.T) {
 	exec1(`INSERT INTO members (id, household_id, full_name, birth_year, sex, relationship, area_path)
 		SELECT gen_random_uuid(), h.id, 'Nguyễn Văn ' || h.code, 1970, 'male', 'head', h.area_path FROM households h`)
 
-	cmd := exec.Command(os.Args[0], "-test.run", "^$")
-	cmd.Env = append(os.Environ(), "ANSINH_REORG_HELPER_DB="+d.AppURL)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	if line := proctest.KillAtFirstLine(t, 60*time.Second, "ANSINH_REORG_HELPER_DB="+d.AppURL); line != "in batch 4" {
+		t.Fatalf("helper: %q", line)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	said := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		said <- line
-	}()
-	select {
-	case line := <-said:
-		if line != "in batch 4\n" {
-			cmd.Process.Kill()
-			t.Fatalf("helper: %q", line)
-		}
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("the helper did not reach batch 4 in 60 s")
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
 
 	svc := NewService(pool)
 	id, _, err := svc.store.existing(ctx, "2026-04")
