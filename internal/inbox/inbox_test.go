@@ -13,6 +13,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/apptest"
+	"github.com/ansinh/ansinh/internal/inbox"
 	"github.com/ansinh/ansinh/internal/platform/db/dbtest"
 	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/reorganize"
@@ -285,4 +286,37 @@ func TestInboxReorganizationDecision(t *testing.T) {
 	if got := apptest.Decode[inboxOut](t, apptest.Send(t, h, "GET", "/api/v1/inbox", successor, nil), 200); len(got.Items) != 0 {
 		t.Fatalf("after the decision: %+v", got.Items)
 	}
+}
+
+// Waiting tells which subjects' work of a kind still waits, wherever they
+// are (the notifications' check): the inbox's own rule, so a review that
+// moved on leaves one kind and joins the next.
+func TestWaiting(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h, pool := a.Handler(), a.DB()
+	svc := inbox.NewService(pool, nil)
+	worker := apptest.Token(t, a, "wt-worker", "commune_worker", "30791")
+	hh := apptest.Decode[struct {
+		ID string `json:"id"`
+	}](t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("WT-1", "30791", "")), 201)
+	rv := apptest.Decode[struct {
+		ID uuid.UUID `json:"id"`
+	}](t, apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "regular", "commune_code": "30791",
+		"household_id": hh.ID, "requested_on": vn.Today(time.Now()).Format(time.DateOnly)}), 201).ID
+	stranger := uuid.Must(uuid.NewV7())
+	waiting := func(kind string, want ...uuid.UUID) {
+		t.Helper()
+		got, err := svc.Waiting(context.Background(), kind, []uuid.UUID{rv, stranger})
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("waiting %s: %v, %v; want %v", kind, got, err, want)
+		}
+	}
+	waiting("regular_review_due", rv)
+	waiting("review_submitted")
+	apptest.Exec(t, pool, `UPDATE reviews SET state = 'submitted' WHERE id = ?`, rv)
+	waiting("regular_review_due")
+	waiting("review_submitted", rv)
+	waiting("import_problems", rv, stranger) // a user's own: always
+	waiting("no_such_kind")
 }
