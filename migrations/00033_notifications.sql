@@ -92,13 +92,16 @@ GRANT DELETE ON notifications, notification_deliveries TO ansinh_app;
 -- actor is who the transaction acts for, as the application says at its
 -- start (ansinh.actor; none from other clients).
 -- +goose StatementBegin
+-- (PL/pgSQL, so that the INSERT's plan is kept for the session, not made
+-- again on every row of a bulk change.)
 CREATE FUNCTION notify_work(p_kind text, p_subject_type text, p_subject uuid, p_path ltree, p_exact boolean,
                             p_owner uuid, p_due date, p_reference text) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
   INSERT INTO notifications (kind, subject_type, subject_id, area_path, exact, owner_id, actor_id, due, reference)
   VALUES (p_kind, p_subject_type, p_subject, p_path, p_exact, p_owner, nullif(current_setting('ansinh.actor', true), '')::uuid,
-          p_due, p_reference)
-$$;
+          p_due, p_reference);
+END $$;
 
 CREATE FUNCTION notify_review() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

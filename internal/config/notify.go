@@ -80,8 +80,8 @@ func (c *Config) validateNotify(bad func(string, ...any)) {
 		if s.Port < 1 || s.Port > 65535 {
 			bad("notify.smtp.port (ANSINH_NOTIFY_SMTP_PORT) is %d; want 1..65535", s.Port)
 		}
-		if _, err := mail.ParseAddress(s.From); err != nil {
-			bad("notify.smtp.from (ANSINH_NOTIFY_SMTP_FROM) is %q; want an email address", s.From)
+		if a, err := mail.ParseAddress(s.From); err != nil || a.Address != s.From {
+			bad("notify.smtp.from (ANSINH_NOTIFY_SMTP_FROM) is %q; want a bare email address (ansinh@xa.gov.vn)", s.From)
 		}
 		switch s.TLS {
 		case "starttls", "tls", "none":

@@ -33,18 +33,24 @@ type EmailSender struct{ o SMTPOptions }
 // NewEmailSender makes the email channel.
 func NewEmailSender(o SMTPOptions) *EmailSender { return &EmailSender{o: o} }
 
-// Send delivers m, within ctx's deadline. A 5xx answer is permanent.
+// Send delivers m, within ctx's deadline. A 5xx answer to the recipient or
+// the message is permanent; any other failure (the greeting, TLS, a
+// rotated password, the sender) is the server's or ours and is retried.
 func (s *EmailSender) Send(ctx context.Context, m Message) error {
 	body, err := s.compose(m)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
-	err = s.send(ctx, m.To, body)
+	return s.send(ctx, m.To, body)
+}
+
+// refused is err, marked permanent when the server refused with a 5xx.
+func refused(stage string, err error) error {
 	var te *textproto.Error
 	if errors.As(err, &te) && te.Code >= 500 {
-		return fmt.Errorf("%w: %w", ErrPermanent, err)
+		return fmt.Errorf("%w: smtp %s: %w", ErrPermanent, stage, err)
 	}
-	return err
+	return fmt.Errorf("smtp %s: %w", stage, err)
 }
 
 // compose is the message as RFC 5322 text: UTF-8, quoted-printable, the
@@ -113,17 +119,17 @@ func (s *EmailSender) send(ctx context.Context, to string, body []byte) error {
 		return fmt.Errorf("smtp MAIL: %w", err)
 	}
 	if err := c.Rcpt(recipient.Address); err != nil {
-		return fmt.Errorf("smtp RCPT: %w", err)
+		return refused("RCPT", err)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		return refused("DATA", err)
 	}
 	if _, err := w.Write(body); err != nil {
 		return fmt.Errorf("smtp DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		return refused("DATA", err)
 	}
 	return c.Quit()
 }

@@ -174,7 +174,7 @@ func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 	for {
 		n, err := d.deliver(ctx)
 		tried += n
-		if err != nil || n < d.o.Batch {
+		if err != nil || n < deliveryBatch {
 			return tried, err
 		}
 	}
@@ -182,7 +182,8 @@ func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 
 // fanOut takes a batch of notifications and writes their messages'
 // deliveries: one a group of the same kind and place, a recipient and a
-// channel.
+// channel. A group that fails is logged and left to be taken again after
+// the lease; the others go on.
 func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 	ns, err := d.store.claim(ctx, d.o.Gather, d.lease(), d.o.Batch)
 	if err != nil {
@@ -191,7 +192,11 @@ func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 	groups := gather(ns)
 	for _, g := range groups {
 		if err := d.fanOutOne(ctx, g); err != nil {
-			return 0, fmt.Errorf("notify: fan out %s: %w", g[0].ID, err)
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			d.o.Logger.Warn("notification not fanned out; retried after the lease", "notification", g[0].ID, "kind", g[0].Kind,
+				"error", err.Error())
 		}
 	}
 	return len(groups), nil
@@ -227,12 +232,13 @@ func gather(ns []notification) [][]notification {
 // fanned out, in one transaction (a crash before the commit leaves them to
 // be taken again). Its actor, when one person made all of it, is not told.
 func (d *Dispatcher) fanOutOne(ctx context.Context, g []notification) error {
+	g0 := g[0]
 	g, done, err := d.stillWaiting(ctx, g)
 	if err != nil {
 		return err
 	}
 	if len(g) == 0 {
-		return d.store.fannedOut(ctx, done[0], nil, done[1:], nil)
+		return d.store.fannedOut(ctx, g0.ClaimedAt, done[0], nil, done[1:], nil)
 	}
 	lead := g[0]
 	others := make([]uuid.UUID, 0, len(g)-1)
@@ -244,7 +250,7 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, g []notification) error {
 	}
 	k, ok := kindOf(lead.Kind)
 	if !ok {
-		return d.store.fannedOut(ctx, lead.ID, others, done, nil)
+		return d.store.fannedOut(ctx, g0.ClaimedAt, lead.ID, others, done, nil)
 	}
 	var roles []string
 	if lead.OwnerID == nil {
@@ -269,7 +275,7 @@ func (d *Dispatcher) fanOutOne(ctx context.Context, g []notification) error {
 			}
 		}
 	}
-	return d.store.fannedOut(ctx, lead.ID, others, done, out)
+	return d.store.fannedOut(ctx, g0.ClaimedAt, lead.ID, others, done, out)
 }
 
 // stillWaiting splits a group into the notifications whose work still
@@ -296,7 +302,7 @@ func (d *Dispatcher) stillWaiting(ctx context.Context, g []notification) (waitin
 	return waiting, done, nil
 }
 
-// lease is how long a taken notification or message is left to the one who
+// lease is how long a taken notification is left to the dispatcher that
 // took it before another may take it again.
 func (d *Dispatcher) lease() time.Duration {
 	if d.o.Lease > 0 {
@@ -305,14 +311,36 @@ func (d *Dispatcher) lease() time.Duration {
 	return 2*d.o.SendTimeout + 30*time.Second
 }
 
-// deliver sends a batch of due messages, each outside any transaction, and
-// marks each sent, to retry or failed.
+// deliveryBatch is how many messages are taken at once: each may take the
+// send timeout, and all must be sent within their lease.
+const deliveryBatch = 10
+
+// deliveryLease is how long taken messages are left to the dispatcher that
+// took them: enough to send each of a batch to its timeout.
+func (d *Dispatcher) deliveryLease() time.Duration {
+	if d.o.Lease > 0 {
+		return d.o.Lease
+	}
+	return deliveryBatch*d.o.SendTimeout + 30*time.Second
+}
+
+// deliver sends a batch of due messages on the channels this dispatcher
+// has, each outside any transaction, and marks each sent, to retry or
+// failed. A message whose lease is too near its end to send in time is left
+// for the next taker; a mark is only made while the message is still this
+// dispatcher's (the same attempt), so a late dispatcher does not undo
+// another's.
 func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
-	due, err := d.store.due(ctx, d.lease(), d.o.Batch)
+	taken := time.Now()
+	lease := d.deliveryLease()
+	due, err := d.store.due(ctx, d.Channels(), lease, deliveryBatch)
 	if err != nil {
 		return 0, fmt.Errorf("notify: take due messages: %w", err)
 	}
 	for _, p := range due {
+		if budget := lease - d.o.SendTimeout; budget > 0 && time.Since(taken) > budget {
+			break // the rest go back when the lease ends
+		}
 		m, err := render(p, d.o.LinkBase)
 		if err == nil {
 			sctx, cancel := context.WithTimeout(ctx, d.o.SendTimeout)
@@ -322,10 +350,14 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 				d.o.afterSend(m)
 			}
 		}
-		if ctx.Err() != nil {
-			return 0, ctx.Err() // stopping: the lease gives it back
+		if ctx.Err() != nil && err != nil {
+			return 0, ctx.Err() // stopping mid-send: the lease gives it back
 		}
-		if err := d.mark(ctx, p, err); err != nil {
+		// Marked even when stopping: a message sent is recorded as sent.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err = d.mark(mctx, p, err)
+		cancel()
+		if err != nil {
 			return 0, err
 		}
 	}
@@ -338,14 +370,14 @@ func (d *Dispatcher) mark(ctx context.Context, p pending, sendErr error) error {
 	switch {
 	case sendErr == nil:
 		d.sent.WithLabelValues(p.Channel, "sent").Inc()
-		return d.store.sent(ctx, p.ID)
+		return d.store.sent(ctx, p)
 	case errors.Is(sendErr, ErrPermanent) || p.Attempts >= d.o.MaxAttempts:
 		d.sent.WithLabelValues(p.Channel, "failed").Inc()
 		d.o.Logger.Warn("notification failed", "delivery", p.ID, "channel", p.Channel, "attempts", p.Attempts, "error", sendErr.Error())
-		return d.store.failed(ctx, p.ID, sendErr.Error())
+		return d.store.failed(ctx, p, sendErr.Error())
 	default:
 		d.sent.WithLabelValues(p.Channel, "retry").Inc()
-		return d.store.retry(ctx, p.ID, sendErr.Error(), backoff(p.Attempts, d.o.FirstBackoff, d.o.MaxBackoff))
+		return d.store.retry(ctx, p, sendErr.Error(), backoff(p.Attempts, d.o.FirstBackoff, d.o.MaxBackoff))
 	}
 }
 

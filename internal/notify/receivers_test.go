@@ -22,6 +22,9 @@ type mailbox struct {
 	mu   sync.Mutex
 	mail []received
 	addr *net.TCPAddr
+	// mailRefusal, when set, answers MAIL FROM with it (a server that
+	// wants another sender, TLS, a new password...).
+	mailRefusal *smtp.SMTPError
 }
 
 // received is one message as the server got it, decoded.
@@ -70,10 +73,25 @@ type session struct {
 	to string
 }
 
-func (s *session) Reset()                                    {}
-func (s *session) Logout() error                             { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error      { return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = to; return nil }
+func (s *session) Reset()        {}
+func (s *session) Logout() error { return nil }
+func (s *session) Mail(string, *smtp.MailOptions) error {
+	s.mb.mu.Lock()
+	defer s.mb.mu.Unlock()
+	if s.mb.mailRefusal != nil {
+		return s.mb.mailRefusal
+	}
+	return nil
+}
+
+// Rcpt refuses for good (550) an address that begins with "gone".
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(to, "gone") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
+	s.to = to
+	return nil
+}
 func (s *session) Data(r io.Reader) error {
 	m, err := mail.ReadMessage(r)
 	if err != nil {

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type notification struct {
 	OwnerID   *uuid.UUID
 	ActorID   *uuid.UUID
 	CreatedAt time.Time
+	ClaimedAt time.Time // the claim's token: the fan-out is written only while it holds
 }
 
 // claim takes the notifications of up to n kinds and places (or owners)
@@ -41,11 +43,11 @@ func (s store) claim(ctx context.Context, gather, lease time.Duration, n int) ([
 			WHERE o.fanned_out_at IS NULL AND (o.claimed_at IS NULL OR o.claimed_at < now() - make_interval(secs => @lease))
 			FOR UPDATE OF o SKIP LOCKED)
 		UPDATE notifications o SET claimed_at = now() FROM c WHERE o.id = c.id
-		RETURNING o.id, o.kind, o.subject_id, coalesce(o.area_path::text, ''), o.exact, o.owner_id, o.actor_id, o.created_at`,
+		RETURNING o.id, o.kind, o.subject_id, coalesce(o.area_path::text, ''), o.exact, o.owner_id, o.actor_id, o.created_at, o.claimed_at`,
 		map[string]any{"gather": gather.Seconds(), "lease": lease.Seconds(), "n": n}),
 		func(r db.Scanner) (notification, error) {
 			var x notification
-			return x, r.Scan(&x.ID, &x.Kind, &x.SubjectID, &x.AreaPath, &x.Exact, &x.OwnerID, &x.ActorID, &x.CreatedAt)
+			return x, r.Scan(&x.ID, &x.Kind, &x.SubjectID, &x.AreaPath, &x.Exact, &x.OwnerID, &x.ActorID, &x.CreatedAt, &x.ClaimedAt)
 		})
 }
 
@@ -81,6 +83,7 @@ func (s store) recipients(ctx context.Context, n notification, roles []string) (
 		WHERE r.revoked_at IS NULL AND r.status = 'active' AND r.role = ANY (CAST(@roles AS text[]))
 		AND u.id IS DISTINCT FROM CAST(@actor AS uuid)
 		AND CASE WHEN @exact THEN a.path = CAST(@path AS ltree)
+				OR EXISTS (SELECT 1 FROM area_past_paths(r.area_edition, r.area_code) o WHERE o = CAST(@path AS ltree))
 			ELSE a.path @> CAST(@path AS ltree)
 				OR EXISTS (SELECT 1 FROM area_past_paths(r.area_edition, r.area_code) o WHERE o @> CAST(@path AS ltree)) END
 		ORDER BY u.id, nlevel(a.path) DESC`
@@ -108,32 +111,43 @@ type delivery struct {
 	Language                   string
 }
 
+// errClaimLost is a fan-out whose claim another dispatcher took over (it
+// ran past its lease): it writes nothing, the other one does.
+var errClaimLost = errors.New("the claim passed to another dispatcher")
+
 // fannedOut writes the deliveries of a group's message, which tells of its
-// lead and of the others gathered into it (again, after a crash: the
-// deliveries written before stay), and marks them all fanned out, with
-// those whose work was done since (told of by nobody).
-func (s store) fannedOut(ctx context.Context, lead uuid.UUID, others, done []uuid.UUID, ds []delivery) error {
+// lead and of the others gathered into it, and marks them all fanned out,
+// with those whose work was done since (told of by nobody); only while they
+// are still this claim's (token), else nothing.
+func (s store) fannedOut(ctx context.Context, token time.Time, lead uuid.UUID, others, done []uuid.UUID, ds []delivery) error {
 	return s.db.WithTx(ctx, func(ctx context.Context) error {
 		conn := s.db.Conn(ctx)
+		all := append(append([]uuid.UUID{lead}, others...), done...)
+		res := conn.Exec(`UPDATE notifications SET fanned_out_at = now() WHERE id = ANY (CAST(? AS uuid[])) AND claimed_at = ?
+			AND fanned_out_at IS NULL`, db.UUIDArray(all), token)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != int64(len(all)) {
+			return errClaimLost
+		}
+		if len(others) > 0 {
+			if err := conn.Exec(`UPDATE notifications SET gathered_into = ? WHERE id = ANY (CAST(? AS uuid[]))`,
+				lead, db.UUIDArray(others)).Error; err != nil {
+				return err
+			}
+		}
 		for _, d := range ds {
 			var endpoint *string
 			if d.Endpoint != "" {
 				endpoint = &d.Endpoint
 			}
 			if err := conn.Exec(`INSERT INTO notification_deliveries (id, notification_id, user_id, channel, address, endpoint, language)
-				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (notification_id, user_id, channel) DO NOTHING`,
-				d.ID, lead, d.UserID, d.Channel, d.Address, endpoint, d.Language).Error; err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, lead, d.UserID, d.Channel, d.Address, endpoint, d.Language).Error; err != nil {
 				return err
 			}
 		}
-		if len(others) > 0 {
-			if err := conn.Exec(`UPDATE notifications SET fanned_out_at = now(), gathered_into = ? WHERE id = ANY (CAST(? AS uuid[]))`,
-				lead, db.UUIDArray(others)).Error; err != nil {
-				return err
-			}
-		}
-		return conn.Exec(`UPDATE notifications SET fanned_out_at = now() WHERE id = ? OR id = ANY (CAST(? AS uuid[]))`,
-			lead, db.UUIDArray(done)).Error
+		return nil
 	})
 }
 
@@ -155,21 +169,21 @@ type pending struct {
 // due takes up to n messages whose time has come: each is given the lease
 // (due again only after it) and counts an attempt, in a transaction of its
 // own, so that it is sent outside any.
-func (s store) due(ctx context.Context, lease time.Duration, n int) ([]pending, error) {
+func (s store) due(ctx context.Context, channels []string, lease time.Duration, n int) ([]pending, error) {
 	return db.Collect(s.db.Conn(ctx).Raw(`WITH t AS (UPDATE notification_deliveries d
 			SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => @lease)
 			FROM (SELECT id FROM notification_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
-				ORDER BY next_attempt_at LIMIT @n FOR UPDATE SKIP LOCKED) c
+				AND channel = ANY (CAST(@channels AS text[])) ORDER BY next_attempt_at LIMIT @n FOR UPDATE SKIP LOCKED) c
 			WHERE d.id = c.id
 			RETURNING d.id, d.channel, d.address, coalesce(d.endpoint, '') AS endpoint, d.language, d.attempts, d.notification_id)
 		SELECT t.id, t.channel, t.address, t.endpoint, t.language, t.attempts, n.kind, n.subject_type, n.subject_id, g.items, g.due,
 			coalesce(g.reference, ''), coalesce(a.code, ''), coalesce(a.name, ''), n.created_at
 		FROM t JOIN notifications n ON n.id = t.notification_id
-		CROSS JOIN LATERAL (SELECT count(*)::int AS items, min(due) AS due,
+		CROSS JOIN LATERAL (SELECT count(DISTINCT subject_id)::int AS items, min(due) AS due,
 				CASE WHEN count(DISTINCT coalesce(reference, '')) = 1 THEN min(reference) END AS reference
 			FROM notifications x WHERE x.id = n.id OR x.gathered_into = n.id) g
 		LEFT JOIN LATERAL (SELECT code, name FROM areas WHERE path = n.area_path ORDER BY edition DESC LIMIT 1) a ON true
-		ORDER BY t.id`, map[string]any{"lease": lease.Seconds(), "n": n}),
+		ORDER BY t.id`, map[string]any{"lease": lease.Seconds(), "n": n, "channels": db.TextArray(channels)}),
 		func(r db.Scanner) (pending, error) {
 			var p pending
 			return p, r.Scan(&p.ID, &p.Channel, &p.Address, &p.Endpoint, &p.Language, &p.Attempts, &p.Kind, &p.SubjectType, &p.SubjectID,
@@ -177,20 +191,23 @@ func (s store) due(ctx context.Context, lease time.Duration, n int) ([]pending, 
 		})
 }
 
-// sent marks a message sent.
-func (s store) sent(ctx context.Context, id uuid.UUID) error {
-	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = ?`, id).Error
+// sent marks a message sent: only while it is the attempt this
+// dispatcher took (another may have taken it since, past the lease).
+func (s store) sent(ctx context.Context, p pending) error {
+	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET status = 'sent', sent_at = now(), last_error = NULL
+		WHERE id = ? AND status = 'pending' AND attempts = ?`, p.ID, p.Attempts).Error
 }
 
-// retry makes a message due again after wait.
-func (s store) retry(ctx context.Context, id uuid.UUID, why string, wait time.Duration) error {
-	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET next_attempt_at = now() + make_interval(secs => ?), last_error = ? WHERE id = ?`,
-		wait.Seconds(), clip(why), id).Error
+// retry makes a message due again after wait (only its taken attempt's).
+func (s store) retry(ctx context.Context, p pending, why string, wait time.Duration) error {
+	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET next_attempt_at = now() + make_interval(secs => ?), last_error = ?
+		WHERE id = ? AND status = 'pending' AND attempts = ?`, wait.Seconds(), clip(why), p.ID, p.Attempts).Error
 }
 
-// failed gives a message up.
-func (s store) failed(ctx context.Context, id uuid.UUID, why string) error {
-	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET status = 'failed', last_error = ? WHERE id = ?`, clip(why), id).Error
+// failed gives a message up (only its taken attempt's).
+func (s store) failed(ctx context.Context, p pending, why string) error {
+	return s.db.Conn(ctx).Exec(`UPDATE notification_deliveries SET status = 'failed', last_error = ?
+		WHERE id = ? AND status = 'pending' AND attempts = ?`, clip(why), p.ID, p.Attempts).Error
 }
 
 // clip keeps an error short enough to store.

@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -84,6 +86,9 @@ func (s *WebhookSender) Send(ctx context.Context, m Message) error {
 	req.Header.Set("Idempotency-Key", m.Key.String())
 	req.Header.Set("X-Ansinh-Signature", Sign(e.Secret, body, s.now()))
 	resp, err := s.client.Do(req)
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err // not the URL, which may hold the gateway's token, into the log and the outbox
+	}
 	if err != nil {
 		return fmt.Errorf("webhook %s: %w", e.Name, err)
 	}

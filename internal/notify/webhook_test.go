@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/apptest"
 	"github.com/ansinh/ansinh/internal/notify"
@@ -157,5 +159,63 @@ func TestWorkGathersIntoOneMessage(t *testing.T) {
 	}
 	if contains(got[1].Subject, "(3)") || !contains(got[1].Text, "Số hiệu: KN-30791-", "/api/v1/complaints/") {
 		t.Fatalf("the message after:\n%s\n%s", got[1].Subject, got[1].Text)
+	}
+}
+
+// A mail server that refuses a recipient for good (550 at RCPT) fails that
+// message at once; one that refuses the sender (530 at MAIL: it wants TLS,
+// or a password that was rotated) is the server's trouble, not the
+// message's: retried, then sent once the server is mended.
+func TestEmailRefusals(t *testing.T) {
+	t.Parallel()
+	mb := newMailbox(t)
+	a := newApp(t, mb, nil)
+	user(t, a, "em-approver", "district_approver", "914")
+	user(t, a, "gone-approver", "district_approver", "914")
+	apptest.Exec(t, a.DB(), `UPDATE users SET email = 'gone@xa.gov.vn' WHERE username = 'gone-approver'`)
+	mb.mu.Lock()
+	mb.mailRefusal = &smtp.SMTPError{Code: 530, Message: "must issue STARTTLS first"}
+	mb.mu.Unlock()
+	proposed(t, a, "30791")
+	for range 3 {
+		if _, err := a.Notifier().Step(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := apptest.Scalar[string](t, a.DB(), `SELECT string_agg(status, ',') FROM notification_deliveries`); st != "pending,pending" {
+		t.Fatalf("with the server refusing the sender: %q; want both pending", st)
+	}
+	mb.mu.Lock()
+	mb.mailRefusal = nil
+	mb.mu.Unlock()
+	drain(t, a)
+	if st := apptest.Scalar[string](t, a.DB(), `SELECT string_agg(address || ' ' || status, ',' ORDER BY address) FROM notification_deliveries`); st != "em-approver@xa.gov.vn sent,gone@xa.gov.vn failed" {
+		t.Fatalf("after the server is mended: %q", st)
+	}
+	if n := len(mb.all()); n != 1 {
+		t.Fatalf("%d messages received; want 1", n)
+	}
+}
+
+// A dispatcher without a channel (a replica configured otherwise, the mail
+// server removed) leaves that channel's messages to those that have it.
+func TestMessagesOfAChannelNotConfiguredWait(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, newMailbox(t), nil)
+	user(t, a, "nc-approver", "district_approver", "914")
+	proposed(t, a, "30791")
+	webhookOnly := notify.NewDispatcher(a.DB(), helperOptions("http://127.0.0.1:1"))
+	if _, err := webhookOnly.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// An email written by a replica that has the channel.
+	apptest.Exec(t, a.DB(), `INSERT INTO notification_deliveries (id, notification_id, user_id, channel, address, language)
+		SELECT gen_random_uuid(), n.id, u.id, 'email', u.email, 'vi' FROM notifications n, users u WHERE u.username = 'nc-approver'`)
+	if _, err := webhookOnly.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := apptest.Scalar[string](t, a.DB(), `SELECT string_agg(channel || ' ' || status || ' ' || attempts, ',') FROM notification_deliveries`); st != "email pending 0" {
+		t.Fatalf("the email waits untouched: %q", st)
 	}
 }

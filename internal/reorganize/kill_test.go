@@ -66,6 +66,8 @@ func TestKilledRunResumesToTheSameEnd(t *testing.T) {
 	if line := proctest.KillAtFirstLine(t, 60*time.Second, "ANSINH_REORG_HELPER_DB="+d.AppURL); line != "in batch 4" {
 		t.Fatalf("helper: %q", line)
 	}
+	// Resumed once the killed run's transaction is gone, as after a restart.
+	dbtest.WaitNoOtherTransaction(t, pool)
 
 	svc := NewService(pool)
 	id, _, err := svc.store.existing(ctx, "2026-04")

@@ -298,3 +298,25 @@ func New(t testing.TB) *db.DB {
 	t.Cleanup(func() { pool.Close() })
 	return pool
 }
+
+// WaitNoOtherTransaction waits (up to 30 s) until no other session on the
+// pool's database is inside a transaction: the backend of a client killed
+// with SIGKILL holds its locks until the server notices the connection is
+// gone, and a test that goes on at once would see them held.
+func WaitNoOtherTransaction(t testing.TB, pool *db.DB) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var n int
+		if err := pool.SQL().QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`).Scan(&n); err != nil {
+			t.Fatalf("dbtest: sessions: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dbtest: %d other sessions still in a transaction after 30 s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
