@@ -10,6 +10,7 @@
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -119,6 +120,22 @@ func (it Item) position() Position {
 		due = it.Due.Format(time.DateOnly)
 	}
 	return Position{Due: due, Since: it.Since, ID: it.SubjectID, Kind: it.Kind}
+}
+
+// compare orders positions as the inbox's SQL does: due date (as text,
+// YYYY-MM-DD), since, subject id (bytewise, as PostgreSQL compares uuids),
+// then kind (bytewise: COLLATE "C").
+func (p Position) compare(o Position) int {
+	if c := strings.Compare(p.Due, o.Due); c != 0 {
+		return c
+	}
+	if c := p.Since.Compare(o.Since); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(p.ID[:], o.ID[:]); c != 0 {
+		return c
+	}
+	return strings.Compare(p.Kind, o.Kind)
 }
 
 // noDue sorts after every date.
