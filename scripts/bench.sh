@@ -21,7 +21,7 @@ PGOPTIONS="-c client_min_messages=error" psql -q "$ANSINH_DATABASE_MIGRATE_URL" 
 # left unsealed, the next `serve` takes ~440 MB and seconds to seal it).
 sealed=$(bin/ansinh audit seal)
 rm -rf bench/results/pgbench
-bin/ansinh-bench --concurrency "${BENCH_CONCURRENCY:-8}" --duration "${BENCH_DURATION:-10s}" \
+bin/ansinh-bench --server bin/ansinh --concurrency "${BENCH_CONCURRENCY:-8}" --duration "${BENCH_DURATION:-10s}" \
   --report bench/results/latest.md --scripts bench/results/pgbench \
   --cpuprofile bench/results/cpu.pprof --memprofile bench/results/allocs.pprof 2>/dev/null
 gobench=$(go test -run '^$' -bench . -benchtime 4s ./internal/audit/ ./internal/household/ ./internal/platform/ratelimit/ ./internal/access/ | grep -E '^(Benchmark|goos|cpu)')

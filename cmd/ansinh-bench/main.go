@@ -44,6 +44,8 @@ func rootCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.RateLimit, "ratelimit", "charge",
 		"the rate limiter in the run: charge (every request, quotas no run reaches), off, or config (as configured)")
 	cmd.Flags().StringVar(&o.MemProfile, "memprofile", "", "write an allocation profile (pprof)")
+	cmd.Flags().StringVar(&o.Server, "server", "",
+		"the ansinh binary: serve the API as a process of its own (its memory reported apart, its profiles written by it)")
 	var households int
 	var seed uint64
 	load := &cobra.Command{

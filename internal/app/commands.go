@@ -57,6 +57,11 @@ func VersionString() string {
 // migrates: it refuses to start on a schema older than its own, or newer by a
 // migration the previous release cannot run on (db.CheckSchema).
 func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	writeProfiles, err := startProfiles(cfg)
+	if err != nil {
+		return err
+	}
+	defer writeProfiles()
 	pool, err := OpenDB(cfg, log)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,20 +51,14 @@ type Options struct {
 	// (every request charged, quotas too large to refuse any: the
 	// limiter's cost is in the figures), "off", or "config" (as configured).
 	RateLimit string
-}
-
-// peakRSS is the process's peak resident memory (Linux), or "unknown".
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-		}
-	}
-	return "unknown"
+	// Server, when set, is the ansinh binary: the API is served by `Server
+	// serve` as a process of its own (its memory measured apart from the
+	// generator's, its profiles written by it) instead of in this process.
+	Server string
+	// ServerEnv is added to the server's environment (this process's).
+	ServerEnv []string
+	// Memory receives the run's memory figures when Server is set.
+	Memory *Memory
 }
 
 // RunServer serves the API on a loopback port of this process and drives it
@@ -82,7 +76,7 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 		return err
 	}
 	defer a.Close()
-	if o.CPUProfile != "" {
+	if o.CPUProfile != "" && o.Server == "" {
 		f, err := os.Create(o.CPUProfile)
 		if err != nil {
 			return err
@@ -93,11 +87,13 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 		}
 		defer pprof.StopCPUProfile()
 	}
+	var mem Memory
+	o.Memory = &mem
 	results, err := Drive(ctx, a, o)
 	if err != nil {
 		return err
 	}
-	if o.MemProfile != "" {
+	if o.MemProfile != "" && o.Server == "" {
 		f, err := os.Create(o.MemProfile)
 		if err != nil {
 			return err
@@ -112,15 +108,19 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 		return fmt.Errorf("bench: counting households: %w", err)
 	}
 	table := Markdown(results)
-	peak := peakRSS()
+	memory := fmt.Sprintf("server and load generator in one process: %d MB peak", statusKB(0, "VmHWM:")/1024)
+	if o.Server != "" {
+		mem.GeneratorPeakKB = statusKB(0, "VmHWM:")
+		memory = mem.String()
+	}
 	fmt.Fprint(out, table)
-	fmt.Fprintf(out, "\nserver and load generator in one process: peak RSS %s; %d households in the database\n", peak, households)
+	fmt.Fprintf(out, "\n%s; %d households in the database\n", memory, households)
 	if o.Report != "" {
 		host, _ := os.Hostname()
 		doc := fmt.Sprintf("# ansinh bench\n\n- when: %s\n- machine: %s, %d CPUs, %s/%s\n- version: %s\n- data: %d households\n"+
-			"- concurrency: %d, %s per scenario\n- peak RSS (server and load generator, one process): %s\n\n%s",
+			"- concurrency: %d, %s per scenario\n- memory: %s\n\n%s",
 			time.Now().UTC().Format(time.RFC3339), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, app.VersionString(), households,
-			o.Concurrency, o.Duration, peak, table)
+			o.Concurrency, o.Duration, memory, table)
 		if err := os.MkdirAll(filepath.Dir(o.Report), 0o755); err != nil {
 			return err
 		}
@@ -200,15 +200,12 @@ func Drive(ctx context.Context, a *app.App, o Options) ([]Result, error) {
 		}
 		approverOf[d] = name
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
+	base, stop, err := serve(ctx, a, o)
 	if err != nil {
 		return nil, err
 	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
-	c := NewClient("http://"+ln.Addr().String(), o.Concurrency)
+	defer stop()
+	c := NewClient(base, o.Concurrency)
 	var users []User
 	for i, n := range names {
 		tok, err := c.Login(ctx, n, password)
@@ -239,12 +236,49 @@ func Drive(ctx context.Context, a *app.App, o Options) ([]Result, error) {
 		scenarios = Only(Scenarios(c, fixture, runID), o.Only)
 	}
 	results := Run(ctx, scenarios, o.Concurrency, o.Duration, o.MaxRequests)
+	stop() // the server's memory and profiles are its run's, not the baseline's
 	if o.Baseline {
 		if err := baseline(ctx, a, results, o); err != nil {
 			return results, err
 		}
 	}
 	return results, nil
+}
+
+// serve serves the API for a run on a loopback port: in this process, or
+// as `o.Server serve` (its idle memory taken once it is ready, its peak
+// when stopped). stop may be called more than once.
+func serve(ctx context.Context, a *app.App, o Options) (base string, stop func(), err error) {
+	if o.Server == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
+		if err != nil {
+			return "", nil, err
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		served := make(chan error, 1)
+		go func() { served <- a.Serve(sctx, ln) }()
+		return "http://" + ln.Addr().String(), sync.OnceFunc(func() { cancel(); <-served }), nil
+	}
+	env := append(limitEnv(o.RateLimit), o.ServerEnv...)
+	if o.CPUProfile != "" {
+		env = append(env, "ANSINH_DEBUG_CPUPROFILE="+o.CPUProfile)
+	}
+	if o.MemProfile != "" {
+		env = append(env, "ANSINH_DEBUG_MEMPROFILE="+o.MemProfile)
+	}
+	s, err := startServer(ctx, o.Server, env)
+	if err != nil {
+		return "", nil, err
+	}
+	time.Sleep(2 * time.Second) // settled: its first seal and caches done
+	idle, _ := s.memory()
+	return s.base, sync.OnceFunc(func() {
+		_, peak := s.memory()
+		s.stop()
+		if o.Memory != nil {
+			o.Memory.ServerIdleKB, o.Memory.ServerPeakKB = idle, peak
+		}
+	}), nil
 }
 
 // baseline captures the SQL one request of each scenario that has a

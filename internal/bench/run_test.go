@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,5 +116,40 @@ func TestReorganizeBenchSmoke(t *testing.T) {
 	}
 	if md := r.Markdown(); !strings.Contains(md, "| start to the end (state: applied) |") || strings.Contains(md, "errors (first") {
 		t.Fatalf("report:\n%s", md)
+	}
+}
+
+// The harness with the server as a process of its own (`ansinh serve`,
+// built here): the scenarios run against it and its memory is measured
+// apart from the generator's, idle and under load.
+func TestBenchSeparateServer(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "ansinh")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ansinh/ansinh/cmd/ansinh").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	d := dbtest.NewDatabase(t)
+	cfg := apptest.Config(t, d.AppURL)
+	a := apptest.NewOn(t, cfg)
+	var mem bench.Memory
+	results, err := bench.Drive(context.Background(), a, bench.Options{Concurrency: 2, Duration: time.Minute, MaxRequests: 6,
+		Fixture: 2, Only: "read,worker", Server: bin, Memory: &mem, ServerEnv: []string{"DATABASE_URL=" + d.AppURL, "ANSINH_ENV=test",
+			"ANSINH_AUDIT_WITNESS_DIR=" + t.TempDir(), "ANSINH_ATTACHMENTS_DIR=" + t.TempDir(), "ANSINH_DATABASE_MIGRATE_URL="}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d scenarios; want the read and the worker's inbox", len(results))
+	}
+	for _, r := range results {
+		if r.Requests == 0 || r.Errors > 0 {
+			t.Errorf("%s: %d requests, %d errors (%s)", r.Name, r.Requests, r.Errors, r.FirstError)
+		}
+	}
+	if mem.ServerIdleKB < 10_000 || mem.ServerPeakKB < mem.ServerIdleKB || mem.ServerPeakKB > 1_000_000 {
+		t.Fatalf("server memory: %+v", mem)
+	}
+	if !strings.Contains(mem.String(), "MB idle") {
+		t.Fatalf("report: %s", mem)
 	}
 }
