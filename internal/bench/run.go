@@ -108,7 +108,7 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 		return fmt.Errorf("bench: counting households: %w", err)
 	}
 	table := Markdown(results)
-	memory := fmt.Sprintf("server and load generator in one process: %d MB peak", statusKB(0, "VmHWM:")/1024)
+	memory := fmt.Sprintf("server and load generator in one process: %.1f MB peak", float64(statusKB(0, "VmHWM:"))/1024)
 	if o.Server != "" {
 		mem.GeneratorPeakKB = statusKB(0, "VmHWM:")
 		memory = mem.String()

@@ -22,8 +22,8 @@ type Memory struct {
 
 // String is the memory as the report shows it.
 func (m Memory) String() string {
-	return fmt.Sprintf("server (its own process): %d MB idle, %d MB peak under load; load generator: %d MB peak",
-		m.ServerIdleKB/1024, m.ServerPeakKB/1024, m.GeneratorPeakKB/1024)
+	return fmt.Sprintf("server (its own process): %.1f MB idle, %.1f MB peak under load; load generator: %.1f MB peak",
+		float64(m.ServerIdleKB)/1024, float64(m.ServerPeakKB)/1024, float64(m.GeneratorPeakKB)/1024)
 }
 
 // server is `ansinh serve` started as a child process on a loopback port.
