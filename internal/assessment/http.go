@@ -11,6 +11,7 @@ import (
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/ratelimit"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -49,13 +50,6 @@ func (h *Handler) Register(r *access.Routes) {
 }
 
 func date(t time.Time) string { return t.Format(time.DateOnly) }
-
-func datePtr(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
 
 // idParam reads a path id; a malformed one is the given not-found error.
 func idParam(c *gin.Context, name string, notFound error) (uuid.UUID, error) {
@@ -480,8 +474,8 @@ type StepOut struct {
 
 func reviewOut(r Review) ReviewOut {
 	out := ReviewOut{ID: r.ID, Kind: r.Kind, CommuneCode: r.CommuneCode, CommuneEdition: r.CommuneEdition, AreaPath: r.AreaPath, Year: r.Year,
-		ReferenceDate: date(r.ReferenceDate), HouseholdID: r.HouseholdID, RequestedOn: datePtr(r.RequestedOn),
-		DecideBy: datePtr(r.DecideBy), State: r.State, ReturnReason: r.ReturnReason, Note: r.Note, Counts: r.Counts,
+		ReferenceDate: date(r.ReferenceDate), HouseholdID: r.HouseholdID, RequestedOn: vn.Date(r.RequestedOn),
+		DecideBy: vn.Date(r.DecideBy), State: r.State, ReturnReason: r.ReturnReason, Note: r.Note, Counts: r.Counts,
 		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.MeetingDate != nil && r.Attendees != nil {
 		out.Meeting = &MeetingOut{Date: date(*r.MeetingDate), Chair: r.MeetingChair, Attendees: *r.Attendees}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -73,14 +74,14 @@ type StepOut struct {
 func (h *Handler) out(c Complaint) Out {
 	today := h.svc.today()
 	o := Out{ID: c.ID, Reference: c.Reference, Instance: c.Instance, AppealOf: c.AppealOf, HouseholdID: c.HouseholdID, HandlerCode: c.HandlerCode,
-		HandlerEdition: c.HandlerEdition, ComplainantName: c.ComplainantName, Channel: c.Channel, ReceivedOn: date(&c.ReceivedOn),
+		HandlerEdition: c.HandlerEdition, ComplainantName: c.ComplainantName, Channel: c.Channel, ReceivedOn: vn.Date(&c.ReceivedOn),
 		SubjectKind: c.SubjectKind, SubjectID: c.SubjectID, RespondentUserID: c.RespondentUserID, Content: c.Content, Complex: c.Complex,
-		Remote: c.Remote, State: c.State, AcceptBy: date(&c.AcceptBy), AcceptedOn: date(c.AcceptedOn), SettleBy: date(c.SettleBy),
-		NotAcceptedWhy: c.NotAcceptedWhy, DecidedOn: date(c.DecidedOn), Outcome: c.Outcome, Reasoning: c.Reasoning, Version: c.Version,
+		Remote: c.Remote, State: c.State, AcceptBy: vn.Date(&c.AcceptBy), AcceptedOn: vn.Date(c.AcceptedOn), SettleBy: vn.Date(c.SettleBy),
+		NotAcceptedWhy: c.NotAcceptedWhy, DecidedOn: vn.Date(c.DecidedOn), Outcome: c.Outcome, Reasoning: c.Reasoning, Version: c.Version,
 		CreatedAt: c.CreatedAt.UTC(), Steps: []StepOut{}}
 	o.Overdue = c.State == Received && c.AcceptBy.Before(today) || c.State == Accepted && c.SettleBy.Before(today)
 	for _, st := range c.Steps {
-		o.Steps = append(o.Steps, StepOut{ID: st.ID, Kind: st.Kind, OccurredOn: date(&st.OccurredOn), Summary: st.Summary})
+		o.Steps = append(o.Steps, StepOut{ID: st.ID, Kind: st.Kind, OccurredOn: vn.Date(&st.OccurredOn), Summary: st.Summary})
 	}
 	return o
 }

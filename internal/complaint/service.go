@@ -92,20 +92,13 @@ func (s *Service) open(ctx context.Context, c *Complaint, u unit, action string)
 // stays in the complaint; the event says what happened.
 func (s *Service) audit(ctx context.Context, action string, c Complaint, reason string) error {
 	after := map[string]any{"reference": c.Reference, "instance": c.Instance, "household_id": c.HouseholdID, "state": c.State,
-		"handler": c.HandlerCode, "subject_kind": c.SubjectKind, "accept_by": date(&c.AcceptBy), "settle_by": date(c.SettleBy),
+		"handler": c.HandlerCode, "subject_kind": c.SubjectKind, "accept_by": vn.Date(&c.AcceptBy), "settle_by": vn.Date(c.SettleBy),
 		"outcome": c.Outcome, "version": c.Version}
 	if late := c.ReceivedOn; late.Before(s.today()) && action == "complaint.receive" {
 		after["entered_late"] = audit.EnteredLate(late, s.today())
 	}
 	return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: action, EntityType: "complaint", EntityID: c.ID.String(),
 		AreaPath: c.AreaPath, Reason: reason, After: after})
-}
-
-func date(d *time.Time) string {
-	if d == nil {
-		return ""
-	}
-	return d.Format(time.DateOnly)
 }
 
 // Get reads a complaint with its steps.

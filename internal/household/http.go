@@ -17,6 +17,7 @@ import (
 	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/ratelimit"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -349,30 +350,23 @@ type HouseholdOut struct {
 	Members                []MemberOut `json:"members"`
 }
 
-func dateString(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
-
 func householdOut(hh Household, reveal bool) HouseholdOut {
 	out := HouseholdOut{ID: hh.ID, Code: hh.Code, CommuneCode: hh.CommuneCode, CommuneEdition: hh.CommuneEdition, AreaPath: hh.AreaPath, Village: hh.Village,
 		Address: hh.Address, AreaType: hh.AreaType, Phone: hh.Phone, EthnicMinority: hh.EthnicMinority,
 		Classification: hh.Classification, ClassificationDecision: hh.ClassificationDecision,
-		ClassificationSince: dateString(hh.ClassificationEffective), Status: hh.Status,
-		ArchiveReason: hh.ArchiveReason, EstablishedOn: dateString(hh.EstablishedOn), EndedOn: dateString(hh.EndedOn),
+		ClassificationSince: vn.Date(hh.ClassificationEffective), Status: hh.Status,
+		ArchiveReason: hh.ArchiveReason, EstablishedOn: vn.Date(hh.EstablishedOn), EndedOn: vn.Date(hh.EndedOn),
 		Version: hh.Version, CreatedAt: hh.CreatedAt.UTC(), UpdatedAt: hh.UpdatedAt.UTC(),
 		Members: make([]MemberOut, 0, len(hh.Members))}
 	for _, m := range hh.Members {
-		birth := dateString(m.BirthDate)
+		birth := vn.Date(m.BirthDate)
 		if birth == "" {
 			birth = fmt.Sprintf("%04d", m.BirthYear)
 		}
 		mo := MemberOut{ID: m.ID, FullName: m.FullName, BirthDate: birth, Sex: string(m.Sex), Relationship: m.Relationship,
 			EthnicityCode: m.EthnicityCode, Disability: m.Disability, EducationLevel: m.EducationLevel, Occupation: m.Occupation,
-			EmploymentStatus: m.EmploymentStatus, InsuranceCard: m.InsuranceCard, InsuranceExpiry: dateString(m.InsuranceExpiry),
-			Student: m.Student, SchoolLevel: m.SchoolLevel, ArrivedOn: dateString(m.ArrivedOn), Status: m.Status}
+			EmploymentStatus: m.EmploymentStatus, InsuranceCard: m.InsuranceCard, InsuranceExpiry: vn.Date(m.InsuranceExpiry),
+			Student: m.Student, SchoolLevel: m.SchoolLevel, ArrivedOn: vn.Date(m.ArrivedOn), Status: m.Status}
 		if m.IDNumber != nil {
 			mo.IDKind = string(m.IDNumber.Kind)
 			mo.IDNumber = m.IDNumber.Masked()

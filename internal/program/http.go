@@ -14,6 +14,7 @@ import (
 	"github.com/ansinh/ansinh/internal/approval"
 	"github.com/ansinh/ansinh/internal/platform/apperr"
 	"github.com/ansinh/ansinh/internal/platform/ratelimit"
+	"github.com/ansinh/ansinh/internal/platform/vn"
 	"github.com/ansinh/ansinh/internal/platform/web"
 )
 
@@ -50,13 +51,6 @@ func (h *Handler) Register(r *access.Routes) {
 	r.Handle(http.MethodPost, "/enrollments/:id/deliveries", "delivery", "write", h.addDelivery)
 	r.Handle(http.MethodGet, "/enrollments/:id/deliveries", "delivery", "read", h.deliveries)
 	r.Handle(http.MethodGet, "/deliveries/expiring-cards", "delivery", "read", h.expiringCards)
-}
-
-func datePtr(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
 }
 
 // ---- programs ----
@@ -440,8 +434,8 @@ type EnrollmentOut struct {
 
 func enrollmentOut(e Enrollment) EnrollmentOut {
 	return EnrollmentOut{ID: e.ID, ProgramCode: e.ProgramCode, HouseholdID: e.HouseholdID, MemberID: e.MemberID, AreaPath: e.AreaPath,
-		State: e.State, StartsOn: e.StartsOn.Format(time.DateOnly), EndsOn: datePtr(e.EndsOn), Amount: e.Amount, Benefit: e.Benefit,
-		Reason: e.Reason, Evidence: e.Evidence, FlaggedOn: datePtr(e.FlaggedOn), FlagReason: e.FlagReason, EndedOn: datePtr(e.EndedOn),
+		State: e.State, StartsOn: e.StartsOn.Format(time.DateOnly), EndsOn: vn.Date(e.EndsOn), Amount: e.Amount, Benefit: e.Benefit,
+		Reason: e.Reason, Evidence: e.Evidence, FlaggedOn: vn.Date(e.FlaggedOn), FlagReason: e.FlagReason, EndedOn: vn.Date(e.EndedOn),
 		EndReason: e.EndReason, Version: e.Version, CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
 }
 
@@ -605,7 +599,7 @@ type DeliveryOut struct {
 
 func deliveryOut(d Delivery) DeliveryOut {
 	return DeliveryOut{ID: d.ID, EnrollmentID: d.EnrollmentID, Kind: d.Kind, OccurredOn: d.OccurredOn.Format(time.DateOnly),
-		Amount: d.Amount, ExpiresOn: datePtr(d.ExpiresOn), CampaignID: d.CampaignID, Record: d.Details, CreatedAt: d.CreatedAt.UTC()}
+		Amount: d.Amount, ExpiresOn: vn.Date(d.ExpiresOn), CampaignID: d.CampaignID, Record: d.Details, CreatedAt: d.CreatedAt.UTC()}
 }
 
 func (h *Handler) addDelivery(c *gin.Context) error {

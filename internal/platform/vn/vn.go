@@ -48,3 +48,11 @@ func Today(now time.Time) time.Time {
 	y, m, d := now.In(Zone).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+// Date is a date as the API writes it (YYYY-MM-DD), empty for none.
+func Date(d *time.Time) string {
+	if d == nil {
+		return ""
+	}
+	return d.Format(time.DateOnly)
+}

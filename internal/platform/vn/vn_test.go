@@ -1,6 +1,9 @@
 package vn
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestPhones(t *testing.T) {
 	for in, want := range map[string]bool{
@@ -39,5 +42,15 @@ func TestNames(t *testing.T) {
 func TestVillageKey(t *testing.T) {
 	if VillageKey("  Ấp   Tà Teng ") != VillageKey("ấp tà teng") || VillageKey("Ấp 3") == VillageKey("Ấp 4") {
 		t.Fatal("village names compare without case or extra spaces, and only so")
+	}
+}
+
+func TestDate(t *testing.T) {
+	d := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	if got := Date(&d); got != "2026-12-06" {
+		t.Fatalf("Date: %q", got)
+	}
+	if got := Date(nil); got != "" {
+		t.Fatalf("Date(nil): %q", got)
 	}
 }
