@@ -212,3 +212,56 @@ func TestComplaintFlow(t *testing.T) {
 		}
 	}
 }
+
+// The time to complain: 90 days from when the person learned of the
+// decision or act. A complaint received later is recorded all the same,
+// marked filed late; it is accepted only with the reason the time did not
+// run (else refused). One in time is accepted as any other; the day learned
+// may not come after the day received.
+func TestFilingPeriod(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	h := a.Handler()
+	worker := apptest.Token(t, a, "fp-worker", "commune_worker", "30791")
+	hh := apptest.Decode[struct {
+		ID string `json:"id"`
+	}](t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("FP-1", "30791", "")), 201)
+	today := vn.Today(time.Now())
+	day := func(d int) string { return today.AddDate(0, 0, d).Format(time.DateOnly) }
+	intake := func(known string) map[string]any {
+		return map[string]any{"household_id": hh.ID, "complainant_name": "Phạm Thị Dung", "channel": "letter", "subject_kind": "classification",
+			"known_on": known, "content": "Hộ tôi bị đưa ra khỏi danh sách hộ cận nghèo"}
+	}
+	if w := apptest.Send(t, h, "POST", "/api/v1/complaints", worker, intake(day(1))); w.Code != 422 ||
+		!strings.Contains(w.Body.String(), `"field":"known_on"`) {
+		t.Fatalf("learned after it was received: %d %s", w.Code, w.Body)
+	}
+	type filed struct {
+		ID         string `json:"id"`
+		FileBy     string `json:"file_by"`
+		FiledLate  bool   `json:"filed_late"`
+		LateReason string `json:"late_reason"`
+		State      string `json:"state"`
+	}
+	late := apptest.Decode[filed](t, apptest.Send(t, h, "POST", "/api/v1/complaints", worker, intake(day(-100))), 201)
+	if !late.FiledLate || late.FileBy != day(-10) || late.State != "received" {
+		t.Fatalf("filed 100 days after learning: %+v", late)
+	}
+	path := "/api/v1/complaints/" + late.ID + "/accept"
+	if w := apptest.Send(t, h, "POST", path, worker, map[string]any{}); w.Code != 422 ||
+		!strings.Contains(w.Body.String(), `"code":"filing_period_passed"`) {
+		t.Fatalf("accepting a late complaint without a reason: %d %s", w.Code, w.Body)
+	}
+	got := apptest.Decode[filed](t, apptest.Send(t, h, "POST", path, worker, map[string]any{
+		"late_reason": "Bà Dung nằm viện từ tháng 8 đến tháng 10 (giấy ra viện kèm theo)"}), 200)
+	if got.State != "accepted" || !strings.HasPrefix(got.LateReason, "Bà Dung nằm viện") {
+		t.Fatalf("accepted with its reason: %+v", got)
+	}
+	inTime := apptest.Decode[filed](t, apptest.Send(t, h, "POST", "/api/v1/complaints", worker, intake(day(-89))), 201)
+	if inTime.FiledLate || inTime.FileBy != day(1) {
+		t.Fatalf("filed in time: %+v", inTime)
+	}
+	if got := apptest.Decode[filed](t, apptest.Send(t, h, "POST", "/api/v1/complaints/"+inTime.ID+"/accept", worker, map[string]any{}), 200); got.State != "accepted" || got.LateReason != "" {
+		t.Fatalf("accepting one in time: %+v", got)
+	}
+}

@@ -43,6 +43,10 @@ type Out struct {
 	ComplainantName  string     `json:"complainant_name"`
 	Channel          string     `json:"channel"`
 	ReceivedOn       string     `json:"received_on"`
+	KnownOn          string     `json:"known_on,omitempty"`
+	FileBy           string     `json:"file_by,omitempty"`
+	FiledLate        bool       `json:"filed_late"`
+	LateReason       string     `json:"late_reason,omitempty"`
 	SubjectKind      string     `json:"subject_kind"`
 	SubjectID        *uuid.UUID `json:"subject_id,omitempty"`
 	RespondentUserID *uuid.UUID `json:"respondent_user_id,omitempty"`
@@ -75,6 +79,7 @@ func (h *Handler) out(c Complaint) Out {
 	today := h.svc.today()
 	o := Out{ID: c.ID, Reference: c.Reference, Instance: c.Instance, AppealOf: c.AppealOf, HouseholdID: c.HouseholdID, HandlerCode: c.HandlerCode,
 		HandlerEdition: c.HandlerEdition, ComplainantName: c.ComplainantName, Channel: c.Channel, ReceivedOn: vn.Date(&c.ReceivedOn),
+		KnownOn: vn.Date(c.KnownOn), FileBy: vn.Date(c.FileBy), FiledLate: c.FiledLate(), LateReason: c.LateReason,
 		SubjectKind: c.SubjectKind, SubjectID: c.SubjectID, RespondentUserID: c.RespondentUserID, Content: c.Content, Complex: c.Complex,
 		Remote: c.Remote, State: c.State, AcceptBy: vn.Date(&c.AcceptBy), AcceptedOn: vn.Date(c.AcceptedOn), SettleBy: vn.Date(c.SettleBy),
 		NotAcceptedWhy: c.NotAcceptedWhy, DecidedOn: vn.Date(c.DecidedOn), Outcome: c.Outcome, Reasoning: c.Reasoning, Version: c.Version,
@@ -99,6 +104,7 @@ func (h *Handler) receive(c *gin.Context) error {
 		ComplainantName  string     `json:"complainant_name"`
 		Channel          string     `json:"channel"`
 		ReceivedOn       string     `json:"received_on"`
+		KnownOn          string     `json:"known_on"`
 		SubjectKind      string     `json:"subject_kind"`
 		SubjectID        *uuid.UUID `json:"subject_id"`
 		RespondentUserID *uuid.UUID `json:"respondent_user_id"`
@@ -109,12 +115,13 @@ func (h *Handler) receive(c *gin.Context) error {
 	}
 	var fe apperr.FieldList
 	received := web.ParseDate(&fe, "received_on", in.ReceivedOn, false)
+	known := web.ParseDate(&fe, "known_on", in.KnownOn, false)
 	if err := fe.Err(); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
 	x, err := h.svc.Receive(ctx, access.ScopeFrom(ctx), Intake{HouseholdID: in.HouseholdID, ComplainantName: in.ComplainantName,
-		Channel: in.Channel, ReceivedOn: received, SubjectKind: in.SubjectKind, SubjectID: in.SubjectID, RespondentUserID: in.RespondentUserID,
+		Channel: in.Channel, ReceivedOn: received, KnownOn: known, SubjectKind: in.SubjectKind, SubjectID: in.SubjectID, RespondentUserID: in.RespondentUserID,
 		Content: in.Content})
 	if err != nil {
 		return err
@@ -194,12 +201,13 @@ func (h *Handler) accept(c *gin.Context) error {
 	return act(h, c, func(id uuid.UUID, version int, in struct {
 		AcceptedOn string `json:"accepted_on"`
 		Complex    bool   `json:"complex"`
+		LateReason string `json:"late_reason"`
 	}, fe *apperr.FieldList) (Complaint, error) {
 		on := web.ParseDate(fe, "accepted_on", in.AcceptedOn, false)
 		if err := fe.Err(); err != nil {
 			return Complaint{}, err
 		}
-		return h.svc.Accept(ctx, access.ScopeFrom(ctx), id, version, on, in.Complex)
+		return h.svc.Accept(ctx, access.ScopeFrom(ctx), id, version, on, in.Complex, in.LateReason)
 	})
 }
 

@@ -9,6 +9,7 @@
 package complaint
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,8 @@ type Complaint struct {
 	ComplainantName  string
 	Channel          string
 	ReceivedOn       time.Time
+	KnownOn, FileBy  *time.Time // when the complainant learned of it; the last day to complain
+	LateReason       string     // why a complaint filed late was accepted
 	SubjectKind      string
 	SubjectID        *uuid.UUID
 	RespondentUserID *uuid.UUID
@@ -75,6 +78,7 @@ type Intake struct {
 	ComplainantName  string
 	Channel          string
 	ReceivedOn       *time.Time
+	KnownOn          *time.Time // when the complainant learned of the decision or act, when known
 	SubjectKind      string
 	SubjectID        *uuid.UUID
 	RespondentUserID *uuid.UUID
@@ -127,14 +131,30 @@ func (in *Intake) check(today time.Time) error {
 	case in.ReceivedOn.Before(today.AddDate(-1, 0, 0)):
 		fe.Add("received_on", "invalid", "a complaint received more than a year ago is recorded as history, not received now")
 	}
+	if in.KnownOn != nil && in.ReceivedOn != nil && in.KnownOn.After(*in.ReceivedOn) {
+		fe.Add("known_on", "invalid", "must not be after the complaint was received")
+	}
 	return fe.Err()
 }
 
+// FiledLate is whether the complaint came after its time to complain.
+func (c Complaint) FiledLate() bool { return c.FileBy != nil && c.ReceivedOn.After(*c.FileBy) }
+
 // accept records that the body accepted the complaint (within or after its
 // limit) and sets the time to settle it.
-func (c *Complaint) accept(on time.Time, complex bool, settleDays int) error {
+func (c *Complaint) accept(on time.Time, complex bool, settleDays int, lateReason string) error {
 	if c.State != Received {
 		return errState(c.State, "accepted")
+	}
+	if c.FiledLate() && strings.TrimSpace(lateReason) == "" {
+		return apperr.Fields([]apperr.FieldError{{Field: "late_reason", Code: "filing_period_passed",
+			Message: fmt.Sprintf("the complaint came after its time to complain (%s): accept it only with the reason the time did not run, or refuse it", c.FileBy.Format(time.DateOnly))}})
+	}
+	if len(lateReason) > 2000 {
+		return apperr.Fields([]apperr.FieldError{{Field: "late_reason", Code: "too_long", Message: "must be at most 2,000 characters"}})
+	}
+	if c.FiledLate() {
+		c.LateReason = strings.TrimSpace(lateReason)
 	}
 	if on.Before(c.ReceivedOn) {
 		return apperr.Fields([]apperr.FieldError{{Field: "accepted_on", Code: "invalid", Message: "must not be before the complaint was received"}})

@@ -57,7 +57,7 @@ func (s *Service) Receive(ctx context.Context, scope access.Scope, in Intake) (C
 			}
 		}
 		c = Complaint{ID: uuid.Must(uuid.NewV7()), Instance: 1, HouseholdID: in.HouseholdID, AreaPath: path, ComplainantName: in.ComplainantName,
-			Channel: in.Channel, ReceivedOn: *in.ReceivedOn, SubjectKind: in.SubjectKind, SubjectID: in.SubjectID,
+			Channel: in.Channel, ReceivedOn: *in.ReceivedOn, KnownOn: in.KnownOn, SubjectKind: in.SubjectKind, SubjectID: in.SubjectID,
 			RespondentUserID: in.RespondentUserID, Content: in.Content, State: Received}
 		return s.open(ctx, &c, commune, "complaint.receive")
 	})
@@ -78,6 +78,14 @@ func (s *Service) open(ctx context.Context, c *Complaint, u unit, action string)
 		return err
 	}
 	c.Remote, c.AcceptBy = remote, c.ReceivedOn.AddDate(0, 0, days)
+	if c.KnownOn != nil {
+		period, err := s.store.limit(ctx, "file", 1, false, remote)
+		if err != nil {
+			return err
+		}
+		fileBy := c.KnownOn.AddDate(0, 0, period)
+		c.FileBy = &fileBy
+	}
 	if c.Reference, err = s.store.nextReference(ctx, u.code, c.ReceivedOn.Year()); err != nil {
 		return err
 	}
@@ -170,7 +178,8 @@ func (s *Service) change(ctx context.Context, scope access.Scope, id uuid.UUID, 
 
 // Accept records the complaint accepted on a day; whether it is complex and
 // the household's remoteness set the time to settle it.
-func (s *Service) Accept(ctx context.Context, scope access.Scope, id uuid.UUID, version int, on *time.Time, complex bool) (Complaint, error) {
+func (s *Service) Accept(ctx context.Context, scope access.Scope, id uuid.UUID, version int, on *time.Time, complex bool,
+	lateReason string) (Complaint, error) {
 	day := s.day(on)
 	if day.After(s.today()) {
 		return Complaint{}, apperr.Fields([]apperr.FieldError{{Field: "accepted_on", Code: "future", Message: "must not be in the future"}})
@@ -180,7 +189,7 @@ func (s *Service) Accept(ctx context.Context, scope access.Scope, id uuid.UUID, 
 		if err != nil {
 			return err
 		}
-		return c.accept(day, complex, days)
+		return c.accept(day, complex, days, lateReason)
 	})
 }
 

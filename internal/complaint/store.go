@@ -97,24 +97,24 @@ func (s store) nextReference(ctx context.Context, code string, year int) (string
 const columns = `id, reference, instance, appeal_of, household_id, area_path::text, handler_edition, handler_code, handler_path::text,
 	complainant_name, channel, received_on, subject_kind, subject_id, respondent_user_id, content, complex, remote, state, accept_by,
 	accepted_on, settle_by, coalesce(not_accepted_reason, ''), decided_on, coalesce(outcome, ''), coalesce(reasoning, ''), decided_by,
-	version, created_at, EXISTS (SELECT 1 FROM complaints a WHERE a.appeal_of = complaints.id)`
+	version, created_at, EXISTS (SELECT 1 FROM complaints a WHERE a.appeal_of = complaints.id), known_on, file_by, coalesce(late_reason, '')`
 
 func scan(r db.Scanner) (Complaint, error) {
 	var c Complaint
 	err := r.Scan(&c.ID, &c.Reference, &c.Instance, &c.AppealOf, &c.HouseholdID, &c.AreaPath, &c.HandlerEdition, &c.HandlerCode,
 		&c.HandlerPath, &c.ComplainantName, &c.Channel, &c.ReceivedOn, &c.SubjectKind, &c.SubjectID, &c.RespondentUserID, &c.Content,
 		&c.Complex, &c.Remote, &c.State, &c.AcceptBy, &c.AcceptedOn, &c.SettleBy, &c.NotAcceptedWhy, &c.DecidedOn, &c.Outcome,
-		&c.Reasoning, &c.DecidedBy, &c.Version, &c.CreatedAt, &c.Appealed)
+		&c.Reasoning, &c.DecidedBy, &c.Version, &c.CreatedAt, &c.Appealed, &c.KnownOn, &c.FileBy, &c.LateReason)
 	return c, err
 }
 
 func (s store) insert(ctx context.Context, c Complaint, actor *uuid.UUID) error {
 	return s.db.Conn(ctx).Exec(`INSERT INTO complaints (id, reference, instance, appeal_of, household_id, area_path, handler_edition,
 		handler_code, handler_path, complainant_name, channel, received_on, subject_kind, subject_id, respondent_user_id, content, remote,
-		accept_by, created_by) VALUES (?, ?, ?, ?, ?, CAST(? AS ltree), ?, ?, CAST(? AS ltree), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		accept_by, created_by, known_on, file_by) VALUES (?, ?, ?, ?, ?, CAST(? AS ltree), ?, ?, CAST(? AS ltree), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Reference, c.Instance, c.AppealOf, c.HouseholdID, c.AreaPath, c.HandlerEdition, c.HandlerCode, c.HandlerPath,
 		c.ComplainantName, c.Channel, c.ReceivedOn, c.SubjectKind, c.SubjectID, c.RespondentUserID, c.Content, c.Remote, c.AcceptBy,
-		actor).Error
+		actor, c.KnownOn, c.FileBy).Error
 }
 
 // get reads a complaint the scope may see (by its household or its
@@ -145,8 +145,8 @@ func (s store) get(ctx context.Context, scope access.Scope, id uuid.UUID, lock b
 func (s store) update(ctx context.Context, c Complaint) error {
 	return s.db.Conn(ctx).Exec(`UPDATE complaints SET state = ?, complex = ?, accepted_on = ?, settle_by = ?,
 		not_accepted_reason = NULLIF(?, ''), decided_on = ?, outcome = NULLIF(?, ''), reasoning = NULLIF(?, ''), decided_by = ?,
-		version = version + 1, updated_at = now() WHERE id = ?`, c.State, c.Complex, c.AcceptedOn, c.SettleBy, c.NotAcceptedWhy,
-		c.DecidedOn, c.Outcome, c.Reasoning, c.DecidedBy, c.ID).Error
+		late_reason = NULLIF(?, ''), version = version + 1, updated_at = now() WHERE id = ?`, c.State, c.Complex, c.AcceptedOn, c.SettleBy,
+		c.NotAcceptedWhy, c.DecidedOn, c.Outcome, c.Reasoning, c.DecidedBy, c.LateReason, c.ID).Error
 }
 
 func (s store) insertStep(ctx context.Context, complaint uuid.UUID, st Step, actor *uuid.UUID) error {
