@@ -342,6 +342,9 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 			break // the rest go back when the lease ends
 		}
 		m, err := render(p, d.o.LinkBase)
+		if !p.RecipientActive { // disabled since it was written (a retry may come hours later)
+			err = fmt.Errorf("%w: the recipient's account is disabled", ErrPermanent)
+		}
 		if err == nil {
 			sctx, cancel := context.WithTimeout(ctx, d.o.SendTimeout)
 			err = d.o.Senders[p.Channel].Send(sctx, m)

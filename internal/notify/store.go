@@ -164,6 +164,7 @@ type pending struct {
 	Reference          string
 	AreaCode, AreaName string
 	Created            time.Time
+	RecipientActive    bool // the user is still active (a message to one disabled since is not sent)
 }
 
 // due takes up to n messages whose time has come: each is given the lease
@@ -175,10 +176,10 @@ func (s store) due(ctx context.Context, channels []string, lease time.Duration, 
 			FROM (SELECT id FROM notification_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
 				AND channel = ANY (CAST(@channels AS text[])) ORDER BY next_attempt_at LIMIT @n FOR UPDATE SKIP LOCKED) c
 			WHERE d.id = c.id
-			RETURNING d.id, d.channel, d.address, coalesce(d.endpoint, '') AS endpoint, d.language, d.attempts, d.notification_id)
+			RETURNING d.id, d.channel, d.address, coalesce(d.endpoint, '') AS endpoint, d.language, d.attempts, d.notification_id, d.user_id)
 		SELECT t.id, t.channel, t.address, t.endpoint, t.language, t.attempts, n.kind, n.subject_type, n.subject_id, g.items, g.due,
-			coalesce(g.reference, ''), coalesce(a.code, ''), coalesce(a.name, ''), n.created_at
-		FROM t JOIN notifications n ON n.id = t.notification_id
+			coalesce(g.reference, ''), coalesce(a.code, ''), coalesce(a.name, ''), n.created_at, u.status = 'active'
+		FROM t JOIN notifications n ON n.id = t.notification_id JOIN users u ON u.id = t.user_id
 		CROSS JOIN LATERAL (SELECT count(DISTINCT subject_id)::int AS items, min(due) AS due,
 				CASE WHEN count(DISTINCT coalesce(reference, '')) = 1 THEN min(reference) END AS reference
 			FROM notifications x WHERE x.id = n.id OR x.gathered_into = n.id) g
@@ -187,7 +188,7 @@ func (s store) due(ctx context.Context, channels []string, lease time.Duration, 
 		func(r db.Scanner) (pending, error) {
 			var p pending
 			return p, r.Scan(&p.ID, &p.Channel, &p.Address, &p.Endpoint, &p.Language, &p.Attempts, &p.Kind, &p.SubjectType, &p.SubjectID,
-				&p.Items, &p.Due, &p.Reference, &p.AreaCode, &p.AreaName, &p.Created)
+				&p.Items, &p.Due, &p.Reference, &p.AreaCode, &p.AreaName, &p.Created, &p.RecipientActive)
 		})
 }
 

@@ -219,3 +219,32 @@ func TestMessagesOfAChannelNotConfiguredWait(t *testing.T) {
 		t.Fatalf("the email waits untouched: %q", st)
 	}
 }
+
+// A message whose recipient was disabled after it was written (a retry can
+// come an hour later) is not sent: it fails, saying why.
+func TestNoMessageToADisabledUser(t *testing.T) {
+	t.Parallel()
+	mb := newMailbox(t)
+	a := newApp(t, mb, nil)
+	user(t, a, "du-approver", "district_approver", "914")
+	user(t, a, "du-left", "district_approver", "914")
+	mb.mu.Lock()
+	mb.mailRefusal = &smtp.SMTPError{Code: 451, Message: "try again later"}
+	mb.mu.Unlock()
+	proposed(t, a, "30791")
+	if _, err := a.Notifier().Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Exec(t, a.DB(), `UPDATE users SET status = 'disabled' WHERE username = 'du-left'`)
+	mb.mu.Lock()
+	mb.mailRefusal = nil
+	mb.mu.Unlock()
+	drain(t, a)
+	if st := apptest.Scalar[string](t, a.DB(), `SELECT string_agg(address || ' ' || status || ' ' || coalesce(last_error, ''), ',' ORDER BY address)
+		FROM notification_deliveries`); st != "du-approver@xa.gov.vn sent ,du-left@xa.gov.vn failed refused permanently: the recipient's account is disabled" {
+		t.Fatalf("deliveries: %q", st)
+	}
+	if n := len(mb.all()); n != 1 {
+		t.Fatalf("%d messages; want 1", n)
+	}
+}
