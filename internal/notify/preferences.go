@@ -35,10 +35,10 @@ type Settings struct {
 	Kinds []string `json:"kinds"`
 }
 
-// notifiedKinds are the kinds a notification is written for (migration
-// 00033's triggers).
-var notifiedKinds = []string{"regular_review_due", "review_returned", "review_submitted", "enrollment_proposed", "enrollment_returned",
-	"enrollment_flagged", "complaint_to_accept", "complaint_to_settle", "import_problems"}
+// notifiedKinds are the kinds a notification is written for (the triggers
+// of migrations 00033 and 00036).
+var notifiedKinds = []string{"regular_review_due", "review_returned", "objection_open", "review_submitted", "enrollment_proposed",
+	"enrollment_returned", "enrollment_flagged", "complaint_to_accept", "complaint_to_settle", "import_problems"}
 
 // check validates and normalizes the preferences.
 func (p *Preferences) check() error {

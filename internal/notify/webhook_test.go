@@ -248,3 +248,32 @@ func TestNoMessageToADisabledUser(t *testing.T) {
 		t.Fatalf("%d messages; want 1", n)
 	}
 }
+
+// An objection raised while a review's list is posted reaches the
+// commune's workers, due by the posting's end.
+func TestObjectionNotified(t *testing.T) {
+	t.Parallel()
+	mb := newMailbox(t)
+	a := newApp(t, mb, nil)
+	h := a.Handler()
+	worker := user(t, a, "ob-worker", "commune_worker", "30791")
+	hh := apptest.Decode[struct {
+		ID string `json:"id"`
+	}](t, apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("OB-1", "30791", "")), 201)
+	rv := apptest.Decode[struct {
+		ID string `json:"id"`
+	}](t, apptest.Send(t, h, "POST", "/api/v1/reviews", worker, map[string]any{"kind": "regular", "commune_code": "30791",
+		"household_id": hh.ID}), 201)
+	end := vn.Today(time.Now()).AddDate(0, 0, 3)
+	apptest.Exec(t, a.DB(), `UPDATE reviews SET state = 'posted', posting_end = ? WHERE id = ?`, end, rv.ID)
+	drain(t, a) // the review's own notification
+	before := len(mb.to("ob-worker@xa.gov.vn"))
+	apptest.Exec(t, a.DB(), `INSERT INTO review_objections (id, review_id, household_id, raised_by, raised_on, content)
+		VALUES (gen_random_uuid(), ?, ?, 'Ông Tư', CURRENT_DATE, 'Hộ tôi không được vào danh sách')`, rv.ID, hh.ID)
+	drain(t, a)
+	got := mb.to("ob-worker@xa.gov.vn")
+	if len(got) != before+1 || !contains(got[len(got)-1].Subject, "Khiếu nại, thắc mắc chưa giải quyết") ||
+		!contains(got[len(got)-1].Text, "Hạn xử lý: "+end.Format("02/01/2006")) || contains(got[len(got)-1].Text, "Ông Tư") {
+		t.Fatalf("messages: %d (before %d); last: %+v", len(got), before, got[len(got)-1])
+	}
+}
