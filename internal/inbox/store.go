@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -209,12 +208,13 @@ func (s store) inbox(ctx context.Context, q query, after *Position, limit int) (
 	return items, counts, nil
 }
 
-// read runs fn in a read-only transaction (one snapshot for every kind)
-// whose statements are planned for their values: a generic plan cannot know
-// how much of a table an area path selects (the card query took 32 ms with
-// one, 6.5 ms without).
+// read runs fn in the project's read transaction (db.ReadTx: read-only,
+// repeatable read, so one snapshot for every kind; on a replica when they
+// serve), its statements planned for their values: a generic plan cannot
+// know how much of a table an area path selects (the card query took 32 ms
+// with one, 6.5 ms without).
 func (s store) read(ctx context.Context, fn func(ctx context.Context) error) error {
-	return s.db.WithTxOptions(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context) error {
+	return s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
 		if err := s.db.Conn(ctx).Exec(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`).Error; err != nil {
 			return err
 		}
