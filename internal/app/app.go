@@ -417,6 +417,9 @@ func waitForDatabase(ctx context.Context, pool *db.DB, wait time.Duration, log *
 // Sealer is the audit sealer of this process (its metrics are registered).
 func (a *App) Sealer() *audit.Sealer { return a.sealer }
 
+// Households is the registry service (tests drain its duplicate scan).
+func (a *App) Households() *household.Service { return a.households }
+
 // DB is the application's pool (tests inspect the database through it).
 func (a *App) DB() *db.DB { return a.db }
 

@@ -88,21 +88,29 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 	}
 	// The sealer runs in every replica; an advisory lock lets one work at a time.
-	sealCtx, stopSealing := context.WithCancel(ctx)
-	sealed := make(chan struct{})
-	go func() {
-		defer close(sealed)
-		a.Sealer().Run(sealCtx, cfg.Audit.SealInterval)
-	}()
-	defer func() { stopSealing(); <-sealed }()
+	defer inBackground(ctx, func(ctx context.Context) { a.Sealer().Run(ctx, cfg.Audit.SealInterval) })()
 	if cfg.Notify.Enabled {
-		notifyCtx, stopNotifying := context.WithCancel(ctx)
-		notified := make(chan struct{})
-		go func() { defer close(notified); a.runNotifier(notifyCtx) }()
-		defer func() { stopNotifying(); <-notified }()
+		defer inBackground(ctx, a.runNotifier)()
 	}
+	// Every replica scans the duplicate queue; SKIP LOCKED shares it out.
+	defer inBackground(ctx, func(ctx context.Context) {
+		a.households.RunDuplicateScans(access.WithActor(ctx, access.System("duplicates")), duplicateScanInterval, log)
+	})()
 	log.Info("ansinh serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", VersionString())
 	return a.Serve(ctx, ln)
+}
+
+// duplicateScanInterval is how often a server looks for people queued for
+// the duplicate scan when the queue was empty: candidates show within it.
+const duplicateScanInterval = time.Second
+
+// inBackground runs fn in a goroutine; the returned stop cancels it and
+// waits for it to return.
+func inBackground(ctx context.Context, fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); fn(ctx) }()
+	return func() { cancel(); <-done }
 }
 
 // auditPartitionMonths is how far ahead `migrate up` creates audit partitions.

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +61,9 @@ type Options struct {
 	ServerEnv []string
 	// Memory receives the run's memory figures when Server is set.
 	Memory *Memory
+	// Duplicates, when set, receives how long the server's duplicate scan
+	// took to drain its queue once the load stopped.
+	Duplicates *DuplicateFigures
 }
 
 // RunServer serves the API on a loopback port of this process and drives it
@@ -88,10 +93,18 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 		defer pprof.StopCPUProfile()
 	}
 	var mem Memory
-	o.Memory = &mem
+	var dups DuplicateFigures
+	o.Memory, o.Duplicates = &mem, &dups
 	results, err := Drive(ctx, a, o)
 	if err != nil {
 		return err
+	}
+	if slices.ContainsFunc(results, func(r Result) bool { return strings.Contains(r.Name, "register") }) {
+		drained, in := dups.QueuedAtEnd, dups.DrainedIn
+		if dups, err = MeasureRecall(ctx, a, recallSample); err != nil {
+			return fmt.Errorf("bench: duplicate recall: %w", err)
+		}
+		dups.QueuedAtEnd, dups.DrainedIn = drained, in
 	}
 	if o.MemProfile != "" && o.Server == "" {
 		f, err := os.Create(o.MemProfile)
@@ -108,6 +121,9 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 		return fmt.Errorf("bench: counting households: %w", err)
 	}
 	table := Markdown(results)
+	if dups.Sampled > 0 {
+		table += "\n" + dups.String() + "\n"
+	}
 	memory := fmt.Sprintf("server and load generator in one process: %.1f MB peak", float64(statusKB(0, "VmHWM:"))/1024)
 	if o.Server != "" {
 		mem.GeneratorPeakKB = statusKB(0, "VmHWM:")
@@ -128,6 +144,9 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 	}
 	return nil
 }
+
+// recallSample is how many people the duplicate scan's recall is measured on.
+const recallSample = 1000
 
 // SetLimits sets the rate limits of a run (Options.RateLimit): a few bench
 // users send far more than any person would, so by default every request is
@@ -236,6 +255,11 @@ func Drive(ctx context.Context, a *app.App, o Options) ([]Result, error) {
 		scenarios = Only(Scenarios(c, fixture, runID), o.Only)
 	}
 	results := Run(ctx, scenarios, o.Concurrency, o.Duration, o.MaxRequests)
+	if o.Duplicates != nil {
+		if o.Duplicates.QueuedAtEnd, o.Duplicates.DrainedIn, err = drainWait(ctx, a, 10*time.Minute); err != nil {
+			return results, err
+		}
+	}
 	stop() // the server's memory and profiles are its run's, not the baseline's
 	if o.Baseline {
 		if err := baseline(ctx, a, results, o); err != nil {
@@ -255,9 +279,14 @@ func serve(ctx context.Context, a *app.App, o Options) (base string, stop func()
 			return "", nil, err
 		}
 		sctx, cancel := context.WithCancel(ctx)
-		served := make(chan error, 1)
+		served, scanned := make(chan error, 1), make(chan struct{})
 		go func() { served <- a.Serve(sctx, ln) }()
-		return "http://" + ln.Addr().String(), sync.OnceFunc(func() { cancel(); <-served }), nil
+		// As `serve` does: the deferred duplicate scan runs beside the API.
+		go func() {
+			defer close(scanned)
+			a.Households().RunDuplicateScans(access.WithActor(sctx, access.System("duplicates")), time.Second, slog.Default())
+		}()
+		return "http://" + ln.Addr().String(), sync.OnceFunc(func() { cancel(); <-served; <-scanned }), nil
 	}
 	env := append(limitEnv(o.RateLimit), o.ServerEnv...)
 	if o.CPUProfile != "" {

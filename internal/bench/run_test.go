@@ -42,13 +42,27 @@ func TestBenchSmoke(t *testing.T) {
 	if err := a.DB().Conn(context.Background()).Exec(`UPDATE households SET classification = 'poor' WHERE code LIKE 'SMOKE-%'`).Error; err != nil {
 		t.Fatal(err)
 	}
+	var dupes bench.DuplicateFigures
 	results, err := bench.Drive(context.Background(), a, bench.Options{Concurrency: 2,
 		// Scenarios end on their request count, not on time: a loaded machine
 		// finished too few in a 400 ms window (Duration only bounds a stuck run).
 		Duration: time.Minute, MaxRequests: 12, BaselineTransactions: 5,
-		Fixture: 2, Proposals: 10, Baseline: hasPgBench()})
+		Fixture: 2, Proposals: 10, Baseline: hasPgBench(), Duplicates: &dupes})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The server's scanner drained what the registrations queued (the
+	// baseline's replays, after it, queue more); the deferred scan finds
+	// every pair the synchronous check found.
+	if dupes.DrainedIn <= 0 || apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM duplicate_candidates`) == 0 {
+		t.Errorf("after the run: drained in %s, %+v", dupes.DrainedIn, dupes)
+	}
+	recall, err := bench.MeasureRecall(context.Background(), a, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recall.Sampled == 0 || recall.Synchronous == 0 || recall.Found != recall.Synchronous {
+		t.Errorf("recall: %s", recall)
 	}
 	if len(results) != 11 {
 		t.Fatalf("%d scenarios", len(results))

@@ -403,7 +403,17 @@ func TestDuplicateCandidates(t *testing.T) {
 			MemberID string `json:"member_id"`
 		}
 	}
+	// Found after the registrations commit, by the scan of the queue they wrote.
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM duplicate_candidates`); n != 0 {
+		t.Fatalf("candidates found on the write path: %d", n)
+	}
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM duplicate_scans WHERE member_id = ?`, two.Members[1].ID); n != 1 {
+		t.Fatalf("the registration queued its member %d times", n)
+	}
 	list := func() []pair {
+		if err := a.Households().DrainDuplicates(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		var page struct{ Items []pair }
 		if err := json.Unmarshal(apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil).Body.Bytes(), &page); err != nil {
 			t.Fatal(err)
@@ -523,6 +533,9 @@ func TestUpdateMemberAndPhoneDuplicates(t *testing.T) {
 	if w := apptest.SendWith(t, h, "PATCH", "/api/v1/households/"+two.ID+"/members/"+two.Members[1].ID, worker,
 		map[string]string{"id_number": "091181009999"}, im(1)); w.Code != 409 || !strings.Contains(w.Body.String(), one.ID) {
 		t.Fatalf("a number already held: %d %s", w.Code, w.Body.String())
+	}
+	if err := a.Households().DrainDuplicates(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	w = apptest.Send(t, h, "GET", "/api/v1/duplicates", worker, nil)
 	if !strings.Contains(w.Body.String(), `"reason":"same_phone"`) {

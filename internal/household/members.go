@@ -24,10 +24,7 @@ func (s *Service) AddMember(ctx context.Context, scope access.Scope, id uuid.UUI
 			m.ID = uuid.Must(uuid.NewV7())
 		}
 		m.HouseholdID = h.ID
-		if err := s.store.insertMember(ctx, m); err != nil {
-			return err
-		}
-		return s.store.findDuplicates(ctx, m.ID)
+		return s.store.insertMember(ctx, m)
 	})
 }
 
@@ -57,10 +54,7 @@ func (s *Service) UpdateMember(ctx context.Context, scope access.Scope, id uuid.
 		if err := s.checkID(ctx, scope, m); err != nil {
 			return err
 		}
-		if err := s.store.updateMember(ctx, m); err != nil {
-			return err
-		}
-		return s.store.findDuplicates(ctx, m.ID)
+		return s.store.updateMember(ctx, m)
 	})
 }
 

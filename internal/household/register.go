@@ -42,11 +42,6 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, h Household) (
 		if err := s.insert(ctx, hs, paths); err != nil {
 			return registrationConflict(err, hs[0], s.store.conflicting(err, hs[0].Members))
 		}
-		for _, m := range hs[0].Members {
-			if err := s.store.findDuplicates(ctx, m.ID); err != nil {
-				return err
-			}
-		}
 		if created, err = s.store.household(ctx, access.Everywhere(), hs[0].ID, false); err != nil {
 			return err
 		}

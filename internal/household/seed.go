@@ -65,9 +65,10 @@ func demoPerson(r *rand.Rand, family string, sex Sex, year int, relationship str
 // with an existing ID number or code is skipped, as Create would refuse it.
 //
 // The households are registered as Create registers one, with the same rows,
-// duplicate candidates, sync feed entries and household.create audit events,
-// in the order drawn; but in batches (one transaction of a few statements for
-// seedBatch households) rather than one transaction each.
+// sync feed entries and household.create audit events, in the order drawn;
+// but in batches (one transaction of a few statements for seedBatch
+// households) rather than one transaction each. Their duplicate candidates
+// are then scanned at once, so the demo shows them when it starts.
 func (s *Service) SeedDemo(ctx context.Context, communes []Commune, n int, seed uint64) (int, error) {
 	drawn := drawDemo(communes, n, seed, s.now())
 	created := 0
@@ -83,7 +84,7 @@ func (s *Service) SeedDemo(ctx context.Context, communes []Commune, n int, seed 
 			return created, db.MapError(err)
 		}
 	}
-	return created, nil
+	return created, s.DrainDuplicates(ctx)
 }
 
 // seedBatch is how many demo households are registered in one transaction.
@@ -146,9 +147,8 @@ func drawDemo(communes []Commune, n int, seed uint64, today time.Time) []Househo
 // order, skipping those the import's CheckBatch refuses (a commune that is
 // not one, a household code taken in its commune, an ID number held by a
 // present person or by an earlier household of the batch; drawDemo already
-// refused one twice in a household). Then, like Create for each: duplicate candidates as found right
-// after each registration, the sync feed, and one household.create event
-// with the household as read back.
+// refused one twice in a household). Then, like Create for each: the sync
+// feed, and one household.create event with the household as read back.
 func (s *Service) seedBatch(ctx context.Context, batch []Household) (int, error) {
 	checked, err := s.CheckBatch(ctx, access.Everywhere(), batch)
 	if err != nil {
@@ -180,9 +180,6 @@ func (s *Service) seedBatch(ctx context.Context, batch []Household) (int, error)
 	ids := make([]uuid.UUID, len(accepted))
 	for i, h := range accepted {
 		ids[i] = h.ID
-	}
-	if err := s.store.findDuplicatesOfNew(ctx, ids); err != nil {
-		return 0, err
 	}
 	created, err := s.store.households(ctx, access.Everywhere(), ids)
 	if err != nil {

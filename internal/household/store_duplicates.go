@@ -12,41 +12,71 @@ import (
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// findDuplicates records candidate duplicates of a member just written: the
-// same folded name and birth date anywhere, a very similar name (trigram)
-// with the same birth year in the same commune, or, for a head, another head
-// whose household has the same phone number. A pair once dismissed is not
-// proposed again (the unique pair keeps its resolution).
-func (s store) findDuplicates(ctx context.Context, memberID uuid.UUID) error {
-	// Two index-friendly branches: an exact match by (name_key, birth_date),
-	// and within the commune (households by commune, members by household)
-	// the same birth year with a close name (similarity >= 0.6).
-	return s.db.Conn(ctx).Exec(`
-		WITH me AS (
-			SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, h.id AS household_id, h.phone,
-			       h.commune_edition, h.commune_code, h.area_path
-			FROM members m JOIN households h ON h.id = m.household_id WHERE m.id = ?
-		), found AS (
-			SELECT DISTINCT ON (other) other, reason FROM (
-				SELECT o.id AS other, 'same_name_and_birth_date' AS reason
-				FROM me JOIN members o ON o.name_key = me.name_key AND o.birth_date = me.birth_date
-				WHERE o.id <> me.id AND o.status = 'present'
-				UNION ALL
-				SELECT o.id, 'similar_name_same_year_and_commune'
-				FROM me JOIN households oh ON oh.commune_edition = me.commune_edition AND oh.commune_code = me.commune_code
-				JOIN members o ON o.household_id = oh.id AND o.birth_year = me.birth_year
-				WHERE o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
-				UNION ALL
-				SELECT o.id, 'same_phone'
-				FROM me JOIN households oh ON oh.phone = me.phone AND oh.id <> me.household_id
-				JOIN members o ON o.household_id = oh.id AND o.relationship = 'head' AND o.status = 'present'
-				WHERE me.relationship = 'head' AND me.phone IS NOT NULL
-			) c ORDER BY other, reason LIMIT 20
-		)
-		INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)
-		SELECT gen_random_uuid(), least(me.id, found.other), greatest(me.id, found.other), found.reason, me.area_path
-		FROM me, found
-		ON CONFLICT (member_a, member_b) DO NOTHING`, memberID).Error
+// candidatesOf is the SQL of the duplicate candidates of the present members
+// @ids: the same folded name and birth date anywhere; a close name (trigram
+// similarity >= 0.6) born the same year in the same commune, blocked by
+// (commune, birth year) through members_duplicate_block so that each
+// comparison is with the few people of that block; or, for a head, another
+// head whose household has the same phone number. Each pair is proposed by
+// the member scanned, in that member's area (whose workers made the change).
+const candidatesOf = `
+	WITH me AS (
+		SELECT m.id, m.name_key, m.birth_date, m.birth_year, m.relationship, m.area_path, h.id AS household_id, h.phone
+		FROM members m JOIN households h ON h.id = m.household_id
+		WHERE m.id = ANY (CAST(@ids AS uuid[])) AND m.status = 'present'
+	)
+	SELECT least(me.id, found.other) AS member_a, greatest(me.id, found.other) AS member_b, found.reason, me.area_path
+	FROM me CROSS JOIN LATERAL (
+		SELECT DISTINCT ON (other) other, reason FROM (
+			SELECT o.id AS other, 'same_name_and_birth_date' AS reason
+			FROM members o WHERE o.name_key = me.name_key AND o.birth_date = me.birth_date
+			AND o.id <> me.id AND o.status = 'present'
+			UNION ALL
+			SELECT o.id, 'similar_name_same_year_and_commune'
+			FROM members o WHERE o.area_path = me.area_path AND o.birth_year = me.birth_year
+			AND o.id <> me.id AND o.status = 'present' AND similarity(o.name_key, me.name_key) >= 0.6
+			UNION ALL
+			SELECT o.id, 'same_phone'
+			FROM households oh JOIN members o ON o.household_id = oh.id AND o.relationship = 'head' AND o.status = 'present'
+			WHERE oh.phone = me.phone AND oh.id <> me.household_id AND me.relationship = 'head' AND me.phone IS NOT NULL
+		) c ORDER BY other, reason LIMIT 20
+	) found`
+
+// claimScans takes up to n queued members off the scan queue (migration
+// 00037), oldest first, skipping those another scanner holds; the rows come
+// back if the caller's transaction does not commit.
+func (s store) claimScans(ctx context.Context, n int) ([]uuid.UUID, error) {
+	return db.Collect(s.db.Conn(ctx).Raw(`DELETE FROM duplicate_scans WHERE id IN
+		(SELECT id FROM duplicate_scans ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING member_id`, n),
+		func(row db.Scanner) (uuid.UUID, error) {
+			var id uuid.UUID
+			return id, row.Scan(&id)
+		})
+}
+
+// recordCandidates records the candidates of members (a pair known already,
+// open or settled, keeps its row and resolution); it returns how many are new.
+func (s store) recordCandidates(ctx context.Context, members []uuid.UUID) (int64, error) {
+	res := s.db.Conn(ctx).Exec(`INSERT INTO duplicate_candidates (id, member_a, member_b, reason, area_path)
+		SELECT uuid_v7(), c.member_a, c.member_b, c.reason, c.area_path FROM (`+candidatesOf+`) c
+		ON CONFLICT (member_a, member_b) DO NOTHING`, map[string]any{"ids": db.UUIDArray(members)})
+	return res.RowsAffected, res.Error
+}
+
+// CandidatePair is a pair the scan proposes, for measuring it (the bench).
+type CandidatePair struct {
+	A, B   uuid.UUID
+	Reason string
+}
+
+// candidatePairs are the pairs the scan would propose for members, without
+// recording them.
+func (s store) candidatePairs(ctx context.Context, members []uuid.UUID) ([]CandidatePair, error) {
+	return db.Collect(s.db.Conn(ctx).Raw(`SELECT member_a, member_b, reason FROM (`+candidatesOf+`) c`,
+		map[string]any{"ids": db.UUIDArray(members)}), func(row db.Scanner) (CandidatePair, error) {
+		var p CandidatePair
+		return p, row.Scan(&p.A, &p.B, &p.Reason)
+	})
 }
 
 // candidates lists the open candidate pairs in scope, oldest first.

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -86,6 +87,22 @@ func TestImportThroughTheAPI(t *testing.T) {
 	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/households?q=Bich", worker, nil); !strings.Contains(w.Body.String(), "IM-1") {
 		t.Fatalf("imported household not found: %s", w.Body.String())
+	}
+	// Imported people are scanned for duplicates as registered ones are: the
+	// import queued them, and a head registered later matches the imported one.
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM duplicate_scans s JOIN members m ON m.id = s.member_id
+		JOIN households h ON h.id = m.household_id WHERE h.code IN ('IM-1', 'IM-2')`); n != 3 {
+		t.Fatalf("the import queued %d people for the duplicate scan, want 3", n)
+	}
+	if w := apptest.Send(t, h, "POST", "/api/v1/households", worker, apptest.HouseholdBody("IM-9", "30791", "")); w.Code != 201 {
+		t.Fatalf("register: %d %s", w.Code, w.Body.String())
+	}
+	if err := a.Households().DrainDuplicates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM duplicate_candidates d JOIN members m ON m.id IN (d.member_a, d.member_b)
+		JOIN households h ON h.id = m.household_id WHERE h.code = 'IM-1' AND m.relationship = 'head'`); n != 1 {
+		t.Fatalf("the imported head's candidates: %d", n)
 	}
 	w = apptest.Send(t, h, "GET", "/api/v1/imports/template.xlsx", worker, nil)
 	if w.Code != 200 || !bytes.HasPrefix(w.Body.Bytes(), []byte("PK")) {
