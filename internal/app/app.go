@@ -62,6 +62,7 @@ type App struct {
 	protect  *household.IDProtector
 
 	households  *household.Service
+	reports     *report.Service
 	approvals   *approval.Flow
 	assessments *assessment.Service
 	programs    *program.Service
@@ -143,6 +144,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 		auth:  authSvc,
 	}
 	a.households = household.NewService(pool, protect, a.reads)
+	a.reports = report.NewService(pool, a.reads, area.NewStore(pool))
 	a.approvals = approval.New(pool)
 	a.auth.UseApprovals(a.approvals)
 	a.approvals.On(auth.GrantSubjectType, a.auth.GrantDecided)
@@ -220,7 +222,7 @@ func (a *App) registerAPI(r *access.Routes) {
 	householdHandler.Register(r)
 	assessmentHandler.Register(r)
 	program.NewHandler(a.programs).Register(r)
-	report.NewHandler(report.NewService(a.db, a.reads, area.NewStore(a.db))).WithBacklog(a.inbox).Register(r)
+	report.NewHandler(a.reports).WithBacklog(a.inbox).Register(r)
 	importer.NewHandler(a.jobs).Register(r)
 	attachment.NewHandler(a.attachments, a.uploads, a.cfg.Attachments.DirectMaxBytes, a.cfg.Attachments.UploadPath(), a.log).Register(r)
 	audit.NewHandler(auditSvc, a.log).Register(r)
@@ -419,6 +421,27 @@ func (a *App) Sealer() *audit.Sealer { return a.sealer }
 
 // Households is the registry service (tests drain its duplicate scan).
 func (a *App) Households() *household.Service { return a.households }
+
+// Reports is the reports service (tests refresh its rollup).
+func (a *App) Reports() *report.Service { return a.reports }
+
+// backgroundInterval is how often a server's background work looks for
+// work when it found none: duplicate candidates and the poverty rollup
+// catch up with the changes within it.
+const backgroundInterval = time.Second
+
+// RunBackground runs, until ctx ends, the work every server does after the
+// changes commit: the duplicate scan and the poverty rollup (each shared
+// among servers by skipping rows another holds).
+func (a *App) RunBackground(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.households.RunDuplicateScans(access.WithActor(ctx, access.System("duplicates")), backgroundInterval, a.log)
+	}()
+	a.reports.RunRollup(access.WithActor(ctx, access.System("rollup")), backgroundInterval, a.log)
+	<-done
+}
 
 // DB is the application's pool (tests inspect the database through it).
 func (a *App) DB() *db.DB { return a.db }

@@ -92,17 +92,10 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if cfg.Notify.Enabled {
 		defer inBackground(ctx, a.runNotifier)()
 	}
-	// Every replica scans the duplicate queue; SKIP LOCKED shares it out.
-	defer inBackground(ctx, func(ctx context.Context) {
-		a.households.RunDuplicateScans(access.WithActor(ctx, access.System("duplicates")), duplicateScanInterval, log)
-	})()
+	defer inBackground(ctx, a.RunBackground)()
 	log.Info("ansinh serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", VersionString())
 	return a.Serve(ctx, ln)
 }
-
-// duplicateScanInterval is how often a server looks for people queued for
-// the duplicate scan when the queue was empty: candidates show within it.
-const duplicateScanInterval = time.Second
 
 // inBackground runs fn in a goroutine; the returned stop cancels it and
 // waits for it to return.

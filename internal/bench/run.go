@@ -281,11 +281,8 @@ func serve(ctx context.Context, a *app.App, o Options) (base string, stop func()
 		sctx, cancel := context.WithCancel(ctx)
 		served, scanned := make(chan error, 1), make(chan struct{})
 		go func() { served <- a.Serve(sctx, ln) }()
-		// As `serve` does: the deferred duplicate scan runs beside the API.
-		go func() {
-			defer close(scanned)
-			a.Households().RunDuplicateScans(access.WithActor(sctx, access.System("duplicates")), time.Second, slog.Default())
-		}()
+		// As `serve` does: the duplicate scan and the rollup run beside the API.
+		go func() { defer close(scanned); a.RunBackground(sctx) }()
 		return "http://" + ln.Addr().String(), sync.OnceFunc(func() { cancel(); <-served; <-scanned }), nil
 	}
 	env := append(limitEnv(o.RateLimit), o.ServerEnv...)

@@ -6,6 +6,7 @@ package report
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -109,11 +110,11 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, edition, area
 	var standards []assessment.Standard
 	// One snapshot, in a transaction bounded as the caller's kind of work (a
 	// report's, on its routes).
+	if err := s.refresh(ctx, a); err != nil {
+		return a, nil, PovertyRow{}, err
+	}
 	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
-		if counts, err = s.store.povertyCounts(ctx, scope, a, on); err != nil {
-			return err
-		}
-		if moves, err = s.store.movements(ctx, scope, a, on); err != nil {
+		if counts, moves, err = s.povertyCounts(ctx, scope, a, on); err != nil {
 			return err
 		}
 		if standards, err = s.store.standardPeriods(ctx); err != nil {
@@ -134,6 +135,39 @@ func (s *Service) Poverty(ctx context.Context, scope access.Scope, edition, area
 	}
 	total.Standard, total.PrevStandard, total.Comparable = std, prev, comparable
 	return a, rows, total, nil
+}
+
+// refresh brings the rollup of the area up to every committed change before
+// a report of the units in use reads it.
+func (s *Service) refresh(ctx context.Context, a Area) error {
+	if a.Past {
+		return nil
+	}
+	if err := s.store.refreshRollup(ctx, a.Path); err != nil {
+		return fmt.Errorf("report: refreshing the rollup: %w", err)
+	}
+	return nil
+}
+
+// povertyCounts are the households of the area's children on the date and a
+// year before, and the year's movements up to the date: from the rollup for
+// the units in use, from the rows where households stood for an older
+// edition's.
+func (s *Service) povertyCounts(ctx context.Context, scope access.Scope, a Area, on time.Time) (map[string]povertyCounts, map[string]movements, error) {
+	if a.Past {
+		counts, err := s.store.povertyCounts(ctx, scope, a, on)
+		if err != nil {
+			return nil, nil, err
+		}
+		moves, err := s.store.movements(ctx, scope, a, on)
+		return counts, moves, err
+	}
+	counts, err := s.store.rollupCounts(ctx, scope, a, on)
+	if err != nil {
+		return nil, nil, err
+	}
+	moves, err := s.store.rollupMovements(ctx, scope, a, [][2]time.Time{{time.Date(on.Year(), 1, 1, 0, 0, 0, 0, time.UTC), on}})
+	return counts, moves[0], err
 }
 
 // povertyRows are the rows of every child area that has households or a

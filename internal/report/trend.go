@@ -94,11 +94,11 @@ func (s *Service) Trend(ctx context.Context, scope access.Scope, edition, areaCo
 	var moves map[int]map[string]movements
 	var names map[string]string
 	var standards []assessment.Standard
+	if err := s.refresh(ctx, a); err != nil {
+		return a, tr, err
+	}
 	err = s.db.ReadTx(ctx, func(ctx context.Context, _ bool) error {
-		if counts, err = s.store.trendCounts(ctx, scope, a, days); err != nil {
-			return err
-		}
-		if moves, err = s.store.trendMovements(ctx, scope, a, time.Date(from, 1, 1, 0, 0, 0, 0, time.UTC), days[len(days)-1]); err != nil {
+		if counts, moves, err = s.trendCounts(ctx, scope, a, days, from); err != nil {
 			return err
 		}
 		if names, err = s.store.childNames(ctx, a); err != nil {
@@ -117,6 +117,42 @@ func (s *Service) Trend(ctx context.Context, scope access.Scope, edition, areaCo
 	tr.Periods = trendPeriods(tr.Years)
 	tr.Targets = measured(tr.Targets, tr.Years)
 	return a, tr, nil
+}
+
+// trendCounts are the households of the area's children on each of the
+// days, and the movements of each year from the year from to the last day:
+// from the rollup for the units in use, from the rows for an older edition's.
+func (s *Service) trendCounts(ctx context.Context, scope access.Scope, a Area, days []time.Time, from int) (map[time.Time]map[string]povertyCounts, map[int]map[string]movements, error) {
+	last := days[len(days)-1]
+	if a.Past {
+		counts, err := s.store.trendCounts(ctx, scope, a, days)
+		if err != nil {
+			return nil, nil, err
+		}
+		moves, err := s.store.trendMovements(ctx, scope, a, time.Date(from, 1, 1, 0, 0, 0, 0, time.UTC), last)
+		return counts, moves, err
+	}
+	counts, err := s.store.rollupTrendCounts(ctx, scope, a, days)
+	if err != nil {
+		return nil, nil, err
+	}
+	var periods [][2]time.Time
+	for y := from; y <= last.Year(); y++ {
+		periods = append(periods, [2]time.Time{time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), minTime(time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC), last)})
+	}
+	byPeriod, err := s.store.rollupMovements(ctx, scope, a, periods)
+	moves := map[int]map[string]movements{}
+	for i, m := range byPeriod {
+		moves[from+i] = m
+	}
+	return counts, moves, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // standardOn is the code of the standard a household at path was measured

@@ -96,9 +96,10 @@ func TestReportPastItsStatementTimeoutAnswers503(t *testing.T) {
 	if w := apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=91", token, nil); w.Code != 200 {
 		t.Fatalf("report: %d %s", w.Code, w.Body.String())
 	}
-	// A report waits for this lock; without its own statement bound it would
-	// answer 200 once the lock is released.
-	holdLock(t, d.OwnerURL, `LOCK TABLE households IN ACCESS EXCLUSIVE MODE`)
+	// A report waits for this lock (the poverty report reads the rollup);
+	// without its own statement bound it would answer 200 once the lock is
+	// released.
+	holdLock(t, d.OwnerURL, `LOCK TABLE poverty_rollup IN ACCESS EXCLUSIVE MODE`)
 	w := apptest.Send(t, h, "GET", "/api/v1/reports/poverty?area=91", token, nil)
 	if w.Code != 503 || w.Header().Get("Retry-After") == "" || apptest.ProblemCode(t, w) != "timeout" {
 		t.Fatalf("report past its statement_timeout: %d Retry-After=%q %s", w.Code, w.Header().Get("Retry-After"), w.Body.String())

@@ -1,0 +1,45 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// rollupBatch is how many dirty rows one rebuild transaction takes.
+const rollupBatch = 5000
+
+// RefreshRollup rebuilds the poverty rollup's dirty keys anywhere until
+// none is left (other servers' rows are skipped, not waited for).
+func (s *Service) RefreshRollup(ctx context.Context) error {
+	ctx = db.WithKind(ctx, db.Job)
+	for {
+		n, err := s.store.refreshSomeRollup(ctx, rollupBatch)
+		if err != nil {
+			return fmt.Errorf("poverty rollup: %w", err)
+		}
+		if n < rollupBatch {
+			return nil
+		}
+	}
+}
+
+// RunRollup keeps the poverty rollup up to date every interval until ctx
+// ends, so that a report seldom has rebuilding of its own to do.
+func (s *Service) RunRollup(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.RefreshRollup(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("poverty rollup", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

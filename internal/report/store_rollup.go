@@ -1,0 +1,123 @@
+package report
+
+import (
+	"context"
+	"time"
+
+	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/platform/db"
+)
+
+// The poverty and trend reports of the units in use read the rollup
+// (migration 00038): per (commune, village), the counts from each day
+// something changed there. A figure on a day is, per key, the last row on or
+// before it, one index probe a key; a period's movements are the difference
+// of two. Reports of an older edition's units count the rows (store.go),
+// where households stood then.
+
+// refreshRollup rebuilds the rollup of the keys under path that changes
+// have left dirty, waiting for a rebuild in progress: what the report then
+// reads includes every change committed before it. It runs on the primary.
+func (s store) refreshRollup(ctx context.Context, path string) error {
+	return s.db.Conn(ctx).Exec(`SELECT poverty_rollup_refresh(CAST(? AS ltree), 2147483647, true)`, path).Error
+}
+
+// refreshSomeRollup rebuilds the keys of up to limit dirty rows anywhere,
+// skipping rows another transaction holds; it returns how many it took.
+func (s store) refreshSomeRollup(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := s.db.Conn(ctx).Raw(`SELECT poverty_rollup_refresh(NULL, ?, false)`, limit).Row().Scan(&n)
+	return n, err
+}
+
+// levelAt is the SQL of a key k's rollup row on or before the date @name.
+func levelAt(name string) string {
+	return `(SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+		AND r.day <= CAST(@` + name + ` AS date) ORDER BY r.day DESC LIMIT 1)`
+}
+
+// rollupCounts are povertyCounts from the rollup.
+func (s store) rollupCounts(ctx context.Context, scope access.Scope, a Area, on time.Time) (map[string]povertyCounts, error) {
+	params := map[string]any{"area": a.Path, "date": on.Format(time.DateOnly), "prev": on.AddDate(-1, 0, 0).Format(time.DateOnly)}
+	q := `SELECT key, sum(households), sum(poor), sum(near_poor), sum(average), sum(prev_h), sum(prev_p) FROM (
+		SELECT ` + childKey(a, "k") + ` AS key, n.households, n.poor, n.near_poor, n.average,
+			coalesce(p.households, 0) AS prev_h, coalesce(p.poor, 0) AS prev_p
+		FROM poverty_rollup_keys k CROSS JOIN LATERAL ` + levelAt("date") + ` n LEFT JOIN LATERAL ` + levelAt("prev") + ` p ON true
+		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x GROUP BY key`
+	out := map[string]povertyCounts{}
+	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
+		var k string
+		var c povertyCounts
+		if err := r.Scan(&k, &c.households, &c.poor, &c.nearPoor, &c.avg, &c.prevHouseholds, &c.prevPoor); err != nil {
+			return err
+		}
+		out[k] = c
+		return nil
+	})
+	return out, err
+}
+
+// rollupMovements are the recognized changes effective from @from to @to
+// by child key, from the rollup's cumulative counts, for each period given
+// by its first and last day; periods are keyed by their index.
+func (s store) rollupMovements(ctx context.Context, scope access.Scope, a Area, periods [][2]time.Time) (map[int]map[string]movements, error) {
+	params := map[string]any{"area": a.Path}
+	var froms, tos []time.Time
+	for _, p := range periods {
+		froms, tos = append(froms, p[0].AddDate(0, 0, -1)), append(tos, p[1])
+	}
+	params["befores"], params["tos"] = dateArray(froms), dateArray(tos)
+	q := `SELECT i, key, sum(np), sum(es), sum(re) FROM (
+		SELECT d.i, ` + childKey(a, "k") + ` AS key, n.newly_poor - coalesce(b.newly_poor, 0) AS np,
+			n.escaped - coalesce(b.escaped, 0) AS es, n.re_entered - coalesce(b.re_entered, 0) AS re
+		FROM poverty_rollup_keys k CROSS JOIN unnest(CAST(@befores AS date[]), CAST(@tos AS date[])) WITH ORDINALITY AS d (before, upto, i)
+		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+			AND r.day <= d.upto ORDER BY r.day DESC LIMIT 1) n
+		LEFT JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+			AND r.day <= d.before ORDER BY r.day DESC LIMIT 1) b ON true
+		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x
+		GROUP BY i, key HAVING sum(np) <> 0 OR sum(es) <> 0 OR sum(re) <> 0`
+	out := map[int]map[string]movements{}
+	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
+		var i int
+		var k string
+		var m movements
+		if err := r.Scan(&i, &k, &m.newlyPoor, &m.escaped, &m.reEntered); err != nil {
+			return err
+		}
+		if out[i-1] == nil {
+			out[i-1] = map[string]movements{}
+		}
+		out[i-1][k] = m
+		return nil
+	})
+	return out, err
+}
+
+// rollupTrendCounts are trendCounts from the rollup.
+func (s store) rollupTrendCounts(ctx context.Context, scope access.Scope, a Area, days []time.Time) (map[time.Time]map[string]povertyCounts, error) {
+	params := map[string]any{"area": a.Path, "days": dateArray(days)}
+	q := `SELECT day, key, sum(households), sum(poor), sum(near_poor), sum(average) FROM (
+		SELECT d.day, ` + childKey(a, "k") + ` AS key, n.households, n.poor, n.near_poor, n.average
+		FROM poverty_rollup_keys k CROSS JOIN unnest(CAST(@days AS date[])) AS d (day)
+		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+			AND r.day <= d.day ORDER BY r.day DESC LIMIT 1) n
+		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x
+		GROUP BY day, key HAVING sum(households) > 0`
+	out := map[time.Time]map[string]povertyCounts{}
+	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
+		var day time.Time
+		var k string
+		var c povertyCounts
+		if err := r.Scan(&day, &k, &c.households, &c.poor, &c.nearPoor, &c.avg); err != nil {
+			return err
+		}
+		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+		if out[day] == nil {
+			out[day] = map[string]povertyCounts{}
+		}
+		out[day][k] = c
+		return nil
+	})
+	return out, err
+}
