@@ -183,8 +183,15 @@ func TestComplaintFlow(t *testing.T) {
 	// Not settled in its time, a complaint may be appealed; the first
 	// instance is then closed, and appealed once only.
 	apptest.Exec(t, pool, `UPDATE complaints SET settle_by = ? WHERE id = ?`, today.AddDate(0, 0, -1), remote.ID)
+	if got := apptest.Decode[complaintOut](t, apptest.Send(t, h, "GET", "/api/v1/complaints/"+remote.ID, worker, nil), 200); !got.Overdue {
+		t.Fatalf("past its limit and not overdue: %+v", got)
+	}
 	if w := apptest.Send(t, h, "POST", "/api/v1/complaints/"+remote.ID+"/appeal", worker, map[string]any{"content": "quá hạn"}); w.Code != 201 {
 		t.Fatalf("an appeal of an unsettled complaint: %d %s", w.Code, w.Body)
+	}
+	// Closed by its appeal, it is no longer overdue.
+	if got := apptest.Decode[complaintOut](t, apptest.Send(t, h, "GET", "/api/v1/complaints/"+remote.ID, worker, nil), 200); got.Overdue {
+		t.Fatalf("an appealed complaint still overdue: %+v", got)
 	}
 	if w := apptest.Send(t, h, "POST", "/api/v1/complaints/"+remote.ID+"/decide", colleague, decision); w.Code != 409 ||
 		apptest.ProblemCode(t, w) != "complaint_state" {

@@ -84,7 +84,8 @@ func (h *Handler) out(c Complaint) Out {
 		Remote: c.Remote, State: c.State, AcceptBy: vn.Date(&c.AcceptBy), AcceptedOn: vn.Date(c.AcceptedOn), SettleBy: vn.Date(c.SettleBy),
 		NotAcceptedWhy: c.NotAcceptedWhy, DecidedOn: vn.Date(c.DecidedOn), Outcome: c.Outcome, Reasoning: c.Reasoning, Version: c.Version,
 		CreatedAt: c.CreatedAt.UTC(), Steps: []StepOut{}}
-	o.Overdue = c.State == Received && c.AcceptBy.Before(today) || c.State == Accepted && c.SettleBy.Before(today)
+	// An appealed first instance is closed: the appeal's limits run instead.
+	o.Overdue = !c.Appealed && (c.State == Received && c.AcceptBy.Before(today) || c.State == Accepted && c.SettleBy.Before(today))
 	for _, st := range c.Steps {
 		o.Steps = append(o.Steps, StepOut{ID: st.ID, Kind: st.Kind, OccurredOn: vn.Date(&st.OccurredOn), Summary: st.Summary})
 	}

@@ -39,6 +39,13 @@ func TestComplaintsReport(t *testing.T) {
 		t.Fatalf("decide: %d %s", w.Code, w.Body)
 	}
 	receive("classification", 12) // waiting past its 10 days
+	// Accepted long ago, past its limit, then appealed (today): closed by
+	// the appeal, not open past its limit; the appeal is received today.
+	appealed := receive("classification", 60)
+	apptest.Send(t, h, "POST", appealed+"/accept", worker, map[string]any{"accepted_on": day(-58)})
+	if w := apptest.Send(t, h, "POST", appealed+"/appeal", worker, map[string]any{"content": "Quá hạn chưa giải quyết"}); w.Code != 201 {
+		t.Fatalf("appeal: %d %s", w.Code, w.Body)
+	}
 	refused := receive("enrollment_refusal", 1)
 	apptest.Send(t, h, "POST", refused+"/refuse", worker, map[string]any{"reason": "Không thuộc thẩm quyền"})
 
@@ -51,14 +58,14 @@ func TestComplaintsReport(t *testing.T) {
 		t.Fatalf("rows: %+v", r.Items)
 	}
 	c := r.Items[0]
-	if c["area_code"] != "30791" || c["subject_kind"] != "classification" || c["received"] != 2.0 || c["accepted"] != 1.0 ||
+	if c["area_code"] != "30791" || c["subject_kind"] != "classification" || c["received"] != 3.0 || c["accepted"] != 1.0 ||
 		c["settled"] != 1.0 || c["rejected"] != 1.0 || c["average_days_to_settle"] != 4.0 || c["overdue_open"] != 1.0 {
 		t.Errorf("classification complaints: %v", c)
 	}
 	if e := r.Items[1]; e["subject_kind"] != "enrollment_refusal" || e["not_accepted"] != 1.0 || e["average_days_to_settle"] != nil {
 		t.Errorf("enrollment refusals: %v", e)
 	}
-	if r.Totals["received"] != 3.0 || r.Totals["overdue_open"] != 1.0 {
+	if r.Totals["received"] != 4.0 || r.Totals["overdue_open"] != 1.0 {
 		t.Errorf("totals: %v", r.Totals)
 	}
 	w := apptest.Send(t, h, "GET", "/api/v1/reports/complaints?area=914&format=csv", approver, nil)
@@ -69,10 +76,12 @@ func TestComplaintsReport(t *testing.T) {
 		t.Fatalf("another commune: %d", w.Code)
 	}
 
-	// The backlog report: the unaccepted complaint waits in Vĩnh Phú, overdue.
+	// The backlog report: the unaccepted complaint waits in Vĩnh Phú,
+	// overdue, and the appeal (its household's commune), not yet due; the
+	// appealed first instance is not work any more.
 	b := apptest.Decode[out](t, apptest.Send(t, h, "GET", "/api/v1/reports/inbox", approver, nil), 200)
 	if len(b.Items) != 1 || b.Items[0]["commune_code"] != "30791" || b.Items[0]["kind"] != "complaint_to_accept" ||
-		b.Items[0]["items"] != 1.0 || b.Items[0]["overdue"] != 1.0 || b.Totals["items"] != 1.0 {
+		b.Items[0]["items"] != 2.0 || b.Items[0]["overdue"] != 1.0 || b.Totals["items"] != 2.0 {
 		t.Fatalf("the backlog: %+v %v", b.Items, b.Totals)
 	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/reports/inbox?format=xlsx", approver, nil); w.Code != 200 || w.Header().Get("Content-Type") != report.XLSXType {

@@ -13,7 +13,7 @@ import (
 // not accepted and settled in it with their outcomes, the days from
 // acceptance to decision summed over those settled, and those open on the
 // period's end past their limit (as they stood that day: accepted or
-// settled only later).
+// settled only later; an appealed one is closed from its appeal on).
 func (s store) complaintCounts(ctx context.Context, scope access.Scope, a Area, from, to time.Time) (map[[2]string][]int64, error) {
 	params := map[string]any{"area": a.Path, "edition": a.Edition, "from": from, "to": to}
 	q := `SELECT ` + childKey(a, "h") + `, c.subject_kind,
@@ -26,7 +26,8 @@ func (s store) complaintCounts(ctx context.Context, scope access.Scope, a Area, 
 		count(*) FILTER (WHERE c.decided_on BETWEEN @from AND @to AND c.outcome = 'rejected'),
 		coalesce(sum(c.decided_on - c.accepted_on) FILTER (WHERE c.decided_on BETWEEN @from AND @to), 0),
 		count(*) FILTER (WHERE c.received_on <= @to AND (c.accept_by < @to AND (c.accepted_on IS NULL OR c.accepted_on > @to)
-			AND c.state <> 'not_accepted' OR c.accepted_on <= @to AND c.settle_by < @to AND (c.decided_on IS NULL OR c.decided_on > @to)))
+			AND c.state <> 'not_accepted' OR c.accepted_on <= @to AND c.settle_by < @to AND (c.decided_on IS NULL OR c.decided_on > @to))
+			AND NOT EXISTS (SELECT 1 FROM complaints ap WHERE ap.appeal_of = c.id AND ap.received_on <= @to))
 		FROM complaints c JOIN ` + households(a) + ` h ON h.id = c.household_id
 		WHERE h.area_path <@ (@area)::ltree AND ` + scope.Named("h.area_path", "scope", params) + ` GROUP BY 1, 2`
 	out := map[[2]string][]int64{}
