@@ -3,8 +3,8 @@
 -- and trend reports read a few thousand rows instead of every household and
 -- classification change of a province.
 --
--- For each (commune path, village) and each day on which something changed
--- there, poverty_rollup holds the counts from that day until the key's next
+-- For each (commune path, village), numbered in poverty_rollup_keys, and
+-- each day on which something changed there, poverty_rollup holds the counts from that day until the key's next
 -- row, by valid time and by the reports' own rule: households in existence
 -- (established by then, not ended by then), by their classification then
 -- (the last recognized change by then, else what it was before its first
@@ -21,9 +21,17 @@
 -- report always includes every committed change.
 
 -- +goose Up
+-- Every key that ever had a household: a report probes each under its area,
+-- by its number (an integer compares far faster than a path and a name).
+CREATE TABLE poverty_rollup_keys (
+  id        integer GENERATED ALWAYS AS IDENTITY UNIQUE,
+  area_path ltree NOT NULL,
+  village   text  NOT NULL,
+  PRIMARY KEY (area_path, village)
+);
+CREATE INDEX poverty_rollup_keys_area ON poverty_rollup_keys USING gist (area_path);
 CREATE TABLE poverty_rollup (
-  area_path   ltree   NOT NULL,
-  village     text    NOT NULL,
+  key_id      integer NOT NULL REFERENCES poverty_rollup_keys (id),
   day         date    NOT NULL,
   households  integer NOT NULL,
   poor        integer NOT NULL,
@@ -32,15 +40,8 @@ CREATE TABLE poverty_rollup (
   newly_poor  integer NOT NULL,
   escaped     integer NOT NULL,
   re_entered  integer NOT NULL,
-  PRIMARY KEY (area_path, village, day)
+  PRIMARY KEY (key_id, day)
 );
--- Every key that ever had a household: a report probes each under its area.
-CREATE TABLE poverty_rollup_keys (
-  area_path ltree NOT NULL,
-  village   text  NOT NULL,
-  PRIMARY KEY (area_path, village)
-);
-CREATE INDEX poverty_rollup_keys_area ON poverty_rollup_keys USING gist (area_path);
 CREATE TABLE poverty_rollup_dirty (
   id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   area_path ltree  NOT NULL,
@@ -57,9 +58,9 @@ CREATE FUNCTION poverty_rollup_rebuild(paths ltree[], villages text[], sinces da
 BEGIN
   INSERT INTO poverty_rollup_keys (area_path, village)
     SELECT DISTINCT p, v FROM unnest(paths, villages) AS k (p, v) ON CONFLICT DO NOTHING;
-  DELETE FROM poverty_rollup r USING unnest(paths, villages, sinces) AS k (p, v, since)
-    WHERE r.area_path = k.p AND r.village = k.v AND r.day >= k.since;
-  INSERT INTO poverty_rollup (area_path, village, day, households, poor, near_poor, average, newly_poor, escaped, re_entered)
+  DELETE FROM poverty_rollup r USING unnest(paths, villages, sinces) AS k (p, v, since), poverty_rollup_keys pk
+    WHERE pk.area_path = k.p AND pk.village = k.v AND r.key_id = pk.id AND r.day >= k.since;
+  INSERT INTO poverty_rollup (key_id, day, households, poor, near_poor, average, newly_poor, escaped, re_entered)
   WITH k AS (
     SELECT p, v, min(since) AS since FROM unnest(paths, villages, sinces) AS k (p, v, since) GROUP BY p, v
   ), hh AS (
@@ -97,8 +98,9 @@ BEGIN
       sum(coalesce(a, 0)) OVER w AS a, sum(np) OVER w AS np, sum(es) OVER w AS es, sum(re) OVER w AS re
     FROM days WINDOW w AS (PARTITION BY area_path, village ORDER BY day)
   )
-  SELECT l.area_path, l.village, l.day, l.h, l.p, l.np_, l.a, l.np, l.es, l.re
-  FROM levels l JOIN k ON k.p = l.area_path AND k.v = l.village WHERE l.day >= k.since;
+  SELECT pk.id, l.day, l.h, l.p, l.np_, l.a, l.np, l.es, l.re
+  FROM levels l JOIN k ON k.p = l.area_path AND k.v = l.village
+  JOIN poverty_rollup_keys pk ON pk.area_path = l.area_path AND pk.village = l.village WHERE l.day >= k.since;
 END $$;
 -- +goose StatementEnd
 
@@ -215,5 +217,5 @@ DROP FUNCTION poverty_rollup_new_households();
 DROP FUNCTION poverty_rollup_refresh(ltree, integer, boolean);
 DROP FUNCTION poverty_rollup_rebuild(ltree[], text[], date[]);
 DROP TABLE poverty_rollup_dirty;
-DROP TABLE poverty_rollup_keys;
 DROP TABLE poverty_rollup;
+DROP TABLE poverty_rollup_keys;

@@ -255,7 +255,7 @@ func Drive(ctx context.Context, a *app.App, o Options) ([]Result, error) {
 		scenarios = Only(Scenarios(c, fixture, runID), o.Only)
 	}
 	results := Run(ctx, scenarios, o.Concurrency, o.Duration, o.MaxRequests)
-	if o.Duplicates != nil {
+	if o.Duplicates != nil && slices.ContainsFunc(results, func(r Result) bool { return strings.Contains(r.Name, "register") }) {
 		if o.Duplicates.QueuedAtEnd, o.Duplicates.DrainedIn, err = drainWait(ctx, a, 10*time.Minute); err != nil {
 			return results, err
 		}

@@ -32,7 +32,7 @@ func (s store) refreshSomeRollup(ctx context.Context, limit int) (int, error) {
 
 // levelAt is the SQL of a key k's rollup row on or before the date @name.
 func levelAt(name string) string {
-	return `(SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+	return `(SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
 		AND r.day <= CAST(@` + name + ` AS date) ORDER BY r.day DESC LIMIT 1)`
 }
 
@@ -71,9 +71,9 @@ func (s store) rollupMovements(ctx context.Context, scope access.Scope, a Area, 
 		SELECT d.i, ` + childKey(a, "k") + ` AS key, n.newly_poor - coalesce(b.newly_poor, 0) AS np,
 			n.escaped - coalesce(b.escaped, 0) AS es, n.re_entered - coalesce(b.re_entered, 0) AS re
 		FROM poverty_rollup_keys k CROSS JOIN unnest(CAST(@befores AS date[]), CAST(@tos AS date[])) WITH ORDINALITY AS d (before, upto, i)
-		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
 			AND r.day <= d.upto ORDER BY r.day DESC LIMIT 1) n
-		LEFT JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+		LEFT JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
 			AND r.day <= d.before ORDER BY r.day DESC LIMIT 1) b ON true
 		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x
 		GROUP BY i, key HAVING sum(np) <> 0 OR sum(es) <> 0 OR sum(re) <> 0`
@@ -100,7 +100,7 @@ func (s store) rollupTrendCounts(ctx context.Context, scope access.Scope, a Area
 	q := `SELECT day, key, sum(households), sum(poor), sum(near_poor), sum(average) FROM (
 		SELECT d.day, ` + childKey(a, "k") + ` AS key, n.households, n.poor, n.near_poor, n.average
 		FROM poverty_rollup_keys k CROSS JOIN unnest(CAST(@days AS date[])) AS d (day)
-		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.area_path = k.area_path AND r.village = k.village
+		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
 			AND r.day <= d.day ORDER BY r.day DESC LIMIT 1) n
 		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x
 		GROUP BY day, key HAVING sum(households) > 0`
