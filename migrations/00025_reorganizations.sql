@@ -20,9 +20,6 @@ CREATE TABLE reorganizations (
   mapping_sha256    text        NOT NULL,
   plan              jsonb       NOT NULL,
   started_by        text        NOT NULL,
-  -- Households of the old edition given a destination (or queued): at the
-  -- start, and those registered under the old edition meanwhile.
-  households        integer     NOT NULL DEFAULT 0,
   started_at        timestamptz NOT NULL DEFAULT now(),
   finished_at       timestamptz,
   CHECK (from_edition < to_edition),
@@ -54,16 +51,6 @@ CREATE INDEX reorganization_moves_pending ON reorganization_moves (reorganizatio
   WHERE moved_at IS NULL AND to_code IS NOT NULL;
 CREATE INDEX reorganization_moves_queue ON reorganization_moves (reorganization_id, from_code, household_id)
   WHERE to_code IS NULL;
-
--- One row a committed batch: progress is their sum (counting the moves
--- themselves, while batches rewrite them, costs a scan of every move).
-CREATE TABLE reorganization_batches (
-  reorganization_id uuid        NOT NULL REFERENCES reorganizations (id),
-  id                bigint      GENERATED ALWAYS AS IDENTITY,
-  moved             integer     NOT NULL CHECK (moved > 0),
-  committed_at      timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (reorganization_id, id)
-);
 -- A household's attachments, and its members', follow it when it moves to
 -- another unit (a reorganization): the area decides who may see them. As
 -- attachments_follow_member (00014), this runs as the table's owner, since
@@ -71,11 +58,9 @@ CREATE TABLE reorganization_batches (
 -- +goose StatementBegin
 CREATE FUNCTION attachments_follow_household() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-  -- Two statements, each on the (subject_type, subject_id) index.
   UPDATE attachments SET area_path = NEW.area_path, updated_at = now()
-  WHERE subject_type = 'household' AND subject_id = NEW.id;
-  UPDATE attachments a SET area_path = NEW.area_path, updated_at = now()
-  FROM members m WHERE m.household_id = NEW.id AND a.subject_type = 'member' AND a.subject_id = m.id;
+  WHERE (subject_type = 'household' AND subject_id = NEW.id)
+     OR (subject_type = 'member' AND subject_id IN (SELECT id FROM members WHERE household_id = NEW.id));
   RETURN NULL;
 END
 $$;
@@ -96,6 +81,5 @@ REVOKE INSERT, DELETE ON area_successions FROM ansinh_app;
 DROP INDEX duplicate_candidates_member_b;
 DROP TRIGGER households_move_attachments ON households;
 DROP FUNCTION attachments_follow_household();
-DROP TABLE reorganization_batches;
 DROP TABLE reorganization_moves;
 DROP TABLE reorganizations;

@@ -1,4 +1,7 @@
 -- compat: previous
+-- (The release before this one does not know poverty_standards.assessable:
+-- while both run, it could assess a household dated 2016-2021 under the
+-- 2016-2020 standard instead of refusing it with no_standard.)
 -- The registry's past (issue 17): the recognized lists of earlier years,
 -- loaded from the files provinces keep (internal/importer, kind history).
 --
@@ -7,7 +10,8 @@
 -- and date; the date is when it took effect). Unlike a review's change it
 -- may confirm the class the household already had (poor again this year):
 -- the list of that year names it, and a re-run must find it. One such row a
--- household a date. The source defaults to 'review': the release before
+-- household a list year (list_year: a list decided early the next year is
+-- still its year's). The source defaults to 'review': the release before
 -- this one writes review changes without naming it.
 --
 -- The 2016-2020 multidimensional standard (Decision 59/2015/QD-TTg, applied
@@ -51,13 +55,15 @@ ALTER TABLE classification_changes
   ALTER COLUMN assessment_id DROP NOT NULL,
   ADD COLUMN source text NOT NULL DEFAULT 'review' CHECK (source IN ('review', 'history')),
   ADD COLUMN import_source text,
+  ADD COLUMN list_year smallint CHECK (list_year BETWEEN 2000 AND 2100),
   ADD COLUMN income_per_person bigint CHECK (income_per_person >= 0),
   ADD COLUMN deprivations text[],
   DROP CONSTRAINT classification_changes_check,
   ADD CONSTRAINT classification_changes_changed CHECK (from_class <> to_class OR source = 'history'),
   ADD CONSTRAINT classification_changes_made_by CHECK (
-    (source = 'review') = (review_id IS NOT NULL AND assessment_id IS NOT NULL) AND (source = 'history') = (import_source IS NOT NULL));
-CREATE UNIQUE INDEX classification_changes_history ON classification_changes (household_id, effective_date) WHERE source = 'history';
+    (source = 'review') = (review_id IS NOT NULL AND assessment_id IS NOT NULL)
+    AND (source = 'history') = (import_source IS NOT NULL AND list_year IS NOT NULL));
+CREATE UNIQUE INDEX classification_changes_history ON classification_changes (household_id, list_year) WHERE source = 'history';
 
 -- A history under units a reorganization replaced finds its households by
 -- the commune and code they had there.
@@ -79,7 +85,7 @@ ALTER TABLE classification_changes
   DROP CONSTRAINT classification_changes_made_by,
   DROP CONSTRAINT classification_changes_changed,
   ADD CONSTRAINT classification_changes_check CHECK (from_class <> to_class),
-  DROP COLUMN deprivations, DROP COLUMN income_per_person, DROP COLUMN import_source, DROP COLUMN source,
+  DROP COLUMN deprivations, DROP COLUMN income_per_person, DROP COLUMN list_year, DROP COLUMN import_source, DROP COLUMN source,
   ALTER COLUMN assessment_id SET NOT NULL,
   ALTER COLUMN review_id SET NOT NULL;
 DELETE FROM poverty_indicators WHERE standard_code = 'QD59-2015';
