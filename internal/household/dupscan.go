@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/periodic"
 )
 
 // Duplicate candidates are found after the change that makes them commits:
@@ -52,21 +53,9 @@ func (s *Service) DrainDuplicates(ctx context.Context) error {
 	}
 }
 
-// RunDuplicateScans drains the queue every interval until ctx ends. An error
-// is logged and the batch is tried again at the next tick.
+// RunDuplicateScans drains the queue every interval until ctx ends.
 func (s *Service) RunDuplicateScans(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := s.DrainDuplicates(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("duplicate scan", "error", err.Error())
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, interval, log, "duplicate scan", s.DrainDuplicates)
 }
 
 // DuplicatePairs are the pairs the scan would propose for these members now,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/periodic"
 )
 
 // rollupBatch is how many dirty rows one rebuild transaction takes.
@@ -30,16 +31,5 @@ func (s *Service) RefreshRollup(ctx context.Context) error {
 // RunRollup keeps the poverty rollup up to date every interval until ctx
 // ends, so that a report seldom has rebuilding of its own to do.
 func (s *Service) RunRollup(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := s.RefreshRollup(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("poverty rollup", "error", err.Error())
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, interval, log, "poverty rollup", s.RefreshRollup)
 }

@@ -85,17 +85,7 @@ func (s store) povertyCounts(ctx context.Context, scope access.Scope, a Area, on
 			FROM ` + households(a) + ` h LEFT JOIN last_now ln ON ln.household_id = h.id LEFT JOIN last_prev lp ON lp.household_id = h.id
 			LEFT JOIN first f ON f.household_id = h.id
 			WHERE h.area_path <@ (@area)::ltree AND h.established_on <= @date AND ` + scope.Named("h.area_path", "scope", params) + `) x GROUP BY k`
-	out := map[string]povertyCounts{}
-	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
-		var k string
-		var c povertyCounts
-		if err := r.Scan(&k, &c.households, &c.poor, &c.nearPoor, &c.avg, &c.prevHouseholds, &c.prevPoor); err != nil {
-			return err
-		}
-		out[k] = c
-		return nil
-	})
-	return out, err
+	return s.readCounts(ctx, q, params)
 }
 
 // movements are the recognized changes effective in the date's year up to

@@ -44,17 +44,7 @@ func (s store) rollupCounts(ctx context.Context, scope access.Scope, a Area, on 
 			coalesce(p.households, 0) AS prev_h, coalesce(p.poor, 0) AS prev_p
 		FROM poverty_rollup_keys k CROSS JOIN LATERAL ` + levelAt("date") + ` n LEFT JOIN LATERAL ` + levelAt("prev") + ` p ON true
 		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x GROUP BY key`
-	out := map[string]povertyCounts{}
-	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
-		var k string
-		var c povertyCounts
-		if err := r.Scan(&k, &c.households, &c.poor, &c.nearPoor, &c.avg, &c.prevHouseholds, &c.prevPoor); err != nil {
-			return err
-		}
-		out[k] = c
-		return nil
-	})
-	return out, err
+	return s.readCounts(ctx, q, params)
 }
 
 // rollupMovements are the recognized changes effective from @from to @to
@@ -104,6 +94,28 @@ func (s store) rollupTrendCounts(ctx context.Context, scope access.Scope, a Area
 			AND r.day <= d.day ORDER BY r.day DESC LIMIT 1) n
 		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x
 		GROUP BY day, key HAVING sum(households) > 0`
+	return s.readTrendCounts(ctx, q, params)
+}
+
+// readCounts reads a povertyCounts query: child key, then the counts on the
+// date and a year before.
+func (s store) readCounts(ctx context.Context, q string, params map[string]any) (map[string]povertyCounts, error) {
+	out := map[string]povertyCounts{}
+	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
+		var k string
+		var c povertyCounts
+		if err := r.Scan(&k, &c.households, &c.poor, &c.nearPoor, &c.avg, &c.prevHouseholds, &c.prevPoor); err != nil {
+			return err
+		}
+		out[k] = c
+		return nil
+	})
+	return out, err
+}
+
+// readTrendCounts reads a trend counts query: day, child key, then the
+// counts on that day.
+func (s store) readTrendCounts(ctx context.Context, q string, params map[string]any) (map[time.Time]map[string]povertyCounts, error) {
 	out := map[time.Time]map[string]povertyCounts{}
 	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
 		var day time.Time

@@ -30,22 +30,7 @@ func (s store) trendCounts(ctx context.Context, scope access.Scope, a Area, days
 			LEFT JOIN first f ON f.household_id = h.id
 			WHERE h.area_path <@ (@area)::ltree AND h.established_on <= d.day AND (h.ended_on IS NULL OR h.ended_on > d.day)
 			AND ` + scope.Named("h.area_path", "scope", params) + `) x GROUP BY day, k`
-	out := map[time.Time]map[string]povertyCounts{}
-	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
-		var day time.Time
-		var k string
-		var c povertyCounts
-		if err := r.Scan(&day, &k, &c.households, &c.poor, &c.nearPoor, &c.avg); err != nil {
-			return err
-		}
-		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
-		if out[day] == nil {
-			out[day] = map[string]povertyCounts{}
-		}
-		out[day][k] = c
-		return nil
-	})
-	return out, err
+	return s.readTrendCounts(ctx, q, params)
 }
 
 // trendMovements are the recognized changes effective in each year from
