@@ -33,3 +33,10 @@ func (s *Service) RefreshRollup(ctx context.Context) error {
 func (s *Service) RunRollup(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	periodic.Run(ctx, interval, log, "poverty rollup", s.RefreshRollup)
 }
+
+// level is a child area's figures on a day: its households by class and
+// its recognized movements since the beginning.
+type level struct {
+	counts povertyCounts
+	moves  movements
+}

@@ -166,26 +166,35 @@ func TestRollupEqualsTheRows(t *testing.T) {
 						t.Fatalf("%s, %s on %s: rollup %+v %+v\nrows %+v %+v", round, a.Path, on.Format(time.DateOnly), counts, moves, wantCounts, wantMoves)
 					}
 				}
-				counts, moves, err := s.trendCounts(ctx, scope, a, days, 2014)
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantCounts, err := s.store.trendCounts(ctx, scope, a, days)
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantMoves, err := s.store.trendMovements(ctx, scope, a, time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC), days[len(days)-1])
-				if err != nil {
-					t.Fatal(err)
-				}
-				for y, m := range moves {
-					moves[y] = nonZero(m)
-				}
-				for y, m := range wantMoves {
-					wantMoves[y] = nonZero(m)
-				}
-				if !reflect.DeepEqual(counts, wantCounts) || !reflect.DeepEqual(nonEmpty(moves), nonEmpty(wantMoves)) {
-					t.Fatalf("%s, trend of %s: rollup %+v\n%+v\nrows %+v\n%+v", round, a.Path, counts, moves, wantCounts, wantMoves)
+				// Year ends, and a trend ending inside a year that has
+				// changes after its last day (the year rows' probe).
+				midYear := append(append([]time.Time{}, days[:12]...), time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC))
+				for _, tr := range []struct {
+					days []time.Time
+					from int
+				}{{days, 2014}, {midYear, 2016}} {
+					days, from := tr.days, tr.from
+					counts, moves, err := s.trendCounts(ctx, scope, a, days, from)
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantCounts, err := s.store.trendCounts(ctx, scope, a, days)
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantMoves, err := s.store.trendMovements(ctx, scope, a, time.Date(from, 1, 1, 0, 0, 0, 0, time.UTC), days[len(days)-1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					for y, m := range moves {
+						moves[y] = nonZero(m)
+					}
+					for y, m := range wantMoves {
+						wantMoves[y] = nonZero(m)
+					}
+					if !reflect.DeepEqual(counts, wantCounts) || !reflect.DeepEqual(nonEmpty(moves), nonEmpty(wantMoves)) {
+						t.Fatalf("%s, trend of %s: rollup %+v\n%+v\nrows %+v\n%+v", round, a.Path, counts, moves, wantCounts, wantMoves)
+					}
 				}
 			}
 		}
@@ -207,6 +216,19 @@ func TestRollupEqualsTheRows(t *testing.T) {
 	}
 	if rows == 0 || dirty != 0 {
 		t.Fatalf("rollup rows %d, dirty left %d", rows, dirty)
+	}
+	// The year rows the triggers kept are each key's last row of each year.
+	var years, astray int
+	if err := pool.Conn(ctx).Raw(`WITH want AS (SELECT DISTINCT ON (key_id, extract(year FROM day)) key_id,
+			extract(year FROM day)::integer AS year, day, households, poor, near_poor, average, newly_poor, escaped, re_entered
+			FROM poverty_rollup ORDER BY key_id, extract(year FROM day), day DESC),
+		have AS (SELECT key_id, year, day, households, poor, near_poor, average, newly_poor, escaped, re_entered FROM poverty_rollup_years)
+		SELECT (SELECT count(*) FROM have), (SELECT count(*) FROM ((TABLE want EXCEPT TABLE have) UNION ALL (TABLE have EXCEPT TABLE want)) x)`).
+		Row().Scan(&years, &astray); err != nil {
+		t.Fatal(err)
+	}
+	if years == 0 || astray != 0 {
+		t.Fatalf("%d year rows, %d differ from the rollup's last row of their year", years, astray)
 	}
 }
 

@@ -84,17 +84,50 @@ func (s store) rollupMovements(ctx context.Context, scope access.Scope, a Area, 
 	return out, err
 }
 
-// rollupTrendCounts are trendCounts from the rollup.
-func (s store) rollupTrendCounts(ctx context.Context, scope access.Scope, a Area, days []time.Time) (map[time.Time]map[string]povertyCounts, error) {
-	params := map[string]any{"area": a.Path, "days": dateArray(days)}
-	q := `SELECT day, key, sum(households), sum(poor), sum(near_poor), sum(average) FROM (
-		SELECT d.day, ` + childKey(a, "k") + ` AS key, n.households, n.poor, n.near_poor, n.average
-		FROM poverty_rollup_keys k CROSS JOIN unnest(CAST(@days AS date[])) AS d (day)
-		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
-			AND r.day <= d.day ORDER BY r.day DESC LIMIT 1) n
-		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x
-		GROUP BY day, key HAVING sum(households) > 0`
-	return s.readTrendCounts(ctx, q, params)
+// rollupLevels are the levels of the area's children on each of the days,
+// from the rollup's year rows (migration 00039) carried forward: a key's
+// figure on a day is its latest year row at or before the day's year,
+// unless that row lies after the day (a day inside a year with later
+// changes, such as today with a change dated ahead): then the key's last
+// rollup row on or before the day. One pass over some ten rows a key, the
+// sums made in the database: a province's trend returns a row per child
+// and day, not per key and year.
+func (s store) rollupLevels(ctx context.Context, scope access.Scope, a Area, days []time.Time) (map[time.Time]map[string]*level, error) {
+	years := make([]int, len(days))
+	for i, d := range days {
+		years[i] = d.Year()
+	}
+	params := map[string]any{"area": a.Path, "days": dateArray(days), "years": db.IntArray(years), "upto": years[len(years)-1]}
+	q := `WITH d (day, yr) AS (SELECT * FROM unnest(CAST(@days AS date[]), CAST(@years AS integer[]))),
+		y AS (SELECT k.id, ` + childKey(a, "k") + ` AS key, y.year, y.day, y.households, y.poor, y.near_poor, y.average,
+				y.newly_poor, y.escaped, y.re_entered, lead(y.year) OVER (PARTITION BY y.key_id ORDER BY y.year) AS next
+			FROM poverty_rollup_keys k JOIN poverty_rollup_years y ON y.key_id = k.id
+			WHERE k.area_path <@ CAST(@area AS ltree) AND y.year <= CAST(@upto AS integer) AND ` + scope.Named("k.area_path", "scope", params) + `)
+		SELECT d.day, y.key, sum(n.households), sum(n.poor), sum(n.near_poor), sum(n.average),
+			sum(n.newly_poor), sum(n.escaped), sum(n.re_entered)
+		FROM y JOIN d ON d.yr >= y.year AND d.yr < coalesce(y.next, 10000)
+		CROSS JOIN LATERAL (
+			SELECT y.households, y.poor, y.near_poor, y.average, y.newly_poor, y.escaped, y.re_entered WHERE y.day <= d.day
+			UNION ALL (SELECT r.households, r.poor, r.near_poor, r.average, r.newly_poor, r.escaped, r.re_entered
+				FROM poverty_rollup r WHERE y.day > d.day AND r.key_id = y.id AND r.day <= d.day ORDER BY r.day DESC LIMIT 1)) n
+		GROUP BY d.day, y.key`
+	out := map[time.Time]map[string]*level{}
+	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
+		var day time.Time
+		var k string
+		var l level
+		if err := r.Scan(&day, &k, &l.counts.households, &l.counts.poor, &l.counts.nearPoor, &l.counts.avg,
+			&l.moves.newlyPoor, &l.moves.escaped, &l.moves.reEntered); err != nil {
+			return err
+		}
+		day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+		if out[day] == nil {
+			out[day] = map[string]*level{}
+		}
+		out[day][k] = &l
+		return nil
+	})
+	return out, err
 }
 
 // readCounts reads a povertyCounts query: child key, then the counts on the

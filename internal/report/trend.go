@@ -132,20 +132,45 @@ func (s *Service) trendCounts(ctx context.Context, scope access.Scope, a Area, d
 		moves, err := s.store.trendMovements(ctx, scope, a, time.Date(from, 1, 1, 0, 0, 0, 0, time.UTC), last)
 		return counts, moves, err
 	}
-	counts, err := s.store.rollupTrendCounts(ctx, scope, a, days)
+	// The levels at the end of each year and of the year before from: a
+	// year's movements are the difference of its end's and the one before.
+	before := time.Date(from-1, 12, 31, 0, 0, 0, 0, time.UTC)
+	all := days
+	if days[0].After(before) {
+		all = append([]time.Time{before}, days...)
+	}
+	levels, err := s.store.rollupLevels(ctx, scope, a, all)
 	if err != nil {
 		return nil, nil, err
 	}
-	var periods [][2]time.Time
-	for y := from; y <= last.Year(); y++ {
-		periods = append(periods, [2]time.Time{time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), minTime(time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC), last)})
+	counts := map[time.Time]map[string]povertyCounts{}
+	for _, d := range days {
+		for k, l := range levels[d] {
+			if l.counts.households > 0 {
+				if counts[d] == nil {
+					counts[d] = map[string]povertyCounts{}
+				}
+				counts[d][k] = l.counts
+			}
+		}
 	}
-	byPeriod, err := s.store.rollupMovements(ctx, scope, a, periods)
 	moves := map[int]map[string]movements{}
-	for i, m := range byPeriod {
-		moves[from+i] = m
+	for y := from; y <= last.Year(); y++ {
+		end, prev := levels[minTime(time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC), last)], levels[time.Date(y-1, 12, 31, 0, 0, 0, 0, time.UTC)]
+		for k, l := range end {
+			m := l.moves
+			if p := prev[k]; p != nil {
+				m = movements{m.newlyPoor - p.moves.newlyPoor, m.escaped - p.moves.escaped, m.reEntered - p.moves.reEntered}
+			}
+			if m != (movements{}) {
+				if moves[y] == nil {
+					moves[y] = map[string]movements{}
+				}
+				moves[y][k] = m
+			}
+		}
 	}
-	return counts, moves, err
+	return counts, moves, nil
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -62,3 +62,18 @@ func FloatArray(xs []float64) string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// IntArray renders xs as one integer[] literal for `?::integer[]` (see
+// UUIDArray).
+func IntArray(xs []int) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(x))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
