@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/ansinh/ansinh/internal/app"
 	"github.com/ansinh/ansinh/internal/platform/db"
@@ -52,6 +53,24 @@ func drainWait(ctx context.Context, a *app.App, limit time.Duration) (int, time.
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// forgetReplays withdraws what the write baselines left behind: their
+// replays register the same four people thousands of times (household
+// codes pgb<i>-<n>), which no server scans (it is stopped by then). Left
+// queued and present, the next scan would pair each with every other
+// (millions of candidates) and with every later registration of a close
+// name in that commune, as a bench database reused across runs showed.
+// The people are marked moved out, and the queue rows the baseline and
+// this update added are dropped.
+func forgetReplays(ctx context.Context, a *app.App, queuedBefore int64) error {
+	return a.DB().Conn(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`UPDATE members SET status = 'moved_out' WHERE status = 'present' AND household_id IN
+			(SELECT id FROM households WHERE code LIKE 'pgb%')`).Error; err != nil {
+			return fmt.Errorf("bench: withdraw the baseline's replays: %w", err)
+		}
+		return tx.Exec(`DELETE FROM duplicate_scans WHERE id > ?`, queuedBefore).Error
+	})
 }
 
 // syncCheck is the candidate query registration ran for each new person

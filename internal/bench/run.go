@@ -262,7 +262,14 @@ func Drive(ctx context.Context, a *app.App, o Options) ([]Result, error) {
 	}
 	stop() // the server's memory and profiles are its run's, not the baseline's
 	if o.Baseline {
+		var before int64
+		if err := a.DB().Conn(ctx).Raw(`SELECT coalesce(max(id), 0) FROM duplicate_scans`).Row().Scan(&before); err != nil {
+			return results, err
+		}
 		if err := baseline(ctx, a, results, o); err != nil {
+			return results, err
+		}
+		if err := forgetReplays(ctx, a, before); err != nil {
 			return results, err
 		}
 	}

@@ -57,6 +57,17 @@ func TestBenchSmoke(t *testing.T) {
 	if dupes.DrainedIn <= 0 || apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM duplicate_candidates`) == 0 {
 		t.Errorf("after the run: drained in %s, %+v", dupes.DrainedIn, dupes)
 	}
+	// The baseline's replays (the same four people thousands of times) are
+	// withdrawn after it: nothing of theirs is left queued or present.
+	if hasPgBench() {
+		if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM duplicate_scans`); n != 0 {
+			t.Errorf("%d people left queued after the baseline", n)
+		}
+		if n := apptest.Scalar[int](t, a.DB(), `SELECT count(*) FROM members m JOIN households h ON h.id = m.household_id
+			WHERE h.code LIKE 'pgb%' AND m.status = 'present'`); n != 0 {
+			t.Errorf("%d of the baseline's replayed people left present", n)
+		}
+	}
 	recall, err := bench.MeasureRecall(context.Background(), a, 200)
 	if err != nil {
 		t.Fatal(err)

@@ -3,11 +3,14 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/ansinh/ansinh/internal/household"
 )
 
 // User is a signed-in bench user working in one commune.
@@ -40,51 +43,75 @@ type Proposal struct {
 func Propose(ctx context.Context, c *Client, f *Fixture, approvers []string, n int) error {
 	start := time.Now().UTC().Format(time.DateOnly)
 	for u, user := range f.Users {
-		var page struct {
-			Items []struct {
-				ID string `json:"id"`
-			} `json:"items"`
-		}
-		status, _, err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/households?commune=%s&classification=poor&limit=%d", user.Commune, n),
-			user.Token, nil, nil, &page)
-		if err := expect(status, err, http.StatusOK); err != nil {
-			return fmt.Errorf("bench: poor households: %w", err)
-		}
-		for _, h := range page.Items {
-			var out struct {
-				ID string `json:"id"`
+		// Pages of the commune's poor households until n are proposed: on a
+		// bench database reused across runs, the first ones are enrolled.
+		proposed, cursor := 0, ""
+		for proposed < n {
+			var page struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+				NextCursor string `json:"next_cursor"`
 			}
-			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/enrollments", user.Token, map[string]any{"program_code": "legal_aid",
-				"household_id": h.ID, "starts_on": start, "evidence": "bench"}, nil, &out)
-			if status == http.StatusConflict { // enrolled by an earlier run
-				continue
+			path := fmt.Sprintf("/api/v1/households?commune=%s&classification=poor&limit=200", user.Commune)
+			if cursor != "" {
+				path += "&cursor=" + url.QueryEscape(cursor)
 			}
-			if err := expect(status, err, http.StatusCreated); err != nil {
-				return fmt.Errorf("bench: propose: %w", err)
+			status, _, err := c.Do(ctx, http.MethodGet, path, user.Token, nil, nil, &page)
+			if err := expect(status, err, http.StatusOK); err != nil {
+				return fmt.Errorf("bench: poor households: %w", err)
 			}
-			f.Proposals = append(f.Proposals, Proposal{Enrollment: out.ID, Approver: approvers[u]})
+			for _, h := range page.Items {
+				if proposed == n {
+					break
+				}
+				var out struct {
+					ID string `json:"id"`
+				}
+				status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/enrollments", user.Token, map[string]any{"program_code": "legal_aid",
+					"household_id": h.ID, "starts_on": start, "evidence": "bench"}, nil, &out)
+				if status == http.StatusConflict { // enrolled by an earlier run
+					continue
+				}
+				if err := expect(status, err, http.StatusCreated); err != nil {
+					return fmt.Errorf("bench: propose: %w", err)
+				}
+				f.Proposals = append(f.Proposals, Proposal{Enrollment: out.ID, Approver: approvers[u]})
+				proposed++
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
 		}
 	}
 	return nil
 }
 
-// HouseholdBody is a household of four whose people vary with n (names from
-// the generator's lists, birth years): identical people would make every
-// registration a duplicate candidate of every earlier one, which real data
-// does not do.
+// HouseholdBody is a household of four drawn from n the way the generator
+// draws the loaded ones (names from its lists at random, a head born over
+// fifty years, a spouse near the head's age, children twenty to forty years
+// younger): registrations then meet duplicate candidates at the rate the
+// loaded data has, where names cycling with n in a few birth years made
+// each new person a candidate of dozens.
 func HouseholdBody(code, commune string, n int) map[string]any {
-	family := families[n%len(families)]
-	head := fmt.Sprintf("%s %s %s", family, middlesM[(n/3)%len(middlesM)], givensM[(n/7)%len(givensM)])
-	spouse := fmt.Sprintf("%s %s %s", families[(n/5)%len(families)], middlesF[(n/11)%len(middlesF)], givensF[(n/13)%len(givensF)])
-	year := 1950 + n%50
-	return map[string]any{"code": code, "commune_code": commune, "village": fmt.Sprintf("Ấp %d", 1+n%9), "address": "tổ 1",
+	r := rand.New(rand.NewPCG(uint64(n), 0x9e3779b97f4a7c15))
+	year := time.Now().Year()
+	family := families[r.IntN(len(families))]
+	name := func(sex household.Sex) string {
+		if sex == household.Female {
+			return family + " " + middlesF[r.IntN(len(middlesF))] + " " + givensF[r.IntN(len(givensF))]
+		}
+		return family + " " + middlesM[r.IntN(len(middlesM))] + " " + givensM[r.IntN(len(givensM))]
+	}
+	head := year - 25 - r.IntN(50)
+	spouse := families[r.IntN(len(families))] + " " + middlesF[r.IntN(len(middlesF))] + " " + givensF[r.IntN(len(givensF))]
+	child := func() int { return min(year, head+20+r.IntN(20)) }
+	return map[string]any{"code": code, "commune_code": commune, "village": fmt.Sprintf("Ấp %d", 1+r.IntN(9)), "address": "tổ 1",
 		"area_type": "rural", "members": []map[string]any{
-			{"full_name": head, "birth_date": fmt.Sprint(year), "sex": "male", "relationship": "head"},
-			{"full_name": spouse, "birth_date": fmt.Sprint(year + 2), "sex": "female", "relationship": "spouse"},
-			{"full_name": family + " " + middlesM[(n/17)%len(middlesM)] + " " + givensM[(n/19)%len(givensM)],
-				"birth_date": fmt.Sprint(2008 + n%8), "sex": "male", "relationship": "child", "student": true},
-			{"full_name": family + " " + middlesF[(n/23)%len(middlesF)] + " " + givensF[(n/29)%len(givensF)],
-				"birth_date": fmt.Sprint(2012 + n%8), "sex": "female", "relationship": "child", "student": true},
+			{"full_name": name(household.Male), "birth_date": fmt.Sprint(head), "sex": "male", "relationship": "head"},
+			{"full_name": spouse, "birth_date": fmt.Sprint(head + r.IntN(7) - 3), "sex": "female", "relationship": "spouse"},
+			{"full_name": name(household.Male), "birth_date": fmt.Sprint(child()), "sex": "male", "relationship": "child"},
+			{"full_name": name(household.Female), "birth_date": fmt.Sprint(child()), "sex": "female", "relationship": "child"},
 		}}
 }
 
