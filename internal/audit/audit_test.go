@@ -141,6 +141,39 @@ func TestChangeAndEventCommitOrRollBackTogether(t *testing.T) {
 	}
 }
 
+// RecordAlong writes the event and the caller's statement in one: both, or
+// (when the statement fails) neither, and the event is the same as Record's.
+func TestRecordAlongWritesBothOrNeither(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := actorCtx()
+	id := uuid.Must(uuid.NewV7())
+	along := func(name string) error {
+		return e.pool.WithTx(ctx, func(ctx context.Context) error {
+			return audit.RecordAlong(ctx, e.pool.Conn(ctx), audit.Event{Action: "thing.create", EntityType: "thing",
+				EntityID: id.String(), AreaPath: "91.914.30791", After: map[string]any{"name": name}},
+				`INSERT INTO thing (id, name, area_path) VALUES (?, ?, '91.914.30791')`, id, name)
+		})
+	}
+	if err := along("Nguyễn Văn A"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, e.pool, `SELECT count(*) FROM audit_events WHERE entity_id = ? AND doc->'after'->>'name' = 'Nguyễn Văn A'
+		AND doc->>'request_id' = 'req-1' AND actor_id = ?`, id.String(), worker.UserID); n != 1 {
+		t.Fatalf("events: %d", n)
+	}
+	// The same id again: the statement fails, and its event goes with it.
+	if err := along("twice"); err == nil || !strings.Contains(err.Error(), "audit: record thing.create") {
+		t.Fatalf("want the statement's failure, got %v", err)
+	}
+	if n := countRows(t, e.pool, `SELECT count(*) FROM audit_events`); n != 1 {
+		t.Fatalf("the failed statement left %d events", n)
+	}
+	if n := countRows(t, e.pool, `SELECT count(*) FROM thing`); n != 1 {
+		t.Fatalf("things: %d", n)
+	}
+}
+
 func TestRecordRefusesMisuse(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

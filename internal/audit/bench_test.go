@@ -17,61 +17,64 @@ import (
 // BenchmarkWrite measures what auditing adds to a write: the same transaction
 // with and without its audit event, from 8 concurrent clients. "rows=1" is the
 // worst case (one INSERT, so the event doubles the statements); "rows=5" is a
-// household registered with four members.
+// household registered with four members. "audited" sends the event as a
+// statement of its own (Record); "along" sends it in one statement with the
+// last row's INSERT (RecordAlong, as a household's change goes with its
+// sync-feed entry).
 //
 //	go test -run '^$' -bench BenchmarkWrite -benchtime 5s ./internal/audit/
 func BenchmarkWrite(b *testing.B) {
-	for _, c := range []struct {
-		rows    int
-		audited bool
-	}{{1, false}, {1, true}, {5, false}, {5, true}} {
-		audited := c.audited
-		name := fmt.Sprintf("rows=%d/plain", c.rows)
-		if audited {
-			name = fmt.Sprintf("rows=%d/audited", c.rows)
+	for _, rows := range []int{1, 5} {
+		for _, mode := range []string{"plain", "audited", "along"} {
+			b.Run(fmt.Sprintf("rows=%d/%s", rows, mode), func(b *testing.B) { benchmarkWrite(b, rows, mode) })
 		}
-		b.Run(name, func(b *testing.B) {
-			e := newEnv(b)
-			// A household-like table: the indexes a registry row carries.
-			if _, err := e.owner.Exec(`
-				ALTER TABLE thing ADD COLUMN payload jsonb, ADD COLUMN version int NOT NULL DEFAULT 1;
-				CREATE INDEX ON thing USING gist (area_path);
-				CREATE INDEX ON thing USING gin (f_search_key(name) gin_trgm_ops);`); err != nil {
-				b.Fatal(err)
-			}
-			ctx := actorCtx()
-			b.SetParallelism(8 / max(1, runtimeProcs()))
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					id := uuid.Must(uuid.NewV7())
-					err := e.pool.WithTx(ctx, func(ctx context.Context) error {
-						tx := e.pool.Conn(ctx)
-						for i := range c.rows {
-							rowID := id
-							if i > 0 {
-								rowID = uuid.Must(uuid.NewV7())
-							}
-							if err := tx.Exec(`INSERT INTO thing (id, name, area_path, payload) VALUES (?, ?, '91.914.30791', ?::jsonb)`,
-								rowID, "Nguyễn Văn A", benchPayload).Error; err != nil {
-								return err
-							}
-						}
-						if !audited {
-							return nil
-						}
-						return audit.Record(ctx, tx, audit.Event{Action: "thing.create", EntityType: "thing", EntityID: id.String(),
-							AreaPath: "91.914.30791", After: json.RawMessage(benchPayload)})
-					})
-					if err != nil {
-						b.Error(err)
-						return
+	}
+}
+
+func benchmarkWrite(b *testing.B, rows int, mode string) {
+	e := newEnv(b)
+	// A household-like table: the indexes a registry row carries.
+	if _, err := e.owner.Exec(`
+		ALTER TABLE thing ADD COLUMN payload jsonb, ADD COLUMN version int NOT NULL DEFAULT 1;
+		CREATE INDEX ON thing USING gist (area_path);
+		CREATE INDEX ON thing USING gin (f_search_key(name) gin_trgm_ops);`); err != nil {
+		b.Fatal(err)
+	}
+	const insert = `INSERT INTO thing (id, name, area_path, payload) VALUES (?, ?, '91.914.30791', ?::jsonb)`
+	ctx := actorCtx()
+	b.SetParallelism(8 / max(1, runtimeProcs()))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := uuid.Must(uuid.NewV7())
+			err := e.pool.WithTx(ctx, func(ctx context.Context) error {
+				tx := e.pool.Conn(ctx)
+				ev := audit.Event{Action: "thing.create", EntityType: "thing", EntityID: id.String(),
+					AreaPath: "91.914.30791", After: json.RawMessage(benchPayload)}
+				for i := range rows {
+					rowID := id
+					if i > 0 {
+						rowID = uuid.Must(uuid.NewV7())
+					}
+					if mode == "along" && i == rows-1 {
+						return audit.RecordAlong(ctx, tx, ev, insert, rowID, "Nguyễn Văn A", benchPayload)
+					}
+					if err := tx.Exec(insert, rowID, "Nguyễn Văn A", benchPayload).Error; err != nil {
+						return err
 					}
 				}
+				if mode == "plain" {
+					return nil
+				}
+				return audit.Record(ctx, tx, ev)
 			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
-		})
-	}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 }
 
 // BenchmarkVerify measures verification speed in events per second over a

@@ -55,6 +55,15 @@ var ErrNoActor = errors.New("audit: no actor in context")
 // Record writes e in tx, the caller's transaction, with the actor and request
 // facts from ctx. Call it after the change, inside the same db.WithTx.
 func Record(ctx context.Context, tx *gorm.DB, e Event) error {
+	return RecordAlong(ctx, tx, e, "")
+}
+
+// RecordAlong is Record sent in one statement with stmt, a data-modifying
+// statement of the caller's own in the same transaction (and its args): the
+// event's insert goes before it as a WITH clause, so the event costs no
+// round trip of its own. Both rows are written or neither; stmt must not
+// begin with WITH. An empty stmt is Record.
+func RecordAlong(ctx context.Context, tx *gorm.DB, e Event, stmt string, args ...any) error {
 	if tx == nil {
 		return ErrNotInTransaction
 	}
@@ -76,7 +85,7 @@ func Record(ctx context.Context, tx *gorm.DB, e Event) error {
 	if err != nil {
 		return err
 	}
-	err = insertEvent(ctx, tx, id, e, nullUUID(actor.UserID), doc)
+	err = insertEvent(ctx, tx, id, e, nullUUID(actor.UserID), doc, stmt, args)
 	if err != nil {
 		return fmt.Errorf("audit: record %s: %w", e.Action, err)
 	}

@@ -21,10 +21,14 @@ type store struct{ db *db.DB }
 // insertEvent writes one event in tx, the caller's transaction. txid and
 // occurred_at are the database's defaults: the transaction's id and the
 // insert's time (the application role may not set them).
-func insertEvent(ctx context.Context, tx *gorm.DB, id uuid.UUID, e Event, actorID *uuid.UUID, doc []byte) error {
-	return tx.WithContext(ctx).Exec(`INSERT INTO audit_events (id, action, entity_type, entity_id, actor_id, area_path, doc)
-		VALUES (?, ?, ?, ?, ?, NULLIF(?, '')::ltree, ?::json)`,
-		id, e.Action, e.EntityType, e.EntityID, actorID, e.AreaPath, string(doc)).Error
+func insertEvent(ctx context.Context, tx *gorm.DB, id uuid.UUID, e Event, actorID *uuid.UUID, doc []byte, along string, args []any) error {
+	const insert = `INSERT INTO audit_events (id, action, entity_type, entity_id, actor_id, area_path, doc)
+		VALUES (?, ?, ?, ?, ?, NULLIF(?, '')::ltree, ?::json)`
+	vars := []any{id, e.Action, e.EntityType, e.EntityID, actorID, e.AreaPath, string(doc)}
+	if along == "" {
+		return tx.WithContext(ctx).Exec(insert, vars...).Error
+	}
+	return tx.WithContext(ctx).Exec(`WITH audit_event AS (`+insert+`) `+along, append(vars, args...)...).Error
 }
 
 const eventColumns = `id, occurred_at, doc::text`

@@ -210,9 +210,6 @@ func (s *Service) recordChange(ctx context.Context, action, reason string, befor
 	if after.Status == "archived" {
 		op = "archive"
 	}
-	if err := s.store.noteChange(ctx, after, op); err != nil {
-		return err
-	}
 	var was any
 	if before.ID != uuid.Nil {
 		was = auditState(before)
@@ -224,7 +221,7 @@ func (s *Service) recordChange(ctx context.Context, action, reason string, befor
 		// event's own time is when it was recorded).
 		state["entered_late"] = audit.EnteredLate(*d, today)
 	}
-	return audit.Record(ctx, s.db.Conn(ctx), audit.Event{Action: action, EntityType: "household", EntityID: after.ID.String(),
+	return s.store.noteChange(ctx, after, op, audit.Event{Action: action, EntityType: "household", EntityID: after.ID.String(),
 		AreaPath: after.AreaPath, Reason: reason, Before: was, After: state})
 }
 

@@ -8,13 +8,16 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ansinh/ansinh/internal/access"
+	"github.com/ansinh/ansinh/internal/audit"
 	"github.com/ansinh/ansinh/internal/platform/db"
 )
 
-// noteChange appends a household's change to the sync feed, in the change's transaction.
-func (s store) noteChange(ctx context.Context, h Household, op string) error {
-	return s.db.Conn(ctx).Exec(`INSERT INTO registry_changes (household_id, area_path, op) VALUES (?, ?::ltree, ?)`,
-		h.ID, h.AreaPath, op).Error
+// noteChange appends a household's change to the sync feed and records its
+// audit event e, in the change's transaction and in one statement (the
+// event costs no round trip of its own).
+func (s store) noteChange(ctx context.Context, h Household, op string, e audit.Event) error {
+	return audit.RecordAlong(ctx, s.db.Conn(ctx), e, `INSERT INTO registry_changes (household_id, area_path, op) VALUES (?, ?::ltree, ?)`,
+		h.ID, h.AreaPath, op)
 }
 
 // noteEntity appends a change of another record about a household.
