@@ -40,6 +40,7 @@ func rootCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.ScriptDir, "scripts", "", "write the baseline's pgbench scripts (the captured SQL) to this directory")
 	cmd.Flags().StringVar(&o.Only, "only", "", "run only the scenarios whose names contain one of these comma-separated words")
 	cmd.Flags().IntVar(&o.Proposals, "proposals", 150, "enrollments each bench user proposes for the approval scenario")
+	cmd.Flags().IntVar(&o.RecallSample, "recall-sample", 1000, "people the duplicate scan's recall is measured on after registrations (0: not measured)")
 	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the server under load")
 	cmd.Flags().StringVar(&o.RateLimit, "ratelimit", "charge",
 		"the rate limiter in the run: charge (every request, quotas no run reaches), off, or config (as configured)")
