@@ -150,7 +150,6 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 	return nil
 }
 
-
 // SetLimits sets the rate limits of a run (Options.RateLimit): a few bench
 // users send far more than any person would, so by default every request is
 // charged (the limiter's statement is part of each scenario's figures, and of
