@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"github.com/ansinh/ansinh/internal/platform/periodic"
 )
 
 // Channels.
@@ -134,13 +135,9 @@ func (d *Dispatcher) Channels() []string {
 // Run fans out and delivers every interval until ctx ends; once an hour it
 // removes what is older than the retention.
 func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	var pruned time.Time
-	for {
-		if _, err := d.Step(ctx); err != nil && ctx.Err() == nil {
-			d.o.Logger.Warn("notifications", "error", err.Error())
-		}
+	periodic.Run(ctx, interval, d.o.Logger, "notifications", func(ctx context.Context) error {
+		_, err := d.Step(ctx)
 		if time.Since(pruned) > time.Hour {
 			pruned = time.Now()
 			if n, err := d.store.prune(ctx, d.o.Retention); err != nil && ctx.Err() == nil {
@@ -149,12 +146,8 @@ func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) {
 				d.o.Logger.Info("removed old notifications", "count", n)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }
 
 // Step fans out the notifications that have gathered long enough and
