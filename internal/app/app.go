@@ -145,6 +145,7 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	}
 	a.households = household.NewService(pool, protect, a.reads)
 	a.reports = report.NewService(pool, a.reads, area.NewStore(pool))
+	reg.MustRegister(newQueueCollector(a)) // the duplicate scan's and the rollup's backlogs
 	a.approvals = approval.New(pool)
 	a.auth.UseApprovals(a.approvals)
 	a.approvals.On(auth.GrantSubjectType, a.auth.GrantDecided)

@@ -59,6 +59,9 @@ func TestOperationsEndpoints(t *testing.T) {
 		`go_sql_max_open_connections{db_name="ansinh"}`,
 		"go_goroutines",
 		"tusd_uploads_created",
+		`ansinh_queue_depth{queue="duplicate_scans"} 0`,
+		`ansinh_queue_oldest_seconds{queue="duplicate_scans"} 0`,
+		`ansinh_queue_depth{queue="poverty_rollup_dirty"}`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", want)

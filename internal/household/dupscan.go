@@ -63,3 +63,11 @@ func (s *Service) RunDuplicateScans(ctx context.Context, interval time.Duration,
 func (s *Service) DuplicatePairs(ctx context.Context, members []uuid.UUID) ([]CandidatePair, error) {
 	return s.store.candidatePairs(ctx, members)
 }
+
+// ScanBacklog is how many people wait for the duplicate scan (approximately)
+// and how long, in seconds, the first of them has waited: candidates should
+// appear within seconds of a change, so a growing wait means the scanners
+// fall behind.
+func (s *Service) ScanBacklog(ctx context.Context) (queued int64, waited float64, err error) {
+	return s.store.scanBacklog(db.WithKind(ctx, db.Job))
+}

@@ -33,6 +33,10 @@ func TestDuplicateScanKilledLosesNothing(t *testing.T) {
 	if n := count(`SELECT count(*) FROM duplicate_candidates`); n != 0 {
 		t.Fatalf("candidates found on the write path: %d", n)
 	}
+	// The backlog the metrics report: the 8 people, the first queued a moment ago.
+	if queued, waited, err := a.Households().ScanBacklog(context.Background()); err != nil || queued != 8 || waited < 0 || waited > 60 {
+		t.Fatalf("backlog: %d queued, oldest %.1f s (%v)", queued, waited, err)
+	}
 
 	line := proctest.KillAtFirstLine(t, 30*time.Second, "ANSINH_DUPSCAN_HELPER_DB="+a.Config().Database.URL)
 	if !strings.HasPrefix(line, "recorded ") || line == "recorded 0" {
@@ -56,6 +60,9 @@ func TestDuplicateScanKilledLosesNothing(t *testing.T) {
 	}
 	if n := count(`SELECT count(*) FROM duplicate_scans`); n != 0 {
 		t.Fatalf("left queued after a scan: %d", n)
+	}
+	if queued, waited, err := a.Households().ScanBacklog(context.Background()); err != nil || queued != 0 || waited != 0 {
+		t.Fatalf("backlog after the scan: %d queued, oldest %.1f s (%v)", queued, waited, err)
 	}
 	if err := a.Households().DrainDuplicates(context.Background()); err != nil {
 		t.Fatal(err)

@@ -145,3 +145,12 @@ func (s store) settle(ctx context.Context, id uuid.UUID, resolution string) erro
 	return s.db.Conn(ctx).Exec(`UPDATE duplicate_candidates SET status = ?, resolved_by = ?, resolved_at = now() WHERE id = ?`,
 		resolution, access.ActorID(ctx), id).Error
 }
+
+// scanBacklog is the scan queue's depth (the span of its ids: exact but for
+// rows a scanner took out of order, and two index probes however long the
+// queue) and how long its oldest row has waited.
+func (s store) scanBacklog(ctx context.Context) (depth int64, oldest float64, err error) {
+	err = s.db.Conn(ctx).Raw(`SELECT coalesce((SELECT max(id) FROM duplicate_scans) - (SELECT min(id) FROM duplicate_scans) + 1, 0),
+		coalesce(extract(epoch FROM now() - (SELECT queued_at FROM duplicate_scans ORDER BY id LIMIT 1)), 0)::float8`).Row().Scan(&depth, &oldest)
+	return depth, oldest, err
+}

@@ -40,3 +40,10 @@ type level struct {
 	counts povertyCounts
 	moves  movements
 }
+
+// RollupBacklog is how many changes (approximately) wait for the poverty
+// rollup's rebuild; a report rebuilds what is under its area first, so a
+// backlog slows reports before it makes them wrong.
+func (s *Service) RollupBacklog(ctx context.Context) (int64, error) {
+	return s.store.rollupBacklog(db.WithKind(ctx, db.Job))
+}

@@ -200,6 +200,9 @@ func TestRollupEqualsTheRows(t *testing.T) {
 		}
 	}
 	w.households(300)
+	if n, err := s.RollupBacklog(ctx); err != nil || n == 0 {
+		t.Fatalf("backlog after writing: %d (%v)", n, err)
+	}
 	compare("written")
 	for i := range 3 {
 		w.mutate()
@@ -216,6 +219,9 @@ func TestRollupEqualsTheRows(t *testing.T) {
 	}
 	if rows == 0 || dirty != 0 {
 		t.Fatalf("rollup rows %d, dirty left %d", rows, dirty)
+	}
+	if n, err := s.RollupBacklog(ctx); err != nil || n != 0 {
+		t.Fatalf("backlog at the end: %d (%v)", n, err)
 	}
 	// The year rows the triggers kept are each key's last row of each year.
 	var years, astray int

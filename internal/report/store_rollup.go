@@ -166,3 +166,12 @@ func (s store) readTrendCounts(ctx context.Context, q string, params map[string]
 	})
 	return out, err
 }
+
+// rollupBacklog is how many dirty rows wait for a rebuild (the span of
+// their ids, as scanBacklog).
+func (s store) rollupBacklog(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.Conn(ctx).Raw(`SELECT coalesce((SELECT max(id) FROM poverty_rollup_dirty) - (SELECT min(id) FROM poverty_rollup_dirty) + 1, 0)`).
+		Row().Scan(&n)
+	return n, err
+}
