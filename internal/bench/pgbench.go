@@ -16,7 +16,16 @@ var (
 	uuidLiteral = regexp.MustCompile(`'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'`)
 	tpsLine     = regexp.MustCompile(`tps = ([0-9.]+)`)
 	nonWord     = regexp.MustCompile(`[^a-z0-9]+`)
+	insertInto  = regexp.MustCompile(`(?i)\bINSERT\s+INTO\s+"?([a-z_][a-z0-9_]*)`)
 )
+
+// writes is whether a statement writes: an INSERT or an UPDATE, or a WITH
+// whose clauses or main statement do (an audit event sent along its change).
+func writes(s string) bool {
+	up := strings.ToUpper(strings.TrimSpace(s))
+	return strings.HasPrefix(up, "INSERT") || strings.HasPrefix(up, "UPDATE") ||
+		(strings.HasPrefix(up, "WITH") && (insertInto.MatchString(s) || strings.Contains(up, "UPDATE ")))
+}
 
 // Script turns one request's captured statements into a pgbench script that
 // repeats the same SQL: the ids the request minted (UUID literals first seen
@@ -26,8 +35,7 @@ func Script(stmts []string, fresh []string) string {
 	seenInRead := map[string]bool{}
 	minted := map[string]int{}
 	for _, s := range stmts {
-		up := strings.ToUpper(strings.TrimSpace(s))
-		write := strings.HasPrefix(up, "INSERT") || strings.HasPrefix(up, "UPDATE")
+		write := writes(s)
 		for _, u := range uuidLiteral.FindAllString(s, -1) {
 			if !write {
 				seenInRead[u] = true
@@ -61,7 +69,8 @@ func Script(stmts []string, fresh []string) string {
 }
 
 // Minimal keeps of a request's statements its transaction's bounds and the
-// inserts into tables: the rows the job must write and nothing else.
+// inserts into tables (a statement that inserts into several, all of them
+// among tables): the rows the job must write and nothing else.
 func Minimal(stmts []string, tables []string) []string {
 	var out []string
 	for _, s := range stmts {
@@ -70,11 +79,12 @@ func Minimal(stmts []string, tables []string) []string {
 			out = append(out, s)
 			continue
 		}
-		if len(f) >= 3 && f[0] == "INSERT" && f[1] == "INTO" {
-			table := strings.ToLower(strings.Trim(strings.SplitN(f[2], "(", 2)[0], `"`))
-			if slices.Contains(tables, table) {
-				out = append(out, s)
-			}
+		into := insertInto.FindAllStringSubmatch(s, -1)
+		if len(into) == 0 || strings.HasPrefix(f[0], "SELECT") {
+			continue
+		}
+		if !slices.ContainsFunc(into, func(m []string) bool { return !slices.Contains(tables, strings.ToLower(m[1])) }) {
+			out = append(out, s)
 		}
 	}
 	return out

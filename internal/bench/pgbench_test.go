@@ -16,15 +16,18 @@ func TestScript(t *testing.T) {
 		"BEGIN",
 		"INSERT INTO households (id, code, created_by) VALUES (" + house + ", 'BR-1', " + user + ")",
 		"INSERT INTO members (id, household_id) VALUES ('01a223de-88ac-7a27-803a-28cf43623991', " + house + ")",
+		"WITH audit_event AS (INSERT INTO audit_events (id, entity_id) VALUES ('01a223de-88ac-7a27-803a-28cf43623992', " + house +
+			")) INSERT INTO registry_changes (household_id) VALUES (" + house + ")",
 		"COMMIT",
 	}
 	s := Script(stmts, []string{"BR-1"})
 	if !strings.HasPrefix(s, "\\set n random(") || strings.Contains(s, house) || !strings.Contains(s, user) ||
-		strings.Contains(s, "'BR-1'") || !strings.Contains(s, "('pgb0-' || :n::text)") || strings.Count(s, ";") != 5 || !strings.Contains(s, "AS ts \\gset") {
+		strings.Contains(s, "'BR-1'") || !strings.Contains(s, "('pgb0-' || :n::text)") || strings.Count(s, ";") != 6 || !strings.Contains(s, "AS ts \\gset") {
 		t.Fatalf("script:\n%s", s)
 	}
-	if strings.Count(s, "'-1'), 1, 19))::uuid") != 2 || strings.Count(s, "'-2'), 1, 19))::uuid") != 1 {
-		t.Fatalf("the household id must be the same fresh id in both inserts:\n%s", s)
+	if strings.Count(s, "'-1'), 1, 19))::uuid") != 4 || strings.Count(s, "'-2'), 1, 19))::uuid") != 1 ||
+		strings.Count(s, "'-3'), 1, 19))::uuid") != 1 {
+		t.Fatalf("the household id must be the same fresh id in every write, the event's a fresh one:\n%s", s)
 	}
 }
 
@@ -46,9 +49,11 @@ func TestMinimal(t *testing.T) {
 		"WITH me AS (SELECT 1) INSERT INTO duplicate_candidates (id) SELECT 1 FROM me",
 		"INSERT INTO \"audit_events\" (id) VALUES ('e')",
 		"INSERT INTO registry_changes (household_id) VALUES ('x')",
+		"WITH audit_event AS (INSERT INTO audit_events (id) VALUES ('f')) INSERT INTO registry_changes (household_id) VALUES ('x')",
+		"WITH e AS (INSERT INTO audit_events (id) VALUES ('g')) INSERT INTO enrollments (id) VALUES ('x')",
 		"UPDATE households SET version = 2", "COMMIT"}
 	got := Minimal(stmts, []string{"households", "members", "audit_events", "registry_changes"})
-	want := []string{"BEGIN", stmts[3], stmts[4], stmts[6], stmts[7], "COMMIT"}
+	want := []string{"BEGIN", stmts[3], stmts[4], stmts[6], stmts[7], stmts[8], "COMMIT"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("minimal:\n%q\nwant\n%q", got, want)
 	}
