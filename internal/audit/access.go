@@ -107,14 +107,17 @@ func (l *AccessLogger) Flush(ctx context.Context) error {
 	batch := l.pending
 	l.pending = nil
 	l.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
-	if err := l.write(ctx, batch); err != nil {
-		l.mu.Lock()
-		l.pending = append(batch, l.pending...)
-		l.mu.Unlock()
-		return err
+	// In statements of at most maxBatch entries: a flush that fell behind
+	// under load must not become one statement of unbounded size.
+	for len(batch) > 0 {
+		chunk := batch[:min(len(batch), maxBatch)]
+		if err := l.write(ctx, chunk); err != nil {
+			l.mu.Lock()
+			l.pending = append(batch, l.pending...)
+			l.mu.Unlock()
+			return err
+		}
+		batch = batch[len(chunk):]
 	}
 	return nil
 }

@@ -273,4 +273,32 @@ func TestAccessLogBatchesAndFlushesOnClose(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+
+	// Far more than one statement's worth at once (past 5,462 entries a row
+	// of parameters each exceeded PostgreSQL's limit): every entry is written,
+	// with its values, a system actor's id left empty.
+	many := audit.NewAccessLogger(e.pool, time.Hour, nil)
+	sys := access.WithActor(context.Background(), access.System("bench"))
+	for i := range 7000 {
+		c := ctx
+		if i%2 == 1 {
+			c = sys
+		}
+		many.Read(c, "person", "91.914.30791", uuid.Must(uuid.NewV7()), subject)
+	}
+	if err := many.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, e.pool, `SELECT count(*) FROM audit_access WHERE subject_type = 'person' AND cardinality(subject_ids) = 2
+		AND subject_ids[2] = ? AND area_path = '91.914.30791'`, subject); n != 7000 {
+		t.Fatalf("%d of the 7000 entries written", n)
+	}
+	if n := countRows(t, e.pool, `SELECT count(*) FROM audit_access WHERE subject_type = 'person' AND actor_id IS NULL
+		AND actor_kind = 'system' AND route = '(none)'`); n != 3500 {
+		t.Fatalf("system actors: %d", n)
+	}
+	if n := countRows(t, e.pool, `SELECT count(*) FROM audit_access WHERE subject_type = 'person' AND actor_id = ?
+		AND request_id = 'req-1' AND host(client_ip) = '10.1.2.3' AND actor_roles @> '[{"role": "commune_worker"}]'`, worker.UserID); n != 3500 {
+		t.Fatalf("the worker's entries with their request: %d", n)
+	}
 }
