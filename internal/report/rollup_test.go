@@ -169,10 +169,16 @@ func TestRollupEqualsTheRows(t *testing.T) {
 				// Year ends, and a trend ending inside a year that has
 				// changes after its last day (the year rows' probe).
 				midYear := append(append([]time.Time{}, days[:12]...), time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC))
+				// And year ends past every change (the last is dated before
+				// 2033): a commune's figures stay those of its last year row.
+				ahead := append([]time.Time{}, days...)
+				for y := 2027; y <= 2035; y++ {
+					ahead = append(ahead, time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC))
+				}
 				for _, tr := range []struct {
 					days []time.Time
 					from int
-				}{{days, 2014}, {midYear, 2016}} {
+				}{{days, 2014}, {midYear, 2016}, {ahead, 2019}} {
 					days, from := tr.days, tr.from
 					counts, moves, err := s.trendCounts(ctx, scope, a, days, from)
 					if err != nil {
@@ -235,6 +241,25 @@ func TestRollupEqualsTheRows(t *testing.T) {
 	}
 	if years == 0 || astray != 0 {
 		t.Fatalf("%d year rows, %d differ from the rollup's last row of their year", years, astray)
+	}
+	// The communes' year rows are, for each year from a commune's first year
+	// row to its last, the sum of its villages' latest year rows by then.
+	var communeYears int
+	if err := pool.Conn(ctx).Raw(`WITH span AS (SELECT k.area_path, min(y.year) AS first, max(y.year) AS last
+			FROM poverty_rollup_keys k JOIN poverty_rollup_years y ON y.key_id = k.id GROUP BY k.area_path),
+		want AS (SELECT s.area_path, g.yr AS year, sum(l.households) AS households, sum(l.poor) AS poor, sum(l.near_poor) AS near_poor,
+				sum(l.average) AS average, sum(l.newly_poor) AS newly_poor, sum(l.escaped) AS escaped, sum(l.re_entered) AS re_entered
+			FROM span s CROSS JOIN generate_series(s.first, s.last) g (yr) JOIN poverty_rollup_keys k ON k.area_path = s.area_path
+			CROSS JOIN LATERAL (SELECT * FROM poverty_rollup_years y WHERE y.key_id = k.id AND y.year <= g.yr ORDER BY y.year DESC LIMIT 1) l
+			GROUP BY s.area_path, g.yr),
+		have AS (SELECT area_path, year, households::numeric, poor::numeric, near_poor::numeric, average::numeric,
+			newly_poor::numeric, escaped::numeric, re_entered::numeric FROM poverty_rollup_commune_years)
+		SELECT (SELECT count(*) FROM have), (SELECT count(*) FROM ((TABLE want EXCEPT TABLE have) UNION ALL (TABLE have EXCEPT TABLE want)) x)`).
+		Row().Scan(&communeYears, &astray); err != nil {
+		t.Fatal(err)
+	}
+	if communeYears == 0 || astray != 0 {
+		t.Fatalf("%d commune year rows, %d differ from their villages' sums", communeYears, astray)
 	}
 }
 

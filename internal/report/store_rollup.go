@@ -6,6 +6,7 @@ import (
 
 	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/platform/db"
+	"gorm.io/gorm"
 )
 
 // The poverty and trend reports of the units in use read the rollup
@@ -84,35 +85,87 @@ func (s store) rollupMovements(ctx context.Context, scope access.Scope, a Area, 
 	return out, err
 }
 
-// rollupLevels are the levels of the area's children on each of the days,
-// from the rollup's year rows (migration 00039) carried forward: a key's
-// figure on a day is its latest year row at or before the day's year,
-// unless that row lies after the day (a day inside a year with later
-// changes, such as today with a change dated ahead): then the key's last
-// rollup row on or before the day. One pass over some ten rows a key, the
-// sums made in the database: a province's trend returns a row per child
-// and day, not per key and year.
+// rollupLevels are the levels of the area's children on each of the days:
+// for a province or a district, the year ends from the communes' year rows
+// (migration 00040: one row a commune and year, by equality) and any other
+// day from the keys' (keyLevels); for a commune, whose children are its
+// villages, all from the keys'.
 func (s store) rollupLevels(ctx context.Context, scope access.Scope, a Area, days []time.Time) (map[time.Time]map[string]*level, error) {
+	out := map[time.Time]map[string]*level{}
+	var ends, others []time.Time
+	for _, d := range days {
+		if a.Level != "commune" && d.Month() == time.December && d.Day() == 31 {
+			ends = append(ends, d)
+		} else {
+			others = append(others, d)
+		}
+	}
+	if len(ends) > 0 {
+		if err := s.communeLevels(ctx, scope, a, ends, out); err != nil {
+			return nil, err
+		}
+	}
+	if len(others) > 0 {
+		if err := s.keyLevels(ctx, scope, a, others, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// communeLevels are the levels of the area's children at the year ends
+// days, from the communes' year rows: a commune's row of that year, or,
+// past its last year, its last row (its figures stay those).
+func (s store) communeLevels(ctx context.Context, scope access.Scope, a Area, days []time.Time, out map[time.Time]map[string]*level) error {
 	years := make([]int, len(days))
 	for i, d := range days {
 		years[i] = d.Year()
 	}
-	params := map[string]any{"area": a.Path, "days": dateArray(days), "years": db.IntArray(years), "upto": years[len(years)-1]}
+	params := map[string]any{"area": a.Path, "days": dateArray(days), "years": db.IntArray(years)}
+	in := `c.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("c.area_path", "scope", params)
 	q := `WITH d (day, yr) AS (SELECT * FROM unnest(CAST(@days AS date[]), CAST(@years AS integer[]))),
-		y AS (SELECT k.id, ` + childKey(a, "k") + ` AS key, y.year, y.day, y.households, y.poor, y.near_poor, y.average,
-				y.newly_poor, y.escaped, y.re_entered, lead(y.year) OVER (PARTITION BY y.key_id ORDER BY y.year) AS next
-			FROM poverty_rollup_keys k JOIN poverty_rollup_years y ON y.key_id = k.id
-			WHERE k.area_path <@ CAST(@area AS ltree) AND y.year <= CAST(@upto AS integer) AND ` + scope.Named("k.area_path", "scope", params) + `)
-		SELECT d.day, y.key, sum(n.households), sum(n.poor), sum(n.near_poor), sum(n.average),
+		c AS (SELECT d.day, c.* FROM poverty_rollup_commune_years c JOIN d ON d.yr = c.year WHERE ` + in + `
+			UNION ALL
+			SELECT d.day, c.* FROM (SELECT DISTINCT ON (c.area_path) c.* FROM poverty_rollup_commune_years c WHERE ` + in + `
+				ORDER BY c.area_path, c.year DESC) c JOIN d ON d.yr > c.year)
+		SELECT c.day, ` + childKey(a, "c") + `, sum(c.households), sum(c.poor), sum(c.near_poor), sum(c.average),
+			sum(c.newly_poor), sum(c.escaped), sum(c.re_entered)
+		FROM c GROUP BY 1, 2`
+	return readLevels(s.db.Read(ctx).Raw(q, params), out)
+}
+
+// keyLevels are the levels of the area's children on each of the days,
+// from the rollup's year rows (migration 00039): a key's figure on a day is
+// its latest year row at or before the day's year (one probe of the small
+// year table a key and day), unless that row lies after the day (a day
+// inside a year with later changes, such as today with a change dated
+// ahead): then the key's last rollup row on or before the day. The sums are
+// made in the database: a row per child and day comes back.
+func (s store) keyLevels(ctx context.Context, scope access.Scope, a Area, days []time.Time, out map[time.Time]map[string]*level) error {
+	years := make([]int, len(days))
+	for i, d := range days {
+		years[i] = d.Year()
+	}
+	params := map[string]any{"area": a.Path, "days": dateArray(days), "years": db.IntArray(years)}
+	q := `WITH d (day, yr) AS (SELECT * FROM unnest(CAST(@days AS date[]), CAST(@years AS integer[])))
+		SELECT d.day, ` + childKey(a, "k") + `, sum(n.households), sum(n.poor), sum(n.near_poor), sum(n.average),
 			sum(n.newly_poor), sum(n.escaped), sum(n.re_entered)
-		FROM y JOIN d ON d.yr >= y.year AND d.yr < coalesce(y.next, 10000)
+		FROM poverty_rollup_keys k CROSS JOIN d
+		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup_years y WHERE y.key_id = k.id AND y.year <= d.yr
+			ORDER BY y.year DESC LIMIT 1) y
 		CROSS JOIN LATERAL (
 			SELECT y.households, y.poor, y.near_poor, y.average, y.newly_poor, y.escaped, y.re_entered WHERE y.day <= d.day
 			UNION ALL (SELECT r.households, r.poor, r.near_poor, r.average, r.newly_poor, r.escaped, r.re_entered
-				FROM poverty_rollup r WHERE y.day > d.day AND r.key_id = y.id AND r.day <= d.day ORDER BY r.day DESC LIMIT 1)) n
-		GROUP BY d.day, y.key`
-	out := map[time.Time]map[string]*level{}
-	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
+				FROM poverty_rollup r WHERE y.day > d.day AND r.key_id = k.id AND r.day <= d.day ORDER BY r.day DESC LIMIT 1)) n
+		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `
+		GROUP BY 1, 2`
+	return readLevels(s.db.Read(ctx).Raw(q, params), out)
+}
+
+// readLevels reads a levels query (day, child key, counts, cumulative
+// movements) into out.
+func readLevels(q *gorm.DB, out map[time.Time]map[string]*level) error {
+	return db.Each(q, func(r db.Scanner) error {
 		var day time.Time
 		var k string
 		var l level
@@ -127,7 +180,6 @@ func (s store) rollupLevels(ctx context.Context, scope access.Scope, a Area, day
 		out[day][k] = &l
 		return nil
 	})
-	return out, err
 }
 
 // readCounts reads a povertyCounts query: child key, then the counts on the
