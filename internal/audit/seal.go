@@ -110,7 +110,7 @@ func (s *Sealer) Run(ctx context.Context, interval time.Duration) {
 // SealPending seals every event that can be sealed now, in as many blocks as
 // it takes, and returns how many events it sealed. It is a job (the job's
 // statement timeout): a block holds one transaction whole however many
-// events it wrote, and gathering 6 million of them takes over a minute.
+// events it wrote, and gathering 6 million of them took 32 s (the whole seal 60 s).
 func (s *Sealer) SealPending(ctx context.Context) (int, error) {
 	ctx = db.WithKind(ctx, db.Job)
 	start := time.Now()
