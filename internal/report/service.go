@@ -162,12 +162,29 @@ func (s *Service) povertyCounts(ctx context.Context, scope access.Scope, a Area,
 		moves, err := s.store.movements(ctx, scope, a, on)
 		return counts, moves, err
 	}
-	counts, err := s.store.rollupCounts(ctx, scope, a, on)
+	// The levels on the date, a year before and at the end of the year
+	// before (the year's movements are the difference from then).
+	prev, yearStart := on.AddDate(-1, 0, 0), time.Date(on.Year()-1, 12, 31, 0, 0, 0, 0, time.UTC)
+	levels, err := s.store.rollupLevels(ctx, scope, a, []time.Time{yearStart, prev, on})
 	if err != nil {
 		return nil, nil, err
 	}
-	moves, err := s.store.rollupMovements(ctx, scope, a, [][2]time.Time{{time.Date(on.Year(), 1, 1, 0, 0, 0, 0, time.UTC), on}})
-	return counts, moves[0], err
+	counts, moves := map[string]povertyCounts{}, map[string]movements{}
+	for k, l := range levels[on] {
+		c := l.counts
+		if p := levels[prev][k]; p != nil {
+			c.prevHouseholds, c.prevPoor = p.counts.households, p.counts.poor
+		}
+		counts[k] = c
+		m := l.moves
+		if b := levels[yearStart][k]; b != nil {
+			m = movements{m.newlyPoor - b.moves.newlyPoor, m.escaped - b.moves.escaped, m.reEntered - b.moves.reEntered}
+		}
+		if m != (movements{}) {
+			moves[k] = m
+		}
+	}
+	return counts, moves, nil
 }
 
 // povertyRows are the rows of every child area that has households or a

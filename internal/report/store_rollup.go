@@ -31,60 +31,6 @@ func (s store) refreshSomeRollup(ctx context.Context, limit int) (int, error) {
 	return n, err
 }
 
-// levelAt is the SQL of a key k's rollup row on or before the date @name.
-func levelAt(name string) string {
-	return `(SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
-		AND r.day <= CAST(@` + name + ` AS date) ORDER BY r.day DESC LIMIT 1)`
-}
-
-// rollupCounts are povertyCounts from the rollup.
-func (s store) rollupCounts(ctx context.Context, scope access.Scope, a Area, on time.Time) (map[string]povertyCounts, error) {
-	params := map[string]any{"area": a.Path, "date": on.Format(time.DateOnly), "prev": on.AddDate(-1, 0, 0).Format(time.DateOnly)}
-	q := `SELECT key, sum(households), sum(poor), sum(near_poor), sum(average), sum(prev_h), sum(prev_p) FROM (
-		SELECT ` + childKey(a, "k") + ` AS key, n.households, n.poor, n.near_poor, n.average,
-			coalesce(p.households, 0) AS prev_h, coalesce(p.poor, 0) AS prev_p
-		FROM poverty_rollup_keys k CROSS JOIN LATERAL ` + levelAt("date") + ` n LEFT JOIN LATERAL ` + levelAt("prev") + ` p ON true
-		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x GROUP BY key`
-	return s.readCounts(ctx, q, params)
-}
-
-// rollupMovements are the recognized changes effective from @from to @to
-// by child key, from the rollup's cumulative counts, for each period given
-// by its first and last day; periods are keyed by their index.
-func (s store) rollupMovements(ctx context.Context, scope access.Scope, a Area, periods [][2]time.Time) (map[int]map[string]movements, error) {
-	params := map[string]any{"area": a.Path}
-	var froms, tos []time.Time
-	for _, p := range periods {
-		froms, tos = append(froms, p[0].AddDate(0, 0, -1)), append(tos, p[1])
-	}
-	params["befores"], params["tos"] = dateArray(froms), dateArray(tos)
-	q := `SELECT i, key, sum(np), sum(es), sum(re) FROM (
-		SELECT d.i, ` + childKey(a, "k") + ` AS key, n.newly_poor - coalesce(b.newly_poor, 0) AS np,
-			n.escaped - coalesce(b.escaped, 0) AS es, n.re_entered - coalesce(b.re_entered, 0) AS re
-		FROM poverty_rollup_keys k CROSS JOIN unnest(CAST(@befores AS date[]), CAST(@tos AS date[])) WITH ORDINALITY AS d (before, upto, i)
-		CROSS JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
-			AND r.day <= d.upto ORDER BY r.day DESC LIMIT 1) n
-		LEFT JOIN LATERAL (SELECT * FROM poverty_rollup r WHERE r.key_id = k.id
-			AND r.day <= d.before ORDER BY r.day DESC LIMIT 1) b ON true
-		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `) x
-		GROUP BY i, key HAVING sum(np) <> 0 OR sum(es) <> 0 OR sum(re) <> 0`
-	out := map[int]map[string]movements{}
-	err := db.Each(s.db.Read(ctx).Raw(q, params), func(r db.Scanner) error {
-		var i int
-		var k string
-		var m movements
-		if err := r.Scan(&i, &k, &m.newlyPoor, &m.escaped, &m.reEntered); err != nil {
-			return err
-		}
-		if out[i-1] == nil {
-			out[i-1] = map[string]movements{}
-		}
-		out[i-1][k] = m
-		return nil
-	})
-	return out, err
-}
-
 // rollupLevels are the levels of the area's children on each of the days:
 // for a province or a district, the year ends from the communes' year rows
 // (migration 00040: one row a commune and year, by equality) and any other
@@ -93,7 +39,12 @@ func (s store) rollupMovements(ctx context.Context, scope access.Scope, a Area, 
 func (s store) rollupLevels(ctx context.Context, scope access.Scope, a Area, days []time.Time) (map[time.Time]map[string]*level, error) {
 	out := map[time.Time]map[string]*level{}
 	var ends, others []time.Time
+	seen := map[time.Time]bool{} // a day asked twice would be summed twice
 	for _, d := range days {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
 		if a.Level != "commune" && d.Month() == time.December && d.Day() == 31 {
 			ends = append(ends, d)
 		} else {
