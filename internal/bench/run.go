@@ -104,7 +104,7 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 	if err != nil {
 		return err
 	}
-	if o.RecallSample > 0 && slices.ContainsFunc(results, func(r Result) bool { return strings.Contains(r.Name, "register") }) {
+	if o.RecallSample > 0 && registered(results) {
 		drained, in := dups.QueuedAtEnd, dups.DrainedIn
 		if dups, err = MeasureRecall(ctx, a, o.RecallSample); err != nil {
 			return fmt.Errorf("bench: duplicate recall: %w", err)
@@ -148,6 +148,12 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger, o Opti
 		return os.WriteFile(o.Report, []byte(doc), 0o644)
 	}
 	return nil
+}
+
+// registered is whether a run had the registration scenario (the only one
+// that queues people for the duplicate scan).
+func registered(results []Result) bool {
+	return slices.ContainsFunc(results, func(r Result) bool { return strings.Contains(r.Name, "register") })
 }
 
 // SetLimits sets the rate limits of a run (Options.RateLimit): a few bench
@@ -257,7 +263,7 @@ func Drive(ctx context.Context, a *app.App, o Options) ([]Result, error) {
 		scenarios = Only(Scenarios(c, fixture, runID), o.Only)
 	}
 	results := Run(ctx, scenarios, o.Concurrency, o.Duration, o.MaxRequests)
-	if o.Duplicates != nil && slices.ContainsFunc(results, func(r Result) bool { return strings.Contains(r.Name, "register") }) {
+	if o.Duplicates != nil && registered(results) {
 		if o.Duplicates.QueuedAtEnd, o.Duplicates.DrainedIn, err = drainWait(ctx, a, 10*time.Minute); err != nil {
 			return results, err
 		}
