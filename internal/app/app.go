@@ -118,7 +118,8 @@ func New(cfg *config.Config, log *slog.Logger, pool *db.DB, opts ...Option) (*Ap
 	}
 	authSvc, err := auth.NewService(pool, auth.NewTokens(signing, cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTTL),
 		area.NewStore(pool), auth.Options{RefreshTTL: cfg.Auth.RefreshTTL, SessionCacheTTL: cfg.Auth.SessionCacheTTL, Logger: log,
-			PasswordCost: auth.PasswordCost{MemoryKiB: cfg.Auth.PasswordMemoryKiB, Passes: cfg.Auth.PasswordPasses}})
+			PasswordCost:        auth.PasswordCost{MemoryKiB: cfg.Auth.PasswordMemoryKiB, Passes: cfg.Auth.PasswordPasses},
+			PasswordConcurrency: cfg.Auth.PasswordConcurrency})
 	if err != nil {
 		return nil, err
 	}

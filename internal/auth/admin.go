@@ -23,7 +23,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (uuid.UUID, error) 
 	if err := n.validate(); err != nil {
 		return uuid.Nil, err
 	}
-	hash, err := s.passwords.hash(n.Password)
+	hash, err := s.passwords.hash(ctx, n.Password)
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -172,7 +172,7 @@ func (s *Service) SetStatus(ctx context.Context, scope access.Scope, id uuid.UUI
 // sessions, and returns it.
 func (s *Service) ResetPassword(ctx context.Context, scope access.Scope, id uuid.UUID) (string, error) {
 	temp := OneTimePassword()
-	hash, err := s.passwords.hash(temp)
+	hash, err := s.passwords.hash(ctx, temp)
 	if err != nil {
 		return "", err
 	}

@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -35,33 +37,90 @@ const MinPasswordLength = 10
 
 // hashPassword returns an argon2id hash in the PHC string format.
 func hashPassword(password string, cost PasswordCost) (string, error) {
-	if cost.MemoryKiB < 8*argonThreads || cost.Passes == 0 {
-		return "", fmt.Errorf("auth: password cost %+v is below Argon2id's minimum", cost)
+	if err := cost.check(); err != nil {
+		return "", err
 	}
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, cost.Passes, cost.MemoryKiB, argonThreads, argonKeyLen)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, cost.MemoryKiB, cost.Passes, argonThreads,
-		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	return phc(cost, salt, argon2.IDKey([]byte(password), salt, cost.Passes, cost.MemoryKiB, argonThreads, argonKeyLen)), nil
 }
 
-// passwords makes new hashes at one cost, and has a hash of the same cost to
-// check when the user does not exist, so that an unknown username takes as
-// long as a wrong password.
+func (c PasswordCost) check() error {
+	if c.MemoryKiB < 8*argonThreads || c.Passes == 0 {
+		return fmt.Errorf("auth: password cost %+v is below Argon2id's minimum", c)
+	}
+	return nil
+}
+
+// phc is the PHC string of an argon2id key of this package's shape.
+func phc(cost PasswordCost, salt, key []byte) string {
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, cost.MemoryKiB, cost.Passes, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// passwords makes and checks hashes, at most slots at once: each holds its
+// cost's memory (19 MiB in production) while it runs, so a burst of
+// sign-ins cannot take the process's memory with it, and more at once than
+// there are cores would only make each slower. dummy is checked when the
+// user does not exist, so that an unknown username takes as long as a wrong
+// password.
 type passwords struct {
 	cost  PasswordCost
 	dummy string
+	slots chan struct{}
 }
 
-func newPasswords(cost PasswordCost) (passwords, error) {
-	dummy, err := hashPassword(OneTimePassword(), cost)
-	return passwords{cost: cost, dummy: dummy}, err
+// newPasswords makes hashes at cost, concurrency at once (the number of
+// usable cores when zero).
+func newPasswords(cost PasswordCost, concurrency int) (passwords, error) {
+	if err := cost.check(); err != nil {
+		return passwords{}, err
+	}
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	// The dummy's key is random rather than derived: checking it costs the
+	// same, nothing derives it, and making it costs no hash (whose 19 MiB
+	// would stay in the heap of an idle server).
+	salt, key := make([]byte, argonSaltLen), make([]byte, argonKeyLen)
+	if _, err := rand.Read(salt); err != nil {
+		return passwords{}, err
+	}
+	if _, err := rand.Read(key); err != nil {
+		return passwords{}, err
+	}
+	return passwords{cost: cost, dummy: phc(cost, salt, key), slots: make(chan struct{}, concurrency)}, nil
 }
 
-func (p passwords) hash(password string) (string, error) { return hashPassword(password, p.cost) }
+func (p passwords) hash(ctx context.Context, password string) (hash string, err error) {
+	if err := p.run(ctx, func() { hash, err = hashPassword(password, p.cost) }); err != nil {
+		return "", err
+	}
+	return hash, err
+}
+
+// check is CheckPassword in one of the slots.
+func (p passwords) check(ctx context.Context, hash, password string) (ok bool, err error) {
+	if err := p.run(ctx, func() { ok, err = CheckPassword(hash, password) }); err != nil {
+		return false, err
+	}
+	return ok, err
+}
+
+// run runs f in a slot, or returns ctx's error if none frees first.
+func (p passwords) run(ctx context.Context, f func()) error {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	f()
+	return nil
+}
 
 var errBadHash = errors.New("auth: malformed password hash")
 

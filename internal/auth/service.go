@@ -44,7 +44,10 @@ type Options struct {
 	RefreshTTL      time.Duration
 	SessionCacheTTL time.Duration
 	PasswordCost    PasswordCost // DefaultPasswordCost when zero
-	Logger          *slog.Logger
+	// How many password hashes run at once (the usable cores when zero);
+	// each holds PasswordCost's memory while it runs.
+	PasswordConcurrency int
+	Logger              *slog.Logger
 }
 
 // areas finds administrative areas by code (*area.Store).
@@ -60,7 +63,7 @@ func NewService(pool *db.DB, tokens *Tokens, areas areas, opts Options) (*Servic
 	if opts.PasswordCost == (PasswordCost{}) {
 		opts.PasswordCost = DefaultPasswordCost
 	}
-	pw, err := newPasswords(opts.PasswordCost)
+	pw, err := newPasswords(opts.PasswordCost, opts.PasswordConcurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +94,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 	if found {
 		hash = u.PasswordHash
 	}
-	ok, err := CheckPassword(hash, password)
+	ok, err := s.passwords.check(ctx, hash, password)
 	if err != nil {
 		return Session{}, err
 	}
@@ -262,7 +265,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 	if err := s.checkThrottle(ctx, keys, "auth.password_throttled", u.ID.String(), u.Username); err != nil {
 		return err
 	}
-	ok, err := CheckPassword(u.PasswordHash, current)
+	ok, err := s.passwords.check(ctx, u.PasswordHash, current)
 	if err != nil {
 		return err
 	}
@@ -276,7 +279,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID uuid.UUID, current,
 	if err := newPassword(current, next); err != nil {
 		return err
 	}
-	hash, err := s.passwords.hash(next)
+	hash, err := s.passwords.hash(ctx, next)
 	if err != nil {
 		return err
 	}

@@ -146,6 +146,9 @@ type Auth struct {
 	// OWASP's 19 MiB and 2 passes; the tests use far less).
 	PasswordMemoryKiB uint32 `yaml:"password_memory_kib" env:"PASSWORD_MEMORY_KIB"`
 	PasswordPasses    uint32 `yaml:"password_passes" env:"PASSWORD_PASSES"`
+	// How many hashes run at once (the usable cores when zero): each
+	// holds password_memory_kib while it runs.
+	PasswordConcurrency int `yaml:"password_concurrency" env:"PASSWORD_CONCURRENCY"`
 }
 
 // SigningPrivateKeys decodes the signing keys, the active one first.
@@ -426,6 +429,9 @@ func (c *Config) validatePasswordCost(bad func(format string, args ...any)) {
 	if a.PasswordMemoryKiB < minPasswordMemoryKiB || a.PasswordPasses == 0 {
 		bad("auth.password_memory_kib and auth.password_passes (ANSINH_AUTH_PASSWORD_MEMORY_KIB, ANSINH_AUTH_PASSWORD_PASSES) are %d and %d; want at least %d and 1",
 			a.PasswordMemoryKiB, a.PasswordPasses, minPasswordMemoryKiB)
+	}
+	if a.PasswordConcurrency < 0 {
+		bad("auth.password_concurrency (ANSINH_AUTH_PASSWORD_CONCURRENCY) is %d; want 0 (the usable cores) or more", a.PasswordConcurrency)
 	}
 	if c.IsProduction() && (a.PasswordMemoryKiB < productionPasswordMemoryKiB || a.PasswordPasses < productionPasswordPasses) {
 		bad("auth.password_memory_kib and auth.password_passes are %d KiB and %d; production requires at least %d KiB and %d (OWASP's minimum for Argon2id)",

@@ -83,6 +83,7 @@ func TestValidationRejectsBadValues(t *testing.T) {
 		{"unparsable quota", "ANSINH_RATELIMIT_SEARCH_QUOTA", "many", "invalid syntax"},
 		{"no password hashing memory", "ANSINH_AUTH_PASSWORD_MEMORY_KIB", "4", "auth.password_memory_kib"},
 		{"no password hashing pass", "ANSINH_AUTH_PASSWORD_PASSES", "0", "auth.password_passes"},
+		{"negative password hashes at once", "ANSINH_AUTH_PASSWORD_CONCURRENCY", "-1", "auth.password_concurrency"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
