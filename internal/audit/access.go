@@ -32,8 +32,15 @@ type AccessLogger struct {
 	once    sync.Once
 }
 
-// maxBatch is the batch size that triggers an early flush.
+// maxBatch is the batch size that triggers an early flush, and the most
+// entries one statement writes.
 const maxBatch = 500
+
+// maxStatementSubjects bounds the subject ids one statement writes (about
+// 40 bytes each as text): 500 entries of a list page's members each made
+// a statement of megabytes, which the flush, the driver and the connection
+// each held a copy of (18 MB of the server's heap under read load).
+const maxStatementSubjects = 4000
 
 type accessEntry struct {
 	id          uuid.UUID
@@ -107,10 +114,10 @@ func (l *AccessLogger) Flush(ctx context.Context) error {
 	batch := l.pending
 	l.pending = nil
 	l.mu.Unlock()
-	// In statements of at most maxBatch entries: a flush that fell behind
-	// under load must not become one statement of unbounded size.
+	// In statements of bounded size: a flush that fell behind under load
+	// must not become one statement of unbounded size.
 	for len(batch) > 0 {
-		chunk := batch[:min(len(batch), maxBatch)]
+		chunk := batch[:statementEntries(batch)]
 		if err := l.write(ctx, chunk); err != nil {
 			l.mu.Lock()
 			l.pending = append(batch, l.pending...)
@@ -120,6 +127,20 @@ func (l *AccessLogger) Flush(ctx context.Context) error {
 		batch = batch[len(chunk):]
 	}
 	return nil
+}
+
+// statementEntries is how many of batch's first entries one statement
+// writes: at most maxBatch, and no more subjects than maxStatementSubjects
+// unless the first entry alone has more.
+func statementEntries(batch []accessEntry) int {
+	subjects := 0
+	for i, e := range batch {
+		subjects += len(e.subjectIDs)
+		if i == maxBatch || (i > 0 && subjects > maxStatementSubjects) {
+			return i
+		}
+	}
+	return len(batch)
 }
 
 func (l *AccessLogger) write(ctx context.Context, batch []accessEntry) error {
