@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -20,8 +21,12 @@ type commune struct{ edition, path string }
 // their paths.
 func (s store) communes(ctx context.Context, codes []string) (map[string]commune, error) {
 	out := map[string]commune{}
+	// Each distinct code once, in one array parameter: an import's batch
+	// named a commune per household, and the statement of 1,000 parameters
+	// took 96 ms (22% of an import's time in the database).
+	codes = slices.Compact(slices.Sorted(slices.Values(codes)))
 	err := db.Each(s.db.Conn(ctx).Raw(`SELECT code, edition, path::text FROM areas
-		WHERE edition = area_edition_in_use() AND level = 'commune' AND code IN ?`, codes), func(row db.Scanner) error {
+		WHERE edition = area_edition_in_use() AND level = 'commune' AND code = ANY(?::text[])`, db.TextArray(codes)), func(row db.Scanner) error {
 		var code string
 		var c commune
 		err := row.Scan(&code, &c.edition, &c.path)
