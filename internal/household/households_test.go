@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansinh/ansinh/internal/access"
 	"github.com/ansinh/ansinh/internal/apptest"
+	"github.com/ansinh/ansinh/internal/household"
 )
 
 func TestHouseholdRegistration(t *testing.T) {
@@ -696,5 +698,29 @@ func TestRegistrationStoresWhatWasGiven(t *testing.T) {
 	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/households/"+hh.ID+"?reveal=id_number", worker, nil); !strings.Contains(w.Body.String(), `"091078001234"`) {
 		t.Fatalf("the sealed number opens: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// An import's check of existing households plans its one statement afresh
+// (the plan cached while an import's table was nearly empty scanned it
+// whole), and only that statement: the rest of the transaction keeps cached
+// plans, whose loss slowed the members' foreign-key checks.
+func TestCheckBatchPlansOnlyItsLookupAfresh(t *testing.T) {
+	t.Parallel()
+	a := apptest.New(t)
+	hs := []household.Household{{Code: "CB-1", CommuneCode: "30791"}, {Code: "CB-2", CommuneCode: "30791"}}
+	var mode string
+	err := a.DB().WithTx(t.Context(), func(ctx context.Context) error {
+		res, err := a.Households().CheckBatch(ctx, access.Everywhere(), hs)
+		if err != nil {
+			return err
+		}
+		if len(res.Existing) != 0 || len(res.Conflicts) != 0 {
+			return fmt.Errorf("new households found existing or in conflict: %+v", res)
+		}
+		return a.DB().Conn(ctx).Raw(`SHOW plan_cache_mode`).Row().Scan(&mode)
+	})
+	if err != nil || mode != "auto" {
+		t.Fatalf("after the check the transaction plans as before: %q %v", mode, err)
 	}
 }

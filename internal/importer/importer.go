@@ -409,13 +409,7 @@ func (r *runner) startWriters(ctx context.Context) {
 // progress after each.
 func (r *runner) writeAll(ctx context.Context) error {
 	for b := range r.batches {
-		err := r.im.db.WithTxOnce(ctx, func(ctx context.Context) error {
-			if err := (&store{db: r.im.db}).planFresh(ctx); err != nil {
-				return err
-			}
-			return r.write(ctx, b)
-		})
-		if err != nil {
+		if err := r.im.db.WithTxOnce(ctx, func(ctx context.Context) error { return r.write(ctx, b) }); err != nil {
 			r.halt()              // the reader stops now,
 			for range r.batches { // and finishes sending
 			}

@@ -52,16 +52,6 @@ func (s *store) openJobs(ctx context.Context, owner string, lock bool) (int, err
 	return n, db.MapError(err)
 }
 
-// planFresh has the transaction plan each statement for its own arguments
-// and the tables' sizes now. An import into a young registry grows the
-// tables faster than autovacuum analyzes them, and a plan the connection
-// cached while households was nearly empty scanned the whole table for
-// each batch's existing households: 140 ms growing to 880 ms a batch, until
-// the next analyze replanned it (measured at 250,000 households).
-func (s *store) planFresh(ctx context.Context) error {
-	return s.db.Conn(ctx).Exec(`SET LOCAL plan_cache_mode = force_custom_plan`).Error
-}
-
 // start marks a job running; its heartbeat begins.
 func (s *store) start(ctx context.Context, id uuid.UUID) error {
 	return s.db.Conn(ctx).Exec(`UPDATE import_jobs SET status = 'running', started_at = now(), heartbeat_at = now() WHERE id = ?`, id).Error
