@@ -385,7 +385,7 @@ func (r *runner) send() error {
 // transaction). Reading and checking overlap with writing.
 func (r *runner) startWriters(ctx context.Context) {
 	// Two: at 250,000 households, 1 writer took 107 s, 2 took 67-72 s and 3
-	// took 75-95 s. A third makes the writers wait on each other (the rows
+	// took 75-81 s. A third makes the writers wait on each other (the rows
 	// of the communes their households' foreign keys lock, their pages)
 	// more than it adds.
 	writers := 2
