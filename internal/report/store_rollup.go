@@ -68,11 +68,7 @@ func (s store) rollupLevels(ctx context.Context, scope access.Scope, a Area, day
 // days, from the communes' year rows: a commune's row of that year, or,
 // past its last year, its last row (its figures stay those).
 func (s store) communeLevels(ctx context.Context, scope access.Scope, a Area, days []time.Time, out map[time.Time]map[string]*level) error {
-	years := make([]int, len(days))
-	for i, d := range days {
-		years[i] = d.Year()
-	}
-	params := map[string]any{"area": a.Path, "days": dateArray(days), "years": db.IntArray(years)}
+	params := levelParams(a, days)
 	in := `c.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("c.area_path", "scope", params)
 	q := `WITH d (day, yr) AS (SELECT * FROM unnest(CAST(@days AS date[]), CAST(@years AS integer[]))),
 		c AS (SELECT d.day, c.* FROM poverty_rollup_commune_years c JOIN d ON d.yr = c.year WHERE ` + in + `
@@ -93,11 +89,7 @@ func (s store) communeLevels(ctx context.Context, scope access.Scope, a Area, da
 // ahead): then the key's last rollup row on or before the day. The sums are
 // made in the database: a row per child and day comes back.
 func (s store) keyLevels(ctx context.Context, scope access.Scope, a Area, days []time.Time, out map[time.Time]map[string]*level) error {
-	years := make([]int, len(days))
-	for i, d := range days {
-		years[i] = d.Year()
-	}
-	params := map[string]any{"area": a.Path, "days": dateArray(days), "years": db.IntArray(years)}
+	params := levelParams(a, days)
 	q := `WITH d (day, yr) AS (SELECT * FROM unnest(CAST(@days AS date[]), CAST(@years AS integer[])))
 		SELECT d.day, ` + childKey(a, "k") + `, sum(n.households), sum(n.poor), sum(n.near_poor), sum(n.average),
 			sum(n.newly_poor), sum(n.escaped), sum(n.re_entered)
@@ -111,6 +103,16 @@ func (s store) keyLevels(ctx context.Context, scope access.Scope, a Area, days [
 		WHERE k.area_path <@ CAST(@area AS ltree) AND ` + scope.Named("k.area_path", "scope", params) + `
 		GROUP BY 1, 2`
 	return readLevels(s.db.Read(ctx).Raw(q, params), out)
+}
+
+// levelParams are a levels query's parameters: the area, and the days with
+// their years side by side.
+func levelParams(a Area, days []time.Time) map[string]any {
+	years := make([]int, len(days))
+	for i, d := range days {
+		years[i] = d.Year()
+	}
+	return map[string]any{"area": a.Path, "days": dateArray(days), "years": db.IntArray(years)}
 }
 
 // readLevels reads a levels query (day, child key, counts, cumulative
