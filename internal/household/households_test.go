@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -698,6 +701,25 @@ func TestRegistrationStoresWhatWasGiven(t *testing.T) {
 	}
 	if w := apptest.Send(t, h, "GET", "/api/v1/households/"+hh.ID+"?reveal=id_number", worker, nil); !strings.Contains(w.Body.String(), `"091078001234"`) {
 		t.Fatalf("the sealed number opens: %d %s", w.Code, w.Body.String())
+	}
+
+	// The answer to a registration is the household as stored (it comes
+	// back from the INSERTs, not from a read): the same as reading it, the
+	// members in the same order (the head first, then by birth year, then
+	// by id) whatever order they were given in.
+	body = apptest.HouseholdBody("RS-2", "30791", "")
+	members := body["members"].([]map[string]any)
+	slices.Reverse(members)
+	twin := maps.Clone(members[0])
+	twin["full_name"] = "Lê Thị Bé"
+	body["members"] = append(members, twin) // the same birth year: ordered by id
+	created := apptest.Decode[map[string]any](t, apptest.Send(t, h, "POST", "/api/v1/households", worker, body), 201)
+	read := apptest.Decode[map[string]any](t, apptest.Send(t, h, "GET", "/api/v1/households/"+created["id"].(string), worker, nil), 200)
+	if !reflect.DeepEqual(created, read) {
+		t.Fatalf("registration answered\n%v\nbut reads\n%v", created, read)
+	}
+	if ms := read["members"].([]any); len(ms) != 5 || ms[0].(map[string]any)["relationship"] != "head" {
+		t.Fatalf("members: %v", ms)
 	}
 }
 

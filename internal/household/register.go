@@ -39,11 +39,9 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, h Household) (
 			return err
 		}
 		hs := []Household{h}
-		if err := s.insert(ctx, hs, paths); err != nil {
+		s.prepare(hs, paths)
+		if created, err = s.store.insertOne(ctx, hs[0]); err != nil {
 			return registrationConflict(err, hs[0], s.store.conflicting(err, hs[0].Members))
-		}
-		if created, err = s.store.household(ctx, access.Everywhere(), hs[0].ID, false); err != nil {
-			return err
 		}
 		return s.recordChange(ctx, "household.create", "", Household{}, created)
 	})
@@ -64,10 +62,16 @@ func registrationConflict(err error, h Household, member int) error {
 	return idRegistered(fmt.Sprintf("members[%d].id_number", max(member, 0)), false, "", "")
 }
 
-// insert gives new households and their members their ids (households
-// keep theirs if set, members get UUIDv7s unless set) and their communes'
-// editions and paths, and writes them.
+// insert prepares new households (prepare) and writes them.
 func (s *Service) insert(ctx context.Context, hs []Household, communes map[string]commune) error {
+	s.prepare(hs, communes)
+	return s.store.insertHouseholds(ctx, hs)
+}
+
+// prepare gives new households and their members their ids (households
+// keep theirs if set, members get UUIDv7s unless set) and their communes'
+// editions and paths.
+func (s *Service) prepare(hs []Household, communes map[string]commune) {
 	for i := range hs {
 		h := &hs[i]
 		if h.ID == uuid.Nil {
@@ -88,7 +92,6 @@ func (s *Service) insert(ctx context.Context, hs []Household, communes map[strin
 			m.HouseholdID, m.Status = h.ID, "present"
 		}
 	}
-	return s.store.insertHouseholds(ctx, hs)
 }
 
 // checkIDs refuses ID numbers another present person holds.

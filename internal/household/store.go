@@ -1,6 +1,8 @@
 package household
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -170,6 +172,21 @@ func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID
 		return nil
 	})
 	return out, err
+}
+
+// memberOrder is membersOf's ORDER BY within a household, for members held
+// in memory: the head first, then by birth year, then by id (as PostgreSQL
+// orders uuids, byte by byte).
+func memberOrder(a, b Member) int {
+	return cmp.Or(-cmp.Compare(boolInt(a.Relationship == "head"), boolInt(b.Relationship == "head")),
+		cmp.Compare(a.BirthYear, b.BirthYear), bytes.Compare(a.ID[:], b.ID[:]))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s store) scanMember(row db.Scanner) (Member, error) {

@@ -129,12 +129,13 @@ func (s store) columns(hs []Household) (*registration, error) {
 // in with a parameter per value, through GORM, so that its statements are
 // what the load harness captures and replays (with fresh ids).
 func (s store) insertHouseholds(ctx context.Context, hs []Household) error {
+	if len(hs) == 1 {
+		_, err := s.insertOne(ctx, hs[0])
+		return err
+	}
 	r, err := s.columns(hs)
 	if err != nil {
 		return err
-	}
-	if len(hs) == 1 {
-		return s.insertRows(ctx, r)
 	}
 	return s.insertArrays(ctx, r)
 }
@@ -143,17 +144,24 @@ func (s store) insertHouseholds(ctx context.Context, hs []Household) error {
 // columns, then created_by and updated_by).
 var householdInsert = insertStatements("households", householdFields, "created_by uuid", "updated_by uuid")
 
-// insertRows writes the rows with a parameter per value.
-func (s store) insertRows(ctx context.Context, r *registration) error {
+// insertOne writes one household and its members with a parameter per
+// value, and returns them as stored, members in membersOf's order: the rows
+// come back from the INSERTs themselves (RETURNING), two statements fewer
+// than reading them again (no trigger changes a row after it is written).
+func (s store) insertOne(ctx context.Context, h Household) (Household, error) {
+	r, err := s.columns([]Household{h})
+	if err != nil {
+		return Household{}, err
+	}
 	actor := access.ActorID(ctx)
 	conn := s.db.Conn(ctx)
-	for i := range r.h {
-		if err := conn.Exec(householdInsert.one(), columnValues(householdFields, &r.h[i], inserted, actor, actor)...).Error; err != nil {
-			return &insertError{"households", err}
-		}
+	stored, err := scanHousehold(conn.Raw(householdInsert.one()+" RETURNING "+householdColumns,
+		columnValues(householdFields, &r.h[0], inserted, actor, actor)...).Row())
+	if err != nil {
+		return Household{}, &insertError{"households", err}
 	}
 	if len(r.m) == 0 {
-		return nil
+		return stored, nil
 	}
 	rows := make([]string, len(r.m))
 	args := make([]any, 0, len(r.m)*strings.Count(memberInsert.row, "?"))
@@ -161,10 +169,12 @@ func (s store) insertRows(ctx context.Context, r *registration) error {
 		rows[i] = memberInsert.row
 		args = append(args, columnValues(memberFields, &r.m[i], inserted, r.ids[i].values()...)...)
 	}
-	if err := conn.Exec(memberInsert.head+" VALUES "+strings.Join(rows, ", "), args...).Error; err != nil {
-		return &insertError{"members", err}
+	stored.Members, err = db.Collect(conn.Raw(memberInsert.head+" VALUES "+strings.Join(rows, ", ")+" RETURNING "+memberColumns, args...), s.scanMember)
+	if err != nil {
+		return Household{}, &insertError{"members", err}
 	}
-	return nil
+	slices.SortFunc(stored.Members, memberOrder)
+	return stored, nil
 }
 
 // nilBytes is b, or an untyped nil (NULL) for none.
