@@ -131,14 +131,6 @@ func (s store) searchByName(ctx context.Context, scope access.Scope, commune, ke
 			for i, h := range hits {
 				ids[i] = h.HouseholdID
 			}
-			if !filtered {
-				// Every candidate's household is in scope (its members
-				// are), so the page is the first limit of them: reading
-				// the rest only to drop them cost a third of the
-				// households' statement. Should one still be missing,
-				// the page falls short and the loop widens as it would.
-				ids = ids[:min(len(ids), limit)]
-			}
 			// The filters keep the candidates' order (their position in the array).
 			arr := db.UUIDArray(ids)
 			var err error
