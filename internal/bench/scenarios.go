@@ -146,24 +146,20 @@ func Prepare(ctx context.Context, c *Client, users []User, auditor, province str
 	return f, nil
 }
 
-// Scenarios are the request kinds over a fixture: register, read by
-// id, name search, a commune's list, an update with If-Match, the sync feed
-// and a report. runID keeps registered codes unique across runs.
+// Scenarios are the request kinds over a fixture: read by id, name
+// search, a commune's list, an update with If-Match, the sync feed, register,
+// approvals, inboxes and reports. runID keeps registered codes unique across
+// runs. The reads of the bench users' communes run before the registration,
+// which adds thousands of households to those same communes (4,600 in 10 s
+// at 1843e1f, +30% people): after it, the search measured a skewed registry
+// and followed the registration's speed (the baseline orders reads first for
+// the same reason).
 func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 	var registered, approved atomic.Int64
 	user := func(i int) (User, []string) { u := i % len(f.Users); return f.Users[u], f.Households[u] }
 	u0 := f.Users[0]
 	baseCode := "BC-" + runID
 	return []Scenario{
-		{Name: "register a household of 4", Baseline: &Request{Method: http.MethodPost, Path: "/api/v1/households",
-			Body: HouseholdBody(baseCode, u0.Commune, 1), User: u0, Fresh: []string{baseCode},
-			Minimal: []string{"households", "members", "audit_events", "registry_changes"}}, Do: func(ctx context.Context, i int) error {
-			u, _ := user(i)
-			k := int(registered.Add(1))
-			code := fmt.Sprintf("BR-%s-%d", runID, k)
-			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", u.Token, HouseholdBody(code, u.Commune, k*7919), nil, nil)
-			return expect(status, err, http.StatusCreated)
-		}},
 		{Name: "read a household by id", Baseline: &Request{Method: http.MethodGet, Path: "/api/v1/households/" + f.Households[0][0], User: u0},
 			Do: func(ctx context.Context, i int) error {
 				u, hs := user(i)
@@ -202,6 +198,15 @@ func Scenarios(c *Client, f Fixture, runID string) []Scenario {
 				status, _, err := c.Do(ctx, http.MethodGet, "/api/v1/sync/changes?limit=100", u.Token, nil, nil, nil)
 				return expect(status, err, http.StatusOK)
 			}},
+		{Name: "register a household of 4", Baseline: &Request{Method: http.MethodPost, Path: "/api/v1/households",
+			Body: HouseholdBody(baseCode, u0.Commune, 1), User: u0, Fresh: []string{baseCode},
+			Minimal: []string{"households", "members", "audit_events", "registry_changes"}}, Do: func(ctx context.Context, i int) error {
+			u, _ := user(i)
+			k := int(registered.Add(1))
+			code := fmt.Sprintf("BR-%s-%d", runID, k)
+			status, _, err := c.Do(ctx, http.MethodPost, "/api/v1/households", u.Token, HouseholdBody(code, u.Commune, k*7919), nil, nil)
+			return expect(status, err, http.StatusCreated)
+		}},
 		{Name: "approve an enrollment", Do: func(ctx context.Context, i int) error {
 			k := int(approved.Add(1)) - 1
 			if k >= len(f.Proposals) {
