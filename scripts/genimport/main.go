@@ -1,6 +1,10 @@
 // Command genimport writes a synthetic import file in the template's layout
 // for the import benchmark: n households of four (two adults with CCCDs, two
-// children), spread over the communes given.
+// children), spread over the communes given, their names and birth years
+// drawn as the load harness draws them (bench.HouseholdBody: 22 family names,
+// some 4,000 full names a sex), so that the name indexes grow as a real
+// province's would. (Until issue 21's stop 31 every file held 25 names in
+// all, each borne by 160,000 people at a million households.)
 //
 //	go run ./scripts/genimport -n 1000000 -communes 30791,31036 > households.csv
 package main
@@ -10,7 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/ansinh/ansinh/internal/bench"
 )
 
 func main() {
@@ -22,21 +29,41 @@ func main() {
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer w.Flush()
 	fmt.Fprintln(w, "commune_code,household_code,village,address,area_type,phone,ethnic_minority,full_name,birth_date,sex,id_number,relationship,ethnicity_code,disability,student")
-	family := []string{"Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Danh", "Thạch"}
 	for i := range *n {
 		c := cs[i%len(cs)]
 		code := fmt.Sprintf("%s-%07d", *prefix, i)
-		prov, yy, serial := 1+i%96, 50+(i/96)%50, i%1_000_000
-		f := family[i%len(family)]
-		minority := "không"
-		eth := 1
-		if f == "Danh" || f == "Thạch" {
+		members := bench.HouseholdBody(code, c, i)["members"].([]map[string]any)
+		minority, eth := "không", 1
+		if f, _, _ := strings.Cut(members[0]["full_name"].(string), " "); f == "Danh" || f == "Thạch" {
 			minority, eth = "có", 5
 		}
-		fmt.Fprintf(w, "%s,%s,Ấp %d,tổ %d,rural,,%s,%s Văn An,19%02d,male,%03d0%02d%06d,head,%d,không,không\n",
-			c, code, 1+i%9, 1+i%12, minority, f, yy, prov, yy, serial, eth)
-		fmt.Fprintf(w, "%s,%s,,,,,,Trần Thị Bích,19%02d-03-04,female,%03d1%02d%06d,spouse,%d,không,không\n", c, code, yy, prov, yy, serial, eth)
-		fmt.Fprintf(w, "%s,%s,,,,,,%s Văn Cường,2010-05-02,male,,child,%d,không,có\n", c, code, f, eth)
-		fmt.Fprintf(w, "%s,%s,,,,,,%s Thị Diệu,2014,female,,child,%d,không,có\n", c, code, f, eth)
+		for j, m := range members {
+			born := m["birth_date"].(string)
+			id := ""
+			if j < 2 { // the adults: a CCCD of their province, century and sex, and birth year
+				id = cccd(1+i%96, m["sex"].(string), born, i%1_000_000)
+			}
+			if j == 0 {
+				fmt.Fprintf(w, "%s,%s,Ấp %d,tổ %d,rural,,%s,", c, code, 1+i%9, 1+i%12, minority)
+			} else {
+				fmt.Fprintf(w, "%s,%s,,,,,,", c, code)
+			}
+			fmt.Fprintf(w, "%s,%s,%s,%s,%s,%d,không,không\n", m["full_name"], born, m["sex"], id, m["relationship"], eth)
+		}
 	}
+}
+
+// cccd is a citizen identity number: province (3 digits), century and sex
+// (0/1 for men/women born in the 1900s, 2/3 in the 2000s), the birth year's
+// last two digits, and a serial.
+func cccd(province int, sex, born string, serial int) string {
+	year, _ := strconv.Atoi(born)
+	century := 0
+	if year >= 2000 {
+		century = 2
+	}
+	if sex == "female" {
+		century++
+	}
+	return fmt.Sprintf("%03d%d%02d%06d", province, century, year%100, serial)
 }
