@@ -1,8 +1,6 @@
 package household
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -155,6 +153,10 @@ func (s store) members(ctx context.Context, householdID uuid.UUID) ([]Member, er
 	return byHousehold[householdID], err
 }
 
+// memberOrder orders a household's members: the head first, then by birth
+// year, then by id.
+const memberOrder = `(relationship = 'head') DESC, birth_year, id`
+
 // membersOf reads on conn the members of several households in one query,
 // the head first in each.
 func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID][]Member, error) {
@@ -163,7 +165,7 @@ func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID
 		return out, nil
 	}
 	err := db.Each(conn.Raw(`SELECT `+memberColumns+` FROM members WHERE household_id = ANY(?::uuid[])
-		ORDER BY household_id, (relationship = 'head') DESC, birth_year, id`, db.UUIDArray(householdIDs)), func(row db.Scanner) error {
+		ORDER BY household_id, `+memberOrder, db.UUIDArray(householdIDs)), func(row db.Scanner) error {
 		m, err := s.scanMember(row)
 		if err != nil {
 			return err
@@ -172,21 +174,6 @@ func (s store) membersOf(conn *gorm.DB, householdIDs []uuid.UUID) (map[uuid.UUID
 		return nil
 	})
 	return out, err
-}
-
-// memberOrder is membersOf's ORDER BY within a household, for members held
-// in memory: the head first, then by birth year, then by id (as PostgreSQL
-// orders uuids, byte by byte).
-func memberOrder(a, b Member) int {
-	return cmp.Or(-cmp.Compare(boolInt(a.Relationship == "head"), boolInt(b.Relationship == "head")),
-		cmp.Compare(a.BirthYear, b.BirthYear), bytes.Compare(a.ID[:], b.ID[:]))
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func (s store) scanMember(row db.Scanner) (Member, error) {

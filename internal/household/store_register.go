@@ -169,11 +169,14 @@ func (s store) insertOne(ctx context.Context, h Household) (Household, error) {
 		rows[i] = memberInsert.row
 		args = append(args, columnValues(memberFields, &r.m[i], inserted, r.ids[i].values()...)...)
 	}
-	stored.Members, err = db.Collect(conn.Raw(memberInsert.head+" VALUES "+strings.Join(rows, ", ")+" RETURNING "+memberColumns, args...), s.scanMember)
+	// The CTE is named members so that memberColumns (members.id, ...)
+	// reads the inserted rows, ordered as membersOf orders them; the INSERT
+	// within it still writes the table.
+	stored.Members, err = db.Collect(conn.Raw(`WITH members AS (`+memberInsert.head+" VALUES "+strings.Join(rows, ", ")+
+		` RETURNING *) SELECT `+memberColumns+` FROM members ORDER BY `+memberOrder, args...), s.scanMember)
 	if err != nil {
 		return Household{}, &insertError{"members", err}
 	}
-	slices.SortFunc(stored.Members, memberOrder)
 	return stored, nil
 }
 
