@@ -244,13 +244,9 @@ func (g *generator) household(i int) (hRow []any, mRows [][]any, err error) {
 		}
 		var kind, sealed, lookup any
 		if g.year-p.year >= 14 {
-			// PPP (birth province 001-090, never the demo's 091) G YY NNNNNN, unique per run and person.
-			gen := 2 * ((p.year - 1900) / 100)
-			if p.sex == household.Female {
-				gen++
-			}
+			// Birth province 001-090 (never the demo's 091), unique per run and person.
 			n := i*8 + j // at most 8 people a household
-			idn := household.IDNumber{Kind: household.CCCD, Digits: fmt.Sprintf("%03d%d%02d%06d", 1+n%90, gen, p.year%100, (n/90)%1_000_000)}
+			idn := household.IDNumber{Kind: household.CCCD, Digits: CCCD(1+n%90, p.year, p.sex, (n/90)%1_000_000)}
 			b, err := g.protect.Seal(idn)
 			if err != nil {
 				return nil, nil, err
@@ -481,4 +477,16 @@ func generateHistory(ctx context.Context, conn pgx.Tx, o GenOptions, year int, r
 		res.phase(st.name, mark)
 	}
 	return nil
+}
+
+// CCCD is the 12 digits of a citizen identity card: the birth province
+// (PPP), the century and sex (G: 0 and 1 for men and women born in the
+// 1900s, 2 and 3 in the 2000s), the birth year's last two digits (YY) and a
+// serial (NNNNNN), as IDNumber.CheckPerson expects them.
+func CCCD(province, birthYear int, sex household.Sex, serial int) string {
+	g := 2 * ((birthYear - 1900) / 100)
+	if sex == household.Female {
+		g++
+	}
+	return fmt.Sprintf("%03d%d%02d%06d", province, g, birthYear%100, serial)
 }

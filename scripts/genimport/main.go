@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/ansinh/ansinh/internal/bench"
+	"github.com/ansinh/ansinh/internal/household"
 )
 
 func main() {
@@ -41,7 +42,8 @@ func main() {
 			born := m["birth_date"].(string)
 			id := ""
 			if j < 2 { // the adults: a CCCD of their province, century and sex, and birth year
-				id = cccd(1+i%96, m["sex"].(string), born, i%1_000_000)
+				year, _ := strconv.Atoi(born)
+				id = bench.CCCD(1+i%96, year, household.Sex(m["sex"].(string)), i%1_000_000)
 			}
 			if j == 0 {
 				fmt.Fprintf(w, "%s,%s,Ấp %d,tổ %d,rural,,%s,", c, code, 1+i%9, 1+i%12, minority)
@@ -51,19 +53,4 @@ func main() {
 			fmt.Fprintf(w, "%s,%s,%s,%s,%s,%d,không,không\n", m["full_name"], born, m["sex"], id, m["relationship"], eth)
 		}
 	}
-}
-
-// cccd is a citizen identity number: province (3 digits), century and sex
-// (0/1 for men/women born in the 1900s, 2/3 in the 2000s), the birth year's
-// last two digits, and a serial.
-func cccd(province int, sex, born string, serial int) string {
-	year, _ := strconv.Atoi(born)
-	century := 0
-	if year >= 2000 {
-		century = 2
-	}
-	if sex == "female" {
-		century++
-	}
-	return fmt.Sprintf("%03d%d%02d%06d", province, century, year%100, serial)
 }
